@@ -1,0 +1,35 @@
+# Every target uses the virtual environment that `make setup` creates in .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup test run bench contracts lint clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip>=24"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[test,dev]"
+	touch $(STAMP)
+
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+contracts: setup
+	$(BIN)/python -m milestoned.contracts.build
+
+bench: setup
+	$(BIN)/python -m bench
+
+run: setup
+	$(BIN)/milestoned demo
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Command handlers behind the socket, and the milestonectl client."""

@@ -1,0 +1,1 @@
+"""Process wiring: config, logging, socket server, scheduler, metrics, health."""

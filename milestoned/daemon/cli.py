@@ -1,0 +1,49 @@
+"""`milestoned`: the daemon's command line.
+
+Sub-commands are registered here as the units that implement them arrive; each one lives in its own
+module and this file only wires them to argparse, so the CLI never grows logic of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from milestoned import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="milestoned",
+        description=(
+            "Milestone-based token distribution on Cardano. Follows the chain through Ogmios, keeps an "
+            "append-only event log and serves milestonectl over a Unix socket."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"milestoned {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser(
+        "demo",
+        help="show the on-chain scripts and a demo schedule (what `make run` starts)",
+        description="Compile-free tour of a demo schedule: its id, script hashes, address and eligibility.",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if args.command == "demo":
+        from milestoned.demo import run_demo
+
+        return run_demo()
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

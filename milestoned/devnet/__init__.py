@@ -1,0 +1,1 @@
+"""A local chain that speaks the Ogmios protocol, for tests, demos and rehearsals."""

@@ -1,0 +1,1 @@
+"""The chain follower: intersection, pipelined nextBlock, block filter into chain events, rollbacks."""

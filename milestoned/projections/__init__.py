@@ -1,0 +1,1 @@
+"""Milestone state and claimable amounts, rebuilt from the event log."""

@@ -1,0 +1,1 @@
+"""Registration, release and reclaim transactions."""

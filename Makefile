@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e ".[test,dev]"
 	touch $(STAMP)
 
-test: setup
+test: lint
 	$(BIN)/python -m pytest
 
 lint: setup

@@ -1,0 +1,159 @@
+"""Phase-2 evaluation: run every redeemer's Plutus V3 script of a transaction with `uplc`.
+
+This is the interface the devnet calls to validate transactions and answer `evaluateTransaction`, and
+the one the tests and benchmarks use, so execution units reported anywhere in the project come from
+the same code: the context from `script_context`, the Conway mainnet V3 cost model shipped with
+`uplc` (its 2024-07-30 network configuration, pinned so that figures do not move with the calendar),
+and a budget equal to mainnet's per-transaction maximum (14,000,000 memory, 10,000,000,000 CPU).
+
+Translation problems that make the whole transaction meaningless to a script (an input missing from
+the resolved UTxO set, a redeemer pointing past the items of its kind, unsupported governance
+features) raise `ScriptContextError`: to a ledger those are phase-1 failures. Problems of a single
+redeemer (no script for it, a script that is not V3, a script that fails or overspends) come back as a
+`RedeemerEvaluation` with `ok=False` and an `error` that says which.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pycardano
+from pycardano import PlutusV3Script, Transaction, TransactionInput, TransactionOutput
+from uplc import unflatten
+from uplc.ast import AST, Apply, BuiltinUnit, PlutusData, Program
+from uplc.cost_model import (
+    Budget,
+    BuiltinCostModel,
+    CekMachineCostModel,
+    default_builtin_cost_model_base,
+    default_cek_machine_cost_model_base,
+    load_network_config,
+    updated_builtin_cost_model_from_network_config,
+    updated_cek_machine_cost_model_from_network_config,
+)
+from uplc.machine import Machine
+
+from milestoned.contracts.loader import ensure_recursion_limit
+from milestoned.contracts.script_context import (
+    ScriptContextError,
+    ScriptInvocation,
+    SlotConfig,
+    available_scripts,
+    build_tx_info,
+    script_context,
+    script_invocations,
+)
+
+MAX_TX_MEM = 14_000_000
+MAX_TX_CPU = 10_000_000_000
+COST_MODEL_DATE = datetime.date(2024, 7, 30)  # Conway (Chang / Plomin) mainnet Plutus V3 cost model
+
+
+@dataclass(frozen=True)
+class RedeemerEvaluation:
+    """What one redeemer's script did: the units it actually used and, when it failed, why."""
+
+    tag: pycardano.RedeemerTag
+    index: int
+    ok: bool
+    mem: int
+    cpu: int
+    logs: tuple[str, ...]
+    error: str | None
+
+
+@functools.cache
+def conway_v3_cost_models() -> tuple[CekMachineCostModel, BuiltinCostModel]:
+    """The CEK machine and builtin cost models of Plutus V3 on mainnet since the Conway era."""
+    network = load_network_config(COST_MODEL_DATE)["PlutusV3"]
+    cek = updated_cek_machine_cost_model_from_network_config(default_cek_machine_cost_model_base(), network)
+    builtins = updated_builtin_cost_model_from_network_config(default_builtin_cost_model_base(), network)
+    return cek, builtins
+
+
+@functools.lru_cache(maxsize=64)
+def decode_program(script: bytes) -> Program:
+    """The UPLC program of a script's on-chain bytes (CBOR-wrapped flat), decoded once per script."""
+    ensure_recursion_limit()
+    return unflatten(script)
+
+
+def run_script(
+    script: bytes, arguments: tuple[PlutusData, ...], budget: Budget | None = None
+) -> tuple[bool, int, int, tuple[str, ...], str | None]:
+    """Apply a V3 script to its arguments and run it: (ok, mem, cpu, logs, error).
+
+    A V3 script succeeds only when it evaluates to `unit` without error within the budget.
+    """
+    ensure_recursion_limit()
+    cek, builtins = conway_v3_cost_models()
+    program = decode_program(script)
+    machine = Machine(budget or Budget(cpu=MAX_TX_CPU, memory=MAX_TX_MEM), cek, builtins)
+    term: AST = program.term
+    for argument in arguments:
+        term = Apply(term, argument)
+    result = machine.eval(Program(program.version, term))
+    logs = tuple(str(line) for line in result.logs)
+    mem, cpu = result.cost.memory, result.cost.cpu
+    if isinstance(result.result, Exception):
+        return False, mem, cpu, logs, f"script failed: {result.result}"
+    if not isinstance(result.result, BuiltinUnit):
+        return False, mem, cpu, logs, f"a Plutus V3 script must return unit, got {result.result.dumps()[:200]}"
+    return True, mem, cpu, logs, None
+
+
+def evaluate_invocation(
+    invocation: ScriptInvocation,
+    tx_info: PlutusData,
+    scripts: Mapping[bytes, pycardano.PlutusScript],
+) -> RedeemerEvaluation:
+    """Run the script of one redeemer on its context."""
+
+    def failed(error: str) -> RedeemerEvaluation:
+        return RedeemerEvaluation(invocation.tag, invocation.index, False, 0, 0, (), error)
+
+    where = f"redeemer {invocation.tag.name} #{invocation.index}"
+    if invocation.script_hash is None:
+        return failed(f"{where} is not for a script: its item is not locked or issued by a script")
+    script = scripts.get(invocation.script_hash)
+    if script is None:
+        return failed(
+            f"{where} needs script {invocation.script_hash.hex()}, which is neither in the witness set "
+            "nor a reference script of an input or reference input"
+        )
+    if not isinstance(script, PlutusV3Script):
+        return failed(f"{where}: script {invocation.script_hash.hex()} is Plutus V{script.version}; only V3 runs here")
+    ok, mem, cpu, logs, error = run_script(bytes(script), (script_context(tx_info, invocation),))
+    return RedeemerEvaluation(invocation.tag, invocation.index, ok, mem, cpu, logs, error and f"{where}: {error}")
+
+
+def evaluate_transaction(
+    tx: Transaction,
+    utxos: Mapping[TransactionInput, TransactionOutput],
+    slot_config: SlotConfig,
+) -> list[RedeemerEvaluation]:
+    """Evaluate every redeemer of `tx` with its script, in the ledger's redeemer order.
+
+    `utxos` must resolve every input and reference input (collateral too, for callers that check it).
+    Raises `ScriptContextError` when the transaction cannot be translated into a script context.
+    """
+    invocations = script_invocations(tx, utxos)
+    if not invocations:
+        return []
+    tx_info = build_tx_info(tx, utxos, slot_config, invocations)
+    scripts = available_scripts(tx, utxos)
+    return [evaluate_invocation(invocation, tx_info, scripts) for invocation in invocations]
+
+
+__all__ = [
+    "MAX_TX_CPU",
+    "MAX_TX_MEM",
+    "RedeemerEvaluation",
+    "ScriptContextError",
+    "SlotConfig",
+    "evaluate_transaction",
+    "run_script",
+]

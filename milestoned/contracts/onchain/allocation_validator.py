@@ -1,0 +1,54 @@
+"""The allocation spending validator: one script for every schedule (unparameterised).
+
+An allocation UTxO may be spent only in a transaction that burns auth tokens of the schedule named in
+its datum, which makes that schedule's minting policy run; the policy does the real checks once per
+transaction (release: oracles, vesting, payouts; reclaim: admin, deadline), including the check that
+every spent UTxO at this address whose datum names the schedule holds one of its auth tokens (it burns
+exactly as many tokens as there are such UTxOs). So a UTxO sent here without an auth token can never be
+spent, whatever its datum says.
+
+The validator reads its datum from the V3 ScriptInfo (`SpendingScript out_ref (Just datum)`) and never
+walks the inputs: its cost does not grow with the number of allocations in the transaction.
+"""
+
+from opshin.prelude import *
+
+
+@dataclass()
+class AllocationDatum(PlutusData):
+    CONSTR_ID = 0
+    schedule_id: bytes
+    beneficiary: Address
+    amount: int
+    milestone_id: bytes
+    vesting_time: int
+
+
+@dataclass()
+class InlineDatum(PlutusData):
+    # Maybe Datum: Just (a Nothing has no field, so reading it fails)
+    CONSTR_ID = 0
+    datum: Anything
+
+
+@dataclass()
+class SpendingScript(PlutusData):
+    # V3 ScriptInfo for spending: out-ref and the datum
+    CONSTR_ID = 1
+    tx_out_ref: TxOutRef
+    datum: InlineDatum
+
+
+@dataclass()
+class SpendingContext(PlutusData):
+    CONSTR_ID = 0
+    transaction: TxInfo
+    redeemer: Anything
+    script_info: Union[Minting, SpendingScript]
+
+
+def validator(context: SpendingContext) -> None:
+    script_info = context.script_info
+    assert isinstance(script_info, SpendingScript), "not spending"
+    allocation: AllocationDatum = script_info.datum.datum
+    assert context.transaction.mint[allocation.schedule_id][b""] < 0, "auth token not burned"

@@ -1,0 +1,191 @@
+"""The schedule minting policy: its policy id is the schedule id.
+
+Parameterised by the schedule's rules, so the id commits to the admin, the token, the oracles, the
+quorum, the reclaim deadline and a nonce (and the allocation validator's hash). It mints one auth token
+per allocation at registration and burns them at release or reclaim. The allocation validator defers
+to it, so these checks run once per transaction however many allocations it spends, in one pass over
+the inputs and one over the outputs:
+
+- Register: admin signature; every output holding the auth token is at the validator, holds exactly
+  one, carries a well-formed inline AllocationDatum for this schedule with a positive amount and at
+  least that amount of the token; as many tokens minted as such outputs.
+- Release: every spent allocation's milestone is attested by `quorum` distinct known oracles (indices
+  strictly ascending, each signature checked once per milestone), the validity range starts at or after
+  its vesting time, and the payouts match: walking the allocations in input order and merging
+  consecutive ones of the same beneficiary into runs, the outputs tagged with this schedule id (inline
+  datum = schedule id) pay, in output order, exactly one run each, to its beneficiary, exactly its
+  amount. A tagged output is thus counted once, for one schedule.
+- Reclaim: admin signature, validity range starting at or after the reclaim deadline.
+- Release and reclaim count the spent UTxOs at the validator whose datum names this schedule and burn
+  exactly that many auth tokens. As every auth token lives alone in such a UTxO, the count can only
+  match when each of them holds one: a spoofed allocation (no auth token) makes the transaction fail,
+  and no auth token survives a release or reclaim. This avoids a value lookup per input.
+"""
+
+from opshin.prelude import *
+from opshin.std.builtins import *
+from opshin.std.integrity import check_integrity
+
+
+@dataclass()
+class AllocationDatum(PlutusData):
+    CONSTR_ID = 0
+    schedule_id: bytes
+    beneficiary: Address
+    amount: int
+    milestone_id: bytes
+    vesting_time: int
+
+
+@dataclass()
+class OracleSignature(PlutusData):
+    CONSTR_ID = 0
+    oracle_index: int
+    signature: bytes
+
+
+@dataclass()
+class MilestoneAttestation(PlutusData):
+    CONSTR_ID = 0
+    milestone_id: bytes
+    signatures: List[OracleSignature]
+
+
+@dataclass()
+class Payout(PlutusData):
+    CONSTR_ID = 0
+    beneficiary: Address
+    amount: int
+
+
+@dataclass()
+class Register(PlutusData):
+    CONSTR_ID = 0
+
+
+@dataclass()
+class Release(PlutusData):
+    CONSTR_ID = 1
+    attestations: List[MilestoneAttestation]
+
+
+@dataclass()
+class Reclaim(PlutusData):
+    CONSTR_ID = 2
+
+
+def lower_bound_ms(tx: TxInfo) -> int:
+    limit = tx.validity_range.lower_bound.limit
+    assert isinstance(limit, FinitePOSIXTime), "validity range has no lower bound"
+    return limit.time
+
+
+def verified_milestones(
+    attestations: List[MilestoneAttestation], own_id: bytes, oracle_keys: List[bytes], quorum: int
+) -> List[bytes]:
+    oracle_count = len(oracle_keys)
+    verified: List[bytes] = []
+    for attestation in attestations:
+        milestone_id = attestation.milestone_id
+        message = b"milestoned/attest/v1" + own_id + milestone_id
+        previous = -1
+        valid = 0
+        for sig in attestation.signatures:
+            index = sig.oracle_index
+            assert index > previous, "oracle indices must ascend"
+            assert index < oracle_count, "unknown oracle"
+            assert verify_ed25519_signature(oracle_keys[index], message, sig.signature), "bad signature"
+            previous = index
+            valid += 1
+        assert valid >= quorum, "quorum not reached"
+        verified = [milestone_id] + verified
+    return verified
+
+
+def validator(
+    admin_key_hash: bytes,
+    token_policy_id: bytes,
+    token_name: bytes,
+    oracle_keys: List[bytes],
+    quorum: int,
+    reclaim_deadline_ms: int,
+    nonce: bytes,
+    validator_hash: bytes,
+    context: ScriptContext,
+) -> None:
+    purpose = context.purpose
+    assert isinstance(purpose, Minting), "not minting"
+    own_id = purpose.policy_id
+    tx = context.transaction
+    redeemer: Union[Register, Release, Reclaim] = context.redeemer
+    no_tokens: Dict[bytes, int] = {}
+    minted = tx.mint[own_id]
+    assert len(minted) == 1, "mint only the auth token"
+    minted_count = minted.get(b"", 0)
+    validator_credential = ScriptCredential(validator_hash)
+    if isinstance(redeemer, Register):
+        assert admin_key_hash in tx.signatories, "admin signature missing"
+        registered = 0
+        for out in tx.outputs:
+            auth = out.value.get(own_id, no_tokens)
+            if len(auth) > 0:
+                assert auth.get(b"", 0) == 1 and len(auth) == 1, "one auth token per output"
+                assert out.address.payment_credential == validator_credential, "wrong address"
+                out_datum = out.datum
+                assert isinstance(out_datum, SomeOutputDatum), "no inline datum"
+                allocation: AllocationDatum = out_datum.datum
+                check_integrity(allocation)
+                assert allocation.schedule_id == own_id, "wrong schedule id"
+                assert allocation.amount > 0, "amount not positive"
+                funded = out.value.get(token_policy_id, no_tokens).get(token_name, 0)
+                assert funded >= allocation.amount, "underfunded"
+                registered += 1
+        assert minted_count == registered and registered > 0, "mint count"
+    else:
+        releasing = False
+        now = lower_bound_ms(tx)
+        verified: List[bytes] = []
+        if isinstance(redeemer, Release):
+            releasing = True
+            verified = verified_milestones(redeemer.attestations, own_id, oracle_keys, quorum)
+        else:
+            assert admin_key_hash in tx.signatories, "admin signature missing"
+            assert now >= reclaim_deadline_ms, "before reclaim deadline"
+        spent = 0
+        # payout runs, newest first
+        runs: List[Payout] = []
+        run_open = False
+        run_address = Address(validator_credential, NoStakingCredential())
+        run_amount = 0
+        for i in tx.inputs:
+            resolved = i.resolved
+            if resolved.address.payment_credential == validator_credential:
+                in_datum = resolved.datum
+                assert isinstance(in_datum, SomeOutputDatum), "no inline datum"
+                allocation: AllocationDatum = in_datum.datum
+                if allocation.schedule_id == own_id:
+                    spent += 1
+                    if releasing:
+                        assert allocation.milestone_id in verified, "milestone not attested"
+                        assert allocation.vesting_time <= now, "not vested"
+                        beneficiary = allocation.beneficiary
+                        if run_open and beneficiary == run_address:
+                            run_amount += allocation.amount
+                        else:
+                            if run_open:
+                                runs = [Payout(run_address, run_amount)] + runs
+                            run_open = True
+                            run_address = beneficiary
+                            run_amount = allocation.amount
+        # Every auth token sits alone in an allocation UTxO at the validator (register guarantees it and
+        # this check keeps it so): burning as many tokens as there are spent UTxOs naming this schedule
+        # means each of them held one (a spoofed one would leave the count short) and none escapes.
+        assert minted_count == -spent and spent > 0, "burn count"
+        if releasing:
+            runs = [Payout(run_address, run_amount)] + runs
+            tag = SomeOutputDatum(own_id)
+            paid: List[Payout] = []
+            for out in tx.outputs:
+                if out.datum == tag:
+                    paid = [Payout(out.address, out.value[token_policy_id][token_name])] + paid
+            assert equals_data(paid, runs), "payouts do not match the allocations"

@@ -1,0 +1,411 @@
+"""Deterministic schedules and transactions for exercising the compiled scripts.
+
+The contract tests and `bench/contracts.py` evaluate the real scripts on real pycardano transactions
+built here: registration, release and reclaim, with the scripts supplied as reference scripts (as a
+deployment does), a fee input, collateral, a script data hash and the key witnesses, so the measured
+transaction size is the size a wallet would submit. Every builder takes the pieces a test wants to
+break (outputs, attestations, validity start, signers...) as arguments, and defaults to the correct
+transaction. Keys come from fixed seeds, so figures are reproducible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nacl.signing import SigningKey
+from pycardano import (
+    Address,
+    Asset,
+    AssetName,
+    ExecutionUnits,
+    MultiAsset,
+    Network,
+    PaymentSigningKey,
+    PaymentVerificationKey,
+    PlutusV3Script,
+    Redeemer,
+    RedeemerTag,
+    ScriptHash,
+    Transaction,
+    TransactionBody,
+    TransactionId,
+    TransactionInput,
+    TransactionOutput,
+    TransactionWitnessSet,
+    Value,
+    VerificationKeyHash,
+    VerificationKeyWitness,
+    script_data_hash,
+)
+
+from milestoned.contracts.evaluation import RedeemerEvaluation, evaluate_transaction
+from milestoned.contracts.loader import ScheduleScripts, schedule_scripts
+from milestoned.contracts.script_context import SlotConfig, slot_to_posix_ms
+from milestoned.domain import onchain_types as ot
+from milestoned.domain.attestation import sign_attestation
+from milestoned.domain.parameters import ScheduleParameters
+
+SLOT_CONFIG = SlotConfig(zero_time_ms=1_700_000_000_000, zero_slot=0, slot_length_ms=1000)
+NETWORK = Network.TESTNET
+TOKEN_POLICY_ID = hashlib.blake2b(b"milestoned/test-token", digest_size=28).digest()
+TOKEN_NAME = b"MILE"
+ALLOCATION_LOVELACE = 2_000_000
+PAYOUT_LOVELACE = 1_500_000
+FEE = 900_000
+# Execution units declared on each redeemer when building for size: the largest a redeemer could need,
+# so the CBOR integers have their final width.
+DECLARED_UNITS = ExecutionUnits(14_000_000, 10_000_000_000)
+
+
+def seed(label: str) -> bytes:
+    return hashlib.sha256(b"milestoned/scenario/" + label.encode()).digest()
+
+
+def signing_key(label: str) -> PaymentSigningKey:
+    return PaymentSigningKey(seed(label))
+
+
+def key_hash(key: PaymentSigningKey) -> VerificationKeyHash:
+    return PaymentVerificationKey.from_signing_key(key).hash()
+
+
+def wallet_address(label: str) -> Address:
+    return Address(key_hash(signing_key(label)), network=NETWORK)
+
+
+def tx_input(label: str, index: int = 0) -> TransactionInput:
+    return TransactionInput(TransactionId(hashlib.sha256(label.encode()).digest()), index)
+
+
+def slot_at(posix_ms: int) -> int:
+    """The first slot starting at or after `posix_ms`."""
+    c = SLOT_CONFIG
+    return c.zero_slot + -(-(posix_ms - c.zero_time_ms) // c.slot_length_ms)
+
+
+def tokens(policy: bytes, name: bytes, quantity: int) -> MultiAsset:
+    return MultiAsset({ScriptHash(policy): Asset({AssetName(name): quantity})})
+
+
+@dataclass(frozen=True)
+class Allocation:
+    beneficiary: Address
+    amount: int
+    milestone_id: bytes
+    vesting_time_ms: int
+
+
+@dataclass
+class Schedule:
+    """A schedule with its keys: admin, `oracle_count` oracles, a quorum and a reclaim deadline."""
+
+    label: str = "s1"
+    oracle_count: int = 3
+    quorum: int = 2
+    reclaim_deadline_ms: int = SLOT_CONFIG.zero_time_ms + 10_000_000_000
+    admin: PaymentSigningKey = field(init=False)
+    scripts: ScheduleScripts = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.admin = signing_key(f"admin/{self.label}")
+        parameters = ScheduleParameters(
+            admin_key_hash=key_hash(self.admin).payload,
+            token_policy_id=TOKEN_POLICY_ID,
+            token_name=TOKEN_NAME,
+            oracle_keys=tuple(bytes(SigningKey(self.oracle_seed(i)).verify_key) for i in range(self.oracle_count)),
+            quorum=self.quorum,
+            reclaim_deadline_ms=self.reclaim_deadline_ms,
+            nonce=self.label.encode(),
+        )
+        self.scripts = schedule_scripts(parameters)
+
+    def oracle_seed(self, index: int) -> bytes:
+        return seed(f"oracle/{self.label}/{index}")
+
+    @property
+    def schedule_id(self) -> bytes:
+        return self.scripts.schedule_id
+
+    @property
+    def validator_address(self) -> Address:
+        return Address(ScriptHash(self.scripts.validator_hash), network=NETWORK)
+
+    def datum(self, allocation: Allocation, schedule_id: bytes | None = None) -> ot.AllocationDatum:
+        return ot.AllocationDatum(
+            schedule_id=self.schedule_id if schedule_id is None else schedule_id,
+            beneficiary=ot.address_to_plutus(allocation.beneficiary),
+            amount=allocation.amount,
+            milestone_id=allocation.milestone_id,
+            vesting_time=allocation.vesting_time_ms,
+        )
+
+    def allocation_output(
+        self,
+        allocation: Allocation,
+        *,
+        auth_tokens: int = 1,
+        funded: int | None = None,
+        address: Address | None = None,
+        datum: Any = "default",
+    ) -> TransactionOutput:
+        """The UTxO that registration creates for `allocation` (each part overridable to break it)."""
+        assets = tokens(TOKEN_POLICY_ID, TOKEN_NAME, allocation.amount if funded is None else funded)
+        if auth_tokens:
+            assets += tokens(self.schedule_id, ot.AUTH_TOKEN_NAME, auth_tokens)
+        return TransactionOutput(
+            address or self.validator_address,
+            Value(ALLOCATION_LOVELACE, assets),
+            datum=self.datum(allocation) if datum == "default" else datum,
+        )
+
+    def attestation(
+        self, milestone_id: bytes, oracle_indices: Sequence[int], *, signed_schedule: bytes | None = None,
+        signed_milestone: bytes | None = None, signers: Sequence[int] | None = None,
+    ) -> ot.MilestoneAttestation:
+        """Signatures of the oracles at `oracle_indices` (each made by `signers[i]`'s key, by default
+        the oracle's own) over (`signed_schedule`, `signed_milestone`), defaulting to this milestone."""
+        signed_by = list(signers) if signers is not None else list(oracle_indices)
+        return ot.MilestoneAttestation(
+            milestone_id,
+            [
+                ot.OracleSignature(
+                    index,
+                    sign_attestation(
+                        self.oracle_seed(signer),
+                        self.schedule_id if signed_schedule is None else signed_schedule,
+                        milestone_id if signed_milestone is None else signed_milestone,
+                    ).signature,
+                )
+                for index, signer in zip(oracle_indices, signed_by, strict=True)
+            ],
+        )
+
+    def payout(self, beneficiary: Address, amount: int, *, tag: Any = "default") -> TransactionOutput:
+        """An output paying `amount` tokens to `beneficiary`, tagged with the schedule id."""
+        return TransactionOutput(
+            beneficiary,
+            Value(PAYOUT_LOVELACE, tokens(TOKEN_POLICY_ID, TOKEN_NAME, amount)),
+            datum=ot.payout_datum(self.schedule_id) if tag == "default" else tag,
+        )
+
+
+def beneficiary(label: str, *, staked: bool = True) -> Address:
+    payment = key_hash(signing_key(f"beneficiary/{label}"))
+    stake = key_hash(signing_key(f"stake/{label}")) if staked else None
+    return Address(payment, stake, network=NETWORK)
+
+
+# --- Transaction assembly ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Built:
+    """A transaction and the UTxOs it resolves (inputs, reference inputs, collateral)."""
+
+    tx: Transaction
+    utxos: dict[TransactionInput, TransactionOutput]
+
+    def evaluate(self) -> list[RedeemerEvaluation]:
+        return evaluate_transaction(self.tx, self.utxos, SLOT_CONFIG)
+
+    @property
+    def size(self) -> int:
+        return len(self.tx.to_cbor())
+
+
+def reference_utxos(schedules: Sequence[Schedule]) -> dict[TransactionInput, TransactionOutput]:
+    """One UTxO holding the validator and one per schedule policy, as reference scripts."""
+    holder = wallet_address("scripts")
+    refs = {tx_input("ref/validator"): TransactionOutput(holder, Value(20_000_000), script=schedules[0].scripts.validator)}
+    for s in schedules:
+        refs[tx_input(f"ref/policy/{s.label}")] = TransactionOutput(holder, Value(50_000_000), script=s.scripts.policy)
+    return refs
+
+
+def assemble(
+    *,
+    spent: Mapping[TransactionInput, TransactionOutput],
+    outputs: Sequence[TransactionOutput],
+    mint: Mapping[bytes, int],
+    mint_redeemers: Mapping[bytes, Any],
+    schedules: Sequence[Schedule],
+    signers: Sequence[PaymentSigningKey],
+    validity_start_ms: int | None = None,
+    ttl_ms: int | None = None,
+    extra_scripts: Sequence[PlutusV3Script] = (),
+) -> Built:
+    """Add a fee input, collateral, reference scripts, redeemers, script data hash and key witnesses."""
+    fee_key = signing_key("fee-payer")
+    fee_address = Address(key_hash(fee_key), network=NETWORK)
+    fee_in = tx_input("fee")
+    collateral_in = tx_input("collateral")
+    utxos = dict(spent)
+    utxos[fee_in] = TransactionOutput(fee_address, Value(100_000_000))
+    utxos[collateral_in] = TransactionOutput(fee_address, Value(10_000_000))
+    references = reference_utxos(schedules)
+    utxos.update(references)
+    inputs = sorted([*spent, fee_in], key=lambda i: (i.transaction_id.payload, i.index))
+    validator_hashes = {s.scripts.validator_hash for s in schedules}
+    redeemers: list[Redeemer] = []
+    for index, i in enumerate(inputs):
+        payment = utxos[i].address.payment_part
+        if isinstance(payment, ScriptHash) and payment.payload in validator_hashes:
+            r = Redeemer(ot.SpendAllocation(), DECLARED_UNITS)
+            r.tag, r.index = RedeemerTag.SPEND, index
+            redeemers.append(r)
+    minted = MultiAsset()
+    for index, policy in enumerate(sorted(mint)):
+        minted += tokens(policy, ot.AUTH_TOKEN_NAME, mint[policy])
+        r = Redeemer(mint_redeemers[policy], DECLARED_UNITS)
+        r.tag, r.index = RedeemerTag.MINT, index
+        redeemers.append(r)
+    all_outputs = [*outputs, TransactionOutput(fee_address, Value(100_000_000 - FEE))]
+    body = TransactionBody(
+        inputs=inputs,
+        outputs=all_outputs,
+        fee=FEE,
+        ttl=None if ttl_ms is None else slot_at(ttl_ms),
+        validity_start=None if validity_start_ms is None else slot_at(validity_start_ms),
+        mint=minted if mint else None,
+        collateral=[collateral_in],
+        collateral_return=TransactionOutput(fee_address, Value(10_000_000 - 1_350_000)),
+        total_collateral=1_350_000,
+        required_signers=[key_hash(k) for k in signers] or None,
+        reference_inputs=list(references),
+        script_data_hash=script_data_hash(redeemers) if redeemers else None,
+    )
+    witness = TransactionWitnessSet(redeemer=redeemers or None, plutus_v3_script=list(extra_scripts) or None)
+    tx_hash = body.hash()
+    keys = [fee_key, *[k for k in signers if key_hash(k) != key_hash(fee_key)]]
+    witness.vkey_witnesses = [
+        VerificationKeyWitness(PaymentVerificationKey.from_signing_key(k), k.sign(tx_hash)) for k in keys
+    ]
+    return Built(Transaction(body, witness), utxos)
+
+
+def register_tx(
+    schedule: Schedule,
+    allocations: Sequence[Allocation],
+    *,
+    outputs: Sequence[TransactionOutput] | None = None,
+    minted: int | None = None,
+    signers: Sequence[PaymentSigningKey] | None = None,
+) -> Built:
+    """Register `allocations`: mint one auth token per allocation output at the validator."""
+    funding = TransactionOutput(
+        wallet_address(f"admin/{schedule.label}"),
+        Value(200_000_000, tokens(TOKEN_POLICY_ID, TOKEN_NAME, sum(a.amount for a in allocations))),
+    )
+    outs = list(outputs) if outputs is not None else [schedule.allocation_output(a) for a in allocations]
+    return assemble(
+        spent={tx_input(f"funding/{schedule.label}"): funding},
+        outputs=outs,
+        mint={schedule.schedule_id: len(outs) if minted is None else minted},
+        mint_redeemers={schedule.schedule_id: ot.Register()},
+        schedules=[schedule],
+        signers=[schedule.admin] if signers is None else signers,
+    )
+
+
+def allocation_utxos(
+    schedule: Schedule, allocations: Sequence[Allocation], *, label: str = "registration"
+) -> dict[TransactionInput, TransactionOutput]:
+    """The allocation UTxOs as registration left them (outputs 0..n-1 of one registration tx)."""
+    return {
+        tx_input(f"{label}/{schedule.label}", index): schedule.allocation_output(a)
+        for index, a in enumerate(allocations)
+    }
+
+
+def correct_payouts(schedule: Schedule, allocations: Sequence[Allocation]) -> list[TransactionOutput]:
+    """One tagged payout per beneficiary, of the sum of that beneficiary's allocations."""
+    owed: dict[bytes, tuple[Address, int]] = {}
+    for a in allocations:
+        key = bytes(a.beneficiary.to_primitive())
+        address, amount = owed.get(key, (a.beneficiary, 0))
+        owed[key] = (address, amount + a.amount)
+    return [schedule.payout(address, amount) for address, amount in owed.values()]
+
+
+def release_tx(
+    schedule: Schedule,
+    spent: Mapping[TransactionInput, TransactionOutput],
+    attestations: Sequence[ot.MilestoneAttestation],
+    *,
+    payouts: Sequence[TransactionOutput],
+    validity_start_ms: int | None,
+    extra_schedules: Sequence[tuple[Schedule, ot.Release, int]] = (),
+) -> Built:
+    """Release the allocations `spent` (burning their auth tokens) with the given payouts.
+
+    `extra_schedules` adds releases of other schedules in the same transaction: (schedule, its
+    redeemer, number of its auth tokens burned); their allocations must be in `spent`.
+    """
+    own_count = sum(
+        1 for out in spent.values() if out.amount.multi_asset.get(ScriptHash(schedule.schedule_id))
+    )
+    mint = {schedule.schedule_id: -own_count}
+    redeemers: dict[bytes, Any] = {schedule.schedule_id: ot.Release(list(attestations))}
+    for other, redeemer, count in extra_schedules:
+        mint[other.schedule_id] = -count
+        redeemers[other.schedule_id] = redeemer
+    return assemble(
+        spent=spent,
+        outputs=payouts,
+        mint=mint,
+        mint_redeemers=redeemers,
+        schedules=[schedule, *(s for s, _, _ in extra_schedules)],
+        signers=[],
+        validity_start_ms=validity_start_ms,
+        ttl_ms=None if validity_start_ms is None else validity_start_ms + 3_600_000,
+    )
+
+
+def reclaim_tx(
+    schedule: Schedule,
+    spent: Mapping[TransactionInput, TransactionOutput],
+    *,
+    validity_start_ms: int | None,
+    signers: Sequence[PaymentSigningKey] | None = None,
+) -> Built:
+    """The admin takes back unreleased allocations after the reclaim deadline."""
+    total = sum(a.amount.multi_asset[ScriptHash(TOKEN_POLICY_ID)][AssetName(TOKEN_NAME)] for a in spent.values())
+    back = TransactionOutput(
+        wallet_address(f"admin/{schedule.label}"), Value(3_000_000, tokens(TOKEN_POLICY_ID, TOKEN_NAME, total))
+    )
+    return assemble(
+        spent=spent,
+        outputs=[back],
+        mint={schedule.schedule_id: -len(spent)},
+        mint_redeemers={schedule.schedule_id: ot.Reclaim()},
+        schedules=[schedule],
+        signers=[schedule.admin] if signers is None else signers,
+        validity_start_ms=validity_start_ms,
+    )
+
+
+def batch_allocations(count: int, *, milestone_id: bytes = b"m1", vesting_time_ms: int | None = None) -> list[Allocation]:
+    """`count` allocations to distinct beneficiaries, all under one milestone."""
+    vesting = SLOT_CONFIG.zero_time_ms + 1_000_000 if vesting_time_ms is None else vesting_time_ms
+    return [Allocation(beneficiary(f"b{i}"), 1_000 + i, milestone_id, vesting) for i in range(count)]
+
+
+def batch_release(schedule: Schedule, count: int) -> Built:
+    """A correct release of `count` allocations (one milestone, quorum signatures, one payout each)."""
+    allocations = batch_allocations(count)
+    spent = allocation_utxos(schedule, allocations)
+    attestation = schedule.attestation(b"m1", list(range(schedule.quorum)))
+    return release_tx(
+        schedule,
+        spent,
+        [attestation],
+        payouts=correct_payouts(schedule, allocations),
+        validity_start_ms=allocations[0].vesting_time_ms,
+    )
+
+
+def posix_of_slot(slot: int) -> int:
+    return slot_to_posix_ms(slot, SLOT_CONFIG)

@@ -1,0 +1,742 @@
+"""The devnet's ledger rules: pure validation of one transaction against a UTxO set and a slot.
+
+WHY pure: `validate_transaction(view, tx)` takes everything it needs as arguments (the UTxO set, the
+current slot, the protocol parameters, the Plutus evaluator) and returns either what the transaction
+does (inputs consumed, outputs produced) or a `LedgerError` carrying the Ogmios error code and data.
+The chain applies the result; the server encodes the error. Each rule can thus be tested with a
+transaction that breaks it and nothing else running.
+
+The rules are the Conway rules for what milestoned's transactions use: key-locked and script-locked
+inputs, reference inputs and scripts, inline datums and datum hashes, minting and burning, native
+scripts, Plutus scripts (through `milestoned.contracts.evaluation`), collateral, metadata. Staking
+certificates, withdrawals and governance are refused with a clear message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import cbor2
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+from pycardano import (
+    NativeScript,
+    RedeemerTag,
+    ScriptHash,
+    TransactionInput,
+    TransactionOutput,
+)
+
+from milestoned.devnet import encode
+from milestoned.devnet.hashing import blake2b_224, blake2b_256
+from milestoned.devnet.parameters import ExUnits, ProtocolParameters
+from milestoned.devnet.scripts import (
+    AnyScript,
+    PlutusScript,
+    is_plutus,
+    native_script_holds,
+    plutus_language,
+    script_hash_of,
+)
+from milestoned.devnet.transaction import DecodedTransaction, _array_item_spans, _head
+from milestoned.devnet.values import Bag, bag_of, multi_asset_entries, total
+
+UtxoSet = Mapping[TransactionInput, TransactionOutput]
+Spends = Literal["inputs", "collaterals"]
+
+
+@dataclass(frozen=True)
+class LedgerError:
+    """A rejected transaction, as Ogmios reports it: a JSON-RPC error code, a message and data."""
+
+    code: int
+    message: str
+    data: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data is not None:
+            error["data"] = self.data
+        return error
+
+
+@dataclass(frozen=True)
+class ScriptRun:
+    """The outcome of one redeemer's script, from the Plutus evaluator."""
+
+    tag: RedeemerTag
+    index: int
+    ok: bool
+    budget: ExUnits
+    logs: tuple[str, ...]
+    error: str | None
+
+
+class EvaluationContextError(ValueError):
+    """The transaction cannot be turned into a script context (Ogmios error 3004 when evaluating)."""
+
+
+class PlutusEvaluator(Protocol):
+    """Runs every redeemer of a transaction; `milestoned.devnet.plutus` adapts the contracts' evaluator."""
+
+    def __call__(self, tx: DecodedTransaction, utxos: UtxoSet) -> list[ScriptRun]: ...
+
+
+@dataclass(frozen=True)
+class LedgerView:
+    """What a transaction is validated against."""
+
+    utxo: UtxoSet
+    slot: int
+    params: ProtocolParameters
+    evaluator: PlutusEvaluator | None
+    failing_scripts: Literal["collateral", "reject"] = "collateral"
+
+
+@dataclass(frozen=True)
+class ValidatedTransaction:
+    """A transaction the ledger accepted, and what it does to the UTxO set."""
+
+    decoded: DecodedTransaction
+    spends: Spends
+    consumed: tuple[TransactionInput, ...]
+    produced: tuple[tuple[TransactionInput, TransactionOutput], ...]
+    script_runs: tuple[ScriptRun, ...]
+
+    @property
+    def id(self) -> bytes:
+        return self.decoded.id
+
+
+@dataclass(frozen=True)
+class Redeemer:
+    tag: RedeemerTag
+    index: int
+    data: Any
+    budget: ExUnits
+
+
+def redeemers_of(decoded: DecodedTransaction) -> list[Redeemer]:
+    """The transaction's redeemers, whichever of the two Conway encodings (list or map) it used."""
+    raw = decoded.tx.transaction_witness_set.redeemer
+    if not raw:
+        return []
+    if isinstance(raw, list):
+        return [Redeemer(r.tag, r.index, r.data, ExUnits(r.ex_units.mem, r.ex_units.steps)) for r in raw]
+    return [
+        Redeemer(key.tag, key.index, item.data, ExUnits(item.ex_units.mem, item.ex_units.steps))
+        for key, item in raw.items()
+    ]
+
+
+def witness_scripts(decoded: DecodedTransaction) -> list[AnyScript]:
+    witnesses = decoded.tx.transaction_witness_set
+    found: list[AnyScript] = []
+    for group in (
+        witnesses.native_scripts,
+        witnesses.plutus_v1_script,
+        witnesses.plutus_v2_script,
+        witnesses.plutus_v3_script,
+    ):
+        found.extend(group or [])
+    return found
+
+
+def sorted_inputs(inputs: Iterable[TransactionInput]) -> list[TransactionInput]:
+    """Inputs in the ledger's set order, which redeemer indices point into."""
+    return sorted(set(inputs), key=lambda i: (bytes(i.transaction_id.payload), i.index))
+
+
+def mint_policies(decoded: DecodedTransaction) -> list[bytes]:
+    return sorted({bytes(policy.payload) for policy in (decoded.tx.transaction_body.mint or {})})
+
+
+def _reference_scripts(view: LedgerView, refs: Iterable[TransactionInput]) -> dict[bytes, AnyScript]:
+    scripts: dict[bytes, AnyScript] = {}
+    for txin in refs:
+        output = view.utxo.get(txin)
+        if output is not None and output.script is not None:
+            scripts[script_hash_of(output.script)] = output.script  # type: ignore[arg-type]
+    return scripts
+
+
+def _payment_script_hash(output: TransactionOutput) -> bytes | None:
+    part = output.address.payment_part
+    return bytes(part.payload) if isinstance(part, ScriptHash) else None
+
+
+def _payment_key_hash(output: TransactionOutput) -> bytes | None:
+    part = output.address.payment_part
+    if part is None or isinstance(part, ScriptHash):
+        return None
+    return bytes(part.payload)
+
+
+def _witness_datums(decoded: DecodedTransaction) -> dict[bytes, bytes]:
+    """Witness datums by hash, hashed over their bytes as submitted."""
+    raw = decoded.datums_bytes
+    if raw is None:
+        return {}
+    pos = 0
+    major, argument, after = _head(raw, pos)
+    if major == 6:  # tag 258: a set
+        pos = after
+    spans = _array_item_spans(raw[pos:], 0)
+    body = raw[pos:]
+    return {blake2b_256(body[start:end]): body[start:end] for start, end in spans}
+
+
+def language_views(params: ProtocolParameters, languages: Iterable[str]) -> bytes:
+    """The cost-model part of the script-integrity hash (Alonzo's peculiar V1 encoding included)."""
+    entries: list[tuple[bytes, bytes]] = []
+    for language in set(languages):
+        model = list(params.cost_models[language])
+        if language == "plutus:v1":
+            key = cbor2.dumps(cbor2.dumps(0))
+            value = cbor2.dumps(b"\x9f" + b"".join(cbor2.dumps(v) for v in model) + b"\xff")
+        else:
+            key = cbor2.dumps({"plutus:v2": 1, "plutus:v3": 2}[language])
+            value = cbor2.dumps(model)
+        entries.append((key, value))
+    entries.sort(key=lambda kv: (len(kv[0]), kv[0]))
+    return _map_header(len(entries)) + b"".join(k + v for k, v in entries)
+
+
+def _map_header(count: int) -> bytes:
+    encoded = cbor2.dumps(count)
+    return bytes([encoded[0] | 0xA0]) + encoded[1:]
+
+
+def script_integrity_hash(
+    params: ProtocolParameters, decoded: DecodedTransaction, languages: Iterable[str]
+) -> bytes | None:
+    if decoded.redeemers_bytes is None and decoded.datums_bytes is None:
+        return None
+    redeemers = decoded.redeemers_bytes if decoded.redeemers_bytes is not None else b"\xa0"
+    datums = decoded.datums_bytes or b""
+    return blake2b_256(redeemers + datums + language_views(params, languages))
+
+
+def _err(code: int, message: str, data: Any = None) -> LedgerError:
+    return LedgerError(code, message, data)
+
+
+def _refs_json(txins: Iterable[TransactionInput]) -> list[Any]:
+    return [encode.output_reference(t) for t in txins]
+
+
+def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> ValidatedTransaction | LedgerError:
+    """Apply the Conway rules to `decoded`; the first rule it breaks is reported."""
+    params = view.params
+    tx = decoded.tx
+    body = tx.transaction_body
+    inputs = list(body.inputs)
+    collaterals = list(body.collateral or [])
+    references = list(body.reference_inputs or [])
+
+    unsupported = [
+        name
+        for name, present in (
+            ("certificates", body.certificates),
+            ("withdrawals", body.withdraws),
+            ("governance votes", body.voting_procedures),
+            ("governance proposals", body.proposal_procedures),
+            ("treasury donations", body.donation),
+        )
+        if present
+    ]
+    if unsupported:
+        return _err(
+            3997,
+            f"The devnet does not support {', '.join(unsupported)}; remove them from the transaction.",
+            {"error": f"unsupported transaction content: {', '.join(unsupported)}"},
+        )
+    if not inputs:
+        return _err(3121, "The transaction has no input; it needs at least one to be unique.")
+
+    unknown = [t for t in dict.fromkeys(inputs + collaterals + references) if t not in view.utxo]
+    if unknown:
+        return _err(
+            3117,
+            "Unknown output references: the inputs do not exist or are already spent.",
+            {"unknownOutputReferences": _refs_json(unknown)},
+        )
+    conflicting = [t for t in references if t in set(inputs)]
+    if conflicting:
+        return _err(
+            3164,
+            "Some inputs are also reference inputs; an output is either spent or referenced.",
+            {"conflictingReferences": _refs_json(conflicting)},
+        )
+
+    lower, upper = body.validity_start, body.ttl
+    if (lower is not None and view.slot < lower) or (upper is not None and view.slot >= upper):
+        interval: dict[str, int] = {}
+        if lower is not None:
+            interval["invalidBefore"] = lower
+        if upper is not None:
+            interval["invalidAfter"] = upper
+        return _err(
+            3118,
+            f"The transaction is outside its validity interval at slot {view.slot}.",
+            {"validityInterval": interval, "currentSlot": view.slot},
+        )
+
+    if decoded.size > params.max_transaction_size:
+        return _err(
+            3119,
+            f"The transaction is {decoded.size} bytes; the maximum is {params.max_transaction_size}.",
+            {
+                "measuredTransactionSize": {"bytes": decoded.size},
+                "maximumTransactionSize": {"bytes": params.max_transaction_size},
+            },
+        )
+
+    redeemers = redeemers_of(decoded)
+    budget = ExUnits(0, 0)
+    for redeemer in redeemers:
+        budget = budget + redeemer.budget
+    if not budget.fits_in(params.max_execution_units_per_transaction):
+        return _err(
+            3134,
+            "The transaction's execution units exceed the per-transaction maximum.",
+            {
+                "providedExecutionUnits": encode.execution_units(budget),
+                "maximumExecutionUnits": encode.execution_units(params.max_execution_units_per_transaction),
+            },
+        )
+
+    reference_scripts_size = sum(
+        len(_script_bytes(view.utxo[t].script))  # type: ignore[arg-type]
+        for t in inputs + references
+        if view.utxo[t].script is not None
+    )
+    if reference_scripts_size > params.max_reference_scripts_size:
+        return _err(
+            3166,
+            "The reference scripts of the transaction are too large in total.",
+            {
+                "measuredReferenceScriptsSize": {"bytes": reference_scripts_size},
+                "maximumReferenceScriptsSize": {"bytes": params.max_reference_scripts_size},
+            },
+        )
+    minimum_fee = params.minimum_fee(decoded.size, budget, reference_scripts_size)
+    if body.fee < minimum_fee:
+        return _err(
+            3122,
+            f"The fee {body.fee} is below the minimum {minimum_fee} for this transaction.",
+            {"minimumRequiredFee": encode.ada(minimum_fee), "providedFee": encode.ada(body.fee)},
+        )
+
+    outputs = list(body.outputs)
+    all_outputs = outputs + ([body.collateral_return] if body.collateral_return is not None else [])
+    underfunded = []
+    for output in all_outputs:
+        required = params.minimum_lovelace(len(output.to_cbor()))
+        if _coin(output) < required:
+            underfunded.append(
+                {"output": encode.transaction_output(output), "minimumRequiredValue": encode.ada(required)}
+            )
+    if underfunded:
+        return _err(
+            3125,
+            "Some outputs hold less ada than the minimum for their size.",
+            {"insufficientlyFundedOutputs": underfunded},
+        )
+    too_large = [encode.transaction_output(o) for o in all_outputs if _value_size(o) > params.max_value_size]
+    if too_large:
+        return _err(
+            3120,
+            f"Some output values are larger than {params.max_value_size} bytes once serialized.",
+            {"excessivelyLargeOutputs": too_large},
+        )
+
+    consumed = total(bag_of(view.utxo[t].amount) for t in dict.fromkeys(inputs)) + Bag(
+        0, multi_asset_entries(body.mint)
+    )
+    produced = total(bag_of(o.amount) for o in outputs) + Bag(body.fee)
+    if consumed != produced:
+        return _err(
+            3123,
+            "Value not conserved: inputs plus minted assets must equal outputs plus fee.",
+            {"valueConsumed": consumed.to_ogmios(), "valueProduced": produced.to_ogmios()},
+        )
+
+    # Witnesses: signatures must verify; every key-locked input, collateral and required signer signs.
+    vkey_witnesses = list(tx.transaction_witness_set.vkey_witnesses or [])
+    invalid = []
+    signers: set[bytes] = set()
+    for witness in vkey_witnesses:
+        key = bytes(witness.vkey.payload)
+        try:
+            VerifyKey(key).verify(decoded.id, bytes(witness.signature))
+        except (BadSignatureError, ValueError):
+            invalid.append(key.hex())
+            continue
+        signers.add(blake2b_224(key))
+    if invalid:
+        return _err(
+            3100,
+            "Some signatures do not verify; sign the transaction body hash (the transaction id).",
+            {"invalidSignatories": invalid},
+        )
+    needed_signers = {h for t in inputs + collaterals if (h := _payment_key_hash(view.utxo[t])) is not None}
+    needed_signers |= {bytes(h.payload) for h in body.required_signers or []}
+    missing_signers = sorted(needed_signers - signers)
+    if missing_signers:
+        return _err(
+            3101,
+            "Some signatures are missing (for key-locked inputs, collaterals or required signers).",
+            {"missingSignatories": [h.hex() for h in missing_signers]},
+        )
+
+    # Scripts: every script-locked input and minting policy needs its script, no witness script is spare.
+    ordered_inputs = sorted_inputs(inputs)
+    policies = mint_policies(decoded)
+    needed_scripts: dict[bytes, list[tuple[RedeemerTag, int]]] = {}
+    for index, txin in enumerate(ordered_inputs):
+        if (h := _payment_script_hash(view.utxo[txin])) is not None:
+            needed_scripts.setdefault(h, []).append((RedeemerTag.SPEND, index))
+    for index, policy in enumerate(policies):
+        needed_scripts.setdefault(policy, []).append((RedeemerTag.MINT, index))
+    in_witnesses = {script_hash_of(s): s for s in witness_scripts(decoded)}
+    available = {**_reference_scripts(view, inputs + references), **in_witnesses}
+    missing_scripts = sorted(h for h in needed_scripts if h not in available)
+    if missing_scripts:
+        return _err(
+            3102,
+            "Some scripts are missing: provide them in the witness set or as reference scripts.",
+            {"missingScripts": [h.hex() for h in missing_scripts]},
+        )
+    extraneous_scripts = sorted(h for h in in_witnesses if h not in needed_scripts)
+    if extraneous_scripts:
+        return _err(
+            3104,
+            "The witness set carries scripts the transaction does not need.",
+            {"extraneousScripts": [h.hex() for h in extraneous_scripts]},
+        )
+    failing_native = sorted(
+        h
+        for h in needed_scripts
+        if not is_plutus(available[h]) and not native_script_holds(available[h], signers, lower, upper)  # type: ignore[arg-type]
+    )
+    if failing_native:
+        return _err(
+            3103,
+            "Some native scripts do not hold (signatures or validity interval).",
+            {"failingNativeScripts": [h.hex() for h in failing_native]},
+        )
+
+    metadata_error = _check_metadata(decoded)
+    if metadata_error is not None:
+        return metadata_error
+
+    # Redeemers: one per Plutus purpose, none spare.
+    plutus_purposes = {
+        purpose for h, purposes in needed_scripts.items() if is_plutus(available[h]) for purpose in purposes
+    }
+    given = {(r.tag, r.index) for r in redeemers}
+    missing_redeemers = sorted(plutus_purposes - given, key=lambda p: (p[0].value, p[1]))
+    if missing_redeemers:
+        return _err(
+            3109,
+            "Some Plutus scripts have no redeemer.",
+            {
+                "missingRedeemers": [
+                    _script_purpose(tag, i, ordered_inputs, policies) for tag, i in missing_redeemers
+                ]
+            },
+        )
+    extraneous_redeemers = sorted(given - plutus_purposes, key=lambda p: (p[0].value, p[1]))
+    if extraneous_redeemers:
+        return _err(
+            3110,
+            "Some redeemers point at nothing that runs a Plutus script.",
+            {"extraneousRedeemers": [encode.redeemer_pointer(tag, i) for tag, i in extraneous_redeemers]},
+        )
+
+    datum_error = _check_datums(view, decoded, ordered_inputs, references, available)
+    if datum_error is not None:
+        return datum_error
+
+    languages = {
+        plutus_language(available[h])  # type: ignore[arg-type]
+        for h in needed_scripts
+        if is_plutus(available[h])
+    }
+    computed = script_integrity_hash(params, decoded, languages)
+    provided = bytes(body.script_data_hash.payload) if body.script_data_hash is not None else None
+    if computed != provided:
+        return _err(
+            3113,
+            "The script integrity hash does not match the redeemers, datums and cost models.",
+            {
+                "providedScriptIntegrity": provided.hex() if provided else None,
+                "computedScriptIntegrity": computed.hex() if computed else None,
+            },
+        )
+
+    if plutus_purposes:
+        collateral_error = _check_collateral(view, decoded, collaterals)
+        if collateral_error is not None:
+            return collateral_error
+
+    runs: list[ScriptRun] = []
+    if plutus_purposes:
+        if view.evaluator is None:
+            return _err(
+                3997,
+                "The devnet has no Plutus evaluator (milestoned.contracts.evaluation is missing).",
+                {"error": "Plutus evaluation unavailable"},
+            )
+        context = {t: view.utxo[t] for t in dict.fromkeys(inputs + references + collaterals)}
+        try:
+            runs = view.evaluator(decoded, context)
+        except EvaluationContextError as exc:
+            return _err(3997, f"The scripts cannot be evaluated: {exc}", {"error": str(exc)})
+        declared = {(r.tag, r.index): r.budget for r in redeemers}
+        scripts_pass = all(
+            run.ok and run.budget.fits_in(declared.get((run.tag, run.index), ExUnits(0, 0))) for run in runs
+        )
+    else:
+        scripts_pass = True
+
+    if scripts_pass and not decoded.is_valid:
+        return _err(
+            3136,
+            "The transaction is marked invalid (spending its collaterals) but its scripts all pass.",
+            {"declaredSpending": "collaterals", "mismatchReason": "every script validates"},
+        )
+    if not scripts_pass and decoded.is_valid and view.failing_scripts == "reject":
+        failures = "; ".join(f"{encode.PURPOSES[r.tag]}:{r.index}: {r.error}" for r in runs if not r.ok)
+        return _err(
+            3136,
+            "The transaction is marked valid but some of its scripts fail.",
+            {"declaredSpending": "inputs", "mismatchReason": failures or "execution budget exceeded"},
+        )
+
+    tx_id = bytes(decoded.id)
+    if scripts_pass:
+        produced_outputs = tuple(
+            (TransactionInput.from_primitive([tx_id, index]), output) for index, output in enumerate(outputs)
+        )
+        return ValidatedTransaction(
+            decoded, "inputs", tuple(dict.fromkeys(inputs)), produced_outputs, tuple(runs)
+        )
+    collateral_return = (
+        ((TransactionInput.from_primitive([tx_id, len(outputs)]), body.collateral_return),)
+        if body.collateral_return is not None
+        else ()
+    )
+    return ValidatedTransaction(
+        decoded, "collaterals", tuple(dict.fromkeys(collaterals)), collateral_return, tuple(runs)
+    )
+
+
+def _coin(output: TransactionOutput) -> int:
+    return output.amount if isinstance(output.amount, int) else output.amount.coin
+
+
+def _value_size(output: TransactionOutput) -> int:
+    amount = output.amount
+    return len(cbor2.dumps(amount)) if isinstance(amount, int) else len(amount.to_cbor())
+
+
+def _script_bytes(script: AnyScript) -> bytes:
+    if isinstance(script, NativeScript):
+        return bytes(script.to_cbor())
+    return bytes(script)
+
+
+def _script_purpose(
+    tag: RedeemerTag, index: int, ordered_inputs: Sequence[TransactionInput], policies: Sequence[bytes]
+) -> dict[str, Any]:
+    if tag == RedeemerTag.SPEND:
+        return {"purpose": "spend", "outputReference": encode.output_reference(ordered_inputs[index])}
+    return {"purpose": "mint", "policy": policies[index].hex()}
+
+
+def _check_metadata(decoded: DecodedTransaction) -> LedgerError | None:
+    declared = decoded.tx.transaction_body.auxiliary_data_hash
+    aux = decoded.auxiliary_data_bytes
+    if aux is not None and declared is None:
+        return _err(
+            3105,
+            "The transaction has metadata but its body has no auxiliary data hash.",
+            {"metadata": {"hash": blake2b_256(aux).hex()}},
+        )
+    if aux is None and declared is not None:
+        return _err(
+            3106,
+            "The body declares an auxiliary data hash but the transaction has no metadata.",
+            {"metadata": {"hash": bytes(declared.payload).hex()}},
+        )
+    if aux is not None and declared is not None and blake2b_256(aux) != bytes(declared.payload):
+        return _err(
+            3107,
+            "The auxiliary data hash in the body does not match the metadata.",
+            {
+                "provided": {"hash": bytes(declared.payload).hex()},
+                "computed": {"hash": blake2b_256(aux).hex()},
+            },
+        )
+    return None
+
+
+def _check_datums(
+    view: LedgerView,
+    decoded: DecodedTransaction,
+    ordered_inputs: Sequence[TransactionInput],
+    references: Sequence[TransactionInput],
+    available: Mapping[bytes, AnyScript],
+) -> LedgerError | None:
+    witness = _witness_datums(decoded)
+    required: set[bytes] = set()
+    orphans: list[TransactionInput] = []
+    for txin in ordered_inputs:
+        output = view.utxo[txin]
+        script = (h := _payment_script_hash(output)) is not None and available.get(h)
+        if not script or not is_plutus(script):
+            continue
+        if output.datum_hash is not None:
+            required.add(bytes(output.datum_hash.payload))
+        elif output.datum is None and plutus_language(script) != "plutus:v3":  # type: ignore[arg-type]
+            orphans.append(txin)
+    if orphans:
+        return _err(
+            3114,
+            "Some script-locked inputs have no datum, so Plutus V1/V2 scripts cannot spend them.",
+            {"orphanScriptInputs": _refs_json(orphans)},
+        )
+    missing = sorted(required - set(witness))
+    if missing:
+        return _err(
+            3111,
+            "Some datums of spent script inputs are missing from the witness set.",
+            {"missingDatums": [h.hex() for h in missing]},
+        )
+    allowed = set(required)
+    body = decoded.tx.transaction_body
+    for output in list(body.outputs) + [view.utxo[t] for t in references]:
+        if output.datum_hash is not None:
+            allowed.add(bytes(output.datum_hash.payload))
+    extraneous = sorted(set(witness) - allowed)
+    if extraneous:
+        return _err(
+            3112,
+            "The witness set carries datums that no input or output needs.",
+            {"extraneousDatums": [h.hex() for h in extraneous]},
+        )
+    return None
+
+
+def _check_collateral(
+    view: LedgerView, decoded: DecodedTransaction, collaterals: Sequence[TransactionInput]
+) -> LedgerError | None:
+    params = view.params
+    body = decoded.tx.transaction_body
+    if not collaterals:
+        return _err(3132, "The transaction runs Plutus scripts but has no collateral input.")
+    if len(collaterals) > params.max_collateral_inputs:
+        return _err(
+            3131,
+            f"Too many collateral inputs: at most {params.max_collateral_inputs}.",
+            {
+                "maximumCollateralInputs": params.max_collateral_inputs,
+                "countedCollateralInputs": len(collaterals),
+            },
+        )
+    locked = [t for t in collaterals if _payment_script_hash(view.utxo[t]) is not None]
+    if locked:
+        return _err(
+            3129,
+            "Collateral inputs must be locked by keys, not scripts.",
+            {"unsuitableCollateralInputs": _refs_json(locked)},
+        )
+    balance = total(bag_of(view.utxo[t].amount) for t in dict.fromkeys(collaterals))
+    if body.collateral_return is not None:
+        balance = balance - bag_of(body.collateral_return.amount)
+    if balance.assets:
+        return _err(
+            3133,
+            "The collateral (inputs minus collateral return) must be ada only; return the tokens.",
+            {"unsuitableCollateralValue": balance.to_ogmios()},
+        )
+    required = -((-body.fee * params.collateral_percentage) // 100)
+    if balance.lovelace * 100 < body.fee * params.collateral_percentage:
+        return _err(
+            3128,
+            f"Collateral of {balance.lovelace} lovelace is below the required {required}.",
+            {
+                "providedCollateral": encode.ada(balance.lovelace),
+                "minimumRequiredCollateral": encode.ada(required),
+            },
+        )
+    if body.total_collateral is not None and body.total_collateral != balance.lovelace:
+        return _err(
+            3135,
+            "The declared total collateral differs from collateral inputs minus collateral return.",
+            {
+                "declaredTotalCollateral": encode.ada(body.total_collateral),
+                "computedTotalCollateral": encode.ada(balance.lovelace),
+            },
+        )
+    return None
+
+
+def evaluate_redeemers(
+    view: LedgerView, decoded: DecodedTransaction, additional: UtxoSet
+) -> list[ScriptRun] | LedgerError:
+    """`evaluateTransaction`: run every redeemer with the ledger's UTxO plus `additional` entries.
+
+    The transaction may be unbalanced and unsigned; only what the scripts need must resolve.
+    """
+    overlapping = [t for t in additional if t in view.utxo]
+    if overlapping:
+        return _err(
+            3002,
+            "Some additional UTxO entries already exist in the ledger; leave them out.",
+            {"overlappingOutputReferences": _refs_json(overlapping)},
+        )
+    utxo = {**view.utxo, **additional}
+    body = decoded.tx.transaction_body
+    wanted = list(body.inputs) + list(body.reference_inputs or []) + list(body.collateral or [])
+    unknown = [t for t in dict.fromkeys(wanted) if t not in utxo]
+    redeemers = redeemers_of(decoded)
+    if unknown:
+        inner = {
+            "code": 3117,
+            "message": "Unknown output references: the inputs do not exist or are already spent.",
+            "data": {"unknownOutputReferences": _refs_json(unknown)},
+        }
+        return _err(
+            3010,
+            "Some scripts cannot run: their inputs are unknown. Pass them in additionalUtxo.",
+            [{"validator": encode.redeemer_pointer(r.tag, r.index), "error": inner} for r in redeemers],
+        )
+    if view.evaluator is None:
+        return _err(3004, "The devnet has no Plutus evaluator.", {"reason": "Plutus evaluation unavailable"})
+    try:
+        runs = view.evaluator(decoded, {t: utxo[t] for t in dict.fromkeys(wanted)})
+    except EvaluationContextError as exc:
+        return _err(3004, f"Cannot create the evaluation context: {exc}", {"reason": str(exc)})
+    failures = [
+        {
+            "validator": encode.redeemer_pointer(run.tag, run.index),
+            "error": {
+                "code": 3012,
+                "message": f"The script failed: {run.error}",
+                "data": {"validationError": run.error or "script failed", "traces": list(run.logs)},
+            },
+        }
+        for run in runs
+        if not run.ok
+    ]
+    if failures:
+        return _err(3010, "Some scripts failed to validate; see each validator's error and traces.", failures)
+    return runs
+
+
+Validator = Callable[[LedgerView, DecodedTransaction], ValidatedTransaction | LedgerError]

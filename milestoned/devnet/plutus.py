@@ -1,0 +1,29 @@
+"""Phase-2 validation through the project's one Plutus V3 evaluator (`milestoned.contracts.evaluation`).
+
+WHY an adapter: the ledger only knows the small `PlutusEvaluator` protocol, so its rules can be tested
+with any evaluator; this module binds that protocol to the real evaluator and to the devnet's slot
+clock, so the devnet and the contract tests report the same execution units for the same transaction.
+"""
+
+from __future__ import annotations
+
+from milestoned.contracts.evaluation import ScriptContextError, SlotConfig, evaluate_transaction
+from milestoned.devnet.ledger import EvaluationContextError, PlutusEvaluator, ScriptRun, UtxoSet
+from milestoned.devnet.parameters import ExUnits
+from milestoned.devnet.transaction import DecodedTransaction
+
+
+def contracts_evaluator(zero_time_ms: int, slot_length_ms: int) -> PlutusEvaluator:
+    """An evaluator for a chain whose slot 0 starts at `zero_time_ms`."""
+    slot_config = SlotConfig(zero_time_ms=zero_time_ms, zero_slot=0, slot_length_ms=slot_length_ms)
+
+    def evaluate(tx: DecodedTransaction, utxos: UtxoSet) -> list[ScriptRun]:
+        try:
+            results = evaluate_transaction(tx.tx, utxos, slot_config)
+        except ScriptContextError as exc:
+            raise EvaluationContextError(str(exc)) from exc
+        return [
+            ScriptRun(r.tag, r.index, r.ok, ExUnits(r.mem, r.cpu), tuple(r.logs), r.error) for r in results
+        ]
+
+    return evaluate

@@ -1,0 +1,174 @@
+"""The running devnet: chain, network, slot clock and server, as one in-process async service.
+
+WHY an async context manager: tests, benchmarks and the daemon's `make run` embed the devnet in their
+own event loop; `async with run_devnet(...) as devnet` gives them its URL and control methods and
+stops everything (clock, sockets) on exit, whatever happened inside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pycardano import Address
+
+from milestoned.devnet.chain import Block, Chain
+from milestoned.devnet.faucet import Faucet, new_faucet
+from milestoned.devnet.ledger import ValidatedTransaction
+from milestoned.devnet.network import Network
+from milestoned.devnet.parameters import FIRST_SLOT, MAINNET_CONWAY, ProtocolParameters
+from milestoned.devnet.server import DevnetServer
+
+IDLE_BLOCK_SLOTS = 20
+"""With an empty mempool a block still comes every 20 slots (mainnet's active-slot coefficient 1/20)."""
+
+
+@dataclass(frozen=True)
+class DevnetConfig:
+    """How to run a devnet. `clock=False` freezes time: only `devnet/*` calls move slots and make blocks."""
+
+    host: str = "127.0.0.1"
+    port: int = 1337
+    slot_length: float = 1.0
+    funds: Mapping[str, int] = field(default_factory=dict)
+    """Genesis lovelace by bech32 address."""
+    clock: bool = True
+    idle_block_slots: int = IDLE_BLOCK_SLOTS
+    failing_scripts: Literal["collateral", "reject"] = "collateral"
+    params: ProtocolParameters = MAINNET_CONWAY
+
+    @property
+    def slot_length_ms(self) -> int:
+        milliseconds = round(self.slot_length * 1000)
+        if milliseconds < 1:
+            raise ValueError(f"slot length {self.slot_length}s is too short; use at least 0.001 s")
+        return milliseconds
+
+
+class Devnet:
+    """A started devnet. Control it from the same event loop it runs in."""
+
+    def __init__(self, config: DevnetConfig, faucet: Faucet | None = None) -> None:
+        self.config = config
+        self.network = Network(
+            start_time=datetime.datetime.fromtimestamp(
+                int(time.time() - FIRST_SLOT * config.slot_length_ms / 1000), datetime.UTC
+            ),
+            slot_length_ms=config.slot_length_ms,
+        )
+        self.faucet = faucet or new_faucet()
+        self._clock_offset = 0
+        try:
+            from milestoned.devnet.plutus import contracts_evaluator
+
+            evaluator = contracts_evaluator(self.network.start_time_ms, config.slot_length_ms)
+        except ImportError:  # pragma: no cover - the contracts package is part of the project
+            evaluator = None
+        self.chain = Chain(
+            config.params,
+            evaluator,
+            self.faucet,
+            genesis_funds=config.funds,
+            failing_scripts=config.failing_scripts,
+        )
+        # The first block comes at once, in epoch 1: pycardano cannot handle a tip at origin.
+        self.chain.advance(max(FIRST_SLOT, self.wall_slot()))
+        self.chain.produce_block()
+        self.server = DevnetServer(self.chain, self.network, config.host, config.port)
+        self.server.on_clock_change = self._shift_clock
+        self._clock_task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        """The Ogmios WebSocket URL, e.g. ws://127.0.0.1:1337."""
+        return self.server.url
+
+    @property
+    def host(self) -> str:
+        return self.server.host
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    async def start(self) -> None:
+        await self.server.start()
+        if self.config.clock:
+            self._clock_task = asyncio.create_task(self._run_clock())
+
+    async def stop(self) -> None:
+        if self._clock_task is not None:
+            self._clock_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._clock_task
+            self._clock_task = None
+        await self.server.stop()
+
+    # --- control, as the devnet/* methods offer it ---------------------------------------------------
+
+    def fund(self, address: Address | str, lovelace: int, assets: Mapping[bytes, int] | None = None) -> Block:
+        """Pay `lovelace` (and mint `assets` under the faucet policy) to `address`, in a new block."""
+        target = address if isinstance(address, Address) else Address.from_primitive(address)
+        self.chain.fund(target, lovelace, assets or {})
+        return self.chain.produce_block()
+
+    def produce_block(self) -> Block:
+        return self.chain.produce_block()
+
+    def advance(self, slots: int) -> None:
+        self.chain.advance(slots)
+        self._shift_clock(slots)
+
+    def rollback(self, blocks: int, *, resubmit: bool = True) -> list[Block]:
+        return self.chain.rollback(blocks, resubmit=resubmit)
+
+    def drop_connections(self) -> None:
+        self.server.drop_connections()
+
+    def pending(self) -> list[ValidatedTransaction]:
+        return list(self.chain.mempool)
+
+    # --- the slot clock ------------------------------------------------------------------------------
+
+    def _shift_clock(self, slots: int) -> None:
+        self._clock_offset += slots
+
+    def wall_slot(self) -> int:
+        elapsed_ms = int(time.time() * 1000) - self.network.start_time_ms
+        return elapsed_ms // self.config.slot_length_ms + self._clock_offset
+
+    async def _run_clock(self) -> None:
+        """Follow wall-clock time: one slot per slot length; a block when there is work or it is due."""
+        slot_seconds = self.config.slot_length_ms / 1000
+        while True:
+            target = self.wall_slot()
+            if target > self.chain.slot:
+                self.chain.advance(target - self.chain.slot)
+                tip = self.chain.tip
+                idle = self.chain.slot - (tip.slot if tip is not None else 0)
+                if self.chain.mempool or idle >= self.config.idle_block_slots:
+                    self.chain.produce_block()
+            next_slot_ms = (
+                self.network.start_time_ms + (target + 1 - self._clock_offset) * self.config.slot_length_ms
+            )
+            delay = max(0.0, next_slot_ms / 1000 - time.time())
+            await asyncio.sleep(min(delay, slot_seconds) if delay > 0 else slot_seconds / 10)
+
+
+@contextlib.asynccontextmanager
+async def run_devnet(config: DevnetConfig | None = None, **options: object) -> AsyncIterator[Devnet]:
+    """Start a devnet for the duration of the block: `async with run_devnet(port=0) as devnet: ...`.
+
+    Options are `DevnetConfig` fields; `port=0` picks a free port (read it from `devnet.url`).
+    """
+    devnet = Devnet(config or DevnetConfig(**options))  # type: ignore[arg-type]
+    await devnet.start()
+    try:
+        yield devnet
+    finally:
+        await devnet.stop()

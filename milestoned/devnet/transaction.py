@@ -1,0 +1,171 @@
+"""A submitted transaction, decoded once, with the original bytes the ledger hashes.
+
+WHY keep original bytes: the transaction id, the auxiliary-data hash and the script-integrity hash
+are hashes of the bytes *as submitted*. Re-serialising what pycardano decoded gives the same bytes
+only for canonical encoders; cardano-cli, hardware wallets or another library may use indefinite
+lengths or other set encodings. So we slice the body, the auxiliary data, the redeemers and the datums
+out of the raw CBOR and hash those, and use pycardano's decoded objects for everything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pycardano import Transaction
+from pycardano.hash import TransactionId
+
+from milestoned.devnet.hashing import blake2b_256
+
+
+class MalformedTransaction(ValueError):
+    """The bytes are not a Conway transaction; the message says what could not be read."""
+
+
+@dataclass(frozen=True)
+class DecodedTransaction:
+    """A transaction as the ledger sees it: pycardano's view plus the original byte spans."""
+
+    raw: bytes
+    tx: Transaction
+    id: bytes
+    body_bytes: bytes
+    auxiliary_data_bytes: bytes | None
+    redeemers_bytes: bytes | None
+    datums_bytes: bytes | None
+    is_valid: bool
+
+    @property
+    def id_hex(self) -> str:
+        return self.id.hex()
+
+    @property
+    def size(self) -> int:
+        return len(self.raw)
+
+
+def decode_transaction(raw: bytes) -> DecodedTransaction:
+    """Decode a signed (or unsigned) Conway transaction. Raises MalformedTransaction."""
+    try:
+        items = _array_item_spans(raw, 0)
+    except (IndexError, ValueError) as exc:
+        raise MalformedTransaction(f"not a CBOR transaction array: {exc}") from exc
+    if len(items) != 4:
+        raise MalformedTransaction(
+            f"a Conway transaction is a CBOR array of 4 items (body, witnesses, is_valid, auxiliary data); "
+            f"got {len(items)} items"
+        )
+    try:
+        tx = Transaction.from_cbor(raw)
+    except Exception as exc:
+        raise MalformedTransaction(f"cannot decode the transaction: {type(exc).__name__}: {exc}") from exc
+    body_start, body_end = items[0]
+    body_bytes = raw[body_start:body_end]
+    witness_start, _ = items[1]
+    witness_fields = _map_value_spans(raw, witness_start)
+    redeemers = witness_fields.get(5)
+    datums = witness_fields.get(4)
+    aux_start, aux_end = items[3]
+    aux = raw[aux_start:aux_end]
+    is_valid_byte = raw[items[2][0]]
+    if is_valid_byte not in (0xF4, 0xF5):
+        raise MalformedTransaction("the third item of a transaction (is_valid) must be true or false")
+    return DecodedTransaction(
+        raw=raw,
+        tx=tx,
+        id=blake2b_256(body_bytes),
+        body_bytes=body_bytes,
+        auxiliary_data_bytes=None if aux == b"\xf6" else aux,
+        redeemers_bytes=raw[redeemers[0] : redeemers[1]] if redeemers else None,
+        datums_bytes=raw[datums[0] : datums[1]] if datums else None,
+        is_valid=is_valid_byte == 0xF5,
+    )
+
+
+def transaction_id(raw: bytes) -> TransactionId:
+    """The id of a serialized transaction: the hash of its body as submitted."""
+    body_start, body_end = _array_item_spans(raw, 0)[0]
+    return TransactionId(blake2b_256(raw[body_start:body_end]))
+
+
+# --- a minimal CBOR walker: it finds where items start and end, without interpreting them -----------
+
+
+def _head(data: bytes, pos: int) -> tuple[int, int | None, int]:
+    """Read an item head at `pos`: (major type, argument or None if indefinite, position after the head)."""
+    initial = data[pos]
+    major, info = initial >> 5, initial & 0x1F
+    pos += 1
+    if info < 24:
+        return major, info, pos
+    if info in (24, 25, 26, 27):
+        width = 1 << (info - 24)
+        if pos + width > len(data):
+            raise ValueError("truncated CBOR head")
+        return major, int.from_bytes(data[pos : pos + width], "big"), pos + width
+    if info == 31 and major in (2, 3, 4, 5):
+        return major, None, pos
+    raise ValueError(f"unsupported CBOR additional information {info} at byte {pos - 1}")
+
+
+def _skip(data: bytes, pos: int) -> int:
+    """Position right after the CBOR item starting at `pos`."""
+    major, argument, pos = _head(data, pos)
+    if major in (0, 1, 7):
+        return pos
+    if major in (2, 3):
+        if argument is None:
+            while data[pos] != 0xFF:
+                pos = _skip(data, pos)
+            return pos + 1
+        end = pos + argument
+        if end > len(data):
+            raise ValueError("truncated CBOR string")
+        return end
+    if major == 6:
+        return _skip(data, pos)
+    per_entry = 2 if major == 5 else 1
+    if argument is None:
+        while data[pos] != 0xFF:
+            pos = _skip(data, pos)
+        return pos + 1
+    for _ in range(argument * per_entry):
+        pos = _skip(data, pos)
+    return pos
+
+
+def _array_item_spans(data: bytes, pos: int) -> list[tuple[int, int]]:
+    major, argument, pos = _head(data, pos)
+    if major != 4:
+        raise ValueError("expected a CBOR array")
+    spans = []
+    if argument is None:
+        while data[pos] != 0xFF:
+            end = _skip(data, pos)
+            spans.append((pos, end))
+            pos = end
+        pos += 1
+    else:
+        for _ in range(argument):
+            end = _skip(data, pos)
+            spans.append((pos, end))
+            pos = end
+    if pos != len(data):
+        raise ValueError(f"{len(data) - pos} trailing bytes after the transaction")
+    return spans
+
+
+def _map_value_spans(data: bytes, pos: int) -> dict[int, tuple[int, int]]:
+    """Spans of the values of a CBOR map with small unsigned-integer keys (a witness set)."""
+    major, argument, pos = _head(data, pos)
+    if major != 5:
+        raise MalformedTransaction("the witness set must be a CBOR map")
+    spans: dict[int, tuple[int, int]] = {}
+    count = 0
+    while (argument is None and data[pos] != 0xFF) or (argument is not None and count < argument):
+        key_major, key, value_pos = _head(data, pos)
+        end = _skip(data, value_pos)
+        if key_major == 0 and key is not None:
+            spans[key] = (value_pos, end)
+        pos = end
+        count += 1
+    return spans

@@ -1,0 +1,218 @@
+"""The facts the daemon records: what admins committed locally and what happened on chain.
+
+Events are plain frozen values with JSON-able fields (hex strings, ints, tuples of strings, JSON objects),
+so that their canonical bytes, and therefore the hash chain over them, never depend on a Python object
+layout. Each class has a stable `topic`: the name under which it is stored. Renaming a class must never
+change its topic; a change of fields gets a new topic (`.../v2`) so old logs keep decoding.
+
+Chain events carry the block point they came from and, when a transaction caused them, its id; that slot
+is what lets a projection undo exactly what a rollback removes. Local events carry no point: a fork on
+chain does not un-commit an admin's command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from milestoned.domain.parameters import ScheduleParameters
+
+ORIGIN_SLOT = -1
+ORIGIN_HASH = "origin"
+
+
+@dataclass(frozen=True, slots=True)
+class ChainPoint:
+    """A block on chain: its slot and header hash (hex). The origin is slot -1 with hash "origin"."""
+
+    slot: int
+    header_hash: str
+
+    @classmethod
+    def origin(cls) -> ChainPoint:
+        return cls(slot=ORIGIN_SLOT, header_hash=ORIGIN_HASH)
+
+    @property
+    def is_origin(self) -> bool:
+        return self.slot == ORIGIN_SLOT
+
+    def to_ogmios(self) -> dict[str, Any] | str:
+        """The point as Ogmios writes it in `findIntersection`: `"origin"` or `{"slot", "id"}`."""
+        if self.is_origin:
+            return "origin"
+        return {"slot": self.slot, "id": self.header_hash}
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulePolicy:
+    """`ScheduleParameters` in JSON-able form (bytes as hex), as they are recorded in the log."""
+
+    admin_key_hash: str
+    token_policy_id: str
+    token_name: str
+    oracle_keys: tuple[str, ...]
+    quorum: int
+    reclaim_deadline_ms: int
+    nonce: str
+
+    @classmethod
+    def from_parameters(cls, parameters: ScheduleParameters) -> SchedulePolicy:
+        return cls(
+            admin_key_hash=parameters.admin_key_hash.hex(),
+            token_policy_id=parameters.token_policy_id.hex(),
+            token_name=parameters.token_name.hex(),
+            oracle_keys=tuple(key.hex() for key in parameters.oracle_keys),
+            quorum=parameters.quorum,
+            reclaim_deadline_ms=parameters.reclaim_deadline_ms,
+            nonce=parameters.nonce.hex(),
+        )
+
+    def to_parameters(self) -> ScheduleParameters:
+        return ScheduleParameters(
+            admin_key_hash=bytes.fromhex(self.admin_key_hash),
+            token_policy_id=bytes.fromhex(self.token_policy_id),
+            token_name=bytes.fromhex(self.token_name),
+            oracle_keys=tuple(bytes.fromhex(key) for key in self.oracle_keys),
+            quorum=self.quorum,
+            reclaim_deadline_ms=self.reclaim_deadline_ms,
+            nonce=bytes.fromhex(self.nonce),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every recorded event; `topic` is the stable name it is stored under."""
+
+    topic: ClassVar[str] = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalEvent(Event):
+    """A fact committed by this daemon (an admin command, a submission outcome): never rolled back."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChainEvent(Event):
+    """A fact read from the chain at `point`; a rollback below `point.slot` undoes it."""
+
+    point: ChainPoint
+
+
+# --- local events -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRegistered(LocalEvent):
+    """An admin registered a schedule: its id (policy id, hex), its canonical definition and parameters."""
+
+    topic: ClassVar[str] = "ScheduleRegistered/v1"
+    schedule_id: str
+    definition: Mapping[str, Any]
+    policy: SchedulePolicy
+
+
+@dataclass(frozen=True, slots=True)
+class OracleSignatureCommitted(LocalEvent):
+    """An oracle's signature over a milestone's attestation message was handed to the daemon."""
+
+    topic: ClassVar[str] = "OracleSignatureCommitted/v1"
+    schedule_id: str
+    milestone_id: str
+    oracle_key: str
+    signature: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseSubmitted(LocalEvent):
+    """A release transaction spending `allocation_refs` was submitted; it is void after that slot."""
+
+    topic: ClassVar[str] = "ReleaseSubmitted/v1"
+    tx_id: str
+    allocation_refs: tuple[str, ...]
+    validity_upper_slot: int
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionConfirmed(LocalEvent):
+    topic: ClassVar[str] = "SubmissionConfirmed/v1"
+    tx_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionExpired(LocalEvent):
+    topic: ClassVar[str] = "SubmissionExpired/v1"
+    tx_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionFailed(LocalEvent):
+    topic: ClassVar[str] = "SubmissionFailed/v1"
+    tx_id: str
+    reason: str = ""
+
+
+# --- chain events -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationLocked(ChainEvent):
+    """An allocation UTxO (with its auth token) was created at the validator by transaction `tx_id`."""
+
+    topic: ClassVar[str] = "AllocationLocked/v1"
+    tx_id: str
+    schedule_id: str
+    out_ref: str  # "txid#index"
+    beneficiary: str  # bech32 address
+    amount: int
+    milestone_id: str
+    vesting_time_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationReleased(ChainEvent):
+    topic: ClassVar[str] = "AllocationReleased/v1"
+    tx_id: str
+    schedule_id: str
+    out_ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationReclaimed(ChainEvent):
+    topic: ClassVar[str] = "AllocationReclaimed/v1"
+    tx_id: str
+    schedule_id: str
+    out_ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class RolledBack(ChainEvent):
+    """The chain switched forks: everything above `point` (the point rolled back to) is gone."""
+
+    topic: ClassVar[str] = "RolledBack/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class ChainCursorCheckpointed(ChainEvent):
+    """The indexer has processed the chain up to `point` (written even when a block had nothing for us)."""
+
+    topic: ClassVar[str] = "ChainCursorCheckpointed/v1"
+
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    ScheduleRegistered,
+    OracleSignatureCommitted,
+    ReleaseSubmitted,
+    SubmissionConfirmed,
+    SubmissionExpired,
+    SubmissionFailed,
+    AllocationLocked,
+    AllocationReleased,
+    AllocationReclaimed,
+    RolledBack,
+    ChainCursorCheckpointed,
+)
+
+EVENT_TYPES_BY_TOPIC: Mapping[str, type[Event]] = {cls.topic: cls for cls in EVENT_TYPES}

@@ -1,0 +1,82 @@
+"""`verify`: the auditor's check that the stored log is exactly what was appended.
+
+It reads every row of the events table in insertion order (not trusting positions) and checks, for each:
+that it belongs to the log stream, that positions run 1, 2, 3 … without gap or repeat, that the record is
+canonical and decodes, that its hash matches its content, and that it links to the previous record's
+hash. Any change, removal, insertion or reordering of stored events breaks at least one of these. Cutting
+off the newest events is only detectable against an anchor recorded elsewhere (`anchor=`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from milestoned.eventlog.hashchain import GENESIS_HASH, LogHead, open_record
+from milestoned.eventlog.store import LOG_STREAM_ID, EventLog
+
+MAX_REPORTED_PROBLEMS = 100
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyProblem:
+    """One thing wrong with the stored log: at which position (as stored) and what."""
+
+    position: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    ok: bool
+    events_checked: int
+    head: LogHead
+    problems: tuple[VerifyProblem, ...]
+
+    def summary(self) -> str:
+        if self.ok:
+            return f"event log OK: {self.events_checked} events, head {self.head.position} {self.head.hash}"
+        lines = [f"event log FAILED verification ({len(self.problems)} problems):"]
+        lines += [f"  position {p.position}: {p.message}" for p in self.problems]
+        return "\n".join(lines)
+
+
+def verify(log: EventLog, *, anchor: LogHead | None = None, batch_size: int = 2000) -> VerifyReport:
+    """Check the whole log; `anchor` is a (position, hash) the log must still contain."""
+    problems: list[VerifyProblem] = []
+    expected_position = 1
+    prev_hash = GENESIS_HASH
+    checked = 0
+    anchor_seen = anchor is None or anchor.position == 0
+
+    def report(position: int, message: str) -> None:
+        if len(problems) < MAX_REPORTED_PROBLEMS:
+            problems.append(VerifyProblem(position, message))
+
+    for row in log.iter_notifications(batch_size=batch_size):
+        checked += 1
+        position = row.originator_version
+        if row.originator_id != LOG_STREAM_ID:
+            report(position, f"row {row.id} belongs to stream {row.originator_id}, not the event log")
+            continue
+        if position != expected_position:
+            what = "missing" if position > expected_position else "out of order or repeated"
+            report(position, f"expected position {expected_position} here, found {position} ({what})")
+        opened = open_record(position, row.topic, row.state)
+        for message in opened.problems:
+            report(position, message)
+        if opened.prev_hash and opened.prev_hash != prev_hash:
+            report(position, "previous-hash link does not match the preceding record (removed or inserted?)")
+        if anchor is not None and position == anchor.position:
+            anchor_seen = True
+            if opened.hash != anchor.hash:
+                report(position, f"hash differs from the anchor {anchor.hash}")
+        prev_hash = opened.hash or prev_hash
+        expected_position = position + 1
+    head = LogHead(position=expected_position - 1, hash=prev_hash)
+    if not anchor_seen and anchor is not None:
+        report(
+            head.position,
+            f"the log ends at {head.position} but the anchor says position {anchor.position} "
+            "existed (events were cut off the end)",
+        )
+    return VerifyReport(ok=not problems, events_checked=checked, head=head, problems=tuple(problems))

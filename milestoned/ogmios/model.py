@@ -1,0 +1,520 @@
+"""Typed values for what Ogmios v6.x and v7.0 send back.
+
+Why typed values at all: the rest of the daemon (indexer, tx builder, doctor) should not know JSON key names
+or the v6/v7 differences; it gets these frozen dataclasses instead. The shapes follow the official schema
+(`shared/ogmios/schema/*/cardano.json`), not the prose docs. Unknown fields are ignored, so a newer Ogmios
+that adds fields keeps working; what we do not model is still reachable through `raw` where it is kept.
+
+Conventions:
+- hashes, ids, addresses and CBOR stay as the lower-case hex / bech32 strings Ogmios sends;
+- lovelace and asset quantities are `int`; ratios (`"num/den"` strings) are `fractions.Fraction`;
+- the genesis point/tip is the string `"origin"` (`ORIGIN`), exactly as on the wire;
+- nested JSON we do not interpret (metadata labels, native-script JSON, thresholds) is kept as decoded JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, field, fields
+from datetime import datetime
+from fractions import Fraction
+from typing import Any, Final, Literal, TypeVar
+
+_C = TypeVar("_C", bound=type)
+
+
+def fast_init(cls: _C) -> _C:
+    """Give a frozen, slotted dataclass a faster `__init__` with the same signature and behaviour.
+
+    Why: the generated `__init__` of a frozen dataclass stores each field through `object.__setattr__`,
+    which makes a 20-field transaction cost microseconds; chain sync types thousands per block. This one
+    stores through the slot descriptors directly. The instances stay frozen: assignment still raises.
+    """
+    namespace: dict[str, Any] = {"_MISSING": MISSING}
+    params: list[str] = []
+    body: list[str] = []
+    for f in fields(cls):
+        if f.default is not MISSING:
+            namespace[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+        elif f.default_factory is not MISSING:
+            namespace[f"_factory_{f.name}"] = f.default_factory
+            params.append(f"{f.name}=_MISSING")
+            body.append(f"if {f.name} is _MISSING: {f.name} = _factory_{f.name}()")
+        else:
+            params.append(f.name)
+        namespace[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
+        body.append(f"_set_{f.name}(self, {f.name})")
+    source = f"def __init__(self, {', '.join(params)}):\n" + "".join(f"    {line}\n" for line in body)
+    exec(source, namespace)
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init  # type: ignore[misc]
+    return cls
+
+
+ORIGIN: Final = "origin"
+Origin = Literal["origin"]
+
+EMPTY_ASSETS: Final[Mapping[str, Mapping[str, int]]] = {}
+EMPTY_MAPPING: Final[Mapping[str, Any]] = {}
+"""Shared empty mappings for absent fields (saves an allocation per transaction). Never mutate them."""
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class Point:
+    """A block on the chain: its slot and header hash."""
+
+    slot: int
+    id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"slot": self.slot, "id": self.id}
+
+
+PointOrOrigin = Point | Origin
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class Tip:
+    """The node's chain tip: a point plus the block height."""
+
+    slot: int
+    id: str
+    height: int
+
+    @property
+    def point(self) -> Point:
+        return Point(self.slot, self.id)
+
+
+TipOrOrigin = Tip | Origin
+
+
+def point_to_json(point: PointOrOrigin) -> dict[str, Any] | str:
+    """The wire form of a point, as `findIntersection` and `acquireLedgerState` expect it."""
+    return ORIGIN if point == ORIGIN else point.to_json()
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class OutputReference:
+    """Names one transaction output: the id of the transaction that created it and its index."""
+
+    transaction_id: str
+    index: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"transaction": {"id": self.transaction_id}, "index": self.index}
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id}#{self.index}"
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class Value:
+    """Lovelace plus native assets (policy id → asset name hex → quantity). Mint uses signed quantities."""
+
+    lovelace: int
+    assets: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+    def quantity(self, policy_id: str, asset_name: str = "") -> int:
+        return self.assets.get(policy_id, {}).get(asset_name, 0)
+
+    def to_json(self) -> dict[str, Any]:
+        value: dict[str, Any] = {"ada": {"lovelace": self.lovelace}}
+        value.update({policy: dict(names) for policy, names in self.assets.items()})
+        return value
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class Script:
+    """A script as Ogmios shows it: `language` is native, plutus:v1…v3 (v7: plutus:v4)."""
+
+    language: str
+    cbor: str | None = None
+    json: Any = None
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class TransactionOutput:
+    """An output: address, value, and at most one of datum hash / inline datum (hex CBOR), plus a script."""
+
+    address: str
+    value: Value
+    datum_hash: str | None = None
+    datum: str | None = None
+    script: Script | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"address": self.address, "value": self.value.to_json()}
+        if self.datum_hash is not None:
+            out["datumHash"] = self.datum_hash
+        if self.datum is not None:
+            out["datum"] = self.datum
+        if self.script is not None:
+            script: dict[str, Any] = {"language": self.script.language}
+            if self.script.cbor is not None:
+                script["cbor"] = self.script.cbor
+            if self.script.json is not None:
+                script["json"] = self.script.json
+            out["script"] = script
+        return out
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class Utxo:
+    """An unspent output together with its reference."""
+
+    reference: OutputReference
+    output: TransactionOutput
+
+    @property
+    def address(self) -> str:
+        return self.output.address
+
+    @property
+    def value(self) -> Value:
+        return self.output.value
+
+    def to_json(self) -> dict[str, Any]:
+        """The `additionalUtxo` wire form for `evaluateTransaction`."""
+        out = self.output.to_json()
+        out["transaction"] = {"id": self.reference.transaction_id}
+        out["index"] = self.reference.index
+        return out
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class ExecutionUnits:
+    memory: int
+    cpu: int
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class RedeemerPointer:
+    """Which script a redeemer or budget is for: purpose (spend, mint, publish, withdraw…) and index."""
+
+    purpose: str
+    index: int
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class Redeemer:
+    validator: RedeemerPointer
+    data: str
+    """The redeemer's Plutus data, hex CBOR."""
+    execution_units: ExecutionUnits
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class ValidityInterval:
+    """Slots: valid from `invalid_before` (inclusive) until `invalid_after` (exclusive); None = unbounded."""
+
+    invalid_before: int | None = None
+    invalid_after: int | None = None
+
+
+NO_VALIDITY_INTERVAL: Final = ValidityInterval()
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class Metadata:
+    """Auxiliary data: its hash and the labels as Ogmios renders them (`{"json": …}` and/or `{"cbor": …}`)."""
+
+    hash: str
+    labels: Mapping[str, Any]
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class Signatory:
+    key: str
+    signature: str
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """One transaction of a block.
+
+    `spends` is "inputs" for a valid transaction and "collaterals" for one whose scripts failed (phase 2):
+    then only `collaterals` are consumed and only `collateral_return` is produced. Use `consumed` and
+    `produced` rather than `inputs`/`outputs` so failed transactions are handled correctly.
+    """
+
+    id: str
+    spends: str
+    inputs: tuple[OutputReference, ...]
+    outputs: tuple[TransactionOutput, ...] = ()
+    references: tuple[OutputReference, ...] = ()
+    collaterals: tuple[OutputReference, ...] = ()
+    collateral_return: TransactionOutput | None = None
+    total_collateral: int | None = None
+    fee: int | None = None
+    mint: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    withdrawals: Mapping[str, int] = field(default_factory=dict)
+    redeemers: tuple[Redeemer, ...] = ()
+    datums: Mapping[str, str] = field(default_factory=dict)
+    scripts: Mapping[str, Script] = field(default_factory=dict)
+    signatories: tuple[Signatory, ...] = ()
+    required_extra_signatories: tuple[str, ...] = ()
+    validity_interval: ValidityInterval = NO_VALIDITY_INTERVAL
+    metadata: Metadata | None = None
+    script_integrity_hash: str | None = None
+    network: str | None = None
+    cbor: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True when phase-2 validation failed and the collateral was taken instead."""
+        return self.spends == "collaterals"
+
+    @property
+    def consumed(self) -> tuple[OutputReference, ...]:
+        """The outputs this transaction really spends."""
+        return self.collaterals if self.spends == "collaterals" else self.inputs
+
+    @property
+    def produced(self) -> tuple[Utxo, ...]:
+        """The outputs this transaction really creates (the collateral return sits at index len(outputs))."""
+        if self.spends == "collaterals":
+            if self.collateral_return is None:
+                return ()
+            ref = OutputReference(self.id, len(self.outputs))
+            return (Utxo(ref, self.collateral_return),)
+        tx_id = self.id
+        return tuple(Utxo(OutputReference(tx_id, i), out) for i, out in enumerate(self.outputs))
+
+
+class LazyTransactions:
+    """Parses a block's transactions on first access and keeps them.
+
+    Why: decoding ~5,000 JSON nodes of a 100 KB block costs several times what receiving the frame does.
+    Chain sync only needs the header to move its cursor, so transactions are typed when someone asks.
+    """
+
+    __slots__ = ("_load", "_value")
+
+    def __init__(
+        self,
+        value: tuple[Transaction, ...] | None = None,
+        load: Callable[[], tuple[Transaction, ...]] | None = None,
+    ) -> None:
+        if value is None and load is None:
+            raise ValueError("LazyTransactions needs either parsed transactions or a loader")
+        self._value = value
+        self._load = load
+
+    def get(self) -> tuple[Transaction, ...]:
+        if self._value is None:
+            assert self._load is not None
+            self._value = self._load()
+            self._load = None
+        return self._value
+
+    @property
+    def loaded(self) -> bool:
+        return self._value is not None
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A block of any era. Byron EBBs have no slot and no transactions; `type` is ebb, bft or praos."""
+
+    type: str
+    era: str
+    id: str
+    ancestor: str
+    height: int
+    slot: int | None
+    size_bytes: int | None
+    issuer: str | None
+    """The issuer's (cold) verification key, when the block has one."""
+    protocol_version: ProtocolVersion | None
+    _transactions: LazyTransactions = field(repr=False, compare=False)
+    source: bytes | None = field(default=None, repr=False, compare=False)
+    """The raw JSON frame the block came in, when it was parsed lazily (see `may_contain`)."""
+
+    @property
+    def transactions(self) -> tuple[Transaction, ...]:
+        return self._transactions.get()
+
+    @property
+    def point(self) -> Point | None:
+        """The block's point, or None for a Byron epoch-boundary block (it has no slot of its own)."""
+        return None if self.slot is None else Point(self.slot, self.id)
+
+    def may_contain(self, *needles: str) -> bool:
+        """A cheap pre-filter on the raw JSON.
+
+        False means none of the strings (addresses, policy ids, transaction ids…) occurs anywhere in this
+        block, so the block cannot concern them. True means: look closer.
+        """
+        if self.source is None:
+            return True
+        source = self.source
+        return any(needle.encode() in source for needle in needles)
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class RollForward:
+    block: Block
+    tip: Tip
+
+
+@dataclass(frozen=True, slots=True)
+class RollBackward:
+    """Rewind to `point`. The first answer after every `findIntersection` is one, to the intersection."""
+
+    point: PointOrOrigin
+    tip: TipOrOrigin
+
+
+NextBlock = RollForward | RollBackward
+
+
+@dataclass(frozen=True, slots=True)
+class Intersection:
+    point: PointOrOrigin
+    tip: TipOrOrigin
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolVersion:
+    major: int
+    minor: int
+    patch: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionPrices:
+    """Lovelace per unit of memory and of CPU."""
+
+    memory: Fraction
+    cpu: Fraction
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceScriptsFee:
+    """Conway's tiered reference-script fee: `base` lovelace/byte per `range` bytes, × `multiplier`."""
+
+    base: float
+    range: int
+    multiplier: float
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolParameters:
+    """The parameters a transaction builder needs, typed, whatever the server version.
+
+    v6 calls the per-transaction reference-script limit `maxReferenceScriptsSize`, v7 calls it
+    `maxReferenceScriptsSizePerTransaction`; both land in `max_reference_scripts_size`. Everything else
+    (governance thresholds…) is in `raw`.
+    """
+
+    min_fee_coefficient: int
+    min_fee_constant: int
+    min_utxo_deposit_coefficient: int
+    min_utxo_deposit_constant: int
+    max_block_body_size: int
+    max_block_header_size: int
+    max_transaction_size: int | None
+    max_value_size: int | None
+    stake_credential_deposit: int
+    stake_pool_deposit: int
+    stake_pool_retirement_epoch_bound: int
+    desired_number_of_stake_pools: int
+    stake_pool_pledge_influence: Fraction
+    monetary_expansion: Fraction
+    treasury_expansion: Fraction
+    min_stake_pool_cost: int
+    collateral_percentage: int | None
+    max_collateral_inputs: int | None
+    plutus_cost_models: Mapping[str, tuple[int, ...]]
+    script_execution_prices: ExecutionPrices | None
+    max_execution_units_per_transaction: ExecutionUnits | None
+    max_execution_units_per_block: ExecutionUnits | None
+    max_reference_scripts_size: int | None
+    max_reference_scripts_size_per_block: int | None
+    min_fee_reference_scripts: ReferenceScriptsFee | None
+    governance_action_deposit: int | None
+    delegate_representative_deposit: int | None
+    version: ProtocolVersion
+    raw: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """An era boundary; `time_seconds` is relative to the network start (negative in some vectors)."""
+
+    time_seconds: Fraction
+    slot: int
+    epoch: int
+
+
+@dataclass(frozen=True, slots=True)
+class EraSummary:
+    """One era of the hard-fork history. `end` is None for the current, unbounded era."""
+
+    start: Bound
+    end: Bound | None
+    epoch_length: int
+    slot_length_ms: Fraction
+    safe_zone: int | None
+
+    def contains_slot(self, slot: int) -> bool:
+        return slot >= self.start.slot and (self.end is None or slot < self.end.slot)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerStateAcquired:
+    point: PointOrOrigin
+
+
+@dataclass(frozen=True, slots=True)
+class GenesisConfiguration:
+    """`queryNetwork/genesisConfiguration`. Shelley fields are None for other eras; `raw` has everything."""
+
+    era: str
+    network_magic: int | None = None
+    network: str | None = None
+    start_time: datetime | None = None
+    security_parameter: int | None = None
+    active_slots_coefficient: Fraction | None = None
+    epoch_length: int | None = None
+    slot_length_ms: Fraction | None = None
+    raw: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptBudget:
+    """One line of an `evaluateTransaction` answer: the budget a script needs."""
+
+    validator: RedeemerPointer
+    budget: ExecutionUnits
+
+
+@dataclass(frozen=True, slots=True)
+class MempoolSnapshot:
+    slot: int
+
+
+@dataclass(frozen=True, slots=True)
+class MempoolSizes:
+    max_capacity_bytes: int
+    current_size_bytes: int
+    transactions: int

@@ -1,0 +1,223 @@
+"""What each event does to the projection tables, as plain values (the functional core of projecting).
+
+`changes_for(event)` turns one event into row changes; the SQL shell (`store.py`) only executes them.
+The tables hold facts, each chain fact with the slot of its block: a rollback is then simply "delete
+every chain fact above slot s and move the tip to s", which undoes exactly what the fork removed and
+nothing else. Local facts (schedules, signatures, submissions) carry no slot and are never rolled back.
+
+Signatures are checked here, with the same attestation message the on-chain policy rebuilds; an invalid
+one stays in the log (the auditor can see it was offered) but never counts towards a quorum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from milestoned.domain.attestation import OracleSignature, verify_attestation
+from milestoned.eventlog.codec import canonical_json, event_to_json
+from milestoned.eventlog.events import (
+    AllocationLocked,
+    AllocationReclaimed,
+    AllocationReleased,
+    ChainCursorCheckpointed,
+    ChainEvent,
+    ChainPoint,
+    Event,
+    OracleSignatureCommitted,
+    ReleaseSubmitted,
+    RolledBack,
+    ScheduleRegistered,
+    SubmissionConfirmed,
+    SubmissionExpired,
+    SubmissionFailed,
+)
+from milestoned.projections.slots import SlotConfig
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterSchedule:
+    schedule_id: str
+    quorum: int
+    oracle_keys: str  # canonical JSON list of hex keys
+    policy: str  # canonical JSON
+    definition: str  # canonical JSON
+
+
+@dataclass(frozen=True, slots=True)
+class AddSignature:
+    schedule_id: str
+    milestone_id: str
+    oracle_key: str
+    signature: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddLock:
+    out_ref: str
+    schedule_id: str
+    milestone_id: str
+    beneficiary: str
+    amount: str  # decimal text: token quantities reach 2^64 - 1, beyond a signed SQL BIGINT
+    vesting_time_ms: int
+    tx_id: str
+    slot: int
+    header_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddRelease:
+    out_ref: str
+    schedule_id: str
+    tx_id: str
+    slot: int
+    header_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddReclaim:
+    out_ref: str
+    schedule_id: str
+    tx_id: str
+    slot: int
+    header_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddSubmission:
+    tx_id: str
+    allocation_refs: str  # canonical JSON list
+    validity_upper_slot: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetSubmissionStatus:
+    tx_id: str
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class UndoAbove:
+    """Delete every chain fact whose slot is above `slot`."""
+
+    slot: int
+
+
+@dataclass(frozen=True, slots=True)
+class MoveTip:
+    """The latest block seen is `point`; `chain_time_ms` is its slot in POSIX ms (None at the origin)."""
+
+    slot: int
+    header_hash: str
+    chain_time_ms: int | None
+
+
+RowChange = (
+    RegisterSchedule
+    | AddSignature
+    | AddLock
+    | AddRelease
+    | AddReclaim
+    | AddSubmission
+    | SetSubmissionStatus
+    | UndoAbove
+    | MoveTip
+)
+
+SUBMISSION_SUBMITTED = "submitted"
+SUBMISSION_STATUS = {
+    SubmissionConfirmed: "confirmed",
+    SubmissionExpired: "expired",
+    SubmissionFailed: "failed",
+}
+
+
+def move_tip(point: ChainPoint, slots: SlotConfig) -> MoveTip:
+    if point.is_origin:
+        return MoveTip(slot=point.slot, header_hash=point.header_hash, chain_time_ms=None)
+    return MoveTip(
+        slot=point.slot, header_hash=point.header_hash, chain_time_ms=slots.slot_to_posix_ms(point.slot)
+    )
+
+
+def signature_is_valid(event: OracleSignatureCommitted) -> bool:
+    """True when the signature verifies against the attestation message of this schedule's milestone."""
+    try:
+        signature = OracleSignature(
+            oracle_key=bytes.fromhex(event.oracle_key), signature=bytes.fromhex(event.signature)
+        )
+        return verify_attestation(
+            signature, bytes.fromhex(event.schedule_id), bytes.fromhex(event.milestone_id)
+        )
+    except ValueError:
+        return False
+
+
+def _exit_fields(event: AllocationReleased | AllocationReclaimed) -> tuple[str, str, str, int, str]:
+    return (event.out_ref, event.schedule_id, event.tx_id, event.point.slot, event.point.header_hash)
+
+
+def changes_for(event: Event, slots: SlotConfig) -> tuple[RowChange, ...]:
+    """The row changes one event makes, in order. Pure: same event, same changes."""
+    match event:
+        case AllocationLocked():
+            return (
+                AddLock(
+                    out_ref=event.out_ref,
+                    schedule_id=event.schedule_id,
+                    milestone_id=event.milestone_id,
+                    beneficiary=event.beneficiary,
+                    amount=str(event.amount),
+                    vesting_time_ms=event.vesting_time_ms,
+                    tx_id=event.tx_id,
+                    slot=event.point.slot,
+                    header_hash=event.point.header_hash,
+                ),
+                move_tip(event.point, slots),
+            )
+        case AllocationReleased():
+            return (
+                AddRelease(
+                    event.out_ref, event.schedule_id, event.tx_id, event.point.slot, event.point.header_hash
+                ),
+                move_tip(event.point, slots),
+            )
+        case AllocationReclaimed():
+            return (
+                AddReclaim(
+                    event.out_ref, event.schedule_id, event.tx_id, event.point.slot, event.point.header_hash
+                ),
+                move_tip(event.point, slots),
+            )
+        case RolledBack():
+            return (UndoAbove(event.point.slot), move_tip(event.point, slots))
+        case ChainCursorCheckpointed():
+            return (move_tip(event.point, slots),)
+        case ScheduleRegistered():
+            return (
+                RegisterSchedule(
+                    schedule_id=event.schedule_id,
+                    quorum=event.policy.quorum,
+                    oracle_keys=canonical_json(sorted(event.policy.oracle_keys)).decode(),
+                    policy=canonical_json(event_to_json(event)["policy"]).decode(),
+                    definition=canonical_json(dict(event.definition)).decode(),
+                ),
+            )
+        case OracleSignatureCommitted():
+            if not signature_is_valid(event):
+                return ()
+            return (AddSignature(event.schedule_id, event.milestone_id, event.oracle_key, event.signature),)
+        case ReleaseSubmitted():
+            return (
+                AddSubmission(
+                    tx_id=event.tx_id,
+                    allocation_refs=canonical_json(list(event.allocation_refs)).decode(),
+                    validity_upper_slot=event.validity_upper_slot,
+                ),
+            )
+        case SubmissionConfirmed() | SubmissionExpired() | SubmissionFailed():
+            return (SetSubmissionStatus(event.tx_id, SUBMISSION_STATUS[type(event)], event.reason),)
+        case ChainEvent():
+            raise TypeError(f"no projection rule for chain event {event.topic}")
+        case _:
+            raise TypeError(f"no projection rule for event {type(event).__name__}")

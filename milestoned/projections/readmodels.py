@@ -1,0 +1,209 @@
+"""Milestone state and claimable amounts, computed from the projection's facts (pure functions).
+
+The tables store facts (schedule, signature, lock, release, reclaim, tip); the answers users ask for are
+derived here. Deriving instead of storing keeps rollbacks exact (there is no aggregate to patch), and
+"claimable now" follows the chain tip without rewriting every row on every block.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleFact:
+    schedule_id: str
+    quorum: int
+    oracle_keys: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureFact:
+    schedule_id: str
+    milestone_id: str
+    oracle_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class LockFact:
+    out_ref: str
+    schedule_id: str
+    milestone_id: str
+    beneficiary: str
+    amount: int
+    vesting_time_ms: int
+    tx_id: str
+    slot: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExitFact:
+    """A release or a reclaim of an allocation."""
+
+    out_ref: str
+    schedule_id: str
+    tx_id: str
+    slot: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChainTip:
+    slot: int
+    header_hash: str
+    chain_time_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    schedules: tuple[ScheduleFact, ...]
+    signatures: tuple[SignatureFact, ...]
+    locks: tuple[LockFact, ...]
+    releases: tuple[ExitFact, ...]
+    reclaims: tuple[ExitFact, ...]
+    tip: ChainTip | None
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneState:
+    """One milestone of one schedule: who has signed, whether the quorum is met, what is locked on it."""
+
+    schedule_id: str
+    milestone_id: str
+    quorum: int | None  # None while the schedule is not registered with this daemon
+    signed_by: tuple[str, ...]  # oracle keys of the schedule with a valid signature, sorted
+    quorum_reached: bool
+    allocations_locked: int
+    amount_locked: int
+    allocations_released: int
+    amount_released: int
+    allocations_reclaimed: int
+    amount_reclaimed: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimableAllocation:
+    """One allocation as its beneficiary sees it.
+
+    `next_unlock_ms` is the vesting time while it lies ahead of chain time and the allocation is still
+    open; None once vesting has passed or the allocation is released or reclaimed.
+    """
+
+    beneficiary: str
+    out_ref: str
+    schedule_id: str
+    milestone_id: str
+    amount: int
+    vesting_time_ms: int
+    milestone_verified: bool
+    vesting_passed: bool
+    released: bool
+    reclaimed: bool
+    claimable_now: bool
+    next_unlock_ms: int | None
+    slot: int
+
+
+def verified_signers(
+    schedules: Mapping[str, ScheduleFact], signatures: Iterable[SignatureFact]
+) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Per (schedule, milestone): the distinct oracles of that schedule whose valid signature is in."""
+    signers: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for sig in signatures:
+        schedule = schedules.get(sig.schedule_id)
+        if schedule is not None and sig.oracle_key in schedule.oracle_keys:
+            signers[(sig.schedule_id, sig.milestone_id)].add(sig.oracle_key)
+        else:
+            signers.setdefault((sig.schedule_id, sig.milestone_id), set())
+    return {key: tuple(sorted(keys)) for key, keys in signers.items()}
+
+
+def quorum_reached(schedule: ScheduleFact | None, signers: tuple[str, ...]) -> bool:
+    return schedule is not None and len(signers) >= schedule.quorum
+
+
+def milestone_states(facts: Facts) -> list[MilestoneState]:
+    """Every milestone that has a signature or an allocation, sorted by schedule and milestone."""
+    schedules = {s.schedule_id: s for s in facts.schedules}
+    signers = verified_signers(schedules, facts.signatures)
+    locks_by_ref = {lock.out_ref: lock for lock in facts.locks}
+    keys = set(signers) | {(lock.schedule_id, lock.milestone_id) for lock in facts.locks}
+    totals: dict[tuple[str, str], list[int]] = {key: [0, 0, 0, 0, 0, 0] for key in keys}
+    for lock in facts.locks:
+        row = totals[(lock.schedule_id, lock.milestone_id)]
+        row[0] += 1
+        row[1] += lock.amount
+    for index, exits in ((2, facts.releases), (4, facts.reclaims)):
+        for exit_ in exits:
+            locked = locks_by_ref.get(exit_.out_ref)
+            if locked is None:
+                continue  # an exit of an allocation locked before this daemon started following
+            row = totals[(locked.schedule_id, locked.milestone_id)]
+            row[index] += 1
+            row[index + 1] += locked.amount
+    states = []
+    for schedule_id, milestone_id in sorted(keys):
+        schedule = schedules.get(schedule_id)
+        signed = signers.get((schedule_id, milestone_id), ())
+        t = totals[(schedule_id, milestone_id)]
+        states.append(
+            MilestoneState(
+                schedule_id=schedule_id,
+                milestone_id=milestone_id,
+                quorum=None if schedule is None else schedule.quorum,
+                signed_by=signed,
+                quorum_reached=quorum_reached(schedule, signed),
+                allocations_locked=t[0],
+                amount_locked=t[1],
+                allocations_released=t[2],
+                amount_released=t[3],
+                allocations_reclaimed=t[4],
+                amount_reclaimed=t[5],
+            )
+        )
+    return states
+
+
+def claimable_allocations(facts: Facts) -> list[ClaimableAllocation]:
+    """Every locked allocation with its claim status at the chain tip, sorted by beneficiary and out-ref."""
+    schedules = {s.schedule_id: s for s in facts.schedules}
+    signers = verified_signers(schedules, facts.signatures)
+    released = {e.out_ref for e in facts.releases}
+    reclaimed = {e.out_ref for e in facts.reclaims}
+    chain_time = None if facts.tip is None else facts.tip.chain_time_ms
+    rows = []
+    for lock in sorted(facts.locks, key=lambda lock: (lock.beneficiary, lock.out_ref)):
+        verified = quorum_reached(
+            schedules.get(lock.schedule_id), signers.get((lock.schedule_id, lock.milestone_id), ())
+        )
+        vesting_passed = chain_time is not None and chain_time >= lock.vesting_time_ms
+        is_released = lock.out_ref in released
+        is_reclaimed = lock.out_ref in reclaimed
+        is_open = not is_released and not is_reclaimed
+        rows.append(
+            ClaimableAllocation(
+                beneficiary=lock.beneficiary,
+                out_ref=lock.out_ref,
+                schedule_id=lock.schedule_id,
+                milestone_id=lock.milestone_id,
+                amount=lock.amount,
+                vesting_time_ms=lock.vesting_time_ms,
+                milestone_verified=verified,
+                vesting_passed=vesting_passed,
+                released=is_released,
+                reclaimed=is_reclaimed,
+                claimable_now=is_open and verified and vesting_passed,
+                next_unlock_ms=lock.vesting_time_ms if is_open and not vesting_passed else None,
+                slot=lock.slot,
+            )
+        )
+    return rows
+
+
+def claimable_totals(allocations: Iterable[ClaimableAllocation]) -> dict[str, int]:
+    """Per beneficiary: the amount claimable right now."""
+    totals: dict[str, int] = defaultdict(int)
+    for allocation in allocations:
+        totals[allocation.beneficiary] += allocation.amount if allocation.claimable_now else 0
+    return dict(totals)

@@ -1,0 +1,363 @@
+"""The projection tables and their position: the thin SQL shell around `changes.py`.
+
+Rows and the projection's position (the last log position applied) are written in ONE transaction,
+through the `eventsourcing` library's tracking recorder (its tracking table holds the position and
+refuses to move it backwards). After a crash at any moment the tables and the position therefore agree,
+and catch-up resumes from exactly the next event.
+
+On SQLite the projections live in their own database file (the log file stays append-only and is never
+locked by projection writes); on PostgreSQL they are tables in the configured schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+import orjson
+from eventsourcing.persistence import Tracking, TrackingRecorder
+
+from milestoned.eventlog.codec import canonical_json
+from milestoned.eventlog.config import PostgresConfig, StoreConfig
+from milestoned.eventlog.events import ORIGIN_SLOT
+from milestoned.eventlog.store import open_factory
+from milestoned.projections.changes import (
+    SUBMISSION_SUBMITTED,
+    AddLock,
+    AddReclaim,
+    AddRelease,
+    AddSignature,
+    AddSubmission,
+    MoveTip,
+    RegisterSchedule,
+    RowChange,
+    SetSubmissionStatus,
+    UndoAbove,
+)
+from milestoned.projections.readmodels import (
+    ChainTip,
+    ClaimableAllocation,
+    ExitFact,
+    Facts,
+    LockFact,
+    MilestoneState,
+    ScheduleFact,
+    SignatureFact,
+    claimable_allocations,
+    milestone_states,
+)
+
+PROJECTION_NAME = "milestoned.projections.v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    create: str
+
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "proj_schedules",
+        ("schedule_id", "quorum", "oracle_keys", "policy", "definition"),
+        ("schedule_id",),
+        "schedule_id TEXT PRIMARY KEY, quorum BIGINT NOT NULL, oracle_keys TEXT NOT NULL, "
+        "policy TEXT NOT NULL, definition TEXT NOT NULL",
+    ),
+    Table(
+        "proj_signatures",
+        ("schedule_id", "milestone_id", "oracle_key", "signature"),
+        ("schedule_id", "milestone_id", "oracle_key"),
+        "schedule_id TEXT NOT NULL, milestone_id TEXT NOT NULL, oracle_key TEXT NOT NULL, "
+        "signature TEXT NOT NULL, PRIMARY KEY (schedule_id, milestone_id, oracle_key)",
+    ),
+    Table(
+        "proj_locks",
+        (
+            "out_ref",
+            "schedule_id",
+            "milestone_id",
+            "beneficiary",
+            "amount",
+            "vesting_time_ms",
+            "tx_id",
+            "slot",
+            "header_hash",
+        ),
+        ("out_ref",),
+        "out_ref TEXT PRIMARY KEY, schedule_id TEXT NOT NULL, milestone_id TEXT NOT NULL, "
+        "beneficiary TEXT NOT NULL, amount TEXT NOT NULL, vesting_time_ms BIGINT NOT NULL, "
+        "tx_id TEXT NOT NULL, slot BIGINT NOT NULL, header_hash TEXT NOT NULL",
+    ),
+    Table(
+        "proj_releases",
+        ("out_ref", "schedule_id", "tx_id", "slot", "header_hash"),
+        ("out_ref",),
+        "out_ref TEXT PRIMARY KEY, schedule_id TEXT NOT NULL, tx_id TEXT NOT NULL, slot BIGINT NOT NULL, "
+        "header_hash TEXT NOT NULL",
+    ),
+    Table(
+        "proj_reclaims",
+        ("out_ref", "schedule_id", "tx_id", "slot", "header_hash"),
+        ("out_ref",),
+        "out_ref TEXT PRIMARY KEY, schedule_id TEXT NOT NULL, tx_id TEXT NOT NULL, slot BIGINT NOT NULL, "
+        "header_hash TEXT NOT NULL",
+    ),
+    Table(
+        "proj_submissions",
+        ("tx_id", "allocation_refs", "validity_upper_slot", "status", "reason"),
+        ("tx_id",),
+        "tx_id TEXT PRIMARY KEY, allocation_refs TEXT NOT NULL, validity_upper_slot BIGINT NOT NULL, "
+        "status TEXT NOT NULL, reason TEXT NOT NULL",
+    ),
+    Table(
+        "proj_chain_tip",
+        ("id", "slot", "header_hash", "chain_time_ms"),
+        ("id",),
+        "id BIGINT PRIMARY KEY, slot BIGINT NOT NULL, header_hash TEXT NOT NULL, chain_time_ms BIGINT",
+    ),
+)
+INDEXES = (
+    "CREATE INDEX IF NOT EXISTS proj_locks_slot ON proj_locks (slot)",
+    "CREATE INDEX IF NOT EXISTS proj_locks_beneficiary ON proj_locks (beneficiary)",
+    "CREATE INDEX IF NOT EXISTS proj_releases_slot ON proj_releases (slot)",
+    "CREATE INDEX IF NOT EXISTS proj_reclaims_slot ON proj_reclaims (slot)",
+)
+INSERT_TIP = "INSERT INTO proj_chain_tip (id, slot, header_hash, chain_time_ms) VALUES (1, ?, ?, ?)"
+SELECT_SIGNATURES = "SELECT schedule_id, milestone_id, oracle_key FROM proj_signatures"
+SELECT_EXITS = "SELECT out_ref, schedule_id, tx_id, slot FROM {table}"
+CHAIN_TABLES = ("proj_locks", "proj_releases", "proj_reclaims")
+
+# One statement per change type; parameters are taken from the change in this field order.
+STATEMENTS: dict[type, tuple[str, tuple[str, ...]]] = {
+    RegisterSchedule: (
+        "INSERT INTO proj_schedules (schedule_id, quorum, oracle_keys, policy, definition) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (schedule_id) DO NOTHING",
+        ("schedule_id", "quorum", "oracle_keys", "policy", "definition"),
+    ),
+    AddSignature: (
+        "INSERT INTO proj_signatures (schedule_id, milestone_id, oracle_key, signature) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (schedule_id, milestone_id, oracle_key) DO NOTHING",
+        ("schedule_id", "milestone_id", "oracle_key", "signature"),
+    ),
+    AddLock: (
+        "INSERT INTO proj_locks (out_ref, schedule_id, milestone_id, beneficiary, amount, vesting_time_ms, "
+        "tx_id, slot, header_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (out_ref) DO NOTHING",
+        (
+            "out_ref",
+            "schedule_id",
+            "milestone_id",
+            "beneficiary",
+            "amount",
+            "vesting_time_ms",
+            "tx_id",
+            "slot",
+            "header_hash",
+        ),
+    ),
+    AddRelease: (
+        "INSERT INTO proj_releases (out_ref, schedule_id, tx_id, slot, header_hash) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (out_ref) DO NOTHING",
+        ("out_ref", "schedule_id", "tx_id", "slot", "header_hash"),
+    ),
+    AddReclaim: (
+        "INSERT INTO proj_reclaims (out_ref, schedule_id, tx_id, slot, header_hash) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (out_ref) DO NOTHING",
+        ("out_ref", "schedule_id", "tx_id", "slot", "header_hash"),
+    ),
+    AddSubmission: (
+        "INSERT INTO proj_submissions (tx_id, allocation_refs, validity_upper_slot, status, reason) "
+        f"VALUES (?, ?, ?, '{SUBMISSION_SUBMITTED}', '') ON CONFLICT (tx_id) DO NOTHING",
+        ("tx_id", "allocation_refs", "validity_upper_slot"),
+    ),
+    SetSubmissionStatus: (
+        "UPDATE proj_submissions SET status = ?, reason = ? WHERE tx_id = ?",
+        ("status", "reason", "tx_id"),
+    ),
+}
+
+
+class ProjectionStore:
+    """The projection tables of one store (SQLite file or PostgreSQL schema) and their position."""
+
+    def __init__(self, config: StoreConfig) -> None:
+        self.config = config
+        self._postgres = isinstance(config, PostgresConfig)
+        self._factory = open_factory(config)
+        self._recorder: TrackingRecorder = self._factory.tracking_recorder()
+        self._datastore: Any = self._recorder.datastore
+        self._sql_cache: dict[str, str] = {}
+        with self._transaction() as cursor:
+            for table in TABLES:
+                cursor.execute(f"CREATE TABLE IF NOT EXISTS {table.name} ({table.create})")
+            for index in INDEXES:
+                cursor.execute(index)
+
+    # --- lifecycle -----------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._factory.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- writing -------------------------------------------------------------------------------------
+
+    def position(self) -> int:
+        """The last log position applied (0 when nothing has been)."""
+        return self._recorder.max_tracking_id(PROJECTION_NAME) or 0
+
+    def apply(
+        self,
+        changes: Sequence[RowChange],
+        position: int,
+        *,
+        before_commit: Callable[[], None] | None = None,
+    ) -> None:
+        """Apply `changes` and move the position to `position`, all in one transaction.
+
+        `before_commit` runs inside the transaction just before it commits (tests use it to crash there).
+        """
+        with self._transaction() as cursor:
+            for change_type, rows in _runs(changes):
+                self._execute_run(cursor, change_type, rows)
+            self._recorder._insert_tracking(cursor, Tracking(PROJECTION_NAME, position))  # type: ignore[attr-defined]
+            if before_commit is not None:
+                before_commit()
+
+    def _execute_run(self, cursor: Any, change_type: type, rows: list[RowChange]) -> None:
+        if change_type is MoveTip:
+            tip = rows[-1]
+            assert isinstance(tip, MoveTip)
+            cursor.execute(self._sql("DELETE FROM proj_chain_tip"))
+            if not tip_is_origin(tip):
+                cursor.execute(
+                    self._sql(INSERT_TIP),
+                    (tip.slot, tip.header_hash, tip.chain_time_ms),
+                )
+            return
+        if change_type is UndoAbove:
+            for change in rows:
+                assert isinstance(change, UndoAbove)
+                for table in CHAIN_TABLES:
+                    cursor.execute(self._sql(f"DELETE FROM {table} WHERE slot > ?"), (change.slot,))
+            return
+        statement, fields = STATEMENTS[change_type]
+        params = [tuple(getattr(change, name) for name in fields) for change in rows]
+        if len(params) == 1:
+            cursor.execute(self._sql(statement), params[0])
+        else:
+            cursor.executemany(self._sql(statement), params)
+
+    # --- reading -------------------------------------------------------------------------------------
+
+    def facts(self, *, beneficiary: str | None = None) -> Facts:
+        """Everything the read models are computed from (locks filtered to one beneficiary if given)."""
+        with self._transaction(commit=False) as cursor:
+            schedules = tuple(
+                ScheduleFact(r[0], r[1], frozenset(orjson.loads(r[2])))
+                for r in self._rows(cursor, "SELECT schedule_id, quorum, oracle_keys FROM proj_schedules")
+            )
+            signatures = tuple(SignatureFact(*r) for r in self._rows(cursor, SELECT_SIGNATURES))
+            lock_sql = (
+                "SELECT out_ref, schedule_id, milestone_id, beneficiary, amount, vesting_time_ms, "
+                "tx_id, slot FROM proj_locks"
+            )
+            lock_rows = (
+                self._rows(cursor, lock_sql + " WHERE beneficiary = ?", (beneficiary,))
+                if beneficiary is not None
+                else self._rows(cursor, lock_sql)
+            )
+            locks = tuple(LockFact(r[0], r[1], r[2], r[3], int(r[4]), r[5], r[6], r[7]) for r in lock_rows)
+            releases = tuple(
+                ExitFact(*r) for r in self._rows(cursor, SELECT_EXITS.format(table="proj_releases"))
+            )
+            reclaims = tuple(
+                ExitFact(*r) for r in self._rows(cursor, SELECT_EXITS.format(table="proj_reclaims"))
+            )
+            tips = self._rows(cursor, "SELECT slot, header_hash, chain_time_ms FROM proj_chain_tip")
+        tip = ChainTip(*tips[0]) if tips else None
+        return Facts(schedules, signatures, locks, releases, reclaims, tip)
+
+    def milestone_states(self) -> list[MilestoneState]:
+        return milestone_states(self.facts())
+
+    def claimable(self, beneficiary: str | None = None) -> list[ClaimableAllocation]:
+        return claimable_allocations(self.facts(beneficiary=beneficiary))
+
+    def chain_tip(self) -> ChainTip | None:
+        return self.facts().tip
+
+    def dump(self, *, include_position: bool = True) -> bytes:
+        """Canonical bytes of every projection row (sorted by key) and, optionally, the position.
+
+        Two stores hold the same projections exactly when their dumps are equal, whatever the backend.
+        """
+        tables: dict[str, list[list[Any]]] = {}
+        with self._transaction(commit=False) as cursor:
+            for table in TABLES:
+                sql = f"SELECT {', '.join(table.columns)} FROM {table.name} ORDER BY {', '.join(table.key)}"
+                tables[table.name] = [list(row) for row in self._rows(cursor, sql)]
+        document: dict[str, Any] = {"tables": tables}
+        if include_position:
+            document["position"] = self.position()
+        return canonical_json(document)
+
+    # --- internals -----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self, *, commit: bool = True) -> Iterator[Any]:
+        with self._datastore.transaction(commit=commit) as cursor:
+            if isinstance(self.config, PostgresConfig):
+                # Our statements name tables without a schema; this transaction resolves them in ours.
+                cursor.execute(f'SET LOCAL search_path TO "{self.config.schema}"')
+            yield cursor
+
+    def _sql(self, statement: str) -> str:
+        """Our statements use `?` placeholders; psycopg wants `%s`."""
+        if not self._postgres:
+            return statement
+        cached = self._sql_cache.get(statement)
+        if cached is None:
+            cached = self._sql_cache[statement] = statement.replace("?", "%s")
+        return cached
+
+    def _rows(self, cursor: Any, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        cursor.execute(self._sql(statement), params)
+        return [tuple(row.values()) if isinstance(row, dict) else tuple(row) for row in cursor.fetchall()]
+
+
+def tip_is_origin(tip: MoveTip) -> bool:
+    """At the origin nothing has been seen: no tip row, exactly as before the first block."""
+    return tip.slot == ORIGIN_SLOT
+
+
+def _runs(changes: Sequence[RowChange]) -> list[tuple[type, list[RowChange]]]:
+    """Group consecutive changes of one type (so each run is one executemany), keeping their order.
+
+    Tip moves only ever replace the single tip row, so all but the last in a batch are dropped; the
+    last one is applied at the end of the batch (an UndoAbove never reads the tip).
+    """
+    runs: list[tuple[type, list[RowChange]]] = []
+    last_tip: MoveTip | None = None
+    for change in changes:
+        if isinstance(change, MoveTip):
+            last_tip = change
+            continue
+        if runs and runs[-1][0] is type(change):
+            runs[-1][1].append(change)
+        else:
+            runs.append((type(change), [change]))
+    if last_tip is not None:
+        runs.append((MoveTip, [last_tip]))
+    return runs

@@ -1,0 +1,141 @@
+"""Pure parts of the log: canonical encoding, strict decoding, hash links, store URLs, cursor points."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from milestoned.eventlog.codec import EventDecodeError, decode_event, encode_event, event_to_json
+from milestoned.eventlog.config import PostgresConfig, SQLiteConfig, parse_store_url
+from milestoned.eventlog.cursor import live_points_newest_first, spread_points
+from milestoned.eventlog.events import (
+    EVENT_TYPES,
+    AllocationLocked,
+    AllocationReclaimed,
+    AllocationReleased,
+    ChainCursorCheckpointed,
+    ChainPoint,
+    Event,
+    ReleaseSubmitted,
+    RolledBack,
+    SubmissionConfirmed,
+    SubmissionExpired,
+    SubmissionFailed,
+)
+from milestoned.eventlog.hashchain import GENESIS_HASH, LogHead, open_record, seal, seal_batch
+from milestoned.eventlog.testing import make_schedule, oracle_signature
+
+P = ChainPoint(slot=42, header_hash="cd" * 32)
+ONE_OF_EACH: list[Event] = [
+    make_schedule(0),
+    oracle_signature(0, 1, "01"),
+    ReleaseSubmitted(
+        tx_id="aa" * 32, allocation_refs=("aa" * 32 + "#0", "bb" * 32 + "#1"), validity_upper_slot=9
+    ),
+    SubmissionConfirmed(tx_id="aa" * 32),
+    SubmissionExpired(tx_id="aa" * 32, reason="ttl"),
+    SubmissionFailed(tx_id="aa" * 32, reason="script failed"),
+    AllocationLocked(P, "aa" * 32, "bb" * 28, "aa" * 32 + "#0", "addr1q", 2**64 - 1, "01", 1_700_000_000_000),
+    AllocationReleased(P, "cc" * 32, "bb" * 28, "aa" * 32 + "#0"),
+    AllocationReclaimed(P, "dd" * 32, "bb" * 28, "aa" * 32 + "#0"),
+    RolledBack(ChainPoint.origin()),
+    ChainCursorCheckpointed(P),
+]
+
+
+def test_every_event_type_round_trips_through_its_canonical_bytes() -> None:
+    import orjson
+
+    assert {type(e) for e in ONE_OF_EACH} == set(EVENT_TYPES)
+    for event in ONE_OF_EACH:
+        encoded = encode_event(event)
+        assert decode_event(event.topic, orjson.loads(encoded)) == event
+        assert encode_event(decode_event(event.topic, orjson.loads(encoded))) == encoded
+    assert len({e.topic for e in ONE_OF_EACH}) == len(ONE_OF_EACH)
+
+
+def test_schedule_policy_converts_back_to_the_domain_parameters() -> None:
+    schedule = make_schedule(3, oracles=4, quorum=3)
+    parameters = schedule.policy.to_parameters()
+    assert parameters.quorum == 3 and len(parameters.oracle_keys) == 4
+    assert type(schedule.policy).from_parameters(parameters) == schedule.policy
+
+
+@pytest.mark.parametrize(
+    ("topic", "body", "message"),
+    [
+        ("Nope/v1", {}, "unknown event topic"),
+        ("SubmissionFailed/v1", {"tx_id": "aa"}, "missing fields ['reason']"),
+        ("SubmissionFailed/v1", {"tx_id": "aa", "reason": "", "x": 1}, "unexpected fields ['x']"),
+        (
+            "ReleaseSubmitted/v1",
+            {"tx_id": "a", "allocation_refs": "a#0", "validity_upper_slot": 1},
+            "allocation_refs",
+        ),
+        ("ChainCursorCheckpointed/v1", {"point": {"slot": True, "header_hash": "x"}}, "expected an integer"),
+        ("ChainCursorCheckpointed/v1", {"point": {"slot": 1}}, "exactly 'slot' and 'header_hash'"),
+    ],
+)
+def test_malformed_records_are_refused_with_the_field_named(topic: str, body: dict, message: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(EventDecodeError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        decode_event(topic, body)
+
+
+def test_hash_links_cover_position_content_and_predecessor() -> None:
+    records = seal_batch(ONE_OF_EACH, LogHead.empty())
+    assert records[0].position == 1 and records[-1].position == len(ONE_OF_EACH)
+    assert len({r.hash for r in records}) == len(records)
+    for previous, record in zip([None, *records], records, strict=False):
+        opened = open_record(record.position, record.topic, record.state)
+        assert opened.problems == ()
+        assert opened.prev_hash == (GENESIS_HASH if previous is None else previous.hash)
+    moved = open_record(records[3].position + 1, records[3].topic, records[3].state)
+    assert "hash does not match" in moved.problems[0]
+    assert seal(ONE_OF_EACH[0], 1, GENESIS_HASH) == records[0]
+    assert event_to_json(ONE_OF_EACH[-1]) == {"point": {"slot": 42, "header_hash": "cd" * 32}}
+
+
+def test_store_urls() -> None:
+    assert parse_store_url("sqlite:////var/lib/milestoned/events.db") == SQLiteConfig(
+        Path("/var/lib/milestoned/events.db")
+    )
+    assert parse_store_url("sqlite:///events.db") == SQLiteConfig(Path("events.db"))
+    assert parse_store_url("data/events.db") == SQLiteConfig(Path("data/events.db"))
+    pg = parse_store_url("postgresql://ops:s3cret@db.local:6543/milestoned?schema=mainnet")
+    assert pg == PostgresConfig("db.local", 6543, "ops", "s3cret", "milestoned", "mainnet")
+    assert parse_store_url(pg.describe()) == PostgresConfig(
+        "db.local", 6543, "ops", "", "milestoned", "mainnet"
+    )
+    config = SQLiteConfig(Path("/tmp/x.db"))
+    assert parse_store_url(config.describe()) == config
+    with pytest.raises(ValueError, match="unsupported store URL scheme 'mysql'"):
+        parse_store_url("mysql://x/y")
+    with pytest.raises(ValueError, match="plain lowercase identifier"):
+        parse_store_url("postgresql://u@h/db?schema=Robert'); DROP TABLE x;--")
+    with pytest.raises(ValueError, match="unknown options"):
+        parse_store_url("postgresql://u@h/db?scheme=x")
+
+
+def test_live_points_skip_what_rollbacks_removed() -> None:
+    def cp(slot: int) -> ChainCursorCheckpointed:
+        return ChainCursorCheckpointed(ChainPoint(slot, f"{slot:064x}"))
+
+    history: list[Event] = [
+        cp(1),
+        cp(2),
+        cp(3),
+        RolledBack(cp(1).point),
+        cp(2),
+        SubmissionFailed("aa"),
+        cp(5),
+    ]
+    points = list(live_points_newest_first(reversed(history)))
+    assert [p.slot for p in points] == [5, 2, 1]
+    deeper: list[Event] = [*history, RolledBack(cp(2).point), RolledBack(ChainPoint.origin())]
+    assert list(live_points_newest_first(reversed(deeper))) == [ChainPoint.origin()]
+    many = [ChainPoint(s, "x") for s in range(100, 0, -1)]
+    assert [p.slot for p in spread_points(many, 6)] == [100, 99, 98, 96, 92, 1]
+    assert spread_points([], 3) == []
+    with pytest.raises(ValueError, match="at least 1"):
+        spread_points(many, 0)

@@ -1,0 +1,107 @@
+"""`kill -9` drill: a child appends blocks and projects; we kill it at random moments, at least 20 times.
+
+Afterwards: no gap and no duplicate in the log, the hash chain intact, every acknowledged append still
+there, the projections at their recorded position equal to a clean replay up to that position, and
+after catch-up equal to a full clean replay.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from milestoned.eventlog.events import AllocationLocked, AllocationReclaimed, AllocationReleased
+from milestoned.eventlog.store import EventLog
+from milestoned.eventlog.testing import TEST_SLOTS, StoreHarness
+from milestoned.eventlog.verify import verify
+from milestoned.projections.changes import changes_for
+from milestoned.projections.projector import Projector
+from milestoned.projections.replay import replay
+from milestoned.projections.store import ProjectionStore
+
+KILLS = 20
+CHILD = Path(__file__).with_name("kill9_appender.py")
+
+
+def journal_lines(path: Path) -> list[int]:
+    if not path.exists():
+        return []
+    return [int(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def wait_for_progress(
+    child: subprocess.Popen[bytes], journal: Path, seen: int, timeout_s: float = 20.0
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while len(journal_lines(journal)) <= seen:
+        if child.poll() is not None:
+            _, err = child.communicate()
+            pytest.fail(f"appender child exited with {child.returncode}: {err.decode()[-2000:]}")
+        if time.monotonic() > deadline:
+            child.kill()
+            pytest.fail("appender child made no progress")
+        time.sleep(0.01)
+
+
+def test_kill_9_never_duplicates_or_loses_events(store: StoreHarness, tmp_path: Path) -> None:
+    log_cfg, proj_cfg = store.config("log"), store.config("proj")
+    journal = tmp_path / "journal"
+    rng = random.Random(4)
+    for round_number in range(KILLS):
+        seen = len(journal_lines(journal))
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                str(CHILD),
+                log_cfg.describe(),
+                proj_cfg.describe(),
+                str(journal),
+                str(round_number),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        wait_for_progress(child, journal, seen)
+        time.sleep(rng.uniform(0, 0.25))
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        assert child.returncode == -signal.SIGKILL
+
+    with EventLog(log_cfg) as log, ProjectionStore(proj_cfg) as live:
+        report = verify(log)
+        assert report.ok, report.summary()
+        head = log.head(refresh=True)
+        assert report.events_checked == head.position  # positions 1..N, no gap, no repeat
+        acknowledged = journal_lines(journal)
+        assert len(acknowledged) >= KILLS
+        assert max(acknowledged) <= head.position  # nothing acknowledged was lost
+        events = [e.event for e in log.iter_events()]
+        tx_ids = Counter(
+            e.tx_id
+            for e in events
+            if isinstance(e, AllocationLocked | AllocationReleased | AllocationReclaimed)
+        )
+        assert tx_ids and max(tx_ids.values()) == 1, "an event was appended twice"
+
+        # The projections as the last kill left them equal a clean replay up to their position.
+        position = live.position()
+        assert 0 < position <= head.position
+        upto = ProjectionStore(store.config("upto"))
+        changes = [c for e in log.read(after=0, limit=position) for c in changes_for(e.event, TEST_SLOTS)]
+        upto.apply(changes, position)
+        assert live.dump() == upto.dump()
+
+        Projector(log, live, TEST_SLOTS).catch_up()
+        clean = ProjectionStore(store.config("clean"))
+        replay(log, clean, TEST_SLOTS)
+        assert live.dump() == clean.dump()
+        upto.close()
+        clean.close()

@@ -1,0 +1,250 @@
+"""Projections on both backends: what users see, rollbacks, catch-up vs replay, crashes mid-batch."""
+
+from __future__ import annotations
+
+import pytest
+
+from milestoned.domain.attestation import sign_attestation
+from milestoned.eventlog.events import (
+    AllocationLocked,
+    AllocationReclaimed,
+    AllocationReleased,
+    ChainCursorCheckpointed,
+    ChainPoint,
+    Event,
+    OracleSignatureCommitted,
+    ReleaseSubmitted,
+    RolledBack,
+    SubmissionConfirmed,
+)
+from milestoned.eventlog.store import EventLog
+from milestoned.eventlog.testing import (
+    TEST_SLOTS,
+    ChainSimulator,
+    StoreHarness,
+    make_schedule,
+    oracle_seed,
+    oracle_signature,
+)
+from milestoned.projections.projector import Projector
+from milestoned.projections.replay import ReplayTargetNotEmptyError, compare, replay
+from milestoned.projections.store import ProjectionStore
+
+SCHEDULE = make_schedule(0)  # 3 oracles, quorum 2
+SID = SCHEDULE.schedule_id
+ALICE, BOB = "addr_test1qalice", "addr_test1qbob"
+
+
+def point(slot: int) -> ChainPoint:
+    return ChainPoint(slot=slot, header_hash=f"{slot:064x}")
+
+
+def locked(
+    slot: int, n: int, beneficiary: str, amount: int, vesting_slot: int, milestone: str = "01"
+) -> AllocationLocked:
+    return AllocationLocked(
+        point=point(slot),
+        tx_id=f"{n:064x}",
+        schedule_id=SID,
+        out_ref=f"{n:064x}#0",
+        beneficiary=beneficiary,
+        amount=amount,
+        milestone_id=milestone,
+        vesting_time_ms=TEST_SLOTS.slot_to_posix_ms(vesting_slot),
+    )
+
+
+def released(slot: int, n: int) -> AllocationReleased:
+    return AllocationReleased(
+        point=point(slot), tx_id=f"{1000 + n:064x}", schedule_id=SID, out_ref=f"{n:064x}#0"
+    )
+
+
+def checkpoint(slot: int) -> ChainCursorCheckpointed:
+    return ChainCursorCheckpointed(point=point(slot))
+
+
+def open_stores(store: StoreHarness) -> tuple[EventLog, ProjectionStore]:
+    return EventLog(store.config("log")), ProjectionStore(store.config("proj"))
+
+
+def test_milestone_state_and_claimable_amounts_as_a_user_expects(store: StoreHarness) -> None:
+    log, projections = open_stores(store)
+    projector = Projector(log, projections, TEST_SLOTS, batch_size=3)
+    outsider = sign_attestation(oracle_seed(9, 9), bytes.fromhex(SID), bytes.fromhex("01"))
+    log.append([SCHEDULE])
+    log.append(
+        [
+            locked(100, 1, ALICE, 2**64 - 1, vesting_slot=150),
+            locked(100, 2, BOB, 7, vesting_slot=90),
+            checkpoint(100),
+        ]
+    )
+    log.append([oracle_signature(0, 0, "01"), oracle_signature(0, 0, "01")])  # the same oracle twice
+    log.append([oracle_signature(0, 1, "01", valid=False)])  # a bad signature
+    log.append([OracleSignatureCommitted(SID, "01", outsider.oracle_key.hex(), outsider.signature.hex())])
+    log.append([oracle_signature(0, 2, "02")])  # another milestone
+    assert projector.catch_up() == 9
+
+    [state] = [s for s in projections.milestone_states() if s.milestone_id == "01"]
+    assert state.quorum == 2 and not state.quorum_reached
+    assert state.signed_by == (SCHEDULE.policy.oracle_keys[0],)
+    assert (state.allocations_locked, state.amount_locked) == (2, 2**64 - 1 + 7)
+    bob = projections.claimable(BOB)
+    assert [(a.milestone_verified, a.vesting_passed, a.claimable_now) for a in bob] == [(False, True, False)]
+
+    log.append([oracle_signature(0, 2, "01")])  # second distinct oracle: quorum
+    projector.catch_up()
+    by_owner = {a.beneficiary: a for a in projections.claimable()}
+    assert by_owner[BOB].claimable_now and by_owner[BOB].next_unlock_ms is None
+    alice = by_owner[ALICE]
+    assert alice.milestone_verified and not alice.vesting_passed and not alice.claimable_now
+    assert alice.next_unlock_ms == TEST_SLOTS.slot_to_posix_ms(150)
+    assert alice.amount == 2**64 - 1 and alice.slot == 100
+
+    log.append(
+        [ReleaseSubmitted(tx_id=f"{1002:064x}", allocation_refs=(bob[0].out_ref,), validity_upper_slot=300)]
+    )
+    log.append([released(160, 2), checkpoint(160)])
+    log.append([SubmissionConfirmed(tx_id=f"{1002:064x}")])
+    projector.catch_up()
+    by_owner = {a.beneficiary: a for a in projections.claimable()}
+    assert by_owner[BOB].released and not by_owner[BOB].claimable_now
+    assert by_owner[ALICE].vesting_passed and by_owner[ALICE].claimable_now  # chain time moved to slot 160
+    [state] = [s for s in projections.milestone_states() if s.milestone_id == "01"]
+    assert state.quorum_reached and (state.allocations_released, state.amount_released) == (1, 7)
+    tip = projections.chain_tip()
+    assert tip is not None and tip.slot == 160 and tip.chain_time_ms == TEST_SLOTS.slot_to_posix_ms(160)
+    assert b'"confirmed"' in projections.dump()
+    log.close()
+    projections.close()
+
+
+def test_a_rollback_undoes_exactly_the_rows_above_its_point(store: StoreHarness) -> None:
+    log, projections = open_stores(store)
+    projector = Projector(log, projections, TEST_SLOTS)
+    log.append([SCHEDULE])
+    log.append([locked(10, 1, ALICE, 1, 0), checkpoint(10)])
+    log.append([locked(20, 2, ALICE, 2, 0), checkpoint(20)])
+    log.append([oracle_signature(0, 0, "01")])
+    log.append([locked(30, 3, BOB, 3, 0), released(30, 1), checkpoint(30)])
+    log.append(
+        [AllocationReclaimed(point=point(40), tx_id="ee" * 32, schedule_id=SID, out_ref=f"{2:064x}#0")]
+    )
+    projector.catch_up()
+    before_fork = ProjectionStore(store.config("before"))
+    # What the projections must look like after the fork: exactly the state after slot 20 + the signature.
+    expected_log = EventLog(store.config("expected"))
+    expected_log.append([SCHEDULE])
+    expected_log.append([locked(10, 1, ALICE, 1, 0), checkpoint(10)])
+    expected_log.append([locked(20, 2, ALICE, 2, 0), checkpoint(20)])
+    expected_log.append([oracle_signature(0, 0, "01")])
+    replay(expected_log, before_fork, TEST_SLOTS)
+
+    log.append([RolledBack(point=point(20))])
+    projector.catch_up()
+    assert projections.dump(include_position=False) == before_fork.dump(include_position=False)
+    claims = {a.out_ref: a for a in projections.claimable()}
+    assert sorted(claims) == [f"{1:064x}#0", f"{2:064x}#0"]  # the lock at slot 30 is gone
+    assert {a.slot for a in claims.values()} == {10, 20}
+    assert all(not a.released and not a.reclaimed for a in claims.values())
+    assert [s.signed_by for s in projections.milestone_states()] == [(SCHEDULE.policy.oracle_keys[0],)]
+
+    log.append([RolledBack(point=ChainPoint.origin())])
+    projector.catch_up()
+    assert projections.claimable() == [] and projections.chain_tip() is None
+    assert len(projections.facts().signatures) == 1  # local facts are never rolled back
+    for handle in (log, projections, before_fork, expected_log):
+        handle.close()
+
+
+def test_catch_up_in_small_batches_equals_a_replay(store: StoreHarness) -> None:
+    log, projections = open_stores(store)
+    simulator = ChainSimulator()
+    log.append([make_schedule(0), make_schedule(1)])
+    projector = Projector(log, projections, TEST_SLOTS, batch_size=4)
+    for step in range(60):
+        if step % 9 == 8:
+            log.append([simulator.rollback(3)])
+        elif step % 5 == 0:
+            log.append(
+                [oracle_signature(step % 2, step % 3, "01"), oracle_signature(step % 2, (step + 1) % 3, "02")]
+            )
+        else:
+            log.append(simulator.next_block())
+        if step % 4 == 0:
+            projector.catch_up_once()
+    projector.catch_up()
+    assert projections.position() == log.head().position
+    fresh = ProjectionStore(store.config("replay"))
+    report = replay(log, fresh, TEST_SLOTS)
+    assert report.position == log.head().position
+    comparison = compare(projections, fresh)
+    assert comparison.equal and comparison.differing_tables == ()
+    assert projections.dump() == fresh.dump()
+    with pytest.raises(ReplayTargetNotEmptyError, match="already at position"):
+        replay(log, fresh, TEST_SLOTS)
+    for handle in (log, projections, fresh):
+        handle.close()
+
+
+class Crash(RuntimeError):
+    pass
+
+
+def test_a_crash_inside_a_projection_batch_leaves_rows_and_position_consistent(
+    store: StoreHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log, projections = open_stores(store)
+    simulator = ChainSimulator()
+    log.append([make_schedule(0), make_schedule(1)])
+    for _ in range(10):
+        log.append(simulator.next_block())
+    projector = Projector(log, projections, TEST_SLOTS, batch_size=8)
+    projector.catch_up_once()
+    position, rows = projections.position(), projections.dump()
+    for _ in range(10):
+        log.append(simulator.next_block())
+
+    # Crash after every row of the batch and the new position were written, before commit.
+    def crash() -> None:
+        raise Crash
+
+    with pytest.raises(Crash):
+        projections.apply([], log.head().position, before_commit=crash)
+    assert (projections.position(), projections.dump()) == (position, rows)
+
+    # Crash half-way through the rows of a batch.
+    original = ProjectionStore._execute_run
+    calls = {"n": 0}
+
+    def crash_on_second_run(self: ProjectionStore, cursor: object, change_type: type, changes: list) -> None:  # type: ignore[type-arg]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise Crash
+        original(self, cursor, change_type, changes)
+
+    monkeypatch.setattr(ProjectionStore, "_execute_run", crash_on_second_run)
+    with pytest.raises(Crash):
+        projector.catch_up_once()
+    assert calls["n"] >= 2
+    assert (projections.position(), projections.dump()) == (position, rows)
+    monkeypatch.setattr(ProjectionStore, "_execute_run", original)
+
+    projector.catch_up()
+    fresh = ProjectionStore(store.config("replay"))
+    replay(log, fresh, TEST_SLOTS)
+    assert projections.dump() == fresh.dump()
+    for handle in (log, projections, fresh):
+        handle.close()
+
+
+def test_bad_events_never_reach_the_tables(store: StoreHarness) -> None:
+    log, projections = open_stores(store)
+    events: list[Event] = [OracleSignatureCommitted("zz", "01", "00", "00"), make_schedule(0)]
+    log.append(events)
+    Projector(log, projections, TEST_SLOTS).catch_up()
+    assert projections.facts().signatures == ()
+    assert len(projections.facts().schedules) == 1
+    log.close()
+    projections.close()

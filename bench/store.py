@@ -13,6 +13,7 @@ are reported as missing, not invented.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 import uuid
@@ -24,7 +25,13 @@ from milestoned.eventlog.config import PostgresConfig, SQLiteConfig, StoreConfig
 from milestoned.eventlog.events import Event
 from milestoned.eventlog.hashchain import LogHead, seal_batch
 from milestoned.eventlog.store import LOG_STREAM_ID, EventLog
-from milestoned.eventlog.testing import TEST_SLOTS, StoreHarness, postgres_unreachable_reason, synthetic_log
+from milestoned.eventlog.testing import (
+    TEST_SLOTS,
+    StoreHarness,
+    postgres_for_tests,
+    postgres_unreachable_reason,
+    synthetic_log,
+)
 from milestoned.projections.replay import replay
 from milestoned.projections.store import ProjectionStore
 
@@ -50,7 +57,7 @@ def append_rate(config: StoreConfig, batch_size: int) -> tuple[float, float]:
     floor_config = (
         SQLiteConfig(config.path.with_name(config.path.stem + "-floor.db"))
         if isinstance(config, SQLiteConfig)
-        else PostgresConfig(schema=config.schema + "_floor")
+        else dataclasses.replace(config, schema=config.schema + "_floor")
     )
     with EventLog(floor_config) as floor_log:
         head = LogHead.empty()
@@ -98,11 +105,14 @@ def run() -> dict[str, float]:
             )
         reason = postgres_unreachable_reason()
         if reason is None:
-            harness = StoreHarness("postgres", tmp, f"bench_{uuid.uuid4().hex[:8]}")
+            harness = StoreHarness(
+                "postgres", tmp, f"bench_{uuid.uuid4().hex[:8]}", server=postgres_for_tests()
+            )
             try:
                 for batch_size in (1, 100):
                     config = harness.config(f"append{batch_size}")
-                    harness.made.append(PostgresConfig(schema=f"{harness.prefix}_append{batch_size}_floor"))
+                    assert isinstance(config, PostgresConfig)
+                    harness.made.append(dataclasses.replace(config, schema=config.schema + "_floor"))
                     ours, floor = append_rate(config, batch_size)
                     figures[f"store.postgres.append_per_s.batch{batch_size}"] = ours
                     print(

@@ -1,36 +1,244 @@
-"""`milestonectl`: the client that talks to milestoned over its Unix socket."""
+"""`milestonectl`: the command client of milestoned.
+
+This file only wires argparse to the command modules (`schedule_cmd`, `attest_cmd`, `keys_cmd`): each
+sub-command sets a `handler(args, out) -> exit code`, and `main` turns a `CommandError` into a message
+with its fix (or a JSON error object) and the right exit code. A new sub-command adds a parser and a
+handler; nothing here grows logic of its own.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from milestoned import __version__
+from milestoned.commands.output import CommandError, ExitCode, Output
+from milestoned.commands.schedule_source import ScheduleFileInvalid
+
+Handler = Callable[[argparse.Namespace, Output], int]
+
+EXIT_CODES = (
+    "exit codes: 0 ok; 1 validation or verification failed; 2 usage error (bad arguments, missing file)"
+)
+
+
+def _json_flag(parser: argparse.ArgumentParser) -> None:
+    """`--json` after the sub-command too; SUPPRESS keeps a top-level `--json` from being reset."""
+    parser.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print machine-readable JSON"
+    )
+
+
+def _run_validate(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import schedule_cmd
+
+    return schedule_cmd.validate(args.file, out)
+
+
+def _run_show(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import schedule_cmd
+
+    return schedule_cmd.show(args.file, out)
+
+
+def _run_sign(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import attest_cmd
+
+    request = attest_cmd.SignRequest(
+        key_path=args.key,
+        milestone=args.milestone,
+        schedule_path=args.schedule,
+        schedule_id_hex=args.schedule_id,
+        out=args.out,
+        force=args.force,
+    )
+    return attest_cmd.sign(request, out)
+
+
+def _run_verify(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import attest_cmd
+
+    return attest_cmd.verify(args.files, args.schedule, args.require_quorum, out)
+
+
+def _run_keys_check(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import keys_cmd
+
+    return keys_cmd.check(args.paths, out)
+
+
+def _group(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    parser = sub.add_parser(name, help=help_text, description=help_text, epilog=EXIT_CODES)
+    _json_flag(parser)
+    parser.set_defaults(handler=None, group_parser=parser)
+    return parser.add_subparsers(dest=f"{name}_command", metavar="ACTION")
+
+
+def _add_schedule_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    actions = _group(sub, "schedule", "check and inspect schedule files")
+    validate = actions.add_parser(
+        "validate",
+        help="list every problem of a schedule file, each with how to fix it",
+        description=(
+            "Read a schedule file as the daemon will (.vkey paths relative to the file) and list every "
+            "problem at once: the field's path, what is wrong and how to fix it. When the file is valid, "
+            "print its schedule id."
+        ),
+        epilog=EXIT_CODES,
+    )
+    validate.add_argument("file", type=Path, metavar="FILE", help="the schedule file (JSON)")
+    _json_flag(validate)
+    validate.set_defaults(handler=_run_validate)
+    show = actions.add_parser(
+        "show",
+        help="show a valid schedule: id, validator address, token, oracles, milestones, allocations",
+        description=(
+            "Show what a valid schedule puts on chain: network, schedule id (= the auth-token policy id), "
+            "validator address, token, admin, oracles and quorum, reclaim deadline, per-milestone totals "
+            "and every allocation."
+        ),
+        epilog=EXIT_CODES,
+    )
+    show.add_argument("file", type=Path, metavar="FILE", help="the schedule file (JSON)")
+    _json_flag(show)
+    show.set_defaults(handler=_run_show)
+
+
+def _add_attest_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    actions = _group(sub, "attest", "sign milestone attestations offline (oracles) and verify them")
+    sign = actions.add_parser(
+        "sign",
+        help="sign that a milestone is complete, with an oracle's .skey, into an attestation file",
+        description=(
+            "Sign the attestation message of one milestone of one schedule with an oracle's cardano-cli "
+            ".skey (PaymentSigningKeyShelley_ed25519) and write {schedule_id, milestone_id, oracle_key, "
+            "signature} as JSON for the admin to commit. Works offline. The key file must be private "
+            "(chmod 600); the key is never printed. With --schedule, the milestone and your key are "
+            "checked against the schedule first."
+        ),
+        epilog=EXIT_CODES,
+    )
+    sign.add_argument(
+        "--key", type=Path, required=True, metavar="ORACLE.skey", help="the oracle's signing key"
+    )
+    which = sign.add_mutually_exclusive_group(required=True)
+    which.add_argument("--schedule", type=Path, metavar="FILE", help="the schedule file (derives its id)")
+    which.add_argument(
+        "--schedule-id", metavar="HEX", help="the schedule id (56 hex digits) instead of the file"
+    )
+    sign.add_argument("--milestone", required=True, metavar="ID", help="the milestone identifier, exactly")
+    sign.add_argument(
+        "--out",
+        metavar="FILE",
+        help="where to write the attestation ('-' for stdout; default attestation-<milestone>-<key>.json)",
+    )
+    sign.add_argument("--force", action="store_true", help="replace an existing --out file that differs")
+    _json_flag(sign)
+    sign.set_defaults(handler=_run_sign)
+    verify = actions.add_parser(
+        "verify",
+        help="check attestation files against a schedule and show each milestone's quorum status",
+        description=(
+            "Check attestation files against a schedule: made for this schedule, a milestone it has, by "
+            "one of its oracles, with a valid signature. Prints each file's verdict and every milestone's "
+            "quorum status: pending (fewer valid signatures than the quorum), met (exactly the quorum) or "
+            "exceeded (more)."
+        ),
+        epilog=EXIT_CODES,
+    )
+    verify.add_argument("files", type=Path, nargs="+", metavar="FILE", help="attestation files")
+    verify.add_argument("--schedule", type=Path, required=True, metavar="FILE", help="the schedule file")
+    verify.add_argument(
+        "--require-quorum",
+        action="store_true",
+        help="also fail (exit 1) unless every milestone the files attest to has reached its quorum",
+    )
+    _json_flag(verify)
+    verify.set_defaults(handler=_run_verify)
+
+
+def _add_keys_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    actions = _group(sub, "keys", "check key files")
+    check = actions.add_parser(
+        "check",
+        help="check key files' permissions and format, with fixes",
+        description=(
+            "Check cardano-cli key files: signing keys (.skey) readable or writable by group or others are "
+            "refused (fix: chmod 600), verification keys must not be writable by others, envelopes must be "
+            "well-formed ed25519 keys, and a .skey must match the .vkey of the same name. A folder means "
+            "the .skey and .vkey files directly in it. Prints each key's public verification key."
+        ),
+        epilog=EXIT_CODES,
+    )
+    check.add_argument("paths", type=Path, nargs="+", metavar="PATH", help="key files or folders")
+    _json_flag(check)
+    check.set_defaults(handler=_run_keys_check)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="milestonectl",
         description=(
-            "Talk to a running milestoned: register schedules, commit oracle signatures, query status and "
-            "claimable amounts, submit releases, replay and verify the event log."
+            "The milestoned command client. Works offline for admins, oracles and auditors: validate and "
+            "show schedule files, sign and verify oracle attestations, check key files."
         ),
+        epilog=EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"milestonectl {__version__}")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_schedule_commands(sub)
+    _add_attest_commands(sub)
+    _add_keys_commands(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_request:  # --help, --version and usage errors: argparse already printed
+        code = exit_request.code
+        return code if isinstance(code, int) else (0 if code is None else int(ExitCode.USAGE))
     if args.command is None:
         parser.print_help()
-        return 0
-    parser.error(f"unknown command {args.command!r}")
-    return 2
+        return ExitCode.OK
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:  # a group without its action, e.g. `milestonectl schedule`
+        group_parser: argparse.ArgumentParser = args.group_parser
+        group_parser.print_usage(sys.stderr)
+        sys.stderr.write(f"{group_parser.prog}: error: choose an action; see {group_parser.prog} --help\n")
+        return ExitCode.USAGE
+    out = Output(json_mode=bool(args.json))
+    try:
+        return handler(args, out)
+    except ScheduleFileInvalid as invalid:
+        return _schedule_invalid(out, invalid)
+    except CommandError as error:
+        return out.error(error)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _schedule_invalid(out: Output, error: ScheduleFileInvalid) -> int:
+    """Every problem of the schedule file, as `schedule validate` shows them, then the error itself."""
+    from milestoned.commands.schedule_cmd import field_error_document, render_schedule_errors
+
+    if out.json_mode:
+        out.emit_json(
+            {
+                "ok": False,
+                "error": error.to_json(),
+                "errors": [field_error_document(field) for field in error.errors],
+            }
+        )
+        return int(error.exit_code)
+    render_schedule_errors(out, error.path, error.errors)
+    return out.error(error)
 
 
 if __name__ == "__main__":

@@ -88,7 +88,7 @@ def _schema(typ: Any) -> dict[str, Any]:
         return {
             "title": typ.__name__,
             "dataType": "constructor",
-            "index": typ.CONSTR_ID,
+            "index": getattr(typ, "CONSTR_ID"),  # noqa: B009 (a class attribute mypy cannot see on `type`)
             "fields": [{**_schema(hints[f.name]), "title": f.name} for f in dataclasses.fields(typ)],
         }
     if typ is bytes:

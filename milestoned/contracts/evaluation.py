@@ -2,8 +2,9 @@
 
 This is the interface the devnet calls to validate transactions and answer `evaluateTransaction`, and
 the one the tests and benchmarks use, so execution units reported anywhere in the project come from
-the same code: the context from `script_context`, the Conway mainnet V3 cost model shipped with
-`uplc` (its 2024-07-30 network configuration, pinned so that figures do not move with the calendar),
+the same code: the context from `script_context`, the Conway-era Plutus V3 cost model shipped with
+`uplc` (its 2024-07-30 network configuration: the 297-parameter V3 model of mainnet since the Plomin
+hard fork), pinned here so that figures do not move with the calendar or a uplc upgrade,
 and a budget equal to mainnet's per-transaction maximum (14,000,000 memory, 10,000,000,000 CPU).
 
 Translation problems that make the whole transaction meaningless to a script (an input missing from
@@ -49,7 +50,7 @@ from milestoned.contracts.script_context import (
 
 MAX_TX_MEM = 14_000_000
 MAX_TX_CPU = 10_000_000_000
-COST_MODEL_DATE = datetime.date(2024, 7, 30)  # Conway (Chang / Plomin) mainnet Plutus V3 cost model
+COST_MODEL_DATE = datetime.date(2024, 7, 30)  # uplc's Conway network configuration (V3: 297 parameters)
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,13 @@ def run_script(
     if isinstance(result.result, Exception):
         return False, mem, cpu, logs, f"script failed: {result.result}"
     if not isinstance(result.result, BuiltinUnit):
-        return False, mem, cpu, logs, f"a Plutus V3 script must return unit, got {result.result.dumps()[:200]}"
+        return (
+            False,
+            mem,
+            cpu,
+            logs,
+            f"a Plutus V3 script must return unit, got {result.result.dumps()[:200]}",
+        )
     return True, mem, cpu, logs, None
 
 
@@ -125,25 +132,33 @@ def evaluate_invocation(
             "nor a reference script of an input or reference input"
         )
     if not isinstance(script, PlutusV3Script):
-        return failed(f"{where}: script {invocation.script_hash.hex()} is Plutus V{script.version}; only V3 runs here")
+        return failed(
+            f"{where}: script {invocation.script_hash.hex()} is Plutus V{script.version}; only V3 runs here"
+        )
     ok, mem, cpu, logs, error = run_script(bytes(script), (script_context(tx_info, invocation),))
-    return RedeemerEvaluation(invocation.tag, invocation.index, ok, mem, cpu, logs, error and f"{where}: {error}")
+    return RedeemerEvaluation(
+        invocation.tag, invocation.index, ok, mem, cpu, logs, error and f"{where}: {error}"
+    )
 
 
 def evaluate_transaction(
     tx: Transaction,
     utxos: Mapping[TransactionInput, TransactionOutput],
     slot_config: SlotConfig,
+    *,
+    tx_id: bytes | None = None,
 ) -> list[RedeemerEvaluation]:
     """Evaluate every redeemer of `tx` with its script, in the ledger's redeemer order.
 
     `utxos` must resolve every input and reference input (collateral too, for callers that check it).
-    Raises `ScriptContextError` when the transaction cannot be translated into a script context.
+    `tx_id` overrides the id put in the context (default: hash of pycardano's re-encoded body; pass the
+    hash of the submitted body bytes when you have them). Raises `ScriptContextError` when the
+    transaction cannot be translated into a script context.
     """
     invocations = script_invocations(tx, utxos)
     if not invocations:
         return []
-    tx_info = build_tx_info(tx, utxos, slot_config, invocations)
+    tx_info = build_tx_info(tx, utxos, slot_config, invocations, tx_id=tx_id)
     scripts = available_scripts(tx, utxos)
     return [evaluate_invocation(invocation, tx_info, scripts) for invocation in invocations]
 

@@ -72,7 +72,9 @@ def load_blueprint(path: Path = BLUEPRINT_PATH) -> Blueprint:
     policy = _find(document, POLICY_TITLE, path)
     validator_script = PlutusV3Script(bytes.fromhex(validator["compiledCode"]))
     if plutus_script_hash(validator_script).payload.hex() != validator["hash"]:
-        raise BlueprintError(f"{path}: the validator's hash does not match its code; rebuild with `make contracts`")
+        raise BlueprintError(
+            f"{path}: the validator's hash does not match its code; rebuild with `make contracts`"
+        )
     return Blueprint(validator_script, bytes.fromhex(policy["compiledCode"]), document)
 
 

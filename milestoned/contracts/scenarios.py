@@ -41,7 +41,7 @@ from pycardano import (
     script_data_hash,
 )
 
-from milestoned.contracts.evaluation import RedeemerEvaluation, evaluate_transaction
+from milestoned.contracts.evaluation import MAX_TX_CPU, MAX_TX_MEM, RedeemerEvaluation, evaluate_transaction
 from milestoned.contracts.loader import ScheduleScripts, schedule_scripts
 from milestoned.contracts.script_context import SlotConfig, slot_to_posix_ms
 from milestoned.domain import onchain_types as ot
@@ -115,7 +115,9 @@ class Schedule:
             admin_key_hash=key_hash(self.admin).payload,
             token_policy_id=TOKEN_POLICY_ID,
             token_name=TOKEN_NAME,
-            oracle_keys=tuple(bytes(SigningKey(self.oracle_seed(i)).verify_key) for i in range(self.oracle_count)),
+            oracle_keys=tuple(
+                bytes(SigningKey(self.oracle_seed(i)).verify_key) for i in range(self.oracle_count)
+            ),
             quorum=self.quorum,
             reclaim_deadline_ms=self.reclaim_deadline_ms,
             nonce=self.label.encode(),
@@ -162,8 +164,13 @@ class Schedule:
         )
 
     def attestation(
-        self, milestone_id: bytes, oracle_indices: Sequence[int], *, signed_schedule: bytes | None = None,
-        signed_milestone: bytes | None = None, signers: Sequence[int] | None = None,
+        self,
+        milestone_id: bytes,
+        oracle_indices: Sequence[int],
+        *,
+        signed_schedule: bytes | None = None,
+        signed_milestone: bytes | None = None,
+        signers: Sequence[int] | None = None,
     ) -> ot.MilestoneAttestation:
         """Signatures of the oracles at `oracle_indices` (each made by `signers[i]`'s key, by default
         the oracle's own) over (`signed_schedule`, `signed_milestone`), defaulting to this milestone."""
@@ -219,9 +226,15 @@ class Built:
 def reference_utxos(schedules: Sequence[Schedule]) -> dict[TransactionInput, TransactionOutput]:
     """One UTxO holding the validator and one per schedule policy, as reference scripts."""
     holder = wallet_address("scripts")
-    refs = {tx_input("ref/validator"): TransactionOutput(holder, Value(20_000_000), script=schedules[0].scripts.validator)}
+    refs = {
+        tx_input("ref/validator"): TransactionOutput(
+            holder, Value(20_000_000), script=schedules[0].scripts.validator
+        )
+    }
     for s in schedules:
-        refs[tx_input(f"ref/policy/{s.label}")] = TransactionOutput(holder, Value(50_000_000), script=s.scripts.policy)
+        refs[tx_input(f"ref/policy/{s.label}")] = TransactionOutput(
+            holder, Value(50_000_000), script=s.scripts.policy
+        )
     return refs
 
 
@@ -320,14 +333,21 @@ def allocation_utxos(
     }
 
 
-def correct_payouts(schedule: Schedule, allocations: Sequence[Allocation]) -> list[TransactionOutput]:
-    """One tagged payout per beneficiary, of the sum of that beneficiary's allocations."""
-    owed: dict[bytes, tuple[Address, int]] = {}
-    for a in allocations:
-        key = bytes(a.beneficiary.to_primitive())
-        address, amount = owed.get(key, (a.beneficiary, 0))
-        owed[key] = (address, amount + a.amount)
-    return [schedule.payout(address, amount) for address, amount in owed.values()]
+def correct_payouts(
+    schedule: Schedule, allocations: Sequence[Allocation] | Mapping[TransactionInput, TransactionOutput]
+) -> list[TransactionOutput]:
+    """The tagged payouts the policy expects (see `onchain_types.payout_runs`).
+
+    Takes either the allocation UTxOs being spent, or allocations as `allocation_utxos` lays them out.
+    """
+    spent = allocations if isinstance(allocations, Mapping) else allocation_utxos(schedule, allocations)
+    released = []
+    for tx_in, out in spent.items():
+        datum = out.datum
+        if isinstance(datum, ot.AllocationDatum) and datum.schedule_id == schedule.schedule_id:
+            owner = ot.plutus_to_address(datum.beneficiary, NETWORK)
+            released.append((tx_in.transaction_id.payload, tx_in.index, owner, datum.amount))
+    return [schedule.payout(owner, amount) for owner, amount in ot.payout_runs(released)]
 
 
 def release_tx(
@@ -338,16 +358,18 @@ def release_tx(
     payouts: Sequence[TransactionOutput],
     validity_start_ms: int | None,
     extra_schedules: Sequence[tuple[Schedule, ot.Release, int]] = (),
+    burn: int | None = None,
 ) -> Built:
     """Release the allocations `spent` (burning their auth tokens) with the given payouts.
 
     `extra_schedules` adds releases of other schedules in the same transaction: (schedule, its
-    redeemer, number of its auth tokens burned); their allocations must be in `spent`.
+    redeemer, number of its auth tokens burned); their allocations must be in `spent`. `burn`
+    overrides how many of this schedule's auth tokens are burned (default: those in `spent`).
     """
     own_count = sum(
         1 for out in spent.values() if out.amount.multi_asset.get(ScriptHash(schedule.schedule_id))
     )
-    mint = {schedule.schedule_id: -own_count}
+    mint = {schedule.schedule_id: -own_count if burn is None else burn}
     redeemers: dict[bytes, Any] = {schedule.schedule_id: ot.Release(list(attestations))}
     for other, redeemer, count in extra_schedules:
         mint[other.schedule_id] = -count
@@ -370,16 +392,21 @@ def reclaim_tx(
     *,
     validity_start_ms: int | None,
     signers: Sequence[PaymentSigningKey] | None = None,
+    burn: int | None = None,
 ) -> Built:
-    """The admin takes back unreleased allocations after the reclaim deadline."""
-    total = sum(a.amount.multi_asset[ScriptHash(TOKEN_POLICY_ID)][AssetName(TOKEN_NAME)] for a in spent.values())
+    """The admin takes back unreleased allocations after the reclaim deadline (`burn` overrides the
+    number of auth tokens burned, negative)."""
+    total = sum(
+        a.amount.multi_asset[ScriptHash(TOKEN_POLICY_ID)][AssetName(TOKEN_NAME)] for a in spent.values()
+    )
     back = TransactionOutput(
-        wallet_address(f"admin/{schedule.label}"), Value(3_000_000, tokens(TOKEN_POLICY_ID, TOKEN_NAME, total))
+        wallet_address(f"admin/{schedule.label}"),
+        Value(3_000_000, tokens(TOKEN_POLICY_ID, TOKEN_NAME, total)),
     )
     return assemble(
         spent=spent,
         outputs=[back],
-        mint={schedule.schedule_id: -len(spent)},
+        mint={schedule.schedule_id: -len(spent) if burn is None else burn},
         mint_redeemers={schedule.schedule_id: ot.Reclaim()},
         schedules=[schedule],
         signers=[schedule.admin] if signers is None else signers,
@@ -387,7 +414,9 @@ def reclaim_tx(
     )
 
 
-def batch_allocations(count: int, *, milestone_id: bytes = b"m1", vesting_time_ms: int | None = None) -> list[Allocation]:
+def batch_allocations(
+    count: int, *, milestone_id: bytes = b"m1", vesting_time_ms: int | None = None
+) -> list[Allocation]:
     """`count` allocations to distinct beneficiaries, all under one milestone."""
     vesting = SLOT_CONFIG.zero_time_ms + 1_000_000 if vesting_time_ms is None else vesting_time_ms
     return [Allocation(beneficiary(f"b{i}"), 1_000 + i, milestone_id, vesting) for i in range(count)]
@@ -409,3 +438,51 @@ def batch_release(schedule: Schedule, count: int) -> Built:
 
 def posix_of_slot(slot: int) -> int:
     return slot_to_posix_ms(slot, SLOT_CONFIG)
+
+
+# --- Execution-unit reporting (tests print it, the benchmark reuses it) ------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitsRow:
+    """The execution units a transaction used in total, against mainnet's per-transaction limits."""
+
+    case: str
+    accepted: bool
+    mem: int
+    cpu: int
+    tx_bytes: int
+    redeemers: int
+
+    @property
+    def mem_share(self) -> float:
+        return self.mem / MAX_TX_MEM
+
+    @property
+    def cpu_share(self) -> float:
+        return self.cpu / MAX_TX_CPU
+
+
+def units_row(case: str, built: Built, evaluations: Sequence[RedeemerEvaluation]) -> UnitsRow:
+    return UnitsRow(
+        case=case,
+        accepted=bool(evaluations) and all(e.ok for e in evaluations),
+        mem=sum(e.mem for e in evaluations),
+        cpu=sum(e.cpu for e in evaluations),
+        tx_bytes=built.size,
+        redeemers=len(evaluations),
+    )
+
+
+def format_units_table(rows: Sequence[UnitsRow]) -> str:
+    """A plain-text table: case, verdict, memory and CPU (with share of the tx limits), size."""
+    columns = [f"{'case':<48}", f"{'verdict':<8}", f"{'mem':>11}", f"{'mem%':>6}", f"{'cpu':>14}"]
+    columns += [f"{'cpu%':>6}", f"{'bytes':>6}", f"{'scripts':>7}"]
+    header = " ".join(columns)
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        lines.append(
+            f"{r.case:<48} {'accept' if r.accepted else 'reject':<8} {r.mem:>11,} {r.mem_share:>6.1%} "
+            f"{r.cpu:>14,} {r.cpu_share:>6.1%} {r.tx_bytes:>6} {r.redeemers:>7}"
+        )
+    return "\n".join(lines)

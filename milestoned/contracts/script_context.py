@@ -143,7 +143,9 @@ def address_data(address: Address) -> PlutusConstr:
     if staking is None:
         staking_data = nothing()
     elif isinstance(staking, PointerAddress):
-        staking_data = just(constr(1, integer(staking.slot), integer(staking.tx_index), integer(staking.cert_index)))
+        staking_data = just(
+            constr(1, integer(staking.slot), integer(staking.tx_index), integer(staking.cert_index))
+        )
     else:
         staking_data = just(constr(0, credential_data(staking)))
     return constr(0, credential_data(payment), staking_data)
@@ -204,7 +206,9 @@ def sorted_inputs(inputs: Iterable[TransactionInput] | None) -> list[Transaction
     return sorted(inputs or [], key=lambda i: (i.transaction_id.payload, i.index))
 
 
-def resolve(tx_input: TransactionInput, utxos: Mapping[TransactionInput, TransactionOutput]) -> TransactionOutput:
+def resolve(
+    tx_input: TransactionInput, utxos: Mapping[TransactionInput, TransactionOutput]
+) -> TransactionOutput:
     try:
         return utxos[tx_input]
     except KeyError:
@@ -214,7 +218,9 @@ def resolve(tx_input: TransactionInput, utxos: Mapping[TransactionInput, Transac
         ) from None
 
 
-def tx_in_info_data(tx_input: TransactionInput, utxos: Mapping[TransactionInput, TransactionOutput]) -> PlutusConstr:
+def tx_in_info_data(
+    tx_input: TransactionInput, utxos: Mapping[TransactionInput, TransactionOutput]
+) -> PlutusConstr:
     return constr(0, tx_out_ref_data(tx_input), tx_out_data(resolve(tx_input, utxos)))
 
 
@@ -244,7 +250,9 @@ def tx_cert_data(certificate: Any) -> PlutusConstr:
     if isinstance(c, cert.StakeDeregistrationConway):
         return constr(1, stake_credential_data(c.stake_credential), just(integer(c.coin)))
     if isinstance(c, cert.StakeDelegation):
-        return constr(2, stake_credential_data(c.stake_credential), constr(0, byte_string(c.pool_keyhash.payload)))
+        return constr(
+            2, stake_credential_data(c.stake_credential), constr(0, byte_string(c.pool_keyhash.payload))
+        )
     if isinstance(c, cert.VoteDelegation):
         return constr(2, stake_credential_data(c.stake_credential), constr(1, drep_data(c.drep)))
     if isinstance(c, cert.StakeAndVoteDelegation):
@@ -387,13 +395,17 @@ def invocation(
         else:
             datum = nothing()
         out_ref = tx_out_ref_data(tx_input)
-        return ScriptInvocation(tag, index, data, ex_units, constr(1, out_ref), constr(1, out_ref, datum), script)
+        return ScriptInvocation(
+            tag, index, data, ex_units, constr(1, out_ref), constr(1, out_ref, datum), script
+        )
     if tag == RedeemerTag.MINT:
         policies = sorted((p.payload for p in body.mint or {}), key=bytes)
         if index >= len(policies):
             raise _out_of_range(tag, index, len(policies), "minted policies")
         policy = byte_string(policies[index])
-        return ScriptInvocation(tag, index, data, ex_units, constr(0, policy), constr(0, policy), policies[index])
+        return ScriptInvocation(
+            tag, index, data, ex_units, constr(0, policy), constr(0, policy), policies[index]
+        )
     if tag == RedeemerTag.WITHDRAWAL:
         withdrawals = sorted_withdrawals(body.withdraws)
         if index >= len(withdrawals):
@@ -401,7 +413,13 @@ def invocation(
         is_script, hash_bytes = reward_credential(withdrawals[index][0])
         credential = reward_credential_data(withdrawals[index][0])
         return ScriptInvocation(
-            tag, index, data, ex_units, constr(2, credential), constr(2, credential), hash_bytes if is_script else None
+            tag,
+            index,
+            data,
+            ex_units,
+            constr(2, credential),
+            constr(2, credential),
+            hash_bytes if is_script else None,
         )
     if tag == RedeemerTag.CERTIFICATE:
         certificates = list(body.certificates or [])
@@ -409,7 +427,9 @@ def invocation(
             raise _out_of_range(tag, index, len(certificates), "certificates")
         certificate = certificates[index]
         cert_data = tx_cert_data(certificate)
-        credential = getattr(certificate, "stake_credential", None) or getattr(certificate, "drep_credential", None)
+        credential = getattr(certificate, "stake_credential", None) or getattr(
+            certificate, "drep_credential", None
+        )
         script = (
             credential.credential.payload
             if credential is not None and isinstance(credential.credential, ScriptHash)
@@ -448,8 +468,14 @@ def build_tx_info(
     utxos: Mapping[TransactionInput, TransactionOutput],
     slot_config: SlotConfig,
     invocations: Sequence[ScriptInvocation] | None = None,
+    *,
+    tx_id: bytes | None = None,
 ) -> PlutusConstr:
-    """The V3 `TxInfo` of `tx`, shared by every script the transaction runs."""
+    """The V3 `TxInfo` of `tx`, shared by every script the transaction runs.
+
+    `tx_id` defaults to the hash of pycardano's encoding of the body; a caller holding the submitted
+    bytes (the devnet) passes the hash of the original body bytes, in case the re-encoding differs.
+    """
     body = tx.transaction_body
     if body.voting_procedures or body.proposal_procedures:
         raise ScriptContextError(
@@ -464,9 +490,12 @@ def build_tx_info(
     mint = data_map(multi_asset_pairs(body.mint))
     certificates = data_list(tx_cert_data(c) for c in body.certificates or [])
     withdrawals = data_map(
-        (reward_credential_data(address), integer(amount)) for address, amount in sorted_withdrawals(body.withdraws)
+        (reward_credential_data(address), integer(amount))
+        for address, amount in sorted_withdrawals(body.withdraws)
     )
-    signatories = data_list(byte_string(h) for h in sorted(bytes(s.payload) for s in body.required_signers or []))
+    signatories = data_list(
+        byte_string(h) for h in sorted(bytes(s.payload) for s in body.required_signers or [])
+    )
     redeemers = data_map((i.purpose, i.redeemer) for i in invocations)
     datums = data_map((byte_string(h), d) for h, d in sorted(witness_datums(tx).items()))
     return constr(
@@ -482,7 +511,7 @@ def build_tx_info(
         signatories,
         redeemers,
         datums,
-        byte_string(body.id.payload),
+        byte_string(body.id.payload if tx_id is None else tx_id),
         data_map([]),
         data_list([]),
         _optional_lovelace(body.current_treasury_value),

@@ -28,6 +28,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="show the on-chain scripts and a demo schedule (what `make run` starts)",
         description="Compile-free tour of a demo schedule: its id, script hashes, address and eligibility.",
     )
+    from milestoned.devnet.cli import add_arguments as add_devnet_arguments
+
+    add_devnet_arguments(
+        sub.add_parser(
+            "devnet",
+            help="run a local Cardano devnet that speaks Ogmios v6 (for tests, demos and rehearsals)",
+            description="A local Conway chain with real ledger rules and Plutus V3, served as Ogmios v6 "
+            "over WebSocket. Prints the network start time, the Ogmios URL and the funded addresses; "
+            "Ctrl-C stops it.",
+        )
+    )
     return parser
 
 
@@ -41,6 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from milestoned.demo import run_demo
 
         return run_demo()
+    if args.command == "devnet":
+        from milestoned.devnet.cli import main as run_devnet_command
+
+        return run_devnet_command(args)
     parser.error(f"unknown command {args.command!r}")
     return 2
 

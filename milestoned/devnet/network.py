@@ -79,9 +79,7 @@ class Network:
             )
         return summaries
 
-    def genesis_configuration(
-        self, era: str, funds: Mapping[str, int], params: ProtocolParameters
-    ) -> Any:
+    def genesis_configuration(self, era: str, funds: Mapping[str, int], params: ProtocolParameters) -> Any:
         """`queryNetwork/genesisConfiguration` for byron, shelley, alonzo or conway."""
         if era == "byron":
             return {

@@ -41,6 +41,8 @@ class DevnetConfig:
     idle_block_slots: int = IDLE_BLOCK_SLOTS
     failing_scripts: Literal["collateral", "reject"] = "collateral"
     params: ProtocolParameters = MAINNET_CONWAY
+    start_time: datetime.datetime | None = None
+    """Network start time (whole seconds). By default one epoch before now, so the clock starts in epoch 1."""
 
     @property
     def slot_length_ms(self) -> int:
@@ -55,12 +57,9 @@ class Devnet:
 
     def __init__(self, config: DevnetConfig, faucet: Faucet | None = None) -> None:
         self.config = config
-        self.network = Network(
-            start_time=datetime.datetime.fromtimestamp(
-                int(time.time() - FIRST_SLOT * config.slot_length_ms / 1000), datetime.UTC
-            ),
-            slot_length_ms=config.slot_length_ms,
-        )
+        default_start = int(time.time() - FIRST_SLOT * config.slot_length_ms / 1000)
+        start = config.start_time or datetime.datetime.fromtimestamp(default_start, datetime.UTC)
+        self.network = Network(start_time=start.replace(microsecond=0), slot_length_ms=config.slot_length_ms)
         self.faucet = faucet or new_faucet()
         self._clock_offset = 0
         try:

@@ -12,8 +12,9 @@ counts outputs tagged with its own id, so one output can never be counted by two
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 
 from pycardano import Address, Network, PlutusData, RawPlutusData, ScriptHash, VerificationKeyHash
 from pycardano.address import PointerAddress
@@ -201,3 +202,25 @@ def milestone_attestation(milestone_id: bytes, signatures: dict[int, bytes]) -> 
     return MilestoneAttestation(
         milestone_id, [OracleSignature(index, signatures[index]) for index in sorted(signatures)]
     )
+
+
+# --- Payouts of a release -----------------------------------------------------------------------------------
+
+Beneficiary = TypeVar("Beneficiary")
+
+
+def payout_runs(allocations: Iterable[tuple[bytes, int, Beneficiary, int]]) -> list[tuple[Beneficiary, int]]:
+    """The payout outputs a release must carry, in output order, for one schedule.
+
+    `allocations` are the released allocations as (tx id, output index, beneficiary, amount) of their
+    UTxO. The policy walks them in the ledger's input order (tx id bytes, then index) and merges
+    consecutive allocations of the same beneficiary into one run; the outputs tagged with the schedule
+    id must pay exactly those runs, one output each, in the same order (other outputs may come between).
+    """
+    runs: list[tuple[Beneficiary, int]] = []
+    for _, _, beneficiary, amount in sorted(allocations, key=lambda a: (a[0], a[1])):
+        if runs and runs[-1][0] == beneficiary:
+            runs[-1] = (beneficiary, runs[-1][1] + amount)
+        else:
+            runs.append((beneficiary, amount))
+    return runs

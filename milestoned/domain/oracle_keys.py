@@ -23,8 +23,8 @@ from milestoned.domain.json_types import json_type_name
 from milestoned.domain.validation_errors import InputProblem
 
 # Reads the text of a key file named in a schedule (path as written there); the shell provides it,
-# typically resolving relative paths against the schedule file's directory. It raises OSError or
-# ValueError when the file cannot be read.
+# typically resolving relative paths against the schedule file's directory. Whatever it raises (OSError
+# for a missing file, typically) is reported as a problem with that oracle entry.
 KeyFileLoader = Callable[[str], str]
 
 PAYMENT_VKEY_TYPE = "PaymentVerificationKeyShelley_ed25519"
@@ -135,7 +135,9 @@ def _load_key_file(path: str, load_key_file: KeyFileLoader | None) -> bytes:
         )
     try:
         content = load_key_file(path)
-    except (OSError, ValueError) as error:
+    except (
+        Exception
+    ) as error:  # a caller's hook: whatever it raises is a problem with this entry, not a crash
         raise OracleKeyError(
             f'cannot read key file "{path}": {error}',
             "check the path; relative paths are read from the schedule file's directory",

@@ -16,7 +16,7 @@ class ScheduleParameters:
     admin_key_hash: bytes  # 28-byte payment key hash whose signature registers and reclaims
     token_policy_id: bytes  # 28-byte policy id of the distributed native token
     token_name: bytes  # asset name of the distributed token, at most 32 bytes
-    oracle_keys: tuple[bytes, ...]  # 32-byte ed25519 verification keys, in the order the redeemer indexes them
+    oracle_keys: tuple[bytes, ...]  # 32-byte ed25519 keys, in the order the redeemer indexes them
     quorum: int  # distinct valid oracle signatures needed per milestone, 1..len(oracle_keys)
     reclaim_deadline_ms: int  # POSIX milliseconds after which the admin may reclaim what is unreleased
     nonce: bytes  # distinguishes otherwise identical schedules

@@ -20,7 +20,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from milestoned.domain.addresses import canonical_address, parse_admin_key_hash, parse_payment_address
-from milestoned.domain.allocation import MAX_MILESTONE_ID_BYTES, MAX_TOKEN_AMOUNT, Allocation
+from milestoned.domain.allocation import (
+    MAX_MILESTONE_ID_BYTES,
+    MAX_TOKEN_AMOUNT,
+    Allocation,
+    milestone_id_bytes,
+)
 from milestoned.domain.json_types import json_type_name
 from milestoned.domain.network import CardanoNetwork
 from milestoned.domain.oracle_keys import KeyFileLoader, parse_oracle_key
@@ -198,11 +203,11 @@ class _Reader:
         self._check_keys(ROOT_PATH, document, TOP_LEVEL_FIELDS, OPTIONAL_TOP_LEVEL_FIELDS)
 
         network = self._read_network(document.get("network", _ABSENT))
-        admin = self._optional(document, "admin", lambda value: parse_admin_key_hash(value, network))
+        admin = self._parse_present(document, "admin", lambda value: parse_admin_key_hash(value, network))
         token = self._read_token(document.get("token", _ABSENT))
         oracles = self._read_oracles(document.get("oracles", _ABSENT))
         quorum = self._read_quorum(document.get("quorum_threshold", _ABSENT), document.get("oracles"))
-        deadline = self._optional(document, "reclaim_deadline", parse_timestamp)
+        deadline = self._parse_present(document, "reclaim_deadline", parse_timestamp)
         nonce = self._read_nonce(document)
         readable, allocations_ok = self._read_allocations(
             document.get("beneficiary_allocations", _ABSENT), network
@@ -250,13 +255,13 @@ class _Reader:
                 self.add(
                     _join(path, key),
                     ("is not a schedule field" if not path else "is not a field" + _where(path)),
-                    _suggest(key, known),
+                    _suggest(str(key), known),
                 )
         for key in known:
             if key not in obj and key not in optional:
                 self.add(_join(path, key), "is missing", _how_to_write(key))
 
-    def _optional(self, obj: Mapping[str, object], key: str, parse: Callable[[object], _T]) -> _T | None:
+    def _parse_present(self, obj: Mapping[str, object], key: str, parse: Callable[[object], _T]) -> _T | None:
         """Parse `obj[key]` with `parse` when present (missing keys are reported by `_check_keys`)."""
         if key not in obj:
             return None
@@ -562,7 +567,7 @@ class _Reader:
                 'write it in quotes, e.g. "M1-prototype"',
             )
             return None
-        encoded = value.encode("utf-8")
+        encoded = milestone_id_bytes(value)
         if not value:
             self.add(path, "is empty", 'name the milestone, e.g. "M1-prototype"')
         elif len(encoded) > MAX_MILESTONE_ID_BYTES:
@@ -665,8 +670,8 @@ def _document_order(error: FieldError) -> tuple[int, int]:
     return (rank, int(index) if index is not None else -1)
 
 
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+def _join(path: str, key: object) -> str:
+    return f"{path}.{key}" if path else str(key)
 
 
 def _where(path: str) -> str:
@@ -684,10 +689,11 @@ def _suggest(key: str, known: Sequence[str]) -> str:
         return f'did you mean "{alias}"?'
     if spelled in known:
         return f'write it in lower case: "{spelled}"'
-    if spelled in TOKEN_FIELDS and spelled not in known:
-        return f'"{spelled}" belongs inside the "token" object'
-    if spelled in ALLOCATION_FIELDS and spelled not in known:
-        return f'"{spelled}" belongs inside each entry of "beneficiary_allocations"'
+    field_name = alias or spelled
+    if field_name in TOKEN_FIELDS and field_name not in known:
+        return f'"{field_name}" belongs inside the "token" object'
+    if field_name in ALLOCATION_FIELDS and field_name not in known:
+        return f'"{field_name}" belongs inside each entry of "beneficiary_allocations"'
     close = difflib.get_close_matches(spelled, known, n=1, cutoff=0.6)
     if close:
         return f'did you mean "{close[0]}"?'

@@ -61,7 +61,10 @@ def decode_event(topic: str, body: Mapping[str, Any]) -> Event:
             values[name] = convert(body[name])
         except (TypeError, ValueError) as exc:
             raise EventDecodeError(f"{topic}: field {name!r}: {exc}") from None
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as exc:
+        raise EventDecodeError(f"{topic}: {exc}") from None
 
 
 def _plain(value: Any) -> Any:

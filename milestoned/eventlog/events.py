@@ -12,6 +12,7 @@ chain does not un-commit an admin's command.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -22,12 +23,70 @@ ORIGIN_SLOT = -1
 ORIGIN_HASH = "origin"
 
 
+_HEX = re.compile(r"^(?:[0-9a-f]{2})*$")
+_OUT_REF = re.compile(r"^[0-9a-f]{64}#[0-9]{1,5}$")
+
+
+class InvalidEventError(ValueError):
+    """An event was built with a field that cannot be right (wrong length, not hex, negative amount)."""
+
+
+def _hex(name: str, value: object, size: int | None = None, max_size: int | None = None) -> None:
+    if not isinstance(value, str) or not _HEX.match(value):
+        raise InvalidEventError(f"{name} must be lowercase hex, got {value!r}")
+    if size is not None and len(value) != 2 * size:
+        raise InvalidEventError(f"{name} must be {size} bytes ({2 * size} hex digits), got {len(value) // 2}")
+    if max_size is not None and len(value) > 2 * max_size:
+        raise InvalidEventError(f"{name} must be at most {max_size} bytes, got {len(value) // 2}")
+
+
+def _out_ref(name: str, value: object) -> None:
+    if not isinstance(value, str) or not _OUT_REF.match(value):
+        raise InvalidEventError(
+            f"{name} must be an output reference 'txid#index' (64 hex digits), got {value!r}"
+        )
+
+
+def _natural(name: str, value: object, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidEventError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def _check_field(name: str, value: object) -> None:
+    """The rules for a field, by its name: the same name means the same thing in every event."""
+    if name == "schedule_id":
+        _hex(name, value, size=28)
+    elif name == "tx_id":
+        _hex(name, value, size=32)
+    elif name == "out_ref":
+        _out_ref(name, value)
+    elif name == "milestone_id":
+        _hex(name, value, max_size=64)
+    elif name in ("oracle_key", "signature"):
+        _hex(name, value)
+    elif name == "amount":
+        _natural(name, value, 1)
+    elif name == "validity_upper_slot":
+        _natural(name, value, 0)
+    elif name == "allocation_refs":
+        if not isinstance(value, tuple) or not value:
+            raise InvalidEventError(f"{name} must be a non-empty tuple of output references, got {value!r}")
+        for ref in value:
+            _out_ref(name, ref)
+
+
 @dataclass(frozen=True, slots=True)
 class ChainPoint:
     """A block on chain: its slot and header hash (hex). The origin is slot -1 with hash "origin"."""
 
     slot: int
     header_hash: str
+
+    def __post_init__(self) -> None:
+        if self.slot == ORIGIN_SLOT and self.header_hash == ORIGIN_HASH:
+            return
+        _natural("slot", self.slot, 0)
+        _hex("header_hash", self.header_hash, size=32)
 
     @classmethod
     def origin(cls) -> ChainPoint:
@@ -85,6 +144,10 @@ class Event:
     """Base of every recorded event; `topic` is the stable name it is stored under."""
 
     topic: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        for name in self.__dataclass_fields__:
+            _check_field(name, getattr(self, name))
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from eventsourcing.persistence import (
 from milestoned.eventlog.codec import decode_event
 from milestoned.eventlog.config import PostgresConfig, StoreConfig
 from milestoned.eventlog.cursor import live_points_newest_first, spread_points
-from milestoned.eventlog.events import ChainPoint, Event
+from milestoned.eventlog.events import ChainCursorCheckpointed, ChainEvent, ChainPoint, Event, RolledBack
 from milestoned.eventlog.hashchain import LogHead, seal_batch
 
 LOG_STREAM_ID = UUID("6d696c65-7374-6f6e-6564-2f6c6f672f31")  # "milestoned/log/1" as bytes
@@ -160,6 +160,26 @@ class EventLog:
             ) from None
         self._head = LogHead(position=records[-1].position, hash=records[-1].hash)
         return self._head
+
+    def append_block(self, point: ChainPoint, events: Sequence[Event] = ()) -> LogHead:
+        """Append one block's chain events followed by the cursor checkpoint at `point`, atomically.
+
+        This is the indexer's write: after a crash the block is either fully in the log (and the cursor
+        says so) or not at all (and the cursor still points at the previous block), so resuming from
+        `chain_cursor()` neither skips nor repeats a block. With no events it is a plain checkpoint.
+        """
+        for event in events:
+            if not isinstance(event, ChainEvent) or isinstance(event, RolledBack | ChainCursorCheckpointed):
+                raise ValueError(
+                    f"append_block takes the block's chain events only, got {type(event).__name__}"
+                )
+            if event.point != point:
+                raise ValueError(f"{event.topic} is at {event.point}, not at the block's point {point}")
+        return self.append([*events, ChainCursorCheckpointed(point=point)])
+
+    def append_rollback(self, point: ChainPoint) -> LogHead:
+        """Record that the chain rolled back to `point` (the indexer's answer to a backward step)."""
+        return self.append([RolledBack(point=point)])
 
     # --- reading -------------------------------------------------------------------------------------
 

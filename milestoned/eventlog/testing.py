@@ -8,14 +8,17 @@ live projection with the projection of "what survived" alone.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from milestoned.domain.attestation import sign_attestation
 from milestoned.domain.parameters import ScheduleParameters
-from milestoned.eventlog.config import StoreConfig
+from milestoned.eventlog.config import PostgresConfig, SQLiteConfig, StoreConfig, parse_store_url
 from milestoned.eventlog.events import (
     AllocationLocked,
     AllocationReclaimed,
@@ -99,15 +102,22 @@ class ChainSimulator:
     def tip_slot(self) -> int:
         return self.chain[-1].point.slot if self.chain else 0
 
+    _open: dict[str, AllocationLocked] | None = None  # cache of open allocations; None after a fork
+
     def open_allocations(self) -> list[AllocationLocked]:
-        locked: dict[str, AllocationLocked] = {}
-        for block in self.chain:
-            for event in block.events:
-                if isinstance(event, AllocationLocked):
-                    locked[event.out_ref] = event
-                elif isinstance(event, AllocationReleased | AllocationReclaimed):
-                    locked.pop(event.out_ref, None)
-        return list(locked.values())
+        if self._open is None:
+            self._open = {}
+            for block in self.chain:
+                self._track(block.events)
+        return list(self._open.values())
+
+    def _track(self, events: Iterable[Event]) -> None:
+        assert self._open is not None
+        for event in events:
+            if isinstance(event, AllocationLocked):
+                self._open[event.out_ref] = event
+            elif isinstance(event, AllocationReleased | AllocationReclaimed):
+                self._open.pop(event.out_ref, None)
 
     def next_block(self, max_locks: int = 3, max_exits: int = 2) -> list[Event]:
         """A new block's events, ending with the cursor checkpoint (append them as one batch)."""
@@ -131,8 +141,8 @@ class ChainSimulator:
                 )
             )
         candidates = self.open_allocations()
-        self.rng.shuffle(candidates)
-        for allocation in candidates[: self.rng.randint(0, max_exits)]:
+        exits = self.rng.sample(candidates, k=min(self.rng.randint(0, max_exits), len(candidates)))
+        for allocation in exits:
             self.counter += 1
             kind = AllocationReleased if self.rng.random() < 0.7 else AllocationReclaimed
             events.append(
@@ -145,6 +155,7 @@ class ChainSimulator:
             )
         events.append(ChainCursorCheckpointed(point=point))
         self.chain.append(Block(point=point, events=events))
+        self._track(events)
         return events
 
     @classmethod
@@ -164,6 +175,7 @@ class ChainSimulator:
                     simulator.chain.append(Block(point=event.point, events=[]))
                 simulator.chain[-1].events.append(event)
         simulator.counter = count  # every later transaction id is new
+        simulator._open = None
         simulator.forks += 1
         return simulator
 
@@ -172,6 +184,7 @@ class ChainSimulator:
         self.forks += 1
         keep = max(len(self.chain) - depth, 0)
         del self.chain[keep:]
+        self._open = None
         point = self.chain[-1].point if self.chain else ChainPoint.origin()
         return RolledBack(point=point)
 
@@ -216,15 +229,34 @@ def synthetic_log(total_events: int, *, seed: int = 1, schedules: int = 4) -> li
 # --- store harness for tests and benches (real databases, fresh per use) --------------------------------
 
 
-def postgres_unreachable_reason(host: str = "127.0.0.1", port: int = 5432) -> str | None:
-    """None when a PostgreSQL server answers on host:port, else why not (for skip/fail messages)."""
+TEST_POSTGRES_URL_ENV = "MILESTONED_TEST_POSTGRES_URL"
+DEFAULT_TEST_POSTGRES = PostgresConfig(host="127.0.0.1", port=5432, user="postgres", dbname="test")
+
+
+def postgres_for_tests() -> PostgresConfig:
+    """The server for tests and benches: env MILESTONED_TEST_POSTGRES_URL, else postgres@127.0.0.1/test."""
+    import os
+
+    url = os.environ.get(TEST_POSTGRES_URL_ENV)
+    if not url:
+        return DEFAULT_TEST_POSTGRES
+    config = parse_store_url(url)
+    if not isinstance(config, PostgresConfig):
+        raise ValueError(f"{TEST_POSTGRES_URL_ENV} must be a postgresql:// URL, got {url!r}")
+    return config
+
+
+def postgres_unreachable_reason(server: PostgresConfig | None = None) -> str | None:
+    """None when the PostgreSQL server answers, else why not (for skip and fail messages)."""
     import psycopg
 
+    server = server or postgres_for_tests()
     try:
-        with psycopg.connect(host=host, port=port, user="postgres", dbname="test", connect_timeout=2) as conn:
+        with psycopg.connect(**server.conninfo()) as conn:  # type: ignore[arg-type]
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
-        return f"no PostgreSQL at {host}:{port} (user postgres, db test): {str(exc).strip().splitlines()[0]}"
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return f"no PostgreSQL answers at {server.describe()}: {first_line}"
     return None
 
 
@@ -235,27 +267,22 @@ class StoreHarness:
     backend: str  # "sqlite" or "postgres"
     directory: str  # where SQLite files go
     prefix: str  # unique per test: PostgreSQL schemas are named f"{prefix}_{name}"
+    server: PostgresConfig = DEFAULT_TEST_POSTGRES
     made: list[StoreConfig] = field(default_factory=list)
 
     def config(self, name: str) -> StoreConfig:
-        from pathlib import Path
-
-        from milestoned.eventlog.config import PostgresConfig, SQLiteConfig
-
         cfg: StoreConfig
         if self.backend == "sqlite":
             cfg = SQLiteConfig(path=Path(self.directory) / f"{name}.db")
         else:
-            cfg = PostgresConfig(schema=f"{self.prefix}_{name}")
+            cfg = dataclasses.replace(self.server, schema=f"{self.prefix}_{name}")
         self.made.append(cfg)
         return cfg
 
     def execute(
-        self, cfg: object, statement: str, params: tuple[object, ...] = ()
-    ) -> list[tuple[object, ...]]:
+        self, cfg: StoreConfig, statement: str, params: tuple[object, ...] = ()
+    ) -> list[tuple[Any, ...]]:
         """Run one statement directly on the database (tests use it to tamper, as an attacker would)."""
-        from milestoned.eventlog.config import PostgresConfig, SQLiteConfig
-
         if isinstance(cfg, SQLiteConfig):
             import sqlite3
 
@@ -275,15 +302,11 @@ class StoreHarness:
             return [tuple(r) for r in cursor.fetchall()] if cursor.description else []
 
     def cleanup(self) -> None:
-        from milestoned.eventlog.config import PostgresConfig
-
         schemas = [cfg.schema for cfg in self.made if isinstance(cfg, PostgresConfig)]
         if not schemas:
             return
         import psycopg
 
-        with psycopg.connect(
-            host="127.0.0.1", port=5432, user="postgres", dbname="test", autocommit=True
-        ) as conn:
+        with psycopg.connect(**self.server.conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
             for schema in schemas:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

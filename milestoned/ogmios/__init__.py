@@ -6,6 +6,7 @@ Modules, from the inside out:
 - `errors`: JSON-RPC errors → typed exceptions keeping the Ogmios code and data;
 - `frames`: opening response frames cheaply (lazy for big chain-sync frames);
 - `backoff`: the reconnect delay policy (pure);
+- `chaintime`: slot ↔ UTC time from era summaries and the start time (pure);
 - `connection`: one WebSocket, requests matched to answers by id;
 - `chainsync`: pipelined `nextBlock` with drain-before-`findIntersection`;
 - `client`: `OgmiosClient` (queries, submit, evaluate, mempool) and reconnecting helpers;
@@ -17,9 +18,14 @@ from milestoned.ogmios.chainsync import ChainSync
 from milestoned.ogmios.client import OgmiosClient, connect_with_backoff, run_with_reconnect
 from milestoned.ogmios.connection import OgmiosConnection
 from milestoned.ogmios.errors import (
+    AcquiredLedgerStateExpired,
+    IntersectionNotFound,
     OgmiosConnectionError,
     OgmiosError,
     OgmiosProtocolError,
+    ScriptExecutionFailure,
+    SubmissionError,
+    UnknownOutputReferences,
 )
 from milestoned.ogmios.model import (
     ORIGIN,
@@ -38,10 +44,12 @@ from milestoned.ogmios.model import (
 
 __all__ = [
     "ORIGIN",
+    "AcquiredLedgerStateExpired",
     "BackoffPolicy",
     "Block",
     "ChainSync",
     "Intersection",
+    "IntersectionNotFound",
     "OgmiosClient",
     "OgmiosConnection",
     "OgmiosConnectionError",
@@ -51,9 +59,12 @@ __all__ = [
     "Point",
     "RollBackward",
     "RollForward",
+    "ScriptExecutionFailure",
+    "SubmissionError",
     "Tip",
     "Transaction",
     "TransactionOutput",
+    "UnknownOutputReferences",
     "Utxo",
     "Value",
     "backoff_delay",

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Final
 
 from milestoned.ogmios.connection import OgmiosConnection
+from milestoned.ogmios.errors import OgmiosConnectionError
 from milestoned.ogmios.frames import next_block_from_envelope, typed
 from milestoned.ogmios.model import Intersection, NextBlock, PointOrOrigin, point_to_json
 from milestoned.ogmios.parsing import parse_intersection
@@ -60,7 +61,12 @@ class ChainSync:
         outstanding = self._outstanding
         send = self.connection.send
         while len(outstanding) < self.in_flight:
-            outstanding.append(await send("nextBlock", None, next_block_from_envelope))
+            try:
+                outstanding.append(await send("nextBlock", None, next_block_from_envelope))
+            except OgmiosConnectionError:
+                if not outstanding:
+                    raise
+                break  # hand out what already arrived; the dead connection shows up after it
         return await outstanding.popleft()
 
     async def drain(self, timeout: float | None = None) -> int:

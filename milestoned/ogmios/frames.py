@@ -34,8 +34,6 @@ T = TypeVar("T")
 LAZY_MIN_BYTES: Final = 16 * 1024
 """Frames at least this large are opened lazily (when simdjson is available)."""
 
-_BLOCK_HEADER_KEYS: Final = ("type", "era", "id", "ancestor", "height", "slot", "size", "issuer", "protocol")
-
 
 def simdjson_available() -> bool:
     return _simdjson is not None
@@ -75,18 +73,46 @@ class Envelope:
     lazy: bool
 
 
+_shared_parser: Any = None
+
+
+def _parse_lazily(frame: bytes) -> Any:
+    """simdjson's lazy document, or None if simdjson refuses the frame (e.g. an integer beyond 64 bits).
+
+    One parser is reused: a fresh one per frame re-allocates its buffers (hundreds of KB) every time,
+    which costs as much as the parse. pysimdjson refuses to reuse a parser while views into its last
+    document are alive (say, held by a traceback); then we simply start a new one.
+    """
+    global _shared_parser
+    if _shared_parser is None:
+        _shared_parser = _simdjson.Parser()
+    try:
+        return _shared_parser.parse(frame)
+    except RuntimeError as exc:
+        if "re-use a parser" not in str(exc):
+            return None
+    except ValueError:
+        return None
+    _shared_parser = _simdjson.Parser()
+    try:
+        return _shared_parser.parse(frame)
+    except (ValueError, RuntimeError):
+        return None
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def open_envelope(frame: bytes) -> Envelope:
     """Read the envelope of a response frame (bytes as received). Raises OgmiosProtocolError if malformed."""
     if _simdjson is not None and len(frame) >= LAZY_MIN_BYTES:
-        try:
-            doc = _simdjson.Parser().parse(frame)
-        except (ValueError, RuntimeError):
-            doc = None  # e.g. a >64-bit integer somewhere: fall back to the eager path
+        doc = _parse_lazily(frame)
         if doc is not None and isinstance(doc, _simdjson.Object):
             has_result = "result" in doc
             return Envelope(
                 id=materialize(doc.get("id")),
-                method=str(doc.get("method")),
+                method=_text_or_none(doc.get("method")),
                 result=doc["result"] if has_result else None,
                 error=materialize(doc.get("error")),
                 has_result=has_result,
@@ -139,10 +165,9 @@ def next_block_from_envelope(envelope: Envelope) -> NextBlock:
         try:
             decoded = result["block"].get("transactions")
             tip = result["tip"]
+            deferred = LazyTransactions(load=lambda: parse_transactions(decoded))
             return RollForward(
-                block_from_header(
-                    result["block"], LazyTransactions(load=lambda: parse_transactions(decoded))
-                ),
+                block_from_header(result["block"], deferred, envelope.frame),
                 Tip(int(tip["slot"]), str(tip["id"]), int(tip["height"])),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -150,13 +175,13 @@ def next_block_from_envelope(envelope: Envelope) -> NextBlock:
     try:
         if result["direction"] != "forward":
             return parse_next_block(materialize(result))
-        view = result["block"]
-        header = {key: materialize(view[key]) for key in _BLOCK_HEADER_KEYS if key in view}
         tip = result["tip"]
         frame = envelope.frame
         lazy = LazyTransactions(load=lambda: _load_transactions(frame))
+        # The header is read straight from the lazy view; no view outlives this call (see _parse_lazily).
         return RollForward(
-            block_from_header(header, lazy, frame), Tip(int(tip["slot"]), str(tip["id"]), int(tip["height"]))
+            block_from_header(result["block"], lazy, frame),
+            Tip(int(tip["slot"]), str(tip["id"]), int(tip["height"])),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise OgmiosProtocolError(f"cannot read a nextBlock result from Ogmios: {exc!r}") from exc

@@ -258,17 +258,21 @@ def parse_transactions(transactions: list[Mapping[str, Any]] | None) -> tuple[Tr
 
 
 def _protocol_version(protocol: Mapping[str, Any] | None) -> ProtocolVersion | None:
-    if protocol is None or "version" not in protocol:
+    version = None if protocol is None else protocol.get("version")
+    if version is None:
         return None
-    version = protocol["version"]
-    return ProtocolVersion(int(version["major"]), int(version["minor"]), version.get("patch"))
+    patch = version.get("patch")
+    return ProtocolVersion(
+        int(version["major"]), int(version["minor"]), None if patch is None else int(patch)
+    )
 
 
 def _issuer_key(issuer: Any) -> str | None:
-    if isinstance(issuer, Mapping):
-        key = issuer.get("verificationKey")
-        return None if key is None else str(key)
-    return None
+    get = getattr(issuer, "get", None)  # a dict, or a lazy JSON object view
+    if get is None:
+        return None
+    key = get("verificationKey")
+    return None if key is None else str(key)
 
 
 def block_from_header(

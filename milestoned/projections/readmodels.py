@@ -105,6 +105,18 @@ class ClaimableAllocation:
     slot: int
 
 
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A release transaction this daemon submitted, and what became of it (submitted, confirmed,
+    expired or failed), for the scheduler's resubmission and expiry jobs."""
+
+    tx_id: str
+    allocation_refs: tuple[str, ...]
+    validity_upper_slot: int
+    status: str
+    reason: str
+
+
 def verified_signers(
     schedules: Mapping[str, ScheduleFact], signatures: Iterable[SignatureFact]
 ) -> dict[tuple[str, str], tuple[str, ...]]:

@@ -46,6 +46,7 @@ from milestoned.projections.readmodels import (
     MilestoneState,
     ScheduleFact,
     SignatureFact,
+    Submission,
     claimable_allocations,
     milestone_states,
 )
@@ -294,6 +295,17 @@ class ProjectionStore:
 
     def claimable(self, beneficiary: str | None = None) -> list[ClaimableAllocation]:
         return claimable_allocations(self.facts(beneficiary=beneficiary))
+
+    def submissions(self, status: str | None = None) -> list[Submission]:
+        """Submitted release transactions, optionally only those with `status` (e.g. "submitted")."""
+        sql = "SELECT tx_id, allocation_refs, validity_upper_slot, status, reason FROM proj_submissions"
+        with self._transaction(commit=False) as cursor:
+            rows = (
+                self._rows(cursor, sql + " WHERE status = ? ORDER BY tx_id", (status,))
+                if status is not None
+                else self._rows(cursor, sql + " ORDER BY tx_id")
+            )
+        return [Submission(r[0], tuple(orjson.loads(r[1])), r[2], r[3], r[4]) for r in rows]
 
     def chain_tip(self) -> ChainTip | None:
         return self.facts().tip

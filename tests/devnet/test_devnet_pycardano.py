@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import websockets
@@ -11,6 +12,7 @@ from pycardano import (
     Network,
     PlutusData,
     Redeemer,
+    RedeemerMap,
     Transaction,
     TransactionBuilder,
     TransactionOutput,
@@ -35,6 +37,9 @@ def lock_and_spend(port: int) -> tuple[str, str, dict[str, Any]]:
     lock_tx = lock.build_and_sign([ALICE.signing_key], change_address=ALICE.address)
     context.submit_tx(lock_tx)
     script_utxo = wait_for_utxo(context, str(lock_tx.id), 0)
+    # pycardano caches an address's UTxOs per tip slot, and the tip slot for one second: let that
+    # cache expire so the spend does not pick the output the lock just consumed as collateral.
+    time.sleep(1.1)
 
     spend = TransactionBuilder(context)
     spend.add_script_input(script_utxo, script=ALWAYS_SUCCEEDS, redeemer=Redeemer(PlutusData()))
@@ -42,7 +47,11 @@ def lock_and_spend(port: int) -> tuple[str, str, dict[str, Any]]:
     spend.add_output(TransactionOutput(ALICE.address, 15_000_000))
     spend_tx: Transaction = spend.build_and_sign([ALICE.signing_key], change_address=ALICE.address)
     redeemers = spend_tx.transaction_witness_set.redeemer
-    units = next(iter(redeemers.values())).ex_units if isinstance(redeemers, dict) else redeemers[0].ex_units
+    units = (
+        next(iter(redeemers.values())).ex_units
+        if isinstance(redeemers, RedeemerMap)
+        else redeemers[0].ex_units
+    )
     observed["ex_units"] = (units.mem, units.steps)
     context.submit_tx(spend_tx)
     return str(lock_tx.id), str(spend_tx.id), observed
@@ -53,8 +62,6 @@ def wait_for_utxo(context: OgmiosV6ChainContext, tx_id: str, index: int) -> UTxO
         utxo = context.utxo_by_tx_id(tx_id, index)
         if utxo is not None:
             return utxo
-        import time
-
         time.sleep(0.05)
     raise AssertionError(f"{tx_id}#{index} never appeared in the devnet's UTxO set")
 
@@ -83,10 +90,6 @@ async def test_pycardano_builds_evaluates_signs_and_submits_a_plutus_v3_spend() 
         spent = await asyncio.wait_for(follow_until(devnet, spend_id), timeout=60)
     assert observed["network_magic"] == 42 and observed["slot_length"] == 50
     assert spent["spends"] == "inputs"
-    assert spent["inputs"][0] in (
-        {"transaction": {"id": lock_id}, "index": 0},
-        *spent["inputs"],
-    )
     assert {"transaction": {"id": lock_id}, "index": 0} in spent["inputs"]
     [redeemer] = spent["redeemers"]
     assert redeemer["validator"]["purpose"] == "spend"

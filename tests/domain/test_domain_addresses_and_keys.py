@@ -193,3 +193,11 @@ def test_an_address_with_a_valid_checksum_but_missing_bytes_is_refused(cut: int)
     with pytest.raises(AddressError) as raised:
         parse_payment_address(truncated, CardanoNetwork.DEVNET)
     assert "copy" in raised.value.hint
+
+
+def test_whatever_a_key_file_loader_raises_becomes_an_error_of_that_entry() -> None:
+    with pytest.raises(OracleKeyError, match='cannot read key file "a/b"'):
+        no_files: dict[str, str] = {}
+        parse_oracle_key("a/b", load_key_file=no_files.__getitem__)
+    with pytest.raises(OracleKeyError, match="not a JSON key envelope"):
+        parse_oracle_key("a.vkey", load_key_file=lambda path: "not json")

@@ -483,7 +483,12 @@ def test_a_definition_built_in_code_equals_its_file_form() -> None:
 
 @pytest.mark.parametrize(
     ("key", "suggestion"),
-    [("token_name", 'inside the "token" object'), ("Network", 'lower case: "network"'), ("amount", "remove it")],
+    [
+        ("token_name", 'inside the "token" object'),
+        ("Network", 'lower case: "network"'),
+        ("amount", '"token_amount" belongs inside each entry'),
+        ("memo", "remove it"),
+    ],
 )
 def test_keys_in_the_wrong_place_or_case_get_a_pointed_suggestion(key: str, suggestion: str) -> None:
     document = valid_document()

@@ -393,3 +393,35 @@ def test_several_mistakes_are_all_reported_at_once(data: st.DataObject) -> None:
     assert sorted(error.path for error in errors) == sorted(m.path for m in chosen), "\n".join(
         map(str, errors)
     )
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=80),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=20), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@PROPERTY_SETTINGS
+@given(st.data())
+def test_any_json_in_any_field_gives_errors_never_a_crash(data: st.DataObject) -> None:
+    """Whatever a request carries, the reader answers with field errors: it must not crash the daemon."""
+    written = data.draw(written_schedules())
+    document = written.document
+    top = data.draw(st.sampled_from([*document.keys(), "extra"]))
+    if top == "beneficiary_allocations" and data.draw(st.booleans()):
+        allocation = data.draw(st.sampled_from(document[top]))
+        allocation[data.draw(st.sampled_from([*allocation.keys(), "extra"]))] = data.draw(json_values)
+    else:
+        document[top] = data.draw(json_values)
+    for error in schedule_errors(document, load_key_file=written.files.__getitem__):
+        assert isinstance(error.path, str) and error.message
+
+
+@PROPERTY_SETTINGS
+@given(json_values)
+def test_any_json_document_gives_errors_never_a_crash(document: object) -> None:
+    errors = schedule_errors(document)
+    assert errors and all(error.message for error in errors)

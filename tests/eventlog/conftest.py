@@ -1,7 +1,8 @@
 """Every store test runs on SQLite and on PostgreSQL (`store` fixture, parametrised by backend).
 
-The PostgreSQL variant is marked `postgres`. When no server answers on 127.0.0.1:5432 it is skipped with
-the reason, except under CI=true, where a missing server is a failure: CI must run both.
+The PostgreSQL variant is marked `postgres`. When no server answers (127.0.0.1:5432, user postgres,
+database test; or env MILESTONED_TEST_POSTGRES_URL) it is skipped with the reason, except under CI=true,
+where a missing server is a failure: CI must run both. Each test gets its own schemas, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from milestoned.eventlog.testing import StoreHarness, postgres_unreachable_reason
+from milestoned.eventlog.testing import StoreHarness, postgres_for_tests, postgres_unreachable_reason
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreHarness]:
     backend = request.param
+    server = postgres_for_tests()
     if backend == "postgres":
-        reason = postgres_unreachable_reason()
+        reason = postgres_unreachable_reason(server)
         if reason is not None:
             if os.environ.get("CI", "").lower() == "true":
                 pytest.fail(f"CI=true requires PostgreSQL: {reason}")
@@ -28,6 +30,7 @@ def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         backend=backend,
         directory=str(tmp_path_factory.mktemp("store")),
         prefix=f"t_{uuid.uuid4().hex[:12]}",
+        server=server,
     )
     yield harness
     harness.cleanup()

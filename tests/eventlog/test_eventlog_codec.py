@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from milestoned.eventlog.events import (
     ChainCursorCheckpointed,
     ChainPoint,
     Event,
+    InvalidEventError,
     ReleaseSubmitted,
     RolledBack,
     SubmissionConfirmed,
@@ -67,6 +69,7 @@ def test_schedule_policy_converts_back_to_the_domain_parameters() -> None:
     [
         ("Nope/v1", {}, "unknown event topic"),
         ("SubmissionFailed/v1", {"tx_id": "aa"}, "missing fields ['reason']"),
+        ("SubmissionFailed/v1", {"tx_id": "aa", "reason": ""}, "tx_id must be 32 bytes"),
         ("SubmissionFailed/v1", {"tx_id": "aa", "reason": "", "x": 1}, "unexpected fields ['x']"),
         (
             "ReleaseSubmitted/v1",
@@ -74,10 +77,13 @@ def test_schedule_policy_converts_back_to_the_domain_parameters() -> None:
             "allocation_refs",
         ),
         ("ChainCursorCheckpointed/v1", {"point": {"slot": True, "header_hash": "x"}}, "expected an integer"),
+        ("ChainCursorCheckpointed/v1", {"point": {"slot": 5, "header_hash": "x"}}, "header_hash must be"),
         ("ChainCursorCheckpointed/v1", {"point": {"slot": 1}}, "exactly 'slot' and 'header_hash'"),
     ],
 )
-def test_malformed_records_are_refused_with_the_field_named(topic: str, body: dict, message: str) -> None:  # type: ignore[type-arg]
+def test_malformed_records_are_refused_with_the_field_named(
+    topic: str, body: dict[str, object], message: str
+) -> None:
     with pytest.raises(EventDecodeError, match=message.replace("[", r"\[").replace("]", r"\]")):
         decode_event(topic, body)
 
@@ -94,6 +100,28 @@ def test_hash_links_cover_position_content_and_predecessor() -> None:
     assert "hash does not match" in moved.problems[0]
     assert seal(ONE_OF_EACH[0], 1, GENESIS_HASH) == records[0]
     assert event_to_json(ONE_OF_EACH[-1]) == {"point": {"slot": 42, "header_hash": "cd" * 32}}
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: ChainPoint(-5, "00" * 32), "slot must be an integer >= 0"),
+        (lambda: ChainPoint(5, "origin"), "header_hash must be lowercase hex"),
+        (lambda: SubmissionFailed("AA" * 32), "tx_id must be lowercase hex"),
+        (lambda: AllocationReleased(P, "aa" * 32, "bb" * 28, "aa" * 32), "txid#index"),
+        (lambda: AllocationLocked(P, "aa" * 32, "bb" * 28, "aa" * 32 + "#0", "addr1", 0, "01", 0), "amount"),
+        (
+            lambda: AllocationLocked(P, "aa" * 32, "bb" * 27, "aa" * 32 + "#0", "addr1", 1, "01", 0),
+            "28 bytes",
+        ),
+        (lambda: ReleaseSubmitted("aa" * 32, (), 5), "non-empty tuple"),
+    ],
+)
+def test_events_refuse_impossible_fields_with_a_clear_message(
+    build: Callable[[], Event], message: str
+) -> None:
+    with pytest.raises(InvalidEventError, match=message):
+        build()
 
 
 def test_store_urls() -> None:
@@ -127,14 +155,14 @@ def test_live_points_skip_what_rollbacks_removed() -> None:
         cp(3),
         RolledBack(cp(1).point),
         cp(2),
-        SubmissionFailed("aa"),
+        SubmissionFailed("aa" * 32),
         cp(5),
     ]
     points = list(live_points_newest_first(reversed(history)))
     assert [p.slot for p in points] == [5, 2, 1]
     deeper: list[Event] = [*history, RolledBack(cp(2).point), RolledBack(ChainPoint.origin())]
     assert list(live_points_newest_first(reversed(deeper))) == [ChainPoint.origin()]
-    many = [ChainPoint(s, "x") for s in range(100, 0, -1)]
+    many = [ChainPoint(s, f"{s:064x}") for s in range(100, 0, -1)]
     assert [p.slot for p in spread_points(many, 6)] == [100, 99, 98, 96, 92, 1]
     assert spread_points([], 3) == []
     with pytest.raises(ValueError, match="at least 1"):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from eventsourcing.persistence import StoredEvent
 
+from milestoned.eventlog.config import SQLiteConfig
 from milestoned.eventlog.events import (
     AllocationLocked,
     ChainCursorCheckpointed,
@@ -37,7 +40,7 @@ def lock(slot: int, n: int) -> AllocationLocked:
 
 def count_rows(store: StoreHarness, log: EventLog) -> int:
     rows = store.execute(log.config, "SELECT COUNT(*) FROM stored_events")
-    return int(rows[0][0])  # type: ignore[call-overload]
+    return int(rows[0][0])
 
 
 def test_batch_is_appended_at_consecutive_positions_and_read_back_in_order(store: StoreHarness) -> None:
@@ -72,11 +75,11 @@ def test_a_batch_that_fails_part_way_leaves_nothing_behind(store: StoreHarness) 
             ]
         )
         with pytest.raises(AppendConflictError, match="already taken"):
-            log.append([lock(2, n) for n in range(5)])
+            log.append([lock(2, n) for n in range(1, 6)])
         positions = [
             row[0] for row in store.execute(log.config, "SELECT originator_version FROM stored_events")
         ]
-        assert sorted(positions) == [1, 4]  # type: ignore[type-var]
+        assert sorted(positions) == [1, 4]
 
 
 def test_re_appending_the_same_batch_is_a_no_op_and_never_duplicates(store: StoreHarness) -> None:
@@ -141,3 +144,34 @@ def test_simulated_chain_reads_back_exactly(store: StoreHarness) -> None:
             log.append(batch)
             appended += batch
         assert [e.event for e in log.iter_events(batch_size=4)] == appended
+
+
+def test_append_block_writes_the_events_and_the_cursor_together(store: StoreHarness) -> None:
+    with EventLog(store.config("log")) as log:
+        head = log.append_block(checkpoint(10).point, [lock(10, 1), lock(10, 2)])
+        assert head.position == 3
+        assert [type(e.event).__name__ for e in log.read()] == [
+            "AllocationLocked",
+            "AllocationLocked",
+            "ChainCursorCheckpointed",
+        ]
+        assert log.chain_cursor() == checkpoint(10).point
+        log.append_block(checkpoint(11).point)  # a block with nothing for us: cursor only
+        assert log.chain_cursor() == checkpoint(11).point
+        with pytest.raises(ValueError, match="not at the block's point"):
+            log.append_block(checkpoint(12).point, [lock(13, 3)])
+        with pytest.raises(ValueError, match="chain events only"):
+            log.append_block(checkpoint(12).point, [make_schedule(0)])
+        log.append_rollback(checkpoint(10).point)
+        assert log.chain_cursor() == checkpoint(10).point
+        assert log.head().position == 5
+
+
+def test_sqlite_log_is_one_file_in_wal_mode(tmp_path: Path) -> None:
+    import sqlite3
+
+    with EventLog(SQLiteConfig(tmp_path / "events.db")) as log:
+        log.append([checkpoint(1)])
+        conn = sqlite3.connect(tmp_path / "events.db")
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        conn.close()

@@ -3,13 +3,14 @@ check that `verify` notices every change, removal, insertion and reordering."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import orjson
 import pytest
 
 from milestoned.eventlog.config import StoreConfig
-from milestoned.eventlog.events import Event
+from milestoned.eventlog.events import ChainEvent, ChainPoint, Event
 from milestoned.eventlog.hashchain import LogHead, seal
 from milestoned.eventlog.store import EventLog
 from milestoned.eventlog.testing import ChainSimulator, StoreHarness, make_schedule, oracle_signature
@@ -32,7 +33,7 @@ def state_at(store: StoreHarness, cfg: StoreConfig, position: int) -> tuple[str,
     )
     topic, state = rows[0]
     assert isinstance(topic, str)
-    return topic, bytes(state)  # type: ignore[arg-type]
+    return topic, bytes(state)
 
 
 def set_row(store: StoreHarness, cfg: StoreConfig, position: int, topic: str, state: bytes) -> None:
@@ -57,9 +58,8 @@ def change_and_rehash(store: StoreHarness, cfg: StoreConfig) -> None:
     topic, state = state_at(store, cfg, 5)
     record = orjson.loads(state)
     event = decode_event(topic, record["e"])
-    forged = seal(
-        type(event)(**{**record["e"], "point": event.point.__class__(1, "ff" * 32)}), 5, record["p"]
-    )
+    assert isinstance(event, ChainEvent)
+    forged = seal(dataclasses.replace(event, point=ChainPoint(1, "ff" * 32)), 5, record["p"])
     set_row(store, cfg, 5, forged.topic, forged.state)
 
 
@@ -79,11 +79,13 @@ def insert_in_the_middle(store: StoreHarness, cfg: StoreConfig) -> None:
     _, state4 = state_at(store, cfg, 4)
     store.execute(
         cfg,
-        "UPDATE stored_events SET originator_version = originator_version + 1000 WHERE originator_version >= 5",
+        "UPDATE stored_events SET originator_version = originator_version + 1000 "
+        "WHERE originator_version >= 5",
     )
     store.execute(
         cfg,
-        "UPDATE stored_events SET originator_version = originator_version - 999 WHERE originator_version > 1000",
+        "UPDATE stored_events SET originator_version = originator_version - 999 "
+        "WHERE originator_version > 1000",
     )
     forged = seal(oracle_signature(0, 1, "02"), 5, orjson.loads(state4)["h"])
     originator_id = store.execute(

@@ -373,3 +373,35 @@ async def test_every_query_method_round_trips_a_vector(fake_ogmios: Any, load_ve
         {"outputReferences": [{"transaction": {"id": "22" * 32}, "index": 0}]},
     ]
     assert "params" not in next(r for r in fake_ogmios.received if r["method"] == "releaseLedgerState")
+
+
+async def test_async_for_follows_the_chain_in_order(
+    fake_ogmios: Any, small_chain: list[dict[str, Any]]
+) -> None:
+    fake_ogmios.chain = small_chain
+    heights = []
+    async with await OgmiosClient.connect(fake_ogmios.url, in_flight=4) as client:
+        await client.find_intersection([ORIGIN])
+        async for result in client.follow():
+            if isinstance(result, RollForward):
+                heights.append(result.block.height)
+                if len(heights) == 10:
+                    break
+    assert heights == [r["block"]["height"] for r in small_chain[:10]]
+
+
+async def test_blocks_that_arrived_before_a_drop_are_still_handed_out(
+    fake_ogmios: Any, small_chain: list[dict[str, Any]]
+) -> None:
+    fake_ogmios.chain = small_chain
+    fake_ogmios.drop_after_blocks = 6
+    async with await OgmiosClient.connect(fake_ogmios.url, in_flight=10) as client:
+        assert isinstance(await client.next_block(), RollBackward)
+        await client.connection.wait_closed()
+        heights = []
+        with pytest.raises(OgmiosConnectionError):
+            while True:
+                result = await client.next_block()
+                assert isinstance(result, RollForward)
+                heights.append(result.block.height)
+    assert heights == [r["block"]["height"] for r in small_chain[:6]]

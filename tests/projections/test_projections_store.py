@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from milestoned.domain.attestation import sign_attestation
@@ -11,7 +13,6 @@ from milestoned.eventlog.events import (
     AllocationReleased,
     ChainCursorCheckpointed,
     ChainPoint,
-    Event,
     OracleSignatureCommitted,
     ReleaseSubmitted,
     RolledBack,
@@ -115,7 +116,9 @@ def test_milestone_state_and_claimable_amounts_as_a_user_expects(store: StoreHar
     assert state.quorum_reached and (state.allocations_released, state.amount_released) == (1, 7)
     tip = projections.chain_tip()
     assert tip is not None and tip.slot == 160 and tip.chain_time_ms == TEST_SLOTS.slot_to_posix_ms(160)
-    assert b'"confirmed"' in projections.dump()
+    [submission] = projections.submissions()
+    assert (submission.status, submission.allocation_refs) == ("confirmed", (bob[0].out_ref,))
+    assert projections.submissions(status="submitted") == []
     log.close()
     projections.close()
 
@@ -218,7 +221,9 @@ def test_a_crash_inside_a_projection_batch_leaves_rows_and_position_consistent(
     original = ProjectionStore._execute_run
     calls = {"n": 0}
 
-    def crash_on_second_run(self: ProjectionStore, cursor: object, change_type: type, changes: list) -> None:  # type: ignore[type-arg]
+    def crash_on_second_run(
+        self: ProjectionStore, cursor: object, change_type: type, changes: list[Any]
+    ) -> None:
         calls["n"] += 1
         if calls["n"] == 2:
             raise Crash
@@ -239,12 +244,50 @@ def test_a_crash_inside_a_projection_batch_leaves_rows_and_position_consistent(
         handle.close()
 
 
-def test_bad_events_never_reach_the_tables(store: StoreHarness) -> None:
+def test_signatures_that_do_not_verify_never_count(store: StoreHarness) -> None:
     log, projections = open_stores(store)
-    events: list[Event] = [OracleSignatureCommitted("zz", "01", "00", "00"), make_schedule(0)]
-    log.append(events)
+    good = oracle_signature(0, 0, "01")
+    assert isinstance(good, OracleSignatureCommitted)
+    forged = OracleSignatureCommitted(SID, "01", good.oracle_key, "00" * 64)
+    truncated = OracleSignatureCommitted(SID, "01", good.oracle_key[:-2], good.signature)
+    other_milestone = OracleSignatureCommitted(SID, "02", good.oracle_key, good.signature)
+    other_schedule = OracleSignatureCommitted("cd" * 28, "01", good.oracle_key, good.signature)
+    log.append([make_schedule(0), forged, truncated, other_milestone, other_schedule])
     Projector(log, projections, TEST_SLOTS).catch_up()
     assert projections.facts().signatures == ()
     assert len(projections.facts().schedules) == 1
+    log.append([good])
+    Projector(log, projections, TEST_SLOTS).catch_up()
+    assert len(projections.facts().signatures) == 1
     log.close()
     projections.close()
+
+
+def test_projections_may_share_the_log_database_and_follow_it_in_a_thread(store: StoreHarness) -> None:
+    import threading
+
+    cfg = store.config("shared")
+    log, projections = EventLog(cfg), ProjectionStore(cfg)
+    simulator = ChainSimulator()
+    log.append([make_schedule(0)])
+    stop = threading.Event()
+    follower = threading.Thread(
+        target=Projector(log, projections, TEST_SLOTS, batch_size=5).follow, args=(stop, 0.01)
+    )
+    follower.start()
+    try:
+        for _ in range(15):
+            log.append(simulator.next_block())
+        for _ in range(2000):  # bounded wait for the follower; not a timing assertion
+            if projections.position() == log.head().position:
+                break
+            stop.wait(0.01)
+    finally:
+        stop.set()
+        follower.join()
+    assert projections.position() == log.head().position
+    fresh = ProjectionStore(store.config("replay"))
+    replay(log, fresh, TEST_SLOTS)
+    assert projections.dump() == fresh.dump()
+    for handle in (log, projections, fresh):
+        handle.close()

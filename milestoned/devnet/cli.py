@@ -1,0 +1,160 @@
+"""`milestoned devnet`: run the devnet in the foreground until Ctrl-C.
+
+WHY its own module: the daemon's CLI only registers the sub-command; the options, the parsing of
+genesis funds (bech32 addresses or key files, on the command line or in a file) and the run loop
+live with the devnet they configure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+from pathlib import Path
+
+from pycardano import Address, Network, PaymentSigningKey, PaymentVerificationKey
+
+from milestoned.devnet.service import DevnetConfig, run_devnet
+
+DEFAULT_FUND = 100_000_000_000
+"""Lovelace given to a funded address when its amount is left out (100,000 ada)."""
+
+
+class FundError(ValueError):
+    """A genesis fund that cannot be read; the message says what to write instead."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=1337, help="Ogmios port (default: 1337; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--slot-length",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="slot length in seconds (default: 1)",
+    )
+    parser.add_argument(
+        "--fund",
+        action="append",
+        default=[],
+        metavar="ADDR[:LOVELACE]",
+        help="genesis funds for a bech32 address or a payment key file (.vkey/.skey); repeatable; "
+        f"LOVELACE defaults to {DEFAULT_FUND}",
+    )
+    parser.add_argument(
+        "--fund-file",
+        type=Path,
+        metavar="FILE",
+        help='genesis funds from a file: a JSON object {"addr_test1...": lovelace} or one ADDR[:LOVELACE] per line',
+    )
+    parser.add_argument(
+        "--reject-failing-scripts",
+        action="store_true",
+        help="reject transactions whose scripts fail (as a node's mempool does) instead of taking their collateral",
+    )
+
+
+def parse_fund(spec: str) -> tuple[str, int]:
+    """`ADDR[:LOVELACE]` -> (bech32 address, lovelace). ADDR may be a payment key file."""
+    target, _, amount = spec.strip().partition(":") if ":" in spec else (spec.strip(), "", "")
+    if ":" in amount:  # a key-file path with a colon in it: the amount is after the last one
+        extra, _, amount = amount.rpartition(":")
+        target = f"{target}:{extra}"
+    try:
+        lovelace = int(amount.replace("_", "")) if amount else DEFAULT_FUND
+    except ValueError as exc:
+        raise FundError(f"{spec!r}: the amount after ':' must be a whole number of lovelace") from exc
+    if lovelace <= 0:
+        raise FundError(f"{spec!r}: the amount must be positive")
+    return address_of(target), lovelace
+
+
+def address_of(target: str) -> str:
+    """A bech32 address as given, or the testnet enterprise address of a payment key file."""
+    path = Path(target)
+    if path.is_file():
+        for loader in (PaymentVerificationKey.load, PaymentSigningKey.load):
+            try:
+                key = loader(str(path))
+            except Exception:
+                continue
+            verification = key if isinstance(key, PaymentVerificationKey) else key.to_verification_key()
+            return str(Address(verification.hash(), network=Network.TESTNET))
+        raise FundError(f"{target}: not a cardano-cli payment key file (.vkey or .skey)")
+    try:
+        return str(Address.from_primitive(target))
+    except Exception as exc:
+        raise FundError(f"{target!r} is neither a bech32 address nor a payment key file") from exc
+
+
+def read_fund_file(path: Path) -> list[tuple[str, int]]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise FundError(f"cannot read the fund file {path}: {exc.strerror}") from exc
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            entries = json.loads(stripped)
+        except ValueError as exc:
+            raise FundError(f"{path}: invalid JSON ({exc})") from exc
+        return [parse_fund(f"{address}:{lovelace}") for address, lovelace in entries.items()]
+    return [
+        parse_fund(line) for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+def collect_funds(specs: list[str], fund_file: Path | None) -> dict[str, int]:
+    funds: dict[str, int] = {}
+    entries = [parse_fund(spec) for spec in specs]
+    if fund_file is not None:
+        entries += read_fund_file(fund_file)
+    for address, lovelace in entries:
+        funds[address] = funds.get(address, 0) + lovelace
+    return funds
+
+
+async def serve(config: DevnetConfig) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    async with run_devnet(config) as devnet:
+        print(f"devnet started; network start time {devnet.network.start_time_json()}", flush=True)
+        print(f"Ogmios URL: {devnet.url}", flush=True)
+        print(f"slot length: {devnet.network.slot_length_ms} ms; network magic 42 (testnet)", flush=True)
+        print(f"faucet: {devnet.faucet.address} (token policy {devnet.faucet.policy_id.hex()})", flush=True)
+        for address, lovelace in config.funds.items():
+            print(f"funded: {address} {lovelace} lovelace", flush=True)
+        await stop.wait()
+        print("devnet stopping", flush=True)
+
+
+def main(args: argparse.Namespace) -> int:
+    try:
+        funds = collect_funds(args.fund, args.fund_file)
+        config = DevnetConfig(
+            host=args.host,
+            port=args.port,
+            slot_length=args.slot_length,
+            funds=funds,
+            failing_scripts="reject" if args.reject_failing_scripts else "collateral",
+        )
+        config.slot_length_ms  # noqa: B018  (validates the slot length before anything starts)
+    except (FundError, ValueError) as exc:
+        print(f"milestoned devnet: {exc}")
+        return 2
+    try:
+        asyncio.run(serve(config))
+    except OSError as exc:
+        print(
+            f"milestoned devnet: cannot listen on {args.host}:{args.port}: {exc.strerror}; choose another --port"
+        )
+        return 1
+    return 0

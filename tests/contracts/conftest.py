@@ -1,0 +1,49 @@
+"""Shared fixtures of the contract tests: schedules, and the execution-unit table printed at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from milestoned.contracts import scenarios as sc
+from milestoned.contracts.evaluation import RedeemerEvaluation
+
+_ROWS: list[sc.UnitsRow] = []
+
+
+@pytest.fixture(scope="session")
+def schedule() -> sc.Schedule:
+    """Three oracles, quorum two."""
+    return sc.Schedule(label="s1", oracle_count=3, quorum=2)
+
+
+@pytest.fixture(scope="session")
+def other_schedule() -> sc.Schedule:
+    """A second schedule with the same admin rules but its own id (another nonce and oracles)."""
+    return sc.Schedule(label="s2", oracle_count=3, quorum=2)
+
+
+Evaluate = Callable[[str, sc.Built], list[RedeemerEvaluation]]
+
+
+@pytest.fixture
+def evaluate() -> Evaluate:
+    """Evaluate a built transaction's scripts and record its execution units under `case`."""
+
+    def run(case: str, built: sc.Built) -> list[RedeemerEvaluation]:
+        evaluations = built.evaluate()
+        _ROWS.append(sc.units_row(case, built, evaluations))
+        return evaluations
+
+    return run
+
+
+def failures(evaluations: Sequence[RedeemerEvaluation]) -> str:
+    return " | ".join(f"{e.tag.name}#{e.index}: {e.error} {list(e.logs)}" for e in evaluations if not e.ok)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _ROWS:
+        terminalreporter.section("contract execution units (per transaction, Conway mainnet V3 cost model)")
+        terminalreporter.write_line(sc.format_units_table(_ROWS))

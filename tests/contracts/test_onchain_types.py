@@ -1,0 +1,70 @@
+"""The datum / redeemer codecs mirror the on-chain types and round-trip through CBOR."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pycardano import Address, Network, RawPlutusData, ScriptHash, VerificationKeyHash
+
+from milestoned.domain import onchain_types as ot
+
+hashes = st.binary(min_size=28, max_size=28)
+
+
+@st.composite
+def addresses(draw: st.DrawFn) -> Address:
+    payment = draw(st.sampled_from([VerificationKeyHash, ScriptHash]))(draw(hashes))
+    staking = draw(st.one_of(st.none(), hashes.map(VerificationKeyHash), hashes.map(ScriptHash)))
+    return Address(payment, staking, network=draw(st.sampled_from([Network.MAINNET, Network.TESTNET])))
+
+
+@given(
+    address=addresses(),
+    schedule_id=hashes,
+    amount=st.integers(min_value=1, max_value=2**63 - 1),
+    milestone=st.binary(max_size=64),
+    vesting=st.integers(min_value=0, max_value=2**48),
+)
+def test_allocation_datum_round_trips(
+    address: Address, schedule_id: bytes, amount: int, milestone: bytes, vesting: int
+) -> None:
+    datum = ot.AllocationDatum(schedule_id, ot.address_to_plutus(address), amount, milestone, vesting)
+    decoded = ot.decode_allocation_datum(RawPlutusData.from_cbor(datum.to_cbor()))
+    assert decoded == datum
+    assert ot.plutus_to_address(decoded.beneficiary, address.network) == address
+
+
+def test_redeemers_have_the_on_chain_constructor_indices() -> None:
+    assert ot.Register().to_cbor()[:2] == bytes.fromhex("d879")  # tag 121 = constructor 0
+    assert ot.Release([]).to_cbor()[:2] == bytes.fromhex("d87a")  # constructor 1
+    assert ot.Reclaim().to_cbor()[:2] == bytes.fromhex("d87b")  # constructor 2
+    attestation = ot.milestone_attestation(b"m", {2: b"c" * 64, 0: b"a" * 64})
+    assert [s.oracle_index for s in attestation.signatures] == [0, 2]
+    assert ot.Release.from_cbor(ot.Release([attestation]).to_cbor()) == ot.Release([attestation])
+
+
+def test_not_an_allocation_datum_is_a_clear_error() -> None:
+    with pytest.raises(ot.OnchainDecodeError, match="not an allocation datum"):
+        ot.decode_allocation_datum(RawPlutusData.from_cbor(ot.Register().to_cbor()))
+    with pytest.raises(ot.OnchainDecodeError, match="a int"):
+        ot.decode_allocation_datum(42)
+
+
+def test_address_without_payment_part_is_refused() -> None:
+    stake_only = Address(staking_part=VerificationKeyHash(bytes(28)), network=Network.TESTNET)
+    with pytest.raises(ValueError, match="no payment credential"):
+        ot.address_to_plutus(stake_only)
+
+
+def test_payout_runs_follow_input_order_and_merge_neighbours() -> None:
+    allocations = [
+        (b"\x02", 0, "alice", 5),
+        (b"\x01", 1, "bob", 2),
+        (b"\x01", 0, "bob", 3),
+        (b"\x03", 0, "bob", 7),
+        (b"\x02", 1, "alice", 1),
+    ]
+    # sorted: bob 3, bob 2, alice 5, alice 1, bob 7
+    assert ot.payout_runs(allocations) == [("bob", 5), ("alice", 6), ("bob", 7)]
+    assert ot.payout_runs([]) == []

@@ -63,6 +63,12 @@ def signing_key_seed(text: str) -> bytes:
     cbor_hex = envelope.get("cborHex")
     if not isinstance(key_type, str) or not isinstance(cbor_hex, str):
         raise InputProblem('is not a key envelope: it needs string fields "type" and "cborHex"', _MAKE_KEY)
+    check_signing_key_type(key_type)
+    return _seed(cbor_hex)
+
+
+def check_signing_key_type(key_type: str) -> None:
+    """`InputProblem` unless `key_type` is the envelope type of a plain ed25519 payment signing key."""
     if "VerificationKey" in key_type:
         raise InputProblem(
             f"is a verification key ({key_type}), which cannot sign",
@@ -76,7 +82,6 @@ def signing_key_seed(text: str) -> bytes:
         )
     if key_type != SIGNING_KEY_TYPE:
         raise InputProblem(f'has type "{key_type}", not "{SIGNING_KEY_TYPE}"', _MAKE_KEY)
-    return _seed(cbor_hex)
 
 
 def _seed(cbor_hex: str) -> bytes:

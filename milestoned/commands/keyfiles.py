@@ -7,7 +7,6 @@ that fixes them. The permission check runs before the file is read, so a refused
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import stat
@@ -17,6 +16,7 @@ from pathlib import Path
 from milestoned.commands.key_envelopes import (
     KeyEnvelope,
     KeyKind,
+    check_signing_key_type,
     inspect_envelope,
     read_envelope_json,
     signing_key_seed,
@@ -130,7 +130,7 @@ def _refuse_non_signing_key(path: Path) -> None:
         return
     if isinstance(key_type, str) and "SigningKey" not in key_type:
         try:
-            signing_key_seed(json.dumps({"type": key_type, "cborHex": ""}))
+            check_signing_key_type(key_type)
         except InputProblem as error:
             raise CommandError(f"key file {path} {error.problem}", error.hint, ExitCode.FAILED) from None
 

@@ -1,1 +1,1 @@
-"""The on-chain scripts (OpShin, Plutus V3), their compiled blueprint and the loader that applies parameters."""
+"""The on-chain scripts (OpShin, Plutus V3), their compiled blueprint and the parameter loader."""

@@ -13,19 +13,26 @@ from collections.abc import Iterator
 
 import pytest
 
+from milestoned.eventlog.config import PostgresConfig
 from milestoned.eventlog.testing import StoreHarness, postgres_for_tests, postgres_unreachable_reason
+
+
+@pytest.fixture
+def postgres_server() -> PostgresConfig:
+    """The PostgreSQL server for tests; skips (or under CI=true fails) when none answers."""
+    server = postgres_for_tests()
+    reason = postgres_unreachable_reason(server)
+    if reason is not None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true requires PostgreSQL: {reason}")
+        pytest.skip(reason)
+    return server
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreHarness]:
     backend = request.param
-    server = postgres_for_tests()
-    if backend == "postgres":
-        reason = postgres_unreachable_reason(server)
-        if reason is not None:
-            if os.environ.get("CI", "").lower() == "true":
-                pytest.fail(f"CI=true requires PostgreSQL: {reason}")
-            pytest.skip(reason)
+    server = request.getfixturevalue("postgres_server") if backend == "postgres" else postgres_for_tests()
     harness = StoreHarness(
         backend=backend,
         directory=str(tmp_path_factory.mktemp("store")),

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from milestoned.domain.schedule_file import load_schedule_json, schedule_errors
 
-from .conftest import Runner
+# The `run` fixture (conftest.py) returns a Run(code, out, err) with .json().
+Runner = Callable[..., Any]
 
 
 def _expected_errors(path: Path) -> list[dict[str, str]]:

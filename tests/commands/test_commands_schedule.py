@@ -71,7 +71,9 @@ def test_validate_json_of_the_invalid_example(run: Runner, examples: Path) -> No
     assert report["ok"] is False and report["valid"] is False
     assert report["file"] == str(path)
     assert report["error_count"] == len(report["errors"])
-    assert [{k: e[k] for k in ("path", "message", "hint")} for e in report["errors"]] == _expected_errors(path)
+    assert [{k: e[k] for k in ("path", "message", "hint")} for e in report["errors"]] == _expected_errors(
+        path
+    )
     assert all(set(e) == {"path", "location", "message", "hint"} for e in report["errors"])
     assert "schedule_id" not in report
 

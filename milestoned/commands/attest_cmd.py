@@ -183,7 +183,7 @@ def _read_attestation(path: Path) -> Attestation:
     try:
         return parse_attestation_json(text)
     except InputProblem as problem:
-        raise CommandError(f"{path} {problem.problem}", problem.hint, ExitCode.FAILED) from None
+        raise CommandError(f"{path}: {problem.problem}", problem.hint, ExitCode.FAILED) from None
 
 
 def verify(files: list[Path], schedule_path: Path, require_quorum: bool, out: Output) -> int:

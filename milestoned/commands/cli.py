@@ -168,11 +168,12 @@ def _add_keys_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         help="check key files' permissions and format, with fixes",
         description=(
             "Check cardano-cli key files: signing keys (.skey) readable or writable by group or others are "
-            "refused (fix: chmod 600), verification keys must not be writable by others, envelopes must be "
-            "well-formed ed25519 keys, and a .skey must match the .vkey of the same name. A folder means "
-            "the .skey and .vkey files directly in it. Prints each key's public verification key."
+            "refused (fix: chmod 600), verification keys must not be writable by group or others, envelopes "
+            "must be well-formed ed25519 keys, and a .skey must match the .vkey of the same name. A folder "
+            "means the .skey and .vkey files directly in it. Prints each key's public verification key."
         ),
-        epilog=EXIT_CODES,
+        epilog="exit codes: 0 every key file passes; 1 a problem was found (a missing file counts as one); "
+        "2 usage error (bad arguments, a folder without key files)",
     )
     check.add_argument("paths", type=Path, nargs="+", metavar="PATH", help="key files or folders")
     _json_flag(check)

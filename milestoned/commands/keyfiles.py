@@ -116,7 +116,7 @@ def read_signing_key(path: Path) -> bytes:
     try:
         return signing_key_seed(text)
     except InputProblem as error:
-        raise CommandError(f"key file {path} {error.problem}", error.hint, ExitCode.FAILED) from None
+        raise CommandError(f"key file {path}: {error.problem}", error.hint, ExitCode.FAILED) from None
 
 
 def _refuse_non_signing_key(path: Path) -> None:
@@ -132,7 +132,7 @@ def _refuse_non_signing_key(path: Path) -> None:
         try:
             check_signing_key_type(key_type)
         except InputProblem as error:
-            raise CommandError(f"key file {path} {error.problem}", error.hint, ExitCode.FAILED) from None
+            raise CommandError(f"key file {path}: {error.problem}", error.hint, ExitCode.FAILED) from None
 
 
 def check_key_file(path: Path) -> KeyFileReport:
@@ -159,7 +159,7 @@ def check_key_file(path: Path) -> KeyFileReport:
         problems.append(KeyFileProblem(error.message, error.hint))
     except InputProblem as error:
         envelope = None
-        problems.append(KeyFileProblem(f"{path} {error.problem}", error.hint))
+        problems.append(KeyFileProblem(f"{path}: {error.problem}", error.hint))
     # A file that claims to be a .skey is treated as a secret even when its content could not be read.
     is_secret = envelope.kind is KeyKind.SIGNING if envelope is not None else path.suffix == ".skey"
     if is_secret:

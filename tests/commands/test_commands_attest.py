@@ -27,7 +27,7 @@ def _schedule_id(run: Runner, schedule: Path) -> str:
     return str(run("--json", "schedule", "show", schedule).json()["schedule_id"])
 
 
-def _sign(run: Runner, examples: Path, oracle: int, milestone: str, out: Path, *extra: str | Path) -> Any:
+def _sign(run: Runner, examples: Path, oracle: int, milestone: str, out: Path | str, *extra: str) -> Any:
     return run(
         "attest",
         "sign",
@@ -67,6 +67,14 @@ def test_sign_writes_the_attestation_file_and_it_verifies(
     signature = OracleSignature(bytes.fromhex(document["oracle_key"]), bytes.fromhex(document["signature"]))
     assert verify_attestation(signature, bytes.fromhex(document["schedule_id"]), M1.encode())
     assert "oracles[0]" in result.out and str(out) in result.out
+    again = _sign(run, examples, 1, M1, out, "--json").json()
+    assert again == {
+        "ok": True,
+        "file": str(out),
+        "attestation": document,
+        "oracle_index": 0,
+        "checked_against_schedule": True,
+    }
 
 
 def test_round_trip_quorum_pending_met_exceeded(run: Runner, examples: Path, tmp_path: Path) -> None:
@@ -160,7 +168,7 @@ def test_unknown_milestone_and_unknown_oracle(run: Runner, examples: Path, tmp_p
             out,
         )
         assert signed.code == 0, signed.err
-        assert "not checked" in signed.out
+        assert "signed without the schedule file" in signed.out
     result = run(
         "--json",
         "attest",
@@ -319,10 +327,19 @@ def test_sign_with_a_schedule_id_matches_sign_with_the_schedule(
     by_file, by_id = tmp_path / "file.json", tmp_path / "id.json"
     _sign(run, examples, 3, M2, by_file)
     schedule_id = _schedule_id(run, examples / "schedule.json")
+    key = examples / "oracles" / "oracle-3.skey"
     result = run(
-        "attest", "sign", "--key", examples / "oracles" / "oracle-3.skey", "--schedule-id", schedule_id.upper(),
-        "--milestone", M2, "--out", by_id,
-    )  # fmt: skip
+        "attest",
+        "sign",
+        "--key",
+        key,
+        "--schedule-id",
+        schedule_id.upper(),
+        "--milestone",
+        M2,
+        "--out",
+        by_id,
+    )
     assert result.code == 0
     assert by_id.read_text() == by_file.read_text()
 
@@ -361,10 +378,8 @@ def test_sign_to_stdout_and_default_file_name(
     document = json.loads(printed.out)
     assert document["milestone_id"] == M1 and len(document["signature"]) == 128
     monkeypatch.chdir(tmp_path)
-    result = run(
-        "attest", "sign", "--key", examples / "oracles" / "oracle-1.skey", "--schedule", examples / "schedule.json",
-        "--milestone", M1,
-    )  # fmt: skip
+    key, schedule = examples / "oracles" / "oracle-1.skey", examples / "schedule.json"
+    result = run("attest", "sign", "--key", key, "--schedule", schedule, "--milestone", M1)
     assert result.code == 0
     written = tmp_path / f"attestation-{M1}-{document['oracle_key'][:8]}.json"
     assert json.loads(written.read_text()) == document

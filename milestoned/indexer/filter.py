@@ -1,0 +1,232 @@
+"""The block filter: one typed block in, the chain events it means for our contract out. Pure.
+
+Why pure: it is the one place that decides what counts as an allocation, so it must be testable on
+hand-built blocks, with no node, store or clock. The follower feeds it and writes what it returns.
+
+What counts (DESIGN.md §3):
+- An allocation is an output, at the allocation validator's payment credential (any staking part), that
+  carries the auth token (policy = schedule id, asset name `AUTH_TOKEN_NAME`) of a KNOWN schedule and an
+  inline datum that decodes as an `AllocationDatum` whose `schedule_id` is that same schedule. An output
+  at the validator without the token, with a token of an unknown schedule, with a datum hash only, with a
+  malformed datum or with another schedule's id in its datum is not an allocation, whatever it looks like.
+  Creating one gives `AllocationLocked`.
+- Spending an allocation out-ref (one of `open_allocations`, or locked earlier in the same block) gives
+  `AllocationReleased` or `AllocationReclaimed`. Release vs reclaim is decided by the redeemer the
+  spending transaction gives the schedule's minting policy (every spend burns the auth token, so that
+  redeemer exists): constructor 1 (`Release`) → released, constructor 2 (`Reclaim`) → reclaimed. Should
+  the redeemer be absent or unreadable (it cannot be on a valid chain), where the tokens went decides: an
+  output tagged with the schedule id as inline datum (a release payout) → released, else reclaimed.
+- A transaction whose scripts failed (`spends: "collaterals"`) only consumes its collaterals and only
+  produces its collateral return (`Transaction.consumed` / `.produced`), so it neither locks nor spends
+  an allocation.
+
+Every event carries the block's point and the transaction id. Events come in transaction order; within
+a transaction, spends before locks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+import cbor2
+from pycardano import Address, Network, ScriptHash
+
+from milestoned.domain import onchain_types as ot
+from milestoned.eventlog.events import (
+    AllocationLocked,
+    AllocationReclaimed,
+    AllocationReleased,
+    ChainEvent,
+    ChainPoint,
+    InvalidEventError,
+)
+from milestoned.ogmios.model import Block, Transaction, TransactionOutput
+
+log = logging.getLogger(__name__)
+
+AUTH_TOKEN_NAME_HEX: Final = ot.AUTH_TOKEN_NAME.hex()
+RELEASE_CONSTRUCTOR: Final = 1
+RECLAIM_CONSTRUCTOR: Final = 2
+
+SpendEvent = AllocationReleased | AllocationReclaimed
+
+
+@dataclass(frozen=True, slots=True)
+class WatchedContract:
+    """What identifies our contract on a network: the allocation validator's script hash, and the network
+    (to render beneficiaries as bech32 addresses, e.g. `addr_test1…` on the devnet)."""
+
+    validator_hash: bytes
+    network: Network
+
+    def __post_init__(self) -> None:
+        if len(self.validator_hash) != 28:
+            raise ValueError(
+                f"validator_hash must be the 28-byte script hash of the allocation validator, "
+                f"got {len(self.validator_hash)} bytes; take it from contracts.loader.default_blueprint()"
+            )
+
+    def is_validator_address(self, bech32: str) -> bool:
+        """True when the address' payment credential is the validator (whatever its staking part)."""
+        try:
+            address = Address.from_primitive(bech32)
+        except Exception:  # Byron addresses and anything pycardano cannot read are not ours
+            return False
+        payment = address.payment_part
+        return isinstance(payment, ScriptHash) and payment.payload == self.validator_hash
+
+
+def block_point(block: Block) -> ChainPoint | None:
+    """The block's point as the log records it, or None for a Byron boundary block (no slot)."""
+    if block.slot is None:
+        return None
+    return ChainPoint(block.slot, block.id)
+
+
+def block_events(
+    block: Block,
+    contract: WatchedContract,
+    schedules: Collection[str],
+    open_allocations: Mapping[str, str],
+) -> list[ChainEvent]:
+    """The chain events of `block`.
+
+    `schedules` are the known schedule ids (hex policy ids; a mapping to their rules works too),
+    `open_allocations` maps each unspent allocation out-ref ("txid#index") to its schedule id. Neither is
+    modified. A block that mentions no known schedule id anywhere is skipped without typing its
+    transactions: every lock carries the auth token and every spend burns it, so both name the schedule.
+    """
+    point = block_point(block)
+    if point is None or not schedules or not block.may_contain(*schedules):
+        return []
+    events: list[ChainEvent] = []
+    locked_here: dict[str, str] = {}
+    spent_here: set[str] = set()
+    for tx in block.transactions:
+        for ref in tx.consumed:
+            out_ref = f"{ref.transaction_id}#{ref.index}"
+            if out_ref in spent_here:
+                continue
+            schedule_id = locked_here.get(out_ref) or open_allocations.get(out_ref)
+            if schedule_id is None:
+                continue
+            spent_here.add(out_ref)
+            events.append(_spend_event(tx, point, schedule_id, out_ref))
+        for utxo in tx.produced:
+            locked = _allocation_locked(tx, point, utxo.output, utxo.reference.index, contract, schedules)
+            if locked is not None:
+                locked_here[locked.out_ref] = locked.schedule_id
+                events.append(locked)
+    return events
+
+
+def _allocation_locked(
+    tx: Transaction,
+    point: ChainPoint,
+    output: TransactionOutput,
+    index: int,
+    contract: WatchedContract,
+    schedules: Collection[str],
+) -> AllocationLocked | None:
+    assets = output.value.assets
+    if not assets:
+        return None
+    schedule_id = next(
+        (
+            policy
+            for policy in assets
+            if policy in schedules and assets[policy].get(AUTH_TOKEN_NAME_HEX, 0) > 0
+        ),
+        None,
+    )
+    if schedule_id is None:
+        return None
+    out_ref = f"{tx.id}#{index}"
+    if not contract.is_validator_address(output.address):
+        log.warning(
+            "auth token of schedule %s outside the validator at %s; not an allocation", schedule_id, out_ref
+        )
+        return None
+    if output.datum is None:
+        log.warning(
+            "%s carries schedule %s's auth token but no inline datum; not an allocation", out_ref, schedule_id
+        )
+        return None
+    try:
+        datum = ot.decode_allocation_datum(bytes.fromhex(output.datum))
+        if datum.schedule_id.hex() != schedule_id:
+            log.warning(
+                "%s: datum names schedule %s, token is %s's; ignored",
+                out_ref,
+                datum.schedule_id.hex(),
+                schedule_id,
+            )
+            return None
+        beneficiary = str(ot.plutus_to_address(datum.beneficiary, contract.network))
+        return AllocationLocked(
+            point=point,
+            tx_id=tx.id,
+            schedule_id=schedule_id,
+            out_ref=out_ref,
+            beneficiary=beneficiary,
+            amount=datum.amount,
+            milestone_id=datum.milestone_id.hex(),
+            vesting_time_ms=datum.vesting_time,
+        )
+    except (ot.OnchainDecodeError, InvalidEventError, ValueError, TypeError, AttributeError) as exc:
+        log.warning(
+            "%s carries schedule %s's auth token but a malformed datum (%s); ignored",
+            out_ref,
+            schedule_id,
+            exc,
+        )
+        return None
+
+
+def _spend_event(tx: Transaction, point: ChainPoint, schedule_id: str, out_ref: str) -> SpendEvent:
+    constructor = mint_redeemer_constructor(tx, schedule_id)
+    if constructor is None:
+        reclaimed = not _pays_tagged_output(tx, schedule_id)
+    else:
+        reclaimed = constructor == RECLAIM_CONSTRUCTOR
+    kind: type[SpendEvent] = AllocationReclaimed if reclaimed else AllocationReleased
+    return kind(point=point, tx_id=tx.id, schedule_id=schedule_id, out_ref=out_ref)
+
+
+def mint_redeemer_constructor(tx: Transaction, policy_id: str) -> int | None:
+    """The constructor index of the redeemer `tx` gives minting policy `policy_id`, if it has one.
+
+    Mint redeemers point at the policy's position among the minted policy ids in ascending order.
+    """
+    if policy_id not in tx.mint:
+        return None
+    index = sorted(tx.mint).index(policy_id)
+    for redeemer in tx.redeemers:
+        if redeemer.validator.purpose == "mint" and redeemer.validator.index == index:
+            return plutus_constructor(redeemer.data)
+    return None
+
+
+def plutus_constructor(data_hex: str) -> int | None:
+    """The constructor index of Plutus data given as hex CBOR, or None if it is not a constructor."""
+    try:
+        value = cbor2.loads(bytes.fromhex(data_hex))
+    except (ValueError, cbor2.CBORDecodeError):
+        return None
+    if not isinstance(value, cbor2.CBORTag):
+        return None
+    if 121 <= value.tag <= 127:
+        return value.tag - 121
+    if 1280 <= value.tag <= 1400:
+        return value.tag - 1280 + 7
+    if value.tag == 102 and isinstance(value.value, list) and value.value and isinstance(value.value[0], int):
+        return value.value[0]
+    return None
+
+
+def _pays_tagged_output(tx: Transaction, schedule_id: str) -> bool:
+    tag = cbor2.dumps(bytes.fromhex(schedule_id)).hex()
+    return any(utxo.output.datum == tag for utxo in tx.produced)

@@ -1,0 +1,77 @@
+"""What the follower must remember between blocks, folded from the event log. No I/O.
+
+Why a fold of the log and nothing else: the log is the single source of truth, so after a restart (or a
+`kill -9`) the follower rebuilds exactly this state by reading the log from the start, and it can never
+disagree with what it wrote. The state is:
+- the known schedules (from `ScheduleRegistered`): whose auth tokens the filter looks for;
+- the allocation UTxOs still open, with the slot each was locked and spent at, so that a rollback to slot
+  `s` forgets the locks above `s` and reopens the allocations spent above `s`;
+- the newest chain point written (`written`), which says whether a rollback has anything to undo;
+- the log position folded so far, so that events appended by others (new schedules) are picked up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from milestoned.eventlog.events import (
+    AllocationLocked,
+    AllocationReclaimed,
+    AllocationReleased,
+    ChainEvent,
+    ChainPoint,
+    Event,
+    RolledBack,
+    SchedulePolicy,
+    ScheduleRegistered,
+)
+
+
+@dataclass(slots=True)
+class FollowerState:
+    """The follower's memory; change it only through `apply` (one event) or `apply_all`."""
+
+    schedules: dict[str, SchedulePolicy] = field(default_factory=dict)
+    open_allocations: dict[str, str] = field(default_factory=dict)
+    """Unspent allocation out-ref → schedule id: what the filter needs to recognise a spend."""
+    written: ChainPoint | None = None
+    """The newest point on the current chain that the log has an event at (None: nothing yet)."""
+    position: int = 0
+    """Log position of the last event folded in."""
+    _locked_at: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """Every allocation ever locked on the current chain: out-ref → (schedule id, slot)."""
+    _spent_at: dict[str, int] = field(default_factory=dict)
+    """Allocations spent on the current chain: out-ref → slot of the spend."""
+
+    def apply(self, event: Event) -> None:
+        """Fold one event in (events of other kinds, e.g. oracle signatures, change nothing here)."""
+        if isinstance(event, ScheduleRegistered):
+            self.schedules[event.schedule_id] = event.policy
+            return
+        if not isinstance(event, ChainEvent):
+            return
+        if isinstance(event, RolledBack):
+            self._roll_back(event.point.slot)
+        elif isinstance(event, AllocationLocked):
+            self._locked_at[event.out_ref] = (event.schedule_id, event.point.slot)
+            if event.out_ref not in self._spent_at:
+                self.open_allocations[event.out_ref] = event.schedule_id
+        elif isinstance(event, AllocationReleased | AllocationReclaimed):
+            self._spent_at[event.out_ref] = event.point.slot
+            self.open_allocations.pop(event.out_ref, None)
+        self.written = event.point
+
+    def apply_all(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.apply(event)
+
+    def _roll_back(self, slot: int) -> None:
+        for out_ref in [ref for ref, (_, locked) in self._locked_at.items() if locked > slot]:
+            del self._locked_at[out_ref]
+            self.open_allocations.pop(out_ref, None)
+        for out_ref in [ref for ref, spent in self._spent_at.items() if spent > slot]:
+            del self._spent_at[out_ref]
+            locked = self._locked_at.get(out_ref)
+            if locked is not None:
+                self.open_allocations[out_ref] = locked[0]

@@ -1,0 +1,8 @@
+"""Fixtures of the indexer tests; the helpers live beside this file (indexer_support, devnet_chain)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))

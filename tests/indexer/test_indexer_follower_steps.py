@@ -1,0 +1,202 @@
+"""The follower's steps (roll forward, roll backward, checkpoint, restart) on a real SQLite event log.
+
+These drive the synchronous steps directly with hand-built blocks; the devnet tests drive the whole
+follower over a WebSocket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from indexer_support import CONTRACT, SCHEDULE, ChainBuilder, out_ref, payout, register, registered, spend
+
+from milestoned.domain import onchain_types as ot
+from milestoned.eventlog import EventLog, SQLiteConfig
+from milestoned.eventlog.events import (
+    AllocationLocked,
+    AllocationReleased,
+    ChainCursorCheckpointed,
+    ChainPoint,
+    RolledBack,
+)
+from milestoned.indexer.config import FollowerConfig, parse_start_point
+from milestoned.indexer.follower import ChainFollower
+from milestoned.indexer.intersection import spread
+from milestoned.indexer.state import FollowerState
+from milestoned.ogmios.model import ORIGIN, Point, RollBackward
+
+SID = SCHEDULE.schedule_id.hex()
+
+
+@pytest.fixture
+def event_log(tmp_path: Path) -> Iterator[EventLog]:
+    with EventLog(SQLiteConfig(tmp_path / "events.db")) as opened:
+        opened.append([registered(SCHEDULE)])
+        yield opened
+
+
+def follower_on(event_log: EventLog, every: int = 3) -> ChainFollower:
+    return ChainFollower(
+        event_log,
+        CONTRACT,
+        FollowerConfig(start=ORIGIN, checkpoint_every_blocks=every, checkpoint_every_seconds=3600),
+    )
+
+
+def kinds(event_log: EventLog) -> list[str]:
+    return [type(e.event).__name__ for e in event_log.iter_events()]
+
+
+def test_relevant_blocks_are_written_with_their_cursor_and_others_only_every_n(event_log: EventLog) -> None:
+    follower = follower_on(event_log, every=3)
+    chain = ChainBuilder()
+    locking = register(SCHEDULE)
+    follower.roll_forward(chain.block(locking))
+    follower.roll_forward(chain.block())
+    follower.roll_forward(chain.block())
+    assert kinds(event_log) == ["ScheduleRegistered", "AllocationLocked", "ChainCursorCheckpointed"]
+    follower.roll_forward(chain.block())
+    last = event_log.read(after=3)
+    assert [type(e.event) for e in last] == [ChainCursorCheckpointed]
+    assert last[0].event.point == ChainPoint(chain.blocks[3].slot, chain.blocks[3].id)  # type: ignore[attr-defined]
+    release = spend(SCHEDULE, [out_ref(locking, 0)], ot.Release([]), outputs=[payout(SCHEDULE)])
+    follower.roll_forward(chain.block(release))
+    assert kinds(event_log)[-2:] == ["AllocationReleased", "ChainCursorCheckpointed"]
+    assert follower.state.open_allocations == {}
+
+
+def test_a_rollback_over_written_blocks_is_recorded_and_undone_in_memory(event_log: EventLog) -> None:
+    follower = follower_on(event_log, every=100)
+    chain = ChainBuilder()
+    locking = register(SCHEDULE)
+    follower.roll_forward(chain.block(locking))
+    follower.roll_forward(chain.block())
+    release = spend(SCHEDULE, [out_ref(locking, 0)], ot.Release([]), outputs=[payout(SCHEDULE)])
+    follower.roll_forward(chain.block(release))
+    assert follower.state.open_allocations == {}
+    fork_point = Point(chain.blocks[1].slot, chain.blocks[1].id)
+    follower.roll_backward(RollBackward(fork_point, ORIGIN))
+    assert isinstance(event_log.read(after=event_log.head().position - 1)[0].event, RolledBack)
+    assert follower.state.open_allocations == {out_ref(locking, 0): SID}
+    assert follower.position == fork_point
+
+
+def test_a_rollback_over_unwritten_blocks_writes_nothing(event_log: EventLog) -> None:
+    follower = follower_on(event_log, every=100)
+    chain = ChainBuilder()
+    follower.roll_forward(chain.block(register(SCHEDULE)))
+    for _ in range(4):
+        follower.roll_forward(chain.block())
+    before = event_log.head().position
+    target = Point(chain.blocks[2].slot, chain.blocks[2].id)
+    follower.roll_backward(RollBackward(target, ORIGIN))
+    assert event_log.head().position == before
+    assert follower.position == target
+    # ... and a rollback to the written point itself (what follows findIntersection) is idempotent too
+    written = Point(chain.blocks[0].slot, chain.blocks[0].id)
+    follower.roll_backward(RollBackward(written, ORIGIN))
+    assert event_log.head().position == before
+
+
+def test_stop_records_the_in_memory_cursor(event_log: EventLog) -> None:
+    follower = follower_on(event_log, every=100)
+    chain = ChainBuilder()
+    for _ in range(5):
+        follower.roll_forward(chain.block())
+    follower.checkpoint()
+    assert event_log.chain_cursor() == ChainPoint(chain.blocks[-1].slot, chain.blocks[-1].id)
+    head = event_log.head().position
+    follower.checkpoint()
+    assert event_log.head().position == head
+
+
+def test_a_restarted_follower_rebuilds_its_state_from_the_log(event_log: EventLog) -> None:
+    first = follower_on(event_log, every=1)
+    chain = ChainBuilder()
+    locking = register(SCHEDULE, count=3)
+    first.roll_forward(chain.block(locking))
+    first.roll_forward(chain.block(spend(SCHEDULE, [out_ref(locking, 1)], ot.Reclaim())))
+    for _ in range(30):
+        first.roll_forward(chain.block())
+    second = follower_on(event_log)
+    assert second.state.open_allocations == first.state.open_allocations
+    assert set(second.state.open_allocations) == {out_ref(locking, 0), out_ref(locking, 2)}
+    assert second.state.written == first.state.written
+    candidates = second.intersection_candidates_from_log()
+    newest_first = [Point(b.slot, b.id) for b in reversed(chain.blocks)]
+    assert candidates[:10] == newest_first[:10]
+    assert candidates[-1] == newest_first[-1]
+    assert all(c in newest_first for c in candidates)
+
+
+def test_schedules_registered_later_are_picked_up(event_log: EventLog, tmp_path: Path) -> None:
+    from indexer_support import OTHER_SCHEDULE
+
+    follower = follower_on(event_log)
+    with EventLog(SQLiteConfig(tmp_path / "events.db")) as command_side:
+        command_side.append([registered(OTHER_SCHEDULE)])
+    chain = ChainBuilder()
+    follower.roll_forward(chain.block())  # our cached head is stale now: the next append must cope
+    follower.fold_log()
+    follower.roll_forward(chain.block(register(OTHER_SCHEDULE)))
+    locked = [e.event for e in event_log.iter_events() if isinstance(e.event, AllocationLocked)]
+    assert [e.schedule_id for e in locked] == [OTHER_SCHEDULE.schedule_id.hex()]
+
+
+def test_a_concurrent_append_is_retried_after_re_reading_the_log(event_log: EventLog, tmp_path: Path) -> None:
+    from indexer_support import OTHER_SCHEDULE
+
+    follower = follower_on(event_log)
+    with EventLog(SQLiteConfig(tmp_path / "events.db")) as command_side:
+        command_side.append([registered(OTHER_SCHEDULE)])
+    chain = ChainBuilder()
+    follower.roll_forward(chain.block(register(SCHEDULE)))  # the append finds the log moved on
+    assert kinds(event_log)[-3:] == ["ScheduleRegistered", "AllocationLocked", "ChainCursorCheckpointed"]
+    assert OTHER_SCHEDULE.schedule_id.hex() in follower.state.schedules
+
+
+def test_state_fold_reopens_what_a_rollback_unspends() -> None:
+    state = FollowerState()
+    p1, p2, p3 = (ChainPoint(s, f"{s:064x}") for s in (10, 20, 30))
+    state.apply(
+        AllocationLocked(
+            point=p1,
+            tx_id="aa" * 32,
+            schedule_id=SID,
+            out_ref="aa" * 32 + "#0",
+            beneficiary="addr_test1x",
+            amount=5,
+            milestone_id="01",
+            vesting_time_ms=0,
+        )
+    )
+    state.apply(AllocationReleased(point=p3, tx_id="bb" * 32, schedule_id=SID, out_ref="aa" * 32 + "#0"))
+    assert state.open_allocations == {}
+    state.apply(RolledBack(point=p2))
+    assert state.open_allocations == {"aa" * 32 + "#0": SID}
+    assert state.written == p2
+    state.apply(RolledBack(point=ChainPoint(5, "05" * 32)))
+    assert state.open_allocations == {}
+
+
+def test_spread_keeps_the_newest_ten_then_doubles_back_to_the_oldest() -> None:
+    points = list(range(1000))
+    chosen = spread(points)
+    assert chosen[:10] == list(range(10))
+    assert chosen[-1] == 999
+    gaps = [b - a for a, b in zip(chosen[9:-2], chosen[10:-1], strict=True)]
+    assert gaps == sorted(gaps) and gaps[0] == 2
+    assert spread([1, 2, 3]) == [1, 2, 3]
+    assert len(spread(list(range(10**6)))) <= 30
+
+
+def test_start_points_parse_or_say_what_to_write() -> None:
+    assert parse_start_point("origin") == ORIGIN
+    assert parse_start_point("tip") == "tip"
+    assert parse_start_point(f"42.{'AB' * 32}") == Point(42, "ab" * 32)
+    with pytest.raises(ValueError, match="SLOT.HEADER_HASH"):
+        parse_start_point("42:abc")
+    with pytest.raises(ValueError, match="checkpoint_every_blocks"):
+        FollowerConfig(checkpoint_every_blocks=0)

@@ -23,6 +23,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"milestoned {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from milestoned.daemon.run_cmd import add_arguments as add_run_arguments
+
+    add_run_arguments(
+        sub.add_parser(
+            "run",
+            help="run the daemon: follow the chain, keep the event log, serve milestonectl on a Unix socket",
+            description="Run milestoned with a TOML configuration (every key overridable by "
+            "MILESTONED_<SECTION>_<KEY> environment variables). Runs under systemd as Type=notify with a "
+            "watchdog; SIGTERM stops it gracefully.",
+        )
+    )
     sub.add_parser(
         "demo",
         help="show the on-chain scripts and a demo schedule (what `make run` starts)",
@@ -48,6 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    if args.command == "run":
+        from milestoned.daemon.run_cmd import main as run_command
+
+        return run_command(args)
     if args.command == "demo":
         from milestoned.demo import run_demo
 

@@ -118,6 +118,7 @@ class Chain:
         self.mempool: list[ValidatedTransaction] = []
         self._pending_utxo: dict[TransactionInput, TransactionOutput] = dict(self.utxo)
         self.listeners: list[Callable[[], None]] = []
+        self._faucet_change: TransactionInput | None = None
 
     # --- reading ------------------------------------------------------------------------------------
 
@@ -163,7 +164,7 @@ class Chain:
         return utxo
 
     def find_intersection(self, points: Sequence[tuple[int, bytes] | None]) -> Block | None:
-        """The first of `points` on the current chain (None stands for origin). Raises IntersectionNotFound."""
+        """The first of `points` on the current chain (None: origin). Raises IntersectionNotFound."""
         for candidate in points:
             if candidate is None:
                 return None
@@ -235,14 +236,17 @@ class Chain:
         kept: list[ValidatedTransaction] = []
         size = 0
         units = ExUnits(0, 0)
-        view = LedgerView(utxo, self.slot, self.params, self.evaluator, self.failing_scripts)
-        for pending in self.mempool:
+        view = LedgerView(
+            utxo, self.slot, self.params, self.evaluator, self.failing_scripts, self._known_runs()
+        )
+        for position, pending in enumerate(self.mempool):
             tx_units = sum((r.budget for r in pending.script_runs), ExUnits(0, 0))
             if size + pending.decoded.size > self.params.max_block_body_size or not (
                 units + tx_units
             ).fits_in(self.params.max_execution_units_per_block):
-                kept.append(pending)
-                continue
+                # A node forges a prefix of its mempool: the rest (descendants included) waits.
+                kept = self.mempool[position:]
+                break
             revalidated = validate_transaction(view, pending.decoded)
             if isinstance(revalidated, LedgerError):
                 continue  # expired or conflicting since it was accepted: dropped, as a node does
@@ -301,24 +305,43 @@ class Chain:
 
     def fund(self, address: Address, lovelace: int, assets: Mapping[bytes, int]) -> ValidatedTransaction:
         """Queue a faucet transaction paying `address`; raises FaucetError or ValueError."""
-        source = max(
-            (
-                (t, o)
-                for t, o in self._pending_utxo.items()
-                if o.address == self.faucet.address and o.script is None
-            ),
-            key=lambda entry: _lovelace(entry[1]),
-        )
+        source = self._faucet_source()
         raw = funding_transaction(self.faucet, source, address, lovelace, assets, self.params)
         result = self.submit(decode_transaction(raw))
         if isinstance(result, LedgerError):
             raise ValueError(f"the faucet transaction was rejected: {result.code} {result.message}")
+        self._faucet_change = result.produced[-1][0]
         return result
+
+    def _faucet_source(self) -> tuple[TransactionInput, TransactionOutput]:
+        """The faucet's latest change output, or (after a rollback) its largest plain UTxO."""
+        change = self._faucet_change
+        if change is not None and change in self._pending_utxo:
+            return change, self._pending_utxo[change]
+        wanted = self.faucet.address_bytes
+        return max(
+            (
+                (t, o)
+                for t, o in self._pending_utxo.items()
+                if o.script is None and bytes(o.address) == wanted
+            ),
+            key=lambda entry: _lovelace(entry[1]),
+        )
+
+    def _known_runs(self) -> dict[bytes, tuple[ScriptRun, ...]]:
+        return {tx.id: tx.script_runs for tx in self.mempool if tx.script_runs}
 
     def _recompute_pending(self) -> None:
         self._pending_utxo = dict(self.utxo)
         valid: list[ValidatedTransaction] = []
-        view = LedgerView(self._pending_utxo, self.slot, self.params, self.evaluator, self.failing_scripts)
+        view = LedgerView(
+            self._pending_utxo,
+            self.slot,
+            self.params,
+            self.evaluator,
+            self.failing_scripts,
+            self._known_runs(),
+        )
         for pending in self.mempool:
             revalidated = validate_transaction(view, pending.decoded)
             if isinstance(revalidated, ValidatedTransaction):

@@ -50,12 +50,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fund-file",
         type=Path,
         metavar="FILE",
-        help='genesis funds from a file: a JSON object {"addr_test1...": lovelace} or one ADDR[:LOVELACE] per line',
+        help='genesis funds from a file: a JSON object {"addr_test1...": lovelace} '
+        "or one ADDR[:LOVELACE] per line",
     )
     parser.add_argument(
         "--reject-failing-scripts",
         action="store_true",
-        help="reject transactions whose scripts fail (as a node's mempool does) instead of taking their collateral",
+        help="reject transactions whose scripts fail (as a node's mempool does) "
+        "instead of including them and taking their collateral",
     )
 
 
@@ -154,7 +156,8 @@ def main(args: argparse.Namespace) -> int:
         asyncio.run(serve(config))
     except OSError as exc:
         print(
-            f"milestoned devnet: cannot listen on {args.host}:{args.port}: {exc.strerror}; choose another --port"
+            f"milestoned devnet: cannot listen on {args.host}:{args.port}: {exc.strerror}; "
+            "choose another --port"
         )
         return 1
     return 0

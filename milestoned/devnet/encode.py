@@ -14,7 +14,6 @@ from typing import Any
 
 import cbor2
 from pycardano import (
-    Address,
     NativeScript,
     PlutusV1Script,
     PlutusV2Script,
@@ -129,7 +128,7 @@ def transaction_output(output: TransactionOutput) -> Json:
     elif output.datum_hash is not None:
         encoded["datumHash"] = output.datum_hash.payload.hex()
     if output.script is not None:
-        encoded["script"] = script(output.script)  # type: ignore[arg-type]
+        encoded["script"] = script(output.script)
     return encoded
 
 
@@ -264,10 +263,6 @@ def conway_governance_parameters(params: ProtocolParameters) -> Json:
     }
 
 
-def address_bech32(address: Address) -> str:
-    return str(address)
-
-
 def transaction(decoded: DecodedTransaction, spends: str) -> Json:
     """`Transaction` as it appears in a block: body fields, then witnesses."""
     tx = decoded.tx
@@ -377,28 +372,3 @@ def block(
         "protocol": {"version": {"major": 10, "minor": 0}},
         "issuer": BLOCK_ISSUER,
     }
-
-
-__all__ = [
-    "ORIGIN",
-    "PURPOSES",
-    "Json",
-    "ada",
-    "assets",
-    "cbor_hex",
-    "execution_units",
-    "metadata",
-    "native_script",
-    "output_reference",
-    "point",
-    "protocol_parameters",
-    "ratio",
-    "redeemer_pointer",
-    "script",
-    "script_hash_of",
-    "tip",
-    "transaction_output",
-    "utxo",
-    "utxo_set",
-    "value",
-]

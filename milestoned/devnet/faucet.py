@@ -9,7 +9,6 @@ Test tokens are minted under the faucet's own native-script policy (its key must
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from pycardano import (
     Address,
@@ -42,26 +41,17 @@ class FaucetError(ValueError):
     """A funding request the faucet cannot satisfy; the message says how to change it."""
 
 
-@dataclass(frozen=True)
 class Faucet:
-    signing_key: PaymentSigningKey
+    """The faucet's key, with the address and policy derived once (they are looked up on every payment)."""
 
-    @property
-    def verification_key(self) -> PaymentVerificationKey:
-        return PaymentVerificationKey.from_signing_key(self.signing_key)
-
-    @property
-    def address(self) -> Address:
-        return Address(self.verification_key.hash(), network=Network.TESTNET)
-
-    @property
-    def policy(self) -> ScriptPubkey:
+    def __init__(self, signing_key: PaymentSigningKey) -> None:
+        self.signing_key = signing_key
+        self.verification_key = PaymentVerificationKey.from_signing_key(signing_key)
+        self.address = Address(self.verification_key.hash(), network=Network.TESTNET)
+        self.address_bytes = bytes(self.address)
+        self.policy = ScriptPubkey(self.verification_key.hash())
         """The native script the faucet mints test tokens under."""
-        return ScriptPubkey(self.verification_key.hash())
-
-    @property
-    def policy_id(self) -> bytes:
-        return script_hash_of(self.policy)
+        self.policy_id = script_hash_of(self.policy)
 
 
 def new_faucet() -> Faucet:

@@ -14,8 +14,8 @@ certificates, withdrawals and governance are refused with a clear message.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import cbor2
@@ -23,6 +23,7 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 from pycardano import (
     NativeScript,
+    Network,
     RedeemerTag,
     ScriptHash,
     TransactionInput,
@@ -34,7 +35,6 @@ from milestoned.devnet.hashing import blake2b_224, blake2b_256
 from milestoned.devnet.parameters import ExUnits, ProtocolParameters
 from milestoned.devnet.scripts import (
     AnyScript,
-    PlutusScript,
     is_plutus,
     native_script_holds,
     plutus_language,
@@ -93,6 +93,10 @@ class LedgerView:
     params: ProtocolParameters
     evaluator: PlutusEvaluator | None
     failing_scripts: Literal["collateral", "reject"] = "collateral"
+    known_runs: Mapping[bytes, tuple[ScriptRun, ...]] = field(default_factory=dict)
+    """Script results of transactions already evaluated, by id. A transaction's scripts see only the
+    transaction and the outputs its inputs name, and an output reference always names the same output,
+    so re-validating a mempool transaction for a block need not run its scripts again."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,7 @@ def _reference_scripts(view: LedgerView, refs: Iterable[TransactionInput]) -> di
     for txin in refs:
         output = view.utxo.get(txin)
         if output is not None and output.script is not None:
-            scripts[script_hash_of(output.script)] = output.script  # type: ignore[arg-type]
+            scripts[script_hash_of(output.script)] = output.script
     return scripts
 
 
@@ -180,7 +184,7 @@ def _witness_datums(decoded: DecodedTransaction) -> dict[bytes, bytes]:
     if raw is None:
         return {}
     pos = 0
-    major, argument, after = _head(raw, pos)
+    major, _, after = _head(raw, pos)
     if major == 6:  # tag 258: a set
         pos = after
     spans = _array_item_spans(raw[pos:], 0)
@@ -284,6 +288,22 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
             {"validityInterval": interval, "currentSlot": view.slot},
         )
 
+    outputs = list(body.outputs)
+    all_outputs = outputs + ([body.collateral_return] if body.collateral_return is not None else [])
+    wrong_network = [str(o.address) for o in all_outputs if o.address.network != Network.TESTNET]
+    if wrong_network:
+        return _err(
+            3124,
+            "Some outputs pay to mainnet addresses; the devnet is a test network (network id 0).",
+            {"expectedNetwork": "testnet", "discriminatedType": "address", "invalidEntities": wrong_network},
+        )
+    if body.network_id is not None and body.network_id != Network.TESTNET:
+        return _err(
+            3124,
+            "The transaction's network id is mainnet; the devnet is a test network.",
+            {"expectedNetwork": "testnet", "discriminatedType": "transaction"},
+        )
+
     if decoded.size > params.max_transaction_size:
         return _err(
             3119,
@@ -309,7 +329,7 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
         )
 
     reference_scripts_size = sum(
-        len(_script_bytes(view.utxo[t].script))  # type: ignore[arg-type]
+        len(_script_bytes(view.utxo[t].script))
         for t in inputs + references
         if view.utxo[t].script is not None
     )
@@ -330,8 +350,6 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
             {"minimumRequiredFee": encode.ada(minimum_fee), "providedFee": encode.ada(body.fee)},
         )
 
-    outputs = list(body.outputs)
-    all_outputs = outputs + ([body.collateral_return] if body.collateral_return is not None else [])
     underfunded = []
     for output in all_outputs:
         required = params.minimum_lovelace(len(output.to_cbor()))
@@ -417,10 +435,20 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
             "The witness set carries scripts the transaction does not need.",
             {"extraneousScripts": [h.hex() for h in extraneous_scripts]},
         )
+    old_plutus = sorted(
+        h for h in needed_scripts if is_plutus(available[h]) and plutus_language(available[h]) != "plutus:v3"
+    )
+    if old_plutus:
+        return _err(
+            3997,
+            "The devnet evaluates Plutus V3 scripts only; these scripts are Plutus V1/V2: "
+            + ", ".join(h.hex() for h in old_plutus),
+            {"error": "only Plutus V3 scripts can be evaluated on the devnet"},
+        )
     failing_native = sorted(
         h
         for h in needed_scripts
-        if not is_plutus(available[h]) and not native_script_holds(available[h], signers, lower, upper)  # type: ignore[arg-type]
+        if not is_plutus(available[h]) and not native_script_holds(available[h], signers, lower, upper)
     )
     if failing_native:
         return _err(
@@ -461,11 +489,7 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
     if datum_error is not None:
         return datum_error
 
-    languages = {
-        plutus_language(available[h])  # type: ignore[arg-type]
-        for h in needed_scripts
-        if is_plutus(available[h])
-    }
+    languages = {plutus_language(available[h]) for h in needed_scripts if is_plutus(available[h])}
     computed = script_integrity_hash(params, decoded, languages)
     provided = bytes(body.script_data_hash.payload) if body.script_data_hash is not None else None
     if computed != provided:
@@ -492,10 +516,13 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
                 {"error": "Plutus evaluation unavailable"},
             )
         context = {t: view.utxo[t] for t in dict.fromkeys(inputs + references + collaterals)}
-        try:
-            runs = view.evaluator(decoded, context)
-        except EvaluationContextError as exc:
-            return _err(3997, f"The scripts cannot be evaluated: {exc}", {"error": str(exc)})
+        if decoded.id in view.known_runs:
+            runs = list(view.known_runs[decoded.id])
+        else:
+            try:
+                runs = view.evaluator(decoded, context)
+            except EvaluationContextError as exc:
+                return _err(3997, f"The scripts cannot be evaluated: {exc}", {"error": str(exc)})
         declared = {(r.tag, r.index): r.budget for r in redeemers}
         scripts_pass = all(
             run.ok and run.budget.fits_in(declared.get((run.tag, run.index), ExUnits(0, 0))) for run in runs
@@ -594,22 +621,12 @@ def _check_datums(
 ) -> LedgerError | None:
     witness = _witness_datums(decoded)
     required: set[bytes] = set()
-    orphans: list[TransactionInput] = []
     for txin in ordered_inputs:
         output = view.utxo[txin]
         script = (h := _payment_script_hash(output)) is not None and available.get(h)
-        if not script or not is_plutus(script):
-            continue
-        if output.datum_hash is not None:
+        # Plutus V3 may spend outputs without a datum (CIP-69); a datum hash must be resolved.
+        if script and is_plutus(script) and output.datum_hash is not None:
             required.add(bytes(output.datum_hash.payload))
-        elif output.datum is None and plutus_language(script) != "plutus:v3":  # type: ignore[arg-type]
-            orphans.append(txin)
-    if orphans:
-        return _err(
-            3114,
-            "Some script-locked inputs have no datum, so Plutus V1/V2 scripts cannot spend them.",
-            {"orphanScriptInputs": _refs_json(orphans)},
-        )
     missing = sorted(required - set(witness))
     if missing:
         return _err(
@@ -737,6 +754,3 @@ def evaluate_redeemers(
     if failures:
         return _err(3010, "Some scripts failed to validate; see each validator's error and traces.", failures)
     return runs
-
-
-Validator = Callable[[LedgerView, DecodedTransaction], ValidatedTransaction | LedgerError]

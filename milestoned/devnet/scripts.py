@@ -7,6 +7,7 @@ ledger's phase-1 rule does, against the transaction's signers and validity inter
 from __future__ import annotations
 
 from collections.abc import Set
+from typing import TypeAlias
 
 from pycardano import NativeScript, PlutusV1Script, PlutusV2Script, PlutusV3Script
 from pycardano.nativescript import (
@@ -19,8 +20,8 @@ from pycardano.nativescript import (
 )
 from pycardano.plutus import script_hash
 
-AnyScript = NativeScript | PlutusV1Script | PlutusV2Script | PlutusV3Script
-PlutusScript = PlutusV1Script | PlutusV2Script | PlutusV3Script
+AnyScript: TypeAlias = NativeScript | PlutusV1Script | PlutusV2Script | PlutusV3Script
+PlutusScript: TypeAlias = PlutusV1Script | PlutusV2Script | PlutusV3Script
 
 
 def script_hash_of(script: AnyScript) -> bytes:

@@ -5,12 +5,25 @@ mempool snapshot. Chain-sync requests are served by one worker per connection, s
 waiting at the tip; every other request goes to a second worker, so a `nextBlock` parked at the tip
 never blocks a query, exactly the interleaving Ogmios allows between mini-protocols. Every response
 echoes `method` and `id` (null when the request had none).
+
+The `devnet/*` methods (extensions for tests and rehearsals; results are not in the Ogmios schema):
+
+- `devnet/fund {address, lovelace?=10_000_000_000, assets?: {assetNameHex: qty}, produceBlock?=true}` pays
+  from the faucet (minting `assets` under the faucet's native policy) in a real transaction, and by
+  default forges a block at once -> `{transaction: {id}, index: 0, policy, block?: Tip}`.
+- `devnet/advanceTime {slots}` moves the slot clock forward -> `{slot}`.
+- `devnet/produceBlock` forges a block from the mempool now -> `{block: Tip, transactions: [id]}`.
+- `devnet/rollback {blocks, resubmit?=true}` drops the last blocks; the chain continues on a fork and
+  followers get a backward result -> `{tip, rolledBack: [Point]}`. With `resubmit`, the dropped
+  transactions return to the mempool.
+- `devnet/dropConnections` answers, then closes every client connection -> `{dropped: n}`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -70,7 +83,9 @@ class Session:
 
 
 def response(method: str | None, request_id: Any, result: Any = None, error: RpcError | None = None) -> bytes:
-    message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+    message: dict[str, Any] = {"jsonrpc": "2.0"}
+    if method is not None:  # unknown when the request could not be read at all
+        message["method"] = method
     if error is not None:
         message["error"] = error.to_json()
     else:
@@ -89,8 +104,12 @@ class DevnetServer:
         self.port = port
         self._server: Server | None = None
         self._sessions: set[Session] = set()
+        self._closing: set[asyncio.Future[None]] = set()
         self._changed = asyncio.Event()
         self.on_clock_change: Callable[[int], None] | None = None
+        self.started_at = _utc_now()
+        self.last_tip_update = self.started_at
+        self._last_tip: bytes | None = None
         chain.listeners.append(self._notify)
         self._methods: dict[str, Callable[[Session, dict[str, Any]], Awaitable[Any] | Any]] = {
             "queryLedgerState/tip": lambda s, p: self._acquired_point(s),
@@ -148,6 +167,10 @@ class DevnetServer:
             self._server = None
 
     def _notify(self) -> None:
+        tip = self.chain.tip
+        if tip is not None and tip.id != self._last_tip:
+            self._last_tip = tip.id
+            self.last_tip_update = _utc_now()
         self._changed.set()
         self._changed = asyncio.Event()
 
@@ -157,13 +180,18 @@ class DevnetServer:
     def _process_http(self, connection: ServerConnection, request: Request) -> Response | None:
         if request.path == "/health":
             tip = self.chain.tip
+            slot = tip.slot if tip is not None else 0
             body = {
-                "networkSynchronization": 1.0,
-                "currentEra": "conway",
+                "startTime": self.started_at,
                 "lastKnownTip": self.chain.tip_json(),
-                "slot": self.chain.slot,
+                "lastTipUpdate": self.last_tip_update,
+                "networkSynchronization": 1,
+                "currentEra": "conway",
                 "connectionStatus": "connected",
-                "height": tip.height if tip else 0,
+                "currentEpoch": self.network.epoch_of(slot),
+                "slotInEpoch": slot % self.network.epoch_length,
+                "version": "v6.14.0 (milestoned devnet)",
+                "network": "devnet",
             }
             reply = connection.respond(200, json.dumps(body))
             reply.headers["Content-Type"] = "application/json"
@@ -245,7 +273,11 @@ class DevnetServer:
                 await self._send(session, response(method, request_id, error=exc))
                 continue
             except (KeyError, TypeError, ValueError) as exc:
-                error = invalid_params(f"Invalid params for {method}: {exc}")
+                error = invalid_params(f"Invalid params for {method}: {type(exc).__name__}: {exc}")
+                await self._send(session, response(method, request_id, error=error))
+                continue
+            except Exception as exc:  # a bug must cost one answer, never the connection
+                error = RpcError(-32603, f"Internal error in the devnet while handling {method}: {exc!r}")
                 await self._send(session, response(method, request_id, error=error))
                 continue
             await self._send(session, response(method, request_id, result))
@@ -523,7 +555,15 @@ class DevnetServer:
     def drop_connections(self) -> None:
         """Close every client connection (clients see the socket close and must reconnect)."""
         for session in list(self._sessions):
-            asyncio.ensure_future(session.connection.close(code=1001, reason="devnet dropped the connection"))
+            closing = asyncio.ensure_future(
+                session.connection.close(code=1001, reason="devnet dropped the connection")
+            )
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
+
+
+def _utc_now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _parse_point(raw: Any) -> tuple[int, bytes] | None:

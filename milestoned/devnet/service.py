@@ -142,21 +142,25 @@ class Devnet:
         return elapsed_ms // self.config.slot_length_ms + self._clock_offset
 
     async def _run_clock(self) -> None:
-        """Follow wall-clock time: one slot per slot length; a block when there is work or it is due."""
+        """One slot per slot length; a block when the mempool has work or the last one is old enough.
+
+        The clock follows wall time, but never lets a tick pass without a new slot: blocks forced by
+        `devnet/fund` or `devnet/produceBlock` each take a slot and may run the chain ahead of wall
+        time, and the chain then keeps its normal pace from there instead of stalling.
+        """
         slot_seconds = self.config.slot_length_ms / 1000
         while True:
-            target = self.wall_slot()
-            if target > self.chain.slot:
-                self.chain.advance(target - self.chain.slot)
-                tip = self.chain.tip
-                idle = self.chain.slot - (tip.slot if tip is not None else 0)
-                if self.chain.mempool or idle >= self.config.idle_block_slots:
-                    self.chain.produce_block()
-            next_slot_ms = (
-                self.network.start_time_ms + (target + 1 - self._clock_offset) * self.config.slot_length_ms
+            wall = self.wall_slot()
+            next_boundary_ms = (
+                self.network.start_time_ms + (wall + 1 - self._clock_offset) * self.config.slot_length_ms
             )
-            delay = max(0.0, next_slot_ms / 1000 - time.time())
-            await asyncio.sleep(min(delay, slot_seconds) if delay > 0 else slot_seconds / 10)
+            await asyncio.sleep(max(0.0, min(next_boundary_ms / 1000 - time.time(), slot_seconds)))
+            target = max(self.wall_slot(), self.chain.slot + 1)
+            self.chain.advance(target - self.chain.slot)
+            tip = self.chain.tip
+            idle = self.chain.slot - (tip.slot if tip is not None else 0)
+            if self.chain.mempool or idle >= self.config.idle_block_slots:
+                self.chain.produce_block()
 
 
 @contextlib.asynccontextmanager

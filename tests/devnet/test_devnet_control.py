@@ -7,11 +7,21 @@ import json
 
 import pytest
 import websockets
-from devnet_support import ALICE, BOB, OgmiosProbe, payment, signed
-from pycardano import TransactionOutput
+from devnet_support import ALICE, BOB, FEE, OgmiosProbe, funds_of, payment, signed
+from pycardano import (
+    AuxiliaryData,
+    Metadata,
+    Transaction,
+    TransactionBody,
+    TransactionInput,
+    TransactionOutput,
+    TransactionWitnessSet,
+)
 from websockets.exceptions import ConnectionClosed
 
+from milestoned.devnet.ledger import LedgerError
 from milestoned.devnet.service import Devnet, run_devnet
+from milestoned.devnet.transaction import decode_transaction
 
 
 async def test_fund_pays_and_mints_in_a_new_block(probe: OgmiosProbe, devnet: Devnet) -> None:
@@ -133,3 +143,30 @@ async def test_the_slot_clock_makes_blocks_for_submitted_transactions() -> None:
             else:
                 raise AssertionError("the clock never put the transaction in a block")
             assert step["block"]["slot"] > tip.slot
+
+
+async def test_a_full_block_takes_a_prefix_of_the_mempool_and_the_rest_follows(devnet: Devnet) -> None:
+    """Chained transactions larger than one block together: none is lost, order is kept."""
+    source, funds = funds_of(devnet, ALICE)
+    ids = []
+    for _ in range(8):
+        metadata = AuxiliaryData(Metadata({674: ["x" * 64] * 200}))  # about 13 KB each
+        body = TransactionBody(
+            inputs=[source],
+            outputs=[TransactionOutput(ALICE.address, funds.amount.coin - FEE)],
+            fee=FEE,
+            auxiliary_data_hash=metadata.hash(),
+        )
+        tx = Transaction(
+            body, TransactionWitnessSet(vkey_witnesses=[ALICE.witness(body)]), auxiliary_data=metadata
+        )
+        result = devnet.chain.submit(decode_transaction(tx.to_cbor()))
+        assert not isinstance(result, LedgerError), result
+        ids.append(tx.id.payload)
+        source, funds = TransactionInput(tx.id, 0), body.outputs[0]
+    first = devnet.produce_block()
+    assert 0 < len(first.transactions) < 8
+    assert sum(t.decoded.size for t in first.transactions) <= devnet.chain.params.max_block_body_size
+    second = devnet.produce_block()
+    assert [t.id for t in (*first.transactions, *second.transactions)] == ids
+    assert not devnet.chain.mempool

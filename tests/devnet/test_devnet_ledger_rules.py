@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import websockets
 from devnet_support import (
     ALICE,
     ALWAYS_FAILS,
@@ -29,11 +30,14 @@ from pycardano import (
     Asset,
     AssetName,
     AuxiliaryData,
+    CostModels,
     ExecutionUnits,
     Metadata,
     MultiAsset,
     Network,
     PlutusData,
+    PlutusV2Script,
+    PlutusV3Script,
     RedeemerMap,
     RedeemerTag,
     ScriptHash,
@@ -44,11 +48,15 @@ from pycardano import (
     TransactionWitnessSet,
     Value,
     datum_hash,
+    plutus_script_hash,
 )
-from pycardano.nativescript import ScriptAll, ScriptPubkey
+from pycardano.nativescript import InvalidBefore, ScriptAll, ScriptPubkey
+from pycardano.utils import script_data_hash
+from uplc import flatten, parse
 
 from milestoned.contracts.evaluation import SlotConfig, evaluate_transaction
-from milestoned.devnet.service import Devnet
+from milestoned.devnet.parameters import plutus_cost_models
+from milestoned.devnet.service import Devnet, run_devnet
 
 UNITS = ExecutionUnits(1_000_000, 500_000_000)
 
@@ -320,7 +328,7 @@ async def test_collateral_rules_3132_3129_3128_3133_3135_3131(probe: OgmiosProbe
         "minimumRequiredCollateral": {"ada": {"lovelace": FEE * 150 // 100}},
     }
     tokens = devnet.fund(ALICE.address, 5_000_000, {b"tok": 7})
-    token_input = TransactionInput(tokens.transactions[0].id, 0)  # type: ignore[arg-type]
+    token_input = TransactionInput(tokens.transactions[0].id, 0)
     error = await submit_error(probe, plutus_spend(devnet, locked, collateral=[token_input]))
     assert error["code"] == 3133
     assert error["data"]["unsuitableCollateralValue"][devnet.faucet.policy_id.hex()] == {b"tok".hex(): 7}
@@ -409,7 +417,7 @@ async def test_evaluate_reports_budgets_and_takes_additional_utxo(probe: OgmiosP
         "datum": PlutusData().to_cbor_hex(),
     }
     ghost_tx = plutus_spend(devnet, ghost)
-    params = {"transaction": {"cbor": ghost_tx.to_cbor_hex()}}
+    params: dict[str, Any] = {"transaction": {"cbor": ghost_tx.to_cbor_hex()}}
     assert (await probe.error("evaluateTransaction", params))["code"] == 3010
     params["additionalUtxo"] = [ghost_entry]
     assert (await probe.result("evaluateTransaction", params))[0]["budget"] == budgets[0]["budget"]
@@ -454,3 +462,96 @@ async def test_mint_and_burn_balance(probe: OgmiosProbe, devnet: Devnet) -> None
     error = await submit_error(probe, signed(unbalanced, ALICE, native_scripts=[policy]))
     assert error["code"] == 3123
     assert error["data"]["valueConsumed"][str(policy_id)] == {b"other".hex(): 5}
+
+
+async def test_3124_outputs_to_mainnet_addresses(probe: OgmiosProbe, devnet: Devnet) -> None:
+    mainnet_bob = Address(BOB.verification_key.hash(), network=Network.MAINNET)
+    body = payment(devnet, ALICE, [TransactionOutput(mainnet_bob, 5_000_000)])
+    error = await submit_error(probe, signed(body, ALICE))
+    assert error["code"] == 3124
+    assert error["data"] == {
+        "expectedNetwork": "testnet",
+        "discriminatedType": "address",
+        "invalidEntities": [str(mainnet_bob)],
+    }
+
+
+async def test_plutus_v2_scripts_are_refused_rather_than_taking_collateral(
+    probe: OgmiosProbe, devnet: Devnet
+) -> None:
+    v2 = PlutusV2Script(flatten(parse("(program 1.0.0 (lam d (lam r (lam c (con unit ())))))")))
+    locked = lock(devnet, ALICE, Address(plutus_script_hash(v2), network=Network.TESTNET), datum=PlutusData())
+    collateral = funds_of(devnet, ALICE)[0]
+    draft = payment(devnet, ALICE, [], inputs=[locked], collateral=[collateral])
+    index = sorted(draft.inputs, key=lambda i: (i.transaction_id.payload, i.index)).index(locked)
+    redeemers = spend_redeemer(index)
+    cost_models = CostModels({1: dict(enumerate(plutus_cost_models()["plutus:v2"]))})
+    body = payment(
+        devnet,
+        ALICE,
+        [],
+        inputs=[locked],
+        collateral=[collateral],
+        script_data_hash=script_data_hash(redeemers, None, cost_models),
+    )
+    error = await submit_error(probe, signed(body, ALICE, plutus_v2_script=[v2], redeemer=redeemers))
+    assert error["code"] == 3997
+    assert "Plutus V3" in error["message"]
+    assert collateral in devnet.chain.utxo
+
+
+async def test_3166_reference_scripts_too_large(probe: OgmiosProbe, devnet: Devnet) -> None:
+    holders = []
+    for i in range(14):
+        big = PlutusV3Script(bytes([i]) * 15_000)
+        holders.append(lock(devnet, ALICE, ALICE.address, lovelace=70_000_000, script=big))
+    body = pay_bob(devnet, reference_inputs=holders)
+    error = await submit_error(probe, signed(body, ALICE))
+    assert error["code"] == 3166
+    assert error["data"]["maximumReferenceScriptsSize"] == {"bytes": 204_800}
+    assert error["data"]["measuredReferenceScriptsSize"]["bytes"] > 204_800
+    # Under the limit, reference scripts are accepted and priced into the minimum fee (tiered, 15/byte).
+    body = pay_bob(devnet, reference_inputs=holders[:2], fee=200_000)
+    error = await submit_error(probe, signed(body, ALICE))
+    assert error["code"] == 3122
+    size = len(signed(body, ALICE).to_cbor())
+    reference_fee = 15 * 25_600 + int(15 * 1.2 * (2 * len(bytes(PlutusV3Script(b"x" * 15_000))) - 25_600))
+    assert error["data"]["minimumRequiredFee"]["ada"]["lovelace"] == 44 * size + 155_381 + reference_fee
+
+
+async def test_3103_native_script_time_locks(probe: OgmiosProbe, devnet: Devnet) -> None:
+    unlock_slot = devnet.chain.slot + 50
+    after = ScriptAll([ScriptPubkey(ALICE.verification_key.hash()), InvalidBefore(unlock_slot)])
+    locked = lock(devnet, ALICE, Address(after.hash(), network=Network.TESTNET))
+    early = pay_bob(devnet, inputs=[locked], validity_start=devnet.chain.slot)
+    error = await submit_error(probe, signed(early, ALICE, native_scripts=[after]))
+    assert error["code"] == 3103 and error["data"] == {"failingNativeScripts": [str(after.hash())]}
+    devnet.advance(50)
+    on_time = pay_bob(devnet, inputs=[locked], validity_start=unlock_slot)
+    await submit_ok(probe, signed(on_time, ALICE, native_scripts=[after]))
+
+
+async def test_reject_mode_refuses_failing_scripts_like_a_node_mempool() -> None:
+    funds = {str(ALICE.address): 100_000_000_000}
+    async with run_devnet(port=0, clock=False, funds=funds, failing_scripts="reject") as devnet:
+        locked = lock(devnet, ALICE, script_address(ALWAYS_FAILS), datum=PlutusData())
+        tx = plutus_spend(devnet, locked, script=ALWAYS_FAILS)
+        async with websockets.connect(devnet.url) as socket:
+            error = await submit_error(OgmiosProbe(socket), tx)
+        assert error["code"] == 3136
+        assert error["data"]["declaredSpending"] == "inputs"
+        assert devnet.pending() == []
+
+
+async def test_fund_without_a_block_leaves_the_payment_in_the_mempool(
+    probe: OgmiosProbe, devnet: Devnet
+) -> None:
+    funded = await probe.result(
+        "devnet/fund", {"address": str(BOB.address), "lovelace": 3_000_000, "produceBlock": False}
+    )
+    assert "block" not in funded
+    await probe.result("acquireMempool")
+    assert await probe.result("hasTransaction", {"id": funded["transaction"]["id"]}) is True
+    assert await probe.result("queryLedgerState/utxo", {"addresses": [str(BOB.address)]}) == []
+    devnet.produce_block()
+    assert len(await probe.result("queryLedgerState/utxo", {"addresses": [str(BOB.address)]})) == 1

@@ -16,7 +16,7 @@ from milestoned.devnet.service import Devnet
 async def test_id_is_echoed_whatever_its_type_and_null_when_absent(devnet: Devnet) -> None:
     async with websockets.connect(devnet.url) as ws:
         for request_id in ("abc", 7, {"nested": [1, 2]}, None):
-            request = {"jsonrpc": "2.0", "method": "queryNetwork/tip"}
+            request: dict[str, object] = {"jsonrpc": "2.0", "method": "queryNetwork/tip"}
             if request_id is not None:
                 request["id"] = request_id
             await ws.send(json.dumps(request))
@@ -236,4 +236,7 @@ async def test_health_endpoint(devnet: Devnet) -> None:
     writer.close()
     head, _, body = raw.partition(b"\r\n\r\n")
     assert b" 200 " in head.split(b"\r\n")[0]
-    assert json.loads(body)["lastKnownTip"] == devnet.chain.tip_json()
+    health = json.loads(body)
+    assert health["lastKnownTip"] == devnet.chain.tip_json()
+    assert health["networkSynchronization"] == 1 and health["connectionStatus"] == "connected"
+    assert health["currentEra"] == "conway"

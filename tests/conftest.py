@@ -1,4 +1,4 @@
-"""Every store test runs on SQLite and on PostgreSQL (`store` fixture, parametrised by backend).
+"""Shared fixtures: every store test runs on SQLite and on PostgreSQL (the `store` fixture).
 
 The PostgreSQL variant is marked `postgres`. When no server answers (127.0.0.1:5432, user postgres,
 database test; or env MILESTONED_TEST_POSTGRES_URL) it is skipped with the reason, except under CI=true,

@@ -46,6 +46,8 @@ class FollowerConfig:
     checkpoint_every_blocks: int = DEFAULT_CHECKPOINT_BLOCKS
     checkpoint_every_seconds: float = DEFAULT_CHECKPOINT_SECONDS
     """A block with nothing for us is recorded (cursor only) when this many blocks or seconds passed."""
+    write_batch_blocks: int = 100
+    """While catching up, at most this many blocks with events wait for one write (at the tip: none)."""
     stall_timeout_seconds: float = 60.0
     """After this long without a chain-sync message, probe the node's tip (see `follower`)."""
     probe_timeout_seconds: float = 10.0
@@ -67,6 +69,8 @@ class FollowerConfig:
                 raise ValueError(f"{name} must be a positive number of seconds, got {getattr(self, name)}")
         if self.schedule_refresh_seconds < 0:
             raise ValueError(f"schedule_refresh_seconds must be >= 0, got {self.schedule_refresh_seconds}")
+        if self.write_batch_blocks < 1:
+            raise ValueError(f"write_batch_blocks must be at least 1, got {self.write_batch_blocks}")
         if self.lookback_points < 1:
             raise ValueError(f"lookback_points must be at least 1, got {self.lookback_points}")
         if self.in_flight < 1:

@@ -1,15 +1,21 @@
 """The chain follower: Ogmios chain sync → block filter → event log. The imperative shell of the indexer.
 
 How it keeps the log right through crashes, forks and dropped links:
-- Each block with events for us is written as ONE log append: its events plus the cursor checkpoint
-  (`EventLog.append_block`). A `kill -9` leaves the block entirely in the log or not at all, and the
-  cursor says which, so a restart neither skips nor repeats it.
+- A block's events are always written together with the cursor checkpoint at that block, in ONE log
+  append (one database transaction). A `kill -9` leaves the block entirely in the log or not at all, and
+  the cursor says which, so a restart neither skips nor repeats it.
 - Blocks with nothing for us are only counted; the cursor is recorded every `checkpoint_every_blocks`
   blocks or `checkpoint_every_seconds` seconds, so a restart re-reads at most that much (re-reading a block
   with nothing for us writes nothing, so it is harmless).
+- At the chain tip each block with events is written at once. While catching up, blocks with events are
+  held in memory (already folded into the follower's state) and written together, up to
+  `write_batch_blocks` blocks or `checkpoint_every_seconds` at a time, still each followed by its cursor
+  and all in one transaction: a commit costs milliseconds, and a crash only loses what a restart re-reads.
+  Held blocks are written before a rollback is handled, before a reconnect and on stop.
 - On (re)start the follower offers `findIntersection` its in-memory position (after a reconnect), then
-  points recorded in the log: the 10 newest and exponentially older ones over the last `lookback_points`
-  (`intersection.spread`), then the configured start point as last resort. With an empty log it starts
+  points recorded in the log (kept in memory as the log is folded, see `state`): the 10 newest and
+  exponentially older ones over the last `lookback_points` (`intersection.spread`), then the configured
+  start point as last resort. With an empty log it starts
   from the configured point (`origin`, `tip` or a slot and hash) and records it at once, so a restart
   before the first block does not start again from a newer tip and miss blocks.
 - A RollBackward to a point becomes a `RolledBack` event only when the log has something above that point
@@ -25,7 +31,8 @@ How it keeps the log right through crashes, forks and dropped links:
 
 Writes are synchronous (SQLite or PostgreSQL, a millisecond or so) and rare: relevant blocks and
 checkpoints. Events appended to the log by others (schedules registered through the command socket) are
-folded in every `schedule_refresh_seconds` and before every write; register a schedule with the daemon
+folded in every `schedule_refresh_seconds` and whenever a write finds the log moved on (the log's
+optimistic concurrency check, `AppendConflictError`, then a retry); register a schedule with the daemon
 before submitting its registration transaction, as the commands do, so the follower knows its auth token
 when the allocations appear.
 """
@@ -39,8 +46,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from milestoned.eventlog.cursor import live_points_newest_first
-from milestoned.eventlog.events import ChainEvent, ChainPoint
+from milestoned.eventlog.events import ChainCursorCheckpointed, ChainEvent, ChainPoint, Event, RolledBack
 from milestoned.eventlog.store import AppendConflictError, EventLog
 from milestoned.indexer.config import FollowerConfig
 from milestoned.indexer.filter import WatchedContract, block_events, block_point
@@ -49,7 +55,7 @@ from milestoned.indexer.state import FollowerState
 from milestoned.ogmios.backoff import BackoffPolicy
 from milestoned.ogmios.client import OgmiosClient, run_with_reconnect
 from milestoned.ogmios.errors import IntersectionNotFound, OgmiosConnectionError, OgmiosError
-from milestoned.ogmios.model import ORIGIN, Block, NextBlock, Point, PointOrOrigin, RollBackward, RollForward
+from milestoned.ogmios.model import ORIGIN, Block, Point, PointOrOrigin, RollBackward, RollForward
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +105,7 @@ class ChainFollower:
         self.contract = contract
         self.config = config or FollowerConfig()
         self._clock = clock
-        self.state = FollowerState()
+        self.state = FollowerState(lookback=self.config.lookback_points)
         self.position: PointOrOrigin | None = None
         """The in-memory cursor: the last block processed (may be ahead of the last one recorded)."""
         self.tip_slot: int | None = None
@@ -107,10 +113,19 @@ class ChainFollower:
         self.blocks_written = 0
         self.rollbacks_recorded = 0
         self.sessions = 0
+        self.messages = 0
+        """Chain-sync answers received (the watchdog's sign of life)."""
+        self._interrupt: FollowerStalled | str | None = None
         self._unrecorded_blocks = 0
         self._last_checkpoint = clock()
+        self._held: list[Event] = []
+        """Events (and cursors) of processed blocks not yet appended; see `flush`."""
+        self._held_blocks = 0
+        self._held_since = clock()
         self._last_refresh = clock()
         self._stop = asyncio.Event()
+        self._reload = False
+        """Set when a write failed: the state is rebuilt from the log before the next session."""
         self.fold_log()
 
     # --- public API -------------------------------------------------------------------------------------
@@ -123,7 +138,13 @@ class ChainFollower:
         max_reconnects: int | None = None,
         **connect: Any,
     ) -> None:
-        """Follow the chain at `url` until `stop()`, reconnecting whenever the connection drops or stalls."""
+        """Follow the chain at `url` until `stop()`, reconnecting whenever the connection drops or stalls.
+
+        A failure of the event log (disk full, database down) is not retried here: it propagates, and the
+        follower rebuilds its state from the log when `run` is called again. `stop()` returns from a
+        connected session; while Ogmios is unreachable `run` keeps retrying, so cancel its task to give up.
+        """
+        self._stop.clear()
         await run_with_reconnect(
             url,
             self.follow,
@@ -150,6 +171,8 @@ class ChainFollower:
     async def follow(self, client: OgmiosClient) -> None:
         """One session on a connected client: intersect, then process blocks until stopped or disconnected."""
         self.sessions += 1
+        if self._reload:
+            self._reload_from_log()
         self.fold_log()
         points = await self.intersection_candidates(client)
         try:
@@ -161,40 +184,39 @@ class ChainFollower:
                 "check that Ogmios serves the network this log was built on, or start a new log"
             ) from exc
         log.info("chain sync intersects at %s (node tip %s)", intersection.point, intersection.tip)
-        if self.state.written is None:
-            self._append_block(to_chain_point(intersection.point), ())
-        pending: asyncio.Future[NextBlock] | None = None
-        stopping = asyncio.ensure_future(self._stop.wait())
-        ahead_before = False
+        if self.state.written is None:  # first start: record where we start, so a restart resumes there
+            self._hold(to_chain_point(intersection.point), (), self._clock())
+            self.flush()
+        self._interrupt = None
+        main = asyncio.current_task()
+        assert main is not None
+        watchdog = asyncio.create_task(self._watch(client, main), name="indexer-watchdog")
         try:
             while not self._stop.is_set():
-                if pending is None:
-                    pending = asyncio.ensure_future(client.next_block())
-                waiters: set[asyncio.Future[Any]] = {pending, stopping}
-                done, _ = await asyncio.wait(
-                    waiters,
-                    timeout=self.config.stall_timeout_seconds,
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                if pending in done:
-                    result, pending = pending.result(), None
-                    ahead_before = False
-                    if isinstance(result, RollForward):
-                        self.tip_slot = result.tip.slot
-                        self.roll_forward(result.block)
-                    else:
-                        self.roll_backward(result)
-                elif not done:
-                    ahead_before = await self._probe(client, ahead_before)
-            self.checkpoint()
+                try:
+                    result = await client.next_block()
+                except asyncio.CancelledError:
+                    if self._interrupt is None:
+                        raise  # cancelled from outside (shutdown): not ours to swallow
+                    main.uncancel()
+                    if isinstance(self._interrupt, FollowerStalled):
+                        raise self._interrupt from None
+                    break  # stop() while waiting for a block
+                self.messages += 1
+                if isinstance(result, RollForward):
+                    self.tip_slot = result.tip.slot
+                    self.roll_forward(result.block, at_tip=result.tip.id == result.block.id)
+                else:
+                    self.roll_backward(result)
         finally:
-            stopping.cancel()
-            if pending is not None:
-                pending.cancel()
+            watchdog.cancel()
+            self.checkpoint()  # held blocks and the cursor, on stop and before a reconnect alike
 
     # --- the steps (synchronous, so tests can drive them directly) ---------------------------------------
 
-    def roll_forward(self, block: Block) -> None:
+    def roll_forward(self, block: Block, *, at_tip: bool = True) -> None:
+        """Process one block. `at_tip=False` (catching up) lets blocks with events wait in memory for one
+        write of up to `write_batch_blocks` blocks; at the tip they are written at once."""
         point = block_point(block)
         if point is None:  # a Byron epoch-boundary block has no slot of its own: nothing to record
             return
@@ -205,55 +227,101 @@ class ChainFollower:
         events = block_events(block, self.contract, self.state.schedules, self.state.open_allocations)
         self.position = Point(point.slot, point.header_hash)
         self._unrecorded_blocks += 1
-        if events:
-            self._append_block(point, events, block)
-        elif (
-            self._unrecorded_blocks >= self.config.checkpoint_every_blocks
+        if (
+            events
+            or self._unrecorded_blocks >= self.config.checkpoint_every_blocks
             or now - self._last_checkpoint >= self.config.checkpoint_every_seconds
         ):
-            self._append_block(point, (), block)
+            self._hold(point, events, now)
+        if self._held and (
+            at_tip
+            or self._held_blocks >= self.config.write_batch_blocks
+            or now - self._held_since >= self.config.checkpoint_every_seconds
+        ):
+            self.flush()
 
     def roll_backward(self, backward: RollBackward) -> None:
+        self.flush()
         point = to_chain_point(backward.point)
         written = self.state.written
         if written is not None and written.slot > point.slot:
-            self._append_rollback(point)
+            self._held.append(RolledBack(point=point))
+            self.state.apply(RolledBack(point=point))
+            self.flush()
+            self.rollbacks_recorded += 1
+            log.info("rolled back to %s", point)
         self.position = backward.point
         self._unrecorded_blocks = 0
 
     def checkpoint(self) -> None:
-        """Record the in-memory cursor if it is ahead of the log (on stop, and on the checkpoint clock)."""
-        if self.position is None:
+        """Write what is held, and the in-memory cursor if the log is behind it (on stop, and on demand)."""
+        if self._reload:
+            return  # a write failed: nothing in memory can be trusted until the state is rebuilt
+        if self.position is not None:
+            point = to_chain_point(self.position)
+            if self.state.written != point:
+                self._hold(point, (), self._clock())
+        self.flush()
+
+    def flush(self) -> None:
+        """Append everything held, as ONE log transaction: each block's events followed by its cursor."""
+        if not self._held:
             return
-        point = to_chain_point(self.position)
-        if self.state.written != point:
-            self._append_block(point, ())
+        batch = self._held
+        try:
+            for attempt in range(MAX_APPEND_ATTEMPTS):
+                try:
+                    head = self.log.append(batch)
+                    break
+                except AppendConflictError:
+                    if attempt + 1 == MAX_APPEND_ATTEMPTS:
+                        raise
+                    log.info("another writer appended to the log; folding its events in and retrying")
+                    self._fold(until=self.log.head(refresh=True).position)
+        except BaseException:
+            # The held events are in our state but not in the log: forget both, and rebuild the state
+            # from the log (the one truth) before the next session.
+            self._held, self._held_blocks = [], 0
+            self._reload = True
+            raise
+        self._fold(until=head.position - len(batch))  # other writers' events just before ours
+        self.state.position = head.position  # ours are folded in already (see `_hold`)
+        self.blocks_written += self._held_blocks
+        self._held = []
+        self._held_blocks = 0
+
+    def _reload_from_log(self) -> None:
+        log.warning("rebuilding the follower's state from the event log after a failed write")
+        self.state = FollowerState(lookback=self.config.lookback_points)
+        self.position = None
+        self._reload = False
+        self.fold_log()
 
     def fold_log(self) -> None:
-        """Fold in whatever the log gained since we last looked (our own writes and other writers')."""
+        """Fold in what other writers appended since we last looked (schedules registered meanwhile)."""
         self._last_refresh = self._clock()
-        while True:
-            batch = self.log.read(after=self.state.position, limit=1000)
+        self._fold(until=None)
+
+    def _fold(self, until: int | None) -> None:
+        while until is None or self.state.position < until:
+            limit = 1000 if until is None else min(1000, until - self.state.position)
+            batch = self.log.read(after=self.state.position, limit=limit)
             for logged in batch:
                 self.state.apply(logged.event)
                 self.state.position = logged.position
-            if len(batch) < 1000:
+            if len(batch) < limit:
                 return
 
-    def intersection_candidates_from_log(self) -> list[PointOrOrigin]:
-        recorded: list[ChainPoint] = []
-        for point in live_points_newest_first(e.event for e in self.log.iter_newest_first(batch_size=500)):
-            recorded.append(point)
-            if len(recorded) >= self.config.lookback_points:
-                break
-        return [to_ogmios_point(p) for p in spread(recorded)]
+    def recorded_intersection_points(self) -> list[PointOrOrigin]:
+        """Points the log recorded on the current chain, spread out Kupo-style, newest first."""
+        return [to_ogmios_point(p) for p in spread(list(reversed(self.state.recent_points)))]
 
     async def intersection_candidates(self, client: OgmiosClient) -> list[PointOrOrigin]:
         """Newest first: the in-memory cursor, the log's recorded points, then the configured start."""
         candidates: list[PointOrOrigin] = []
         if self.position is not None:
             candidates.append(self.position)
-        for point in self.intersection_candidates_from_log():
+        for point in self.recorded_intersection_points():
             if point not in candidates:
                 candidates.append(point)
         start = self.config.start
@@ -267,42 +335,52 @@ class ChainFollower:
 
     # --- writing ------------------------------------------------------------------------------------------
 
-    def _append_block(
-        self, point: ChainPoint, events: Sequence[ChainEvent], block: Block | None = None
-    ) -> None:
-        for attempt in range(MAX_APPEND_ATTEMPTS):
-            try:
-                self.log.append_block(point, events)
-                break
-            except AppendConflictError:
-                if attempt + 1 == MAX_APPEND_ATTEMPTS:
-                    raise
-                log.info("another writer appended to the log; re-reading it and retrying block %s", point)
-                self.log.head(refresh=True)
-                self.fold_log()
-                if block is not None:  # a schedule may have been registered meanwhile
-                    events = block_events(
-                        block, self.contract, self.state.schedules, self.state.open_allocations
-                    )
-        self.fold_log()
-        self.blocks_written += 1 if events else 0
+    def _hold(self, point: ChainPoint, events: Sequence[ChainEvent], now: float) -> None:
+        """Queue a block's events and its cursor for the next `flush`, and fold them in now: the filter
+        must already see allocations locked in held blocks when it meets their release."""
+        if not self._held:
+            self._held_since = now
+        checkpoint = ChainCursorCheckpointed(point=point)
+        self._held.extend(events)
+        self._held.append(checkpoint)
+        self.state.apply_all(events)
+        self.state.apply(checkpoint)
+        self._held_blocks += 1 if events else 0
         self._unrecorded_blocks = 0
-        self._last_checkpoint = self._clock()
-
-    def _append_rollback(self, point: ChainPoint) -> None:
-        for attempt in range(MAX_APPEND_ATTEMPTS):
-            try:
-                self.log.append_rollback(point)
-                break
-            except AppendConflictError:
-                if attempt + 1 == MAX_APPEND_ATTEMPTS:
-                    raise
-                self.log.head(refresh=True)
-        self.fold_log()
-        self.rollbacks_recorded += 1
-        log.info("rolled back to %s", point)
+        self._last_checkpoint = now
 
     # --- stall detection --------------------------------------------------------------------------------
+
+    async def _watch(self, client: OgmiosClient, main: asyncio.Task[Any]) -> None:
+        """Interrupt the session's wait for a block when `stop()` is called or the link has stalled.
+
+        Why a separate task: the block loop then awaits `next_block()` directly, with no timer or extra
+        future per block (at thousands of blocks per second that overhead shows). The interruption is a
+        cancellation of the loop's task, which only ever waits in `next_block()`; a block whose answer is
+        lost that way was not processed, so neither stopping nor reconnecting skips it.
+        """
+        stopping = asyncio.ensure_future(self._stop.wait())
+        ahead_before = False
+        seen = self.messages
+        try:
+            while True:
+                done, _ = await asyncio.wait({stopping}, timeout=self.config.stall_timeout_seconds)
+                if done:
+                    self._interrupt = "stop"
+                    main.cancel()
+                    return
+                if self.messages != seen:
+                    seen, ahead_before = self.messages, False
+                    continue
+                try:
+                    ahead_before = await self._probe(client, ahead_before)
+                except OgmiosConnectionError as stalled:  # FollowerStalled, or the socket died meanwhile
+                    log.warning("%s", stalled)
+                    self._interrupt = FollowerStalled(str(stalled))
+                    main.cancel()
+                    return
+        finally:
+            stopping.cancel()
 
     async def _probe(self, client: OgmiosClient, ahead_before: bool) -> bool:
         """Called after `stall_timeout_seconds` of silence. Returns whether the node is ahead of us."""
@@ -310,8 +388,8 @@ class ChainFollower:
             tip = await asyncio.wait_for(client.network_tip(), self.config.probe_timeout_seconds)
         except TimeoutError:
             raise FollowerStalled(
-                f"no chain-sync message for {self.config.stall_timeout_seconds:.0f} s and no answer to a tip "
-                f"query within {self.config.probe_timeout_seconds:.0f} s; reconnecting"
+                f"no chain-sync message for {self.config.stall_timeout_seconds:g} s and no answer to a tip "
+                f"query within {self.config.probe_timeout_seconds:g} s; reconnecting"
             ) from None
         except OgmiosError as exc:  # the node answered, if only with an error: the link is alive
             log.info("tip probe answered with an error (%s); treating the link as alive", exc)
@@ -320,7 +398,7 @@ class ChainFollower:
         if ahead and ahead_before:
             raise FollowerStalled(
                 f"the node's tip (slot {_slot(tip)}) is ahead of us (slot {_slot(self.position)}) but chain "
-                f"sync sent nothing for {2 * self.config.stall_timeout_seconds:.0f} s; reconnecting"
+                f"sync sent nothing for {2 * self.config.stall_timeout_seconds:g} s; reconnecting"
             )
         return ahead
 

@@ -6,12 +6,15 @@ disagree with what it wrote. The state is:
 - the known schedules (from `ScheduleRegistered`): whose auth tokens the filter looks for;
 - the allocation UTxOs still open, with the slot each was locked and spent at, so that a rollback to slot
   `s` forgets the locks above `s` and reopens the allocations spent above `s`;
-- the newest chain point written (`written`), which says whether a rollback has anything to undo;
+- the newest chain point written (`written`), which says whether a rollback has anything to undo, and
+  the last `lookback` distinct points on the current chain, newest last, from which restarts and
+  reconnects draw their `findIntersection` candidates without re-reading the log;
 - the log position folded so far, so that events appended by others (new schedules) are picked up.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -27,6 +30,9 @@ from milestoned.eventlog.events import (
     ScheduleRegistered,
 )
 
+PRUNE_EVERY = 64
+"""Forget old spent allocations every this many points that leave `recent_points`."""
+
 
 @dataclass(slots=True)
 class FollowerState:
@@ -39,10 +45,15 @@ class FollowerState:
     """The newest point on the current chain that the log has an event at (None: nothing yet)."""
     position: int = 0
     """Log position of the last event folded in."""
+    lookback: int = 2160
+    """How many recent points to keep (k, the deepest rollback the node can ask for, on mainnet)."""
+    recent_points: deque[ChainPoint] = field(default_factory=deque)
+    """Distinct points of the current chain the log has events at, oldest first, at most `lookback`."""
     _locked_at: dict[str, tuple[str, int]] = field(default_factory=dict)
     """Every allocation ever locked on the current chain: out-ref → (schedule id, slot)."""
     _spent_at: dict[str, int] = field(default_factory=dict)
     """Allocations spent on the current chain: out-ref → slot of the spend."""
+    _dropped_points: int = 0
 
     def apply(self, event: Event) -> None:
         """Fold one event in (events of other kinds, e.g. oracle signatures, change nothing here)."""
@@ -61,12 +72,29 @@ class FollowerState:
             self._spent_at[event.out_ref] = event.point.slot
             self.open_allocations.pop(event.out_ref, None)
         self.written = event.point
+        points = self.recent_points
+        if not points or points[-1] != event.point:
+            points.append(event.point)
+            if len(points) > self.lookback:
+                points.popleft()
+                self._dropped_points += 1
+                if self._dropped_points % PRUNE_EVERY == 0:
+                    self._forget_spent_before(points[0].slot)
 
     def apply_all(self, events: Iterable[Event]) -> None:
         for event in events:
             self.apply(event)
 
+    def _forget_spent_before(self, slot: int) -> None:
+        """Allocations spent below the oldest point we would ever intersect at cannot come back: a
+        rollback never goes below it. Forgetting them keeps memory bounded on a long-running daemon."""
+        for out_ref in [ref for ref, spent in self._spent_at.items() if spent < slot]:
+            del self._spent_at[out_ref]
+            self._locked_at.pop(out_ref, None)
+
     def _roll_back(self, slot: int) -> None:
+        while self.recent_points and self.recent_points[-1].slot > slot:
+            self.recent_points.pop()
         for out_ref in [ref for ref, (_, locked) in self._locked_at.items() if locked > slot]:
             del self._locked_at[out_ref]
             self.open_allocations.pop(out_ref, None)

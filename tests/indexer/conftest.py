@@ -1,8 +1,41 @@
-"""Fixtures of the indexer tests; the helpers live beside this file (indexer_support, devnet_chain)."""
+"""Fixtures of the indexer tests; the helpers live beside this file (indexer_support, devnet_chain, …).
+
+`store_config` gives each test a fresh event-log store on SQLite and on PostgreSQL (marked `postgres`;
+skipped when no server answers, except under CI=true where that is a failure), like the eventlog tests.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).parent))
+
+from milestoned.eventlog.config import StoreConfig
+from milestoned.eventlog.testing import StoreHarness, postgres_for_tests, postgres_unreachable_reason
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_config(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StoreConfig]:
+    server = postgres_for_tests()
+    if request.param == "postgres":
+        reason = postgres_unreachable_reason(server)
+        if reason is not None:
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail(f"CI=true requires PostgreSQL: {reason}")
+            pytest.skip(reason)
+    harness = StoreHarness(
+        backend=request.param,
+        directory=str(tmp_path_factory.mktemp("store")),
+        prefix=f"ix_{uuid.uuid4().hex[:12]}",
+        server=server,
+    )
+    yield harness.config("log")
+    harness.cleanup()

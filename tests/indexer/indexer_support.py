@@ -19,9 +19,9 @@ from pycardano import Address, Network
 
 from milestoned.contracts import scenarios
 from milestoned.domain import onchain_types as ot
-from milestoned.eventlog.events import SchedulePolicy, ScheduleRegistered
+from milestoned.eventlog.events import ChainPoint, SchedulePolicy, ScheduleRegistered
 from milestoned.indexer.filter import WatchedContract
-from milestoned.ogmios.model import Block, LazyTransactions
+from milestoned.ogmios.model import Block, LazyTransactions, Point
 from milestoned.ogmios.parsing import block_from_header, parse_transactions
 
 SCHEDULE = scenarios.Schedule("indexer-a")
@@ -49,7 +49,10 @@ def registered(schedule: scenarios.Schedule) -> ScheduleRegistered:
 
 
 def allocation_datum(
-    schedule: scenarios.Schedule, amount: int = 1_000, milestone: bytes = b"m1", schedule_id: bytes | None = None
+    schedule: scenarios.Schedule,
+    amount: int = 1_000,
+    milestone: bytes = b"m1",
+    schedule_id: bytes | None = None,
 ) -> str:
     allocation = scenarios.Allocation(BENEFICIARY, amount, milestone, 1_700_000_100_000)
     return str(schedule.datum(allocation, schedule_id).to_cbor_hex())
@@ -65,7 +68,7 @@ def allocation_output(
     amount: int = 1_000,
     auth_token: bool = True,
     address: str = VALIDATOR_ADDRESS,
-    datum: str | None | bool = True,
+    datum: str | bool | None = True,
 ) -> dict[str, Any]:
     """An allocation UTxO as registration creates it; each part can be left out or replaced to spoof it."""
     assets: dict[str, dict[str, int]] = {TOKEN_POLICY: {TOKEN_NAME: amount}}
@@ -181,7 +184,14 @@ class ChainBuilder:
         return block
 
 
-def block_of(transactions: list[dict[str, Any]], *, slot: int = 5_000, height: int = 10, ancestor: str = "") -> Block:
+def block_of(
+    transactions: list[dict[str, Any]],
+    *,
+    slot: int = 5_000,
+    height: int = 10,
+    ancestor: str = "",
+    keep_source: bool = True,
+) -> Block:
     """Type a block the way the client does for a frame: header now, transactions lazily, frame kept."""
     header = {
         "type": "praos",
@@ -194,7 +204,18 @@ def block_of(transactions: list[dict[str, Any]], *, slot: int = 5_000, height: i
         "transactions": transactions,
     }
     source = orjson.dumps({"jsonrpc": "2.0", "method": "nextBlock", "result": {"block": header}})
-    return block_from_header(header, LazyTransactions(load=lambda: parse_transactions(transactions)), source)
+    lazy = LazyTransactions(load=lambda: parse_transactions(transactions))
+    return block_from_header(header, lazy, source if keep_source else None)
+
+
+def point_of(block: Block) -> Point:
+    assert block.slot is not None
+    return Point(block.slot, block.id)
+
+
+def chain_point_of(block: Block) -> ChainPoint:
+    assert block.slot is not None
+    return ChainPoint(block.slot, block.id)
 
 
 def out_ref(tx: dict[str, Any], index: int) -> str:

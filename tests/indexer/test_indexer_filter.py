@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -25,13 +26,21 @@ from pycardano import Address, ScriptHash
 
 from milestoned.domain import onchain_types as ot
 from milestoned.eventlog.events import AllocationLocked, AllocationReclaimed, AllocationReleased, ChainPoint
-from milestoned.indexer.filter import WatchedContract, block_events, plutus_constructor
+from milestoned.indexer.filter import (
+    MANY_SCHEDULES,
+    WatchedContract,
+    block_events,
+    mentions_any,
+    plutus_constructor,
+)
 
 KNOWN = {SCHEDULE.schedule_id.hex(): "rules"}
 SID = SCHEDULE.schedule_id.hex()
 
 
-def events_of(*transactions: dict[str, Any], open_allocations: dict[str, str] | None = None, known: Any = KNOWN) -> list[Any]:
+def events_of(
+    *transactions: dict[str, Any], open_allocations: dict[str, str] | None = None, known: Any = KNOWN
+) -> list[Any]:
     block = block_of(list(transactions), slot=7_777)
     return block_events(block, CONTRACT, known, open_allocations or {})
 
@@ -45,7 +54,7 @@ def test_a_registration_locks_each_allocation_with_point_tx_and_datum() -> None:
     assert isinstance(first, AllocationLocked)
     assert first.point == ChainPoint(4_242, block.id)
     assert first.tx_id == tx["id"]
-    assert [e.out_ref for e in events] == [out_ref(tx, 0), out_ref(tx, 1)]
+    assert [e.out_ref for e in events if isinstance(e, AllocationLocked)] == [out_ref(tx, 0), out_ref(tx, 1)]
     assert first.schedule_id == SID
     assert first.amount == 1_000
     assert first.milestone_id == b"m1".hex()
@@ -119,7 +128,9 @@ def test_without_a_readable_redeemer_the_payout_tag_decides() -> None:
     released = spend(SCHEDULE, [allocation], None, outputs=[payout(SCHEDULE)], with_redeemer=False)
     reclaimed = spend(SCHEDULE, [allocation], None, with_redeemer=False)
     assert [type(e) for e in events_of(released, open_allocations={allocation: SID})] == [AllocationReleased]
-    assert [type(e) for e in events_of(reclaimed, open_allocations={allocation: SID})] == [AllocationReclaimed]
+    assert [type(e) for e in events_of(reclaimed, open_allocations={allocation: SID})] == [
+        AllocationReclaimed
+    ]
 
 
 def test_a_failed_script_transaction_spends_only_collaterals_and_creates_only_its_return() -> None:
@@ -173,3 +184,36 @@ def test_constructor_indexes_of_plutus_data() -> None:
     assert plutus_constructor("d8668218c880") == 200  # tag 102, the general form
     assert plutus_constructor("01") is None
     assert plutus_constructor("zz") is None
+
+
+def test_the_contract_of_a_network_is_the_committed_validator() -> None:
+    devnet = WatchedContract.of_network("devnet")
+    assert devnet == CONTRACT
+    assert WatchedContract.of_network("mainnet").network != devnet.network
+    with pytest.raises(ValueError, match="unknown network"):
+        WatchedContract.of_network("moon")
+
+
+def test_with_many_known_schedules_the_one_scan_prefilter_agrees() -> None:
+    many = {f"{i:056x}": "rules" for i in range(20)}
+    assert len(many) > MANY_SCHEDULES
+    with_ours = {**many, SID: "rules"}
+    tx = register(SCHEDULE)
+    assert [type(e) for e in events_of(tx, known=with_ours)] == [AllocationLocked]
+    skipped = block_of([transaction(outputs=[allocation_output(OTHER_SCHEDULE)])])
+    assert block_events(skipped, CONTRACT, with_ours, {}) == []
+    assert not skipped._transactions.loaded
+    assert mentions_any(block_of([register(OTHER_SCHEDULE)]), {**many, OTHER_SCHEDULE.schedule_id.hex(): 1})
+
+
+def test_only_the_transactions_that_matter_are_typed_and_a_block_without_its_frame_still_works() -> None:
+    locking = register(SCHEDULE)
+    releasing = spend(SCHEDULE, [out_ref(locking, 0)], ot.Release([]), outputs=[payout(SCHEDULE)])
+    noise = [transaction(outputs=[plain_output()]) for _ in range(5)]
+    with_frame = block_of([*noise, locking, *noise, releasing])
+    without_frame = block_of([*noise, locking, *noise, releasing], keep_source=False)
+    framed = block_events(with_frame, CONTRACT, KNOWN, {})
+    assert not with_frame._transactions.loaded  # the 10 others were never typed
+    unframed = block_events(without_frame, CONTRACT, KNOWN, {})
+    assert [replace(e, point=unframed[0].point) for e in framed] == unframed  # blocks differ only in id
+    assert [type(e) for e in framed] == [AllocationLocked, AllocationReleased]

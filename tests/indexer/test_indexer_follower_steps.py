@@ -6,14 +6,26 @@ follower over a WebSocket.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from indexer_support import CONTRACT, SCHEDULE, ChainBuilder, out_ref, payout, register, registered, spend
+from indexer_support import (
+    CONTRACT,
+    SCHEDULE,
+    ChainBuilder,
+    chain_point_of,
+    out_ref,
+    payout,
+    point_of,
+    register,
+    registered,
+    spend,
+)
 
 from milestoned.domain import onchain_types as ot
-from milestoned.eventlog import EventLog, SQLiteConfig
+from milestoned.eventlog import EventLog
+from milestoned.eventlog.config import StoreConfig
 from milestoned.eventlog.events import (
     AllocationLocked,
     AllocationReleased,
@@ -31,8 +43,8 @@ SID = SCHEDULE.schedule_id.hex()
 
 
 @pytest.fixture
-def event_log(tmp_path: Path) -> Iterator[EventLog]:
-    with EventLog(SQLiteConfig(tmp_path / "events.db")) as opened:
+def event_log(store_config: StoreConfig) -> Iterator[EventLog]:
+    with EventLog(store_config) as opened:
         opened.append([registered(SCHEDULE)])
         yield opened
 
@@ -60,7 +72,8 @@ def test_relevant_blocks_are_written_with_their_cursor_and_others_only_every_n(e
     follower.roll_forward(chain.block())
     last = event_log.read(after=3)
     assert [type(e.event) for e in last] == [ChainCursorCheckpointed]
-    assert last[0].event.point == ChainPoint(chain.blocks[3].slot, chain.blocks[3].id)  # type: ignore[attr-defined]
+    assert isinstance(last[0].event, ChainCursorCheckpointed)
+    assert last[0].event.point == chain_point_of(chain.blocks[3])
     release = spend(SCHEDULE, [out_ref(locking, 0)], ot.Release([]), outputs=[payout(SCHEDULE)])
     follower.roll_forward(chain.block(release))
     assert kinds(event_log)[-2:] == ["AllocationReleased", "ChainCursorCheckpointed"]
@@ -76,7 +89,7 @@ def test_a_rollback_over_written_blocks_is_recorded_and_undone_in_memory(event_l
     release = spend(SCHEDULE, [out_ref(locking, 0)], ot.Release([]), outputs=[payout(SCHEDULE)])
     follower.roll_forward(chain.block(release))
     assert follower.state.open_allocations == {}
-    fork_point = Point(chain.blocks[1].slot, chain.blocks[1].id)
+    fork_point = point_of(chain.blocks[1])
     follower.roll_backward(RollBackward(fork_point, ORIGIN))
     assert isinstance(event_log.read(after=event_log.head().position - 1)[0].event, RolledBack)
     assert follower.state.open_allocations == {out_ref(locking, 0): SID}
@@ -90,12 +103,12 @@ def test_a_rollback_over_unwritten_blocks_writes_nothing(event_log: EventLog) ->
     for _ in range(4):
         follower.roll_forward(chain.block())
     before = event_log.head().position
-    target = Point(chain.blocks[2].slot, chain.blocks[2].id)
+    target = point_of(chain.blocks[2])
     follower.roll_backward(RollBackward(target, ORIGIN))
     assert event_log.head().position == before
     assert follower.position == target
     # ... and a rollback to the written point itself (what follows findIntersection) is idempotent too
-    written = Point(chain.blocks[0].slot, chain.blocks[0].id)
+    written = point_of(chain.blocks[0])
     follower.roll_backward(RollBackward(written, ORIGIN))
     assert event_log.head().position == before
 
@@ -106,7 +119,7 @@ def test_stop_records_the_in_memory_cursor(event_log: EventLog) -> None:
     for _ in range(5):
         follower.roll_forward(chain.block())
     follower.checkpoint()
-    assert event_log.chain_cursor() == ChainPoint(chain.blocks[-1].slot, chain.blocks[-1].id)
+    assert event_log.chain_cursor() == chain_point_of(chain.blocks[-1])
     head = event_log.head().position
     follower.checkpoint()
     assert event_log.head().position == head
@@ -124,18 +137,18 @@ def test_a_restarted_follower_rebuilds_its_state_from_the_log(event_log: EventLo
     assert second.state.open_allocations == first.state.open_allocations
     assert set(second.state.open_allocations) == {out_ref(locking, 0), out_ref(locking, 2)}
     assert second.state.written == first.state.written
-    candidates = second.intersection_candidates_from_log()
-    newest_first = [Point(b.slot, b.id) for b in reversed(chain.blocks)]
+    candidates = second.recorded_intersection_points()
+    newest_first = [point_of(b) for b in reversed(chain.blocks)]
     assert candidates[:10] == newest_first[:10]
     assert candidates[-1] == newest_first[-1]
     assert all(c in newest_first for c in candidates)
 
 
-def test_schedules_registered_later_are_picked_up(event_log: EventLog, tmp_path: Path) -> None:
+def test_schedules_registered_later_are_picked_up(event_log: EventLog, store_config: StoreConfig) -> None:
     from indexer_support import OTHER_SCHEDULE
 
     follower = follower_on(event_log)
-    with EventLog(SQLiteConfig(tmp_path / "events.db")) as command_side:
+    with EventLog(store_config) as command_side:
         command_side.append([registered(OTHER_SCHEDULE)])
     chain = ChainBuilder()
     follower.roll_forward(chain.block())  # our cached head is stale now: the next append must cope
@@ -145,11 +158,13 @@ def test_schedules_registered_later_are_picked_up(event_log: EventLog, tmp_path:
     assert [e.schedule_id for e in locked] == [OTHER_SCHEDULE.schedule_id.hex()]
 
 
-def test_a_concurrent_append_is_retried_after_re_reading_the_log(event_log: EventLog, tmp_path: Path) -> None:
+def test_a_concurrent_append_is_retried_after_re_reading_the_log(
+    event_log: EventLog, store_config: StoreConfig
+) -> None:
     from indexer_support import OTHER_SCHEDULE
 
     follower = follower_on(event_log)
-    with EventLog(SQLiteConfig(tmp_path / "events.db")) as command_side:
+    with EventLog(store_config) as command_side:
         command_side.append([registered(OTHER_SCHEDULE)])
     chain = ChainBuilder()
     follower.roll_forward(chain.block(register(SCHEDULE)))  # the append finds the log moved on
@@ -174,9 +189,11 @@ def test_state_fold_reopens_what_a_rollback_unspends() -> None:
     )
     state.apply(AllocationReleased(point=p3, tx_id="bb" * 32, schedule_id=SID, out_ref="aa" * 32 + "#0"))
     assert state.open_allocations == {}
+    assert list(state.recent_points) == [p1, p3]
     state.apply(RolledBack(point=p2))
     assert state.open_allocations == {"aa" * 32 + "#0": SID}
     assert state.written == p2
+    assert list(state.recent_points) == [p1, p2]  # p3 left the chain: never offered to findIntersection
     state.apply(RolledBack(point=ChainPoint(5, "05" * 32)))
     assert state.open_allocations == {}
 
@@ -186,7 +203,7 @@ def test_spread_keeps_the_newest_ten_then_doubles_back_to_the_oldest() -> None:
     chosen = spread(points)
     assert chosen[:10] == list(range(10))
     assert chosen[-1] == 999
-    gaps = [b - a for a, b in zip(chosen[9:-2], chosen[10:-1], strict=True)]
+    gaps = [b - a for a, b in itertools.pairwise(chosen[9:-1])]
     assert gaps == sorted(gaps) and gaps[0] == 2
     assert spread([1, 2, 3]) == [1, 2, 3]
     assert len(spread(list(range(10**6)))) <= 30
@@ -196,7 +213,91 @@ def test_start_points_parse_or_say_what_to_write() -> None:
     assert parse_start_point("origin") == ORIGIN
     assert parse_start_point("tip") == "tip"
     assert parse_start_point(f"42.{'AB' * 32}") == Point(42, "ab" * 32)
-    with pytest.raises(ValueError, match="SLOT.HEADER_HASH"):
+    with pytest.raises(ValueError, match=r"SLOT\.HEADER_HASH"):
         parse_start_point("42:abc")
     with pytest.raises(ValueError, match="checkpoint_every_blocks"):
         FollowerConfig(checkpoint_every_blocks=0)
+
+
+def test_while_catching_up_blocks_are_held_and_written_together(event_log: EventLog) -> None:
+    follower = ChainFollower(
+        event_log,
+        CONTRACT,
+        FollowerConfig(start=ORIGIN, checkpoint_every_seconds=3600, write_batch_blocks=3),
+    )
+    chain = ChainBuilder()
+    locking = register(SCHEDULE, count=2)
+    follower.roll_forward(chain.block(locking), at_tip=False)
+    follower.roll_forward(chain.block(), at_tip=False)
+    release = spend(SCHEDULE, [out_ref(locking, 0)], ot.Release([]), outputs=[payout(SCHEDULE)])
+    follower.roll_forward(chain.block(release), at_tip=False)  # the held lock is already known
+    assert kinds(event_log) == ["ScheduleRegistered"]
+    follower.roll_forward(chain.block(spend(SCHEDULE, [out_ref(locking, 1)], ot.Reclaim())), at_tip=False)
+    assert kinds(event_log)[1:] == [
+        "AllocationLocked",
+        "AllocationLocked",
+        "ChainCursorCheckpointed",
+        "AllocationReleased",
+        "ChainCursorCheckpointed",
+        "AllocationReclaimed",
+        "ChainCursorCheckpointed",
+    ]
+    follower.roll_forward(chain.block(register(SCHEDULE)), at_tip=False)
+    before = event_log.head().position
+    follower.roll_backward(RollBackward(point_of(chain.blocks[1]), ORIGIN))  # held blocks go first
+    written = [type(e.event).__name__ for e in event_log.read(after=before)]
+    assert written == ["AllocationLocked", "ChainCursorCheckpointed", "RolledBack"]
+    assert follower.state.position == event_log.head().position
+    again = follower_on(event_log)
+    assert again.state.open_allocations == follower.state.open_allocations
+
+
+def test_spent_allocations_below_the_lookback_are_forgotten_but_open_ones_kept() -> None:
+    state = FollowerState(lookback=4)
+
+    def point(slot: int) -> ChainPoint:
+        return ChainPoint(slot, f"{slot:064x}")
+
+    def locked(slot: int, ref: str) -> AllocationLocked:
+        return AllocationLocked(
+            point=point(slot),
+            tx_id="aa" * 32,
+            schedule_id=SID,
+            out_ref=ref,
+            beneficiary="addr_test1x",
+            amount=1,
+            milestone_id="01",
+            vesting_time_ms=0,
+        )
+
+    kept, spent = "aa" * 32 + "#0", "aa" * 32 + "#1"
+    state.apply_all([locked(1, kept), locked(2, spent)])
+    state.apply(AllocationReleased(point=point(3), tx_id="bb" * 32, schedule_id=SID, out_ref=spent))
+    for slot in range(4, 200):
+        state.apply(ChainCursorCheckpointed(point=point(slot)))
+    assert len(state.recent_points) == 4
+    assert state.open_allocations == {kept: SID}
+    assert spent not in state._spent_at and spent not in state._locked_at
+    state.apply(RolledBack(point=point(196)))
+    assert state.open_allocations == {kept: SID}
+
+
+def test_after_a_failed_write_the_state_is_rebuilt_from_the_log(event_log: EventLog) -> None:
+    follower = follower_on(event_log)
+    chain = ChainBuilder()
+    follower.roll_forward(chain.block(register(SCHEDULE)))
+    written = dict(follower.state.open_allocations)
+    real_append = event_log.append
+
+    def failing_append(*args: object, **kwargs: object) -> object:
+        raise OSError("disk full")
+
+    event_log.append = failing_append  # type: ignore[method-assign,assignment]
+    with pytest.raises(OSError, match="disk full"):
+        follower.roll_forward(chain.block(register(SCHEDULE, count=2)))
+    assert len(follower.state.open_allocations) == 3  # folded in, but never written
+    follower.checkpoint()  # refuses to write from a state it cannot trust (and does not raise)
+    event_log.append = real_append  # type: ignore[method-assign]
+    follower._reload_from_log()
+    assert follower.state.open_allocations == written
+    assert follower.position is None

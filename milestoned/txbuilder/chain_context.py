@@ -111,7 +111,7 @@ def to_pycardano_parameters(params: model.ProtocolParameters) -> PycardanoParame
         coins_per_utxo_word=params.min_utxo_deposit_coefficient * 8,
         coins_per_utxo_byte=params.min_utxo_deposit_coefficient,
         cost_models={
-            "PlutusV" + language.rsplit("v", 1)[-1]: dict(enumerate(costs))  # type: ignore[misc]
+            "PlutusV" + language.rsplit("v", 1)[-1]: dict(enumerate(costs))
             for language, costs in params.plutus_cost_models.items()
         },
         maximum_reference_scripts_size=(
@@ -134,6 +134,8 @@ class SnapshotChainContext(ChainContext):
     current_epoch: int
     cardano_network: CardanoNetwork
     utxo_by_address: dict[str, list[UTxO]] = field(default_factory=dict)
+    genesis: model.GenesisConfiguration | None = None
+    """The Shelley genesis configuration, when the snapshot fetched it (the defaults are mainnet's)."""
 
     @property
     def protocol_param(self) -> PycardanoParameters:
@@ -142,17 +144,23 @@ class SnapshotChainContext(ChainContext):
     @property
     def genesis_param(self) -> GenesisParameters:
         era = next(e for e in self.chain_time.summaries if e.contains_slot(self.chain_time.tip_slot))
+        genesis = self.genesis
+        raw = dict(genesis.raw) if genesis is not None else {}
+        slot_length_ms = era.slot_length_ms
         return GenesisParameters(
-            active_slots_coefficient=Fraction(1, 20),
-            update_quorum=5,
-            max_lovelace_supply=45_000_000_000_000_000,
-            network_magic=0,
+            active_slots_coefficient=(genesis.active_slots_coefficient if genesis else None)
+            or Fraction(1, 20),
+            update_quorum=int(raw.get("updateQuorum", 5)),
+            max_lovelace_supply=int(raw.get("maxLovelaceSupply", 45_000_000_000_000_000)),
+            network_magic=(genesis.network_magic if genesis else None) or 0,
             epoch_length=era.epoch_length,
             system_start=int(self.chain_time.start_time.timestamp()),
-            slots_per_kes_period=129_600,
-            slot_length=max(1, int(era.slot_length_ms / 1000)),
-            max_kes_evolutions=62,
-            security_param=2_160,
+            slots_per_kes_period=int(raw.get("slotsPerKesPeriod", 129_600)),
+            # pycardano counts whole seconds; Ogmios v6's pycardano backend reports milliseconds for
+            # sub-second slots, so do we (the devnet's 0.1 s slots are 100 there too)
+            slot_length=int(slot_length_ms / 1000) if slot_length_ms % 1000 == 0 else int(slot_length_ms),
+            max_kes_evolutions=int(raw.get("maxKesEvolutions", 62)),
+            security_param=(genesis.security_parameter if genesis else None) or 2_160,
         )
 
     @property
@@ -170,7 +178,8 @@ class SnapshotChainContext(ChainContext):
     def _utxos(self, address: str) -> list[UTxO]:
         if address not in self.utxo_by_address:
             raise KeyError(
-                f"{address} was not part of this snapshot; pass it to OgmiosChain.snapshot() to read its UTxOs"
+                f"{address} was not part of this snapshot; pass it to OgmiosChain.snapshot() to "
+                "read its UTxOs"
             )
         return list(self.utxo_by_address[address])
 
@@ -195,6 +204,7 @@ class OgmiosChain:
         self._parameters_epoch: int | None = None
         self._epoch_checked_at: float | None = None
         self._start_time: datetime | None = None
+        self._genesis: model.GenesisConfiguration | None = None
         self.parameter_queries = 0
         """How many times the protocol parameters were actually fetched (the cache's effect is testable)."""
 
@@ -221,7 +231,7 @@ class OgmiosChain:
             self._start_time = await self.client.start_time()
         tip = await self.client.ledger_tip()
         summaries = await self.client.era_summaries()
-        tip_slot = 0 if tip == model.ORIGIN else tip.slot  # type: ignore[union-attr]
+        tip_slot = 0 if tip == model.ORIGIN else tip.slot
         return ChainTime(tip_slot, tuple(summaries), self._start_time)
 
     async def utxos_at(self, addresses: Iterable[Address | str]) -> list[UTxO]:
@@ -230,7 +240,9 @@ class OgmiosChain:
             return []
         return [utxo_to_pycardano(u) for u in await self.client.utxo_by_addresses(wanted)]
 
-    async def utxos_by_inputs(self, inputs: Iterable[TransactionInput]) -> dict[TransactionInput, TransactionOutput]:
+    async def utxos_by_inputs(
+        self, inputs: Iterable[TransactionInput]
+    ) -> dict[TransactionInput, TransactionOutput]:
         """Those of `inputs` that are unspent on chain (the ledger tip, not the mempool)."""
         refs = [input_to_reference(i) for i in dict.fromkeys(inputs)]
         if not refs:
@@ -243,10 +255,12 @@ class OgmiosChain:
         parameters = await self.protocol_parameters()
         chain_time = await self.chain_time()
         epoch = self._parameters_epoch if self._parameters_epoch is not None else await self.epoch()
+        if self._genesis is None:
+            self._genesis = await self.client.genesis_configuration("shelley")
         by_address: dict[str, list[UTxO]] = {str(a): [] for a in addresses}
         for utxo in await self.utxos_at(by_address):
             by_address.setdefault(str(utxo.output.address), []).append(utxo)
-        return SnapshotChainContext(parameters, chain_time, epoch, self.network, by_address)
+        return SnapshotChainContext(parameters, chain_time, epoch, self.network, by_address, self._genesis)
 
     async def evaluate(
         self, tx: Transaction, unconfirmed: Mapping[TransactionInput, TransactionOutput] = {}

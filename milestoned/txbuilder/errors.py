@@ -23,7 +23,9 @@ class Refusal(TxBuildError):
         self.rule = rule
         self.passes_at_ms = passes_at_ms
         when = (
-            f" It will pass at {format_timestamp(passes_at_ms)} (chain time)." if passes_at_ms is not None else ""
+            f" It will pass at {format_timestamp(passes_at_ms)} (chain time)."
+            if passes_at_ms is not None
+            else ""
         )
         super().__init__(f"refused ({rule}): {message}{when}")
 

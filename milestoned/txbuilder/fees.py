@@ -7,6 +7,7 @@ rational prices, from the parameters our client parsed, with no chain context in
 
 from __future__ import annotations
 
+from copy import deepcopy
 from fractions import Fraction
 
 from pycardano import TransactionOutput
@@ -44,7 +45,9 @@ def reference_scripts_fee(params: ProtocolParameters, size: int) -> int:
     return total.numerator // total.denominator
 
 
-def minimum_fee(params: ProtocolParameters, tx_size: int, mem: int, cpu: int, reference_scripts_size: int) -> int:
+def minimum_fee(
+    params: ProtocolParameters, tx_size: int, mem: int, cpu: int, reference_scripts_size: int
+) -> int:
     return (
         params.min_fee_coefficient * tx_size
         + params.min_fee_constant
@@ -55,7 +58,8 @@ def minimum_fee(params: ProtocolParameters, tx_size: int, mem: int, cpu: int, re
 
 def minimum_lovelace(params: ProtocolParameters, output: TransactionOutput) -> int:
     """Babbage/Conway min-UTxO of `output`, with its lovelace field at the width the result needs."""
-    probe = TransactionOutput(output.address, output.amount, datum=output.datum, script=output.script)
+    amount = output.amount if isinstance(output.amount, int) else deepcopy(output.amount)
+    probe = TransactionOutput(output.address, amount, datum=output.datum, script=output.script)
     probe.post_alonzo = True
     required = 0
     for _ in range(4):  # the coin's own CBOR width depends on the answer; it settles at once
@@ -70,7 +74,9 @@ def minimum_lovelace(params: ProtocolParameters, output: TransactionOutput) -> i
     return required
 
 
-def with_minimum_lovelace(params: ProtocolParameters, output: TransactionOutput, at_least: int = 0) -> TransactionOutput:
+def with_minimum_lovelace(
+    params: ProtocolParameters, output: TransactionOutput, at_least: int = 0
+) -> TransactionOutput:
     """`output` holding max(its minimum, `at_least`) lovelace (a copy; the argument is not changed)."""
     copy = TransactionOutput.from_cbor(output.to_cbor())
     copy.datum = output.datum  # keep the typed datum (the CBOR round trip would make it raw)

@@ -76,7 +76,9 @@ def value_to_ogmios(value: Value | int) -> model.Value:
     return model.Value(value.coin, {policy: names for policy, names in assets.items() if names})
 
 
-def _script_to_pycardano(script: model.Script) -> NativeScript | PlutusV1Script | PlutusV2Script | PlutusV3Script:
+def _script_to_pycardano(
+    script: model.Script,
+) -> NativeScript | PlutusV1Script | PlutusV2Script | PlutusV3Script:
     if script.cbor is None:
         raise UtxoCodecError(f"a {script.language} reference script came without its CBOR")
     raw = bytes.fromhex(script.cbor)

@@ -1,0 +1,126 @@
+"""Reclaim: after the reclaim deadline the admin takes back every allocation that was never released.
+
+Each transaction spends a batch of the schedule's allocation UTxOs, burns their auth tokens with the
+`Reclaim` redeemer (the policy checks the admin's signature and that the validity range starts at or
+after the deadline) and pays the tokens and the locked ADA back to the admin's address. Before the
+deadline it is refused with the deadline in the message, before anything is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+
+from pycardano import Address, Transaction, TransactionOutput, Value, VerificationKeyHash
+
+from milestoned.domain import onchain_types as ot
+from milestoned.domain.schedule import ScheduleDefinition
+from milestoned.txbuilder import fees
+from milestoned.txbuilder.allocations import AllocationUtxo, build_in_batches, locked_allocations
+from milestoned.txbuilder.assembly import BuiltTx, TxPlan, assemble
+from milestoned.txbuilder.chain_context import OgmiosChain
+from milestoned.txbuilder.errors import Refusal
+from milestoned.txbuilder.registration import tokens
+from milestoned.txbuilder.release import (
+    DEFAULT_VALIDITY_MS,
+    ReleasePlan,
+    _details,
+    schedule_on_chain,
+)
+from milestoned.txbuilder.release_checks import in_flight_refs, refuse_unless_deadline
+from milestoned.txbuilder.wallet import ChainedWallet
+
+FIRST_RECLAIM_BATCH = 80
+
+
+async def build_reclaim(
+    chain: OgmiosChain,
+    definition: ScheduleDefinition,
+    admin_address: Address | str,
+    *,
+    allocations: Sequence[str] | None = None,
+    in_flight: Collection[str] | Mapping[str, str] = (),
+    validity_ms: int = DEFAULT_VALIDITY_MS,
+    reference_address: Address | None = None,
+    first_batch: int = FIRST_RECLAIM_BATCH,
+    pending: Sequence[Transaction] = (),
+) -> ReleasePlan:
+    """Build (unsigned) the reclaim of every unreleased allocation (or of `allocations`), paid and signed by
+    the admin, whose key hash must be the schedule's admin."""
+    admin = Address.from_primitive(admin_address) if isinstance(admin_address, str) else admin_address
+    on_chain = await schedule_on_chain(chain, definition, reference_address)
+    schedule_id = on_chain.scripts.schedule_id
+    snapshot = await chain.snapshot([admin])
+    time = snapshot.chain_time
+    refuse_unless_deadline(definition.reclaim_deadline_ms, time.now_ms)
+    locked = await locked_allocations(chain, schedule_id, on_chain.validator_address)
+    busy = in_flight_refs(in_flight)
+    plan = ReleasePlan(schedule_id)
+    if allocations is not None:
+        by_reference = {a.reference: a for a in locked}
+        chosen: list[AllocationUtxo] = []
+        for reference in allocations:
+            if reference not in by_reference:
+                raise Refusal(
+                    "allocation_locked",
+                    f"allocation {reference} is not locked at the validator: it was released or reclaimed "
+                    "already, or is not an allocation of this schedule",
+                )
+            if reference in busy:
+                raise Refusal(
+                    "not_in_flight",
+                    f"allocation {reference} is in pending transaction {busy[reference]}; wait for it to "
+                    "be confirmed or to expire",
+                )
+            chosen.append(by_reference[reference])
+    else:
+        chosen = [a for a in locked if a.reference not in busy]
+        plan.refused = [
+            (
+                a.reference,
+                Refusal(
+                    "not_in_flight",
+                    f"allocation {a.reference} is in pending transaction {busy[a.reference]}",
+                ),
+            )
+            for a in locked
+            if a.reference in busy
+        ]
+    if not chosen:
+        raise Refusal(
+            "allocation_locked",
+            f"schedule {schedule_id.hex()} has no unreleased allocation left to reclaim"
+            + (" that is not already in a pending transaction" if plan.refused else ""),
+        )
+    wallet = ChainedWallet(snapshot.utxos(admin), admin, pending)
+    params = snapshot.parameters
+    token = definition.token
+
+    async def build(batch: Sequence[AllocationUtxo]) -> BuiltTx:
+        amount = sum(a.datum.amount for a in batch)
+        back = fees.with_minimum_lovelace(
+            params,
+            TransactionOutput(admin, Value(0, tokens(token.policy_id, token.asset_name, amount))),
+            at_least=sum(a.lovelace for a in batch),
+        )
+        tx_plan = TxPlan(
+            "reclaim",
+            [back],
+            wallet.utxos,
+            admin,
+            script_inputs=[a.utxo for a in batch],
+            spend_redeemer=ot.SpendAllocation(),
+            mint=tokens(schedule_id, ot.AUTH_TOKEN_NAME, -len(batch)),
+            mint_redeemers={schedule_id: ot.Reclaim()},
+            reference_inputs=on_chain.references.as_list(),
+            required_signers=[VerificationKeyHash(definition.admin_key_hash)],
+            validity_start=time.tip_slot,
+            ttl=time.tip_slot + time.slots_for(validity_ms),
+            unconfirmed=dict(wallet.unconfirmed),
+        )
+        built = await assemble(chain, tx_plan)
+        built.details = _details(schedule_id, batch, time, built, reclaimed_amount=amount, to=str(admin))
+        wallet.advance(built)
+        return built
+
+    plan.txs = await build_in_batches(chosen, first_batch, params, build)
+    return plan

@@ -1,0 +1,321 @@
+"""Registering a schedule: deploy its scripts once, mint one auth token per allocation, lock each allocation.
+
+The chain of transactions:
+
+- **deploy** (only when missing): the schedule's policy (≈10 KB) and the shared allocation validator
+  as reference-script UTxOs at `REFERENCE_SCRIPT_ADDRESS`, the address of the native script
+  `any of []`, which no witness can ever satisfy. Why there: a reference script must outlive every
+  release of the schedule, and a UTxO at the admin's address is one coin selection away from being
+  spent by a wallet; at an unspendable address nobody can take it away (the price: its min-ADA,
+  about 46 ADA for a policy, stays locked for good). The validator is deployed once per network and
+  found again by every later schedule; `reference_address=` puts them elsewhere if an operator prefers.
+- **register 1..n**: each mints auth tokens for as many allocations as fit one transaction (size and
+  execution units, measured by evaluating the real scripts), one UTxO per allocation at the
+  validator with min-ADA, the tokens and its inline `AllocationDatum`, and a part of the schedule
+  definition in its metadata (`schedule_metadata`). Each spends the admin's change of the one before
+  it, so the whole chain can be signed and submitted at once, before any of it is in a block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pycardano import (
+    Address,
+    Asset,
+    AssetName,
+    MultiAsset,
+    PlutusV3Script,
+    ScriptAny,
+    ScriptHash,
+    Transaction,
+    TransactionInput,
+    TransactionOutput,
+    UTxO,
+    Value,
+    VerificationKeyHash,
+)
+
+from milestoned.contracts.loader import ScheduleScripts, schedule_scripts
+from milestoned.domain import onchain_types as ot
+from milestoned.domain.allocation import Allocation
+from milestoned.domain.schedule import ScheduleDefinition
+from milestoned.domain.schedule_canonical import canonical_schedule_json
+from milestoned.domain.timestamps import format_timestamp
+from milestoned.ogmios.model import ProtocolParameters
+from milestoned.txbuilder import fees
+from milestoned.txbuilder.allocations import locked_allocations, shrink
+from milestoned.txbuilder.assembly import BuiltTx, TooLarge, TxPlan, assemble
+from milestoned.txbuilder.chain_context import OgmiosChain
+from milestoned.txbuilder.errors import Refusal, TxBuildError
+from milestoned.txbuilder.schedule_metadata import SCHEDULE_METADATA_LABEL, schedule_metadata
+from milestoned.txbuilder.utxo_codec import input_text
+from milestoned.txbuilder.wallet import ChainedWallet
+
+UNSPENDABLE_SCRIPT = ScriptAny([])
+"""`any of []`: a native script no transaction can satisfy. Reference scripts live at its address."""
+FIRST_BATCH_GUESS = 40
+"""Allocations tried in the first registration transaction; later ones start from what fitted."""
+
+
+def reference_script_address(network: Any) -> Address:
+    """Where reference scripts are deployed: the unspendable native script's address on `network`."""
+    return Address(UNSPENDABLE_SCRIPT.hash(), network=network)
+
+
+@dataclass
+class ScriptReferences:
+    """The reference-script UTxOs a schedule's transactions use (found on chain or deployed now)."""
+
+    validator: UTxO
+    policy: UTxO
+
+    def as_list(self) -> list[UTxO]:
+        return [self.validator, self.policy]
+
+
+@dataclass
+class RegistrationPlan:
+    """The transactions that register one schedule, unsigned, in submission order."""
+
+    definition: ScheduleDefinition
+    scripts: ScheduleScripts
+    validator_address: Address
+    reference_address: Address
+    references: ScriptReferences
+    txs: list[BuiltTx] = field(default_factory=list)
+
+    @property
+    def schedule_id(self) -> bytes:
+        return self.scripts.schedule_id
+
+    @property
+    def total_fee(self) -> int:
+        return sum(t.fee for t in self.txs)
+
+    def to_json(self) -> dict[str, Any]:
+        """The dry run: schedule id, script hashes and addresses, every datum, and the fees."""
+        return {
+            "schedule_id": self.schedule_id.hex(),
+            "policy_id": self.schedule_id.hex(),
+            "validator_hash": self.scripts.validator_hash.hex(),
+            "validator_address": str(self.validator_address),
+            "reference_script_address": str(self.reference_address),
+            "reference_scripts": {
+                "validator": input_text(self.references.validator.input),
+                "policy": input_text(self.references.policy.input),
+            },
+            "metadata_label": SCHEDULE_METADATA_LABEL,
+            "allocations": len(self.definition.allocations),
+            "transactions": [t.to_json() for t in self.txs],
+            "total_fee_lovelace": self.total_fee,
+        }
+
+
+def allocation_datum(schedule_id: bytes, allocation: Allocation) -> ot.AllocationDatum:
+    return ot.AllocationDatum(
+        schedule_id=schedule_id,
+        beneficiary=ot.address_to_plutus(allocation.beneficiary_address),
+        amount=allocation.token_amount,
+        milestone_id=allocation.milestone_id,
+        vesting_time=allocation.vesting_time_ms,
+    )
+
+
+def datum_json(datum: ot.AllocationDatum, beneficiary: str) -> dict[str, Any]:
+    return {
+        "schedule_id": datum.schedule_id.hex(),
+        "beneficiary": beneficiary,
+        "amount": datum.amount,
+        "milestone_id": datum.milestone_id.decode("utf-8", errors="backslashreplace"),
+        "milestone_id_hex": datum.milestone_id.hex(),
+        "vesting_time": datum.vesting_time,
+        "vesting_time_iso": format_timestamp(datum.vesting_time),
+        "cbor": datum.to_cbor_hex(),
+    }
+
+
+def tokens(policy: bytes, name: bytes, quantity: int) -> MultiAsset:
+    return MultiAsset({ScriptHash(policy): Asset({AssetName(name): quantity})})
+
+
+def allocation_output(
+    params: ProtocolParameters,
+    scripts: ScheduleScripts,
+    address: Address,
+    token: tuple[bytes, bytes],
+    allocation: Allocation,
+) -> TransactionOutput:
+    """The allocation's UTxO: min-ADA, its tokens, one auth token and its inline datum."""
+    assets = tokens(token[0], token[1], allocation.token_amount) + tokens(
+        scripts.schedule_id, ot.AUTH_TOKEN_NAME, 1
+    )
+    output = TransactionOutput(
+        address, Value(0, assets), datum=allocation_datum(scripts.schedule_id, allocation)
+    )
+    return fees.with_minimum_lovelace(params, output)
+
+
+def _find_script(utxos: Sequence[UTxO], script: PlutusV3Script) -> UTxO | None:
+    wanted = bytes(script)
+    for utxo in utxos:
+        if isinstance(utxo.output.script, PlutusV3Script) and bytes(utxo.output.script) == wanted:
+            return utxo
+    return None
+
+
+async def build_registration(
+    chain: OgmiosChain,
+    definition: ScheduleDefinition,
+    admin_address: Address | str,
+    *,
+    reference_address: Address | None = None,
+    pending: Sequence[Transaction] = (),
+    resume: bool = False,
+) -> RegistrationPlan:
+    """Plan and build (unsigned) every transaction that registers `definition`, paid by `admin_address`.
+
+    The admin address must hold the tokens and the ADA; the admin key (`definition.admin_key_hash`)
+    signs every registration transaction (it is a required signer the policy checks). A schedule
+    with allocations already locked is refused (they would be locked twice), unless `resume` asks to
+    finish an interrupted registration: then only the allocations after the locked ones are built.
+    `pending` are submitted transactions of the admin's wallet not yet in a block.
+    """
+    admin = Address.from_primitive(admin_address) if isinstance(admin_address, str) else admin_address
+    network = definition.network.pycardano_network
+    if admin.network != network:
+        raise ValueError(f"admin address {admin} is not on {definition.network.describe()}")
+    scripts = schedule_scripts(definition.to_parameters())
+    validator_address = scripts.validator_address(definition.network.value)
+    holder = reference_address or reference_script_address(network)
+    first = await _first_unregistered(chain, definition, scripts, validator_address, resume)
+    snapshot = await chain.snapshot([admin, holder])
+    params = snapshot.parameters
+    wallet = ChainedWallet(snapshot.utxos(admin), admin, pending)
+    held = snapshot.utxos(holder)
+    plan_refs: dict[str, UTxO | None] = {
+        "validator": _find_script(held, scripts.validator),
+        "policy": _find_script(held, scripts.policy),
+    }
+    txs: list[BuiltTx] = []
+    missing = [name for name, utxo in plan_refs.items() if utxo is None]
+    if missing:
+        outputs = [
+            fees.with_minimum_lovelace(
+                params,
+                TransactionOutput(
+                    holder, 0, script=scripts.validator if name == "validator" else scripts.policy
+                ),
+            )
+            for name in missing
+        ]
+        deploy = await assemble(
+            chain,
+            TxPlan(
+                "deploy reference scripts", outputs, wallet.utxos, admin, unconfirmed=dict(wallet.unconfirmed)
+            ),
+        )
+        deploy.details = {
+            "schedule_id": scripts.schedule_id.hex(),
+            "reference_scripts": {name: f"{deploy.id}#{i}" for i, name in enumerate(missing)},
+        }
+        txs.append(deploy)
+        produced = deploy.produced
+        for i, name in enumerate(missing):
+            plan_refs[name] = UTxO(
+                TransactionInput(deploy.tx_id, i), produced[TransactionInput(deploy.tx_id, i)]
+            )
+        wallet.advance(deploy)
+    validator_ref, policy_ref = plan_refs["validator"], plan_refs["policy"]
+    assert validator_ref is not None and policy_ref is not None
+    references = ScriptReferences(validator_ref, policy_ref)
+    token = (definition.token.policy_id, definition.token.asset_name)
+    allocations = definition.allocations
+    total = len(allocations)
+    text = canonical_schedule_json(definition).decode("utf-8")
+    outputs_all = [allocation_output(params, scripts, validator_address, token, a) for a in allocations]
+    admin_hash = VerificationKeyHash(definition.admin_key_hash)
+    position = first
+    batch = min(FIRST_BATCH_GUESS, total)
+    while position < total:
+        count = min(batch, total - position)
+        chunk = outputs_all[position : position + count]
+        plan = TxPlan(
+            "registration",
+            list(chunk),
+            wallet.utxos,
+            admin,
+            mint=tokens(scripts.schedule_id, ot.AUTH_TOKEN_NAME, count),
+            mint_redeemers={scripts.schedule_id: ot.Register()},
+            reference_inputs=[policy_ref],
+            required_signers=[admin_hash],
+            auxiliary_data=schedule_metadata(scripts.schedule_id, text, position, position + count, total),
+            unconfirmed=dict(wallet.unconfirmed),
+        )
+        try:
+            built = await assemble(chain, plan)
+        except TooLarge as exc:
+            if count == 1:
+                raise
+            batch = shrink(count, exc, params)
+            continue
+        built.details = {
+            "schedule_id": scripts.schedule_id.hex(),
+            "allocations": [
+                {
+                    "index": position + i,
+                    "output": f"{built.id}#{i}",
+                    "lovelace": int(chunk[i].amount.coin),
+                    "datum": datum_json(allocation_datum(scripts.schedule_id, a), a.beneficiary_address),
+                }
+                for i, a in enumerate(allocations[position : position + count])
+            ],
+        }
+        txs.append(built)
+        wallet.advance(built)
+        position += count
+        batch = count
+    return RegistrationPlan(definition, scripts, validator_address, holder, references, txs)
+
+
+async def _first_unregistered(
+    chain: OgmiosChain,
+    definition: ScheduleDefinition,
+    scripts: ScheduleScripts,
+    validator_address: Address,
+    resume: bool,
+) -> int:
+    """Index of the first allocation to register: 0, or after those an interrupted registration locked.
+
+    A schedule's allocations are registered in file order by a chain of transactions, and a chain
+    breaks as a whole from the first transaction that failed, so what is locked is a prefix. An
+    allocation is recognised by its datum (the schedule file forbids two equal ones).
+    """
+    total = len(definition.allocations)
+    sid = scripts.schedule_id.hex()
+    locked = await locked_allocations(chain, scripts.schedule_id, validator_address)
+    if not locked:
+        return 0
+    on_chain = {a.allocation for a in locked}
+    present = [a in on_chain for a in definition.allocations]
+    count = sum(present)
+    if not resume:
+        raise Refusal(
+            "not_registered",
+            f"schedule {sid} is already registered: {len(locked)} of its {total} allocations are locked at "
+            f"{validator_address}, and registering again would lock them twice. To finish an interrupted "
+            f"registration, resume it (only the {total - count} missing allocations are registered)",
+        )
+    if count == total:
+        raise Refusal(
+            "not_registered", f"schedule {sid} is fully registered: all {total} allocations are locked"
+        )
+    if present != [True] * count + [False] * (total - count):
+        raise TxBuildError(
+            f"cannot resume the registration of schedule {sid}: the {count} locked allocations are not the "
+            "first ones of the schedule file (were some released already, or is this another version of the "
+            "file?); compare `milestonectl status` with the file before going on"
+        )
+    return count

@@ -1,0 +1,250 @@
+"""Release transactions: one allocation, a beneficiary's claimable ones, or a batch across beneficiaries.
+
+Each transaction spends allocation UTxOs (validator redeemer `SpendAllocation`), burns their auth
+tokens under the schedule's policy with `Release(attestations)`, and pays each beneficiary in outputs
+tagged with the schedule id, in the order `payout_runs` gives (the policy matches them in ledger input
+order). Each payout carries the tokens and the ADA that was locked with them (at least min-ADA), so
+the payer only pays the fee; the payer may be the beneficiary or the operator's fee wallet, the
+tokens go to the beneficiary either way.
+
+Batches are as large as the limits allow, measured by evaluation (`allocations.build_in_batches`),
+and chained: the second transaction pays its fee from the first one's change. The validity interval
+starts at the tip's slot (whose time has reached every vesting time of the batch, or the checks would
+have refused) and ends `validity_ms` later, so a transaction that does not make it into a block soon
+expires and its allocations may be released again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pycardano import Address, Transaction, TransactionOutput, Value
+
+from milestoned.contracts.loader import ScheduleScripts, schedule_scripts
+from milestoned.domain import onchain_types as ot
+from milestoned.domain.addresses import canonical_address
+from milestoned.domain.attestation import OracleSignature
+from milestoned.domain.schedule import ScheduleDefinition
+from milestoned.txbuilder import fees
+from milestoned.txbuilder.allocations import AllocationUtxo, build_in_batches, locked_allocations
+from milestoned.txbuilder.assembly import BuiltTx, TxPlan, assemble
+from milestoned.txbuilder.chain_context import ChainTime, OgmiosChain
+from milestoned.txbuilder.errors import Refusal, TxBuildError
+from milestoned.txbuilder.registration import (
+    ScriptReferences,
+    _find_script,
+    reference_script_address,
+    tokens,
+)
+from milestoned.txbuilder.release_checks import (
+    ReleaseCheck,
+    attestations,
+    check_release,
+    in_flight_refs,
+    nothing_to_release,
+    quorums,
+)
+from milestoned.txbuilder.wallet import ChainedWallet
+
+DEFAULT_VALIDITY_MS = 10 * 60_000
+"""A release or reclaim is valid for 10 minutes of chain time: long enough to reach a block, short
+enough that a lost one soon expires and its allocations may be released again."""
+FIRST_RELEASE_BATCH = 70
+"""Allocations tried in the first release transaction (the measured maximum is about 70)."""
+
+
+@dataclass
+class ReleasePlan:
+    """Unsigned release transactions, and the requested allocations that were left out and why."""
+
+    schedule_id: bytes
+    txs: list[BuiltTx] = field(default_factory=list)
+    refused: list[tuple[str, Refusal]] = field(default_factory=list)
+
+    @property
+    def released(self) -> list[str]:
+        return [r for t in self.txs for r in t.details["allocations"]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schedule_id": self.schedule_id.hex(),
+            "transactions": [t.to_json() for t in self.txs],
+            "refused": [{"allocation": r, "rule": e.rule, "message": str(e)} for r, e in self.refused],
+            "total_fee_lovelace": sum(t.fee for t in self.txs),
+        }
+
+
+@dataclass
+class ScheduleOnChain:
+    """What release and reclaim need to know about a registered schedule."""
+
+    definition: ScheduleDefinition
+    scripts: ScheduleScripts
+    validator_address: Address
+    references: ScriptReferences
+
+
+async def schedule_on_chain(
+    chain: OgmiosChain, definition: ScheduleDefinition, reference_address: Address | None = None
+) -> ScheduleOnChain:
+    """The schedule's scripts and their reference UTxOs (deployed by registration)."""
+    scripts = schedule_scripts(definition.to_parameters())
+    network = definition.network.pycardano_network
+    holder = reference_address or reference_script_address(network)
+    held = await chain.utxos_at([holder])
+    validator, policy = _find_script(held, scripts.validator), _find_script(held, scripts.policy)
+    if validator is None or policy is None:
+        missing = " and ".join(n for n, u in (("validator", validator), ("policy", policy)) if u is None)
+        raise TxBuildError(
+            f"schedule {scripts.schedule_id.hex()} has no reference script for its {missing} at {holder}: "
+            "register the schedule first (its first transaction deploys them), or pass the address "
+            "they were deployed to"
+        )
+    return ScheduleOnChain(
+        definition,
+        scripts,
+        scripts.validator_address(definition.network.value),
+        ScriptReferences(validator, policy),
+    )
+
+
+def payouts(
+    on_chain: ScheduleOnChain, batch: Sequence[AllocationUtxo], params: Any
+) -> tuple[list[TransactionOutput], list[dict[str, Any]]]:
+    """The tagged payout outputs of a batch, in the order the policy matches them, and their JSON."""
+    token = on_chain.definition.token
+    schedule_id = on_chain.scripts.schedule_id
+    lovelace_of: dict[int, int] = {}
+    runs = ot.payout_runs((a.sort_key[0], a.sort_key[1], a.beneficiary, a.datum.amount) for a in batch)
+    # the ADA locked with each allocation follows it to its run
+    ordered = sorted(batch, key=lambda a: a.sort_key)
+    run_index = -1
+    previous: str | None = None
+    for allocation in ordered:
+        if allocation.beneficiary != previous:
+            run_index += 1
+            previous = allocation.beneficiary
+        lovelace_of[run_index] = lovelace_of.get(run_index, 0) + allocation.lovelace
+    outputs: list[TransactionOutput] = []
+    described: list[dict[str, Any]] = []
+    for index, (beneficiary, amount) in enumerate(runs):
+        output = TransactionOutput(
+            Address.from_primitive(beneficiary),
+            Value(0, tokens(token.policy_id, token.asset_name, amount)),
+            datum=ot.payout_datum(schedule_id),
+        )
+        paid = fees.with_minimum_lovelace(params, output, at_least=lovelace_of[index])
+        outputs.append(paid)
+        described.append({"beneficiary": beneficiary, "amount": amount, "lovelace": paid.amount.coin})
+    return outputs, described
+
+
+async def build_release(
+    chain: OgmiosChain,
+    definition: ScheduleDefinition,
+    signatures: Mapping[bytes, Iterable[OracleSignature]],
+    payer_address: Address | str,
+    *,
+    allocations: Sequence[str] | None = None,
+    beneficiary: str | None = None,
+    in_flight: Collection[str] | Mapping[str, str] = (),
+    validity_ms: int = DEFAULT_VALIDITY_MS,
+    reference_address: Address | None = None,
+    first_batch: int = FIRST_RELEASE_BATCH,
+    pending: Sequence[Transaction] = (),
+) -> ReleasePlan:
+    """Build (unsigned) the release of the given allocations, a beneficiary's, or every claimable one.
+
+    - `allocations` (references `<tx id>#<index>`): exactly these; any that fails a check refuses all.
+    - `beneficiary` (bech32): every allocation of theirs that passes the checks; the others are listed
+      in `ReleasePlan.refused`; refused when none passes.
+    - neither: every allocation of the schedule that passes the checks, batched across beneficiaries.
+
+    `signatures` are the committed oracle signatures by milestone id; `in_flight` the allocations of
+    live transactions (a set of references, or {reference: tx id}); `pending` the submitted, not yet
+    confirmed transactions (the payer's change from them is used, its spent UTxOs are not). The payer
+    pays the fee and the collateral; its key is the only signature a release needs.
+    """
+    payer = Address.from_primitive(payer_address) if isinstance(payer_address, str) else payer_address
+    on_chain = await schedule_on_chain(chain, definition, reference_address)
+    schedule_id = on_chain.scripts.schedule_id
+    snapshot = await chain.snapshot([payer])
+    time = snapshot.chain_time
+    locked = await locked_allocations(chain, schedule_id, on_chain.validator_address)
+    busy = in_flight_refs(in_flight)
+    if allocations is not None:
+        if not allocations:
+            raise ValueError("name at least one allocation to release (as <tx id>#<index>)")
+        requested = list(allocations)
+        what = f"allocation {requested[0]}" if len(requested) == 1 else f"the {len(requested)} allocations"
+    elif beneficiary is not None:
+        owner = canonical_address(Address.from_primitive(beneficiary))
+        requested = [a.reference for a in locked if a.beneficiary == owner]
+        what = f"beneficiary {owner}"
+        if not requested:
+            raise Refusal(
+                "allocation_locked",
+                f"beneficiary {owner} has no locked allocation in schedule {schedule_id.hex()} "
+                "(all released, or none was ever allocated to this address)",
+            )
+    else:
+        requested = [a.reference for a in locked]
+        what = f"schedule {schedule_id.hex()}"
+    check = check_release(definition, schedule_id, requested, locked, signatures, time.now_ms, busy)
+    if allocations is not None and check.refusals:
+        if len(check.refusals) == 1:
+            raise check.refusals[0][1]
+        raise nothing_to_release(ReleaseCheck((), check.refusals), what)
+    if not check.releasable:
+        raise nothing_to_release(check, what)
+    plan = ReleasePlan(schedule_id, refused=list(check.refusals))
+    quorum_of = quorums(definition, schedule_id, [a.datum.milestone_id for a in check.releasable], signatures)
+    wallet = ChainedWallet(snapshot.utxos(payer), payer, pending)
+    params = snapshot.parameters
+
+    async def build(batch: Sequence[AllocationUtxo]) -> BuiltTx:
+        outputs, described = payouts(on_chain, batch, params)
+        milestones = [a.datum.milestone_id for a in batch]
+        redeemer = ot.Release(attestations(definition, schedule_id, quorum_of, signatures, milestones))
+        tx_plan = TxPlan(
+            "release",
+            outputs,
+            wallet.utxos,
+            payer,
+            script_inputs=[a.utxo for a in batch],
+            spend_redeemer=ot.SpendAllocation(),
+            mint=tokens(schedule_id, ot.AUTH_TOKEN_NAME, -len(batch)),
+            mint_redeemers={schedule_id: redeemer},
+            reference_inputs=on_chain.references.as_list(),
+            validity_start=time.tip_slot,
+            ttl=time.tip_slot + time.slots_for(validity_ms),
+            unconfirmed=dict(wallet.unconfirmed),
+        )
+        built = await assemble(chain, tx_plan)
+        built.details = _details(schedule_id, batch, time, built, payouts=described)
+        wallet.advance(built)
+        return built
+
+    ordered = sorted(check.releasable, key=lambda a: a.sort_key)
+    plan.txs = await build_in_batches(ordered, first_batch, params, build)
+    return plan
+
+
+def _details(
+    schedule_id: bytes, batch: Sequence[AllocationUtxo], time: ChainTime, built: BuiltTx, **extra: Any
+) -> dict[str, Any]:
+    start, ttl = built.validity
+    return {
+        "schedule_id": schedule_id.hex(),
+        "allocations": [a.reference for a in batch],
+        "valid_from_ms": time.slot_to_ms(start) if start is not None else None,
+        "expires_at_ms": time.slot_to_ms(ttl) if ttl is not None else None,
+        **extra,
+    }
+
+
+def release_details(built: BuiltTx) -> list[str]:
+    """The allocation references a built release (or reclaim) spends."""
+    return list(built.details.get("allocations", []))

@@ -1,6 +1,7 @@
 """`milestonectl`: the command client of milestoned.
 
-This file only wires argparse to the command modules (`schedule_cmd`, `attest_cmd`, `keys_cmd`): each
+This file only wires argparse to the command modules (`schedule_cmd`, `attest_cmd`, `keys_cmd`, and
+`daemon_cmd` / `doctor_cmd` for the commands that talk to the daemon over its socket): each
 sub-command sets a `handler(args, out) -> exit code`, and `main` turns a `CommandError` into a message
 with its fix (or a JSON error object) and the right exit code. A new sub-command adds a parser and a
 handler; nothing here grows logic of its own.
@@ -69,6 +70,102 @@ def _run_keys_check(args: argparse.Namespace, out: Output) -> int:
     return keys_cmd.check(args.paths, out)
 
 
+def _socket_flag(parser: argparse.ArgumentParser) -> None:
+    """`--socket` after the sub-command too (SUPPRESS keeps a top-level `--socket` from being reset)."""
+    parser.add_argument(
+        "--socket",
+        type=Path,
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help="the daemon's socket (default $MILESTONED_SOCKET, else /run/milestoned/milestoned.sock)",
+    )
+
+
+def _daemon_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str, description: str
+) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text, description=description, epilog=EXIT_CODES)
+    _json_flag(parser)
+    _socket_flag(parser)
+    return parser
+
+
+def _socket(args: argparse.Namespace) -> Path:
+    from milestoned.commands.socket_client import socket_path
+
+    return socket_path(getattr(args, "socket", None))
+
+
+def _run_status(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import daemon_cmd
+
+    return daemon_cmd.status(_socket(args), out, wait=args.wait, wait_timeout_s=args.timeout)
+
+
+def _run_register(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import daemon_cmd
+
+    return daemon_cmd.schedule_register(
+        _socket(args), args.file, args.dry_run, args.admin_address, args.unsigned_out, out
+    )
+
+
+def _run_signature_commit(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import daemon_cmd
+
+    return daemon_cmd.signature_commit(_socket(args), args.files, out)
+
+
+def _run_milestones(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import daemon_cmd
+
+    return daemon_cmd.milestones(_socket(args), args.schedule_id, out)
+
+
+def _run_claimable(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import daemon_cmd
+
+    return daemon_cmd.claimable(_socket(args), args.beneficiary, args.schedule_id, out)
+
+
+def _run_submissions(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import daemon_cmd
+
+    return daemon_cmd.submissions(_socket(args), out)
+
+
+def _run_release(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import daemon_cmd
+
+    return daemon_cmd.release(
+        _socket(args), args.schedule_id, args.allocation or [], args.beneficiary, args.dry_run, out
+    )
+
+
+def _run_tx_submit(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import daemon_cmd
+
+    return daemon_cmd.tx_submit(_socket(args), args.files, out)
+
+
+def _run_log_verify(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import daemon_cmd
+
+    return daemon_cmd.log_verify(_socket(args), out)
+
+
+def _run_log_replay(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import daemon_cmd
+
+    return daemon_cmd.log_replay(_socket(args), out)
+
+
+def _run_doctor(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import doctor_cmd
+
+    return doctor_cmd.doctor(args.config, getattr(args, "socket", None), out)
+
+
 def _group(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str
 ) -> argparse._SubParsersAction[argparse.ArgumentParser]:
@@ -106,6 +203,31 @@ def _add_schedule_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     show.add_argument("file", type=Path, metavar="FILE", help="the schedule file (JSON)")
     _json_flag(show)
     show.set_defaults(handler=_run_show)
+    register = actions.add_parser(
+        "register",
+        help="register a schedule with the daemon (admins), or --dry-run to see what it would record",
+        description=(
+            "Read and validate the schedule file here (its .vkey paths "
+            "relative to the file), then send it to "
+            "the daemon, which validates it again, derives its "
+            "schedule id and records it in the event log so "
+            "that the indexer recognises its allocations. Registering the same schedule again is harmless. "
+            "With --admin-address the daemon also builds the registration transactions (unsigned) for the "
+            "admin to sign elsewhere; --unsigned-out writes them as cardano-cli text envelopes."
+        ),
+        epilog=EXIT_CODES,
+    )
+    register.add_argument("file", type=Path, metavar="FILE", help="the schedule file (JSON)")
+    register.add_argument("--dry-run", action="store_true", help="validate and show; record nothing")
+    register.add_argument(
+        "--admin-address", metavar="ADDR", help="build the registration transactions paid by this address"
+    )
+    register.add_argument(
+        "--unsigned-out", type=Path, metavar="DIR", help="write the unsigned transactions into DIR"
+    )
+    _json_flag(register)
+    _socket_flag(register)
+    register.set_defaults(handler=_run_register)
 
 
 def _add_attest_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -180,21 +302,149 @@ def _add_keys_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     check.set_defaults(handler=_run_keys_check)
 
 
+def _add_daemon_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    status = _daemon_parser(
+        sub,
+        "status",
+        "the daemon's sync state, tips, lag, event log head and projection position",
+        "Ask the running daemon how it is doing. --wait shows a progress bar until it is synced.",
+    )
+    status.add_argument("--wait", action="store_true", help="wait (with a progress bar) until synced")
+    status.add_argument("--timeout", type=float, default=3600.0, metavar="S", help="give up after S seconds")
+    status.set_defaults(handler=_run_status)
+
+    signature = _group(sub, "signature", "commit oracle signatures to the daemon (admins)")
+    commit = signature.add_parser(
+        "commit",
+        help="commit attestation files (from `attest sign`) to the daemon",
+        description=(
+            "Send oracle attestation files to the daemon. Each is verified (registered schedule, one of its "
+            "milestones, one of its oracles, valid signature) before "
+            "anything is recorded; if any is refused, "
+            "none is committed. A signature committed before is reported as a duplicate, not recorded twice."
+        ),
+        epilog=EXIT_CODES,
+    )
+    commit.add_argument("files", type=Path, nargs="+", metavar="FILE", help="attestation files")
+    _json_flag(commit)
+    _socket_flag(commit)
+    commit.set_defaults(handler=_run_signature_commit)
+
+    milestones = _daemon_parser(
+        sub,
+        "milestones",
+        "milestone state: signatures, quorum, locked/released/reclaimed",
+        "Every milestone of the registered schedules with its committed signatures and quorum, and what "
+        "is locked, released and reclaimed on it on chain.",
+    )
+    milestones.add_argument("--schedule-id", metavar="HEX", help="only this schedule")
+    milestones.set_defaults(handler=_run_milestones)
+
+    claimable = _daemon_parser(
+        sub,
+        "claimable",
+        "what each beneficiary can claim now, and when the rest unlocks",
+        "Every locked allocation with its status at the chain tip (chain time, not your clock).",
+    )
+    claimable.add_argument("--beneficiary", metavar="ADDR", help="only this beneficiary's allocations")
+    claimable.add_argument("--schedule-id", metavar="HEX", help="only this schedule")
+    claimable.set_defaults(handler=_run_claimable)
+
+    submissions = _daemon_parser(
+        sub,
+        "submissions",
+        "release transactions the daemon submitted and their outcome",
+        "Submitted release transactions: submitted, confirmed, expired or failed.",
+    )
+    submissions.set_defaults(handler=_run_submissions)
+
+    release = _daemon_parser(
+        sub,
+        "release",
+        "release claimable allocations, paid by the operator wallet (admins)",
+        "Build, sign with the daemon's operator wallet (release.wallet_key) and submit release transactions: "
+        "the named allocations, a beneficiary's, or every claimable one of the schedule. Each refusal says "
+        "which rule failed and when it will pass.",
+    )
+    release.add_argument("--schedule-id", required=True, metavar="HEX", help="the schedule")
+    release.add_argument(
+        "--allocation", action="append", metavar="TXID#IX", help="an allocation to release (repeatable)"
+    )
+    release.add_argument("--beneficiary", metavar="ADDR", help="every claimable allocation of this address")
+    release.add_argument("--dry-run", action="store_true", help="build and show; submit nothing")
+    release.set_defaults(handler=_run_release)
+
+    tx = _group(sub, "tx", "submit transactions signed elsewhere")
+    submit = tx.add_parser(
+        "submit",
+        help="submit signed transaction envelopes (cardano-cli or hardware wallet) through the daemon",
+        description="Submit signed cardano-cli text envelopes (Tx ConwayEra) through the daemon's Ogmios.",
+        epilog=EXIT_CODES,
+    )
+    submit.add_argument("files", type=Path, nargs="+", metavar="FILE", help="signed transaction files")
+    _json_flag(submit)
+    _socket_flag(submit)
+    submit.set_defaults(handler=_run_tx_submit)
+
+    log_group = _group(sub, "log", "audit the event log (auditors)")
+    verify = log_group.add_parser(
+        "verify",
+        help="verify the event log's hash chain",
+        description="Check every stored event: positions, canonical records, hashes and the chain linking "
+        "them. Any change, removal, insertion or reordering is reported.",
+        epilog=EXIT_CODES,
+    )
+    _json_flag(verify)
+    _socket_flag(verify)
+    verify.set_defaults(handler=_run_log_verify)
+    replay = log_group.add_parser(
+        "replay",
+        help="replay the log into fresh projections and compare with the live ones",
+        description="Rebuild the projections from the event log into a fresh store and byte-compare them "
+        "with the daemon's live projections at the same log position.",
+        epilog=EXIT_CODES,
+    )
+    _json_flag(replay)
+    _socket_flag(replay)
+    replay.set_defaults(handler=_run_log_replay)
+
+    doctor = _daemon_parser(
+        sub,
+        "doctor",
+        "check Ogmios, network magic, node sync, store, socket and key permissions",
+        "Check what the daemon depends on and say how to fix each failure. Reads the daemon's config "
+        "(--config, else defaults and MILESTONED_* variables).",
+    )
+    doctor.add_argument("--config", type=Path, metavar="FILE", help="the daemon's TOML configuration")
+    doctor.set_defaults(handler=_run_doctor)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="milestonectl",
         description=(
             "The milestoned command client. Works offline for admins, oracles and auditors: validate and "
-            "show schedule files, sign and verify oracle attestations, check key files."
+            "show schedule files, sign and verify oracle attestations, check key files. Talks to the running "
+            "daemon over its Unix socket: status, schedule register, "
+            "signature commit, milestones, claimable, "
+            "release, log verify / replay, doctor."
         ),
         epilog=EXIT_CODES,
     )
     parser.add_argument("--version", action="version", version=f"milestonectl {__version__}")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
+    parser.add_argument(
+        "--socket",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="the daemon's socket (default $MILESTONED_SOCKET, else /run/milestoned/milestoned.sock)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_schedule_commands(sub)
     _add_attest_commands(sub)
     _add_keys_commands(sub)
+    _add_daemon_commands(sub)
     return parser
 
 

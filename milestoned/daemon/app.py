@@ -1,0 +1,345 @@
+"""`milestoned run`: the one place that wires the daemon together, starts it, and stops it cleanly.
+
+Start-up order, and why:
+1. logging, then the stores (a store that cannot be opened stops the daemon with the reason, before
+   anyone can connect to a socket that would only answer errors);
+2. the embedded devnet when configured (so its URL exists), the query link to Ogmios;
+3. the command socket and the health/metrics endpoint: from here on operators can ask what is happening,
+   even while Ogmios is still unreachable;
+4. the projections (as soon as the slot clock is known), the chain follower, the scheduler jobs;
+5. READY=1 to systemd, then the watchdog pings from the scheduler.
+
+SIGTERM/SIGINT: STOPPING=1, stop the scheduler, ask the follower to record its cursor and return, close
+the socket (in-flight requests finish or are cancelled before committing), catch the projections up, close
+the stores. `kill -9` at any moment is safe too: every commit is one log transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from milestoned.daemon.chain_link import ChainLink
+from milestoned.daemon.config import DaemonConfig
+from milestoned.daemon.http_endpoint import HttpEndpoint, Metrics
+from milestoned.daemon.peercred import AdminPolicy
+from milestoned.daemon.service import DaemonService, submission_outcomes
+from milestoned.daemon.socket_server import SocketServer
+from milestoned.daemon.systemd import Notifier
+from milestoned.eventlog import EventLog, parse_store_url
+from milestoned.projections.projector import Projector
+from milestoned.projections.store import ProjectionStore
+
+log = structlog.get_logger("milestoned.daemon")
+
+TIP_REFRESH_S = 5.0
+CATCH_UP_S = 0.5
+CHECKPOINT_S = 30.0
+SUBMISSIONS_S = 10.0
+FOLLOWER_RETRY_S = 5.0
+FOLLOWER_STOP_GRACE_S = 3.0
+"""A follower in a session returns at once when stopped; one waiting to reconnect is cancelled after this."""
+
+
+class StartupError(RuntimeError):
+    """The daemon cannot start; the message says why and what to do."""
+
+
+@dataclass
+class RunningDaemon:
+    """Handles on a started daemon, for the demo wiring and tests that embed it."""
+
+    service: DaemonService
+    socket: SocketServer
+    http: HttpEndpoint | None
+    stop: asyncio.Event
+    devnet: Any = None
+    """The embedded `Devnet` (chain control for demos and tests), when chain.ogmios_url is embedded."""
+
+
+def open_stores(config: DaemonConfig) -> tuple[EventLog, ProjectionStore]:
+    try:
+        event_log = EventLog(parse_store_url(config.store.log_url))
+    except Exception as exc:
+        raise StartupError(
+            f"cannot open the event log at {config.store.log_url}: {exc}; check store.url / store.data_dir, "
+            "that the directory exists and belongs to the daemon's user (or that PostgreSQL is up)"
+        ) from exc
+    try:
+        projections = ProjectionStore(parse_store_url(config.store.projection_url))
+    except Exception as exc:
+        event_log.close()
+        raise StartupError(f"cannot open the projections at {config.store.projection_url}: {exc}") from exc
+    return event_log, projections
+
+
+@contextlib.asynccontextmanager
+async def _embedded_devnet(config: DaemonConfig) -> AsyncIterator[Any]:
+    if not config.chain.embedded:
+        yield None
+        return
+    from milestoned.devnet.service import run_devnet
+
+    async with run_devnet(port=config.devnet.port, slot_length=config.devnet.slot_length) as devnet:
+        log.info("embedded devnet running", ogmios_url=devnet.url)
+        yield devnet
+
+
+@contextlib.asynccontextmanager
+async def running_daemon(
+    config: DaemonConfig, *, notifier: Notifier | None = None
+) -> AsyncIterator[RunningDaemon]:
+    """The daemon, started, for the duration of the block; stopped gracefully on exit."""
+    notifier = notifier or Notifier()
+    event_log, projections = open_stores(config)
+    try:
+        async with _embedded_devnet(config) as devnet:
+            devnet_url = devnet.url if devnet is not None else None
+            url = devnet_url or config.chain.ogmios_url
+            link = ChainLink(url, config.chain.cardano_network)
+            admins = AdminPolicy.build(
+                config.socket.admin_uids, config.socket.admin_gids, config.socket.admin_group
+            )
+            if devnet_url is not None:
+                forget_previous_devnet_chain(event_log)
+            service = DaemonService(config, event_log, projections, link, admins)
+            service.devnet_url = devnet_url
+            service.fold()
+            socket_server = SocketServer(
+                Path(config.socket.path),
+                service.methods(),
+                admins,
+                mode=config.socket.mode,
+                group=config.socket.group,
+                max_request_bytes=config.socket.max_request_bytes,
+                max_connections=config.socket.max_connections,
+            )
+            metrics = Metrics()
+            http = (
+                HttpEndpoint(config.http.listen, config.http.port, metrics, service.health)
+                if config.http.port
+                else None
+            )
+            stop = asyncio.Event()
+            tasks: list[asyncio.Task[Any]] = []
+            scheduler: Any = None
+            try:
+                await socket_server.start()
+                if http is not None:
+                    await http.start()
+                await link.refresh_tip()
+                tasks.append(asyncio.create_task(_start_projections(service), name="projections"))
+                tasks.append(asyncio.create_task(_run_follower(service, url, config), name="follower"))
+                scheduler = _start_scheduler(service, socket_server, metrics, notifier, config)
+                notifier.ready(f"serving {config.socket.path}")
+                log.info(
+                    "milestoned ready",
+                    socket_path=config.socket.path,
+                    ogmios_url=url,
+                    network=config.chain.network,
+                    log_position=event_log.head().position,
+                )
+                yield RunningDaemon(service, socket_server, http, stop, devnet)
+            finally:
+                notifier.stopping()
+                log.info("stopping")
+                if scheduler is not None:
+                    scheduler.shutdown(wait=False)
+                if service.follower is not None:
+                    service.follower.stop()
+                await socket_server.stop()
+                for task in tasks:
+                    if task.get_name() != "follower":
+                        task.cancel()
+                follower_task = next((t for t in tasks if t.get_name() == "follower"), None)
+                if follower_task is not None:
+                    try:
+                        await asyncio.wait_for(asyncio.shield(follower_task), FOLLOWER_STOP_GRACE_S)
+                    except (TimeoutError, Exception):
+                        follower_task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                if http is not None:
+                    await http.stop()
+                with contextlib.suppress(Exception):
+                    service.catch_up()
+                await link.reset()
+    finally:
+        projections.close()
+        event_log.close()
+        log.info("stopped")
+
+
+def forget_previous_devnet_chain(event_log: EventLog) -> None:
+    """The embedded devnet is a new chain on every start: record that the previous one is gone.
+
+    A rollback to the origin undoes every chain fact of the earlier devnet in the projections (and in the
+    follower's state), while local facts (schedules, signatures) stay; the follower then syncs the new
+    chain from its origin. Without it, the log's points would match nothing on the new chain.
+    """
+    from milestoned.eventlog.events import ChainPoint
+
+    cursor = event_log.chain_cursor()
+    if cursor is not None and not cursor.is_origin:
+        event_log.append_rollback(ChainPoint.origin())
+        log.info("embedded devnet: a new chain; recorded a rollback to the origin", previous_slot=cursor.slot)
+
+
+async def _start_projections(service: DaemonService) -> None:
+    """Start the projector once the slot clock is known (at once on public networks)."""
+    assert service.link is not None
+    delay = 1.0
+    while True:
+        try:
+            slots = await service.link.slot_config()
+            break
+        except Exception as exc:
+            log.warning("waiting for Ogmios to learn the slot clock", error=str(exc), retry_in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+    service.projector = Projector(service.log, service.projections, slots)
+    caught = service.catch_up()
+    log.info("projections running", events_applied=caught, position=service.projections.position())
+
+
+async def _run_follower(service: DaemonService, url: str, config: DaemonConfig) -> None:
+    """The chain follower, restarted after failures it cannot recover from by itself (logged each time)."""
+    from milestoned.contracts.loader import default_blueprint
+    from milestoned.indexer.config import FollowerConfig, parse_start_point
+    from milestoned.indexer.filter import WatchedContract
+    from milestoned.indexer.follower import ChainFollower
+
+    contract = WatchedContract(
+        default_blueprint().validator_hash, config.chain.cardano_network.pycardano_network
+    )
+    follower = ChainFollower(
+        service.log, contract, FollowerConfig(start=parse_start_point(config.chain.start))
+    )
+    service.follower = follower
+    while True:
+        try:
+            await follower.run(url)
+            return  # stopped
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error(
+                "chain follower failed; restarting",
+                error=f"{type(exc).__name__}: {exc}",
+                retry_in_s=FOLLOWER_RETRY_S,
+            )
+            await asyncio.sleep(FOLLOWER_RETRY_S)
+            if follower._stop.is_set():  # stopped while waiting
+                return
+
+
+def _start_scheduler(
+    service: DaemonService,
+    socket_server: SocketServer,
+    metrics: Metrics,
+    notifier: Notifier,
+    config: DaemonConfig,
+) -> Any:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    scheduler = AsyncIOScheduler()
+
+    def every(seconds: float, job: Callable[[], Awaitable[None]], name: str) -> None:
+        async def guarded() -> None:
+            try:
+                await job()
+            except Exception:
+                log.exception("scheduled job failed", job=name)
+
+        scheduler.add_job(guarded, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True)
+
+    async def refresh_tip() -> None:
+        await service.link.refresh_tip()  # type: ignore[union-attr]
+        health = service.health()
+        metrics.observe(health)
+        metrics.requests.set(socket_server.requests_served)
+        metrics.request_errors.set(socket_server.requests_failed)
+        metrics.pending_submissions.set(len(service.index.in_flight))
+        progress = service.follower.progress() if service.follower is not None else None
+        if progress is not None:
+            metrics.blocks_seen.set(progress.blocks_seen)
+            metrics.rollbacks.set(progress.rollbacks_recorded)
+            metrics.reconnects.set(progress.reconnects)
+        notifier.status(f"{health.state}; lag {health.lag_slots} slots; log at {health.log_position}")
+
+    async def catch_up() -> None:
+        service.fold()
+        service.catch_up()
+
+    async def checkpoint() -> None:
+        if service.follower is not None:
+            async with service.write_lock:
+                service.follower.checkpoint()
+
+    async def settle_submissions() -> None:
+        async with service.write_lock:
+            service.fold()
+            service.catch_up()
+            events = submission_outcomes(service)
+            if events:
+                service.append(events)
+                log.info("submissions settled", count=len(events))
+
+    async def auto_release() -> None:
+        if not service.health().ok:
+            return
+        service.catch_up()
+        in_flight = service.index.in_flight_refs()
+        due = {
+            a.schedule_id
+            for a in service.projections.claimable()
+            if a.claimable_now and a.out_ref not in in_flight
+        }
+        for schedule_id in sorted(due & set(service.index.schedules)):
+            try:
+                await service.release_schedule(schedule_id, None, None, False, "auto-release")
+            except Exception as exc:
+                log.warning("auto-release did not release", schedule_id=schedule_id, reason=str(exc))
+
+    async def watchdog() -> None:
+        notifier.watchdog()
+
+    every(TIP_REFRESH_S, refresh_tip, "tip")
+    every(CATCH_UP_S, catch_up, "projections")
+    every(CHECKPOINT_S, checkpoint, "checkpoint")
+    every(SUBMISSIONS_S, settle_submissions, "submissions")
+    if config.release.auto:
+        every(config.release.interval_seconds, auto_release, "auto-release")
+    if notifier.watchdog_seconds:
+        every(max(0.5, notifier.watchdog_seconds / 2), watchdog, "watchdog")
+    scheduler.start()
+    return scheduler
+
+
+async def serve_until_signalled(config: DaemonConfig) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with running_daemon(config) as daemon:
+        daemon.stop = stop
+        await stop.wait()
+        log.info("signal received, shutting down")
+    return 0
+
+
+def run_daemon(config: DaemonConfig) -> int:
+    try:
+        return asyncio.run(serve_until_signalled(config))
+    except StartupError as exc:
+        log.error("cannot start", reason=str(exc))
+        return 1
+    except (RuntimeError, OSError) as exc:  # socket in use, HTTP port taken, a folder not writable
+        log.error("cannot start", reason=f"{type(exc).__name__}: {exc}")
+        return 1

@@ -1,0 +1,122 @@
+"""The HTTP endpoint for monitoring: `/metrics` (Prometheus text format) and `/health` (JSON).
+
+Why a few lines of asyncio instead of a web framework: two read-only GET routes on loopback do not justify
+a dependency, and serving them from the daemon's own event loop means the answer reflects the live state
+(and stops answering if the loop is stuck, which is what a health check should notice). `/health`
+answers 200 when synced and 503 otherwise, so a load balancer or a `curl -f` can use it directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+import orjson
+import structlog
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
+
+from milestoned.daemon.health import Health
+
+log = structlog.get_logger("milestoned.http")
+MAX_REQUEST_HEAD = 8192
+
+
+class Metrics:
+    """The daemon's gauges and counters, in a registry of its own (no global default registry)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.node_tip_slot = Gauge("milestoned_node_tip_slot", "Slot of the node's tip", registry=r)
+        self.indexer_slot = Gauge("milestoned_indexer_slot", "Slot the indexer has processed", registry=r)
+        self.lag_slots = Gauge("milestoned_lag_slots", "Node tip slot minus indexer slot", registry=r)
+        self.log_position = Gauge("milestoned_log_position", "Events in the event log", registry=r)
+        self.projection_position = Gauge(
+            "milestoned_projection_position", "Last log position applied to the projections", registry=r
+        )
+        self.connected = Gauge("milestoned_ogmios_connected", "1 when chain sync is connected", registry=r)
+        self.synced = Gauge("milestoned_synced", "1 when synced (health state)", registry=r)
+        self.blocks_seen = Gauge("milestoned_blocks_seen", "Blocks the indexer has seen", registry=r)
+        self.rollbacks = Gauge("milestoned_rollbacks_recorded", "Rollbacks recorded", registry=r)
+        self.reconnects = Gauge("milestoned_ogmios_reconnects", "Ogmios reconnections", registry=r)
+        self.requests = Gauge("milestoned_socket_requests", "Socket requests answered", registry=r)
+        self.request_errors = Gauge(
+            "milestoned_socket_request_errors", "Socket requests with an error", registry=r
+        )
+        self.pending_submissions = Gauge(
+            "milestoned_pending_submissions", "Submitted release transactions not yet settled", registry=r
+        )
+
+    def observe(self, health: Health) -> None:
+        self.connected.set(1 if health.connected else 0)
+        self.synced.set(1 if health.ok else 0)
+        if health.node_tip_slot is not None:
+            self.node_tip_slot.set(health.node_tip_slot)
+        if health.indexer_slot is not None:
+            self.indexer_slot.set(health.indexer_slot)
+        if health.lag_slots is not None:
+            self.lag_slots.set(health.lag_slots)
+        self.log_position.set(health.log_position)
+        self.projection_position.set(health.projection_position)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class HttpEndpoint:
+    def __init__(self, host: str, port: int, metrics: Metrics, health: Callable[[], Health]) -> None:
+        self.host = host
+        self.port = port
+        self.metrics = metrics
+        self.health = health
+        self._server: asyncio.AbstractServer | None = None
+
+    @property
+    def bound_port(self) -> int:
+        sockets = getattr(self._server, "sockets", None)
+        assert sockets
+        return int(sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=MAX_REQUEST_HEAD)
+        log.info("metrics and health endpoint listening", host=self.host, port=self.bound_port)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+            request_line = head.split(b"\r\n", 1)[0].decode("latin-1").split()
+            method, target = [*request_line, "", ""][:2]
+            if method not in ("GET", "HEAD"):
+                status, ctype, body = "405 Method Not Allowed", "text/plain", b"only GET\n"
+            elif target.split("?")[0] == "/metrics":
+                current = self.health()
+                self.metrics.observe(current)
+                status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, self.metrics.render()
+            elif target.split("?")[0] in ("/health", "/healthz"):
+                current = self.health()
+                status = "200 OK" if current.ok else "503 Service Unavailable"
+                ctype, body = "application/json", orjson.dumps(current.to_json()) + b"\n"
+            else:
+                status, ctype, body = "404 Not Found", "text/plain", b"try /metrics or /health\n"
+            payload = b"" if method == "HEAD" else body
+            writer.write(
+                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n".encode()
+                + payload
+            )
+            await writer.drain()
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            pass
+        except Exception:
+            log.exception("http request failed")
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()

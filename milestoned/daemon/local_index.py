@@ -1,0 +1,62 @@
+"""What the command handlers must know before appending: schedules and signatures already committed.
+
+A fold of the event log, like the indexer's `FollowerState`, and for the same reason: the log is the
+only truth, so after a restart this is rebuilt by reading it, and a duplicate command (the same schedule,
+the same oracle's signature for the same milestone) is recognised and answered without a second event.
+The projections answer queries; this answers "is it already there?" at the exact log position the next
+append will follow, which the projections (caught up by polling) cannot promise. No I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from milestoned.domain.attestation import OracleSignature
+from milestoned.eventlog.events import (
+    Event,
+    OracleSignatureCommitted,
+    ReleaseSubmitted,
+    ScheduleRegistered,
+    SubmissionConfirmed,
+    SubmissionExpired,
+    SubmissionFailed,
+)
+
+
+@dataclass(slots=True)
+class LocalIndex:
+    schedules: dict[str, ScheduleRegistered] = field(default_factory=dict)
+    signatures: dict[tuple[str, str], dict[str, OracleSignature]] = field(default_factory=dict)
+    """(schedule id, milestone id hex) → oracle key hex → signature."""
+    in_flight: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """tx id → allocation refs, for submissions not yet confirmed, expired or failed."""
+    position: int = 0
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, ScheduleRegistered):
+            self.schedules.setdefault(event.schedule_id, event)
+        elif isinstance(event, OracleSignatureCommitted):
+            by_oracle = self.signatures.setdefault((event.schedule_id, event.milestone_id), {})
+            by_oracle.setdefault(
+                event.oracle_key,
+                OracleSignature(bytes.fromhex(event.oracle_key), bytes.fromhex(event.signature)),
+            )
+        elif isinstance(event, ReleaseSubmitted):
+            self.in_flight[event.tx_id] = event.allocation_refs
+        elif isinstance(event, SubmissionConfirmed | SubmissionExpired | SubmissionFailed):
+            self.in_flight.pop(event.tx_id, None)
+
+    def has_signature(self, schedule_id: str, milestone_id: str, oracle_key: str) -> bool:
+        return oracle_key in self.signatures.get((schedule_id, milestone_id), {})
+
+    def signatures_by_milestone(self, schedule_id: str) -> dict[bytes, list[OracleSignature]]:
+        """Committed signatures of one schedule, keyed by milestone id bytes (what the txbuilder takes)."""
+        return {
+            bytes.fromhex(milestone): list(by_oracle.values())
+            for (schedule, milestone), by_oracle in self.signatures.items()
+            if schedule == schedule_id
+        }
+
+    def in_flight_refs(self) -> dict[str, str]:
+        """Allocation ref → tx id of the live submission spending it."""
+        return {ref: tx for tx, refs in self.in_flight.items() for ref in refs}

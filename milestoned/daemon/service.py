@@ -1,0 +1,715 @@
+"""The command handlers behind the socket: what each JSON-RPC method does with the log and the projections.
+
+Rules every handler follows:
+- validate everything first, with the domain's own checks, and refuse with a clear error naming what was
+  wrong and how to fix it; only then append;
+- append a command's events in ONE `EventLog.append` under the write lock, after folding the log, so a
+  request either committed entirely or not at all, and a repeated command (same schedule, same oracle
+  signature) is answered "already committed" without a second event;
+- after a commit, bring the projections up to date before answering, so the next query sees it;
+- queries never write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import structlog
+
+from milestoned import __version__
+from milestoned.daemon import jsonrpc
+from milestoned.daemon.chain_link import ChainLink
+from milestoned.daemon.config import DaemonConfig
+from milestoned.daemon.health import Health, assess
+from milestoned.daemon.jsonrpc import RpcError, only_params, param
+from milestoned.daemon.local_index import LocalIndex
+from milestoned.daemon.peercred import AdminPolicy, Peer
+from milestoned.daemon.socket_server import Method
+from milestoned.domain.attestation import verify_attestation
+from milestoned.eventlog import EventLog, LoggedEvent, parse_store_url
+from milestoned.eventlog.events import (
+    Event,
+    OracleSignatureCommitted,
+    ReleaseSubmitted,
+    SchedulePolicy,
+    ScheduleRegistered,
+)
+from milestoned.projections.projector import Projector
+from milestoned.projections.store import ProjectionStore
+
+log = structlog.get_logger("milestoned.commands")
+
+
+def milestone_label(milestone_hex: str) -> str:
+    try:
+        return bytes.fromhex(milestone_hex).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return milestone_hex
+
+
+class BoundedLog:
+    """A read-only view of a log that ends at `end` (replay compares with the live projections there)."""
+
+    def __init__(self, log: EventLog, end: int) -> None:
+        self._log = log
+        self._end = end
+
+    def read(self, after: int = 0, limit: int = 1000) -> list[LoggedEvent]:
+        if after >= self._end:
+            return []
+        return self._log.read(after=after, limit=min(limit, self._end - after))
+
+
+class DaemonService:
+    """The daemon's state as the handlers see it. Runs on the daemon's event loop (one thread)."""
+
+    def __init__(
+        self,
+        config: DaemonConfig,
+        event_log: EventLog,
+        projections: ProjectionStore,
+        link: ChainLink | None,
+        admins: AdminPolicy,
+    ) -> None:
+        self.config = config
+        self.log = event_log
+        self.projections = projections
+        self.link = link
+        self.admins = admins
+        self.projector: Projector | None = None
+        self.follower: Any = None
+        self.devnet_url: str | None = None
+        self.ogmios_url = link.url if link is not None else config.chain.ogmios_url
+        self.index = LocalIndex()
+        self.write_lock = asyncio.Lock()
+        self.started = time.time()
+        self.wallet: Any = None  # (signing key, address) once loaded
+
+    # --- shared steps ------------------------------------------------------------------------------------
+
+    def fold(self) -> None:
+        while True:
+            batch = self.log.read(after=self.index.position, limit=1000)
+            for logged in batch:
+                self.index.apply(logged.event)
+                self.index.position = logged.position
+            if len(batch) < 1000:
+                return
+
+    def catch_up(self) -> int:
+        return self.projector.catch_up() if self.projector is not None else 0
+
+    def append(self, events: list[Event]) -> int:
+        """Append a command's events in one transaction; returns the new head position."""
+        head = self.log.append(events)
+        self.fold()
+        self.catch_up()
+        return head.position
+
+    def health(self) -> Health:
+        progress = self.follower.progress() if self.follower is not None else None
+        indexer_slot = None
+        if progress is not None and progress.position is not None:
+            indexer_slot = -1 if progress.position == "origin" else progress.position.slot
+        connected = self.link is not None and self.link.connected
+        return assess(
+            connected=connected,
+            node_tip_slot=self.link.tip_slot if self.link is not None else None,
+            indexer_slot=indexer_slot,
+            log_position=self.log.head().position,
+            projection_position=self.projections.position(),
+        )
+
+    def methods(self) -> dict[str, Method]:
+        return {
+            "status": Method(self.status, False, "sync state, tips, lag, log head, projection position"),
+            "health": Method(self.health_method, False, "synced / syncing / disconnected, tip and lag"),
+            "schedule.register": Method(self.schedule_register, True, "register a schedule (or dry_run)"),
+            "schedules": Method(self.schedules, False, "registered schedules"),
+            "signature.commit": Method(self.signature_commit, True, "commit oracle attestations"),
+            "milestones": Method(self.milestones, False, "milestone state: signatures, quorum, locks"),
+            "claimable": Method(self.claimable, False, "claimable amounts per beneficiary and allocation"),
+            "submissions": Method(self.submissions, False, "release transactions and their outcome"),
+            "release": Method(self.release, True, "build, sign and submit release transactions"),
+            "tx.submit": Method(self.tx_submit, True, "submit transactions signed elsewhere"),
+            "log.verify": Method(self.log_verify, False, "verify the event log's hash chain"),
+            "log.replay": Method(self.log_replay, False, "replay the log into a fresh store and compare"),
+            "methods": Method(self.list_methods, False, "the methods of this socket"),
+        }
+
+    # --- queries -----------------------------------------------------------------------------------------
+
+    async def list_methods(self, params: dict[str, Any], peer: Peer) -> Any:
+        only_params(params, set())
+        admin = self.admins.is_admin(peer)
+        return [
+            {"method": name, "mutating": m.mutating, "allowed": admin or not m.mutating, "summary": m.summary}
+            for name, m in sorted(self.methods().items())
+        ]
+
+    async def health_method(self, params: dict[str, Any], peer: Peer) -> Any:
+        only_params(params, set())
+        return self.health().to_json()
+
+    async def status(self, params: dict[str, Any], peer: Peer) -> Any:
+        only_params(params, set())
+        head = self.log.head()
+        health = self.health()
+        progress = self.follower.progress() if self.follower is not None else None
+        tip = self.projections.chain_tip()
+        return {
+            "version": __version__,
+            "network": self.config.chain.network,
+            "ogmios_url": self.ogmios_url,
+            "embedded_devnet": self.devnet_url,
+            "state": health.state,
+            "health": health.to_json(),
+            "log": {"position": head.position, "hash": head.hash, "store": self.log.config.describe()},
+            "projections": {
+                "position": self.projections.position(),
+                "store": self.projections.config.describe(),
+                "ready": self.projector is not None,
+                "chain_tip": None
+                if tip is None
+                else {"slot": tip.slot, "header_hash": tip.header_hash, "chain_time_ms": tip.chain_time_ms},
+            },
+            "indexer": None
+            if progress is None
+            else {
+                "blocks_seen": progress.blocks_seen,
+                "blocks_written": progress.blocks_written,
+                "rollbacks_recorded": progress.rollbacks_recorded,
+                "reconnects": progress.reconnects,
+            },
+            "schedules": len(self.index.schedules),
+            "pending_submissions": len(self.index.in_flight),
+            "auto_release": self.config.release.auto,
+            "caller": {"uid": peer.uid, "admin": self.admins.is_admin(peer)},
+            "uptime_s": round(time.time() - self.started, 1),
+            "pid": os.getpid(),
+        }
+
+    async def schedules(self, params: dict[str, Any], peer: Peer) -> Any:
+        only_params(params, set())
+        return [
+            {
+                "schedule_id": sid,
+                "network": event.definition.get("network"),
+                "quorum": event.policy.quorum,
+                "oracles": len(event.policy.oracle_keys),
+                "allocations": len(event.definition.get("beneficiary_allocations", ())),
+            }
+            for sid, event in sorted(self.index.schedules.items())
+        ]
+
+    async def milestones(self, params: dict[str, Any], peer: Peer) -> Any:
+        only_params(params, {"schedule_id"})
+        schedule_id = param(params, "schedule_id", str, required=False)
+        self.catch_up()
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for state in self.projections.milestone_states():
+            rows[(state.schedule_id, state.milestone_id)] = {
+                "schedule_id": state.schedule_id,
+                "milestone_id": state.milestone_id,
+                "milestone": milestone_label(state.milestone_id),
+                "quorum": state.quorum,
+                "signatures": len(state.signed_by),
+                "signed_by": list(state.signed_by),
+                "quorum_reached": state.quorum_reached,
+                "allocations_locked": state.allocations_locked,
+                "amount_locked": state.amount_locked,
+                "allocations_released": state.allocations_released,
+                "amount_released": state.amount_released,
+                "allocations_reclaimed": state.allocations_reclaimed,
+                "amount_reclaimed": state.amount_reclaimed,
+            }
+        for sid, event in self.index.schedules.items():  # registered milestones nobody signed yet
+            for allocation in event.definition.get("beneficiary_allocations", ()):
+                hex_id = str(allocation["milestone_identifier"]).encode().hex()
+                rows.setdefault(
+                    (sid, hex_id),
+                    {
+                        "schedule_id": sid,
+                        "milestone_id": hex_id,
+                        "milestone": allocation["milestone_identifier"],
+                        "quorum": event.policy.quorum,
+                        "signatures": 0,
+                        "signed_by": [],
+                        "quorum_reached": False,
+                        "allocations_locked": 0,
+                        "amount_locked": 0,
+                        "allocations_released": 0,
+                        "amount_released": 0,
+                        "allocations_reclaimed": 0,
+                        "amount_reclaimed": 0,
+                    },
+                )
+        return [row for key, row in sorted(rows.items()) if schedule_id is None or key[0] == schedule_id]
+
+    async def claimable(self, params: dict[str, Any], peer: Peer) -> Any:
+        only_params(params, {"beneficiary", "schedule_id"})
+        beneficiary = param(params, "beneficiary", str, required=False)
+        schedule_id = param(params, "schedule_id", str, required=False)
+        self.catch_up()
+        rows = [
+            {
+                "beneficiary": a.beneficiary,
+                "allocation": a.out_ref,
+                "schedule_id": a.schedule_id,
+                "milestone": milestone_label(a.milestone_id),
+                "amount": a.amount,
+                "vesting_time_ms": a.vesting_time_ms,
+                "milestone_verified": a.milestone_verified,
+                "vesting_passed": a.vesting_passed,
+                "released": a.released,
+                "reclaimed": a.reclaimed,
+                "claimable_now": a.claimable_now,
+                "next_unlock_ms": a.next_unlock_ms,
+                "in_flight": a.out_ref in self.index.in_flight_refs(),
+            }
+            for a in self.projections.claimable(beneficiary)
+            if schedule_id is None or a.schedule_id == schedule_id
+        ]
+        totals: dict[str, int] = {}
+        for a in self.projections.claimable(beneficiary):
+            if schedule_id is None or a.schedule_id == schedule_id:
+                totals[a.beneficiary] = totals.get(a.beneficiary, 0) + (a.amount if a.claimable_now else 0)
+        return {"allocations": rows, "claimable_now_by_beneficiary": totals}
+
+    async def submissions(self, params: dict[str, Any], peer: Peer) -> Any:
+        only_params(params, {"status"})
+        status = param(params, "status", str, required=False)
+        self.catch_up()
+        return [
+            {
+                "tx_id": s.tx_id,
+                "allocations": list(s.allocation_refs),
+                "validity_upper_slot": s.validity_upper_slot,
+                "status": s.status,
+                "reason": s.reason,
+            }
+            for s in self.projections.submissions(status)
+        ]
+
+    # --- schedule registration -----------------------------------------------------------------------------
+
+    async def schedule_register(self, params: dict[str, Any], peer: Peer) -> Any:
+        only_params(params, {"schedule", "dry_run", "admin_address"})
+        document = param(params, "schedule", (dict, str))
+        dry_run = bool(param(params, "dry_run", bool, required=False))
+        admin_address = param(params, "admin_address", str, required=False)
+        definition = _read_schedule(document)
+        if definition.network.value != self.config.chain.network:
+            raise RpcError(
+                jsonrpc.VALIDATION_FAILED,
+                f"the schedule is for network {definition.network.value!r} but this daemon follows "
+                f"{self.config.chain.network!r}",
+                'register it with the daemon of its network, or fix the schedule\'s "network"',
+            )
+        from milestoned.commands.output import CommandError
+        from milestoned.commands.schedule_identity import schedule_identity
+        from milestoned.domain.schedule_canonical import schedule_document
+
+        try:
+            identity = await asyncio.to_thread(schedule_identity, definition)
+        except CommandError as exc:
+            raise RpcError(jsonrpc.INTERNAL_ERROR, exc.message, exc.hint) from None
+        schedule_id = identity.schedule_id.hex()
+        event = ScheduleRegistered(
+            schedule_id=schedule_id,
+            definition=schedule_document(definition),
+            policy=SchedulePolicy.from_parameters(definition.to_parameters()),
+        )
+        result: dict[str, Any] = {
+            "schedule_id": schedule_id,
+            "validator_address": identity.validator_address,
+            "network": definition.network.value,
+            "quorum": definition.quorum,
+            "oracles": len(definition.oracle_keys),
+            "allocations": len(definition.allocations),
+            "milestones": [m.decode("utf-8", "backslashreplace") for m in definition.milestone_ids],
+            "total_amount": definition.total_amount,
+            "dry_run": dry_run,
+        }
+        if admin_address is not None:
+            result["transactions"] = await self._registration_transactions(definition, admin_address)
+        if dry_run:
+            result["registered"] = False
+            result["already_registered"] = schedule_id in self.index.schedules
+            return result
+        async with self.write_lock:
+            self.fold()
+            if schedule_id in self.index.schedules:
+                result.update(registered=False, already_registered=True)
+            else:
+                result.update(registered=True, already_registered=False, log_position=self.append([event]))
+                log.info("schedule registered", schedule_id=schedule_id, caller=peer.describe())
+        return result
+
+    async def _registration_transactions(self, definition: Any, admin_address: str) -> dict[str, Any]:
+        """The unsigned registration transactions, for the admin to sign elsewhere (txbuilder)."""
+        from milestoned.txbuilder.errors import TxBuildError
+        from milestoned.txbuilder.registration import build_registration
+        from milestoned.txbuilder.signing import unsigned_envelope
+
+        chain = await self._tx_chain()
+        try:
+            plan = await build_registration(chain, definition, admin_address)
+        except (TxBuildError, ValueError) as exc:
+            raise RpcError(
+                jsonrpc.TX_REFUSED, str(exc), "fund the admin address or fix the schedule"
+            ) from None
+        return {"plan": plan.to_json(), "unsigned": [unsigned_envelope(t) for t in plan.txs]}
+
+    async def _tx_chain(self) -> Any:
+        from milestoned.ogmios.errors import OgmiosConnectionError
+
+        if self.link is None:
+            raise RpcError(jsonrpc.NOT_READY, "the daemon has no Ogmios link", "set chain.ogmios_url")
+        try:
+            return await self.link.tx_chain()
+        except OgmiosConnectionError as exc:
+            raise RpcError(
+                jsonrpc.NOT_READY,
+                str(exc),
+                "start Ogmios (and its cardano-node), or fix "
+                "chain.ogmios_url; `milestonectl doctor` checks it",
+            ) from None
+
+    # --- oracle signatures ---------------------------------------------------------------------------------
+
+    async def signature_commit(self, params: dict[str, Any], peer: Peer) -> Any:
+        only_params(params, {"attestations"})
+        attestations = param(params, "attestations", list)
+        if not attestations:
+            raise RpcError(jsonrpc.INVALID_PARAMS, '"attestations" is empty', "pass at least one attestation")
+        from milestoned.commands.attestation_file import parse_attestation_document, parse_attestation_json
+        from milestoned.domain.validation_errors import InputProblem
+
+        async with self.write_lock:
+            self.fold()
+            problems: list[dict[str, Any]] = []
+            events: list[OracleSignatureCommitted] = []
+            results: list[dict[str, Any]] = []
+            seen: set[tuple[str, str, str]] = set()
+            for number, item in enumerate(attestations):
+                try:
+                    attestation = (
+                        parse_attestation_json(item)
+                        if isinstance(item, str)
+                        else parse_attestation_document(item)
+                    )
+                except InputProblem as exc:
+                    problems.append({"index": number, "message": f"attestation {number + 1} {exc}"})
+                    continue
+                sid = attestation.schedule_id.hex()
+                mid = attestation.milestone_id.hex()
+                key = attestation.signature.oracle_key.hex()
+                label = attestation.milestone_label
+                problem = self._attestation_problem(sid, attestation.milestone_id, key, label)
+                if problem is None and not verify_attestation(
+                    attestation.signature, attestation.schedule_id, attestation.milestone_id
+                ):
+                    problem = (
+                        f"the signature does not verify: oracle {key[:16]}… did not sign milestone {label!r} "
+                        f"of schedule {sid} (altered file, or signed for another schedule/milestone)"
+                    )
+                if problem is not None:
+                    problems.append({"index": number, "message": f"attestation {number + 1}: {problem}"})
+                    continue
+                entry = {"index": number, "schedule_id": sid, "milestone": label, "oracle_key": key}
+                if self.index.has_signature(sid, mid, key) or (sid, mid, key) in seen:
+                    results.append({**entry, "status": "duplicate"})
+                    continue
+                seen.add((sid, mid, key))
+                events.append(
+                    OracleSignatureCommitted(
+                        schedule_id=sid,
+                        milestone_id=mid,
+                        oracle_key=key,
+                        signature=attestation.signature.signature.hex(),
+                    )
+                )
+                results.append({**entry, "status": "committed"})
+            if problems:
+                raise RpcError(
+                    jsonrpc.VALIDATION_FAILED,
+                    f"{len(problems)} of {len(attestations)} attestations "
+                    "were refused; nothing was committed",
+                    "fix or leave out the refused files and commit again; "
+                    "`milestonectl attest verify FILE --schedule SCHEDULE` explains each one offline",
+                    problems=problems,
+                )
+            position = self.append(list(events)) if events else self.log.head().position
+        if events:
+            log.info("oracle signatures committed", count=len(events), caller=peer.describe())
+        touched = {(r["schedule_id"], r["milestone"]) for r in results}
+        states = [m for m in await self.milestones({}, peer) if (m["schedule_id"], m["milestone"]) in touched]
+        return {
+            "committed": sum(1 for r in results if r["status"] == "committed"),
+            "duplicates": sum(1 for r in results if r["status"] == "duplicate"),
+            "results": results,
+            "milestones": states,
+            "log_position": position,
+        }
+
+    def _attestation_problem(self, sid: str, milestone: bytes, key: str, label: str) -> str | None:
+        registered = self.index.schedules.get(sid)
+        if registered is None:
+            return (
+                f"schedule {sid} is not registered with this daemon; register it first "
+                "(milestonectl schedule register FILE)"
+            )
+        milestones = {
+            str(a["milestone_identifier"]).encode()
+            for a in registered.definition.get("beneficiary_allocations", ())
+        }
+        if milestone not in milestones:
+            known = ", ".join(sorted(m.decode() for m in milestones))
+            return f"schedule {sid} has no milestone {label!r} (its milestones: {known})"
+        if key not in registered.policy.oracle_keys:
+            return f"{key} is not one of the schedule's {len(registered.policy.oracle_keys)} oracles"
+        return None
+
+    # --- releases ----------------------------------------------------------------------------------------
+
+    def _load_wallet(self) -> tuple[Any, Any]:
+        if self.wallet is not None:
+            return self.wallet
+        if not self.config.release.wallet_key:
+            raise RpcError(
+                jsonrpc.TX_UNAVAILABLE,
+                "no operator wallet is configured, so the daemon cannot pay for releases",
+                "set release.wallet_key to a cardano-cli payment .skey (chmod 600) and restart, or release "
+                "from the beneficiary's own wallet",
+            )
+        from pycardano import Address
+
+        from milestoned.txbuilder.errors import SigningError
+        from milestoned.txbuilder.signing import key_hash, load_signing_key
+
+        try:
+            key = load_signing_key(self.config.release.wallet_key)
+        except (SigningError, OSError, ValueError) as exc:
+            raise RpcError(jsonrpc.TX_UNAVAILABLE, f"the operator wallet key cannot be used: {exc}") from None
+        network = self.config.chain.cardano_network.pycardano_network
+        self.wallet = (key, Address(key_hash(key), network=network))
+        return self.wallet
+
+    async def release(self, params: dict[str, Any], peer: Peer) -> Any:
+        only_params(params, {"schedule_id", "allocations", "beneficiary", "dry_run"})
+        schedule_id = param(params, "schedule_id", str)
+        allocations = param(params, "allocations", list, required=False)
+        beneficiary = param(params, "beneficiary", str, required=False)
+        dry_run = bool(param(params, "dry_run", bool, required=False))
+        if allocations is not None and not all(isinstance(a, str) for a in allocations):
+            raise RpcError(jsonrpc.INVALID_PARAMS, '"allocations" must be a list of "txid#index" strings')
+        return await self.release_schedule(schedule_id, allocations, beneficiary, dry_run, peer.describe())
+
+    async def release_schedule(
+        self,
+        schedule_id: str,
+        allocations: list[str] | None,
+        beneficiary: str | None,
+        dry_run: bool,
+        caller: str,
+    ) -> dict[str, Any]:
+        from milestoned.domain.schedule_file import parse_schedule_document
+        from milestoned.txbuilder.errors import TxBuildError
+        from milestoned.txbuilder.release import build_release
+        from milestoned.txbuilder.signing import sign
+        from milestoned.txbuilder.submission import submit_all
+
+        registered = self.index.schedules.get(schedule_id)
+        if registered is None:
+            raise RpcError(
+                jsonrpc.NOT_FOUND,
+                f"schedule {schedule_id} is not registered with this daemon",
+                "register it first (milestonectl schedule register FILE); "
+                "`milestonectl status` lists schedules",
+            )
+        definition = parse_schedule_document(dict(registered.definition))
+        key, payer = self._load_wallet()
+        chain = await self._tx_chain()
+        async with self.write_lock:
+            self.fold()
+            try:
+                plan = await build_release(
+                    chain,
+                    definition,
+                    self.index.signatures_by_milestone(schedule_id),
+                    payer,
+                    allocations=allocations,
+                    beneficiary=beneficiary,
+                    in_flight=self.index.in_flight_refs(),
+                    validity_ms=self.config.release.validity_seconds * 1000,
+                )
+            except TxBuildError as exc:
+                raise RpcError(
+                    jsonrpc.TX_REFUSED,
+                    str(exc),
+                    "see the rule named in the message",
+                    rule=getattr(exc, "rule", None),
+                    passes_at_ms=getattr(exc, "passes_at_ms", None),
+                ) from None
+            except ValueError as exc:
+                raise RpcError(jsonrpc.INVALID_PARAMS, str(exc)) from None
+            result: dict[str, Any] = {"plan": plan.to_json(), "dry_run": dry_run}
+            if dry_run:
+                return result
+            signed = [sign(built, [key]) for built in plan.txs]
+            try:
+                tx_ids = await submit_all(chain, signed)
+            except TxBuildError as exc:
+                raise RpcError(jsonrpc.TX_REFUSED, str(exc), "nothing was recorded; try again") from None
+            events: list[Event] = [
+                ReleaseSubmitted(
+                    tx_id=str(tx_id),
+                    allocation_refs=tuple(built.details["allocations"]),
+                    validity_upper_slot=int(built.tx.transaction_body.ttl or 0),
+                )
+                for tx_id, built in zip(tx_ids, plan.txs, strict=True)
+            ]
+            result["submitted"] = [str(t) for t in tx_ids]
+            result["log_position"] = self.append(events)
+        log.info("release submitted", schedule_id=schedule_id, transactions=len(tx_ids), caller=caller)
+        return result
+
+    async def tx_submit(self, params: dict[str, Any], peer: Peer) -> Any:
+        only_params(params, {"transactions"})
+        envelopes = param(params, "transactions", list)
+        from milestoned.txbuilder.errors import TxBuildError
+        from milestoned.txbuilder.signing import transaction_from_envelope
+        from milestoned.txbuilder.submission import submit_all
+
+        try:
+            txs = [transaction_from_envelope(e) for e in envelopes]
+        except (TxBuildError, ValueError, TypeError, KeyError) as exc:
+            raise RpcError(jsonrpc.INVALID_PARAMS, f"not a signed transaction envelope: {exc}") from None
+        chain = await self._tx_chain()
+        try:
+            tx_ids = await submit_all(chain, txs)
+        except TxBuildError as exc:
+            raise RpcError(jsonrpc.TX_REFUSED, str(exc)) from None
+        return {"submitted": [str(t) for t in tx_ids]}
+
+    # --- auditing ----------------------------------------------------------------------------------------
+
+    async def log_verify(self, params: dict[str, Any], peer: Peer) -> Any:
+        only_params(params, set())
+        anchor = self.log.head()
+        config = self.log.config
+
+        def run() -> Any:
+            from milestoned.eventlog.verify import verify
+
+            with EventLog(config) as reader:
+                return verify(reader, anchor=anchor)
+
+        report = await asyncio.to_thread(run)
+        return {
+            "ok": report.ok,
+            "events_checked": report.events_checked,
+            "head": {"position": report.head.position, "hash": report.head.hash},
+            "problems": [{"position": p.position, "message": p.message} for p in report.problems],
+            "summary": report.summary(),
+        }
+
+    async def log_replay(self, params: dict[str, Any], peer: Peer) -> Any:
+        only_params(params, set())
+        if self.projector is None:
+            raise RpcError(
+                jsonrpc.NOT_READY,
+                "the projections are not running yet (the daemon is waiting for the chain's slot clock)",
+                "wait until `milestonectl status` shows projections ready",
+            )
+        self.catch_up()
+        live_dump = self.projections.dump()
+        position = self.projections.position()
+        config, slots = self.log.config, self.projector.slots
+
+        def run() -> tuple[bytes, int]:
+            with (
+                tempfile.TemporaryDirectory(prefix="milestoned-replay-") as folder,
+                EventLog(config) as reader,
+                ProjectionStore(parse_store_url(str(Path(folder) / "replay.db"))) as target,
+            ):
+                bounded: Any = BoundedLog(reader, position)
+                replayed = Projector(bounded, target, slots, batch_size=5000).catch_up()
+                return target.dump(), replayed
+
+        started = time.monotonic()
+        replay_dump, replayed = await asyncio.to_thread(run)
+        live_doc, replay_doc = orjson.loads(live_dump), orjson.loads(replay_dump)
+        differing = sorted(
+            name
+            for name in set(live_doc["tables"]) | set(replay_doc["tables"])
+            if live_doc["tables"].get(name) != replay_doc["tables"].get(name)
+        )
+        return {
+            "equal": live_dump == replay_dump,
+            "events_replayed": replayed,
+            "position": position,
+            "differing_tables": differing,
+            "seconds": round(time.monotonic() - started, 3),
+        }
+
+
+def _read_schedule(document: object) -> Any:
+    from milestoned.domain.schedule_file import load_schedule_json, parse_schedule_document
+    from milestoned.domain.validation_errors import ScheduleValidationError
+
+    try:
+        decoded = load_schedule_json(document) if isinstance(document, str) else document
+        return parse_schedule_document(decoded)
+    except ScheduleValidationError as invalid:
+        errors = [{"path": e.path, "message": e.message, "hint": e.hint} for e in invalid.errors]
+        raise RpcError(
+            jsonrpc.VALIDATION_FAILED,
+            f"the schedule has {len(errors)} error(s): "
+            + "; ".join(f"{e['path']}: {e['message']}" for e in errors[:5]),
+            "fix them and check with `milestonectl schedule validate "
+            "FILE`; send the schedule with its oracle "
+            "keys inline (milestonectl does this for you)",
+            errors=errors,
+        ) from None
+    except ValueError as exc:
+        raise RpcError(jsonrpc.VALIDATION_FAILED, f"the schedule is not readable: {exc}") from None
+
+
+def submission_outcomes(service: DaemonService) -> list[Event]:
+    """Submission events due now: confirmed when a release with its tx id is on chain, expired when the
+    chain as the indexer has processed it (the projections' tip, not the node's) passed its validity
+    without it. Using our own processed tip means a release in the last valid slot has been seen before
+    the expiry is decided."""
+    from milestoned.eventlog.events import SubmissionConfirmed, SubmissionExpired
+
+    if not service.index.in_flight:
+        return []
+    facts = service.projections.facts()
+    tip_slot = None if facts.tip is None else facts.tip.slot
+    on_chain = {exit_.tx_id for exit_ in facts.releases}
+    events: list[Event] = []
+    for submission in service.projections.submissions("submitted"):
+        if submission.tx_id not in service.index.in_flight:
+            continue
+        if submission.tx_id in on_chain:
+            events.append(SubmissionConfirmed(tx_id=submission.tx_id, reason="seen in a block"))
+        elif (
+            tip_slot is not None
+            and submission.validity_upper_slot
+            and tip_slot >= submission.validity_upper_slot
+        ):
+            events.append(
+                SubmissionExpired(
+                    tx_id=submission.tx_id,
+                    reason=f"validity ended at slot {submission.validity_upper_slot}; tip is at {tip_slot}",
+                )
+            )
+    return events

@@ -1,0 +1,184 @@
+"""Run the REAL daemon (`milestoned run --config FILE`) as a subprocess, and talk to its REAL socket.
+
+The daemon runs the embedded devnet (no external node), its stores and socket live in a fresh folder
+per daemon. The folder is world-traversable (0755) so that a test can connect as another user (nobody)
+to check how the daemon classifies callers; the socket itself is 0660 as configured.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+START_TIMEOUT_S = 120.0
+
+
+def short_folder() -> Path:
+    """A fresh folder with a short path (Unix socket paths are limited to 107 bytes)."""
+    folder = Path(tempfile.mkdtemp(prefix="mdt-", dir="/tmp"))
+    folder.chmod(0o755)
+    return folder
+
+
+def write_config(folder: Path, **sections: dict[str, Any]) -> Path:
+    base: dict[str, dict[str, Any]] = {
+        "chain": {"ogmios_url": "embedded-devnet", "network": "devnet"},
+        "store": {"data_dir": str(folder / "data")},
+        "socket": {"path": str(folder / "d.sock")},
+        "http": {"port": 0},
+        "log": {"format": "json"},
+        "devnet": {"slot_length": 0.2},
+    }
+    for name, values in sections.items():
+        base.setdefault(name, {}).update(values)
+    lines: list[str] = []
+    for name, values in base.items():
+        lines.append(f"[{name}]")
+        for key, value in values.items():
+            lines.append(f"{key} = {_toml(value)}")
+    path = folder / "milestoned.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass
+class Daemon:
+    config: Path
+    socket_path: Path
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "milestoned.daemon.cli", "run", "--config", str(self.config)],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env},
+            cwd=REPO,
+        )
+        handle.close()
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the daemon exited with {self.process.returncode}:\n{self.logs()}")
+            if self.socket_path.exists():
+                try:
+                    if self.call("health")["result"]["state"] in ("synced", "syncing"):
+                        return
+                except OSError:
+                    pass
+            time.sleep(0.2)
+        raise AssertionError(f"the daemon did not become ready:\n{self.logs()}")
+
+    def logs(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def call(self, method: str, params: dict[str, Any] | None = None, request_id: int = 1) -> dict[str, Any]:
+        line = orjson.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params or {}})
+        return self.raw(line + b"\n")
+
+    def raw(self, data: bytes) -> dict[str, Any]:
+        """Send raw bytes on a new connection, return the first answer line, decoded."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(60)
+            sock.connect(str(self.socket_path))
+            sock.sendall(data)
+            return orjson.loads(read_line(sock))  # type: ignore[no-any-return]
+
+    def wait_until(self, predicate: Any, what: str, timeout: float = 60.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.2)
+        raise AssertionError(f"timed out waiting for {what}:\n{self.logs()[-4000:]}")
+
+    def signal(self, signum: int) -> int:
+        assert self.process is not None
+        self.process.send_signal(signum)
+        return self.process.wait(timeout=60)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def read_line(sock: socket.socket) -> bytes:
+    buffer = b""
+    while b"\n" not in buffer:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        buffer += chunk
+    return buffer.split(b"\n", 1)[0]
+
+
+@contextmanager
+def running(folder: Path, **sections: dict[str, Any]) -> Iterator[Daemon]:
+    config = write_config(folder, **sections)
+    daemon = Daemon(config, folder / "d.sock", folder / "daemon.log")
+    daemon.start()
+    try:
+        yield daemon
+    finally:
+        daemon.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def example_schedule_document() -> dict[str, Any]:
+    from milestoned.commands.schedule_source import load_schedule
+    from milestoned.domain.schedule_canonical import schedule_document
+
+    return schedule_document(load_schedule(EXAMPLES / "schedule.json"))
+
+
+def demo_attestations(milestone: str, count: int) -> list[dict[str, str]]:
+    """Attestations of the example schedule's `milestone` by the first `count` demo oracles."""
+    from milestoned.commands.attestation_file import Attestation, attestation_document
+    from milestoned.commands.key_envelopes import signing_key_seed
+    from milestoned.commands.schedule_identity import schedule_identity
+    from milestoned.commands.schedule_source import load_schedule
+    from milestoned.domain.attestation import sign_attestation
+
+    definition = load_schedule(EXAMPLES / "schedule.json")
+    schedule_id = schedule_identity(definition).schedule_id
+    documents = []
+    for seed_file in sorted((EXAMPLES / "oracles").glob("*.skey"))[:count]:
+        seed = signing_key_seed(seed_file.read_text())
+        signature = sign_attestation(seed, schedule_id, milestone.encode())
+        documents.append(attestation_document(Attestation(schedule_id, milestone.encode(), signature)))
+    return documents

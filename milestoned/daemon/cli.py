@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from milestoned import __version__
 
@@ -34,10 +35,30 @@ def build_parser() -> argparse.ArgumentParser:
             "watchdog; SIGTERM stops it gracefully.",
         )
     )
-    sub.add_parser(
+    demo = sub.add_parser(
         "demo",
-        help="show the on-chain scripts and a demo schedule (what `make run` starts)",
-        description="Compile-free tour of a demo schedule: its id, script hashes, address and eligibility.",
+        help="the daemon on the embedded devnet with the example schedule live on chain (`make run`)",
+        description="Start milestoned on the embedded devnet, register the example schedule on chain "
+        "through the daemon's socket, commit two demo oracle signatures and let auto-release pay the first "
+        "milestone. Then keep running so that milestonectl can be pointed at the socket it prints.",
+    )
+    demo.add_argument(
+        "--examples",
+        type=Path,
+        default=Path("examples"),
+        help="folder with schedule.json and the demo keys (default: ./examples of a source checkout)",
+    )
+    demo.add_argument(
+        "--linger",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop after this many seconds once the demo is set up (default: run until Ctrl-C)",
+    )
+    demo.add_argument(
+        "--exit-after-release",
+        action="store_true",
+        help="stop as soon as the first auto-release is confirmed on chain (for scripted rehearsals)",
     )
     from milestoned.devnet.cli import add_arguments as add_devnet_arguments
 
@@ -64,9 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_command(args)
     if args.command == "demo":
-        from milestoned.demo import run_demo
+        from milestoned.daemon.demo_wiring import main as run_demo
 
-        return run_demo()
+        return run_demo(args.examples, linger_s=args.linger, exit_after_release=args.exit_after_release)
     if args.command == "devnet":
         from milestoned.devnet.cli import main as run_devnet_command
 

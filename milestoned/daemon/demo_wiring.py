@@ -171,9 +171,18 @@ def claimable_table(answer: dict[str, Any], title: str) -> Table:
 
 
 async def run_demo_daemon(
-    examples: Path, *, data_dir: Path | None = None, linger_s: float | None = None, http_port: int = 0
+    examples: Path,
+    *,
+    data_dir: Path | None = None,
+    linger_s: float | None = None,
+    http_port: int = 0,
+    exit_after_release: bool = False,
 ) -> int:
-    """Run the demo; `linger_s` None keeps the daemon until SIGINT/SIGTERM, a number stops it after that."""
+    """Run the demo; `linger_s` None keeps the daemon until SIGINT/SIGTERM, a number stops it after that.
+
+    `exit_after_release` stops as soon as the first auto-release is seen on chain (scripted rehearsals
+    and the demo's own test), with `linger_s` as the cap.
+    """
     from milestoned.daemon.app import running_daemon
     from milestoned.daemon.logs import configure_logging
 
@@ -223,13 +232,17 @@ async def run_demo_daemon(
                     if any(row["released"] for row in answer["allocations"]):
                         console.print(claimable_table(answer, "after auto-release"))
                         released_shown = True
+                        if exit_after_release:
+                            break
             verify = await rpc(socket_path, "log.verify")
             console.print(verify["summary"])
     return 0
 
 
-def main(examples: Path, linger_s: float | None = None) -> int:
+def main(examples: Path, linger_s: float | None = None, exit_after_release: bool = False) -> int:
     try:
-        return asyncio.run(run_demo_daemon(examples, linger_s=linger_s))
+        return asyncio.run(
+            run_demo_daemon(examples, linger_s=linger_s, exit_after_release=exit_after_release)
+        )
     except KeyboardInterrupt:
         return 0

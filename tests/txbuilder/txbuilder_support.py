@@ -18,6 +18,7 @@ from typing import Any
 
 from pycardano import Address, Network, PaymentSigningKey, PaymentVerificationKey, ScriptHash, Transaction
 
+from milestoned.daemon.demo_wiring import demo_seed
 from milestoned.devnet.service import Devnet, run_devnet
 from milestoned.domain.attestation import OracleSignature, sign_attestation
 from milestoned.domain.network import CardanoNetwork
@@ -39,11 +40,6 @@ MILESTONE_OFFSETS_MS = {
     "M3-mainnet-launch": 180_000,
 }
 RECLAIM_OFFSET_MS = 600_000
-
-
-def demo_seed(name: str) -> bytes:
-    """The seeds of examples/make_demo_files.py (public, demo only)."""
-    return hashlib.blake2b(f"milestoned-demo/{name}".encode(), digest_size=32).digest()
 
 
 def demo_key(name: str) -> PaymentSigningKey:

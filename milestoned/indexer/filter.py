@@ -26,6 +26,7 @@ a transaction, spends before locks.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Collection, Iterator, Mapping
@@ -85,12 +86,22 @@ class WatchedContract:
 
     def is_validator_address(self, bech32: str) -> bool:
         """True when the address' payment credential is the validator (whatever its staking part)."""
-        try:
-            address = Address.from_primitive(bech32)
-        except Exception:  # Byron addresses and anything pycardano cannot read are not ours
-            return False
-        payment = address.payment_part
-        return isinstance(payment, ScriptHash) and payment.payload == self.validator_hash
+        return _payment_script_hash(bech32) == self.validator_hash
+
+
+@functools.lru_cache(maxsize=4096)
+def _payment_script_hash(bech32: str) -> bytes | None:
+    """The script hash an address' payment part is locked by, or None (key-locked, Byron, unreadable).
+
+    Cached because decoding bech32 in pure Python costs tens of microseconds, and a schedule's allocation
+    outputs all sit at the validator's address (with a few staking parts): the same strings come back.
+    """
+    try:
+        address = Address.from_primitive(bech32)
+    except Exception:  # Byron addresses and anything pycardano cannot read are not ours
+        return None
+    payment = address.payment_part
+    return payment.payload if isinstance(payment, ScriptHash) else None
 
 
 def block_point(block: Block) -> ChainPoint | None:
@@ -113,9 +124,9 @@ def block_events(
     modified. A block that mentions no known schedule id anywhere is skipped without typing its
     transactions: every lock carries the auth token and every spend burns it, so both name the schedule.
     """
-    point = block_point(block)
-    if point is None or not schedules or not mentions_any(block, schedules):
-        return []
+    if not schedules or block.slot is None or not mentions_any(block, schedules):
+        return []  # the usual case: no ChainPoint (a validated value, microseconds) is even built
+    point = ChainPoint(block.slot, block.id)
     events: list[ChainEvent] = []
     locked_here: dict[str, str] = {}
     spent_here: set[str] = set()

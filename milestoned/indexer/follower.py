@@ -49,7 +49,7 @@ from typing import Any
 from milestoned.eventlog.events import ChainCursorCheckpointed, ChainEvent, ChainPoint, Event, RolledBack
 from milestoned.eventlog.store import AppendConflictError, EventLog
 from milestoned.indexer.config import FollowerConfig
-from milestoned.indexer.filter import WatchedContract, block_events, block_point
+from milestoned.indexer.filter import WatchedContract, block_events
 from milestoned.indexer.intersection import spread
 from milestoned.indexer.state import FollowerState
 from milestoned.ogmios.backoff import BackoffPolicy
@@ -217,22 +217,23 @@ class ChainFollower:
     def roll_forward(self, block: Block, *, at_tip: bool = True) -> None:
         """Process one block. `at_tip=False` (catching up) lets blocks with events wait in memory for one
         write of up to `write_batch_blocks` blocks; at the tip they are written at once."""
-        point = block_point(block)
-        if point is None:  # a Byron epoch-boundary block has no slot of its own: nothing to record
+        slot = block.slot
+        if slot is None:  # a Byron epoch-boundary block has no slot of its own: nothing to record
             return
         self.blocks_seen += 1
         now = self._clock()
         if now - self._last_refresh >= self.config.schedule_refresh_seconds:
             self.fold_log()
         events = block_events(block, self.contract, self.state.schedules, self.state.open_allocations)
-        self.position = Point(point.slot, point.header_hash)
+        self.position = Point(slot, block.id)
         self._unrecorded_blocks += 1
         if (
             events
             or self._unrecorded_blocks >= self.config.checkpoint_every_blocks
             or now - self._last_checkpoint >= self.config.checkpoint_every_seconds
         ):
-            self._hold(point, events, now)
+            # Only now the validated log value: most blocks are neither relevant nor checkpointed.
+            self._hold(ChainPoint(slot, block.id), events, now)
         if self._held and (
             at_tip
             or self._held_blocks >= self.config.write_batch_blocks

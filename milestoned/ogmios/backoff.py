@@ -39,11 +39,10 @@ def backoff_delay(policy: BackoffPolicy, attempt: int, random_fraction: float) -
         raise ValueError(f"attempt counts from 0, got {attempt}")
     if not 0 <= random_fraction <= 1:
         raise ValueError(f"random_fraction must be in [0, 1], got {random_fraction}")
-    # Cap the exponent first so huge attempt numbers cannot overflow a float.
-    base = policy.maximum
-    if policy.factor == 1 or attempt < 1024:
-        try:
-            base = min(policy.maximum, policy.initial * policy.factor**attempt)
-        except OverflowError:
-            base = policy.maximum
+    # A power too large for a float raises OverflowError (or gives inf): either way the cap applies. No
+    # cut-off on the attempt number: a factor just above 1 stays far below the cap for thousands of attempts.
+    try:
+        base = min(policy.maximum, policy.initial * policy.factor**attempt)
+    except OverflowError:
+        base = policy.maximum
     return base * (1 - policy.jitter * random_fraction)

@@ -21,7 +21,7 @@ from typing import Any, Final, TypeVar
 
 from milestoned.ogmios.backoff import BackoffPolicy, backoff_delay
 from milestoned.ogmios.chainsync import DEFAULT_IN_FLIGHT, ChainSync
-from milestoned.ogmios.connection import DEFAULT_MAX_FRAME_BYTES, OgmiosConnection
+from milestoned.ogmios.connection import DEFAULT_CLOSE_TIMEOUT, DEFAULT_MAX_FRAME_BYTES, OgmiosConnection
 from milestoned.ogmios.errors import OgmiosConnectionError
 from milestoned.ogmios.frames import typed
 from milestoned.ogmios.model import (
@@ -97,6 +97,7 @@ class OgmiosClient:
         ping_interval: float | None = 20.0,
         compression: str | None = None,
         headers: dict[str, str] | None = None,
+        close_timeout: float | None = DEFAULT_CLOSE_TIMEOUT,
     ) -> OgmiosClient:
         connection = await OgmiosConnection.open(
             url,
@@ -105,11 +106,17 @@ class OgmiosClient:
             ping_interval=ping_interval,
             compression=compression,
             headers=headers,
+            close_timeout=close_timeout,
         )
         return cls(connection, in_flight)
 
     async def close(self) -> None:
+        """Close cleanly: a close handshake, given at most `close_timeout` (2 s by default)."""
         await self.connection.close()
+
+    async def abort(self) -> None:
+        """Drop the connection at once, without a close handshake (for a dead or stalled link)."""
+        await self.connection.abort()
 
     async def __aenter__(self) -> OgmiosClient:
         return self
@@ -288,6 +295,8 @@ async def run_with_reconnect(
 
     The backoff restarts from its first step after each connection that worked, so a flapping link is not
     punished with ever longer pauses. `max_reconnects` (None = forever) bounds the number of restarts.
+    A connection that failed is aborted, not closed: over a dead or stalled link the close handshake could
+    only time out, delaying the reconnect by that much.
     """
     policy = policy or BackoffPolicy()
     reconnects = 0
@@ -295,9 +304,12 @@ async def run_with_reconnect(
         client = await connect_with_backoff(
             url, policy=policy, sleep=sleep, random_fraction=random_fraction, **connect_options
         )
+        failed = False
         try:
             return await session(client)
         except OgmiosConnectionError as exc:
+            failed = True
+            await client.abort()
             if max_reconnects is not None and reconnects >= max_reconnects:
                 raise
             reconnects += 1
@@ -305,4 +317,5 @@ async def run_with_reconnect(
             log.warning("lost the Ogmios connection (%s); reconnecting in %.2f s", exc, delay)
             await sleep(delay)
         finally:
-            await client.close()
+            if not failed:
+                await client.close()

@@ -8,6 +8,14 @@ echoed `method` (as the PyPI `ogmios` package does) breaks as soon as two protoc
 Every request gets a fresh integer id. A single reader task receives frames and resolves the waiting
 futures; an answer whose id nobody waits for is logged and dropped. When the socket closes, every waiting
 request fails with `OgmiosConnectionError`, so no caller hangs on a dead connection.
+
+Chain sync is the exception to "one future per request": at thousands of blocks per second a future, a
+dict entry and a full parse per answer cost more than receiving the frame. Its answers come back in
+request order (Ogmios guarantees that within one mini-protocol), so an attached `AnswerStream` gets them
+in order, raw: the reader reads the id off the frame's end (`frames.response_id`, parsing in full only if
+the frame does not end the usual way) and hands the bytes over; the stream decodes them when they are
+taken. Its requests are queued into the WebSocket without a write each (`queue_stream_requests`) and
+written together (`flush`), so the server gets one packet for a batch of them.
 """
 
 from __future__ import annotations
@@ -16,16 +24,18 @@ import asyncio
 import contextlib
 import itertools
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.protocol import State
 
 from milestoned.ogmios.errors import OgmiosConnectionError, OgmiosError, OgmiosProtocolError, error_from_json
-from milestoned.ogmios.frames import Envelope, open_envelope, plain_result
+from milestoned.ogmios.frames import Envelope, open_envelope, plain_result, response_id
 
 T = TypeVar("T")
 
@@ -34,8 +44,25 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_FRAME_BYTES: Final = 256 * 1024 * 1024
 """Blocks are at most a few MB of JSON, but a UTxO query by address can return far more; stay generous."""
 
+DEFAULT_CLOSE_TIMEOUT: Final = 2.0
+"""How long a clean close waits for the server's half of the close handshake before dropping the socket.
+websockets' default (10 s) would add that much to every reconnect over a stalled link."""
+
 _request_ids = itertools.count(1)
 """Process-wide, so ids stay unique across reconnects too (handy when reading logs)."""
+
+
+class AnswerStream(Protocol):
+    """Receives the answers to one mini-protocol's requests, in request order (see the module docstring)."""
+
+    expected: deque[int]
+    """Ids of the stream's requests sent and not answered yet, oldest first (the connection pops them)."""
+
+    def deliver(self, answer: bytes | Envelope | OgmiosError | OgmiosProtocolError) -> None:
+        """The answer to `expected[0]` (just popped): a raw frame, an opened one, or what went wrong."""
+
+    def fail(self, error: OgmiosConnectionError) -> None:
+        """The connection is gone; nothing more will be delivered."""
 
 
 @dataclass(slots=True)
@@ -52,6 +79,7 @@ class OgmiosConnection:
         self.url = url
         self._ws = websocket
         self._pending: dict[int, _Pending[Any]] = {}
+        self._stream: AnswerStream | None = None
         self._closed_error: OgmiosConnectionError | None = None
         self._server_error: OgmiosError | None = None
         self.dropped_responses = 0
@@ -69,6 +97,7 @@ class OgmiosConnection:
         ping_timeout: float | None = 20.0,
         compression: str | None = None,
         headers: dict[str, str] | None = None,
+        close_timeout: float | None = DEFAULT_CLOSE_TIMEOUT,
     ) -> OgmiosConnection:
         """Connect to Ogmios at `url` (e.g. `ws://127.0.0.1:1337`).
 
@@ -85,6 +114,7 @@ class OgmiosConnection:
                 compression=compression,
                 additional_headers=headers,
                 proxy=None,
+                close_timeout=close_timeout,
             )
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
             raise OgmiosConnectionError(
@@ -100,7 +130,54 @@ class OgmiosConnection:
     @property
     def in_flight(self) -> int:
         """Requests sent and not answered yet."""
-        return len(self._pending)
+        stream = self._stream
+        return len(self._pending) + (0 if stream is None else len(stream.expected))
+
+    def attach(self, stream: AnswerStream) -> None:
+        """Route answers to `stream`'s requests to it (one stream per connection: chain sync)."""
+        if self._stream is not None and self._stream is not stream:
+            raise RuntimeError("this connection already has an answer stream (its chain sync)")
+        self._stream = stream
+
+    def queue_stream_requests(self, method: str, count: int) -> None:
+        """Queue `count` requests `method` (no params) for the attached stream; `flush` writes them.
+
+        Why not `send`: one write (a system call, and a wake-up of the server) per request costs as much as
+        receiving a block. Queued requests are counted in `stream.expected` at once.
+        """
+        stream = self._stream
+        if stream is None:
+            raise RuntimeError("queue_stream_requests needs an attached answer stream (see attach)")
+        if self._closed_error is not None:
+            raise OgmiosConnectionError(f"cannot send {method}: {self._closed_error}")
+        protocol = self._ws.protocol
+        if protocol.state is not State.OPEN:
+            raise OgmiosConnectionError(f"cannot send {method}: the connection to {self.url} is closing")
+        template = b'{"jsonrpc":"2.0","method":%s,"id":%d}'
+        name = orjson.dumps(method)
+        expected = stream.expected
+        for _ in range(count):
+            request_id = next(_request_ids)
+            protocol.send_text(template % (name, request_id))
+            expected.append(request_id)
+
+    def flush(self) -> None:
+        """Write whatever requests are queued, in one write."""
+        chunks = self._ws.protocol.data_to_send()
+        if not chunks:
+            return
+        transport = self._ws.transport
+        if all(chunks):
+            transport.write(b"".join(chunks))
+            return
+        # An empty chunk asks for the end of the stream (only while closing): do what websockets would.
+        for chunk in chunks:
+            if chunk:
+                transport.write(chunk)
+            elif transport.can_write_eof():
+                transport.write_eof()
+            else:
+                transport.close()
 
     async def send(
         self,
@@ -141,8 +218,17 @@ class OgmiosConnection:
         return await future
 
     async def close(self) -> None:
-        """Close the socket cleanly (close handshake), fail whatever is still waiting, stop the reader."""
+        """Close the socket cleanly (close handshake, waiting at most the connection's `close_timeout`),
+        fail whatever is still waiting, stop the reader."""
         await self._ws.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader
+
+    async def abort(self) -> None:
+        """Drop the socket at once, without a close handshake: for a link already known to be dead or
+        stalled, where the handshake could only time out. Fails whatever is still waiting, stops the
+        reader."""
+        self._ws.transport.abort()
         with contextlib.suppress(asyncio.CancelledError):
             await self._reader
 
@@ -175,6 +261,8 @@ class OgmiosConnection:
             if reason is None:  # cancelled
                 reason = OgmiosConnectionError(f"the connection to Ogmios at {self.url} was shut down")
             self._closed_error = reason
+            if self._stream is not None:
+                self._stream.fail(reason)
             pending, self._pending = self._pending, {}
             for entry in pending.values():
                 if not entry.future.done():
@@ -183,6 +271,11 @@ class OgmiosConnection:
                     entry.future.exception()
 
     def _dispatch(self, frame: bytes) -> None:
+        stream = self._stream
+        if stream is not None and stream.expected and response_id(frame) == stream.expected[0]:
+            stream.expected.popleft()
+            stream.deliver(frame)  # decoded when taken: most chain-sync frames are never parsed in full
+            return
         try:
             envelope = open_envelope(frame)
         except OgmiosProtocolError as exc:
@@ -190,11 +283,11 @@ class OgmiosConnection:
             log.warning("dropping a frame from Ogmios that is not a JSON-RPC response: %s", exc)
             return
         request_id = envelope.id
-        entry = (
-            self._pending.pop(request_id, None)
-            if isinstance(request_id, int) and not isinstance(request_id, bool)
-            else None
-        )
+        numeric = isinstance(request_id, int) and not isinstance(request_id, bool)
+        entry = self._pending.pop(request_id, None) if numeric else None
+        if entry is None and numeric and stream is not None and request_id in stream.expected:
+            self._deliver_opened(stream, envelope)
+            return
         if entry is None:
             self.dropped_responses += 1
             if envelope.error is not None:
@@ -222,3 +315,19 @@ class OgmiosConnection:
             )
         else:
             entry.future.set_result(value)
+
+    @staticmethod
+    def _deliver_opened(stream: AnswerStream, envelope: Envelope) -> None:
+        """A stream answer whose id we only found by parsing (the frame did not end the usual way)."""
+        expected = stream.expected
+        if expected[0] == envelope.id:
+            expected.popleft()
+            stream.deliver(envelope)
+            return
+        expected.remove(envelope.id)
+        stream.deliver(
+            OgmiosProtocolError(
+                f"Ogmios answered request {envelope.id!r} before request {expected[0]!r} of the same "
+                "protocol; answers within one protocol must come back in request order"
+            )
+        )

@@ -6,6 +6,14 @@ would cap chain sync far below the network floor. So large frames are opened wit
 (~35 µs, C-side tape, no Python objects); the chain-sync decoder then reads only the block header and keeps
 the raw frame so the transactions are typed on first access (`model.LazyTransactions`).
 
+Chain sync goes further (`next_block_from_frame`): a RollForward frame in Ogmios' usual shape is not parsed
+at all. Two small regular expressions, anchored at the frame's first and last bytes, read the block's
+type, era, id, ancestor, height and slot and the tip (~2 µs); the rest of the header and the transactions
+are read from the kept frame when asked for. A frame of any other shape (other key order, whitespace, a
+RollBackward, an error, an EBB, a member a newer Ogmios added) is opened and parsed in full as below, so
+correctness never depends on the key order. The price: a malformed frame that still begins and ends
+exactly like a RollForward is only found malformed when its header extras or transactions are read.
+
 Small frames, and any frame simdjson refuses (integers beyond 64 bits), go through orjson, and then the
 standard library (arbitrary-precision integers) as the last resort. simdjson is optional: without it every
 frame is decoded eagerly, with the same typed results.
@@ -14,15 +22,22 @@ frame is decoded eagerly, with the same typed results.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import orjson
 
-from milestoned.ogmios.errors import OgmiosProtocolError
-from milestoned.ogmios.model import LazyTransactions, NextBlock, RollForward, Tip
-from milestoned.ogmios.parsing import block_from_header, parse_next_block, parse_transactions
+from milestoned.ogmios.errors import OgmiosProtocolError, error_from_json
+from milestoned.ogmios.model import Block, BlockExtras, LazyTransactions, NextBlock, RollForward, Tip
+from milestoned.ogmios.parsing import (
+    block_from_header,
+    parse_next_block,
+    parse_transactions,
+    protocol_version_of,
+    size_of,
+)
 
 try:  # optional accelerator, see the module docstring
     import simdjson as _simdjson
@@ -185,3 +200,93 @@ def next_block_from_envelope(envelope: Envelope) -> NextBlock:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise OgmiosProtocolError(f"cannot read a nextBlock result from Ogmios: {exc!r}") from exc
+
+
+# --- the fast path for nextBlock frames of Ogmios' usual shape ------------------------------------------
+
+_RESPONSE_ID: Final = re.compile(rb',"id":(\d{1,18})\}[ \t\r\n]*\Z')
+"""The request id as the last member of a response object (where Ogmios puts it)."""
+
+_ID_WINDOW: Final = 40
+
+_FORWARD_HEAD: Final = re.compile(
+    rb'\{"jsonrpc":"2\.0","method":"nextBlock","result":\{"direction":"forward","block":\{'
+    rb'"type":"(praos|bft)","era":"([a-z]{1,20})","id":"([0-9a-f]{64})",'
+    rb'"ancestor":"([0-9a-f]{64}|genesis)",(?:"nonce":\{[^{}\\]{0,400}\},)?'
+    rb'"height":(\d{1,18}),"slot":(\d{1,18})[,}]'
+)
+"""A RollForward frame's opening as Ogmios v6/v7 writes it, up to the block's slot. Anchored at the frame's
+first byte and made of keys and values that cannot contain a quote, so a match is the real thing (no
+string inside the block can fake it)."""
+
+_FORWARD_TAIL: Final = re.compile(
+    rb'\},"tip":\{"slot":(\d{1,18}),"id":"([0-9a-f]{64})","height":(\d{1,18})\}\},"id":\d{1,18}\}'
+    rb"[ \t\r\n]*\Z"
+)
+"""The same frame's end: the block closes, then the tip (the result's last member), then the id."""
+
+_TAIL_WINDOW: Final = 256
+
+
+def response_id(frame: bytes) -> int | None:
+    """The integer id of a response frame, if it ends the way Ogmios ends responses (`…,"id":N}`).
+
+    Why this is safe without parsing: in JSON a quote inside a string is escaped, so `,"id":N}` closing
+    the frame can only be the last member of the top-level object, i.e. the response's id. None means
+    "look properly" (the caller parses the frame), never "no id".
+    """
+    match = _RESPONSE_ID.search(frame, max(0, len(frame) - _ID_WINDOW))
+    return None if match is None else int(match[1])
+
+
+def _extras_of(frame: bytes) -> Callable[[], BlockExtras]:
+    def load() -> BlockExtras:
+        try:
+            header = loads(frame)["result"]["block"]
+            issuer = header.get("issuer")
+            key = issuer.get("verificationKey") if isinstance(issuer, dict) else None
+            return (
+                size_of(header.get("size")),
+                None if key is None else str(key),
+                protocol_version_of(header.get("protocol")),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise OgmiosProtocolError(f"cannot read the header of a block from Ogmios: {exc!r}") from exc
+
+    return load
+
+
+def next_block_from_frame(frame: bytes) -> NextBlock:
+    """A typed nextBlock answer straight from its frame, touching as little of it as possible.
+
+    A RollForward in Ogmios' usual shape (see `_FORWARD_HEAD` / `_FORWARD_TAIL`) costs two small regular
+    expression matches at the frame's ends: the block's id, ancestor, height and slot and the tip are read
+    there, the rest of the header and the transactions when someone asks. Any other frame (a RollBackward,
+    an error, other key orders, whitespace, an EBB, fields added by a newer Ogmios) is opened and parsed
+    in full, so correctness never depends on the key order.
+    """
+    head = _FORWARD_HEAD.match(frame)
+    if head is not None:
+        tail_start = frame.rfind(b'},"tip":{', max(head.end(), len(frame) - _TAIL_WINDOW))
+        tail = _FORWARD_TAIL.match(frame, tail_start) if tail_start >= 0 else None
+        if tail is not None:
+            block = Block.with_lazy_extras(
+                head[1].decode(),
+                head[2].decode(),
+                head[3].decode(),
+                head[4].decode(),
+                int(head[5]),
+                int(head[6]),
+                _extras_of(frame),
+                LazyTransactions(load=lambda: _load_transactions(frame)),
+                frame,
+            )
+            return RollForward(block, Tip(int(tail[1]), tail[2].decode(), int(tail[3])))
+    return next_block_from_opened(open_envelope(frame))
+
+
+def next_block_from_opened(envelope: Envelope) -> NextBlock:
+    """A typed nextBlock answer from an opened envelope; an error answer raises its `OgmiosError`."""
+    if not envelope.has_result or envelope.error is not None:
+        raise error_from_json(envelope.error, "nextBlock")
+    return next_block_from_envelope(envelope)

@@ -15,7 +15,7 @@ Conventions:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, FrozenInstanceError, dataclass, field, fields
 from datetime import datetime
 from fractions import Fraction
 from typing import Any, Final, Literal, TypeVar
@@ -329,10 +329,35 @@ class LazyTransactions:
         return self._value is not None
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
+BlockExtras = tuple[int | None, str | None, "ProtocolVersion | None"]
+"""The header fields chain sync rarely needs: size in bytes, issuer key, protocol version."""
+
+_FROZEN_MESSAGE: Final = "Block is immutable (frozen)"
+
+
 class Block:
-    """A block of any era. Byron EBBs have no slot and no transactions; `type` is ebb, bft or praos."""
+    """A block of any era. Byron EBBs have no slot and no transactions; `type` is ebb, bft or praos.
+
+    Immutable, compared by its header. Why not a dataclass: a block that arrived in a frame of the usual
+    shape (see `frames.next_block_from_frame`) knows its type, era, id, ancestor, height and slot from a
+    cheap scan of the frame's first bytes; its size, issuer and protocol version are read from the frame
+    only if someone asks (`extras`), and its transactions likewise (`LazyTransactions`). The indexer skips
+    almost every block without paying for either.
+    """
+
+    __slots__ = (
+        "_extras",
+        "_load_extras",
+        "_transactions",
+        "ancestor",
+        "era",
+        "height",
+        "id",
+        "slot",
+        "source",
+        "type",
+    )
+    __match_args__ = ("type", "era", "id", "ancestor", "height", "slot")
 
     type: str
     era: str
@@ -340,13 +365,100 @@ class Block:
     ancestor: str
     height: int
     slot: int | None
-    size_bytes: int | None
-    issuer: str | None
-    """The issuer's (cold) verification key, when the block has one."""
-    protocol_version: ProtocolVersion | None
-    _transactions: LazyTransactions = field(repr=False, compare=False)
-    source: bytes | None = field(default=None, repr=False, compare=False)
+    _extras: BlockExtras | None
+    _load_extras: Callable[[], BlockExtras] | None
+    _transactions: LazyTransactions
+    source: bytes | None
     """The raw JSON frame the block came in, when it was parsed lazily (see `may_contain`)."""
+
+    def __init__(
+        self,
+        type: str,
+        era: str,
+        id: str,
+        ancestor: str,
+        height: int,
+        slot: int | None,
+        size_bytes: int | None,
+        issuer: str | None,
+        protocol_version: ProtocolVersion | None,
+        _transactions: LazyTransactions,
+        source: bytes | None = None,
+    ) -> None:
+        _set_block_fields(self, type, era, id, ancestor, height, slot, _transactions, source)
+        _SET_EXTRAS(self, (size_bytes, issuer, protocol_version))
+        _SET_LOAD_EXTRAS(self, None)
+
+    @classmethod
+    def with_lazy_extras(
+        cls,
+        type: str,
+        era: str,
+        id: str,
+        ancestor: str,
+        height: int,
+        slot: int | None,
+        load_extras: Callable[[], BlockExtras],
+        transactions: LazyTransactions,
+        source: bytes | None,
+    ) -> Block:
+        """A block whose size, issuer and protocol version are read by `load_extras` on first access."""
+        block = cls.__new__(cls)
+        _set_block_fields(block, type, era, id, ancestor, height, slot, transactions, source)
+        _SET_EXTRAS(block, None)
+        _SET_LOAD_EXTRAS(block, load_extras)
+        return block
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise FrozenInstanceError(f"{_FROZEN_MESSAGE}: cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"{_FROZEN_MESSAGE}: cannot delete field {name!r}")
+
+    @property
+    def extras(self) -> BlockExtras:
+        """(size_bytes, issuer, protocol_version), read from the frame the first time."""
+        extras = self._extras
+        if extras is None:
+            load = self._load_extras
+            assert load is not None
+            extras = load()
+            _SET_EXTRAS(self, extras)
+            _SET_LOAD_EXTRAS(self, None)
+        return extras
+
+    @property
+    def size_bytes(self) -> int | None:
+        return self.extras[0]
+
+    @property
+    def issuer(self) -> str | None:
+        """The issuer's (cold) verification key, when the block has one."""
+        return self.extras[1]
+
+    @property
+    def protocol_version(self) -> ProtocolVersion | None:
+        return self.extras[2]
+
+    def _header(self) -> tuple[Any, ...]:
+        return (self.type, self.era, self.id, self.ancestor, self.height, self.slot, *self.extras)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Block:
+            return NotImplemented
+        assert isinstance(other, Block)
+        return self._header() == other._header()
+
+    def __hash__(self) -> int:
+        return hash(self._header())
+
+    def __repr__(self) -> str:
+        size, issuer, version = self.extras
+        return (
+            f"Block(type={self.type!r}, era={self.era!r}, id={self.id!r}, ancestor={self.ancestor!r}, "
+            f"height={self.height!r}, slot={self.slot!r}, size_bytes={size!r}, issuer={issuer!r}, "
+            f"protocol_version={version!r})"
+        )
 
     @property
     def transactions(self) -> tuple[Transaction, ...]:
@@ -367,6 +479,39 @@ class Block:
             return True
         source = self.source
         return any(needle.encode() in source for needle in needles)
+
+
+_SET_TYPE = Block.__dict__["type"].__set__
+_SET_ERA = Block.__dict__["era"].__set__
+_SET_ID = Block.__dict__["id"].__set__
+_SET_ANCESTOR = Block.__dict__["ancestor"].__set__
+_SET_HEIGHT = Block.__dict__["height"].__set__
+_SET_SLOT = Block.__dict__["slot"].__set__
+_SET_EXTRAS = Block.__dict__["_extras"].__set__
+_SET_LOAD_EXTRAS = Block.__dict__["_load_extras"].__set__
+_SET_TRANSACTIONS = Block.__dict__["_transactions"].__set__
+_SET_SOURCE = Block.__dict__["source"].__set__
+
+
+def _set_block_fields(
+    block: Block,
+    type: str,
+    era: str,
+    id: str,
+    ancestor: str,
+    height: int,
+    slot: int | None,
+    transactions: LazyTransactions,
+    source: bytes | None,
+) -> None:
+    _SET_TYPE(block, type)
+    _SET_ERA(block, era)
+    _SET_ID(block, id)
+    _SET_ANCESTOR(block, ancestor)
+    _SET_HEIGHT(block, height)
+    _SET_SLOT(block, slot)
+    _SET_TRANSACTIONS(block, transactions)
+    _SET_SOURCE(block, source)
 
 
 @fast_init

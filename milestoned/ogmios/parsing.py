@@ -257,6 +257,16 @@ def parse_transactions(transactions: list[Mapping[str, Any]] | None) -> tuple[Tr
     return tuple([_transaction(tx) for tx in transactions])
 
 
+def protocol_version_of(protocol: Mapping[str, Any] | None) -> ProtocolVersion | None:
+    """A header's `protocol.version`, if it has one."""
+    return _protocol_version(protocol)
+
+
+def size_of(size: Mapping[str, Any] | None) -> int | None:
+    """A header's `size.bytes`, if it has one."""
+    return None if size is None else int(size["bytes"])
+
+
 def _protocol_version(protocol: Mapping[str, Any] | None) -> ProtocolVersion | None:
     version = None if protocol is None else protocol.get("version")
     if version is None:

@@ -63,6 +63,11 @@ class FakeOgmios:
         self.drop_after_blocks: int | None = None
         """Close the connection (abruptly) after sending this many blocks on it."""
         self.connections = 0
+        self.close_codes: list[int | None] = []
+        """How each connection ended, as the server saw it (1000: close handshake, 1006: dropped)."""
+        self.frame_style = "ogmios"
+        """How answers are written: "ogmios" (Ogmios' own key order, compact), "reordered" (every object's
+        keys reversed) or "indented" (pretty-printed). JSON-wise the same answers."""
         self._sockets: list[tuple[ServerConnection, _Session]] = []
         self._server: Server | None = None
         self.url = ""
@@ -96,7 +101,14 @@ class FakeOgmios:
             await self._serve_waiting(websocket, session)
 
     async def _send(self, websocket: ServerConnection, method: str, body: dict[str, Any], rid: Any) -> None:
-        await websocket.send(orjson.dumps({"jsonrpc": "2.0", "method": method, **body, "id": rid}), text=True)
+        await websocket.send(self.encode({"jsonrpc": "2.0", "method": method, **body, "id": rid}), text=True)
+
+    def encode(self, message: dict[str, Any]) -> bytes:
+        if self.frame_style == "reordered":
+            return orjson.dumps(_reversed_keys(message))
+        if self.frame_style == "indented":
+            return orjson.dumps(message, option=orjson.OPT_INDENT_2) + b"\n"
+        return orjson.dumps(message)
 
     async def _handle(self, websocket: ServerConnection) -> None:
         self.connections += 1
@@ -126,6 +138,8 @@ class FakeOgmios:
         finally:
             self.outstanding -= len(session.waiting)
             self._sockets.remove((websocket, session))
+            await websocket.wait_closed()
+            self.close_codes.append(websocket.close_code)
 
     async def _serve_waiting(self, websocket: ServerConnection, session: _Session) -> int:
         sent = 0
@@ -180,7 +194,7 @@ class FakeOgmios:
         }
         if self.stray_before_answer:
             await self._send(websocket, method, body, 987654321)
-        frame = orjson.dumps({"jsonrpc": "2.0", "method": method, **body, "id": rid})
+        frame = self.encode({"jsonrpc": "2.0", "method": method, **body, "id": rid})
         if self.reverse_batch:
             self._buffer.append(frame)
             if len(self._buffer) >= self.reverse_batch:
@@ -189,6 +203,14 @@ class FakeOgmios:
                     await websocket.send(held, text=True)
             return
         await websocket.send(frame, text=True)
+
+
+def _reversed_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _reversed_keys(value[key]) for key in reversed(value)}
+    if isinstance(value, list):
+        return [_reversed_keys(item) for item in value]
+    return value
 
 
 @pytest.fixture

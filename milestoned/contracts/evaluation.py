@@ -12,6 +12,11 @@ the resolved UTxO set, a redeemer pointing past the items of its kind, unsupport
 features) raise `ScriptContextError`: to a ledger those are phase-1 failures. Problems of a single
 redeemer (no script for it, a script that is not V3, a script that fails or overspends) come back as a
 `RedeemerEvaluation` with `ok=False` and an `error` that says which.
+
+It evaluates only the redeemers the transaction carries. A script input, mint or other script purpose
+left without a redeemer runs nothing here and is not reported: detecting a missing redeemer is the
+ledger's phase-1 check, which the devnet makes before it calls this (error 3109, missing redeemers).
+So an empty or all-`ok` result is not on its own proof that a transaction is valid.
 """
 
 from __future__ import annotations

@@ -53,7 +53,6 @@ NETWORK = Network.TESTNET
 TOKEN_POLICY_ID = hashlib.blake2b(b"milestoned/test-token", digest_size=28).digest()
 TOKEN_NAME = b"MILE"
 ALLOCATION_LOVELACE = 2_000_000
-PAYOUT_LOVELACE = 1_500_000
 FEE = 900_000
 # Execution units declared on each redeemer when building for size: the largest a redeemer could need,
 # so the CBOR integers have their final width.
@@ -190,11 +189,16 @@ class Schedule:
             ],
         )
 
-    def payout(self, beneficiary: Address, amount: int, *, tag: Any = "default") -> TransactionOutput:
-        """An output paying `amount` tokens to `beneficiary`, tagged with the schedule id."""
+    def payout(
+        self, beneficiary: Address, amount: int, *, lovelace: int = ALLOCATION_LOVELACE, tag: Any = "default"
+    ) -> TransactionOutput:
+        """An output paying `amount` tokens and `lovelace` to `beneficiary`, tagged with the schedule id.
+
+        The policy wants at least the ADA locked with the run's allocations: one allocation's by default,
+        pass `lovelace` for a run of several."""
         return TransactionOutput(
             beneficiary,
-            Value(PAYOUT_LOVELACE, tokens(TOKEN_POLICY_ID, TOKEN_NAME, amount)),
+            Value(lovelace, tokens(TOKEN_POLICY_ID, TOKEN_NAME, amount)),
             datum=ot.payout_datum(self.schedule_id) if tag == "default" else tag,
         )
 
@@ -346,8 +350,11 @@ def correct_payouts(
         datum = out.datum
         if isinstance(datum, ot.AllocationDatum) and datum.schedule_id == schedule.schedule_id:
             owner = ot.plutus_to_address(datum.beneficiary, NETWORK)
-            released.append((tx_in.transaction_id.payload, tx_in.index, owner, datum.amount))
-    return [schedule.payout(owner, amount) for owner, amount in ot.payout_runs(released)]
+            released.append((tx_in.transaction_id.payload, tx_in.index, owner, datum.amount, out.amount.coin))
+    return [
+        schedule.payout(owner, amount, lovelace=lovelace)
+        for owner, amount, lovelace in ot.payout_runs(released)
+    ]
 
 
 def release_tx(

@@ -209,18 +209,24 @@ def milestone_attestation(milestone_id: bytes, signatures: dict[int, bytes]) -> 
 Beneficiary = TypeVar("Beneficiary")
 
 
-def payout_runs(allocations: Iterable[tuple[bytes, int, Beneficiary, int]]) -> list[tuple[Beneficiary, int]]:
+def payout_runs(
+    allocations: Iterable[tuple[bytes, int, Beneficiary, int, int]],
+) -> list[tuple[Beneficiary, int, int]]:
     """The payout outputs a release must carry, in output order, for one schedule.
 
-    `allocations` are the released allocations as (tx id, output index, beneficiary, amount) of their
-    UTxO. The policy walks them in the ledger's input order (tx id bytes, then index) and merges
-    consecutive allocations of the same beneficiary into one run; the outputs tagged with the schedule
-    id must pay exactly those runs, one output each, in the same order (other outputs may come between).
+    `allocations` are the released allocations as (tx id, output index, beneficiary, token amount,
+    lovelace) of their UTxO. The policy walks them in the ledger's input order (tx id bytes, then index)
+    and merges consecutive allocations of the same beneficiary into one run; the outputs tagged with the
+    schedule id must pay those runs, one output each, in the same order (other outputs may come
+    between): each run as (beneficiary, token amount, lovelace). The output must carry exactly the token
+    amount and at least the lovelace, the ADA that was locked with the allocations, so that whoever
+    submits the release cannot keep it.
     """
-    runs: list[tuple[Beneficiary, int]] = []
-    for _, _, beneficiary, amount in sorted(allocations, key=lambda a: (a[0], a[1])):
+    runs: list[tuple[Beneficiary, int, int]] = []
+    for _, _, beneficiary, amount, lovelace in sorted(allocations, key=lambda a: (a[0], a[1])):
         if runs and runs[-1][0] == beneficiary:
-            runs[-1] = (beneficiary, runs[-1][1] + amount)
+            _, run_amount, run_lovelace = runs[-1]
+            runs[-1] = (beneficiary, run_amount + amount, run_lovelace + lovelace)
         else:
-            runs.append((beneficiary, amount))
+            runs.append((beneficiary, amount, lovelace))
     return runs

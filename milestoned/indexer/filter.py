@@ -14,8 +14,9 @@ What counts (DESIGN.md §3):
   `AllocationReleased` or `AllocationReclaimed`. Release vs reclaim is decided by the redeemer the
   spending transaction gives the schedule's minting policy (every spend burns the auth token, so that
   redeemer exists): constructor 1 (`Release`) → released, constructor 2 (`Reclaim`) → reclaimed. Should
-  the redeemer be absent or unreadable (it cannot be on a valid chain), where the tokens went decides: an
-  output tagged with the schedule id as inline datum (a release payout) → released, else reclaimed.
+  the redeemer be absent, unreadable or of any other constructor (it cannot be on a valid chain: the
+  policy refuses any other), where the tokens went decides: an output tagged with the schedule id as
+  inline datum (a release payout) → released, else reclaimed.
 - A transaction whose scripts failed (`spends: "collaterals"`) only consumes its collaterals and only
   produces its collateral return (`Transaction.consumed` / `.produced`), so it neither locks nor spends
   an allocation.
@@ -284,10 +285,12 @@ def _allocation_locked(
 
 def _spend_event(tx: Transaction, point: ChainPoint, schedule_id: str, out_ref: str) -> SpendEvent:
     constructor = mint_redeemer_constructor(tx, schedule_id)
-    if constructor is None:
+    if constructor == RELEASE_CONSTRUCTOR:
+        reclaimed = False
+    elif constructor == RECLAIM_CONSTRUCTOR:
+        reclaimed = True
+    else:  # absent, unreadable or unknown (the policy refuses any other): where the tokens went decides
         reclaimed = not _pays_tagged_output(tx, schedule_id)
-    else:
-        reclaimed = constructor == RECLAIM_CONSTRUCTOR
     kind: type[SpendEvent] = AllocationReclaimed if reclaimed else AllocationReleased
     return kind(point=point, tx_id=tx.id, schedule_id=schedule_id, out_ref=out_ref)
 

@@ -2,8 +2,8 @@
 
 A UTxO at the validator counts as an allocation of a schedule only when it holds exactly one auth
 token of that schedule and its inline datum decodes as an `AllocationDatum` naming the schedule: a
-UTxO sent there without an auth token, whatever its datum says, is not an allocation (and the policy
-makes sure it can never be spent).
+UTxO sent there without an auth token, whatever its datum says, is not an allocation (it stays locked
+only as long as the policy its datum names refuses the burn; see docs/onchain.md).
 """
 
 from __future__ import annotations

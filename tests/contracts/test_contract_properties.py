@@ -9,12 +9,13 @@ The execution units of every case are printed at the end of the run.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
-from pycardano import Address, AssetName, RedeemerTag, ScriptHash, TransactionOutput, Value
+from pycardano import Address, AssetName, PlutusData, RedeemerTag, ScriptHash, TransactionOutput, Value
 
 from milestoned.contracts import scenarios as sc
 from milestoned.contracts.evaluation import RedeemerEvaluation
@@ -26,6 +27,13 @@ Evaluate = Callable[[str, sc.Built], list[RedeemerEvaluation]]
 VESTING = sc.SLOT_CONFIG.zero_time_ms + 1_000_000
 B1 = sc.beneficiary("alice")
 B2 = sc.beneficiary("bob", staked=False)
+
+
+@dataclass
+class UnknownRedeemer(PlutusData):
+    """A policy redeemer of none of the three constructors (Register 0, Release 1, Reclaim 2)."""
+
+    CONSTR_ID = 3
 
 
 def accepted(evaluations: Sequence[RedeemerEvaluation]) -> None:
@@ -82,6 +90,20 @@ def test_release_one_signature_short_of_quorum_is_rejected(schedule: sc.Schedule
 def test_duplicate_oracle_is_rejected(schedule: sc.Schedule, evaluate: Evaluate) -> None:
     attestation = schedule.attestation(b"m1", [1, 1])
     rejected(evaluate("duplicate oracle", release(schedule, [alloc()], [attestation])), "indices must ascend")
+
+
+def test_a_schedule_with_quorum_zero_releases_nothing(evaluate: Evaluate) -> None:
+    """With quorum 0 an empty attestation would release everything: the policy refuses it (finding F4)."""
+    quorum_zero = sc.Schedule(label="quorum-0", oracle_count=3, quorum=0)
+    empty = ot.MilestoneAttestation(b"m1", [])
+    rejected(
+        evaluate("quorum 0: release with no signature", release(quorum_zero, [alloc()], [empty])),
+        "quorum must be at least 1",
+        RedeemerTag.MINT,
+    )
+    rejected(
+        evaluate("quorum 0: register", sc.register_tx(quorum_zero, [alloc()])), "quorum must be at least 1"
+    )
 
 
 def test_descending_oracle_indices_are_rejected(schedule: sc.Schedule, evaluate: Evaluate) -> None:
@@ -198,7 +220,7 @@ def test_one_payout_cannot_satisfy_two_allocations_of_a_schedule(
     rejected(
         evaluate("two payouts for one merged run", release(schedule, allocations, payouts=two)), "payouts"
     )
-    merged = [schedule.payout(B1, 600)]
+    merged = [schedule.payout(B1, 600, lovelace=2 * sc.ALLOCATION_LOVELACE)]
     accepted(evaluate("two allocations, one summed payout", release(schedule, allocations, payouts=merged)))
 
 
@@ -208,6 +230,11 @@ def test_allocations_of_a_beneficiary_split_by_another_are_paid_per_run(
     allocations = [alloc(B1, 100), alloc(B2, 200), alloc(B1, 300)]
     runs = [schedule.payout(B1, 100), schedule.payout(B2, 200), schedule.payout(B1, 300)]
     accepted(evaluate("runs b1, b2, b1", release(schedule, allocations, payouts=runs)))
+    swapped = [schedule.payout(B2, 200), schedule.payout(B1, 100), schedule.payout(B1, 300)]
+    rejected(
+        evaluate("runs b1, b2, b1 paid out of order", release(schedule, allocations, payouts=swapped)),
+        "payouts do not match the allocations: wrong address or order",
+    )
     summed = [schedule.payout(B1, 400), schedule.payout(B2, 200)]
     rejected(
         evaluate("runs b1, b2, b1 paid as sums", release(schedule, allocations, payouts=summed)), "payouts"
@@ -241,6 +268,51 @@ def test_one_payout_cannot_satisfy_two_schedules(
     )
     separate = both([schedule.payout(B1, 500), other_schedule.payout(B1, 500)])
     accepted(evaluate("two schedules, one payout each", separate))
+
+
+def test_payout_with_the_locked_ada_is_accepted(schedule: sc.Schedule, evaluate: Evaluate) -> None:
+    exact = [schedule.payout(B1, 500, lovelace=sc.ALLOCATION_LOVELACE)]
+    accepted(evaluate("payout with exactly the locked ADA", release(schedule, [alloc()], payouts=exact)))
+    more = [schedule.payout(B1, 500, lovelace=sc.ALLOCATION_LOVELACE + 1)]
+    accepted(evaluate("payout with more than the locked ADA", release(schedule, [alloc()], payouts=more)))
+
+
+def test_payout_short_of_the_locked_ada_is_rejected(schedule: sc.Schedule, evaluate: Evaluate) -> None:
+    """Whoever submits a release must not keep the ADA locked with the allocation (finding F1)."""
+    short = [
+        schedule.payout(B1, 500, lovelace=1_000_000),
+        TransactionOutput(sc.wallet_address("releaser"), Value(1_000_000)),
+    ]
+    rejected(
+        evaluate("payout of 1 ADA, 2 ADA locked", release(schedule, [alloc()], payouts=short)),
+        "payout carries less ADA than its allocations locked",
+        RedeemerTag.MINT,
+    )
+    one_lovelace_short = [schedule.payout(B1, 500, lovelace=sc.ALLOCATION_LOVELACE - 1)]
+    rejected(
+        evaluate("payout 1 lovelace short", release(schedule, [alloc()], payouts=one_lovelace_short)),
+        "payout carries less ADA than its allocations locked",
+    )
+
+
+def test_a_merged_run_must_carry_the_ada_of_all_its_allocations(
+    schedule: sc.Schedule, evaluate: Evaluate
+) -> None:
+    allocations = [alloc(B1, 300), alloc(B1, 300)]
+    one_share = [schedule.payout(B1, 600, lovelace=sc.ALLOCATION_LOVELACE)]
+    rejected(
+        evaluate("merged run with one allocation's ADA", release(schedule, allocations, payouts=one_share)),
+        "payout carries less ADA than its allocations locked",
+    )
+
+
+def test_more_tagged_payouts_than_runs_are_rejected(schedule: sc.Schedule, evaluate: Evaluate) -> None:
+    # the extra one first: the policy matches from the last tagged output back, so this one is left over
+    extra = [schedule.payout(B2, 1), schedule.payout(B1, 500)]
+    rejected(
+        evaluate("an extra tagged payout", release(schedule, [alloc()], payouts=extra)),
+        "more tagged payouts than runs",
+    )
 
 
 # --- spoofed allocations -----------------------------------------------------------------------------------
@@ -315,6 +387,24 @@ def test_reclaim_without_admin_is_rejected(schedule: sc.Schedule, evaluate: Eval
     rejected(evaluate("reclaim without admin", built), "admin signature missing")
 
 
+def test_reclaim_with_an_unknown_redeemer_constructor_is_rejected(
+    schedule: sc.Schedule, evaluate: Evaluate
+) -> None:
+    """Only Reclaim takes the reclaim branch: Constr 3 [] from the admin after the deadline is refused."""
+    spent = sc.allocation_utxos(schedule, [alloc()])
+    reclaim = sc.reclaim_tx(schedule, spent, validity_start_ms=schedule.reclaim_deadline_ms)
+    built = sc.assemble(
+        spent=spent,
+        outputs=reclaim.tx.transaction_body.outputs[:1],
+        mint={schedule.schedule_id: -1},
+        mint_redeemers={schedule.schedule_id: UnknownRedeemer()},
+        schedules=[schedule],
+        signers=[schedule.admin],
+        validity_start_ms=schedule.reclaim_deadline_ms,
+    )
+    rejected(evaluate("reclaim with redeemer Constr 3 []", built), "unknown redeemer", RedeemerTag.MINT)
+
+
 def test_reclaim_must_burn_every_auth_token(schedule: sc.Schedule, evaluate: Evaluate) -> None:
     spent = sc.allocation_utxos(schedule, [alloc(B1, 500), alloc(B2, 250)])
     built = sc.reclaim_tx(schedule, spent, validity_start_ms=schedule.reclaim_deadline_ms, burn=-1)
@@ -358,7 +448,17 @@ def test_register_with_malformed_datum_is_rejected(schedule: sc.Schedule, evalua
 
 def test_register_underfunded_is_rejected(schedule: sc.Schedule, evaluate: Evaluate) -> None:
     output = schedule.allocation_output(alloc(amount=500), funded=499)
-    rejected(evaluate("register: underfunded", register_with(schedule, output)), "underfunded")
+    rejected(
+        evaluate("register: underfunded", register_with(schedule, output)), "differs from the datum amount"
+    )
+
+
+def test_register_overfunded_is_rejected(schedule: sc.Schedule, evaluate: Evaluate) -> None:
+    """A release pays exactly the datum amount, so extra tokens would be up for grabs (finding F2)."""
+    output = schedule.allocation_output(alloc(amount=500), funded=501)
+    rejected(
+        evaluate("register: overfunded", register_with(schedule, output)), "differs from the datum amount"
+    )
 
 
 def test_register_for_another_schedule_id_is_rejected(
@@ -439,7 +539,10 @@ def test_payouts_from_payout_runs_are_exactly_what_the_policy_accepts(
     if shortfall < len(payouts):  # take one token from one payout: must be rejected
         short = payouts[shortfall]
         amount = short.amount.multi_asset[ScriptHash(sc.TOKEN_POLICY_ID)][AssetName(sc.TOKEN_NAME)]
-        payouts[shortfall] = schedule.payout(short.address, amount - 1)
+        payouts[shortfall] = schedule.payout(short.address, amount - 1, lovelace=short.amount.coin)
         # a payout left with no token at all fails on the token lookup rather than the comparison
         reason = "payouts do not match" if amount > 1 else "script failed"
         rejected(release(schedule, allocations, payouts=payouts).evaluate(), reason)
+        # and with all its tokens but one lovelace less than its allocations locked
+        payouts[shortfall] = schedule.payout(short.address, amount, lovelace=short.amount.coin - 1)
+        rejected(release(schedule, allocations, payouts=payouts).evaluate(), "less ADA than its allocations")

@@ -59,12 +59,12 @@ def test_address_without_payment_part_is_refused() -> None:
 
 def test_payout_runs_follow_input_order_and_merge_neighbours() -> None:
     allocations = [
-        (b"\x02", 0, "alice", 5),
-        (b"\x01", 1, "bob", 2),
-        (b"\x01", 0, "bob", 3),
-        (b"\x03", 0, "bob", 7),
-        (b"\x02", 1, "alice", 1),
+        (b"\x02", 0, "alice", 5, 50),
+        (b"\x01", 1, "bob", 2, 20),
+        (b"\x01", 0, "bob", 3, 30),
+        (b"\x03", 0, "bob", 7, 70),
+        (b"\x02", 1, "alice", 1, 10),
     ]
-    # sorted: bob 3, bob 2, alice 5, alice 1, bob 7
-    assert ot.payout_runs(allocations) == [("bob", 5), ("alice", 6), ("bob", 7)]
+    # sorted: bob 3, bob 2, alice 5, alice 1, bob 7; each run carries the lovelace of its allocations
+    assert ot.payout_runs(allocations) == [("bob", 5, 50), ("alice", 6, 60), ("bob", 7, 70)]
     assert ot.payout_runs([]) == []

@@ -54,7 +54,6 @@ from milestoned.indexer.filter import WatchedContract
 TOKEN_NAME = b"MILE"
 FEE = 3_000_000
 ALLOCATION_LOVELACE = 3_000_000
-PAYOUT_LOVELACE = 2_000_000
 COLLATERAL = 10_000_000
 TOTAL_COLLATERAL = 5_000_000
 V3_COST_MODEL = CostModels({2: dict(enumerate(plutus_cost_models()["plutus:v3"]))})
@@ -297,14 +296,14 @@ class ScheduleOnDevnet:
         for txin, out in spent.items():
             datum = ot.decode_allocation_datum(out.datum)
             owner = ot.plutus_to_address(datum.beneficiary, Network.TESTNET)
-            released.append((txin.transaction_id.payload, txin.index, owner, datum.amount))
+            released.append((txin.transaction_id.payload, txin.index, owner, datum.amount, out.amount.coin))
         payouts = [
             TransactionOutput(
                 owner,
-                Value(PAYOUT_LOVELACE, self._tokens(self.parameters.token_policy_id, TOKEN_NAME, amount)),
+                Value(lovelace, self._tokens(self.parameters.token_policy_id, TOKEN_NAME, amount)),
                 datum=ot.payout_datum(self.schedule_id),
             )
-            for owner, amount in ot.payout_runs(released)
+            for owner, amount, lovelace in ot.payout_runs(released)
         ]
         tx = self._submit(
             spent=list(spent),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -22,7 +22,7 @@ from indexer_support import (
     spend,
     transaction,
 )
-from pycardano import Address, ScriptHash
+from pycardano import Address, PlutusData, ScriptHash
 
 from milestoned.domain import onchain_types as ot
 from milestoned.eventlog.events import AllocationLocked, AllocationReclaimed, AllocationReleased, ChainPoint
@@ -121,6 +121,26 @@ def test_a_reclaim_is_recognised_by_the_reclaim_redeemer() -> None:
     events = events_of(tx, open_allocations=dict.fromkeys(allocations, SID))
     assert [type(e) for e in events] == [AllocationReclaimed, AllocationReclaimed]
     assert [e.out_ref for e in events] == allocations
+
+
+@dataclass
+class UnknownRedeemer(PlutusData):
+    """A redeemer of neither Register, Release nor Reclaim's constructor (the policy refuses it)."""
+
+    CONSTR_ID = 3
+
+
+def test_an_unknown_redeemer_constructor_is_not_taken_for_a_release() -> None:
+    allocation = "ce" * 32 + "#0"
+    reclaim_like = spend(SCHEDULE, [allocation], UnknownRedeemer())
+    release_like = spend(SCHEDULE, [allocation], UnknownRedeemer(), outputs=[payout(SCHEDULE)])
+    # neither constructor 1 nor 2: where the tokens went decides, as for a missing redeemer
+    assert [type(e) for e in events_of(reclaim_like, open_allocations={allocation: SID})] == [
+        AllocationReclaimed
+    ]
+    assert [type(e) for e in events_of(release_like, open_allocations={allocation: SID})] == [
+        AllocationReleased
+    ]
 
 
 def test_without_a_readable_redeemer_the_payout_tag_decides() -> None:

@@ -84,11 +84,12 @@ async def test_release_refusals_then_single_and_batch_release() -> None:
         alice_address = Address.from_primitive(alice.beneficiary_address)
         w.devnet.fund(enterprise(beneficiary_key(1)), 20_000_000)
         locked = await locked_allocations(w.chain, schedule_id, plan.validator_address)
-        alice_ref = next(
-            a.reference
+        alice_utxo = next(
+            a
             for a in locked
             if a.beneficiary == alice.beneficiary_address and a.datum.milestone_id == alice.milestone_id
         )
+        alice_ref = alice_utxo.reference
         both = {M1.encode(): [oracle_signature(1, schedule_id, M1), oracle_signature(2, schedule_id, M1)]}
         one = {M1.encode(): [oracle_signature(1, schedule_id, M1)]}
 
@@ -151,6 +152,8 @@ async def test_release_refusals_then_single_and_batch_release() -> None:
         assert w.token_balance(alice_address, policy) == alice.token_amount
         payout = next(o for o in tx.tx.transaction_body.outputs if o.address == alice_address)
         assert payout.datum == ot.payout_datum(schedule_id) == schedule_id
+        # the ADA locked with the allocation goes to her too (the policy requires at least that much)
+        assert payout.amount.coin >= alice_utxo.lovelace
 
         # the same allocation again: refused, it is no longer locked
         with pytest.raises(Refusal) as again:

@@ -4,8 +4,10 @@ An allocation UTxO may be spent only in a transaction that burns auth tokens of 
 its datum, which makes that schedule's minting policy run; the policy does the real checks once per
 transaction (release: oracles, vesting, payouts; reclaim: admin, deadline), including the check that
 every spent UTxO at this address whose datum names the schedule holds one of its auth tokens (it burns
-exactly as many tokens as there are such UTxOs). So a UTxO sent here without an auth token can never be
-spent, whatever its datum says.
+exactly as many tokens as there are such UTxOs). A UTxO sent here without an auth token is therefore
+locked only as long as the policy its datum names refuses the burn: a datum naming one of our schedules
+locks it for good, a datum naming a policy anyone can burn under does not. Real allocations, registered
+by a schedule policy, are not affected.
 
 The validator reads its datum from the V3 ScriptInfo (`SpendingScript out_ref (Just datum)`) and never
 walks the inputs: its cost does not grow with the number of allocations in the transaction.

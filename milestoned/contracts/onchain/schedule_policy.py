@@ -6,16 +6,22 @@ per allocation at registration and burns them at release or reclaim. The allocat
 to it, so these checks run once per transaction however many allocations it spends, in one pass over
 the inputs and one over the outputs:
 
+- Every redeemer: the quorum is at least 1 (with 0, an empty attestation would release anything).
 - Register: admin signature; every output holding the auth token is at the validator, holds exactly
-  one, carries a well-formed inline AllocationDatum for this schedule with a positive amount and at
-  least that amount of the token; as many tokens minted as such outputs.
+  one, carries a well-formed inline AllocationDatum for this schedule with a positive amount and exactly
+  that amount of the token (a release pays exactly the amount, so a surplus would be up for grabs); as
+  many tokens minted as such outputs.
 - Release: every spent allocation's milestone is attested by `quorum` distinct known oracles (indices
   strictly ascending, each signature checked once per milestone), the validity range starts at or after
   its vesting time, and the payouts match: walking the allocations in input order and merging
   consecutive ones of the same beneficiary into runs, the outputs tagged with this schedule id (inline
   datum = schedule id) pay, in output order, exactly one run each, to its beneficiary, exactly its
-  amount. A tagged output is thus counted once, for one schedule.
-- Reclaim: admin signature, validity range starting at or after the reclaim deadline.
+  token amount and at least the lovelace its allocations held (so whoever submits a release, anyone
+  once the signatures are public, cannot pay min-ADA and keep the rest). A tagged output is thus
+  counted once, for one schedule. The runs and the tagged outputs are both gathered last first and
+  compared pairwise, the outputs as a chain of PaidOutput data (no list indexing, linear).
+- Reclaim: exactly the Reclaim redeemer (any other constructor is refused, not taken for a reclaim),
+  admin signature, validity range starting at or after the reclaim deadline.
 - Release and reclaim count the spent UTxOs at the validator whose datum names this schedule and burn
   exactly that many auth tokens. As every auth token lives alone in such a UTxO, the count can only
   match when each of them holds one: a spoofed allocation (no auth token) makes the transaction fail,
@@ -52,10 +58,27 @@ class MilestoneAttestation(PlutusData):
 
 
 @dataclass()
-class Payout(PlutusData):
+class Run(PlutusData):
+    # a payout run: what its tagged output must carry (at least `lovelace`, exactly `amount`)
     CONSTR_ID = 0
     beneficiary: Address
     amount: int
+    lovelace: int
+
+
+@dataclass()
+class PaidOutput(PlutusData):
+    # the tagged outputs, last first, as a chain: `rest` is the PaidOutput before it or NoPaidOutput
+    CONSTR_ID = 0
+    address: Address
+    amount: int
+    lovelace: int
+    rest: Anything
+
+
+@dataclass()
+class NoPaidOutput(PlutusData):
+    CONSTR_ID = 1
 
 
 @dataclass()
@@ -102,6 +125,13 @@ def verified_milestones(
     return verified
 
 
+def next_payout(paid: Union[PaidOutput, NoPaidOutput]) -> PaidOutput:
+    assert isinstance(paid, PaidOutput), (
+        "payouts do not match the allocations: fewer tagged payouts than runs"
+    )
+    return paid
+
+
 def validator(
     admin_key_hash: bytes,
     token_policy_id: bytes,
@@ -115,6 +145,7 @@ def validator(
 ) -> None:
     purpose = context.purpose
     assert isinstance(purpose, Minting), "not minting"
+    assert quorum > 0, "quorum must be at least 1"
     own_id = purpose.policy_id
     tx = context.transaction
     redeemer: Union[Register, Release, Reclaim] = context.redeemer
@@ -138,7 +169,7 @@ def validator(
                 assert allocation.schedule_id == own_id, "wrong schedule id"
                 assert allocation.amount > 0, "amount not positive"
                 funded = out.value.get(token_policy_id, no_tokens).get(token_name, 0)
-                assert funded >= allocation.amount, "underfunded"
+                assert funded == allocation.amount, "token amount held differs from the datum amount"
                 registered += 1
         assert minted_count == registered and registered > 0, "mint count"
     else:
@@ -149,14 +180,17 @@ def validator(
             releasing = True
             verified = verified_milestones(redeemer.attestations, own_id, oracle_keys, quorum)
         else:
+            # not isinstance: the compiler narrows the union to Reclaim here and would drop that check
+            assert equals_data(redeemer, Reclaim()), "unknown redeemer: expected Register, Release or Reclaim"
             assert admin_key_hash in tx.signatories, "admin signature missing"
             assert now >= reclaim_deadline_ms, "before reclaim deadline"
         spent = 0
         # payout runs, newest first
-        runs: List[Payout] = []
+        runs: List[Run] = []
         run_open = False
         run_address = Address(validator_credential, NoStakingCredential())
         run_amount = 0
+        run_lovelace = 0
         for i in tx.inputs:
             resolved = i.resolved
             if resolved.address.payment_credential == validator_credential:
@@ -169,23 +203,39 @@ def validator(
                         assert allocation.milestone_id in verified, "milestone not attested"
                         assert allocation.vesting_time <= now, "not vested"
                         beneficiary = allocation.beneficiary
+                        locked = resolved.value[b""][b""]
                         if run_open and beneficiary == run_address:
                             run_amount += allocation.amount
+                            run_lovelace += locked
                         else:
                             if run_open:
-                                runs = [Payout(run_address, run_amount)] + runs
+                                runs = [Run(run_address, run_amount, run_lovelace)] + runs
                             run_open = True
                             run_address = beneficiary
                             run_amount = allocation.amount
+                            run_lovelace = locked
         # Every auth token sits alone in an allocation UTxO at the validator (register guarantees it and
         # this check keeps it so): burning as many tokens as there are spent UTxOs naming this schedule
         # means each of them held one (a spoofed one would leave the count short) and none escapes.
         assert minted_count == -spent and spent > 0, "burn count"
         if releasing:
-            runs = [Payout(run_address, run_amount)] + runs
+            runs = [Run(run_address, run_amount, run_lovelace)] + runs
             tag = SomeOutputDatum(own_id)
-            paid: List[Payout] = []
+            paid: Union[PaidOutput, NoPaidOutput] = NoPaidOutput()
             for out in tx.outputs:
                 if out.datum == tag:
-                    paid = [Payout(out.address, out.value[token_policy_id][token_name])] + paid
-            assert equals_data(paid, runs), "payouts do not match the allocations"
+                    value = out.value
+                    paid = PaidOutput(out.address, value[token_policy_id][token_name], value[b""][b""], paid)
+            # both newest first: the last run is paid by the last tagged output, and so on
+            for run in runs:
+                payout = next_payout(paid)
+                assert payout.address == run.beneficiary, (
+                    "payouts do not match the allocations: wrong address or order"
+                )
+                assert payout.amount == run.amount, "payouts do not match the allocations: wrong token amount"
+                assert payout.lovelace >= run.lovelace, "payout carries less ADA than its allocations locked"
+                rest: Union[PaidOutput, NoPaidOutput] = payout.rest
+                paid = rest
+            assert isinstance(paid, NoPaidOutput), (
+                "payouts do not match the allocations: more tagged payouts than runs"
+            )

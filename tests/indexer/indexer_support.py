@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,8 +192,12 @@ def block_of(
     height: int = 10,
     ancestor: str = "",
     keep_source: bool = True,
+    encode: Callable[[Any], bytes] = orjson.dumps,
 ) -> Block:
-    """Type a block the way the client does for a frame: header now, transactions lazily, frame kept."""
+    """Type a block the way the client does for a frame: header now, transactions lazily, frame kept.
+
+    `encode` writes the frame: Ogmios' compact JSON by default, another shape to test the fallbacks.
+    """
     header = {
         "type": "praos",
         "era": "conway",
@@ -203,7 +208,7 @@ def block_of(
         "size": {"bytes": 1_000},
         "transactions": transactions,
     }
-    source = orjson.dumps({"jsonrpc": "2.0", "method": "nextBlock", "result": {"block": header}})
+    source = encode({"jsonrpc": "2.0", "method": "nextBlock", "result": {"block": header}})
     lazy = LazyTransactions(load=lambda: parse_transactions(transactions))
     return block_from_header(header, lazy, source if keep_source else None)
 

@@ -6,7 +6,6 @@ skipped when no server answers, except under CI=true where that is a failure), l
 
 from __future__ import annotations
 
-import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -17,20 +16,17 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from milestoned.eventlog.config import StoreConfig
-from milestoned.eventlog.testing import StoreHarness, postgres_for_tests, postgres_unreachable_reason
+from milestoned.eventlog.testing import StoreHarness, postgres_for_tests
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store_config(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[StoreConfig]:
-    server = postgres_for_tests()
-    if request.param == "postgres":
-        reason = postgres_unreachable_reason(server)
-        if reason is not None:
-            if os.environ.get("CI", "").lower() == "true":
-                pytest.fail(f"CI=true requires PostgreSQL: {reason}")
-            pytest.skip(reason)
+    # the root conftest's `postgres_server` skips, or under CI=true fails, when no server answers
+    server = (
+        request.getfixturevalue("postgres_server") if request.param == "postgres" else postgres_for_tests()
+    )
     harness = StoreHarness(
         backend=request.param,
         directory=str(tmp_path_factory.mktemp("store")),

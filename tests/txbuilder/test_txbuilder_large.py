@@ -1,7 +1,9 @@
-"""500 allocations: registration splits into chained transactions, releases go out in measured batches."""
+"""500 allocations: registration splits into chained transactions, releases go out in measured batches
+until every beneficiary holds what the schedule promised."""
 
 from __future__ import annotations
 
+from pycardano import Address
 from txbuilder_support import OPERATOR, OPERATOR_ADDRESS, large_schedule, oracle_signature, world
 
 from milestoned.txbuilder.allocations import locked_allocations
@@ -42,3 +44,17 @@ async def test_500_allocations_register_in_chained_transactions_and_release_in_b
         w.settle()
         left = await locked_allocations(w.chain, plan.schedule_id, plan.validator_address)
         assert len(left) == 400 and all(a.datum.milestone_id == b"M2" for a in left)
+        # M2 reaches quorum: the other 400 go out in batches too, and the whole schedule is paid
+        signatures[b"M2"] = [
+            oracle_signature(1, plan.schedule_id, "M2"),
+            oracle_signature(3, plan.schedule_id, "M2"),
+        ]
+        rest = await build_release(w.chain, definition, signatures, OPERATOR_ADDRESS)
+        assert sum(len(t.details["allocations"]) for t in rest.txs) == 400 and len(rest.txs) >= 8
+        assert not rest.refused
+        await w.submit_chain([sign(t, [OPERATOR]) for t in rest.txs])
+        assert await locked_allocations(w.chain, plan.schedule_id, plan.validator_address) == []
+        for beneficiary in {a.beneficiary_address for a in definition.allocations}:
+            owed = sum(a.token_amount for a in definition.allocations if a.beneficiary_address == beneficiary)
+            paid = w.token_balance(Address.from_primitive(beneficiary), definition.token.policy_id)
+            assert paid == owed

@@ -129,6 +129,11 @@ async def register_demo_schedule(daemon: Any, examples: Path, console: Console) 
         if len(claim["allocations"]) >= expected:
             break
         await asyncio.sleep(0.2)
+    else:
+        raise RuntimeError(
+            f"the indexer saw {len(claim['allocations'])} of {expected} allocations within 60 s; "
+            "check the daemon's log above"
+        )
     console.print(f"the indexer saw {expected} allocations locked at the validator")
     return schedule_id
 

@@ -222,7 +222,13 @@ class ChainFollower:
             return
         self.blocks_seen += 1
         now = self._clock()
-        if now - self._last_refresh >= self.config.schedule_refresh_seconds:
+        # A schedule registered through this process's log (the daemon shares it) shows in the cached
+        # head at no cost: fold it in before this block, which may hold its registration. Other
+        # processes' appends are found every `schedule_refresh_seconds`.
+        if (
+            self.log.head().position > self.state.position
+            or now - self._last_refresh >= self.config.schedule_refresh_seconds
+        ):
             self.fold_log()
         events = block_events(block, self.contract, self.state.schedules, self.state.open_allocations)
         self.position = Point(slot, block.id)

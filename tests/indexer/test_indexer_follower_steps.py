@@ -158,6 +158,24 @@ def test_schedules_registered_later_are_picked_up(event_log: EventLog, store_con
     assert [e.schedule_id for e in locked] == [OTHER_SCHEDULE.schedule_id.hex()]
 
 
+def test_a_schedule_appended_to_the_shared_log_counts_for_the_very_next_block(event_log: EventLog) -> None:
+    """The daemon records a schedule, then its registration lands in the next block, well within the
+    refresh interval: the follower must know the schedule before filtering that block (no back-fill)."""
+    from indexer_support import OTHER_SCHEDULE
+
+    follower = ChainFollower(
+        event_log,
+        CONTRACT,
+        FollowerConfig(start=ORIGIN, checkpoint_every_seconds=3600, schedule_refresh_seconds=3600),
+    )
+    chain = ChainBuilder()
+    follower.roll_forward(chain.block())
+    event_log.append([registered(OTHER_SCHEDULE)])  # the command side, same log instance
+    follower.roll_forward(chain.block(register(OTHER_SCHEDULE)))
+    locked = [e.event for e in event_log.iter_events() if isinstance(e.event, AllocationLocked)]
+    assert [e.schedule_id for e in locked] == [OTHER_SCHEDULE.schedule_id.hex()]
+
+
 def test_a_concurrent_append_is_retried_after_re_reading_the_log(
     event_log: EventLog, store_config: StoreConfig
 ) -> None:

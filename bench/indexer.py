@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import multiprocessing
 import os
 import tempfile
 import time
@@ -197,15 +196,9 @@ def _prefilter_us() -> tuple[float, float, float]:
 
 
 def run() -> dict[str, float]:
-    from bench.ogmios import _ours, floor_of
+    from bench.ogmios import _ours, floor_of, replay_server
 
-    context = multiprocessing.get_context("spawn")
-    port_out = context.Queue()
-    server = context.Process(target=_server_process, args=(port_out, BLOCKS_PER_RUN, SEED), daemon=True)
-    server.start()
-    try:
-        port, mean_frame = port_out.get(timeout=180)
-        url = f"ws://127.0.0.1:{port}"
+    with replay_server(_server_process, BLOCKS_PER_RUN, SEED, timeout=180) as (url, mean_frame):
         floor = single = batched = ours = client = 0.0
         written = 0
         rss = 0.0
@@ -219,9 +212,6 @@ def run() -> dict[str, float]:
                 rss = max(rss, _rss_mb())
             ours = max(ours, rate)
             rates.append((rate, best))
-    finally:
-        server.terminate()
-        server.join(5)
     ratio = ours / floor
     prefilter_1, prefilter_100, searches_100 = _prefilter_us()  # after the indexer's resident memory
     print(

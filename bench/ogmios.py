@@ -20,9 +20,11 @@ Each figure is the best of several runs (the machine is shared; the best run is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -165,25 +167,34 @@ async def _ours(url: str, blocks: int, fully_typed: bool) -> float:
         return blocks / elapsed
 
 
+@contextlib.contextmanager
+def replay_server(
+    target: Callable[[Any, int, int], None], blocks: int, seed: int, timeout: float
+) -> Iterator[tuple[str, float]]:
+    """Run `target` (a replay server) in its own process, so that it does not share a core's time with
+    the client measured; yields its URL and mean frame size, and stops it whatever happens."""
+    context = multiprocessing.get_context("spawn")
+    port_out = context.Queue()
+    server = context.Process(target=target, args=(port_out, blocks, seed), daemon=True)
+    server.start()
+    try:
+        port, mean_frame = port_out.get(timeout=timeout)
+        yield f"ws://127.0.0.1:{port}", mean_frame
+    finally:
+        server.terminate()
+        server.join(5)
+
+
 def run() -> dict[str, float]:
     from milestoned.ogmios.frames import simdjson_available
 
-    context = multiprocessing.get_context("spawn")
-    port_out = context.Queue()
-    server = context.Process(target=_server_process, args=(port_out, BLOCKS_PER_RUN, SEED), daemon=True)
-    server.start()
-    try:
-        port, mean_frame = port_out.get(timeout=120)
-        url = f"ws://127.0.0.1:{port}"
+    with replay_server(_server_process, BLOCKS_PER_RUN, SEED, timeout=120) as (url, mean_frame):
         floor = single = batched = ours = typed = 0.0
         for _ in range(RUNS):
             best, one, many = asyncio.run(floor_of(url, BLOCKS_PER_RUN))
             floor, single, batched = max(floor, best), max(single, one), max(batched, many)
             ours = max(ours, asyncio.run(_ours(url, BLOCKS_PER_RUN, fully_typed=False)))
             typed = max(typed, asyncio.run(_ours(url, BLOCKS_PER_RUN, fully_typed=True)))
-    finally:
-        server.terminate()
-        server.join(5)
     ratio = ours / floor
     print(
         f"mainnet-shaped blocks: {DISTINCT_BLOCKS} distinct, mean frame {mean_frame / 1000:.1f} KB; "

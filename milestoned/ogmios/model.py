@@ -20,6 +20,8 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any, Final, Literal, TypeVar
 
+from milestoned.ogmios.substring import contains
+
 _C = TypeVar("_C", bound=type)
 
 
@@ -475,10 +477,10 @@ class Block:
         False means none of the strings (addresses, policy ids, transaction ids…) occurs anywhere in this
         block, so the block cannot concern them. True means: look closer.
         """
-        if self.source is None:
-            return True
         source = self.source
-        return any(needle.encode() in source for needle in needles)
+        if source is None:
+            return True
+        return any(contains(source, needle.encode()) for needle in needles)
 
 
 _SET_TYPE = Block.__dict__["type"].__set__

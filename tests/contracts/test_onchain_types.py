@@ -68,3 +68,84 @@ def test_payout_runs_follow_input_order_and_merge_neighbours() -> None:
     # sorted: bob 3, bob 2, alice 5, alice 1, bob 7; each run carries the lovelace of its allocations
     assert ot.payout_runs(allocations) == [("bob", 5, 50), ("alice", 6, 60), ("bob", 7, 70)]
     assert ot.payout_runs([]) == []
+
+
+# --- the cbor2 datum reader agrees with pycardano's decoding -------------------------------------------------
+
+pointers = st.builds(
+    ot.StakingPtr, st.integers(0, 2**40), st.integers(0, 2**16), st.integers(0, 2**16)
+).map(ot.SomeStakingCredential)
+
+
+@st.composite
+def plutus_addresses(draw: st.DrawFn) -> ot.PlutusAddress:
+    address = ot.address_to_plutus(draw(addresses()))
+    if draw(st.booleans()):
+        address.staking_credential = draw(pointers)
+    return address
+
+
+datums = st.builds(
+    ot.AllocationDatum,
+    hashes,
+    plutus_addresses(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.binary(max_size=100),  # beyond 64 bytes CBOR chunks the byte string
+    st.integers(min_value=0, max_value=2**64),
+)
+
+
+@given(datum=datums)
+def test_the_cbor2_reader_decodes_what_pycardano_encodes(datum: ot.AllocationDatum) -> None:
+    cbor = datum.to_cbor()
+    assert ot.allocation_datum_from_cbor(cbor) == datum == ot.AllocationDatum.from_cbor(cbor)
+
+
+@given(datum=datums, position=st.integers(min_value=0), byte=st.integers(0, 255))
+def test_a_corrupted_datum_is_refused_or_read_as_pycardano_reads_it(
+    datum: ot.AllocationDatum, position: int, byte: int
+) -> None:
+    cbor = bytearray(datum.to_cbor())
+    cbor[position % len(cbor)] = byte
+    try:
+        ours = ot.allocation_datum_from_cbor(bytes(cbor))
+    except ot.OnchainDecodeError:
+        return  # refused: the indexer ignores the output
+    theirs = ot.AllocationDatum.from_cbor(bytes(cbor))  # what we accept, pycardano reads the same
+    assert ours == theirs
+    assert len(ours.beneficiary.payment_credential.credential_hash) == 28
+
+
+def _general_form(value: object) -> object:
+    """The same Plutus data with every constructor spelled as tag 102 [index, fields]."""
+    import cbor2
+
+    if isinstance(value, cbor2.CBORTag) and 121 <= value.tag <= 127:
+        return cbor2.CBORTag(102, [value.tag - 121, [_general_form(field) for field in value.value]])
+    if isinstance(value, list):
+        return [_general_form(item) for item in value]
+    return value
+
+
+@given(datum=datums)
+def test_every_spelling_of_a_constructor_is_the_same_datum(datum: ot.AllocationDatum) -> None:
+    import cbor2
+
+    general = cbor2.dumps(_general_form(cbor2.loads(datum.to_cbor())))
+    assert ot.allocation_datum_from_cbor(general) == datum
+
+
+@pytest.mark.parametrize(
+    ("cbor_hex", "problem"),
+    [
+        ("", "not CBOR"),
+        ("d87980", "constructor 0, 5 fields"),  # constructor 0 with no fields
+        ("d87a9f40d87980010102ff", "constructor 0, 5 fields"),  # constructor 1
+        ("d8799f01d8799fd8799f581c" + "00" * 28 + "ffd87a80ff010102ff", "schedule_id must be bytes"),
+        ("d8799f40d8799fd8799f4100ffd87a80ff010102ff", "28-byte credential"),
+        ("d8799f40d8799fd8799f581c" + "00" * 28 + "ffd87a80ff404040ff", "amount must be an integer"),
+    ],
+)
+def test_malformed_datums_say_what_is_wrong(cbor_hex: str, problem: str) -> None:
+    with pytest.raises(ot.OnchainDecodeError, match=problem):
+        ot.allocation_datum_from_cbor(bytes.fromhex(cbor_hex))

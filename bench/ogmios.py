@@ -139,12 +139,66 @@ async def _floor(url: str, blocks: int, refill_batch: int = 1) -> float:
         return blocks / (time.perf_counter() - start)
 
 
+async def _floor_handoff(url: str, blocks: int, refill_batch: int) -> float:
+    """The receive-only client on our transport: websockets' parser hands each message to a callback
+    (`MessageHandoffConnection`, as our client does), which only counts it and tops the pipeline up in
+    batches; no task ever wakes per message. The leanest way to receive these frames we know of."""
+    from websockets.asyncio.client import connect
+
+    from milestoned.ogmios.connection import MessageHandoffConnection
+
+    loop = asyncio.get_running_loop()
+    async with connect(
+        url, max_size=None, compression=None, proxy=None, create_connection=MessageHandoffConnection
+    ) as websocket:
+        assert isinstance(websocket, MessageHandoffConnection)
+        await websocket.send(
+            b'{"jsonrpc":"2.0","method":"findIntersection","params":{"points":["origin"]},"id":0}', text=True
+        )
+        await websocket.recv(decode=False)
+        protocol, transport = websocket.protocol, websocket.transport
+        total = blocks + 1  # +1: the rollback to the intersection
+        done: asyncio.Future[None] = loop.create_future()
+        counts = {"sent": 0, "received": 0, "due": 0}
+
+        def top_up(count: int) -> None:
+            for _ in range(count):
+                counts["sent"] += 1
+                protocol.send_text(_request(counts["sent"]))
+            transport.write(b"".join(protocol.data_to_send()))
+
+        def on_message(_frame: bytes) -> None:
+            counts["received"] += 1
+            if counts["received"] == total:
+                done.set_result(None)
+                return
+            due = min(counts["due"] + 1, total - counts["sent"])
+            if due >= refill_batch or (due and counts["sent"] == counts["received"]):
+                top_up(due)
+                due = 0
+            counts["due"] = due
+
+        websocket.on_message = on_message
+        start = time.perf_counter()
+        top_up(min(IN_FLIGHT, total))
+        await done
+        return blocks / (time.perf_counter() - start)
+
+
 async def floor_of(url: str, blocks: int) -> tuple[float, float, float]:
-    """(floor, per-request floor, batched floor): the faster receive-only client is the floor."""
+    """(floor, per-request floor, batched floor): the fastest receive-only client is the floor.
+
+    Three receive-only clients: websockets' `recv()` with one write per request, the same with requests
+    written in batches like our chain sync, and our own transport (`_floor_handoff`), batched. The
+    batched figure printed is the faster of the last two.
+    """
     from milestoned.ogmios.chainsync import default_refill_batch
 
     single = await _floor(url, blocks, 1)
-    batched = await _floor(url, blocks, default_refill_batch(IN_FLIGHT))
+    batched = max(
+        await _floor(url, blocks, default_refill_batch(IN_FLIGHT)),
+        await _floor_handoff(url, blocks, default_refill_batch(IN_FLIGHT)),
+    )
     return max(single, batched), single, batched
 
 

@@ -6,8 +6,9 @@ client keep many requests in flight and answers them strictly in order, so we ke
 
 Why batching the top-ups: writing each request on its own costs a system call and a wake-up of the server
 per block, as much as receiving the block. Top-ups are queued into the WebSocket at once (so they count as
-outstanding) but written only when `refill_batch` of them have gathered, or before we would wait for an
-answer, so the pipeline never runs dry and nothing sits unsent while we are idle.
+outstanding) but written only when `refill_batch` of them have gathered, or before we would wait with no
+request on the wire, so the pipeline never runs dry: while we wait, at least `in_flight - refill_batch`
+requests are with the server (at the chain tip too, where each new block answers one of them).
 
 Why no future per request: answers are handed over raw, in order, by the connection (`AnswerStream`) and
 decoded when taken (`frames.next_block_from_frame`): most blocks are then never parsed in full.
@@ -119,7 +120,8 @@ class ChainSync:
                 if not ready and not self.expected:
                     raise
                 # hand out what already arrived; the dead connection shows up after it
-        if self._unflushed and (self._unflushed >= self.refill_batch or not ready):
+        unflushed = self._unflushed
+        if unflushed and (unflushed >= self.refill_batch or (not ready and len(self.expected) == unflushed)):
             self._flush()
         while not ready:
             if self._closed is not None and not self.expected:

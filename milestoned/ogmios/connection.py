@@ -16,6 +16,12 @@ in order, raw: the reader reads the id off the frame's end (`frames.response_id`
 the frame does not end the usual way) and hands the bytes over; the stream decodes them when they are
 taken. Its requests are queued into the WebSocket without a write each (`queue_stream_requests`) and
 written together (`flush`), so the server gets one packet for a batch of them.
+
+Why no reader task: websockets' `recv()` hands each message over through its assembler to an awaiting
+task, which for chain sync then hands it to the stream's consumer: two hand-overs per block, each costing
+a few microseconds of asyncio machinery. Messages are instead taken from the connection as websockets
+parses them (`MessageHandoffConnection`, a `create_connection` subclass of its client connection) and
+dispatched on the spot; a small task only waits for the connection to close.
 """
 
 from __future__ import annotations
@@ -32,7 +38,8 @@ from typing import Any, Final, Generic, Protocol, TypeVar
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
-from websockets.protocol import State
+from websockets.frames import Frame, Opcode
+from websockets.protocol import Event, State
 
 from milestoned.ogmios.errors import OgmiosConnectionError, OgmiosError, OgmiosProtocolError, error_from_json
 from milestoned.ogmios.frames import Envelope, open_envelope, plain_result, response_id
@@ -72,19 +79,57 @@ class _Pending(Generic[T]):
     method: str
 
 
+class MessageHandoffConnection(ClientConnection):
+    """websockets' client connection that hands every data message to `on_message` as soon as it is parsed.
+
+    Control frames (ping, pong, close) and the handshake take websockets' own path. Fragmented messages
+    are joined here. `on_message` must not raise and must be set before the first request is sent: until
+    it is, messages go to websockets' `recv()` as usual.
+    """
+
+    on_message: Callable[[bytes], None] | None = None
+    _fragments: list[bytes] | None = None
+
+    def process_event(self, event: Event) -> None:
+        handler = self.on_message
+        if handler is None or not isinstance(event, Frame) or event.opcode not in _DATA:
+            super().process_event(event)
+            return
+        data = event.data if type(event.data) is bytes else bytes(event.data)
+        if event.opcode is not Opcode.CONT:
+            if event.fin:
+                handler(data)
+            else:
+                self._fragments = [data]
+            return
+        if self._fragments is None:  # websockets' parser refuses a stray continuation: cannot happen
+            return
+        self._fragments.append(data)
+        if event.fin:
+            message, self._fragments = b"".join(self._fragments), None
+            handler(message)
+
+
+_DATA: Final = frozenset({Opcode.TEXT, Opcode.BINARY, Opcode.CONT})
+
+
 class OgmiosConnection:
     """A connected Ogmios JSON-RPC session. Create with `await OgmiosConnection.open(url)`."""
 
-    def __init__(self, websocket: ClientConnection, url: str) -> None:
+    def __init__(self, websocket: MessageHandoffConnection, url: str) -> None:
         self.url = url
         self._ws = websocket
         self._pending: dict[int, _Pending[Any]] = {}
         self._stream: AnswerStream | None = None
         self._closed_error: OgmiosConnectionError | None = None
         self._server_error: OgmiosError | None = None
+        self._failure: OgmiosConnectionError | None = None
+        self._queued: list[bytes] = []
+        """Stream requests counted as sent but not yet handed to websockets (see `flush`)."""
         self.dropped_responses = 0
         """How many answers arrived that no request was waiting for (logged, then dropped)."""
-        self._reader = asyncio.get_running_loop().create_task(self._read(), name=f"ogmios-reader {url}")
+        websocket.on_message = self._on_message
+        self._reader = asyncio.get_running_loop().create_task(self._read(), name=f"ogmios-closing {url}")
 
     @classmethod
     async def open(
@@ -115,12 +160,14 @@ class OgmiosConnection:
                 additional_headers=headers,
                 proxy=None,
                 close_timeout=close_timeout,
+                create_connection=MessageHandoffConnection,
             )
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
             raise OgmiosConnectionError(
                 f"cannot connect to Ogmios at {url}: {exc or type(exc).__name__}. "
                 "Check that Ogmios is running and that the URL (ws://host:port, default port 1337) is right."
             ) from exc
+        assert isinstance(websocket, MessageHandoffConnection)
         return cls(websocket, url)
 
     @property
@@ -143,27 +190,33 @@ class OgmiosConnection:
         """Queue `count` requests `method` (no params) for the attached stream; `flush` writes them.
 
         Why not `send`: one write (a system call, and a wake-up of the server) per request costs as much as
-        receiving a block. Queued requests are counted in `stream.expected` at once.
+        receiving a block. Queued requests are counted in `stream.expected` at once, but are handed to
+        websockets only by `flush`: websockets writes whatever it holds after every read, which would
+        undo the batching.
         """
         stream = self._stream
         if stream is None:
             raise RuntimeError("queue_stream_requests needs an attached answer stream (see attach)")
         if self._closed_error is not None:
             raise OgmiosConnectionError(f"cannot send {method}: {self._closed_error}")
-        protocol = self._ws.protocol
-        if protocol.state is not State.OPEN:
+        if self._ws.protocol.state is not State.OPEN:
             raise OgmiosConnectionError(f"cannot send {method}: the connection to {self.url} is closing")
         template = b'{"jsonrpc":"2.0","method":%s,"id":%d}'
         name = orjson.dumps(method)
-        expected = stream.expected
+        expected, queued = stream.expected, self._queued
         for _ in range(count):
             request_id = next(_request_ids)
-            protocol.send_text(template % (name, request_id))
+            queued.append(template % (name, request_id))
             expected.append(request_id)
 
     def flush(self) -> None:
-        """Write whatever requests are queued, in one write."""
-        chunks = self._ws.protocol.data_to_send()
+        """Write the queued requests (and anything else websockets holds), in one write."""
+        protocol = self._ws.protocol
+        queued, self._queued = self._queued, []
+        if queued and protocol.state is State.OPEN:
+            for message in queued:
+                protocol.send_text(message)
+        chunks = protocol.data_to_send()
         if not chunks:
             return
         transport = self._ws.transport
@@ -244,19 +297,25 @@ class OgmiosConnection:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
+    def _on_message(self, frame: bytes) -> None:
+        """Called by the websocket for each message as it is parsed (see `MessageHandoffConnection`)."""
+        try:
+            self._dispatch(frame)
+        except Exception as exc:  # a bug here must close the connection, never kill websockets' protocol
+            log.exception("dispatching an Ogmios answer failed; closing the connection")
+            self._failure = OgmiosConnectionError(f"the connection to Ogmios at {self.url} failed: {exc!r}")
+            self._ws.transport.abort()
+
     async def _read(self) -> None:
+        """Wait for the connection to close, then fail whatever still waits on it."""
         reason: OgmiosConnectionError | None = None
         try:
-            while True:
-                frame = await self._ws.recv(decode=False)
-                self._dispatch(frame if isinstance(frame, bytes) else frame.encode())
-        except ConnectionClosed as exc:
+            await self._ws.wait_closed()
+            closed = self._ws.protocol.close_exc
             detail = f"; the server said: {self._server_error}" if self._server_error else ""
-            reason = OgmiosConnectionError(f"the connection to Ogmios at {self.url} closed ({exc}){detail}")
-        except Exception as exc:
-            log.exception("the Ogmios reader failed; closing the connection")
-            reason = OgmiosConnectionError(f"the connection to Ogmios at {self.url} failed: {exc!r}")
-            await self._ws.close()
+            reason = self._failure or OgmiosConnectionError(
+                f"the connection to Ogmios at {self.url} closed ({closed}){detail}"
+            )
         finally:
             if reason is None:  # cancelled
                 reason = OgmiosConnectionError(f"the connection to Ogmios at {self.url} was shut down")

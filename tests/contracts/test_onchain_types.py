@@ -70,11 +70,11 @@ def test_payout_runs_follow_input_order_and_merge_neighbours() -> None:
     assert ot.payout_runs([]) == []
 
 
-# --- the cbor2 datum reader agrees with pycardano's decoding -------------------------------------------------
+# --- the cbor2 datum reader agrees with pycardano's decoding ----------------------------------------------
 
-pointers = st.builds(
-    ot.StakingPtr, st.integers(0, 2**40), st.integers(0, 2**16), st.integers(0, 2**16)
-).map(ot.SomeStakingCredential)
+pointers = st.builds(ot.StakingPtr, st.integers(0, 2**40), st.integers(0, 2**16), st.integers(0, 2**16)).map(
+    ot.SomeStakingCredential
+)
 
 
 @st.composite

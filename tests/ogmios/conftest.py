@@ -68,6 +68,8 @@ class FakeOgmios:
         self.frame_style = "ogmios"
         """How answers are written: "ogmios" (Ogmios' own key order, compact), "reordered" (every object's
         keys reversed) or "indented" (pretty-printed). JSON-wise the same answers."""
+        self.fragment_bytes: int | None = None
+        """When set, every answer is sent as a fragmented WebSocket message of pieces this large."""
         self._sockets: list[tuple[ServerConnection, _Session]] = []
         self._server: Server | None = None
         self.url = ""
@@ -101,7 +103,12 @@ class FakeOgmios:
             await self._serve_waiting(websocket, session)
 
     async def _send(self, websocket: ServerConnection, method: str, body: dict[str, Any], rid: Any) -> None:
-        await websocket.send(self.encode({"jsonrpc": "2.0", "method": method, **body, "id": rid}), text=True)
+        frame = self.encode({"jsonrpc": "2.0", "method": method, **body, "id": rid})
+        size = self.fragment_bytes
+        if size is None:
+            await websocket.send(frame, text=True)
+        else:
+            await websocket.send([frame[i : i + size] for i in range(0, len(frame), size)], text=True)
 
     def encode(self, message: dict[str, Any]) -> bytes:
         if self.frame_style == "reordered":

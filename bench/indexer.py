@@ -8,8 +8,8 @@ module's docstring). One frame in `RELEVANT_EVERY` additionally carries a regist
 transactions, decodes a datum and appends events, not only skips blocks.
 
 Measured, with 100 `nextBlock` requests in flight:
-- floor: a bare `websockets` client that only receives the same frames after the same requests, the
-  faster of one write per request and requests batched like our chain sync's (`bench.ogmios.floor_of`);
+- floor: the fastest of the receive-only clients of `bench.ogmios.floor_of` (websockets' `recv()` with one
+  write per request or batched writes, and our own transport with batched writes);
 - for context (printed, not returned): our Ogmios client alone, typing headers only (`bench.ogmios._ours`),
   which bounds what the indexer on top of it can reach;
 - indexer: `ChainFollower` from an empty SQLite log, catching up (the served tip is far ahead):

@@ -6,9 +6,11 @@ multi-asset outputs, inline datums and datum hashes, reference scripts, redeemer
 failed-script transactions; see that module's docstring), splicing in each request's id.
 
 Clients, each with 100 `nextBlock` requests in flight:
-- floor: a bare `websockets` client that sends the same requests and receives the frames, nothing else;
-  the faster of two ways of sending them: one write per request, or batched like our chain sync (see
-  `_floor`), so that batching in our client cannot make the floor look slow;
+- floor: the fastest of three receive-only clients that send the same requests and receive the frames,
+  nothing else: websockets' `recv()` with one write per request, the same with requests written in
+  batches like our chain sync's (`_floor`), and our own transport, websockets' parser handing each
+  message to a callback that only counts it (`_floor_handoff`); so that neither batching nor our
+  transport can make the floor look slow;
 - ours: `OgmiosClient` chain sync: id dispatch, typed RollForward (header typed, transactions on demand);
 - ours, fully typed: the same, also typing every transaction/output/value of every block.
 

@@ -5,17 +5,18 @@ mempool and submission are served by separate workers, so answers across them in
 echoed `method` (as the PyPI `ogmios` package does) breaks as soon as two protocols share a socket, and
 `--strict-rpc` servers do not even send `method`.
 
-Every request gets a fresh integer id. A single reader task receives frames and resolves the waiting
-futures; an answer whose id nobody waits for is logged and dropped. When the socket closes, every waiting
+Every request gets a fresh integer id. Each message is dispatched as websockets parses it (see "Why no
+reader task" below) and resolves the waiting future; an answer whose id nobody waits for is logged and
+dropped. When the socket closes, every waiting
 request fails with `OgmiosConnectionError`, so no caller hangs on a dead connection.
 
 Chain sync is the exception to "one future per request": at thousands of blocks per second a future, a
 dict entry and a full parse per answer cost more than receiving the frame. Its answers come back in
 request order (Ogmios guarantees that within one mini-protocol), so an attached `AnswerStream` gets them
-in order, raw: the reader reads the id off the frame's end (`frames.response_id`, parsing in full only if
+in order, raw: the dispatcher reads the id off the frame's end (`frames.response_id`, parsing in full only if
 the frame does not end the usual way) and hands the bytes over; the stream decodes them when they are
-taken. Its requests are queued into the WebSocket without a write each (`queue_stream_requests`) and
-written together (`flush`), so the server gets one packet for a batch of them.
+taken. Its requests are queued without a write each (`queue_stream_requests`) and written together
+(`flush`), so the server gets one packet for a batch of them.
 
 Why no reader task: websockets' `recv()` hands each message over through its assembler to an awaiting
 task, which for chain sync then hands it to the stream's consumer: two hand-overs per block, each costing

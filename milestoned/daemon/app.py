@@ -181,14 +181,31 @@ def forget_previous_devnet_chain(event_log: EventLog) -> None:
 
     A rollback to the origin undoes every chain fact of the earlier devnet in the projections (and in the
     follower's state), while local facts (schedules, signatures) stay; the follower then syncs the new
-    chain from its origin. Without it, the log's points would match nothing on the new chain.
+    chain from its origin. Without it, the log's points would match nothing on the new chain. Release
+    submissions made on the previous chain are recorded as failed: they can never be included in this
+    one, and left open they would count as pending (and as reverted confirmations) until the new chain's
+    slots passed their validity.
     """
-    from milestoned.eventlog.events import ChainPoint
+    from milestoned.daemon.local_index import LocalIndex
+    from milestoned.eventlog.events import ChainPoint, SubmissionFailed
 
     cursor = event_log.chain_cursor()
     if cursor is not None and not cursor.is_origin:
+        previous = LocalIndex()
+        for logged in event_log.iter_events():
+            previous.apply(logged.event)
+        failed = [
+            SubmissionFailed(tx_id=tx_id, reason="made on a previous run's devnet chain, which is gone")
+            for tx_id in sorted(previous.submitted)
+        ]
         event_log.append_rollback(ChainPoint.origin())
-        log.info("embedded devnet: a new chain; recorded a rollback to the origin", previous_slot=cursor.slot)
+        if failed:
+            event_log.append(list(failed))
+        log.info(
+            "embedded devnet: a new chain; recorded a rollback to the origin",
+            previous_slot=cursor.slot,
+            submissions_closed=len(failed),
+        )
 
 
 async def _start_projections(service: DaemonService) -> None:

@@ -20,6 +20,7 @@ from milestoned.eventlog.events import (
     SubmissionConfirmed,
     SubmissionExpired,
     SubmissionFailed,
+    SubmissionReverted,
 )
 
 
@@ -30,6 +31,9 @@ class LocalIndex:
     """(schedule id, milestone id hex) → oracle key hex → signature."""
     in_flight: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """tx id → allocation refs, for submissions not yet confirmed, expired or failed."""
+    submitted: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """tx id → allocation refs, for submissions not expired or failed: live or confirmed (a confirmed
+    one is live again if its block is rolled back, see `SubmissionReverted`)."""
     position: int = 0
 
     def apply(self, event: Event) -> None:
@@ -42,9 +46,14 @@ class LocalIndex:
                 OracleSignature(bytes.fromhex(event.oracle_key), bytes.fromhex(event.signature)),
             )
         elif isinstance(event, ReleaseSubmitted):
-            self.in_flight[event.tx_id] = event.allocation_refs
-        elif isinstance(event, SubmissionConfirmed | SubmissionExpired | SubmissionFailed):
+            self.in_flight[event.tx_id] = self.submitted[event.tx_id] = event.allocation_refs
+        elif isinstance(event, SubmissionConfirmed):
             self.in_flight.pop(event.tx_id, None)
+        elif isinstance(event, SubmissionExpired | SubmissionFailed):
+            self.in_flight.pop(event.tx_id, None)
+            self.submitted.pop(event.tx_id, None)
+        elif isinstance(event, SubmissionReverted) and event.tx_id in self.submitted:
+            self.in_flight[event.tx_id] = self.submitted[event.tx_id]
 
     def has_signature(self, schedule_id: str, milestone_id: str, oracle_key: str) -> bool:
         return oracle_key in self.signatures.get((schedule_id, milestone_id), {})

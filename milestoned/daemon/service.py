@@ -593,11 +593,53 @@ class DaemonService:
         except (TxBuildError, ValueError, TypeError, KeyError) as exc:
             raise RpcError(jsonrpc.INVALID_PARAMS, f"not a signed transaction envelope: {exc}") from None
         chain = await self._tx_chain()
-        try:
-            tx_ids = await submit_all(chain, txs)
-        except TxBuildError as exc:
-            raise RpcError(jsonrpc.TX_REFUSED, str(exc)) from None
-        return {"submitted": [str(t) for t in tx_ids]}
+        async with self.write_lock:
+            self.fold()
+            self.catch_up()
+            spending = self._allocations_spent_by(txs)
+            try:
+                tx_ids = await submit_all(chain, txs)
+            except TxBuildError as exc:
+                raise RpcError(jsonrpc.TX_REFUSED, str(exc), "nothing was recorded; try again") from None
+            events: list[Event] = [
+                ReleaseSubmitted(tx_id=str(tx_id), allocation_refs=refs, validity_upper_slot=ttl)
+                for tx_id, (refs, ttl) in zip(tx_ids, spending, strict=True)
+                if refs
+            ]
+            result: dict[str, Any] = {"submitted": [str(t) for t in tx_ids]}
+            if events:
+                result["log_position"] = self.append(events)
+        return result
+
+    def _allocations_spent_by(self, txs: list[Any]) -> list[tuple[tuple[str, ...], int]]:
+        """For each signed transaction, the open allocations it spends and its validity end (slot).
+
+        Why: a release or reclaim signed elsewhere (exported unsigned, signed offline) and submitted
+        here must count as live like one the daemon built, so that its allocations are not released a
+        second time meanwhile and its outcome is settled in the log. Refused, before anything is sent,
+        when an allocation is already spent by another live submission.
+        """
+        from milestoned.projections.readmodels import claimable_allocations
+
+        facts = self.projections.facts()
+        open_refs = {a.out_ref for a in claimable_allocations(facts) if not (a.released or a.reclaimed)}
+        live = self.index.in_flight_refs()
+        spending: list[tuple[tuple[str, ...], int]] = []
+        for tx in txs:
+            body = tx.transaction_body
+            refs = tuple(f"{i.transaction_id}#{i.index}" for i in body.inputs)
+            ours = tuple(ref for ref in refs if ref in open_refs)
+            taken = {ref: live[ref] for ref in refs if ref in live and live[ref] != str(tx.id)}
+            if taken:
+                ref, other = next(iter(taken.items()))
+                raise RpcError(
+                    jsonrpc.TX_REFUSED,
+                    f"refused (not_in_flight): allocation {ref} is already spent by live submission {other}",
+                    "wait until that transaction is confirmed, or until it expires "
+                    "(`milestonectl submissions` shows both)",
+                )
+            spending.append((ours, int(body.ttl or 0)))
+        return spending
 
     # --- auditing ----------------------------------------------------------------------------------------
 
@@ -686,18 +728,29 @@ def _read_schedule(document: object) -> Any:
 def submission_outcomes(service: DaemonService) -> list[Event]:
     """Submission events due now: confirmed when a release with its tx id is on chain, expired when the
     chain as the indexer has processed it (the projections' tip, not the node's) passed its validity
-    without it. Using our own processed tip means a release in the last valid slot has been seen before
-    the expiry is decided."""
-    from milestoned.eventlog.events import SubmissionConfirmed, SubmissionExpired
+    without it, reverted when a confirmed release is no longer on chain (its block was rolled back).
+    Using our own processed tip means a release in the last valid slot has been seen before the expiry
+    is decided; a reverted release is live again (its allocations are not released twice) until it is
+    confirmed once more or expires."""
+    from milestoned.eventlog.events import SubmissionConfirmed, SubmissionExpired, SubmissionReverted
 
-    if not service.index.in_flight:
+    index = service.index
+    if not index.submitted:
         return []
     facts = service.projections.facts()
     tip_slot = None if facts.tip is None else facts.tip.slot
-    on_chain = {exit_.tx_id for exit_ in facts.releases}
+    on_chain = {exit_.tx_id for exit_ in (*facts.releases, *facts.reclaims)}  # a reclaim may be submitted too
     events: list[Event] = []
+    for submission in service.projections.submissions("confirmed"):
+        if submission.tx_id not in on_chain and submission.tx_id not in index.in_flight:
+            events.append(
+                SubmissionReverted(
+                    tx_id=submission.tx_id,
+                    reason="its block was rolled back; live again until confirmed anew or expired",
+                )
+            )
     for submission in service.projections.submissions("submitted"):
-        if submission.tx_id not in service.index.in_flight:
+        if submission.tx_id not in index.in_flight:
             continue
         if submission.tx_id in on_chain:
             events.append(SubmissionConfirmed(tx_id=submission.tx_id, reason="seen in a block"))

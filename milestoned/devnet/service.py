@@ -81,6 +81,9 @@ class Devnet:
         self.server = DevnetServer(self.chain, self.network, config.host, config.port)
         self.server.on_clock_change = self._shift_clock
         self._clock_task: asyncio.Task[None] | None = None
+        self.hold_blocks = False
+        """While True the clock forges no block (slots still pass): submitted transactions wait in the
+        mempool, so a test can look at the moment between submission and inclusion."""
 
     @property
     def url(self) -> str:
@@ -159,7 +162,7 @@ class Devnet:
             self.chain.advance(target - self.chain.slot)
             tip = self.chain.tip
             idle = self.chain.slot - (tip.slot if tip is not None else 0)
-            if self.chain.mempool or idle >= self.config.idle_block_slots:
+            if not self.hold_blocks and (self.chain.mempool or idle >= self.config.idle_block_slots):
                 self.chain.produce_block()
 
 

@@ -217,6 +217,16 @@ class SubmissionFailed(LocalEvent):
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class SubmissionReverted(LocalEvent):
+    """A confirmed release is no longer on the chain (its block was rolled back): it is live again, until
+    a block includes it once more (confirmed) or its validity ends (expired)."""
+
+    topic: ClassVar[str] = "SubmissionReverted/v1"
+    tx_id: str
+    reason: str = ""
+
+
 # --- chain events -------------------------------------------------------------------------------------
 
 
@@ -271,6 +281,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     SubmissionConfirmed,
     SubmissionExpired,
     SubmissionFailed,
+    SubmissionReverted,
     AllocationLocked,
     AllocationReleased,
     AllocationReclaimed,

@@ -30,6 +30,7 @@ from milestoned.eventlog.events import (
     SubmissionConfirmed,
     SubmissionExpired,
     SubmissionFailed,
+    SubmissionReverted,
 )
 from milestoned.projections.slots import SlotConfig
 
@@ -129,6 +130,7 @@ SUBMISSION_STATUS = {
     SubmissionConfirmed: "confirmed",
     SubmissionExpired: "expired",
     SubmissionFailed: "failed",
+    SubmissionReverted: SUBMISSION_SUBMITTED,
 }
 
 
@@ -215,7 +217,7 @@ def changes_for(event: Event, slots: SlotConfig) -> tuple[RowChange, ...]:
                     validity_upper_slot=event.validity_upper_slot,
                 ),
             )
-        case SubmissionConfirmed() | SubmissionExpired() | SubmissionFailed():
+        case SubmissionConfirmed() | SubmissionExpired() | SubmissionFailed() | SubmissionReverted():
             return (SetSubmissionStatus(event.tx_id, SUBMISSION_STATUS[type(event)], event.reason),)
         case ChainEvent():
             raise TypeError(f"no projection rule for chain event {event.topic}")

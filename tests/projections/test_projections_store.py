@@ -17,6 +17,7 @@ from milestoned.eventlog.events import (
     ReleaseSubmitted,
     RolledBack,
     SubmissionConfirmed,
+    SubmissionReverted,
 )
 from milestoned.eventlog.store import EventLog
 from milestoned.eventlog.testing import (
@@ -119,6 +120,15 @@ def test_milestone_state_and_claimable_amounts_as_a_user_expects(store: StoreHar
     [submission] = projections.submissions()
     assert (submission.status, submission.allocation_refs) == ("confirmed", (bob[0].out_ref,))
     assert projections.submissions(status="submitted") == []
+
+    # the release's block is rolled back: the allocation is locked again, the submission live again
+    log.append([RolledBack(ChainPoint(150, "ab" * 32))])
+    log.append([SubmissionReverted(tx_id=f"{1002:064x}", reason="rolled back")])
+    projector.catch_up()
+    by_owner = {a.beneficiary: a for a in projections.claimable()}
+    assert not by_owner[BOB].released and by_owner[BOB].claimable_now
+    [submission] = projections.submissions(status="submitted")
+    assert (submission.tx_id, submission.reason) == (f"{1002:064x}", "rolled back")
     log.close()
     projections.close()
 

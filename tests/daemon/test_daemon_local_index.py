@@ -1,0 +1,80 @@
+"""The daemon's fold of the log: which release submissions are live (their allocations must not be
+released again) through confirmation, a rolled-back confirmation, expiry and failure."""
+
+from __future__ import annotations
+
+from milestoned.daemon.local_index import LocalIndex
+from milestoned.eventlog.events import (
+    ReleaseSubmitted,
+    SubmissionConfirmed,
+    SubmissionExpired,
+    SubmissionFailed,
+    SubmissionReverted,
+)
+
+TX_A, TX_B = "aa" * 32, "bb" * 32
+REFS_A = ("11" * 32 + "#0", "11" * 32 + "#1")
+REFS_B = ("22" * 32 + "#0",)
+
+
+def fold(*events: object) -> LocalIndex:
+    index = LocalIndex()
+    for event in events:
+        index.apply(event)  # type: ignore[arg-type]
+    return index
+
+
+def test_a_reverted_confirmation_makes_the_submission_live_again() -> None:
+    submitted = ReleaseSubmitted(tx_id=TX_A, allocation_refs=REFS_A, validity_upper_slot=500)
+    assert fold(submitted).in_flight_refs() == {ref: TX_A for ref in REFS_A}
+    confirmed = fold(submitted, SubmissionConfirmed(tx_id=TX_A))
+    assert confirmed.in_flight == {} and confirmed.submitted == {TX_A: REFS_A}
+    reverted = fold(submitted, SubmissionConfirmed(tx_id=TX_A), SubmissionReverted(tx_id=TX_A))
+    assert reverted.in_flight_refs() == {ref: TX_A for ref in REFS_A}
+    again = fold(
+        submitted,
+        SubmissionConfirmed(tx_id=TX_A),
+        SubmissionReverted(tx_id=TX_A),
+        SubmissionConfirmed(tx_id=TX_A),
+    )
+    assert again.in_flight == {}
+
+
+def test_expired_and_failed_submissions_are_closed_for_good() -> None:
+    a = ReleaseSubmitted(tx_id=TX_A, allocation_refs=REFS_A, validity_upper_slot=500)
+    b = ReleaseSubmitted(tx_id=TX_B, allocation_refs=REFS_B, validity_upper_slot=500)
+    index = fold(a, b, SubmissionExpired(tx_id=TX_A), SubmissionFailed(tx_id=TX_B))
+    assert index.in_flight == {} and index.submitted == {}
+    # a stray revert of a closed submission (it cannot come from the daemon) changes nothing
+    index.apply(SubmissionReverted(tx_id=TX_A))
+    assert index.in_flight == {}
+
+
+def test_a_new_embedded_devnet_chain_closes_the_previous_chains_submissions(tmp_path: object) -> None:
+    """The embedded devnet is a new chain on every start: what was submitted on the old one can never
+    be included, so it is recorded as failed (not left pending), after the rollback to the origin."""
+    from pathlib import Path
+
+    from milestoned.daemon.app import forget_previous_devnet_chain
+    from milestoned.eventlog import EventLog, SQLiteConfig
+    from milestoned.eventlog.events import ChainCursorCheckpointed, ChainPoint, RolledBack
+
+    with EventLog(SQLiteConfig(Path(str(tmp_path)) / "events.db")) as log:
+        log.append(
+            [
+                ReleaseSubmitted(tx_id=TX_A, allocation_refs=REFS_A, validity_upper_slot=500),
+                ReleaseSubmitted(tx_id=TX_B, allocation_refs=REFS_B, validity_upper_slot=500),
+                SubmissionExpired(tx_id=TX_B),
+                ChainCursorCheckpointed(ChainPoint(120, "cd" * 32)),
+            ]
+        )
+        forget_previous_devnet_chain(log)
+        after = [logged.event for logged in log.iter_events(after=4)]
+        assert after == [
+            RolledBack(ChainPoint.origin()),
+            SubmissionFailed(tx_id=TX_A, reason="made on a previous run's devnet chain, which is gone"),
+        ]
+        index = fold(*(logged.event for logged in log.iter_events()))
+        assert index.in_flight == {} and index.submitted == {}
+        forget_previous_devnet_chain(log)  # at the origin already: nothing more to record
+        assert len(list(log.iter_events())) == 6

@@ -7,15 +7,15 @@ echoed `method` (as the PyPI `ogmios` package does) breaks as soon as two protoc
 
 Every request gets a fresh integer id. Each message is dispatched as websockets parses it (see "Why no
 reader task" below) and resolves the waiting future; an answer whose id nobody waits for is logged and
-dropped. When the socket closes, every waiting
-request fails with `OgmiosConnectionError`, so no caller hangs on a dead connection.
+dropped. When the socket closes, every waiting request fails with `OgmiosConnectionError`, so no caller
+hangs on a dead connection.
 
 Chain sync is the exception to "one future per request": at thousands of blocks per second a future, a
 dict entry and a full parse per answer cost more than receiving the frame. Its answers come back in
 request order (Ogmios guarantees that within one mini-protocol), so an attached `AnswerStream` gets them
-in order, raw: the dispatcher reads the id off the frame's end (`frames.response_id`, parsing in full only if
-the frame does not end the usual way) and hands the bytes over; the stream decodes them when they are
-taken. Its requests are queued without a write each (`queue_stream_requests`) and written together
+in order, raw: the dispatcher reads the id off the frame's end (`frames.response_id`, parsing in full
+only if the frame does not end the usual way) and hands the bytes over; the stream decodes them when
+they are taken. Its requests are queued without a write each (`queue_stream_requests`) and written together
 (`flush`), so the server gets one packet for a batch of them.
 
 Why no reader task: websockets' `recv()` hands each message over through its assembler to an awaiting
@@ -87,9 +87,10 @@ class MessageHandoffConnection(ClientConnection, asyncio.BufferedProtocol):
     are joined here. `on_message` must not raise and must be set before the first request is sent: until
     it is, messages go to websockets' `recv()` as usual.
 
-    It also reads the socket into one buffer of its own (asyncio's `BufferedProtocol`) instead of a new
-    256 KB bytes object per read: at 100 KB per block that allocation, and the cold memory it hands out,
-    cost about as much as parsing the frames.
+    It also reads the socket into one buffer of its own (asyncio's `BufferedProtocol`): by default asyncio
+    allocates a new 256 KB bytes object for every read, which websockets copies into its stream buffer
+    at once and drops. Reusing one buffer keeps that memory warm in the cache (`bench/ogmios.py`: our
+    chain sync went from about 0.56 to 0.60 of the floor).
     """
 
     on_message: Callable[[bytes], None] | None = None

@@ -303,10 +303,12 @@ def _start_scheduler(
         async with service.write_lock:
             service.fold()
             service.catch_up()
-            events = submission_outcomes(service)
+            rollbacks = service.index.rollbacks
+            events = submission_outcomes(service, recheck_confirmed=rollbacks != service.rollbacks_settled)
             if events:
                 service.append(events)
                 log.info("submissions settled", count=len(events))
+            service.rollbacks_settled = rollbacks
 
     async def auto_release() -> None:
         if not service.health().ok:

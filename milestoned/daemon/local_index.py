@@ -16,6 +16,7 @@ from milestoned.eventlog.events import (
     Event,
     OracleSignatureCommitted,
     ReleaseSubmitted,
+    RolledBack,
     ScheduleRegistered,
     SubmissionConfirmed,
     SubmissionExpired,
@@ -34,6 +35,8 @@ class LocalIndex:
     submitted: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """tx id → allocation refs, for submissions not expired or failed: live or confirmed (a confirmed
     one is live again if its block is rolled back, see `SubmissionReverted`)."""
+    rollbacks: int = 0
+    """How many rollbacks the log recorded: after one, confirmed submissions are checked again."""
     position: int = 0
 
     def apply(self, event: Event) -> None:
@@ -54,6 +57,8 @@ class LocalIndex:
             self.submitted.pop(event.tx_id, None)
         elif isinstance(event, SubmissionReverted) and event.tx_id in self.submitted:
             self.in_flight[event.tx_id] = self.submitted[event.tx_id]
+        elif isinstance(event, RolledBack):
+            self.rollbacks += 1
 
     def has_signature(self, schedule_id: str, milestone_id: str, oracle_key: str) -> bool:
         return oracle_key in self.signatures.get((schedule_id, milestone_id), {})

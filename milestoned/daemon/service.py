@@ -90,6 +90,9 @@ class DaemonService:
         self.write_lock = asyncio.Lock()
         self.started = time.time()
         self.wallet: Any = None  # (signing key, address) once loaded
+        self.rollbacks_settled = -1
+        """`index.rollbacks` when confirmed submissions were last checked against the chain (-1: never,
+        so the first settlement after a start checks them once)."""
 
     # --- shared steps ------------------------------------------------------------------------------------
 
@@ -619,10 +622,9 @@ class DaemonService:
         second time meanwhile and its outcome is settled in the log. Refused, before anything is sent,
         when an allocation is already spent by another live submission.
         """
-        from milestoned.projections.readmodels import claimable_allocations
-
         facts = self.projections.facts()
-        open_refs = {a.out_ref for a in claimable_allocations(facts) if not (a.released or a.reclaimed)}
+        exits = {exit_.out_ref for exit_ in (*facts.releases, *facts.reclaims)}
+        open_refs = {lock.out_ref for lock in facts.locks if lock.out_ref not in exits}
         live = self.index.in_flight_refs()
         spending: list[tuple[tuple[str, ...], int]] = []
         for tx in txs:
@@ -725,23 +727,23 @@ def _read_schedule(document: object) -> Any:
         raise RpcError(jsonrpc.VALIDATION_FAILED, f"the schedule is not readable: {exc}") from None
 
 
-def submission_outcomes(service: DaemonService) -> list[Event]:
+def submission_outcomes(service: DaemonService, *, recheck_confirmed: bool) -> list[Event]:
     """Submission events due now: confirmed when a release with its tx id is on chain, expired when the
     chain as the indexer has processed it (the projections' tip, not the node's) passed its validity
-    without it, reverted when a confirmed release is no longer on chain (its block was rolled back).
-    Using our own processed tip means a release in the last valid slot has been seen before the expiry
-    is decided; a reverted release is live again (its allocations are not released twice) until it is
-    confirmed once more or expires."""
+    without it, and, with `recheck_confirmed` (the log recorded a rollback since the last check),
+    reverted when a confirmed release is no longer on chain. Using our own processed tip means a release
+    in the last valid slot has been seen before the expiry is decided; a reverted release is live again
+    (its allocations are not released twice) until it is confirmed once more or expires."""
     from milestoned.eventlog.events import SubmissionConfirmed, SubmissionExpired, SubmissionReverted
 
     index = service.index
-    if not index.submitted:
+    if not index.in_flight and not (recheck_confirmed and index.submitted):
         return []
     facts = service.projections.facts()
     tip_slot = None if facts.tip is None else facts.tip.slot
     on_chain = {exit_.tx_id for exit_ in (*facts.releases, *facts.reclaims)}  # a reclaim may be submitted too
     events: list[Event] = []
-    for submission in service.projections.submissions("confirmed"):
+    for submission in service.projections.submissions("confirmed") if recheck_confirmed else ():
         if submission.tx_id not in on_chain and submission.tx_id not in index.in_flight:
             events.append(
                 SubmissionReverted(

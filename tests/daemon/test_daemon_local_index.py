@@ -78,3 +78,12 @@ def test_a_new_embedded_devnet_chain_closes_the_previous_chains_submissions(tmp_
         assert index.in_flight == {} and index.submitted == {}
         forget_previous_devnet_chain(log)  # at the origin already: nothing more to record
         assert len(list(log.iter_events())) == 6
+
+
+def test_rollbacks_are_counted_so_confirmations_are_checked_again_only_after_one() -> None:
+    from milestoned.eventlog.events import ChainPoint, RolledBack
+
+    submitted = ReleaseSubmitted(tx_id=TX_A, allocation_refs=REFS_A, validity_upper_slot=500)
+    assert fold(submitted, SubmissionConfirmed(tx_id=TX_A)).rollbacks == 0
+    rolled = fold(submitted, SubmissionConfirmed(tx_id=TX_A), RolledBack(ChainPoint(10, "ab" * 32)))
+    assert rolled.rollbacks == 1 and rolled.submitted == {TX_A: REFS_A}

@@ -172,10 +172,9 @@ def _constructor(value: Any) -> tuple[int, list[Any]] | None:
         return None
     tag, fields = value.tag, value.value
     if tag == 102:
-        if not (isinstance(fields, list) and len(fields) == 2 and isinstance(fields[0], int)):
+        if not (isinstance(fields, list) and len(fields) == 2 and type(fields[0]) is int):
             return None
-        tag_index, fields = fields
-        index = int(tag_index)
+        index, fields = fields
     elif 121 <= tag <= 127:
         index = tag - 121
     elif 1280 <= tag <= 1400:

@@ -149,3 +149,15 @@ def test_every_spelling_of_a_constructor_is_the_same_datum(datum: ot.AllocationD
 def test_malformed_datums_say_what_is_wrong(cbor_hex: str, problem: str) -> None:
     with pytest.raises(ot.OnchainDecodeError, match=problem):
         ot.allocation_datum_from_cbor(bytes.fromhex(cbor_hex))
+
+
+def test_a_boolean_is_not_a_constructor_index() -> None:
+    """CBOR `false` is not Plutus data: tag 102 [false, fields] is no constructor 0."""
+    import cbor2
+
+    beneficiary = Address(VerificationKeyHash(b"b" * 28), network=Network.TESTNET)
+    datum = ot.AllocationDatum(b"s" * 28, ot.address_to_plutus(beneficiary), 5, b"m1", 0)
+    fields = cbor2.loads(datum.to_cbor()).value
+    with pytest.raises(ot.OnchainDecodeError, match="constructor 0"):
+        ot.allocation_datum_from_cbor(cbor2.dumps(cbor2.CBORTag(102, [False, fields])))
+    assert ot.allocation_datum_from_cbor(cbor2.dumps(cbor2.CBORTag(102, [0, fields]))) == datum

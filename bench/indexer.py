@@ -229,6 +229,10 @@ def run() -> dict[str, float]:
     )
     print(f"  indexer (follow + filter + appends)  {ours:10.0f} blocks/s   ratio to floor {ratio:.2f}")
     print(
+        f"  per block: floor {1e6 / floor:.1f} µs, our client {1e6 / client:.1f} µs, "
+        f"indexer {1e6 / ours:.1f} µs (half the floor leaves {2e6 / floor:.1f} µs for everything)"
+    )
+    print(
         "  each run (indexer / floor of the same run): "
         + ", ".join(f"{rate:.0f}/{best:.0f} = {rate / best:.2f}" for rate, best in rates)
     )

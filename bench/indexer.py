@@ -12,7 +12,8 @@ Measured, with 100 `nextBlock` requests in flight:
   write per request or batched writes, and our own transport with batched writes);
 - for context (printed, not returned): our Ogmios client alone, typing headers only (`bench.ogmios._ours`),
   which bounds what the indexer on top of it can reach;
-- indexer: `ChainFollower` from an empty SQLite log, catching up (the served tip is far ahead):
+- indexer: `ChainFollower` from an empty SQLite log, catching up (the served tip is far ahead), with the
+  start-up heap frozen as the daemon freezes it (`milestoned.daemon.heap`):
   pipelined chain sync, pre-filter on every block, full filter on the blocks that mention the schedule,
   their events written in batches (each block with its cursor; up to 100 blocks or 5 s per write) and a
   cursor checkpoint every 1,000 blocks / 5 s (the defaults);
@@ -128,6 +129,7 @@ def _rss_mb() -> float:
 async def _indexer(url: str, blocks: int, directory: Path) -> tuple[float, int]:
     from pycardano import Network
 
+    from milestoned.daemon.heap import freeze_startup_heap
     from milestoned.eventlog import EventLog, SQLiteConfig
     from milestoned.indexer.config import FollowerConfig
     from milestoned.indexer.filter import WatchedContract
@@ -139,6 +141,7 @@ async def _indexer(url: str, blocks: int, directory: Path) -> tuple[float, int]:
         event_log.append([registered])
         contract = WatchedContract(schedule.scripts.validator_hash, Network.TESTNET)
         follower = ChainFollower(event_log, contract, FollowerConfig(start="origin"))
+        freeze_startup_heap()  # as the daemon does once its follower is built
         step = follower.roll_forward
         marks: dict[str, float] = {}
 

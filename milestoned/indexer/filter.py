@@ -47,9 +47,10 @@ from milestoned.eventlog.events import (
     InvalidEventError,
 )
 from milestoned.ogmios.errors import OgmiosProtocolError
-from milestoned.ogmios.frames import loads
+from milestoned.ogmios.frames import loads, transaction_spans
 from milestoned.ogmios.model import Block, Transaction, TransactionOutput
 from milestoned.ogmios.parsing import parse_transaction
+from milestoned.ogmios.substring import contains
 
 log = logging.getLogger(__name__)
 
@@ -186,28 +187,27 @@ def _transactions_touching(
     """The block's transactions that may lock or spend an allocation, typed; the others are not typed.
 
     Why: typing all 20–60 transactions of a 100 KB block costs about a millisecond, and a block that
-    names a schedule usually has one transaction that matters. On the raw JSON, a transaction matters if
-    it mints under, or outputs (collateral return included) a value holding, a known schedule's policy,
-    or consumes (inputs or collaterals) an open allocation or one locked earlier in this block
-    (`locked_here`, filled in by the caller as it goes). Blocks without a raw frame are typed entirely.
+    names a schedule usually has one transaction that matters. Each transaction's JSON text is first
+    screened like the block was (`frame_mentions_any`: a lock outputs the auth token, a spend burns it,
+    so both name the schedule); only those that pass are decoded, and a transaction matters if it mints
+    under, or outputs (collateral return included) a value holding, a known schedule's policy, or
+    consumes (inputs or collaterals) an open allocation or one locked earlier in this block
+    (`locked_here`, filled in by the caller as it goes). Blocks without a raw frame, or whose frame
+    cannot be split into transactions, are typed entirely.
     """
-    raw = _raw_transactions(block)
-    if raw is None:
+    spans = None if block.source is None else transaction_spans(block.source)
+    if spans is None:
         yield from block.transactions
         return
-    for tx in raw:
-        if _touches(tx, schedules, open_allocations, locked_here):
+    for span in spans:
+        if not frame_mentions_any(span, schedules):
+            continue
+        try:
+            tx = loads(span)
+        except OgmiosProtocolError:
+            continue  # msgspec validated the JSON; unreachable short of a disagreement between parsers
+        if isinstance(tx, dict) and _touches(tx, schedules, open_allocations, locked_here):
             yield parse_transaction(tx)
-
-
-def _raw_transactions(block: Block) -> list[Any] | None:
-    if block.source is None:
-        return None
-    try:
-        transactions = loads(block.source)["result"]["block"].get("transactions") or []
-    except (OgmiosProtocolError, KeyError, TypeError, AttributeError):
-        return None
-    return transactions if isinstance(transactions, list) else None
 
 
 def _touches(
@@ -236,7 +236,7 @@ def _touches(
 def mentions_any(block: Block, schedules: Collection[str]) -> bool:
     """Whether the raw frame may concern one of the schedule ids (False: it certainly does not).
 
-    Up to `MANY_SCHEDULES` schedules: one substring search per schedule id (`Block.may_contain`, ~8 µs
+    Up to `MANY_SCHEDULES` schedules: one substring search per schedule id (`substring.contains`, ~8 µs
     per 100 KB frame each with the C library's `memmem`, ~23 µs without: a policy id holds every hex
     digit, so a search on single bytes cannot skip far through the frame's hex). Beyond: one scan for
     the auth tokens (~55 µs), whatever the number of schedules (`auth_token_policies`). Should that scan
@@ -244,10 +244,13 @@ def mentions_any(block: Block, schedules: Collection[str]) -> bool:
     id used as a JSON key decides instead.
     """
     source = block.source
-    if source is None:
-        return True
+    return True if source is None else frame_mentions_any(source, schedules)
+
+
+def frame_mentions_any(source: bytes, schedules: Collection[str]) -> bool:
+    """`mentions_any` on JSON text: a block's frame, or one transaction of it."""
     if len(schedules) <= MANY_SCHEDULES:
-        return block.may_contain(*schedules)
+        return any(contains(source, schedule.encode()) for schedule in schedules)
     policies = auth_token_policies(source)
     if policies is not None:
         return any(policy in schedules for policy in policies)

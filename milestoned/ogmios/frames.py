@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
+import msgspec
 import orjson
 
 from milestoned.ogmios.errors import OgmiosProtocolError, error_from_json
@@ -163,6 +164,39 @@ def typed(parse: Callable[[Any], T]) -> Callable[[Envelope], T]:
 
     decode.__name__ = f"typed_{getattr(parse, '__name__', 'result')}"
     return decode
+
+
+class _TransactionSpans(msgspec.Struct):
+    transactions: list[msgspec.Raw] = []
+
+
+class _ForwardResult(msgspec.Struct):
+    block: _TransactionSpans
+
+
+class _ForwardFrame(msgspec.Struct):
+    result: _ForwardResult
+
+
+_TRANSACTION_SPANS: Final = msgspec.json.Decoder(_ForwardFrame)
+
+
+def transaction_spans(frame: bytes) -> list[bytes] | None:
+    """Each transaction of a RollForward frame as its own JSON text, or None if the frame is not one.
+
+    Why: the chain follower must look inside the few blocks that mention a known schedule, and usually
+    one of their 20–60 transactions matters. Decoding the whole frame with orjson builds ~5,000 Python
+    objects, mostly hex strings of scripts, datums and witnesses (~210 µs warm, more with a busy heap).
+    msgspec validates the same JSON and skips everything but the transactions' boundaries in C
+    (~40 µs); the follower then screens each span as bytes and decodes only those that may matter.
+    None: the frame has another shape (a RollBackward, an error, no valid JSON); the caller decodes it
+    the usual way.
+    """
+    try:
+        decoded = _TRANSACTION_SPANS.decode(frame)
+    except msgspec.DecodeError:  # ValidationError included
+        return None
+    return [bytes(span) for span in decoded.result.block.transactions]
 
 
 def _load_transactions(frame: bytes) -> Any:

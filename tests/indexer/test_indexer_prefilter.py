@@ -154,7 +154,9 @@ def test_the_one_scan_is_not_used_if_the_auth_token_had_a_name(monkeypatch: pyte
     assert auth_token_policies(b'{"' + b"ab" * 28 + b'":{"":1}}') is None
 
 
-_KINDS = st.sampled_from(["noise", "register", "register-other", "release", "reclaim", "release-other"])
+_KINDS = st.sampled_from(
+    ["noise", "register", "register-other", "release", "reclaim", "release-other", "release-here", "failed"]
+)
 
 
 @settings(max_examples=25, deadline=None)
@@ -179,6 +181,17 @@ def test_the_pre_filter_never_hides_an_event_the_full_path_finds(
         elif kind == "reclaim":
             open_allocations[allocation] = SID
             transactions.append(spend(SCHEDULE, [allocation], ot.Reclaim()))
+        elif kind == "release-here":  # an allocation locked earlier in this very block, or a new one
+            earlier = [tx for tx in transactions if tx.get("mint", {}).get(SID, {}).get("", 0) > 0]
+            if not earlier:
+                transactions.append(register(SCHEDULE))
+                earlier = transactions[-1:]
+            transactions.append(
+                spend(SCHEDULE, [out_ref(earlier[-1], 0)], ot.Release([]), outputs=[payout(SCHEDULE)])
+            )
+        elif kind == "failed":  # scripts failed: only the collaterals count
+            open_allocations[allocation] = SID
+            transactions.append(spend(SCHEDULE, [allocation], ot.Release([]), failed=True))
         else:  # an allocation of a schedule we do not know
             transactions.append(spend(OTHER_SCHEDULE, [allocation], ot.Release([])))
     encoders: list[Callable[[Any], bytes]] = [orjson.dumps, indented, reordered]

@@ -90,8 +90,13 @@ class Daemon:
             if self.process.poll() is not None:
                 raise AssertionError(f"the daemon exited with {self.process.returncode}:\n{self.logs()}")
             if self.socket_path.exists():
+                # Ready for a test: following the chain, and the projector running (queries and
+                # `log.replay` answer NOT_READY until it has learnt the slot clock from Ogmios).
                 try:
-                    if self.call("health")["result"]["state"] in ("synced", "syncing"):
+                    if (
+                        self.call("health")["result"]["state"] in ("synced", "syncing")
+                        and self.call("status")["result"]["projections"]["ready"]
+                    ):
                         return
                 except OSError:
                     pass

@@ -103,6 +103,7 @@ async def test_register_commit_release_through_the_socket() -> None:
         # undone, the submission is live again (so its allocations are not released twice) ...
         [tx_id] = {s["tx_id"] for s in subs}
         chain = daemon.devnet.chain
+        daemon.devnet.hold_blocks = True  # no idle block between counting the depth and rolling back
         [depth] = [
             len(chain.blocks) - at
             for at, block in enumerate(chain.blocks)
@@ -110,6 +111,7 @@ async def test_register_commit_release_through_the_socket() -> None:
         ]
         async with await OgmiosConnection.open(daemon.devnet.url) as devnet:
             await devnet.request("devnet/rollback", {"blocks": depth, "resubmit": False})
+            daemon.devnet.hold_blocks = False
 
             async def reverted() -> Any:
                 rows = (await rpc(sock, "claimable", {"schedule_id": schedule_id}))["allocations"]

@@ -162,7 +162,9 @@ async def test_a_stalled_connection_is_abandoned_and_resumed_without_gaps(
     registered = schedule.registered_event()
     event_log.append([registered])
     schedule.fund()
-    config = FollowerConfig(start="origin", stall_timeout_seconds=0.3, probe_timeout_seconds=0.3, in_flight=5)
+    # A short silence makes the follower probe; a probe gets 2 s to be answered, so that a loaded
+    # machine's pause is not taken for a stall (the frozen link never answers at all).
+    config = FollowerConfig(start="origin", stall_timeout_seconds=0.3, probe_timeout_seconds=2.0, in_flight=5)
     async with FreezingProxy(devnet.url) as proxy:
         follower = ChainFollower(event_log, schedule.contract, config)
         task = asyncio.create_task(follower.run(proxy.url))

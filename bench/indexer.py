@@ -33,6 +33,7 @@ import asyncio
 import functools
 import hashlib
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -243,6 +244,7 @@ def run() -> dict[str, float]:
     print(
         "  each run (indexer / floor of the same run): "
         + ", ".join(f"{rate:.0f}/{best:.0f} = {rate / best:.2f}" for rate, best in rates)
+        + f"; median {statistics.median(rate / best for rate, best in rates):.2f}"
     )
     print(f"  blocks written with events per run   {written:10d}")
     print(f"  resident memory after syncing        {rss:10.1f} MB")

@@ -12,14 +12,12 @@ Measured, with 100 `nextBlock` requests in flight:
   write per request or batched writes, and our own transport with batched writes);
 - for context (printed, not returned): our Ogmios client alone, typing headers only (`bench.ogmios._ours`),
   which bounds what the indexer on top of it can reach;
-- indexer: `ChainFollower` from an empty SQLite log, catching up (the served tip is far ahead), the
-  start-up heap frozen once as the daemon freezes it (`milestoned.daemon.heap`):
+- indexer: `ChainFollower` from an empty SQLite log, catching up (the served tip is far ahead):
   pipelined chain sync, pre-filter on every block, full filter on the blocks that mention the schedule,
   their events written in batches (each block with its cursor; up to 100 blocks or 5 s per write) and a
   cursor checkpoint every 1,000 blocks / 5 s (the defaults);
-- resident memory while syncing: the peak (VmHWM) of a fresh process that loads what the daemon loads,
-  freezes its start-up heap and runs the indexer once, so that what other benchmarks left in this
-  process does not count;
+- resident memory while syncing: the peak (VmHWM) of a fresh process that loads the scripts and runs the
+  indexer once, so that what other benchmarks left in this process does not count;
 - the block pre-filter alone (`filter.mentions_any`) on the same frames, in µs per block, with 1 and with
   100 known schedules (the cost must not grow with the number of schedules); for context, one substring
   search per schedule (`Block.may_contain`) with 100 schedules, which it replaces beyond a few.
@@ -133,11 +131,7 @@ def _peak_rss_mb() -> float:
 
 
 def _syncing_process(url: str, out: Any) -> None:
-    """A fresh process syncing like the daemon: scripts loaded, heap frozen, the indexer run once."""
-    from milestoned.daemon.heap import freeze_startup_heap
-
-    _schedule()
-    freeze_startup_heap()
+    """A fresh process syncing like the daemon: the scripts loaded, the indexer run once."""
     with tempfile.TemporaryDirectory() as directory:
         asyncio.run(_indexer(url, BLOCKS_PER_RUN, Path(directory)))
     out.put(_peak_rss_mb())
@@ -226,12 +220,8 @@ def _prefilter_us() -> tuple[float, float, float]:
 
 def run() -> dict[str, float]:
     from bench.ogmios import _ours, floor_of, replay_server
-    from milestoned.daemon.heap import freeze_startup_heap
-    from milestoned.indexer.follower import ChainFollower  # noqa: F401  (loaded before the freeze)
 
     _schedule()  # the compiled scripts, loaded once as the daemon loads them at start-up
-    freeze_startup_heap()  # once, as the daemon does before following the chain
-
     with replay_server(_server_process, BLOCKS_PER_RUN, SEED, timeout=180) as (url, mean_frame):
         floor = single = batched = ours = client = 0.0
         written = 0

@@ -28,7 +28,6 @@ import structlog
 
 from milestoned.daemon.chain_link import ChainLink
 from milestoned.daemon.config import DaemonConfig
-from milestoned.daemon.heap import freeze_startup_heap
 from milestoned.daemon.http_endpoint import HttpEndpoint, Metrics
 from milestoned.daemon.peercred import AdminPolicy
 from milestoned.daemon.service import DaemonService, submission_outcomes
@@ -240,8 +239,6 @@ async def _run_follower(service: DaemonService, url: str, config: DaemonConfig) 
         service.log, contract, FollowerConfig(start=parse_start_point(config.chain.start))
     )
     service.follower = follower
-    frozen = freeze_startup_heap()  # modules, scripts and the folded log are loaded by now
-    log.info("start-up heap kept out of garbage collection", objects=frozen)
     while True:
         try:
             await follower.run(url)

@@ -190,7 +190,8 @@ def transaction_spans(frame: bytes) -> list[bytes] | None:
 
     Why: the chain follower must look inside the few blocks that mention a known schedule, and usually
     one of their 20–60 transactions matters. Decoding the whole frame with orjson builds ~5,000 Python
-    objects, mostly hex strings of scripts, datums and witnesses (~210 µs warm, more with a busy heap).
+    objects, mostly hex strings of scripts, datums and witnesses (~210 µs warm; more in a live process,
+    where its thousands of dicts and lists set off full garbage collections of the daemon's heap).
     msgspec validates the same JSON and skips everything but the transactions' boundaries in C
     (~40 µs); the follower then screens each span as bytes and decodes only those that may matter.
     None: the frame has another shape (a RollBackward, an error, no valid JSON); the caller decodes it

@@ -225,6 +225,26 @@ async def _start_projections(service: DaemonService) -> None:
     log.info("projections running", events_applied=caught, position=service.projections.position())
 
 
+def follow_policy(config: DaemonConfig) -> Any:
+    """The schedules found on chain this daemon follows: the configured ones, and those whose admin is
+    the operator wallet's key (the admin keys the daemon holds)."""
+    from milestoned.indexer.discovery import FollowPolicy
+
+    admins = set(config.follow.admin_key_hashes)
+    if config.release.wallet_key:
+        try:
+            from milestoned.txbuilder.signing import key_hash, load_signing_key
+
+            admins.add(key_hash(load_signing_key(config.release.wallet_key)).payload.hex())
+        except Exception as exc:  # reported by the release path and doctor; discovery just goes without
+            log.warning("the operator wallet key cannot be read to follow its schedules", error=str(exc))
+    return FollowPolicy(
+        everything=config.follow.all,
+        admin_key_hashes=frozenset(admins),
+        schedule_ids=frozenset(config.follow.schedule_ids),
+    )
+
+
 async def _run_follower(service: DaemonService, url: str, config: DaemonConfig) -> None:
     """The chain follower, restarted after failures it cannot recover from by itself (logged each time)."""
     from milestoned.contracts.loader import default_blueprint
@@ -236,7 +256,10 @@ async def _run_follower(service: DaemonService, url: str, config: DaemonConfig) 
         default_blueprint().validator_hash, config.chain.cardano_network.pycardano_network
     )
     follower = ChainFollower(
-        service.log, contract, FollowerConfig(start=parse_start_point(config.chain.start))
+        service.log,
+        contract,
+        FollowerConfig(start=parse_start_point(config.chain.start)),
+        follow=follow_policy(config),
     )
     service.follower = follower
     while True:

@@ -129,6 +129,19 @@ class ReleaseSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class FollowSettings:
+    """Which schedules found on chain (by their registration metadata) the daemon follows, beyond those
+    registered through it and those whose admin is the operator wallet's key."""
+
+    all: bool = False
+    """Every schedule of our validator (auditors, explorers)."""
+    admin_key_hashes: tuple[str, ...] = ()
+    """Admin key hashes (56 hex digits) whose schedules to follow."""
+    schedule_ids: tuple[str, ...] = ()
+    """Schedule ids (policy ids, 56 hex digits) to follow."""
+
+
+@dataclass(frozen=True, slots=True)
 class DevnetSettings:
     slot_length: float = 1.0
     port: int = 0
@@ -144,6 +157,7 @@ class DaemonConfig:
     log: LogSettings = field(default_factory=LogSettings)
     release: ReleaseSettings = field(default_factory=ReleaseSettings)
     devnet: DevnetSettings = field(default_factory=DevnetSettings)
+    follow: FollowSettings = field(default_factory=FollowSettings)
 
     @property
     def expected_magic(self) -> int:
@@ -158,6 +172,7 @@ SECTIONS: Mapping[str, type] = {
     "log": LogSettings,
     "release": ReleaseSettings,
     "devnet": DevnetSettings,
+    "follow": FollowSettings,
 }
 
 
@@ -210,6 +225,26 @@ def _to_ints(value: object) -> tuple[int, ...]:
     raise ValueError("must be a list of whole numbers, e.g. [1000, 1001] (or '1000,1001' in the environment)")
 
 
+def _to_hashes(value: object) -> tuple[str, ...]:
+    """A list of 28-byte hashes as 56 hex digits (key hashes, policy ids)."""
+    if isinstance(value, str):
+        items: list[object] = [p for p in value.replace(",", " ").split() if p]
+    elif isinstance(value, list):
+        items = list(value)
+    else:
+        raise ValueError("must be a list of 56-hex-digit hashes, e.g. [\"ab12…\"] (or 'ab12…,cd34…')")
+    hashes = []
+    for item in items:
+        if (
+            not isinstance(item, str)
+            or len(item) != 56
+            or any(c not in "0123456789abcdefABCDEF" for c in item)
+        ):
+            raise ValueError(f"{item!r} is not a 28-byte hash written as 56 hex digits")
+        hashes.append(item.lower())
+    return tuple(hashes)
+
+
 def _mode(value: object) -> int:
     if isinstance(value, str):
         return int(value.strip(), 8)  # "0660" or "660": modes are octal
@@ -222,6 +257,7 @@ READERS: Mapping[str, Callable[[object], Any]] = {
     "float": _to_float,
     "str": _to_str,
     "tuple[int, ...]": _to_ints,
+    "tuple[str, ...]": _to_hashes,
 }
 
 

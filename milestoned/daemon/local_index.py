@@ -13,10 +13,15 @@ from dataclasses import dataclass, field
 
 from milestoned.domain.attestation import OracleSignature
 from milestoned.eventlog.events import (
+    AllocationLocked,
+    ChainEvent,
+    ChainPoint,
     Event,
     OracleSignatureCommitted,
+    RegistrationPartSeen,
     ReleaseSubmitted,
     RolledBack,
+    ScheduleDiscovered,
     ScheduleRegistered,
     SubmissionConfirmed,
     SubmissionExpired,
@@ -27,7 +32,17 @@ from milestoned.eventlog.events import (
 
 @dataclass(slots=True)
 class LocalIndex:
-    schedules: dict[str, ScheduleRegistered] = field(default_factory=dict)
+    schedules: dict[str, ScheduleRegistered | ScheduleDiscovered] = field(default_factory=dict)
+    """Schedules registered here, and those discovered on chain (forgotten by a rollback below them)."""
+    registered_at: dict[str, ChainPoint] = field(default_factory=dict)
+    """Schedule id → the point of its first registration transaction seen on chain."""
+    rebuild_from: dict[str, ChainPoint] = field(default_factory=dict)
+    """Schedule id → the newest recorded point before that transaction: where a rebuild of the log from
+    the chain must intersect to see the whole registration (chain sync gives the blocks after a point)."""
+    last_point: ChainPoint = field(default_factory=ChainPoint.origin)
+    """The newest point the log recorded."""
+    _before_last: ChainPoint = field(default_factory=ChainPoint.origin)
+    """The recorded point before `last_point`."""
     signatures: dict[tuple[str, str], dict[str, OracleSignature]] = field(default_factory=dict)
     """(schedule id, milestone id hex) → oracle key hex → signature."""
     in_flight: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -40,6 +55,8 @@ class LocalIndex:
     position: int = 0
 
     def apply(self, event: Event) -> None:
+        if isinstance(event, ChainEvent):
+            self._chain_event(event)
         if isinstance(event, ScheduleRegistered):
             self.schedules.setdefault(event.schedule_id, event)
         elif isinstance(event, OracleSignatureCommitted):
@@ -60,6 +77,29 @@ class LocalIndex:
         elif isinstance(event, RolledBack):
             self.rollbacks += 1
 
+    def _chain_event(self, event: ChainEvent) -> None:
+        if isinstance(event, RolledBack):
+            slot = event.point.slot
+            for sid in [s for s, e in self.schedules.items() if _discovered_above(e, slot)]:
+                del self.schedules[sid]
+            for sid in [s for s, p in self.registered_at.items() if p.slot > slot]:
+                del self.registered_at[sid]
+                self.rebuild_from.pop(sid, None)
+            self.last_point = event.point  # the next block's predecessor on the new chain
+            return
+        if event.point != self.last_point:
+            self._before_last, self.last_point = self.last_point, event.point
+        if isinstance(event, ScheduleDiscovered):
+            self.schedules.setdefault(event.schedule_id, event)
+        elif (
+            isinstance(event, AllocationLocked | RegistrationPartSeen)
+            and event.schedule_id not in self.registered_at
+        ):
+            # the first registration transaction: for a discovered schedule its parts come before the
+            # locks (which carry the completing block's point)
+            self.registered_at[event.schedule_id] = event.point
+            self.rebuild_from[event.schedule_id] = self._before_last
+
     def has_signature(self, schedule_id: str, milestone_id: str, oracle_key: str) -> bool:
         return oracle_key in self.signatures.get((schedule_id, milestone_id), {})
 
@@ -74,3 +114,7 @@ class LocalIndex:
     def in_flight_refs(self) -> dict[str, str]:
         """Allocation ref → tx id of the live submission spending it."""
         return {ref: tx for tx, refs in self.in_flight.items() for ref in refs}
+
+
+def _discovered_above(event: ScheduleRegistered | ScheduleDiscovered, slot: int) -> bool:
+    return isinstance(event, ScheduleDiscovered) and event.point.slot > slot

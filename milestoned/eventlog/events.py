@@ -261,6 +261,38 @@ class AllocationReclaimed(ChainEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class RegistrationPartSeen(ChainEvent):
+    """A transaction of a schedule's registration that the daemon does not know yet: it minted
+    `part["allocations"]` auth tokens under `schedule_id` and carried its slice of the definition (label
+    1967, `part` is that document as read). Recorded so that a registration split over several blocks is
+    assembled across restarts and rollbacks; it proves nothing until `ScheduleDiscovered`.
+
+    `locks` holds the allocations the transaction locked (`{"allocations": [{out_ref, beneficiary,
+    amount, milestone_id, vesting_time_ms}, ...]}`): they become `AllocationLocked` once discovered."""
+
+    topic: ClassVar[str] = "RegistrationPartSeen/v1"
+    tx_id: str
+    schedule_id: str
+    part: Mapping[str, Any]
+    locks: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleDiscovered(ChainEvent):
+    """A schedule learnt from the chain alone: every part of its registration is on chain, the definition
+    they carry re-derives `schedule_id` (the policy that minted the auth tokens), and the daemon's follow
+    rules take it. `registration` lists its transactions: `{"transactions": [{tx_id, slot, header_hash,
+    first, end}, ...]}` in allocation order (the first one's point is where a rebuild may start).
+    Recorded at the block that completed the registration, so a rollback below it forgets it."""
+
+    topic: ClassVar[str] = "ScheduleDiscovered/v1"
+    schedule_id: str
+    definition: Mapping[str, Any]
+    policy: SchedulePolicy
+    registration: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class RolledBack(ChainEvent):
     """The chain switched forks: everything above `point` (the point rolled back to) is gone."""
 
@@ -287,6 +319,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     AllocationReclaimed,
     RolledBack,
     ChainCursorCheckpointed,
+    RegistrationPartSeen,
+    ScheduleDiscovered,
 )
 
 EVENT_TYPES_BY_TOPIC: Mapping[str, type[Event]] = {cls.topic: cls for cls in EVENT_TYPES}

@@ -171,7 +171,7 @@ def block_events(
             spent_here.add(out_ref)
             events.append(_spend_event(tx, point, schedule_id, out_ref))
         for utxo in tx.produced:
-            locked = _allocation_locked(tx, point, utxo.output, utxo.reference.index, contract, schedules)
+            locked = allocation_locked(tx, point, utxo.output, utxo.reference.index, contract, schedules)
             if locked is not None:
                 locked_here[locked.out_ref] = locked.schedule_id
                 events.append(locked)
@@ -308,7 +308,7 @@ def auth_token_policies(frame: bytes) -> list[str] | None:
     return policies
 
 
-def _allocation_locked(
+def allocation_locked(
     tx: Transaction,
     point: ChainPoint,
     output: TransactionOutput,

@@ -49,6 +49,7 @@ from typing import Any
 from milestoned.eventlog.events import ChainCursorCheckpointed, ChainEvent, ChainPoint, Event, RolledBack
 from milestoned.eventlog.store import AppendConflictError, EventLog
 from milestoned.indexer.config import FollowerConfig
+from milestoned.indexer.discovery import Discovery, FollowPolicy, Rejection
 from milestoned.indexer.filter import WatchedContract, block_events
 from milestoned.indexer.intersection import spread
 from milestoned.indexer.state import FollowerState
@@ -100,10 +101,15 @@ class ChainFollower:
         config: FollowerConfig | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        follow: FollowPolicy | None = None,
     ) -> None:
         self.log = event_log
         self.contract = contract
         self.config = config or FollowerConfig()
+        self.discovery = Discovery(contract, follow or FollowPolicy())
+        """Recognises registrations of schedules not registered here (`discovery`); `follow` says which."""
+        self.discovery_rejections: dict[str, int] = {}
+        """Registration metadata met and ignored, by reason (the daemon's metrics show it)."""
         self._clock = clock
         self.state = FollowerState(lookback=self.config.lookback_points)
         self.position: PointOrOrigin | None = None
@@ -231,6 +237,13 @@ class ChainFollower:
         ):
             self.fold_log()
         events = block_events(block, self.contract, self.state.schedules, self.state.open_allocations)
+        found, rejections = self.discovery.block_events(
+            block, self.state.schedules, self.state.registration_parts
+        )
+        if found:
+            events = [*events, *found]
+        for rejection in rejections:
+            self._rejected(rejection)
         self.position = Point(slot, block.id)
         self._unrecorded_blocks += 1
         if (
@@ -246,6 +259,20 @@ class ChainFollower:
             or now - self._held_since >= self.config.checkpoint_every_seconds
         ):
             self.flush()
+
+    def _rejected(self, rejection: Rejection) -> None:
+        self.discovery_rejections[rejection.reason] = self.discovery_rejections.get(rejection.reason, 0) + 1
+        log.info(
+            "registration metadata ignored (%s) in %s: %s",
+            rejection.reason,
+            rejection.tx_id,
+            rejection.message,
+            extra={
+                "reason": rejection.reason,
+                "tx_id": rejection.tx_id,
+                "schedule_id": rejection.schedule_id,
+            },
+        )
 
     def roll_backward(self, backward: RollBackward) -> None:
         self.flush()

@@ -3,7 +3,10 @@
 Why a fold of the log and nothing else: the log is the single source of truth, so after a restart (or a
 `kill -9`) the follower rebuilds exactly this state by reading the log from the start, and it can never
 disagree with what it wrote. The state is:
-- the known schedules (from `ScheduleRegistered`): whose auth tokens the filter looks for;
+- the known schedules (from `ScheduleRegistered`, and `ScheduleDiscovered` with the slot it was found at,
+  so that a rollback below it forgets it): whose auth tokens the filter looks for;
+- the registration parts seen on chain (`RegistrationPartSeen`) of schedules not registered here, by
+  slot, from which discovery assembles a registration split over several blocks;
 - the allocation UTxOs still open, with the slot each was locked and spent at, so that a rollback to slot
   `s` forgets the locks above `s` and reopens the allocations spent above `s`;
 - the newest chain point written (`written`), which says whether a rollback has anything to undo, and
@@ -25,7 +28,9 @@ from milestoned.eventlog.events import (
     ChainEvent,
     ChainPoint,
     Event,
+    RegistrationPartSeen,
     RolledBack,
+    ScheduleDiscovered,
     SchedulePolicy,
     ScheduleRegistered,
 )
@@ -54,16 +59,28 @@ class FollowerState:
     _spent_at: dict[str, int] = field(default_factory=dict)
     """Allocations spent on the current chain: out-ref → slot of the spend."""
     _dropped_points: int = 0
+    registration_parts: dict[str, dict[int, RegistrationPartSeen]] = field(default_factory=dict)
+    """Schedule id → first allocation → the part seen on chain (schedules not registered here)."""
+    _discovered_at: dict[str, int] = field(default_factory=dict)
+    """Schedules known from the chain alone: schedule id → slot of the block that completed them."""
 
     def apply(self, event: Event) -> None:
         """Fold one event in (events of other kinds, e.g. oracle signatures, change nothing here)."""
         if isinstance(event, ScheduleRegistered):
             self.schedules[event.schedule_id] = event.policy
+            self._discovered_at.pop(event.schedule_id, None)  # registered here: no rollback forgets it
             return
         if not isinstance(event, ChainEvent):
             return
         if isinstance(event, RolledBack):
             self._roll_back(event.point.slot)
+        elif isinstance(event, RegistrationPartSeen):
+            first = int(event.part["allocations"][0])
+            self.registration_parts.setdefault(event.schedule_id, {})[first] = event
+        elif isinstance(event, ScheduleDiscovered):
+            if event.schedule_id not in self.schedules:
+                self.schedules[event.schedule_id] = event.policy
+                self._discovered_at[event.schedule_id] = event.point.slot
         elif isinstance(event, AllocationLocked):
             self._locked_at[event.out_ref] = (event.schedule_id, event.point.slot)
             if event.out_ref not in self._spent_at:
@@ -91,10 +108,20 @@ class FollowerState:
         for out_ref in [ref for ref, spent in self._spent_at.items() if spent < slot]:
             del self._spent_at[out_ref]
             self._locked_at.pop(out_ref, None)
+        for sid in [s for s in self.registration_parts if self._discovered_at.get(s, slot) < slot]:
+            del self.registration_parts[sid]  # completed below any rollback: its parts are done with
 
     def _roll_back(self, slot: int) -> None:
         while self.recent_points and self.recent_points[-1].slot > slot:
             self.recent_points.pop()
+        for sid in [s for s, found in self._discovered_at.items() if found > slot]:
+            del self._discovered_at[sid]
+            del self.schedules[sid]
+        for sid, parts in list(self.registration_parts.items()):
+            for first in [f for f, part in parts.items() if part.point.slot > slot]:
+                del parts[first]
+            if not parts:
+                del self.registration_parts[sid]
         for out_ref in [ref for ref, (_, locked) in self._locked_at.items() if locked > slot]:
             del self._locked_at[out_ref]
             self.open_allocations.pop(out_ref, None)

@@ -24,8 +24,10 @@ from milestoned.eventlog.events import (
     ChainPoint,
     Event,
     OracleSignatureCommitted,
+    RegistrationPartSeen,
     ReleaseSubmitted,
     RolledBack,
+    ScheduleDiscovered,
     ScheduleRegistered,
     SubmissionConfirmed,
     SubmissionExpired,
@@ -42,6 +44,20 @@ class RegisterSchedule:
     oracle_keys: str  # canonical JSON list of hex keys
     policy: str  # canonical JSON
     definition: str  # canonical JSON
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoverSchedule:
+    """A schedule learnt from the chain: a chain fact (with its slot), undone by a rollback below it."""
+
+    schedule_id: str
+    quorum: int
+    oracle_keys: str  # canonical JSON list of hex keys
+    policy: str  # canonical JSON
+    definition: str  # canonical JSON
+    registration: str  # canonical JSON: its transactions and their points
+    slot: int
+    header_hash: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +131,7 @@ class MoveTip:
 
 RowChange = (
     RegisterSchedule
+    | DiscoverSchedule
     | AddSignature
     | AddLock
     | AddRelease
@@ -193,8 +210,22 @@ def changes_for(event: Event, slots: SlotConfig) -> tuple[RowChange, ...]:
             )
         case RolledBack():
             return (UndoAbove(event.point.slot), move_tip(event.point, slots))
-        case ChainCursorCheckpointed():
+        case ChainCursorCheckpointed() | RegistrationPartSeen():
             return (move_tip(event.point, slots),)
+        case ScheduleDiscovered():
+            return (
+                DiscoverSchedule(
+                    schedule_id=event.schedule_id,
+                    quorum=event.policy.quorum,
+                    oracle_keys=canonical_json(sorted(event.policy.oracle_keys)).decode(),
+                    policy=canonical_json(event_to_json(event)["policy"]).decode(),
+                    definition=canonical_json(dict(event.definition)).decode(),
+                    registration=canonical_json(dict(event.registration)).decode(),
+                    slot=event.point.slot,
+                    header_hash=event.point.header_hash,
+                ),
+                move_tip(event.point, slots),
+            )
         case ScheduleRegistered():
             return (
                 RegisterSchedule(

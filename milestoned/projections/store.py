@@ -31,6 +31,7 @@ from milestoned.projections.changes import (
     AddRelease,
     AddSignature,
     AddSubmission,
+    DiscoverSchedule,
     MoveTip,
     RegisterSchedule,
     RowChange,
@@ -69,6 +70,23 @@ TABLES: tuple[Table, ...] = (
         ("schedule_id",),
         "schedule_id TEXT PRIMARY KEY, quorum BIGINT NOT NULL, oracle_keys TEXT NOT NULL, "
         "policy TEXT NOT NULL, definition TEXT NOT NULL",
+    ),
+    Table(
+        "proj_discovered",
+        (
+            "schedule_id",
+            "quorum",
+            "oracle_keys",
+            "policy",
+            "definition",
+            "registration",
+            "slot",
+            "header_hash",
+        ),
+        ("schedule_id",),
+        "schedule_id TEXT PRIMARY KEY, quorum BIGINT NOT NULL, oracle_keys TEXT NOT NULL, "
+        "policy TEXT NOT NULL, definition TEXT NOT NULL, registration TEXT NOT NULL, "
+        "slot BIGINT NOT NULL, header_hash TEXT NOT NULL",
     ),
     Table(
         "proj_signatures",
@@ -132,7 +150,11 @@ INDEXES = (
 INSERT_TIP = "INSERT INTO proj_chain_tip (id, slot, header_hash, chain_time_ms) VALUES (1, ?, ?, ?)"
 SELECT_SIGNATURES = "SELECT schedule_id, milestone_id, oracle_key FROM proj_signatures"
 SELECT_EXITS = "SELECT out_ref, schedule_id, tx_id, slot FROM {table}"
-CHAIN_TABLES = ("proj_locks", "proj_releases", "proj_reclaims")
+CHAIN_TABLES = ("proj_locks", "proj_releases", "proj_reclaims", "proj_discovered")
+SELECT_SCHEDULES = (
+    "SELECT schedule_id, quorum, oracle_keys FROM proj_schedules "
+    "UNION ALL SELECT schedule_id, quorum, oracle_keys FROM proj_discovered"
+)
 
 # One statement per change type; parameters are taken from the change in this field order.
 STATEMENTS: dict[type, tuple[str, tuple[str, ...]]] = {
@@ -140,6 +162,20 @@ STATEMENTS: dict[type, tuple[str, tuple[str, ...]]] = {
         "INSERT INTO proj_schedules (schedule_id, quorum, oracle_keys, policy, definition) "
         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (schedule_id) DO NOTHING",
         ("schedule_id", "quorum", "oracle_keys", "policy", "definition"),
+    ),
+    DiscoverSchedule: (
+        "INSERT INTO proj_discovered (schedule_id, quorum, oracle_keys, policy, definition, registration, "
+        "slot, header_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (schedule_id) DO NOTHING",
+        (
+            "schedule_id",
+            "quorum",
+            "oracle_keys",
+            "policy",
+            "definition",
+            "registration",
+            "slot",
+            "header_hash",
+        ),
     ),
     AddSignature: (
         "INSERT INTO proj_signatures (schedule_id, milestone_id, oracle_key, signature) VALUES (?, ?, ?, ?) "
@@ -267,7 +303,7 @@ class ProjectionStore:
         with self._transaction(commit=False) as cursor:
             schedules = tuple(
                 ScheduleFact(r[0], r[1], frozenset(orjson.loads(r[2])))
-                for r in self._rows(cursor, "SELECT schedule_id, quorum, oracle_keys FROM proj_schedules")
+                for r in self._rows(cursor, SELECT_SCHEDULES)
             )
             signatures = tuple(SignatureFact(*r) for r in self._rows(cursor, SELECT_SIGNATURES))
             lock_sql = (

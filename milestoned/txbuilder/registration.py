@@ -41,6 +41,7 @@ from pycardano import (
 from milestoned.contracts.loader import ScheduleScripts, schedule_scripts
 from milestoned.domain import onchain_types as ot
 from milestoned.domain.allocation import Allocation
+from milestoned.domain.registration_metadata import SCHEDULE_METADATA_LABEL
 from milestoned.domain.schedule import ScheduleDefinition
 from milestoned.domain.schedule_canonical import canonical_schedule_json
 from milestoned.domain.timestamps import format_timestamp
@@ -50,7 +51,7 @@ from milestoned.txbuilder.allocations import locked_allocations, shrink
 from milestoned.txbuilder.assembly import BuiltTx, TooLarge, TxPlan, assemble
 from milestoned.txbuilder.chain_context import OgmiosChain
 from milestoned.txbuilder.errors import Refusal, TxBuildError
-from milestoned.txbuilder.schedule_metadata import SCHEDULE_METADATA_LABEL, schedule_metadata
+from milestoned.txbuilder.schedule_metadata import schedule_metadata
 from milestoned.txbuilder.utxo_codec import input_text
 from milestoned.txbuilder.wallet import ChainedWallet
 

@@ -19,8 +19,10 @@ from milestoned.eventlog.events import (
     ChainPoint,
     Event,
     InvalidEventError,
+    RegistrationPartSeen,
     ReleaseSubmitted,
     RolledBack,
+    ScheduleDiscovered,
     SubmissionConfirmed,
     SubmissionExpired,
     SubmissionFailed,
@@ -45,6 +47,20 @@ ONE_OF_EACH: list[Event] = [
     AllocationReclaimed(P, "dd" * 32, "bb" * 28, "aa" * 32 + "#0"),
     RolledBack(ChainPoint.origin()),
     ChainCursorCheckpointed(P),
+    RegistrationPartSeen(
+        P,
+        "aa" * 32,
+        "bb" * 28,
+        {"v": 1, "schedule": "bb" * 28, "allocations": [0, 1], "of": 1, "hash": "ee" * 32, "json": ["{}"]},
+        {"allocations": [{"out_ref": "aa" * 32 + "#0", "beneficiary": "addr1q", "amount": 5}]},
+    ),
+    ScheduleDiscovered(
+        P,
+        "bb" * 28,
+        make_schedule(0).definition,
+        make_schedule(0).policy,
+        {"transactions": [{"tx_id": "aa" * 32, "slot": 42, "header_hash": "cd" * 32, "first": 0, "end": 1}]},
+    ),
 ]
 
 
@@ -101,7 +117,7 @@ def test_hash_links_cover_position_content_and_predecessor() -> None:
     moved = open_record(records[3].position + 1, records[3].topic, records[3].state)
     assert "hash does not match" in moved.problems[0]
     assert seal(ONE_OF_EACH[0], 1, GENESIS_HASH) == records[0]
-    assert event_to_json(ONE_OF_EACH[-1]) == {"point": {"slot": 42, "header_hash": "cd" * 32}}
+    assert event_to_json(ONE_OF_EACH[11]) == {"point": {"slot": 42, "header_hash": "cd" * 32}}
 
 
 @pytest.mark.parametrize(

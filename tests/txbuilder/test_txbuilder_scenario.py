@@ -23,6 +23,7 @@ from txbuilder_support import (
 
 from milestoned.contracts.loader import schedule_id as derive_schedule_id
 from milestoned.domain import onchain_types as ot
+from milestoned.domain.registration_metadata import SCHEDULE_METADATA_LABEL, reassemble
 from milestoned.domain.schedule_canonical import canonical_schedule_json
 from milestoned.domain.timestamps import format_timestamp
 from milestoned.txbuilder.allocations import locked_allocations
@@ -31,7 +32,6 @@ from milestoned.txbuilder.lifecycle import Lifecycle
 from milestoned.txbuilder.reclaim import build_reclaim
 from milestoned.txbuilder.registration import build_registration
 from milestoned.txbuilder.release import build_release
-from milestoned.txbuilder.schedule_metadata import SCHEDULE_METADATA_LABEL, reassemble
 from milestoned.txbuilder.signing import sign
 from milestoned.txbuilder.submission import submit, submit_all, wait_until_confirmed
 

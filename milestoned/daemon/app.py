@@ -260,6 +260,7 @@ async def _run_follower(service: DaemonService, url: str, config: DaemonConfig) 
         contract,
         FollowerConfig(start=parse_start_point(config.chain.start)),
         follow=follow_policy(config),
+        network=config.chain.network,
     )
     service.follower = follower
     while True:

@@ -216,6 +216,7 @@ def complete(
     contract: WatchedContract,
     follow: FollowPolicy,
     derive: Derive,
+    network: str | None = None,
 ) -> list[ChainEvent] | Rejection | None:
     """`ScheduleDiscovered` and the schedule's `AllocationLocked` events once `parts` complete a
     registration that checks out; None while parts are missing; a `Rejection` when it cannot be one."""
@@ -235,7 +236,10 @@ def complete(
         definition = parse_schedule_json(text)
     except ScheduleValidationError as exc:
         return Rejection("definition_invalid", newest.tx_id, sid, f"the definition does not read: {exc}")
-    if definition.network.pycardano_network != contract.network:
+    if definition.network.pycardano_network != contract.network or network not in (
+        None,
+        definition.network.value,
+    ):
         return Rejection(
             "wrong_network", newest.tx_id, sid, f"the definition is for {definition.network.value}"
         )
@@ -304,10 +308,19 @@ class Discovery:
     """Applies `part_seen` and `complete` to one block, given what the follower knows (no state of its
     own: the parts seen so far live in the follower's state, folded from the log)."""
 
-    def __init__(self, contract: WatchedContract, follow: FollowPolicy, derive: Derive = derive_schedule_id):
+    def __init__(
+        self,
+        contract: WatchedContract,
+        follow: FollowPolicy,
+        derive: Derive = derive_schedule_id,
+        network: str | None = None,
+    ) -> None:
         self.contract = contract
         self.follow = follow
         self._derive = derive
+        self.network = network
+        """The network name a definition must state ("devnet", "preprod"…); None: any of the contract's
+        kind (mainnet or a testnet)."""
 
     def block_events(
         self,
@@ -342,7 +355,9 @@ class Discovery:
                 continue
             new_parts.setdefault(sid, {})[first] = seen
             events.append(seen)
-            outcome = complete([*parts.values(), seen], point, self.contract, self.follow, self._derive)
+            outcome = complete(
+                [*parts.values(), seen], point, self.contract, self.follow, self._derive, self.network
+            )
             if isinstance(outcome, Rejection):
                 rejections.append(outcome)
             elif outcome is not None:

@@ -102,11 +102,12 @@ class ChainFollower:
         *,
         clock: Callable[[], float] = time.monotonic,
         follow: FollowPolicy | None = None,
+        network: str | None = None,
     ) -> None:
         self.log = event_log
         self.contract = contract
         self.config = config or FollowerConfig()
-        self.discovery = Discovery(contract, follow or FollowPolicy())
+        self.discovery = Discovery(contract, follow or FollowPolicy(), network=network)
         """Recognises registrations of schedules not registered here (`discovery`); `follow` says which."""
         self.discovery_rejections: dict[str, int] = {}
         """Registration metadata met and ignored, by reason (the daemon's metrics show it)."""

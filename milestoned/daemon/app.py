@@ -312,6 +312,8 @@ def _start_scheduler(
             metrics.blocks_seen.set(progress.blocks_seen)
             metrics.rollbacks.set(progress.rollbacks_recorded)
             metrics.reconnects.set(progress.reconnects)
+            for reason, count in service.follower.discovery_rejections.items():
+                metrics.discovery_ignored.labels(reason=reason).set(count)
         notifier.status(f"{health.state}; lag {health.lag_slots} slots; log at {health.log_position}")
 
     async def catch_up() -> None:

@@ -47,6 +47,12 @@ class Metrics:
         self.pending_submissions = Gauge(
             "milestoned_pending_submissions", "Submitted release transactions not yet settled", registry=r
         )
+        self.discovery_ignored = Gauge(
+            "milestoned_discovery_ignored",
+            "Registration metadata (label 1967) met on chain and not taken for a schedule, by reason",
+            ["reason"],
+            registry=r,
+        )
 
     def observe(self, health: Health) -> None:
         self.connected.set(1 if health.connected else 0)

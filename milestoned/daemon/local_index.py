@@ -18,6 +18,7 @@ from milestoned.eventlog.events import (
     ChainPoint,
     Event,
     OracleSignatureCommitted,
+    OracleSignatureSeen,
     RegistrationPartSeen,
     ReleaseSubmitted,
     RolledBack,
@@ -59,7 +60,7 @@ class LocalIndex:
             self._chain_event(event)
         if isinstance(event, ScheduleRegistered):
             self.schedules.setdefault(event.schedule_id, event)
-        elif isinstance(event, OracleSignatureCommitted):
+        elif isinstance(event, OracleSignatureCommitted | OracleSignatureSeen):
             by_oracle = self.signatures.setdefault((event.schedule_id, event.milestone_id), {})
             by_oracle.setdefault(
                 event.oracle_key,

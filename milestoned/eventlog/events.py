@@ -261,6 +261,20 @@ class AllocationReclaimed(ChainEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class OracleSignatureSeen(ChainEvent):
+    """An oracle's signature carried by a release on chain (the policy's Release redeemer): the chain's
+    copy of what `OracleSignatureCommitted` records locally, so that a log rebuilt from the chain knows
+    every signature a release has used. Counted only if it verifies, like a committed one."""
+
+    topic: ClassVar[str] = "OracleSignatureSeen/v1"
+    tx_id: str
+    schedule_id: str
+    milestone_id: str
+    oracle_key: str
+    signature: str
+
+
+@dataclass(frozen=True, slots=True)
 class RegistrationPartSeen(ChainEvent):
     """A transaction of a schedule's registration that the daemon does not know yet: it minted
     `part["allocations"]` auth tokens under `schedule_id` and carried its slice of the definition (label
@@ -321,6 +335,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ChainCursorCheckpointed,
     RegistrationPartSeen,
     ScheduleDiscovered,
+    OracleSignatureSeen,
 )
 
 EVENT_TYPES_BY_TOPIC: Mapping[str, type[Event]] = {cls.topic: cls for cls in EVENT_TYPES}

@@ -21,6 +21,10 @@ What counts (DESIGN.md §3):
   produces its collateral return (`Transaction.consumed` / `.produced`), so it neither locks nor spends
   an allocation.
 
+- A release also gives one `OracleSignatureSeen` per oracle signature its Release redeemer carries (after
+  the transaction's first released allocation of that schedule), so that the signatures a release used
+  are known from the chain alone.
+
 Every event carries the block's point and the transaction id. Events come in transaction order; within
 a transaction, spends before locks.
 """
@@ -45,6 +49,8 @@ from milestoned.eventlog.events import (
     ChainEvent,
     ChainPoint,
     InvalidEventError,
+    OracleSignatureSeen,
+    SchedulePolicy,
 )
 from milestoned.ogmios.errors import OgmiosProtocolError
 from milestoned.ogmios.frames import loads, transaction_spans
@@ -64,6 +70,7 @@ MANY_SCHEDULES: Final = 4
 _POLICY_KEY: Final = re.compile(rb'"([0-9a-f]{56})"\s*:')
 
 SpendEvent = AllocationReleased | AllocationReclaimed
+_CONSTRUCTOR_0: Final = 121
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +167,7 @@ def block_events(
     events: list[ChainEvent] = []
     locked_here: dict[str, str] = {}
     spent_here: set[str] = set()
+    attested: set[tuple[str, str]] = set()
     for tx in _transactions_touching(block, schedules, open_allocations, locked_here):
         for ref in tx.consumed:
             out_ref = f"{ref.transaction_id}#{ref.index}"
@@ -169,7 +177,11 @@ def block_events(
             if schedule_id is None:
                 continue
             spent_here.add(out_ref)
-            events.append(_spend_event(tx, point, schedule_id, out_ref))
+            spend = _spend_event(tx, point, schedule_id, out_ref)
+            events.append(spend)
+            if isinstance(spend, AllocationReleased) and (tx.id, schedule_id) not in attested:
+                attested.add((tx.id, schedule_id))
+                events.extend(signatures_used(tx, point, schedule_id, schedules))
         for utxo in tx.produced:
             locked = allocation_locked(tx, point, utxo.output, utxo.reference.index, contract, schedules)
             if locked is not None:
@@ -383,18 +395,75 @@ def _spend_event(tx: Transaction, point: ChainPoint, schedule_id: str, out_ref: 
     return kind(point=point, tx_id=tx.id, schedule_id=schedule_id, out_ref=out_ref)
 
 
-def mint_redeemer_constructor(tx: Transaction, policy_id: str) -> int | None:
-    """The constructor index of the redeemer `tx` gives minting policy `policy_id`, if it has one.
+def signatures_used(
+    tx: Transaction, point: ChainPoint, schedule_id: str, schedules: Collection[str]
+) -> list[OracleSignatureSeen]:
+    """The oracle signatures `tx`'s Release redeemer carries for `schedule_id`, with the oracles' keys.
 
-    Mint redeemers point at the policy's position among the minted policy ids in ascending order.
+    The redeemer names oracles by their index in the schedule's oracle keys, so the schedule's rules
+    must be known (`schedules` maps ids to `SchedulePolicy`); without them, or when the redeemer does
+    not read as `Release [MilestoneAttestation milestone [OracleSignature index signature]]`, nothing.
+    Whether a signature verifies is not judged here: the projections count only those that do.
     """
+    policy = schedules.get(schedule_id) if isinstance(schedules, Mapping) else None
+    if not isinstance(policy, SchedulePolicy):
+        return []
+    data = _mint_redeemer_data(tx, schedule_id)
+    if data is None:
+        return []
+    try:
+        value = cbor2.loads(bytes.fromhex(data))
+        seen: list[OracleSignatureSeen] = []
+        if not (isinstance(value, cbor2.CBORTag) and value.tag == _CONSTRUCTOR_0 + RELEASE_CONSTRUCTOR):
+            return []
+        [attestations] = value.value
+        for attestation in attestations:
+            milestone, signatures = _constructor_0_fields(attestation, 2)
+            for signature in signatures:
+                index, raw = _constructor_0_fields(signature, 2)
+                if not (isinstance(index, int) and 0 <= index < len(policy.oracle_keys)):
+                    continue
+                if not isinstance(milestone, bytes) or not isinstance(raw, bytes):
+                    continue
+                seen.append(
+                    OracleSignatureSeen(
+                        point=point,
+                        tx_id=tx.id,
+                        schedule_id=schedule_id,
+                        milestone_id=milestone.hex(),
+                        oracle_key=policy.oracle_keys[index],
+                        signature=raw.hex(),
+                    )
+                )
+        return seen
+    except (ValueError, TypeError, cbor2.CBORDecodeError, InvalidEventError):
+        return []
+
+
+def _constructor_0_fields(value: Any, count: int) -> list[Any]:
+    if not isinstance(value, cbor2.CBORTag) or value.tag != _CONSTRUCTOR_0 or len(value.value) != count:
+        raise ValueError("not the expected Plutus constructor")
+    fields = list(value.value)
+    return [list(f) if isinstance(f, list | tuple) else f for f in fields]
+
+
+def _mint_redeemer_data(tx: Transaction, policy_id: str) -> str | None:
     if policy_id not in tx.mint:
         return None
     index = sorted(tx.mint).index(policy_id)
     for redeemer in tx.redeemers:
         if redeemer.validator.purpose == "mint" and redeemer.validator.index == index:
-            return plutus_constructor(redeemer.data)
+            return redeemer.data
     return None
+
+
+def mint_redeemer_constructor(tx: Transaction, policy_id: str) -> int | None:
+    """The constructor index of the redeemer `tx` gives minting policy `policy_id`, if it has one.
+
+    Mint redeemers point at the policy's position among the minted policy ids in ascending order.
+    """
+    data = _mint_redeemer_data(tx, policy_id)
+    return None if data is None else plutus_constructor(data)
 
 
 def plutus_constructor(data_hex: str) -> int | None:

@@ -24,6 +24,7 @@ from milestoned.eventlog.events import (
     ChainPoint,
     Event,
     OracleSignatureCommitted,
+    OracleSignatureSeen,
     RegistrationPartSeen,
     ReleaseSubmitted,
     RolledBack,
@@ -159,7 +160,7 @@ def move_tip(point: ChainPoint, slots: SlotConfig) -> MoveTip:
     )
 
 
-def signature_is_valid(event: OracleSignatureCommitted) -> bool:
+def signature_is_valid(event: OracleSignatureCommitted | OracleSignatureSeen) -> bool:
     """True when the signature verifies against the attestation message of this schedule's milestone."""
     try:
         signature = OracleSignature(
@@ -240,6 +241,11 @@ def changes_for(event: Event, slots: SlotConfig) -> tuple[RowChange, ...]:
             if not signature_is_valid(event):
                 return ()
             return (AddSignature(event.schedule_id, event.milestone_id, event.oracle_key, event.signature),)
+        case OracleSignatureSeen():
+            # A signature is valid whatever block carried it, so a rollback need not undo it: a plain
+            # (slot-less) signature row, the same as a committed one (the first of the two is kept).
+            seen = AddSignature(event.schedule_id, event.milestone_id, event.oracle_key, event.signature)
+            return ((seen,) if signature_is_valid(event) else ()) + (move_tip(event.point, slots),)
         case ReleaseSubmitted():
             return (
                 AddSubmission(

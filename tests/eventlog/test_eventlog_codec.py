@@ -19,6 +19,7 @@ from milestoned.eventlog.events import (
     ChainPoint,
     Event,
     InvalidEventError,
+    OracleSignatureSeen,
     RegistrationPartSeen,
     ReleaseSubmitted,
     RolledBack,
@@ -54,6 +55,7 @@ ONE_OF_EACH: list[Event] = [
         {"v": 1, "schedule": "bb" * 28, "allocations": [0, 1], "of": 1, "hash": "ee" * 32, "json": ["{}"]},
         {"allocations": [{"out_ref": "aa" * 32 + "#0", "beneficiary": "addr1q", "amount": 5}]},
     ),
+    OracleSignatureSeen(P, "aa" * 32, "bb" * 28, "01", "cc" * 32, "dd" * 64),
     ScheduleDiscovered(
         P,
         "bb" * 28,

@@ -22,7 +22,7 @@ from follow_support import (
 
 from milestoned.devnet.service import Devnet, run_devnet
 from milestoned.eventlog import EventLog, SQLiteConfig
-from milestoned.eventlog.events import AllocationLocked, RolledBack
+from milestoned.eventlog.events import AllocationLocked, OracleSignatureSeen, RolledBack
 from milestoned.indexer.config import FollowerConfig
 from milestoned.indexer.follower import ChainFollower
 from milestoned.projections.projector import Projector
@@ -60,6 +60,10 @@ async def test_real_transactions_become_the_right_events(
         ("AllocationReclaimed/v1", refs[1]),
     ]
     assert facts[4][3] == released and facts[5][3] == reclaimed
+    seen = [e.event for e in event_log.iter_events() if isinstance(e.event, OracleSignatureSeen)]
+    assert [(e.tx_id, e.oracle_key) for e in seen] == [
+        (released, schedule.parameters.oracle_keys[i].hex()) for i in (0, 1)
+    ]  # the failed release's signature counts for nothing
     locked = [e.event for e in event_log.iter_events() if isinstance(e.event, AllocationLocked)]
     assert [e.amount for e in locked] == [100, 200, 300, 400]
     assert locked[0].beneficiary == str(schedule.beneficiary(0))
@@ -73,7 +77,8 @@ async def test_real_transactions_become_the_right_events(
     with ProjectionStore(SQLiteConfig(tmp_path / "projections.db")) as projections:
         Projector(event_log, projections, slot_config(devnet)).catch_up()
         (milestone,) = projections.milestone_states()
-        assert milestone.quorum_reached and len(milestone.signed_by) == 2
+        # oracles 0 and 2 committed here; the release carried 0 and 1 on chain: all three have signed
+        assert milestone.quorum_reached and len(milestone.signed_by) == 3
         assert (milestone.allocations_locked, milestone.amount_locked) == (4, 1000)
         assert (milestone.allocations_released, milestone.amount_released) == (1, 100)
         assert (milestone.allocations_reclaimed, milestone.amount_reclaimed) == (1, 200)

@@ -27,7 +27,7 @@ from typing import Any
 import structlog
 
 from milestoned.daemon.chain_link import ChainLink
-from milestoned.daemon.config import DaemonConfig
+from milestoned.daemon.config import DaemonConfig, with_overrides
 from milestoned.daemon.http_endpoint import HttpEndpoint, Metrics
 from milestoned.daemon.peercred import AdminPolicy
 from milestoned.daemon.service import DaemonService, submission_outcomes
@@ -44,12 +44,29 @@ CATCH_UP_S = 0.5
 CHECKPOINT_S = 30.0
 SUBMISSIONS_S = 10.0
 FOLLOWER_RETRY_S = 5.0
+CARD_REFRESH_S = 60.0
+"""The recovery card is written when the schedules change, and this often for its log head."""
 FOLLOWER_STOP_GRACE_S = 3.0
 """A follower in a session returns at once when stopped; one waiting to reconnect is cancelled after this."""
 
 
 class StartupError(RuntimeError):
     """The daemon cannot start; the message says why and what to do."""
+
+
+def _prepare_store(config: DaemonConfig, rebuild: bool) -> Any:
+    """Verify the store; a damaged one is moved aside and a recovery from the chain planned (`recovery`).
+    The embedded devnet is a new chain at each start: no recovery card can point into it."""
+    from milestoned.daemon.recovery import prepare_store
+    from milestoned.eventlog.recovery_card import RecoveryCardError
+
+    try:
+        return prepare_store(config, force=rebuild, use_card=not config.chain.embedded)
+    except RecoveryCardError as exc:
+        raise StartupError(
+            f"the recovery card is refused: {exc}; fix or remove store.recovery_card (and the copy in the "
+            "data directory), or rebuild from a point with `milestoned rebuild --from SLOT.HASH`"
+        ) from None
 
 
 @dataclass
@@ -65,8 +82,10 @@ class RunningDaemon:
 
 
 def open_stores(config: DaemonConfig) -> tuple[EventLog, ProjectionStore]:
+    from milestoned.daemon.recovery import head_file
+
     try:
-        event_log = EventLog(parse_store_url(config.store.log_url))
+        event_log = EventLog(parse_store_url(config.store.log_url), head_file=head_file(config))
     except Exception as exc:
         raise StartupError(
             f"cannot open the event log at {config.store.log_url}: {exc}; check store.url / store.data_dir, "
@@ -94,10 +113,15 @@ async def _embedded_devnet(config: DaemonConfig) -> AsyncIterator[Any]:
 
 @contextlib.asynccontextmanager
 async def running_daemon(
-    config: DaemonConfig, *, notifier: Notifier | None = None
+    config: DaemonConfig, *, notifier: Notifier | None = None, rebuild: bool = False
 ) -> AsyncIterator[RunningDaemon]:
     """The daemon, started, for the duration of the block; stopped gracefully on exit."""
     notifier = notifier or Notifier()
+    recovery = _prepare_store(config, rebuild)
+    if recovery is not None:
+        from milestoned.eventlog.recovery_card import point_text
+
+        config = with_overrides(config, chain={"start": point_text(recovery.start)})
     event_log, projections = open_stores(config)
     try:
         async with _embedded_devnet(config) as devnet:
@@ -111,6 +135,7 @@ async def running_daemon(
                 forget_previous_devnet_chain(event_log)
             service = DaemonService(config, event_log, projections, link, admins)
             service.devnet_url = devnet_url
+            service.recovery = recovery
             service.fold()
             socket_server = SocketServer(
                 Path(config.socket.path),
@@ -238,10 +263,20 @@ def follow_policy(config: DaemonConfig) -> Any:
             admins.add(key_hash(load_signing_key(config.release.wallet_key)).payload.hex())
         except Exception as exc:  # reported by the release path and doctor; discovery just goes without
             log.warning("the operator wallet key cannot be read to follow its schedules", error=str(exc))
+    schedules = set(config.follow.schedule_ids)
+    if not config.chain.embedded:  # the schedules of the recovery card were followed before: still are
+        from milestoned.daemon.recovery import read_recovery_card
+
+        try:
+            card, _ = read_recovery_card(config)
+        except Exception:  # refused at start already if it mattered
+            card = None
+        if card is not None:
+            schedules.update(s.schedule_id for s in card.schedules)
     return FollowPolicy(
         everything=config.follow.all,
         admin_key_hashes=frozenset(admins),
-        schedule_ids=frozenset(config.follow.schedule_ids),
+        schedule_ids=frozenset(schedules),
     )
 
 
@@ -270,6 +305,13 @@ async def _run_follower(service: DaemonService, url: str, config: DaemonConfig) 
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            from milestoned.indexer.follower import IntersectionLost
+
+            if service.recovery is not None and isinstance(exc, IntersectionLost):
+                service.recovery.state = "refused"
+                service.recovery.error = (
+                    f"the rebuild's start point ({service.recovery.source}) is not on the node's chain: {exc}"
+                )
             log.error(
                 "chain follower failed; restarting",
                 error=f"{type(exc).__name__}: {exc}",
@@ -316,9 +358,21 @@ def _start_scheduler(
                 metrics.discovery_ignored.labels(reason=reason).set(count)
         notifier.status(f"{health.state}; lag {health.lag_slots} slots; log at {health.log_position}")
 
+    last_card: dict[str, Any] = {"written": 0.0}
+
     async def catch_up() -> None:
+        from milestoned.daemon.recovery import finish_if_synced, write_card
+
         service.fold()
         service.catch_up()
+        finish_if_synced(service.recovery, service.health().ok, service.log.head().position)
+        if service.recovery is None or service.recovery.state == "done":
+            card = service.recovery_card_document()
+            now = asyncio.get_running_loop().time()
+            changed = card["schedules"] != last_card.get("schedules")
+            if card["schedules"] and (changed or now - last_card["written"] >= CARD_REFRESH_S):
+                write_card(config, card)
+                last_card.update(card, written=now)
 
     async def checkpoint() -> None:
         if service.follower is not None:

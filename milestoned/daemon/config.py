@@ -74,6 +74,9 @@ class StoreSettings:
     """`sqlite:////path/events.db` or `postgresql://user@host/db?schema=s`; default: events.db in data_dir."""
     projections_url: str = ""
     """Where projections live; default: projections.db beside an SQLite log, the same schema on PostgreSQL."""
+    recovery_card: str = ""
+    """A path off the data directory's disk where the daemon keeps its recovery card up to date (and
+    from which a lost or damaged log is rebuilt); a copy is always kept in the data directory."""
 
     @property
     def log_url(self) -> str:

@@ -22,6 +22,8 @@ INTERNAL_ERROR = -32603
 PERMISSION_DENIED = -32001
 REQUEST_TOO_LARGE = -32002
 NOT_READY = -32003
+RECOVERING = -32005
+"""The log is being rebuilt from the chain: changes are refused until it is done (reads answer)."""
 VALIDATION_FAILED = -32010
 NOT_FOUND = -32011
 TX_REFUSED = -32020

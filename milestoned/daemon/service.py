@@ -46,6 +46,13 @@ from milestoned.projections.store import ProjectionStore
 log = structlog.get_logger("milestoned.commands")
 
 
+def _point_or_none(point: Any) -> str | None:
+    """A chain point as `SLOT.HASH` (what `--from` and the recovery card take), None when unknown."""
+    if point is None:
+        return None
+    return "origin" if point.is_origin else f"{point.slot}.{point.header_hash}"
+
+
 def milestone_label(milestone_hex: str) -> str:
     try:
         return bytes.fromhex(milestone_hex).decode("utf-8")
@@ -90,6 +97,8 @@ class DaemonService:
         self.write_lock = asyncio.Lock()
         self.started = time.time()
         self.wallet: Any = None  # (signing key, address) once loaded
+        self.recovery: Any = None
+        """A `recovery.Recovery` while the log is rebuilt from the chain (changes are refused)."""
         self.rollbacks_settled = -1
         """`index.rollbacks` when confirmed submissions were last checked against the chain (-1: never,
         so the first settlement after a start checks them once)."""
@@ -130,6 +139,28 @@ class DaemonService:
         )
 
     def methods(self) -> dict[str, Method]:
+        methods = self._methods()
+        return {
+            name: Method(self._refused_while_recovering(m.handler), True, m.summary) if m.mutating else m
+            for name, m in methods.items()
+        }
+
+    def _refused_while_recovering(self, handler: Any) -> Any:
+        async def guarded(params: dict[str, Any], peer: Peer) -> Any:
+            recovery = self.recovery
+            if recovery is not None and recovery.state != "done":
+                raise RpcError(
+                    jsonrpc.RECOVERING,
+                    f"the event log is being rebuilt from the chain ({recovery.state}, from "
+                    f"{recovery.to_json()['from']}); nothing can be changed until it is done",
+                    "watch `milestonectl status` (its recovery part) and try again once it says done"
+                    + (f"; {recovery.error}" if recovery.error else ""),
+                )
+            return await handler(params, peer)
+
+        return guarded
+
+    def _methods(self) -> dict[str, Method]:
         return {
             "status": Method(self.status, False, "sync state, tips, lag, log head, projection position"),
             "health": Method(self.health_method, False, "synced / syncing / disconnected, tip and lag"),
@@ -144,6 +175,9 @@ class DaemonService:
             "log.verify": Method(self.log_verify, False, "verify the event log's hash chain"),
             "log.replay": Method(self.log_replay, False, "replay the log into a fresh store and compare"),
             "methods": Method(self.list_methods, False, "the methods of this socket"),
+            "recovery.card": Method(
+                self.recovery_card, False, "the recovery card (schedule points, log head)"
+            ),
         }
 
     # --- queries -----------------------------------------------------------------------------------------
@@ -158,7 +192,32 @@ class DaemonService:
 
     async def health_method(self, params: dict[str, Any], peer: Peer) -> Any:
         only_params(params, set())
-        return self.health().to_json()
+        answer = self.health().to_json()
+        if self._recovering():
+            answer["state"] = "recovering"
+            answer["recovery"] = self.recovery.to_json()
+        return answer
+
+    def _recovering(self) -> bool:
+        return self.recovery is not None and self.recovery.state != "done"
+
+    def recovery_card_document(self) -> dict[str, Any]:
+        from milestoned.eventlog.recovery_card import build_card
+
+        index = self.index
+        card = build_card(
+            self.config.chain.network,
+            self.log.head(),
+            index.schedules,
+            index.registered_at,
+            index.rebuild_from,
+        )
+        return card.to_document()
+
+    async def recovery_card(self, params: dict[str, Any], peer: Peer) -> Any:
+        only_params(params, set())
+        self.fold()
+        return self.recovery_card_document()
 
     async def status(self, params: dict[str, Any], peer: Peer) -> Any:
         only_params(params, set())
@@ -171,8 +230,9 @@ class DaemonService:
             "network": self.config.chain.network,
             "ogmios_url": self.ogmios_url,
             "embedded_devnet": self.devnet_url,
-            "state": health.state,
+            "state": "recovering" if self._recovering() else health.state,
             "health": health.to_json(),
+            "recovery": None if self.recovery is None else self.recovery.to_json(),
             "log": {"position": head.position, "hash": head.hash, "store": self.log.config.describe()},
             "projections": {
                 "position": self.projections.position(),
@@ -207,6 +267,11 @@ class DaemonService:
                 "quorum": event.policy.quorum,
                 "oracles": len(event.policy.oracle_keys),
                 "allocations": len(event.definition.get("beneficiary_allocations", ())),
+                "source": "registered here"
+                if isinstance(event, ScheduleRegistered)
+                else "discovered on chain",
+                "registered_at": _point_or_none(self.index.registered_at.get(sid)),
+                "rebuild_from": _point_or_none(self.index.rebuild_from.get(sid)),
             }
             for sid, event in sorted(self.index.schedules.items())
         ]

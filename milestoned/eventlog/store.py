@@ -30,6 +30,7 @@ from eventsourcing.persistence import (
     StoredEvent,
 )
 
+from milestoned.eventlog.anchor import HeadFile
 from milestoned.eventlog.codec import decode_event
 from milestoned.eventlog.config import PostgresConfig, StoreConfig
 from milestoned.eventlog.cursor import live_points_newest_first, spread_points
@@ -42,6 +43,10 @@ EVENTS_TABLE = "stored_events"
 
 class CorruptLogError(RuntimeError):
     """The log's stored records are damaged; it must be verified and restored before appending."""
+
+
+class TruncatedLogError(CorruptLogError):
+    """The log ends before the head recorded outside it: events were cut off its end."""
 
 
 class AppendConflictError(RuntimeError):
@@ -78,15 +83,19 @@ def open_factory(config: StoreConfig) -> InfrastructureFactory[Any]:
 class EventLog:
     """Append, read and inspect the event log. Safe for one writer per process; see AppendConflictError."""
 
-    def __init__(self, config: StoreConfig) -> None:
+    def __init__(self, config: StoreConfig, *, head_file: HeadFile | None = None) -> None:
         self.config = config
         self._factory = open_factory(config)
         self._recorder: ApplicationRecorder = self._factory.application_recorder()
         self._head = self._read_head()
+        self.head_file = head_file
+        """Where the head is recorded outside the log after every append (`anchor`); None: nowhere."""
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
     def close(self) -> None:
+        if self.head_file is not None:
+            self.head_file.sync()
         self._factory.close()
 
     def __enter__(self) -> Self:
@@ -128,6 +137,7 @@ class EventLog:
                     f"expected the log to end at position {expected_position}, "
                     f"but it ends at {head.position}; re-read the log and retry"
                 )
+        self._refuse_if_truncated(head)
         if not head.hash:
             raise CorruptLogError(
                 f"the last stored record (position {head.position}) is damaged, so nothing can be chained "
@@ -159,7 +169,23 @@ class EventLog:
                 f"(the log now ends at {self._head.position}); another writer is appending to this log"
             ) from None
         self._head = LogHead(position=records[-1].position, hash=records[-1].hash)
+        if self.head_file is not None:
+            self.head_file.write(self._head)
         return self._head
+
+    def _refuse_if_truncated(self, head: LogHead) -> None:
+        """Never chain new events onto a log shorter than the head recorded outside it: they would take
+        the positions of the events that were cut off, and hide the cut."""
+        if self.head_file is None:
+            return
+        recorded = self.head_file.read()
+        if recorded is not None and recorded.position > head.position:
+            raise TruncatedLogError(
+                f"the event log ends at position {head.position} but its head was recorded at position "
+                f"{recorded.position} ({self.head_file.path}): events were cut off its end. Nothing is "
+                "appended; restart the daemon to recover the log from the chain (the damaged store is "
+                "kept aside), or restore the store from a backup"
+            )
 
     def append_block(self, point: ChainPoint, events: Sequence[Event] = ()) -> LogHead:
         """Append one block's chain events followed by the cursor checkpoint at `point`, atomically.

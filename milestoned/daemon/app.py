@@ -365,7 +365,12 @@ def _start_scheduler(
 
         service.fold()
         service.catch_up()
-        finish_if_synced(service.recovery, service.health().ok, service.log.head().position)
+        finish_if_synced(
+            service.recovery,
+            service.health().ok,
+            service.log.head().position,
+            lambda: {a.out_ref for a in service.projections.claimable() if a.released},
+        )
         if service.recovery is None or service.recovery.state == "done":
             card = service.recovery_card_document()
             now = asyncio.get_running_loop().time()

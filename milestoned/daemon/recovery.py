@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,8 @@ class LocalFact:
     kind: str
     description: str
     command: str
+    allocation_refs: tuple[str, ...] = ()
+    """For a pending submission: the allocations it spends (settled if the chain shows them released)."""
 
     def to_json(self) -> dict[str, str]:
         return {"kind": self.kind, "description": self.description, "command": self.command}
@@ -273,6 +275,7 @@ def salvage(readable: StoreConfig | None, aside: Path) -> list[LocalFact]:
                 f"release {tx_id} of {len(event.allocation_refs)} allocation(s) was submitted and never "
                 "settled; the rebuilt log shows its allocations released if it reached the chain",
                 "milestonectl claimable (release again what is still claimable)",
+                event.allocation_refs,
             )
         )
     return facts
@@ -350,11 +353,22 @@ def write_card(config: DaemonConfig, document: dict[str, Any]) -> None:
             log.warning("cannot write the recovery card", path=str(path), error=str(exc))
 
 
-def finish_if_synced(recovery: Recovery | None, synced: bool, head_position: int) -> bool:
-    """Mark a running recovery done once the follower has reached the node's tip; True when it just did."""
+def finish_if_synced(
+    recovery: Recovery | None, synced: bool, head_position: int, released: Callable[[], set[str]]
+) -> bool:
+    """Mark a running recovery done once the follower has reached the node's tip; True when it just did.
+
+    A pending submission of the old log whose allocations the rebuilt log shows released reached the
+    chain: it is no longer a fact only the old log held, so it leaves the list.
+    """
     if recovery is None or recovery.state != "recovering" or not synced:
         return False
     recovery.state = "done"
+    if any(f.allocation_refs for f in recovery.local_only):
+        done = released()
+        recovery.local_only = [
+            f for f in recovery.local_only if not (f.allocation_refs and set(f.allocation_refs) <= done)
+        ]
     log.warning(
         "recovered the event log from the chain",
         events=head_position,

@@ -54,14 +54,14 @@ class StartupError(RuntimeError):
     """The daemon cannot start; the message says why and what to do."""
 
 
-def _prepare_store(config: DaemonConfig, rebuild: bool) -> Any:
+def _prepare_store(config: DaemonConfig, rebuild: bool, start: Any = None) -> Any:
     """Verify the store; a damaged one is moved aside and a recovery from the chain planned (`recovery`).
     The embedded devnet is a new chain at each start: no recovery card can point into it."""
     from milestoned.daemon.recovery import prepare_store
     from milestoned.eventlog.recovery_card import RecoveryCardError
 
     try:
-        return prepare_store(config, force=rebuild, use_card=not config.chain.embedded)
+        return prepare_store(config, force=rebuild, use_card=not config.chain.embedded, start=start)
     except RecoveryCardError as exc:
         raise StartupError(
             f"the recovery card is refused: {exc}; fix or remove store.recovery_card (and the copy in the "
@@ -113,11 +113,15 @@ async def _embedded_devnet(config: DaemonConfig) -> AsyncIterator[Any]:
 
 @contextlib.asynccontextmanager
 async def running_daemon(
-    config: DaemonConfig, *, notifier: Notifier | None = None, rebuild: bool = False
+    config: DaemonConfig,
+    *,
+    notifier: Notifier | None = None,
+    rebuild: bool = False,
+    rebuild_from: Any = None,
 ) -> AsyncIterator[RunningDaemon]:
     """The daemon, started, for the duration of the block; stopped gracefully on exit."""
     notifier = notifier or Notifier()
-    recovery = _prepare_store(config, rebuild)
+    recovery = _prepare_store(config, rebuild, rebuild_from)
     if recovery is not None:
         from milestoned.eventlog.recovery_card import point_text
 

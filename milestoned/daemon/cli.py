@@ -60,6 +60,26 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="stop as soon as the first auto-release is confirmed on chain (for scripted rehearsals)",
     )
+    from milestoned.daemon.store_cmd import add_rebuild_arguments, add_verify_arguments
+
+    add_verify_arguments(
+        sub.add_parser(
+            "verify",
+            help="verify the event log offline (hash chain and recorded head), without a running daemon",
+            description="Check the configured event log where it lies: every record's hash and link, dense "
+            "positions, and that the log still reaches the head recorded outside it (log-head.json). "
+            "Exit 0 when it verifies, 1 when it does not (each problem with its position).",
+        )
+    )
+    add_rebuild_arguments(
+        sub.add_parser(
+            "rebuild",
+            help="move the store aside and rebuild the event log from the chain (from a point or the card)",
+            description="Move the current store aside (kept under damaged-<time>, never deleted), follow the "
+            "chain from --from, the recovery card's earliest schedule or the origin, until the node's tip, "
+            "and list what only the old log held with the command that commits it again.",
+        )
+    )
     from milestoned.devnet.cli import add_arguments as add_devnet_arguments
 
     add_devnet_arguments(
@@ -88,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from milestoned.daemon.demo_wiring import main as run_demo
 
         return run_demo(args.examples, linger_s=args.linger, exit_after_release=args.exit_after_release)
+    if args.command in ("verify", "rebuild"):
+        from milestoned.daemon import store_cmd
+
+        return store_cmd.verify_main(args) if args.command == "verify" else store_cmd.rebuild_main(args)
     if args.command == "devnet":
         from milestoned.devnet.cli import main as run_devnet_command
 

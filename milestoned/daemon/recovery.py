@@ -296,7 +296,9 @@ def _attestation(event: OracleSignatureCommitted) -> dict[str, str]:
     }
 
 
-def prepare_store(config: DaemonConfig, *, force: bool = False, use_card: bool = True) -> Recovery | None:
+def prepare_store(
+    config: DaemonConfig, *, force: bool = False, use_card: bool = True, start: ChainPoint | None = None
+) -> Recovery | None:
     """At start: None when the store is sound (or new with nothing to recover), else the recovery to run
     (the damaged store already moved aside and its local-only facts listed).
 
@@ -313,7 +315,10 @@ def prepare_store(config: DaemonConfig, *, force: bool = False, use_card: bool =
         )
     else:
         reasons = check.problems or ("a rebuild was asked for",)
-    start, source = rebuild_point(config, card, card_path)
+    if start is not None:
+        source = "--from"
+    else:
+        start, source = rebuild_point(config, card, card_path)
     recovery = Recovery(reasons=reasons, start=start, source=source)
     if check.existed:
         when = stamp()

@@ -236,6 +236,16 @@ async def test_a_damaged_then_lost_store_is_rebuilt_from_the_chain(backend: Post
                     assert after["schedules"] == before["schedules"]
                     assert (await rpc(sock, "log.verify"))["ok"] is True
                     assert (await rpc(sock, "log.replay"))["equal"] is True
+
+                # 3. `milestoned rebuild --from origin` by hand: the sound store is moved aside all the same.
+                from milestoned.daemon.store_cmd import _rebuild
+                from milestoned.eventlog.events import ChainPoint
+
+                assert await _rebuild(config, ChainPoint.origin()) == 0
+                assert len(list(folder.glob("damaged-*"))) == 1
+                async with daemon(config) as (running, sock):
+                    assert (await rpc(sock, "status"))["recovery"] is None  # a sound log: used as it is
+                    assert (await snapshot(sock))["allocations"] == before["allocations"]
         finally:
             if backend is not None:
                 drop_schema(server, schema)

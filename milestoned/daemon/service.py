@@ -260,6 +260,7 @@ class DaemonService:
 
     async def schedules(self, params: dict[str, Any], peer: Peer) -> Any:
         only_params(params, set())
+        self.fold()  # schedules discovered on chain reach the index through the log
         return [
             {
                 "schedule_id": sid,

@@ -154,6 +154,36 @@ async def live_schedule(running: RunningDaemon, sock: Path, devnet: Devnet) -> t
     return schedule_id, before
 
 
+async def second_daemon_agrees(folder: Path, devnet: Devnet, before: dict[str, Any]) -> None:
+    folder.mkdir()
+    config = with_overrides(
+        config_for(folder, devnet, folder / "card.json"),
+        chain={"ogmios_url": devnet.url, "network": "devnet", "start": "origin"},
+        follow={"all": True},
+    )
+    async with daemon(config) as (_, sock):
+
+        async def synced() -> Any:
+            status = await rpc(sock, "status")
+            return status["state"] == "synced" and status["projections"]["ready"]
+
+        await eventually(synced, "the second daemon to sync")
+        await eventually(
+            lambda: _same_allocations(sock, before), "the second daemon to see every allocation", timeout=30
+        )
+        after = await snapshot(sock)
+        assert after["schedules"] == before["schedules"]
+        assert [m for m in after["milestones"] if m[1] != M2] == [
+            m for m in before["milestones"] if m[1] != M2
+        ]
+        [m2] = [m for m in after["milestones"] if m[1] == M2]
+        assert m2[2] == 0  # the committed-but-unused signature is the first daemon's local fact
+
+
+async def _same_allocations(sock: Path, before: dict[str, Any]) -> bool:
+    return (await snapshot(sock))["allocations"] == before["allocations"]
+
+
 def delete_newest_rows(database: Path, count: int) -> None:
     with sqlite3.connect(database) as db:
         db.execute(
@@ -192,6 +222,9 @@ async def test_a_damaged_then_lost_store_is_rebuilt_from_the_chain(backend: Post
                     await eventually(
                         lambda: _card_names(card, schedule_id), "the recovery card to be written"
                     )
+                    # 0. A second daemon that follows every schedule of the validator, from scratch on the
+                    # same chain, sees the same chain facts (not the unused M2 signature: local to the first)
+                    await second_daemon_agrees(Path(top) / "second", devnet, before)
 
                 # 1. The newest rows deleted (SQLite) or the schema dropped (PostgreSQL): caught, moved aside,
                 # rebuilt; the unused M2 signature is listed with the command that gives it back.

@@ -15,6 +15,7 @@ rewrite both consistently; only a head published off the machine catches that.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ import orjson
 from milestoned.eventlog.hashchain import LogHead
 
 HEAD_FILE_NAME = "log-head.json"
+log = logging.getLogger(__name__)
 
 
 class HeadFileError(ValueError):
@@ -54,10 +56,18 @@ class HeadFile:
         return LogHead(position=position, hash=digest)
 
     def write(self, head: LogHead) -> None:
-        """Replace the file with `head` (atomically: a reader sees the old head or the new one)."""
+        """Replace the file with `head` (atomically: a reader sees the old head or the new one).
+
+        Called after the append committed: a failure here must not pass for a failed append, so it is
+        logged (the next append tries again) rather than raised.
+        """
         temporary = self.path.with_name(self.path.name + ".tmp")
-        temporary.write_bytes(orjson.dumps({"position": head.position, "hash": head.hash}))
-        os.replace(temporary, self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_bytes(orjson.dumps({"position": head.position, "hash": head.hash}))
+            os.replace(temporary, self.path)
+        except OSError as exc:
+            log.warning("cannot record the log head in %s: %s", self.path, exc)
 
     def sync(self) -> None:
         """Flush the file to disk (on close: between appends a rename is enough, see `EventLog`)."""

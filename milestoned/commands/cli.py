@@ -445,6 +445,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_attest_commands(sub)
     _add_keys_commands(sub)
     _add_daemon_commands(sub)
+    from milestoned.commands.recovery_cmd import add_commands as add_recovery_commands
+
+    add_recovery_commands(sub, EXIT_CODES)
     return parser
 
 

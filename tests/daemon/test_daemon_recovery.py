@@ -222,6 +222,14 @@ async def test_a_damaged_then_lost_store_is_rebuilt_from_the_chain(backend: Post
                     await eventually(
                         lambda: _card_names(card, schedule_id), "the recovery card to be written"
                     )
+                    from milestoned.commands.cli import main as milestonectl
+
+                    exported = Path(top) / "exported-card.json"
+                    argv = ["--socket", str(sock), "recovery", "card", "--output", str(exported)]
+                    assert await asyncio.to_thread(milestonectl, argv) == 0
+                    card_document = orjson.loads(exported.read_bytes())
+                    assert [s["schedule_id"] for s in card_document["schedules"]] == [schedule_id]
+                    assert card_document["log_head"]["position"] > 0
                     # 0. A second daemon that follows every schedule of the validator, from scratch on the
                     # same chain, sees the same chain facts (not the unused M2 signature: local to the first)
                     await second_daemon_agrees(Path(top) / "second", devnet, before)

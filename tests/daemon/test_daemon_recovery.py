@@ -3,7 +3,8 @@
 The real daemon (in-process, its real socket) follows a devnet that outlives it, as a cardano-node does.
 A schedule is registered on chain, its first milestone signed and released, a second milestone signed
 but not released (a fact only the local log holds). Then the store is damaged in the ways an operator
-meets (the newest rows deleted, the data directory lost, the PostgreSQL schema dropped) and the daemon
+meets (the newest rows deleted, a hash digit flipped in the file, the file truncated, the data directory
+lost, the PostgreSQL schema dropped, rows deleted there) and the daemon
 restarted: it must rebuild the log from the chain, starting at the recovery card it kept outside the data
 directory, and answer `milestones`, `claimable` and `schedules` as before; what only the old log held is
 listed with the command that commits it again, and that command gives the rest back.
@@ -192,6 +193,37 @@ def delete_newest_rows(database: Path, count: int) -> None:
         )
 
 
+def _checkpointed(database: Path) -> bytes:
+    with sqlite3.connect(database) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return database.read_bytes()
+
+
+def flip_a_hash_digit(database: Path) -> None:
+    """One hex digit of a stored record's hash changed in the file itself (bit rot, or a hand edit)."""
+    data = bytearray(_checkpointed(database))
+    at = data.index(b'"h":"', data.index(b'"h":"') + 1) + 5
+    data[at] = ord("0") if data[at] != ord("0") else ord("1")
+    database.write_bytes(bytes(data))
+
+
+def truncate_file(database: Path) -> None:
+    """The file cut short (a full disk while copying it back, a bad restore)."""
+    size = len(_checkpointed(database))
+    with open(database, "r+b") as handle:
+        handle.truncate(size // 2)
+
+
+def delete_newest_pg_rows(server: PostgresConfig, schema: str, count: int) -> None:
+    import psycopg
+
+    with psycopg.connect(**server.conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
+        conn.execute(
+            f'DELETE FROM "{schema}".stored_events WHERE originator_version > '
+            f'(SELECT max(originator_version) - {count} FROM "{schema}".stored_events)'
+        )
+
+
 def drop_schema(server: PostgresConfig, schema: str) -> None:
     import psycopg
 
@@ -263,6 +295,20 @@ async def test_a_damaged_then_lost_store_is_rebuilt_from_the_chain(backend: Post
                         assert await snapshot(sock) == before
                     [listed] = await rpc(sock, "schedules")
                     assert listed["source"] == "discovered on chain" and listed["rebuild_from"]
+
+                # 1b. More damage of the kinds met in the field, each caught at start and rebuilt.
+                damages = (
+                    [flip_a_hash_digit, truncate_file]
+                    if backend is None
+                    else [lambda _: delete_newest_pg_rows(server, schema, 2)]
+                )
+                for damage in damages:
+                    damage(folder / "events.db")
+                    async with daemon(config) as (running, sock):
+                        status = await recovered(sock)
+                        assert status["recovery"]["moved_aside_to"], damage
+                        assert (await snapshot(sock))["allocations"] == before["allocations"], damage
+                        assert (await rpc(sock, "log.verify"))["ok"] is True
 
                 # 2. The data directory lost (a dead disk, a new server): the card kept elsewhere suffices.
                 shutil.rmtree(folder)

@@ -28,7 +28,7 @@ import structlog
 
 from milestoned.daemon.config import DaemonConfig
 from milestoned.eventlog import EventLog, parse_store_url
-from milestoned.eventlog.anchor import HEAD_FILE_NAME, HeadFile, HeadFileError
+from milestoned.eventlog.anchor import HEAD_FILE_NAME, HeadFile
 from milestoned.eventlog.config import PostgresConfig, SQLiteConfig, StoreConfig
 from milestoned.eventlog.events import (
     ChainPoint,
@@ -41,7 +41,8 @@ from milestoned.eventlog.events import (
 )
 from milestoned.eventlog.hashchain import open_record
 from milestoned.eventlog.recovery_card import RecoveryCard, RecoveryCardError, point_text, read_card
-from milestoned.eventlog.verify import verify
+from milestoned.eventlog.verify import StoreCheck
+from milestoned.eventlog.verify import check_store as verify_store
 
 log = structlog.get_logger("milestoned.recovery")
 
@@ -51,19 +52,6 @@ ORIGIN_WARNING = (
     "takes hours (a few on preprod); keep the recovery card (`milestonectl recovery card`) elsewhere and "
     "set store.recovery_card to it so that a rebuild starts at the first registration"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class StoreCheck:
-    """What verifying the store at start found: nothing (`sound`), or every reason it cannot be used."""
-
-    problems: tuple[str, ...]
-    existed: bool
-    """The store held a log before (a fresh data directory holds none: nothing to recover from it)."""
-
-    @property
-    def sound(self) -> bool:
-        return not self.problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,30 +101,8 @@ def head_file(config: DaemonConfig) -> HeadFile:
 
 
 def check_store(config: DaemonConfig) -> StoreCheck:
-    """Verify the log against its hash chain and the head recorded outside it; never writes."""
-    store = parse_store_url(config.store.log_url)
-    problems: list[str] = []
-    anchor = None
-    try:
-        anchor = head_file(config).read()
-    except HeadFileError as exc:
-        problems.append(f"the recorded log head is unreadable: {exc}")
-    if isinstance(store, SQLiteConfig) and not store.path.exists():
-        if anchor is not None and anchor.position > 0:
-            problems.append(
-                f"the event log {store.path} is missing, but its head was recorded at position "
-                f"{anchor.position}: the store was deleted or lost"
-            )
-        return StoreCheck(tuple(problems), existed=anchor is not None and anchor.position > 0)
-    try:
-        with EventLog(store) as event_log:
-            report = verify(event_log, anchor=anchor)
-            existed = report.head.position > 0 or (anchor is not None and anchor.position > 0)
-    except Exception as exc:  # a file that is not a database, a schema that cannot be read, …
-        problems.append(f"the event log at {store.describe()} cannot be read: {type(exc).__name__}: {exc}")
-        return StoreCheck(tuple(problems), existed=True)
-    problems.extend(f"position {p.position}: {p.message}" for p in report.problems)
-    return StoreCheck(tuple(problems), existed=existed)
+    """Verify the configured log against its hash chain and the head recorded outside it; never writes."""
+    return verify_store(parse_store_url(config.store.log_url), head_file(config))
 
 
 def read_recovery_card(config: DaemonConfig) -> tuple[RecoveryCard | None, str]:

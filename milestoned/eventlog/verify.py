@@ -4,13 +4,16 @@ It reads every row of the events table in insertion order (not trusting position
 that it belongs to the log stream, that positions run 1, 2, 3 … without gap or repeat, that the record is
 canonical and decodes, that its hash matches its content, and that it links to the previous record's
 hash. Any change, removal, insertion or reordering of stored events breaks at least one of these. Cutting
-off the newest events is only detectable against an anchor recorded elsewhere (`anchor=`).
+off the newest events is only detectable against an anchor recorded elsewhere (`anchor=`, the head file
+of `anchor`): `check_store` verifies a store against both.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from milestoned.eventlog.anchor import HeadFile, HeadFileError
+from milestoned.eventlog.config import SQLiteConfig, StoreConfig
 from milestoned.eventlog.hashchain import GENESIS_HASH, LogHead, open_record
 from milestoned.eventlog.store import LOG_STREAM_ID, EventLog
 
@@ -80,3 +83,44 @@ def verify(log: EventLog, *, anchor: LogHead | None = None, batch_size: int = 20
             "existed (events were cut off the end)",
         )
     return VerifyReport(ok=not problems, events_checked=checked, head=head, problems=tuple(problems))
+
+
+@dataclass(frozen=True, slots=True)
+class StoreCheck:
+    """What verifying a store found: nothing (`sound`), or every reason it cannot be used."""
+
+    problems: tuple[str, ...]
+    existed: bool
+    """The store held a log before (a fresh data directory holds none: nothing to recover from it)."""
+
+    @property
+    def sound(self) -> bool:
+        return not self.problems
+
+
+def check_store(store: StoreConfig, head_file: HeadFile | None) -> StoreCheck:
+    """Verify the log at `store` against its hash chain and the head recorded in `head_file`; the daemon
+    at start, `milestoned verify` and `milestonectl doctor` all judge a store by this. Never appends."""
+    problems: list[str] = []
+    anchor = None
+    if head_file is not None:
+        try:
+            anchor = head_file.read()
+        except HeadFileError as exc:
+            problems.append(f"the recorded log head is unreadable: {exc}")
+    recorded = anchor is not None and anchor.position > 0
+    if isinstance(store, SQLiteConfig) and not store.path.exists():
+        if recorded:
+            problems.append(
+                f"the event log {store.path} is missing, but its head was recorded at position "
+                f"{anchor.position}: the store was deleted or lost"  # type: ignore[union-attr]
+            )
+        return StoreCheck(tuple(problems), existed=recorded)
+    try:
+        with EventLog(store) as event_log:
+            report = verify(event_log, anchor=anchor)
+    except Exception as exc:  # a file that is not a database, a schema that cannot be read, …
+        problems.append(f"the event log at {store.describe()} cannot be read: {type(exc).__name__}: {exc}")
+        return StoreCheck(tuple(problems), existed=True)
+    problems.extend(f"position {p.position}: {p.message}" for p in report.problems)
+    return StoreCheck(tuple(problems), existed=report.head.position > 0 or recorded)

@@ -13,6 +13,7 @@ Rules every handler follows:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
 import time
@@ -713,7 +714,13 @@ class DaemonService:
 
     async def log_verify(self, params: dict[str, Any], peer: Peer) -> Any:
         only_params(params, set())
-        anchor = self.log.head()
+        anchor = self.log.head()  # as this process appended it; the head file outlives restarts
+        if self.log.head_file is not None:
+            from milestoned.eventlog.anchor import HeadFileError
+
+            # an unreadable head file is reported by `milestoned verify` and at start
+            with contextlib.suppress(HeadFileError):
+                anchor = self.log.head_file.read() or anchor
         config = self.log.config
 
         def run() -> Any:

@@ -418,12 +418,20 @@ def _start_scheduler(
     async def watchdog() -> None:
         notifier.watchdog()
 
+    async def anchor() -> None:
+        from milestoned.daemon.anchor_job import anchor_head
+
+        if service.health().ok and not service._recovering():
+            await anchor_head(service)
+
     every(TIP_REFRESH_S, refresh_tip, "tip")
     every(CATCH_UP_S, catch_up, "projections")
     every(CHECKPOINT_S, checkpoint, "checkpoint")
     every(SUBMISSIONS_S, settle_submissions, "submissions")
     if config.release.auto:
         every(config.release.interval_seconds, auto_release, "auto-release")
+    if config.anchor.every_seconds:
+        every(config.anchor.every_seconds, anchor, "anchor")
     if notifier.watchdog_seconds:
         every(max(0.5, notifier.watchdog_seconds / 2), watchdog, "watchdog")
     scheduler.start()

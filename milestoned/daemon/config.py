@@ -132,6 +132,13 @@ class ReleaseSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AnchorSettings:
+    every_seconds: float = 0.0
+    """Publish the event log's head on chain (metadata label 1968, paid by the operator wallet, about
+    0.17 ADA each) this often when it moved; 0 (the default) publishes nothing."""
+
+
+@dataclass(frozen=True, slots=True)
 class FollowSettings:
     """Which schedules found on chain (by their registration metadata) the daemon follows, beyond those
     registered through it and those whose admin is the operator wallet's key."""
@@ -161,6 +168,7 @@ class DaemonConfig:
     release: ReleaseSettings = field(default_factory=ReleaseSettings)
     devnet: DevnetSettings = field(default_factory=DevnetSettings)
     follow: FollowSettings = field(default_factory=FollowSettings)
+    anchor: AnchorSettings = field(default_factory=AnchorSettings)
 
     @property
     def expected_magic(self) -> int:
@@ -176,6 +184,7 @@ SECTIONS: Mapping[str, type] = {
     "release": ReleaseSettings,
     "devnet": DevnetSettings,
     "follow": FollowSettings,
+    "anchor": AnchorSettings,
 }
 
 
@@ -418,6 +427,16 @@ def validate(config: DaemonConfig) -> list[str]:
         )
     if release.interval_seconds <= 0:
         problems.append("release.interval_seconds: must be a positive number of seconds")
+    if config.anchor.every_seconds < 0 or 0 < config.anchor.every_seconds < 60:
+        problems.append(
+            "anchor.every_seconds: must be 0 (off) or at least 60 "
+            "(each anchor is a transaction that costs fees)"
+        )
+    if config.anchor.every_seconds and not release.wallet_key:
+        problems.append(
+            "release.wallet_key: anchor.every_seconds is set but no operator wallet key pays for the "
+            "anchors; set release.wallet_key, or anchor.every_seconds = 0"
+        )
     if release.validity_seconds < 60:
         problems.append("release.validity_seconds: must be at least 60 (a transaction needs time to land)")
     if config.devnet.slot_length <= 0:

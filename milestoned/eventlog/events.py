@@ -68,6 +68,10 @@ def _check_field(name: str, value: object) -> None:
         _natural(name, value, 1)
     elif name == "validity_upper_slot":
         _natural(name, value, 0)
+    elif name == "head_hash":
+        _hex(name, value, size=32)
+    elif name == "position":
+        _natural(name, value, 1)
     elif name == "allocation_refs":
         if not isinstance(value, tuple) or not value:
             raise InvalidEventError(f"{name} must be a non-empty tuple of output references, got {value!r}")
@@ -227,6 +231,17 @@ class SubmissionReverted(LocalEvent):
     reason: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class HeadAnchored(LocalEvent):
+    """The log's head at `position` (hash `head_hash`) was published on chain in transaction `tx_id`
+    (metadata label 1968): the list an auditor checks the published heads from."""
+
+    topic: ClassVar[str] = "HeadAnchored/v1"
+    tx_id: str
+    position: int
+    head_hash: str
+
+
 # --- chain events -------------------------------------------------------------------------------------
 
 
@@ -336,6 +351,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     RegistrationPartSeen,
     ScheduleDiscovered,
     OracleSignatureSeen,
+    HeadAnchored,
 )
 
 EVENT_TYPES_BY_TOPIC: Mapping[str, type[Event]] = {cls.topic: cls for cls in EVENT_TYPES}

@@ -23,6 +23,7 @@ from milestoned.eventlog.events import (
     ChainEvent,
     ChainPoint,
     Event,
+    HeadAnchored,
     OracleSignatureCommitted,
     OracleSignatureSeen,
     RegistrationPartSeen,
@@ -256,6 +257,8 @@ def changes_for(event: Event, slots: SlotConfig) -> tuple[RowChange, ...]:
             )
         case SubmissionConfirmed() | SubmissionExpired() | SubmissionFailed() | SubmissionReverted():
             return (SetSubmissionStatus(event.tx_id, SUBMISSION_STATUS[type(event)], event.reason),)
+        case HeadAnchored():
+            return ()  # a fact for auditors (which heads were published, where): no projection rows
         case ChainEvent():
             raise TypeError(f"no projection rule for chain event {event.topic}")
         case _:

@@ -1,0 +1,130 @@
+"""The log's head published on chain: the daemon's anchor job puts it in a block, and a history rewritten
+afterwards (every hash recomputed, so the hash chain alone still verifies) no longer matches it."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import cbor2
+from pycardano import Address, Network, PaymentSigningKey, PaymentVerificationKey
+
+from milestoned.daemon.anchor_job import anchor_head
+from milestoned.daemon.app import running_daemon
+from milestoned.daemon.config import with_overrides
+from milestoned.daemon.demo_wiring import demo_config, demo_seed, rpc
+from milestoned.domain.attestation import sign_attestation
+from milestoned.domain.head_anchor import HEAD_ANCHOR_LABEL, HeadAnchor, mismatches, read_anchor
+from milestoned.eventlog import EventLog, SQLiteConfig
+from milestoned.eventlog.events import HeadAnchored, OracleSignatureCommitted
+from milestoned.eventlog.verify import verify
+
+
+def anchors_on_chain(devnet: Any) -> list[tuple[str, HeadAnchor]]:
+    """(tx id, anchor) of every label-1968 document in the devnet's blocks, read from the CBOR."""
+    found = []
+    for block in devnet.chain.blocks:
+        for tx in block.transactions:
+            decoded = tx.decoded
+            if decoded.auxiliary_data_bytes is None:
+                continue
+            data = cbor2.loads(decoded.auxiliary_data_bytes)
+            labels = data.value.get(0, {}) if isinstance(data, cbor2.CBORTag) else data
+            anchor = read_anchor(labels.get(HEAD_ANCHOR_LABEL)) if isinstance(labels, dict) else None
+            if anchor is not None:
+                found.append((decoded.id_hex, anchor))
+    return found
+
+
+async def test_the_head_is_published_and_a_rewrite_no_longer_matches_it() -> None:
+    with tempfile.TemporaryDirectory(prefix="man-", dir="/tmp") as folder:
+        data = Path(folder)
+        key = PaymentSigningKey(hashlib.sha256(b"milestoned/test/anchor-operator").digest())
+        key.save(str(data / "operator.skey"))
+        (data / "operator.skey").chmod(0o600)
+        config = with_overrides(
+            demo_config(data), release={"auto": False, "wallet_key": str(data / "operator.skey")}
+        )
+        async with running_daemon(config) as daemon:
+            sock = Path(config.socket.path)
+            address = Address(PaymentVerificationKey.from_signing_key(key).hash(), network=Network.TESTNET)
+            daemon.devnet.fund(address, 50_000_000)
+            schedule_id = bytes(28)
+            signature = sign_attestation(demo_seed("oracle-1"), schedule_id, b"M1")
+            daemon.service.append(
+                [
+                    OracleSignatureCommitted(
+                        schedule_id=schedule_id.hex(),
+                        milestone_id=b"M1".hex(),
+                        oracle_key=signature.oracle_key.hex(),
+                        signature=signature.signature.hex(),
+                    )
+                ]
+            )
+            head = daemon.service.log.head()
+            tx_id = await anchor_head(daemon.service)
+            assert tx_id is not None
+            assert await anchor_head(daemon.service) is None  # nothing moved but the anchor's own event
+
+            for _ in range(100):
+                published = anchors_on_chain(daemon.devnet)
+                if published:
+                    break
+                await asyncio.sleep(0.2)
+            assert published == [(tx_id, HeadAnchor("devnet", head.position, head.hash))]
+            anchored = [
+                e.event for e in daemon.service.log.iter_events() if isinstance(e.event, HeadAnchored)
+            ]
+            assert anchored == [HeadAnchored(tx_id=tx_id, position=head.position, head_hash=head.hash)]
+            assert (await rpc(sock, "log.verify"))["ok"] is True
+            log_path = daemon.service.log.config.path
+
+        anchors = [anchor for _, anchor in published]
+        with EventLog(SQLiteConfig(log_path)) as log:
+            hashes = {e.position: e.hash for e in log.iter_events()}
+            assert mismatches(anchors, hashes, log.head().position) == []
+
+        # A rewrite from the anchored position on, each later hash recomputed: the chain alone verifies.
+        import sqlite3
+
+        with sqlite3.connect(log_path) as db:
+            db.execute("DELETE FROM stored_events WHERE originator_version >= ?", (head.position,))
+        with EventLog(SQLiteConfig(log_path)) as log:
+            other = sign_attestation(demo_seed("oracle-2"), schedule_id, b"M1")
+            log.append(
+                [
+                    OracleSignatureCommitted(
+                        schedule_id=schedule_id.hex(),
+                        milestone_id=b"M1".hex(),
+                        oracle_key=other.oracle_key.hex(),
+                        signature=other.signature.hex(),
+                    )
+                ]
+            )
+            assert verify(log).ok
+            hashes = {e.position: e.hash for e in log.iter_events()}
+            [problem] = mismatches(anchors, hashes, log.head().position)
+            assert f"position {head.position}" in problem and "rewritten" in problem
+        with sqlite3.connect(log_path) as db:
+            db.execute("DELETE FROM stored_events WHERE originator_version >= ?", (head.position,))
+        with EventLog(SQLiteConfig(log_path)) as log:
+            [problem] = mismatches(anchors, {}, log.head().position)
+            assert "cut off" in problem
+
+
+def test_only_well_formed_documents_are_anchors() -> None:
+    good = HeadAnchor("preprod", 7, "ab" * 32).to_document()
+    assert read_anchor(good) == HeadAnchor("preprod", 7, "ab" * 32)
+    for bad in (
+        {**good, "v": 2},
+        {**good, "log": "other"},
+        {**good, "position": 0},
+        {**good, "position": True},
+        {**good, "hash": "AB" * 32},
+        {**good, "extra": 1},
+        "not a map",
+    ):
+        assert read_anchor(bad) is None, bad

@@ -233,7 +233,12 @@ class DaemonService:
             "embedded_devnet": self.devnet_url,
             "state": "recovering" if self._recovering() else health.state,
             "health": health.to_json(),
-            "recovery": None if self.recovery is None else self.recovery.to_json(),
+            "recovery": None
+            if self.recovery is None
+            else {
+                **self.recovery.to_json(),
+                "progress": {"indexer_slot": health.indexer_slot, "node_tip_slot": health.node_tip_slot},
+            },
             "log": {"position": head.position, "hash": head.hash, "store": self.log.config.describe()},
             "projections": {
                 "position": self.projections.position(),

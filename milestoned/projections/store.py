@@ -55,6 +55,18 @@ from milestoned.projections.readmodels import (
 PROJECTION_NAME = "milestoned.projections.v1"
 
 
+DISCOVERED_COLUMNS = (
+    "schedule_id",
+    "quorum",
+    "oracle_keys",
+    "policy",
+    "definition",
+    "registration",
+    "slot",
+    "header_hash",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Table:
     name: str
@@ -73,16 +85,7 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "proj_discovered",
-        (
-            "schedule_id",
-            "quorum",
-            "oracle_keys",
-            "policy",
-            "definition",
-            "registration",
-            "slot",
-            "header_hash",
-        ),
+        DISCOVERED_COLUMNS,
         ("schedule_id",),
         "schedule_id TEXT PRIMARY KEY, quorum BIGINT NOT NULL, oracle_keys TEXT NOT NULL, "
         "policy TEXT NOT NULL, definition TEXT NOT NULL, registration TEXT NOT NULL, "
@@ -166,16 +169,7 @@ STATEMENTS: dict[type, tuple[str, tuple[str, ...]]] = {
     DiscoverSchedule: (
         "INSERT INTO proj_discovered (schedule_id, quorum, oracle_keys, policy, definition, registration, "
         "slot, header_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (schedule_id) DO NOTHING",
-        (
-            "schedule_id",
-            "quorum",
-            "oracle_keys",
-            "policy",
-            "definition",
-            "registration",
-            "slot",
-            "header_hash",
-        ),
+        DISCOVERED_COLUMNS,
     ),
     AddSignature: (
         "INSERT INTO proj_signatures (schedule_id, milestone_id, oracle_key, signature) VALUES (?, ?, ?, ?) "

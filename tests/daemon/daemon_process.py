@@ -7,6 +7,7 @@ to check how the daemon classifies callers; the socket itself is 0660 as configu
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,3 +188,15 @@ def demo_attestations(milestone: str, count: int) -> list[dict[str, str]]:
         signature = sign_attestation(seed, schedule_id, milestone.encode())
         documents.append(attestation_document(Attestation(schedule_id, milestone.encode(), signature)))
     return documents
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 90.0) -> Any:
+    """Await `check()` every 0.3 s until it returns something true (returned), or fail after `timeout`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        value = await check()
+        if value:
+            return value
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -17,7 +17,7 @@ import shutil
 import sqlite3
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 import pytest
+from daemon_process import eventually
 from rich.console import Console
 
 from milestoned.daemon.app import RunningDaemon, StartupError, running_daemon
@@ -36,17 +37,6 @@ from milestoned.eventlog.testing import postgres_for_tests
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 M1, M2 = "M1-testnet-launch", "M2-security-audit"
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 90.0) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass

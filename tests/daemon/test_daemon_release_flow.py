@@ -4,13 +4,13 @@ signed by the operator wallet, confirmed on chain, and the submission is settled
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from daemon_process import eventually
 from rich.console import Console
 
 from milestoned.daemon.app import RunningDaemon, running_daemon
@@ -20,17 +20,6 @@ from milestoned.ogmios.connection import OgmiosConnection
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 M1, M2 = "M1-testnet-launch", "M2-security-audit"
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 90.0) -> Any:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @contextlib.asynccontextmanager

@@ -219,6 +219,13 @@ async def _network_of(client: Any) -> str:
 
 async def _follow_to_tip(client: Any, position: PointOrOrigin, chain_pass: ChainAudit) -> PointOrOrigin:
     """Chain sync from `position` until the block that is the tip; returns the last point processed."""
+    if await intersect(client, position):
+        return position
+    return await sync_to_tip(client, chain_pass, position)
+
+
+async def intersect(client: Any, position: PointOrOrigin) -> bool:
+    """Start chain sync at `position`; True when that is already the tip (nothing to read)."""
     from milestoned.ogmios.errors import IntersectionNotFound
 
     try:
@@ -229,8 +236,14 @@ async def _follow_to_tip(client: Any, position: PointOrOrigin, chain_pass: Chain
             "check the point (SLOT.HEADER_HASH of a block on this network), or audit --from origin",
         ) from None
     tip = intersection.tip
-    if tip == ORIGIN or (intersection.point != ORIGIN and intersection.point.id == tip.id):
-        return position
+    return bool(tip == ORIGIN or (intersection.point != ORIGIN and intersection.point.id == tip.id))
+
+
+async def sync_to_tip(client: Any, chain_pass: ChainAudit, position: PointOrOrigin = ORIGIN) -> PointOrOrigin:
+    """Feed chain-sync answers to `chain_pass` until it holds the tip (a block, or a rollback to it).
+
+    Called again on the same connection, it carries on where it stopped, so a test (or a long audit)
+    sees the chain's rollbacks as they happen."""
     while True:
         result = await client.next_block()
         if isinstance(result, RollForward):

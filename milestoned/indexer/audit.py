@@ -235,7 +235,8 @@ class AuditReport:
     schedules: tuple[ScheduleAudit, ...]
     rejections: tuple[SeenRejection, ...]
     incomplete: Mapping[str, tuple[tuple[int, int], ...]]
-    """Schedules whose registration was only partly seen: schedule id -> allocation ranges seen."""
+    """Schedules whose registration is only partly on chain: schedule id -> allocation ranges seen (a
+    complete registration that discovery refused is among `rejections` instead)."""
     missing: tuple[str, ...]
     """Requested schedule ids no registration was found for."""
     rollbacks: int
@@ -319,9 +320,11 @@ def reconcile(
         if sid in discovered
     )
     incomplete = {
-        sid: tuple(sorted((int(p.part["allocations"][0]), int(p.part["allocations"][1])) for p in seen))
+        sid: ranges
         for sid, seen in sorted(parts.items())
-        if sid not in discovered and (not requested or sid in requested)
+        if sid not in discovered
+        and (not requested or sid in requested)
+        and not _covers(ranges := _ranges(seen), int(seen[0].part["of"]))
     }
     missing = tuple(sid for sid in wanted if sid not in discovered)
     flags = [
@@ -337,6 +340,21 @@ def reconcile(
         for sid in missing
     ]
     return AuditReport(schedules, tuple(rejections), incomplete, missing, rollbacks, tuple(flags))
+
+
+def _ranges(parts: list[RegistrationPartSeen]) -> tuple[tuple[int, int], ...]:
+    return tuple(sorted((int(p.part["allocations"][0]), int(p.part["allocations"][1])) for p in parts))
+
+
+def _covers(ranges: tuple[tuple[int, int], ...], total: int) -> bool:
+    """Whether the parts cover every allocation: then the registration is complete but was refused
+    (its reason is among the rejections), not waiting for parts."""
+    position = 0
+    for first, end in ranges:
+        if first > position:
+            return False
+        position = max(position, end)
+    return position >= total
 
 
 def _schedule(

@@ -313,9 +313,7 @@ def _with_comparison(
 ) -> AuditRun:
     from dataclasses import replace
 
-    from milestoned.eventlog.events import Event
-
-    chain = chain_facts(item for item in run.items if isinstance(item, Event))
+    chain = chain_facts(run.items)
     chain.cursor = run.tip  # the chain was read to its tip, whatever the last relevant block
     log = chain_facts(log_events)
     comparison = compare(chain, log, start_slot=run.start.slot, schedules=schedules)

@@ -28,7 +28,6 @@ from milestoned.eventlog.events import (
     AllocationReleased,
     ChainEvent,
     ChainPoint,
-    Event,
     RolledBack,
     ScheduleDiscovered,
     SchedulePolicy,
@@ -108,8 +107,9 @@ class Comparison:
         }
 
 
-def chain_facts(events: Iterable[Event]) -> ChainFacts:
-    """Fold a source's events (a log's, or the audit's items) into the chain facts they state."""
+def chain_facts(events: Iterable[object]) -> ChainFacts:
+    """Fold a source's events (a log's, or the audit's items: what is no event is skipped) into the
+    chain facts they state."""
     registered: dict[str, ScheduleRegistered] = {}
     chain: list[ChainEvent] = []
     for event in events:

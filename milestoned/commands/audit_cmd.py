@@ -33,6 +33,7 @@ from milestoned.ogmios.model import ORIGIN, Point, PointOrOrigin, RollForward
 _SCHEDULE_ID = re.compile(r"\A[0-9a-fA-F]{56}\Z")
 NETWORKS = ("mainnet", "preprod", "preview", "devnet")
 MAX_RECONNECTS = 5
+CONNECT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -159,31 +160,41 @@ async def run_audit(
 ) -> AuditRun:
     """Follow the chain at `url` from `start` to its tip and reconcile what it shows (the whole audit
     without printing: the tests and the benchmark call this)."""
-    from milestoned.ogmios.client import run_with_reconnect
+    from milestoned.ogmios.client import connect_with_backoff
     from milestoned.ogmios.errors import OgmiosConnectionError, OgmiosError
 
     began = time.perf_counter()
-    state: dict[str, Any] = {"position": start, "pass": None, "network": network}
-
-    async def session(client: Any) -> None:
-        if state["pass"] is None:
-            name = state["network"] or await _network_of(client)
-            state["network"] = name
-            contract = WatchedContract.of_network(name)
-            follow = FollowPolicy(everything=not schedules, schedule_ids=frozenset(schedules))
-            state["pass"] = ChainAudit(contract, follow)
-        state["position"] = await _follow_to_tip(client, state["position"], state["pass"])
-
-    try:
-        await run_with_reconnect(url, session, max_reconnects=MAX_RECONNECTS, max_frame_bytes=None)
-    except OgmiosConnectionError as exc:
-        raise CommandError(
-            f"cannot follow the chain at {url}: {exc}",
-            "check the Ogmios URL (ws://HOST:1337) and that Ogmios and its node are running",
-        ) from None
-    except OgmiosError as exc:
-        raise CommandError(f"Ogmios at {url} answered with an error: {exc}") from None
-    chain_pass: ChainAudit = state["pass"]
+    position = start
+    chain_pass: ChainAudit | None = None
+    drops = 0
+    while True:  # a dropped link resumes from the last block read, a few times; a dead one is an error
+        try:
+            client = await connect_with_backoff(url, max_attempts=CONNECT_ATTEMPTS, max_frame_bytes=None)
+        except OgmiosConnectionError as exc:
+            raise CommandError(
+                f"cannot reach Ogmios at {url}: {exc}",
+                "check the Ogmios URL (ws://HOST:1337) and that Ogmios and its node are running",
+            ) from None
+        try:
+            if chain_pass is None:
+                network = network or await _network_of(client)
+                contract = WatchedContract.of_network("preprod" if network == "testnet" else network)
+                follow = FollowPolicy(everything=not schedules, schedule_ids=frozenset(schedules))
+                chain_pass = ChainAudit(contract, follow)
+            position = await _follow_to_tip(client, position, chain_pass)
+            break
+        except OgmiosConnectionError as exc:
+            drops += 1
+            if drops > MAX_RECONNECTS:
+                raise CommandError(
+                    f"lost the connection to Ogmios at {url} {drops} times ({exc})",
+                    "check the link to Ogmios, then run the audit again",
+                ) from None
+        except OgmiosError as exc:
+            raise CommandError(f"Ogmios at {url} answered with an error: {exc}") from None
+        finally:
+            await client.abort()
+    assert network is not None
     report = reconcile(chain_pass.items, derive_schedule_id, schedules)
     return AuditRun(
         report=report,
@@ -191,7 +202,7 @@ async def run_audit(
         tip=chain_pass.tip,
         blocks=chain_pass.blocks,
         seconds=time.perf_counter() - began,
-        network=state["network"],
+        network=network,
         items=tuple(chain_pass.items),
     )
 
@@ -201,8 +212,8 @@ def _chain_point(point: PointOrOrigin) -> ChainPoint:
 
 
 async def _network_of(client: Any) -> str:
-    """`mainnet` or a testnet's name, from the node's Shelley genesis (only mainnet vs testnet matters:
-    it decides the address prefix; the validator is the same everywhere)."""
+    """`mainnet` or `testnet`, from the node's Shelley genesis: all an audit needs to know (it decides
+    the address prefix; the validator is the same on every network)."""
     from milestoned.ogmios.errors import OgmiosError
 
     try:
@@ -212,9 +223,7 @@ async def _network_of(client: Any) -> str:
             f"cannot ask Ogmios which network it serves ({exc})",
             "give it with --network mainnet|preprod|preview|devnet",
         ) from None
-    if genesis.network == "mainnet":
-        return "mainnet"
-    return "devnet" if genesis.network == "devnet" else "preprod"
+    return "mainnet" if genesis.network == "mainnet" else "testnet"
 
 
 async def _follow_to_tip(client: Any, position: PointOrOrigin, chain_pass: ChainAudit) -> PointOrOrigin:

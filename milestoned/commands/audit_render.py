@@ -74,10 +74,11 @@ def schedule_pairs(schedule: ScheduleAudit) -> list[tuple[str, str]]:
     ]
 
 
-def allocation_rows(schedule: ScheduleAudit) -> list[list[str]]:
+def allocation_rows(schedule: ScheduleAudit, *, short: bool = False) -> list[list[str]]:
+    """One row per allocation; `short` cuts transaction ids (a terminal), the HTML keeps them whole."""
     return [
         [
-            life.out_ref,
+            _short_ref(life.out_ref) if short else life.out_ref,
             life.beneficiary,
             life.milestone,
             str(life.amount),
@@ -88,6 +89,11 @@ def allocation_rows(schedule: ScheduleAudit) -> list[list[str]]:
         ]
         for life in schedule.allocations
     ]
+
+
+def _short_ref(out_ref: str) -> str:
+    tx_id, index = out_ref.split("#")
+    return f"{tx_id[:16]}…#{index}"
 
 
 ALLOCATION_HEADERS = ("allocation", "beneficiary", "milestone", "amount", "vests", "locked", "state", "spent")
@@ -144,7 +150,7 @@ def render(run: AuditRun, out: Output) -> None:
     for schedule in run.report.schedules:
         out.line("")
         out.fields(f"schedule {schedule.schedule_id}", schedule_pairs(schedule))
-        _table(out, "allocations", ALLOCATION_HEADERS, allocation_rows(schedule))
+        _table(out, "allocations", ALLOCATION_HEADERS, allocation_rows(schedule, short=True))
         _table(
             out,
             "oracle attestations (from the release redeemers)",

@@ -206,7 +206,7 @@ def _add_audit_command(sub: argparse._SubParsersAction[argparse.ArgumentParser])
         dest="start",
         required=True,
         metavar="POINT",
-        help="where to start reading: origin, or SLOT.HEADER_HASH at or before the first registration",
+        help="where to start reading: origin, or SLOT.HEADER_HASH of a block before the first registration",
     )
     audit.add_argument(
         "--network",

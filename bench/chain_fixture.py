@@ -4,9 +4,10 @@
 builds on it, through the real txbuilder and the real scripts (evaluated by the devnet's Plutus
 evaluator):
 
-- `schedules` schedules of `allocations` allocations each (5 beneficiaries, milestones M1 and M2, 3
-  oracles, quorum 2), registered with their label-1967 metadata (several transactions each);
-- one release per schedule: beneficiary 0's M1 allocations, attested by oracles 0 and 1;
+- `schedules` schedules of `allocations` allocations each (20 beneficiaries of its own, so 5 allocations
+  each at 100; milestones M1 for the first half, M2 for the rest; 3 oracles, quorum 2), registered with
+  their label-1967 metadata (several transactions each);
+- one release per schedule: beneficiary 0's M1 allocations (3 at 100), attested by oracles 0 and 1;
 - after the reclaim deadline, the reclaim of the remaining allocations of the first `reclaims` schedules;
 - empty blocks between the steps and after them, so that the chain is `blocks` blocks long with the
   schedules' transactions spread over it.
@@ -41,7 +42,7 @@ from milestoned.txbuilder.signing import sign
 from milestoned.txbuilder.submission import submit
 
 SLOT_MS = 100
-BENEFICIARIES = 5
+BENEFICIARIES = 20
 DEADLINE_MS = 3_600_000
 TOKEN = "MILE"
 
@@ -83,9 +84,14 @@ class BenchChain:
         return len(self.devnet.chain.blocks)
 
 
+def beneficiary(schedule: int, index: int) -> Address:
+    """Each schedule has beneficiaries of its own (addresses are read and checked once per address)."""
+    return _address(_key(f"beneficiary-{schedule}-{index}"))
+
+
 def schedule_definition(devnet: Devnet, index: int, allocations: int, now_ms: int) -> Any:
     oracles = [PaymentVerificationKey.from_signing_key(PaymentSigningKey(_oracle_seed(i))) for i in range(3)]
-    beneficiaries = [str(_address(_key(f"beneficiary-{i}"))) for i in range(BENEFICIARIES)]
+    beneficiaries = [str(beneficiary(index, i)) for i in range(BENEFICIARIES)]
     return parse_schedule_document(
         {
             "network": "devnet",
@@ -160,11 +166,10 @@ async def bench_chain(
                     )
             devnet.advance(10_000 // SLOT_MS + allocations)
             devnet.produce_block()
-            first_beneficiary = str(_address(_key("beneficiary-0")))
-            for definition, schedule_id in definitions:
+            for index, (definition, schedule_id) in enumerate(definitions):
                 signatures = [sign_attestation(_oracle_seed(i), schedule_id, b"M1") for i in (0, 1)]
                 release = await build_release(
-                    chain, definition, {b"M1": signatures}, operator, beneficiary=first_beneficiary
+                    chain, definition, {b"M1": signatures}, operator, beneficiary=str(beneficiary(index, 0))
                 )
                 for tx in release.txs:
                     await submit(chain, sign(tx, [OPERATOR]))

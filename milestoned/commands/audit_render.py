@@ -53,6 +53,7 @@ def summary_pairs(run: AuditRun) -> list[tuple[str, str]]:
             ("log head", head),
             ("log differences", str(len(run.comparison.differences))),
             ("facts compared / not", f"{run.comparison.compared} / {run.comparison.not_compared}"),
+            ("schedules the log does not follow", str(len(run.comparison.not_followed))),
         ]
     return pairs
 

@@ -336,7 +336,12 @@ def reconcile(
         for sid, ranges in incomplete.items()
     ]
     flags += [
-        Flag("schedule_not_found", f"no registration of schedule {sid} that checks out was found on chain")
+        Flag(
+            "schedule_not_found",
+            f"no registration of schedule {sid} that checks out was read: none on chain after the start "
+            "point (start before its first registration transaction), or its metadata was refused (see "
+            "the refused registrations)",
+        )
         for sid in missing
     ]
     return AuditReport(schedules, tuple(rejections), incomplete, missing, rollbacks, tuple(flags))

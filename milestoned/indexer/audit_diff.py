@@ -69,6 +69,8 @@ class ChainFacts:
     spends: dict[str, SpendFact] = field(default_factory=dict)
     cursor: ChainPoint | None = None
     """The newest point this source has reached on its chain."""
+    known: set[str] = field(default_factory=set)
+    """Every schedule the source knows of, chain facts or not (a log's registered and discovered ones)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,8 @@ class Comparison:
     """Facts outside the common stretch (above the log's cursor, or before the audit's start)."""
     horizon: int
     """The newest slot compared: the lower of the chain's tip and the log's cursor."""
+    not_followed: tuple[str, ...] = ()
+    """Schedules on chain the log does not know of at all (a daemon follows only some), not compared."""
 
     @property
     def ok(self) -> bool:
@@ -104,6 +108,7 @@ class Comparison:
             "compared": self.compared,
             "not_compared": self.not_compared,
             "horizon_slot": self.horizon,
+            "not_followed": list(self.not_followed),
         }
 
 
@@ -121,10 +126,13 @@ def chain_facts(events: Iterable[object]) -> ChainFacts:
             chain.append(event)
         elif isinstance(event, ChainEvent):
             chain.append(event)
-    facts = ChainFacts()
+    facts = ChainFacts(known=set(registered))
     lock_slots: dict[str, int] = {}
     for event in chain:
         facts.cursor = event.point
+        known = getattr(event, "schedule_id", None)
+        if known is not None:  # a log that lost a schedule's discovery still knows of it by its facts
+            facts.known.add(known)
         if isinstance(event, ScheduleDiscovered):
             facts.schedules.setdefault(event.schedule_id, ScheduleFact(event.policy, event.definition))
             for tx in event.registration.get("transactions", ()):
@@ -158,14 +166,17 @@ def compare(
 ) -> Comparison:
     """Every difference between the chain's facts and the log's on their common stretch of chain:
     slots above `start_slot` (where the audit began) up to the older of the chain's tip and the log's
-    cursor; only `schedules` when given."""
+    cursor; for `schedules` when given, else for every schedule the log knows of (a daemon follows only
+    some: the chain's others are listed as not followed, not as differences)."""
+    scope = set(schedules) if schedules else set(log.known)
+    not_followed = tuple(sorted(s for s in chain.schedules if s not in scope))
     tips = [p.slot for p in (chain.cursor, log.cursor) if p is not None]
     horizon = min(tips) if len(tips) == 2 else -1
     differences: list[Difference] = []
     compared = not_compared = 0
 
     def wanted(schedule_id: str) -> bool:
-        return not schedules or schedule_id in schedules
+        return schedule_id in scope
 
     def in_range(slot: int) -> bool:
         return start_slot < slot <= horizon
@@ -243,7 +254,7 @@ def compare(
             differences.append(
                 Difference("differs", ref, f"{ref}: chain {_show(ours_spend)}, log {_show(theirs_spend)}")
             )
-    return Comparison(tuple(differences), compared, not_compared, horizon)
+    return Comparison(tuple(differences), compared, not_compared, horizon, not_followed)
 
 
 def _show(fact: LockFact | SpendFact) -> str:

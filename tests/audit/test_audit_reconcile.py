@@ -197,3 +197,21 @@ def test_the_log_comparison_reads_both_spellings_of_a_schedule(registered_here: 
     assert [(d.kind, d.subject) for d in found.differences] == [("only_on_chain", missing.out_ref)]
     behind.cursor = point(19)  # ...but when its cursor is below that slot, it is not compared
     assert compare(chain, behind, start_slot=-1).differences == ()
+
+
+def test_the_log_comparison_covers_the_schedules_the_log_knows_unless_told() -> None:
+    other = "ab" * 28
+    stranger = dataclasses.replace(locks()[0], schedule_id=other, out_ref=f"{'ee' * 32}#0")
+    chain = chain_facts([*sound(), dataclasses.replace(discovered(), schedule_id=other), stranger])
+    chain.cursor = point(100)
+    log = chain_facts(e for e in sound() if not isinstance(e, SpendWitness))
+    followed = compare(chain, log, start_slot=-1)
+    assert followed.differences == () and followed.not_followed == (other,)
+    asked = compare(chain, log, start_slot=-1, schedules=[other])
+    assert [(d.kind, d.subject) for d in asked.differences] == [
+        ("only_on_chain", other),
+        ("only_on_chain", stranger.out_ref),
+    ]
+    no_discovery = chain_facts(e for e in sound() if not isinstance(e, SpendWitness | ScheduleDiscovered))
+    lost = compare(chain, no_discovery, start_slot=-1)  # known by its locks: its discovery is missed
+    assert [(d.kind, d.subject) for d in lost.differences] == [("only_on_chain", SID)]

@@ -166,6 +166,63 @@ def _run_doctor(args: argparse.Namespace, out: Output) -> int:
     return doctor_cmd.doctor(args.config, getattr(args, "socket", None), out)
 
 
+def _run_audit(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import audit_cmd
+
+    request = audit_cmd.AuditRequest(
+        ogmios=args.ogmios,
+        start=args.start,
+        schedules=tuple(args.schedule or ()),
+        network=args.network,
+        html=args.html,
+        against_log=args.against_log,
+    )
+    return audit_cmd.audit(request, out)
+
+
+def _add_audit_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = sub.add_parser(
+        "audit",
+        help="verify schedules from the chain alone (needs only Ogmios; no daemon, no log)",
+        description="Follow the chain from POINT to the tip and report, per schedule: the definition from "
+        "its registration metadata and whether it derives the policy id, every allocation's life, who was "
+        "paid what, which oracle keys attested each milestone, and the reconciliation (allocated = released "
+        "+ reclaimed + still locked), flagging every difference. --against-log also lists every chain fact "
+        "on which a daemon's event log (read-only) disagrees with the chain.",
+        epilog="exit codes: 0 everything reconciles; 1 differences found; 2 usage error or Ogmios/log "
+        "unreachable",
+    )
+    audit.add_argument(
+        "--ogmios", required=True, metavar="URL", help="Ogmios endpoint, e.g. ws://127.0.0.1:1337"
+    )
+    audit.add_argument(
+        "--schedule",
+        action="append",
+        metavar="ID",
+        help="schedule id (policy id, 56 hex digits) to audit; repeat for several; default: every schedule",
+    )
+    audit.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        metavar="POINT",
+        help="where to start reading: origin, or SLOT.HEADER_HASH of a block before the first registration",
+    )
+    audit.add_argument(
+        "--network",
+        choices=("mainnet", "preprod", "preview", "devnet"),
+        help="the network Ogmios serves (default: asked from its genesis configuration)",
+    )
+    audit.add_argument("--html", type=Path, metavar="FILE", help="also write a self-contained HTML report")
+    audit.add_argument(
+        "--against-log",
+        metavar="STORE",
+        help="a daemon's event log to compare (its events.db path, or sqlite:/// / postgresql:// URL)",
+    )
+    _json_flag(audit)
+    audit.set_defaults(handler=_run_audit)
+
+
 def _group(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str
 ) -> argparse._SubParsersAction[argparse.ArgumentParser]:
@@ -427,7 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
             "show schedule files, sign and verify oracle attestations, check key files. Talks to the running "
             "daemon over its Unix socket: status, schedule register, "
             "signature commit, milestones, claimable, "
-            "release, log verify / replay, doctor."
+            "release, log verify / replay, doctor. Needs only Ogmios: audit."
         ),
         epilog=EXIT_CODES,
     )
@@ -445,6 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_attest_commands(sub)
     _add_keys_commands(sub)
     _add_daemon_commands(sub)
+    _add_audit_command(sub)
     from milestoned.commands.recovery_cmd import add_commands as add_recovery_commands
 
     add_recovery_commands(sub, EXIT_CODES)

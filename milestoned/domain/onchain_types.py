@@ -291,6 +291,36 @@ class SpendAllocation(PlutusData):
     CONSTR_ID = 0
 
 
+def release_attestations_from_cbor(data: bytes) -> list[MilestoneAttestation]:
+    """The attestations of a `Release` redeemer given as CBOR (what a release transaction carries).
+
+    Why here: a chain audit reads which oracles attested each milestone from the release redeemers alone,
+    so it decodes them exactly as the policy reads them (constructor 1, one list of attestations, each a
+    milestone id and (oracle index, signature) pairs). Raises OnchainDecodeError for anything else.
+    """
+    try:
+        value = cbor2.loads(data)
+    except (cbor2.CBORDecodeError, ValueError, TypeError, EOFError) as exc:
+        raise OnchainDecodeError(f"not a Release redeemer: not CBOR ({exc})") from exc
+    constructor = _constructor(value)
+    if constructor is None or constructor[0] != 1 or len(constructor[1]) != 1:
+        raise OnchainDecodeError(f"not a Release redeemer (constructor 1, 1 field): {_show(value)}")
+    attestations = constructor[1][0]
+    if not isinstance(attestations, list):
+        raise OnchainDecodeError(f"not a Release redeemer: attestations must be a list, got {_show(value)}")
+    read: list[MilestoneAttestation] = []
+    for attestation in attestations:
+        milestone_id, signatures = _fields(attestation, 0, 2, "MilestoneAttestation")
+        if not isinstance(signatures, list):
+            raise OnchainDecodeError(f"not a Release redeemer: signatures must be a list, got {_show(value)}")
+        pairs = []
+        for signature in signatures:
+            index, raw = _fields(signature, 0, 2, "OracleSignature")
+            pairs.append(OracleSignature(_int(index, "oracle_index"), _bytes(raw, "signature")))
+        read.append(MilestoneAttestation(_bytes(milestone_id, "milestone_id"), pairs))
+    return read
+
+
 def milestone_attestation(milestone_id: bytes, signatures: dict[int, bytes]) -> MilestoneAttestation:
     """An attestation from {oracle index: signature}, put in the ascending order the policy requires."""
     return MilestoneAttestation(

@@ -13,6 +13,7 @@ read through the `load_key_file` hook the caller passes in.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -517,7 +518,7 @@ class _Reader:
         address = amount = milestone = vesting = None
         if "beneficiary_address" in item:
             try:
-                address = canonical_address(parse_payment_address(item["beneficiary_address"], network))
+                address = _beneficiary(item["beneficiary_address"], network)
             except InputProblem as problem:
                 self.add_problem(f"{path}.beneficiary_address", problem)
         if "token_amount" in item:
@@ -658,6 +659,21 @@ class _Reader:
             f"set it later than {vests} (leave beneficiaries time to "
             "release), or move those vesting times earlier",
         )
+
+
+def _beneficiary(value: object, network: CardanoNetwork | None) -> str:
+    """The canonical spelling of a beneficiary address (an `InputProblem` says what is wrong with it)."""
+    if isinstance(value, str):
+        return _canonical_beneficiary(value, network)
+    return canonical_address(parse_payment_address(value, network))
+
+
+@functools.lru_cache(maxsize=4096)
+def _canonical_beneficiary(text: str, network: CardanoNetwork | None) -> str:
+    """Cached: bech32 in pure Python costs about a millisecond an address, and a beneficiary usually has
+    an allocation per milestone; the daemon's discovery and the chain audit read every definition found
+    on chain. Refusals raise, so they are never cached."""
+    return canonical_address(parse_payment_address(text, network))
 
 
 def _document_order(error: FieldError) -> tuple[int, int]:

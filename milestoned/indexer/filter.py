@@ -70,7 +70,6 @@ MANY_SCHEDULES: Final = 4
 _POLICY_KEY: Final = re.compile(rb'"([0-9a-f]{56})"\s*:')
 
 SpendEvent = AllocationReleased | AllocationReclaimed
-_CONSTRUCTOR_0: Final = 121
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,39 +411,22 @@ def signatures_used(
     if data is None:
         return []
     try:
-        value = cbor2.loads(bytes.fromhex(data))
-        seen: list[OracleSignatureSeen] = []
-        if not (isinstance(value, cbor2.CBORTag) and value.tag == _CONSTRUCTOR_0 + RELEASE_CONSTRUCTOR):
-            return []
-        [attestations] = value.value
-        for attestation in attestations:
-            milestone, signatures = _constructor_0_fields(attestation, 2)
-            for signature in signatures:
-                index, raw = _constructor_0_fields(signature, 2)
-                if not (isinstance(index, int) and 0 <= index < len(policy.oracle_keys)):
-                    continue
-                if not isinstance(milestone, bytes) or not isinstance(raw, bytes):
-                    continue
-                seen.append(
-                    OracleSignatureSeen(
-                        point=point,
-                        tx_id=tx.id,
-                        schedule_id=schedule_id,
-                        milestone_id=milestone.hex(),
-                        oracle_key=policy.oracle_keys[index],
-                        signature=raw.hex(),
-                    )
-                )
-        return seen
-    except (ValueError, TypeError, cbor2.CBORDecodeError, InvalidEventError):
+        attestations = ot.release_attestations_from_cbor(bytes.fromhex(data))
+        return [
+            OracleSignatureSeen(
+                point=point,
+                tx_id=tx.id,
+                schedule_id=schedule_id,
+                milestone_id=attestation.milestone_id.hex(),
+                oracle_key=policy.oracle_keys[signature.oracle_index],
+                signature=signature.signature.hex(),
+            )
+            for attestation in attestations
+            for signature in attestation.signatures
+            if 0 <= signature.oracle_index < len(policy.oracle_keys)
+        ]
+    except (ValueError, InvalidEventError):  # OnchainDecodeError is a ValueError
         return []
-
-
-def _constructor_0_fields(value: Any, count: int) -> list[Any]:
-    if not isinstance(value, cbor2.CBORTag) or value.tag != _CONSTRUCTOR_0 or len(value.value) != count:
-        raise ValueError("not the expected Plutus constructor")
-    fields = list(value.value)
-    return [list(f) if isinstance(f, list | tuple) else f for f in fields]
 
 
 def _mint_redeemer_data(tx: Transaction, policy_id: str) -> str | None:

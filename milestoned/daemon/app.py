@@ -120,6 +120,10 @@ async def running_daemon(
                 group=config.socket.group,
                 max_request_bytes=config.socket.max_request_bytes,
                 max_connections=config.socket.max_connections,
+                max_connections_per_uid=config.socket.max_connections_per_uid,
+                admin_reserved_connections=config.socket.admin_reserved_connections,
+                read_timeout=config.socket.read_timeout_seconds,
+                idle_timeout=config.socket.idle_timeout_seconds,
             )
             metrics = Metrics()
             http = (

@@ -40,7 +40,7 @@ def one_call(path: Path, request: bytes = STATUS, timeout: float = 20.0) -> dict
         sock.settimeout(timeout)
         sock.connect(str(path))
         sock.sendall(request)
-        return orjson.loads(first_line(sock))  # type: ignore[no-any-return]
+        return orjson.loads(first_line(sock))
 
 
 @dataclass

@@ -24,6 +24,7 @@ import structlog
 
 from milestoned import __version__
 from milestoned.daemon import jsonrpc
+from milestoned.daemon.chain_calls import on_chain
 from milestoned.daemon.chain_link import ChainLink
 from milestoned.daemon.config import DaemonConfig
 from milestoned.daemon.health import Health, assess
@@ -363,7 +364,7 @@ class DaemonService:
 
         chain = await self._tx_chain()
         try:
-            plan = await build_registration(chain, definition, admin_address)
+            plan = await on_chain(self.link, build_registration(chain, definition, admin_address))
         except (TxBuildError, ValueError) as exc:
             raise RpcError(
                 jsonrpc.TX_REFUSED, str(exc), "fund the admin address or fix the schedule"
@@ -371,19 +372,9 @@ class DaemonService:
         return {"plan": plan.to_json(), "unsigned": [unsigned_envelope(t) for t in plan.txs]}
 
     async def _tx_chain(self) -> Any:
-        from milestoned.ogmios.errors import OgmiosConnectionError
-
         if self.link is None:
             raise RpcError(jsonrpc.NOT_READY, "the daemon has no Ogmios link", "set chain.ogmios_url")
-        try:
-            return await self.link.tx_chain()
-        except OgmiosConnectionError as exc:
-            raise RpcError(
-                jsonrpc.NOT_READY,
-                str(exc),
-                "start Ogmios (and its cardano-node), or fix "
-                "chain.ogmios_url; `milestonectl doctor` checks it",
-            ) from None
+        return await on_chain(self.link, self.link.tx_chain())
 
     # --- oracle signatures ---------------------------------------------------------------------------------
 
@@ -543,15 +534,18 @@ class DaemonService:
         async with self.write_lock:
             self.fold()
             try:
-                plan = await build_release(
-                    chain,
-                    definition,
-                    self.index.signatures_by_milestone(schedule_id),
-                    payer,
-                    allocations=allocations,
-                    beneficiary=beneficiary,
-                    in_flight=self.index.in_flight_refs(),
-                    validity_ms=self.config.release.validity_seconds * 1000,
+                plan = await on_chain(
+                    self.link,
+                    build_release(
+                        chain,
+                        definition,
+                        self.index.signatures_by_milestone(schedule_id),
+                        payer,
+                        allocations=allocations,
+                        beneficiary=beneficiary,
+                        in_flight=self.index.in_flight_refs(),
+                        validity_ms=self.config.release.validity_seconds * 1000,
+                    ),
                 )
             except TxBuildError as exc:
                 raise RpcError(

@@ -112,6 +112,7 @@ async def running_daemon(
             service = DaemonService(config, event_log, projections, link, admins)
             service.devnet_url = devnet_url
             service.fold()
+            service.checks.probe()
             socket_server = SocketServer(
                 Path(config.socket.path),
                 service.methods(),
@@ -127,7 +128,7 @@ async def running_daemon(
             )
             metrics = Metrics()
             http = (
-                HttpEndpoint(config.http.listen, config.http.port, metrics, service.health)
+                HttpEndpoint(config.http.listen, config.http.port, metrics, service.health, service.checks)
                 if config.http.port
                 else None
             )
@@ -225,7 +226,11 @@ async def _start_projections(service: DaemonService) -> None:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
     service.projector = Projector(service.log, service.projections, slots)
-    caught = service.catch_up()
+    try:
+        caught = service.catch_up()
+    except Exception as exc:  # in the health answer; the projections job keeps trying
+        log.error("projections failing", reason=f"{type(exc).__name__}: {exc}")
+        return
     log.info("projections running", events_applied=caught, position=service.projections.position())
 
 
@@ -250,6 +255,7 @@ async def _run_follower(service: DaemonService, url: str, config: DaemonConfig) 
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            service.checks.follower_failed(exc)
             log.error(
                 "chain follower failed; restarting",
                 error=f"{type(exc).__name__}: {exc}",
@@ -282,8 +288,10 @@ def _start_scheduler(
 
     async def refresh_tip() -> None:
         await service.link.refresh_tip()  # type: ignore[union-attr]
+        service.checks.probe()
         health = service.health()
         metrics.observe(health)
+        metrics.observe_checks(service.checks)
         metrics.requests.set(socket_server.requests_served)
         metrics.request_errors.set(socket_server.requests_failed)
         metrics.pending_submissions.set(len(service.index.in_flight))
@@ -296,7 +304,15 @@ def _start_scheduler(
 
     async def catch_up() -> None:
         service.fold()
-        service.catch_up()
+        failing = service.checks.projections_error is not None
+        try:
+            service.catch_up()
+        except Exception as exc:  # in the health answer; logged once per failing spell, not every 0.5 s
+            if not failing:
+                log.error("projections failing", reason=f"{type(exc).__name__}: {exc}")
+            return
+        if failing:
+            log.info("projections recovered")
 
     async def checkpoint() -> None:
         if service.follower is not None:

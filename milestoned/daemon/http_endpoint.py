@@ -17,6 +17,7 @@ import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
 from milestoned.daemon.health import Health
+from milestoned.daemon.health_checks import HealthChecks
 
 log = structlog.get_logger("milestoned.http")
 MAX_REQUEST_HEAD = 8192
@@ -47,6 +48,22 @@ class Metrics:
         self.pending_submissions = Gauge(
             "milestoned_pending_submissions", "Submitted release transactions not yet settled", registry=r
         )
+        self.health_problems = Gauge(
+            "milestoned_health_problems", "Problems in the health answer now (0 when healthy)", registry=r
+        )
+        self.store_write_failures = Gauge(
+            "milestoned_store_write_failures",
+            "Store write probes and log appends that failed since the start (a full disk, permissions)",
+            registry=r,
+        )
+        self.projection_failures = Gauge(
+            "milestoned_projection_failures",
+            "Times the projections became unreadable or could not be updated, since the start",
+            registry=r,
+        )
+        self.follower_failures = Gauge(
+            "milestoned_follower_failures", "Chain follower failures (each followed by a restart)", registry=r
+        )
 
     def observe(self, health: Health) -> None:
         self.connected.set(1 if health.connected else 0)
@@ -58,18 +75,33 @@ class Metrics:
         if health.lag_slots is not None:
             self.lag_slots.set(health.lag_slots)
         self.log_position.set(health.log_position)
-        self.projection_position.set(health.projection_position)
+        if health.projection_position is not None:
+            self.projection_position.set(health.projection_position)
+        self.health_problems.set(len(health.problems))
+
+    def observe_checks(self, checks: HealthChecks) -> None:
+        self.store_write_failures.set(checks.store_write_failures)
+        self.projection_failures.set(checks.projection_failures)
+        self.follower_failures.set(checks.follower_failures)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
 
 class HttpEndpoint:
-    def __init__(self, host: str, port: int, metrics: Metrics, health: Callable[[], Health]) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        metrics: Metrics,
+        health: Callable[[], Health],
+        checks: HealthChecks | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         self.metrics = metrics
         self.health = health
+        self.checks = checks
         self._server: asyncio.AbstractServer | None = None
 
     @property
@@ -98,6 +130,8 @@ class HttpEndpoint:
             elif target.split("?")[0] == "/metrics":
                 current = self.health()
                 self.metrics.observe(current)
+                if self.checks is not None:
+                    self.metrics.observe_checks(self.checks)
                 status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, self.metrics.render()
             elif target.split("?")[0] in ("/health", "/healthz"):
                 current = self.health()

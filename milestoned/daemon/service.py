@@ -28,6 +28,7 @@ from milestoned.daemon.chain_calls import on_chain
 from milestoned.daemon.chain_link import ChainLink
 from milestoned.daemon.config import DaemonConfig
 from milestoned.daemon.health import Health, assess
+from milestoned.daemon.health_checks import HealthChecks, sqlite_folders
 from milestoned.daemon.jsonrpc import RpcError, only_params, param
 from milestoned.daemon.local_index import LocalIndex
 from milestoned.daemon.peercred import AdminPolicy, Peer
@@ -91,6 +92,8 @@ class DaemonService:
         self.write_lock = asyncio.Lock()
         self.started = time.time()
         self.wallet: Any = None  # (signing key, address) once loaded
+        self.checks = HealthChecks(sqlite_folders(event_log.config, projections.config))
+        """Store writability, projection and follower failures, for the health answer."""
         self.rollbacks_settled = -1
         """`index.rollbacks` when confirmed submissions were last checked against the chain (-1: never,
         so the first settlement after a start checks them once)."""
@@ -107,11 +110,24 @@ class DaemonService:
                 return
 
     def catch_up(self) -> int:
-        return self.projector.catch_up() if self.projector is not None else 0
+        if self.projector is None:
+            return 0
+        try:
+            applied = self.projector.catch_up()
+        except Exception as exc:
+            self.checks.projections_failed(exc)
+            raise
+        self.checks.projections_ok()
+        return applied
 
     def append(self, events: list[Event]) -> int:
         """Append a command's events in one transaction; returns the new head position."""
-        head = self.log.append(events)
+        try:
+            head = self.log.append(events)
+        except Exception as exc:
+            self.checks.store_write_failed(exc)
+            raise
+        self.checks.store_write_ok()
         self.fold()
         self.catch_up()
         return head.position
@@ -122,12 +138,18 @@ class DaemonService:
         if progress is not None and progress.position is not None:
             indexer_slot = -1 if progress.position == "origin" else progress.position.slot
         connected = self.link is not None and self.link.connected
+        try:
+            projection_position: int | None = self.projections.position()
+        except Exception as exc:  # a corrupt projection store: say so instead of failing the answer
+            self.checks.projections_failed(exc)
+            projection_position = None
         return assess(
             connected=connected,
             node_tip_slot=self.link.tip_slot if self.link is not None else None,
             indexer_slot=indexer_slot,
             log_position=self.log.head().position,
-            projection_position=self.projections.position(),
+            projection_position=projection_position,
+            problems=self.checks.problems(),
         )
 
     def methods(self) -> dict[str, Method]:
@@ -166,7 +188,10 @@ class DaemonService:
         head = self.log.head()
         health = self.health()
         progress = self.follower.progress() if self.follower is not None else None
-        tip = self.projections.chain_tip()
+        try:
+            tip = self.projections.chain_tip()
+        except Exception:  # reported in health.problems; the rest of the status still answers
+            tip = None
         return {
             "version": __version__,
             "network": self.config.chain.network,
@@ -176,7 +201,7 @@ class DaemonService:
             "health": health.to_json(),
             "log": {"position": head.position, "hash": head.hash, "store": self.log.config.describe()},
             "projections": {
-                "position": self.projections.position(),
+                "position": health.projection_position,
                 "store": self.projections.config.describe(),
                 "ready": self.projector is not None,
                 "chain_tip": None

@@ -21,6 +21,7 @@ import contextlib
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,11 @@ import structlog
 from milestoned.daemon.chain_link import ChainLink
 from milestoned.daemon.config import DaemonConfig
 from milestoned.daemon.http_endpoint import HttpEndpoint, Metrics
+from milestoned.daemon.jsonrpc import RpcError
 from milestoned.daemon.peercred import AdminPolicy
 from milestoned.daemon.service import DaemonService, submission_outcomes
 from milestoned.daemon.socket_server import SocketServer
+from milestoned.daemon.submissions import reconcile_intents
 from milestoned.daemon.systemd import Notifier
 from milestoned.eventlog import EventLog, parse_store_url
 from milestoned.projections.projector import Projector
@@ -277,14 +280,17 @@ def _start_scheduler(
 
     scheduler = AsyncIOScheduler()
 
-    def every(seconds: float, job: Callable[[], Awaitable[None]], name: str) -> None:
+    def every(seconds: float, job: Callable[[], Awaitable[None]], name: str, *, now: bool = False) -> None:
         async def guarded() -> None:
             try:
                 await job()
             except Exception:
                 log.exception("scheduled job failed", job=name)
 
-        scheduler.add_job(guarded, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True)
+        first = {"next_run_time": datetime.now(UTC)} if now else {}
+        scheduler.add_job(
+            guarded, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True, **first
+        )
 
     async def refresh_tip() -> None:
         await service.link.refresh_tip()  # type: ignore[union-attr]
@@ -320,9 +326,16 @@ def _start_scheduler(
                 service.follower.checkpoint()
 
     async def settle_submissions() -> None:
+        if service.projector is None:  # the projections must be current before anything is settled
+            return
         async with service.write_lock:
             service.fold()
             service.catch_up()
+            if service.index.intents:  # sent or not? ask the mempool and the chain (after a crash)
+                try:
+                    await reconcile_intents(service)
+                except RpcError as exc:
+                    log.warning("submission intents not reconciled yet", reason=exc.message)
             rollbacks = service.index.rollbacks
             events = submission_outcomes(service, recheck_confirmed=rollbacks != service.rollbacks_settled)
             if events:
@@ -352,7 +365,7 @@ def _start_scheduler(
     every(TIP_REFRESH_S, refresh_tip, "tip")
     every(CATCH_UP_S, catch_up, "projections")
     every(CHECKPOINT_S, checkpoint, "checkpoint")
-    every(SUBMISSIONS_S, settle_submissions, "submissions")
+    every(SUBMISSIONS_S, settle_submissions, "submissions", now=True)
     if config.release.auto:
         every(config.release.interval_seconds, auto_release, "auto-release")
     if notifier.watchdog_seconds:

@@ -33,12 +33,12 @@ from milestoned.daemon.jsonrpc import RpcError, only_params, param
 from milestoned.daemon.local_index import LocalIndex
 from milestoned.daemon.peercred import AdminPolicy, Peer
 from milestoned.daemon.socket_server import Method
+from milestoned.daemon.submissions import Outgoing, send_recorded, wallet_exclusions
 from milestoned.domain.attestation import verify_attestation
 from milestoned.eventlog import EventLog, LoggedEvent, parse_store_url
 from milestoned.eventlog.events import (
     Event,
     OracleSignatureCommitted,
-    ReleaseSubmitted,
     SchedulePolicy,
     ScheduleRegistered,
 )
@@ -543,7 +543,6 @@ class DaemonService:
         from milestoned.txbuilder.errors import TxBuildError
         from milestoned.txbuilder.release import build_release
         from milestoned.txbuilder.signing import sign
-        from milestoned.txbuilder.submission import submit_all
 
         registered = self.index.schedules.get(schedule_id)
         if registered is None:
@@ -558,6 +557,7 @@ class DaemonService:
         chain = await self._tx_chain()
         async with self.write_lock:
             self.fold()
+            in_flight, spent, unconfirmed = await wallet_exclusions(self, chain)
             try:
                 plan = await on_chain(
                     self.link,
@@ -568,8 +568,10 @@ class DaemonService:
                         payer,
                         allocations=allocations,
                         beneficiary=beneficiary,
-                        in_flight=self.index.in_flight_refs(),
+                        in_flight=in_flight,
                         validity_ms=self.config.release.validity_seconds * 1000,
+                        spent_elsewhere=spent,
+                        unconfirmed_tx_ids=unconfirmed,
                     ),
                 )
             except TxBuildError as exc:
@@ -585,21 +587,22 @@ class DaemonService:
             result: dict[str, Any] = {"plan": plan.to_json(), "dry_run": dry_run}
             if dry_run:
                 return result
-            signed = [sign(built, [key]) for built in plan.txs]
-            try:
-                tx_ids = await submit_all(chain, signed)
-            except TxBuildError as exc:
-                raise RpcError(jsonrpc.TX_REFUSED, str(exc), "nothing was recorded; try again") from None
-            events: list[Event] = [
-                ReleaseSubmitted(
-                    tx_id=str(tx_id),
-                    allocation_refs=tuple(built.details["allocations"]),
-                    validity_upper_slot=int(built.tx.transaction_body.ttl or 0),
+            outgoing = [
+                Outgoing(
+                    sign(built, [key]),
+                    tuple(built.details["allocations"]),
+                    int(built.tx.transaction_body.ttl or 0),
                 )
-                for tx_id, built in zip(tx_ids, plan.txs, strict=True)
+                for built in plan.txs
             ]
+            try:
+                tx_ids = await send_recorded(self, chain, outgoing)
+            except TxBuildError as exc:
+                raise RpcError(
+                    jsonrpc.TX_REFUSED, str(exc), "recorded as failed (`milestonectl submissions`); try again"
+                ) from None
             result["submitted"] = [str(t) for t in tx_ids]
-            result["log_position"] = self.append(events)
+            result["log_position"] = self.log.head().position
         log.info("release submitted", schedule_id=schedule_id, transactions=len(tx_ids), caller=caller)
         return result
 
@@ -608,7 +611,7 @@ class DaemonService:
         envelopes = param(params, "transactions", list)
         from milestoned.txbuilder.errors import TxBuildError
         from milestoned.txbuilder.signing import transaction_from_envelope
-        from milestoned.txbuilder.submission import submit_all
+        from milestoned.txbuilder.submission import submit
 
         try:
             txs = [transaction_from_envelope(e) for e in envelopes]
@@ -619,18 +622,23 @@ class DaemonService:
             self.fold()
             self.catch_up()
             spending = self._allocations_spent_by(txs)
+            tx_ids: list[str] = []
             try:
-                tx_ids = await submit_all(chain, txs)
+                for tx, (refs, ttl) in zip(txs, spending, strict=True):
+                    if refs:  # a release or reclaim: its intent is recorded before it is sent
+                        tx_ids += await send_recorded(self, chain, [Outgoing(tx, refs, ttl)])
+                    else:
+                        tx_ids.append(await on_chain(self.link, submit(chain, tx), timeout=None))
             except TxBuildError as exc:
-                raise RpcError(jsonrpc.TX_REFUSED, str(exc), "nothing was recorded; try again") from None
-            events: list[Event] = [
-                ReleaseSubmitted(tx_id=str(tx_id), allocation_refs=refs, validity_upper_slot=ttl)
-                for tx_id, (refs, ttl) in zip(tx_ids, spending, strict=True)
-                if refs
-            ]
+                raise RpcError(
+                    jsonrpc.TX_REFUSED,
+                    str(exc),
+                    f"the {len(tx_ids)} transaction(s) before it were sent; a refused release is recorded "
+                    "as failed; nothing else was recorded",
+                ) from None
             result: dict[str, Any] = {"submitted": [str(t) for t in tx_ids]}
-            if events:
-                result["log_position"] = self.append(events)
+            if any(refs for refs, _ttl in spending):
+                result["log_position"] = self.log.head().position
         return result
 
     def _allocations_spent_by(self, txs: list[Any]) -> list[tuple[tuple[str, ...], int]]:

@@ -30,6 +30,7 @@ from milestoned.eventlog.events import (
     SubmissionConfirmed,
     SubmissionExpired,
     SubmissionFailed,
+    SubmissionIntended,
     SubmissionReverted,
 )
 from milestoned.projections.slots import SlotConfig
@@ -219,6 +220,8 @@ def changes_for(event: Event, slots: SlotConfig) -> tuple[RowChange, ...]:
             )
         case SubmissionConfirmed() | SubmissionExpired() | SubmissionFailed() | SubmissionReverted():
             return (SetSubmissionStatus(event.tx_id, SUBMISSION_STATUS[type(event)], event.reason),)
+        case SubmissionIntended():
+            return ()  # listed once sent (ReleaseSubmitted) or reconciled after a crash
         case ChainEvent():
             raise TypeError(f"no projection rule for chain event {event.topic}")
         case _:

@@ -204,7 +204,7 @@ def forget_previous_devnet_chain(event_log: EventLog) -> None:
             previous.apply(logged.event)
         failed = [
             SubmissionFailed(tx_id=tx_id, reason="made on a previous run's devnet chain, which is gone")
-            for tx_id in sorted(previous.submitted)
+            for tx_id in sorted({*previous.submitted, *previous.intents})
         ]
         event_log.append_rollback(ChainPoint.origin())
         if failed:
@@ -293,13 +293,14 @@ def _start_scheduler(
         )
 
     async def refresh_tip() -> None:
+        service.checks.probe()  # first: the tip query may wait for a stalled Ogmios
         await service.link.refresh_tip()  # type: ignore[union-attr]
-        service.checks.probe()
         health = service.health()
         metrics.observe(health)
         metrics.observe_checks(service.checks)
         metrics.requests.set(socket_server.requests_served)
         metrics.request_errors.set(socket_server.requests_failed)
+        metrics.observe_socket(socket_server)
         metrics.pending_submissions.set(len(service.index.in_flight))
         progress = service.follower.progress() if service.follower is not None else None
         if progress is not None:

@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, gen
 
 from milestoned.daemon.health import Health
 from milestoned.daemon.health_checks import HealthChecks
+from milestoned.daemon.socket_server import SocketServer
 
 log = structlog.get_logger("milestoned.http")
 MAX_REQUEST_HEAD = 8192
@@ -61,6 +62,17 @@ class Metrics:
             "Times the projections became unreadable or could not be updated, since the start",
             registry=r,
         )
+        self.connections_refused = Gauge(
+            "milestoned_socket_connections_refused",
+            "Socket connections refused by the per-user or admin-slot limits (-32004)",
+            registry=r,
+        )
+        self.socket_timeouts = Gauge(
+            "milestoned_socket_timeouts", "Socket connections closed for a read or idle timeout", registry=r
+        )
+        self.requests_too_large = Gauge(
+            "milestoned_socket_requests_too_large", "Socket requests over max_request_bytes", registry=r
+        )
         self.follower_failures = Gauge(
             "milestoned_follower_failures", "Chain follower failures (each followed by a restart)", registry=r
         )
@@ -78,6 +90,11 @@ class Metrics:
         if health.projection_position is not None:
             self.projection_position.set(health.projection_position)
         self.health_problems.set(len(health.problems))
+
+    def observe_socket(self, server: SocketServer) -> None:
+        self.connections_refused.set(server.connections_refused)
+        self.socket_timeouts.set(server.connections_timed_out)
+        self.requests_too_large.set(server.requests_too_large)
 
     def observe_checks(self, checks: HealthChecks) -> None:
         self.store_write_failures.set(checks.store_write_failures)

@@ -155,7 +155,9 @@ class DaemonService:
     def methods(self) -> dict[str, Method]:
         return {
             "status": Method(self.status, False, "sync state, tips, lag, log head, projection position"),
-            "health": Method(self.health_method, False, "synced / syncing / disconnected, tip and lag"),
+            "health": Method(
+                self.health_method, False, "synced / syncing / disconnected / failing, tip, lag, problems"
+            ),
             "schedule.register": Method(self.schedule_register, True, "register a schedule (or dry_run)"),
             "schedules": Method(self.schedules, False, "registered schedules"),
             "signature.commit": Method(self.signature_commit, True, "commit oracle attestations"),

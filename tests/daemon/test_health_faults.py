@@ -9,6 +9,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -158,6 +159,32 @@ def test_a_failing_follower_makes_health_failing_with_its_reason() -> None:
         assert status == 503 and answer["state"] == "failing"
         assert "IntersectionLost" in problem(answer, "follower")
         daemon.wait_until(lambda: metric(port, "milestoned_follower_failures") >= 2, "a second failure")
+        shown = subprocess.run(
+            [sys.executable, "-m", "milestoned.commands.cli", "status", "--socket", str(daemon.socket_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert "failing" in shown.stdout and "problem: follower" in shown.stdout, shown
+        waited = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "milestoned.commands.cli",
+                "status",
+                "--wait",
+                "--socket",
+                str(daemon.socket_path),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert waited.returncode == 1 and "IntersectionLost" in waited.stderr, (
+            waited
+        )  # at once, not at timeout
     finally:
         daemon.stop()
         shutil.rmtree(folder, ignore_errors=True)

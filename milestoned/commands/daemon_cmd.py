@@ -49,6 +49,7 @@ def status(socket: Path, out: Output, wait: bool = False, wait_timeout_s: float 
         f"milestoned {result['version']} on {result['network']}",
         [
             ("state", result["state"]),
+            *((f"problem: {p['check']}", p["reason"]) for p in health.get("problems", [])),
             (
                 "ogmios",
                 result["ogmios_url"] + (" (embedded devnet)" if result.get("embedded_devnet") else ""),
@@ -77,7 +78,7 @@ def _wait_until_synced(socket: Path, out: Output, timeout_s: float) -> int:
     with DaemonClient(socket) as client:
         first = client.call("health")
         if out.json_mode:
-            while first["state"] != "synced" and time.monotonic() < deadline:
+            while first["state"] not in ("synced", "failing") and time.monotonic() < deadline:
                 time.sleep(1.0)
                 first = client.call("health")
             _ok(out, first)
@@ -105,10 +106,17 @@ def _wait_until_synced(socket: Path, out: Output, timeout_s: float) -> int:
                     description=health["state"],
                     detail=f"slot {ours} of {tip}, lag {health['lag_slots']}",
                 )
-                if health["state"] == "synced" or time.monotonic() >= deadline:
+                if health["state"] in ("synced", "failing") or time.monotonic() >= deadline:
                     break
                 time.sleep(1.0)
                 health = client.call("health")
+    if health["state"] == "failing":
+        raise CommandError(
+            "the daemon is failing: "
+            + "; ".join(f"{p['check']}: {p['reason']}" for p in health.get("problems", [])),
+            "fix what the problems name; `milestonectl doctor` checks the setup",
+            ExitCode.FAILED,
+        )
     if health["state"] != "synced":
         raise CommandError(
             f"the daemon is still {health['state']} after {timeout_s:.0f} s",

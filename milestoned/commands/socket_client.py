@@ -112,8 +112,12 @@ class DaemonClient:
         request_id = next(self._ids)
         line = orjson.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params or {}})
         try:
-            self._sock.sendall(line + b"\n")
-            answer = self._read_line()
+            try:
+                self._sock.sendall(line + b"\n")
+            except (BrokenPipeError, ConnectionResetError) as broken:
+                answer = self._answer_after_broken_send(method, len(line) + 1, broken)
+            else:
+                answer = self._read_line()
         except TimeoutError:
             raise CommandError(
                 f"the daemon did not answer {method} within {self.timeout_s:.0f} s",
@@ -132,6 +136,18 @@ class DaemonClient:
         if "error" in document:
             raise DaemonRefused(method, document["error"])
         return document.get("result")
+
+    def _answer_after_broken_send(self, method: str, size: int, broken: OSError) -> bytes:
+        """The daemon closed the connection while we were still sending: it may have said why first
+        (a request over its size limit is answered -32002, read up to a bound, then closed)."""
+        try:
+            return self._read_line()
+        except (OSError, CommandError):
+            raise CommandError(
+                f"the daemon closed the connection while {method} ({size:,} bytes) was being sent: {broken}",
+                "the daemon refuses requests over its socket.max_request_bytes (4 MiB by default): send "
+                "less at once, or raise that limit; otherwise check the daemon's log",
+            ) from None
 
     def _read_line(self) -> bytes:
         assert self._sock is not None

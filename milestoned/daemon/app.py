@@ -21,6 +21,7 @@ import contextlib
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,11 @@ import structlog
 from milestoned.daemon.chain_link import ChainLink
 from milestoned.daemon.config import DaemonConfig, with_overrides
 from milestoned.daemon.http_endpoint import HttpEndpoint, Metrics
+from milestoned.daemon.jsonrpc import RpcError
 from milestoned.daemon.peercred import AdminPolicy
 from milestoned.daemon.service import DaemonService, submission_outcomes
 from milestoned.daemon.socket_server import SocketServer
+from milestoned.daemon.submissions import reconcile_intents
 from milestoned.daemon.systemd import Notifier
 from milestoned.eventlog import EventLog, parse_store_url
 from milestoned.projections.projector import Projector
@@ -141,6 +144,7 @@ async def running_daemon(
             service.devnet_url = devnet_url
             service.recovery = recovery
             service.fold()
+            service.checks.probe()
             socket_server = SocketServer(
                 Path(config.socket.path),
                 service.methods(),
@@ -149,10 +153,14 @@ async def running_daemon(
                 group=config.socket.group,
                 max_request_bytes=config.socket.max_request_bytes,
                 max_connections=config.socket.max_connections,
+                max_connections_per_uid=config.socket.max_connections_per_uid,
+                admin_reserved_connections=config.socket.admin_reserved_connections,
+                read_timeout=config.socket.read_timeout_seconds,
+                idle_timeout=config.socket.idle_timeout_seconds,
             )
             metrics = Metrics()
             http = (
-                HttpEndpoint(config.http.listen, config.http.port, metrics, service.health)
+                HttpEndpoint(config.http.listen, config.http.port, metrics, service.health, service.checks)
                 if config.http.port
                 else None
             )
@@ -225,7 +233,7 @@ def forget_previous_devnet_chain(event_log: EventLog) -> None:
             previous.apply(logged.event)
         failed = [
             SubmissionFailed(tx_id=tx_id, reason="made on a previous run's devnet chain, which is gone")
-            for tx_id in sorted(previous.submitted)
+            for tx_id in sorted({*previous.submitted, *previous.intents})
         ]
         event_log.append_rollback(ChainPoint.origin())
         if failed:
@@ -250,7 +258,11 @@ async def _start_projections(service: DaemonService) -> None:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
     service.projector = Projector(service.log, service.projections, slots)
-    caught = service.catch_up()
+    try:
+        caught = service.catch_up()
+    except Exception as exc:  # in the health answer; the projections job keeps trying
+        log.error("projections failing", reason=f"{type(exc).__name__}: {exc}")
+        return
     log.info("projections running", events_applied=caught, position=service.projections.position())
 
 
@@ -309,6 +321,7 @@ async def _run_follower(service: DaemonService, url: str, config: DaemonConfig) 
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            service.checks.follower_failed(exc)
             from milestoned.indexer.follower import IntersectionLost
 
             if service.recovery is not None and isinstance(exc, IntersectionLost):
@@ -337,21 +350,27 @@ def _start_scheduler(
 
     scheduler = AsyncIOScheduler()
 
-    def every(seconds: float, job: Callable[[], Awaitable[None]], name: str) -> None:
+    def every(seconds: float, job: Callable[[], Awaitable[None]], name: str, *, now: bool = False) -> None:
         async def guarded() -> None:
             try:
                 await job()
             except Exception:
                 log.exception("scheduled job failed", job=name)
 
-        scheduler.add_job(guarded, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True)
+        first = {"next_run_time": datetime.now(UTC)} if now else {}
+        scheduler.add_job(
+            guarded, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True, **first
+        )
 
     async def refresh_tip() -> None:
+        service.checks.probe()  # first: the tip query may wait for a stalled Ogmios
         await service.link.refresh_tip()  # type: ignore[union-attr]
         health = service.health()
         metrics.observe(health)
+        metrics.observe_checks(service.checks)
         metrics.requests.set(socket_server.requests_served)
         metrics.request_errors.set(socket_server.requests_failed)
+        metrics.observe_socket(socket_server)
         metrics.pending_submissions.set(len(service.index.in_flight))
         progress = service.follower.progress() if service.follower is not None else None
         if progress is not None:
@@ -368,7 +387,15 @@ def _start_scheduler(
         from milestoned.daemon.recovery import finish_if_synced, write_card
 
         service.fold()
-        service.catch_up()
+        failing = service.checks.projections_error is not None
+        try:
+            service.catch_up()
+        except Exception as exc:  # in the health answer; logged once per failing spell, not every 0.5 s
+            if not failing:
+                log.error("projections failing", reason=f"{type(exc).__name__}: {exc}")
+            return
+        if failing:
+            log.info("projections recovered")
         finish_if_synced(
             service.recovery,
             service.health().ok,
@@ -389,9 +416,16 @@ def _start_scheduler(
                 service.follower.checkpoint()
 
     async def settle_submissions() -> None:
+        if service.projector is None:  # the projections must be current before anything is settled
+            return
         async with service.write_lock:
             service.fold()
             service.catch_up()
+            if service.index.intents:  # sent or not? ask the mempool and the chain (after a crash)
+                try:
+                    await reconcile_intents(service)
+                except RpcError as exc:
+                    log.warning("submission intents not reconciled yet", reason=exc.message)
             rollbacks = service.index.rollbacks
             events = submission_outcomes(service, recheck_confirmed=rollbacks != service.rollbacks_settled)
             if events:
@@ -427,7 +461,7 @@ def _start_scheduler(
     every(TIP_REFRESH_S, refresh_tip, "tip")
     every(CATCH_UP_S, catch_up, "projections")
     every(CHECKPOINT_S, checkpoint, "checkpoint")
-    every(SUBMISSIONS_S, settle_submissions, "submissions")
+    every(SUBMISSIONS_S, settle_submissions, "submissions", now=True)
     if config.release.auto:
         every(config.release.interval_seconds, auto_release, "auto-release")
     if config.anchor.every_seconds:

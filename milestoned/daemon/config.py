@@ -3,11 +3,14 @@
 Why a plain value built by a pure function: the operator's file, the environment (systemd's
 `Environment=`, a container's `-e`) and the defaults meet in ONE place (`load_config`), and every problem
 is reported at once with the key, what was wrong and how to write it, before anything opens a socket or a
-database. Nothing here reads a key file: the wallet key path is only checked when the daemon starts.
+database. Nothing here reads a file the configuration names: `config_checks` does (the wallet key),
+in `milestoned run` and `--check-config`.
 
     [chain]      ogmios_url = "ws://127.0.0.1:1337" | "embedded-devnet"; network; start
     [store]      url (default sqlite under data_dir); data_dir
-    [socket]     path, group, mode, admin_uids, admin_gids, max_request_bytes
+    [socket]     path, group, mode, admin_uids, admin_gids, max_request_bytes, max_connections,
+                 max_connections_per_uid, admin_reserved_connections, read_timeout_seconds,
+                 idle_timeout_seconds
     [http]       listen, port (0 = off)
     [log]        format = auto | json | console; level
     [release]    auto (opt-in), wallet_key, interval_seconds, validity_seconds
@@ -105,6 +108,17 @@ class SocketSettings:
     """A group name whose members are admins (added to admin_gids)."""
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     max_connections: int = 64
+    """Concurrent clients in all; `admin_reserved_connections` of them only admins may take."""
+    max_connections_per_uid: int = 16
+    """Concurrent clients of one non-admin uid (one user cannot take every slot)."""
+    admin_reserved_connections: int = 4
+    """Slots kept for admins: a non-admin is refused once only these are left, so an admin can
+    always connect while others hold connections."""
+    read_timeout_seconds: float = 30.0
+    """Longest time a started request line may take to arrive (a client sending one byte a second
+    is closed after this)."""
+    idle_timeout_seconds: float = 300.0
+    """A connection with no request for this long is closed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +317,15 @@ def load_config(path: Path | None, environ: Mapping[str, str] | None = None) -> 
             raise ConfigError([f"{path} is not readable by this user; check its owner and mode"]) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError([f"{path} is not valid TOML: {exc}"]) from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                [
+                    f"{path} is not a text file (byte {exc.start} is not UTF-8): is it the right file? "
+                    "the configuration is a UTF-8 TOML file, see infra/milestoned.example.toml"
+                ]
+            ) from None
+        except IsADirectoryError:
+            raise ConfigError([f"{path} is a directory; pass the path of the TOML file"]) from None
     problems: list[str] = []
     sections: dict[str, Any] = {}
     for name in document:
@@ -365,11 +388,8 @@ def validate(config: DaemonConfig) -> list[str]:
     networks = ", ".join(n.value for n in CardanoNetwork)
     if chain.network not in {n.value for n in CardanoNetwork}:
         problems.append(f"chain.network: {chain.network!r} is not a network; use one of {networks}")
-    if not chain.embedded and not chain.ogmios_url.startswith(("ws://", "wss://")):
-        problems.append(
-            f"chain.ogmios_url: {chain.ogmios_url!r} is not a WebSocket URL; write ws://HOST:PORT "
-            f"(Ogmios listens on 1337 by default) or {EMBEDDED_DEVNET!r}"
-        )
+    if not chain.embedded:
+        problems.extend(ogmios_url_problems(chain.ogmios_url))
     if chain.embedded and chain.network != CardanoNetwork.DEVNET.value:
         problems.append(
             f"chain.network: the embedded devnet is network 'devnet', not {chain.network!r}; "
@@ -413,6 +433,16 @@ def validate(config: DaemonConfig) -> list[str]:
         )
     if sock.max_connections < 1:
         problems.append("socket.max_connections: must be at least 1")
+    elif not 0 <= sock.admin_reserved_connections < sock.max_connections:
+        problems.append(
+            f"socket.admin_reserved_connections: {sock.admin_reserved_connections} must be at least 0 and "
+            f"below socket.max_connections ({sock.max_connections}); e.g. 4"
+        )
+    if sock.max_connections_per_uid < 1:
+        problems.append("socket.max_connections_per_uid: must be at least 1, e.g. 16")
+    for key in ("read_timeout_seconds", "idle_timeout_seconds"):
+        if not 0 < getattr(sock, key) <= 86400:
+            problems.append(f"socket.{key}: {getattr(sock, key)} must be a number of seconds in (0, 86400]")
     if not 0 <= config.http.port <= 65535:
         problems.append(f"http.port: {config.http.port} is not a TCP port; use 1..65535, or 0 to turn it off")
     if config.log.format not in ("auto", "json", "console"):
@@ -442,6 +472,35 @@ def validate(config: DaemonConfig) -> list[str]:
     if config.devnet.slot_length <= 0:
         problems.append("devnet.slot_length: must be a positive number of seconds, e.g. 1.0 or 0.2")
     return problems
+
+
+def ogmios_url_problems(url: str) -> list[str]:
+    """What is wrong with an Ogmios URL, so that `run` never starts with one it cannot connect to.
+
+    Why this strict: a URL without a host, with a port that is not a number or out of range, or with a
+    space in it passed the old prefix check and then either crashed `run` with a traceback or had the
+    daemon retry a connection that can never succeed, forever.
+    """
+    from urllib.parse import urlsplit
+
+    fix = f"write ws://HOST:PORT, e.g. ws://127.0.0.1:1337 (Ogmios' default port), or {EMBEDDED_DEVNET!r}"
+    key = "chain.ogmios_url"
+    if not url.startswith(("ws://", "wss://")):
+        return [f"{key}: {url!r} is not a WebSocket URL; {fix}"]
+    if any(c.isspace() for c in url):
+        return [f"{key}: {url!r} contains a space; remove it ({fix})"]
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return [f"{key}: {url!r} has a bad port ({exc}); the port is a number 1..65535; {fix}"]
+    if not parts.hostname:
+        return [f"{key}: {url!r} names no host; {fix}"]
+    if port is not None and port == 0:
+        return [f"{key}: {url!r} has port 0; the port is a number 1..65535; {fix}"]
+    if parts.query or parts.fragment:
+        return [f"{key}: {url!r} has a query or fragment Ogmios does not use; {fix}"]
+    return []
 
 
 def _group_problem(key: str, name: str) -> list[str]:

@@ -17,6 +17,8 @@ import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
 
 from milestoned.daemon.health import Health
+from milestoned.daemon.health_checks import HealthChecks
+from milestoned.daemon.socket_server import SocketServer
 
 log = structlog.get_logger("milestoned.http")
 MAX_REQUEST_HEAD = 8192
@@ -53,6 +55,33 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.health_problems = Gauge(
+            "milestoned_health_problems", "Problems in the health answer now (0 when healthy)", registry=r
+        )
+        self.store_write_failures = Gauge(
+            "milestoned_store_write_failures",
+            "Store write probes and log appends that failed since the start (a full disk, permissions)",
+            registry=r,
+        )
+        self.projection_failures = Gauge(
+            "milestoned_projection_failures",
+            "Times the projections became unreadable or could not be updated, since the start",
+            registry=r,
+        )
+        self.connections_refused = Gauge(
+            "milestoned_socket_connections_refused",
+            "Socket connections refused by the per-user or admin-slot limits (-32004)",
+            registry=r,
+        )
+        self.socket_timeouts = Gauge(
+            "milestoned_socket_timeouts", "Socket connections closed for a read or idle timeout", registry=r
+        )
+        self.requests_too_large = Gauge(
+            "milestoned_socket_requests_too_large", "Socket requests over max_request_bytes", registry=r
+        )
+        self.follower_failures = Gauge(
+            "milestoned_follower_failures", "Chain follower failures (each followed by a restart)", registry=r
+        )
 
     def observe(self, health: Health) -> None:
         self.connected.set(1 if health.connected else 0)
@@ -64,18 +93,38 @@ class Metrics:
         if health.lag_slots is not None:
             self.lag_slots.set(health.lag_slots)
         self.log_position.set(health.log_position)
-        self.projection_position.set(health.projection_position)
+        if health.projection_position is not None:
+            self.projection_position.set(health.projection_position)
+        self.health_problems.set(len(health.problems))
+
+    def observe_socket(self, server: SocketServer) -> None:
+        self.connections_refused.set(server.connections_refused)
+        self.socket_timeouts.set(server.connections_timed_out)
+        self.requests_too_large.set(server.requests_too_large)
+
+    def observe_checks(self, checks: HealthChecks) -> None:
+        self.store_write_failures.set(checks.store_write_failures)
+        self.projection_failures.set(checks.projection_failures)
+        self.follower_failures.set(checks.follower_failures)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
 
 
 class HttpEndpoint:
-    def __init__(self, host: str, port: int, metrics: Metrics, health: Callable[[], Health]) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        metrics: Metrics,
+        health: Callable[[], Health],
+        checks: HealthChecks | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         self.metrics = metrics
         self.health = health
+        self.checks = checks
         self._server: asyncio.AbstractServer | None = None
 
     @property
@@ -104,6 +153,8 @@ class HttpEndpoint:
             elif target.split("?")[0] == "/metrics":
                 current = self.health()
                 self.metrics.observe(current)
+                if self.checks is not None:
+                    self.metrics.observe_checks(self.checks)
                 status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, self.metrics.render()
             elif target.split("?")[0] in ("/health", "/healthz"):
                 current = self.health()

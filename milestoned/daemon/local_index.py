@@ -27,6 +27,7 @@ from milestoned.eventlog.events import (
     SubmissionConfirmed,
     SubmissionExpired,
     SubmissionFailed,
+    SubmissionIntended,
     SubmissionReverted,
 )
 
@@ -51,6 +52,11 @@ class LocalIndex:
     submitted: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """tx id → allocation refs, for submissions not expired or failed: live or confirmed (a confirmed
     one is live again if its block is rolled back, see `SubmissionReverted`)."""
+    intents: dict[str, SubmissionIntended] = field(default_factory=dict)
+    """tx id → intent, for transactions about to be (or perhaps) sent whose outcome is not recorded yet:
+    their allocations are in flight, their inputs not to be spent again, until sent or reconciled."""
+    pending_inputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """tx id → inputs, for intents and sent transactions not yet confirmed, expired or failed."""
     rollbacks: int = 0
     """How many rollbacks the log recorded: after one, confirmed submissions are checked again."""
     position: int = 0
@@ -66,11 +72,18 @@ class LocalIndex:
                 event.oracle_key,
                 OracleSignature(bytes.fromhex(event.oracle_key), bytes.fromhex(event.signature)),
             )
+        elif isinstance(event, SubmissionIntended):
+            self.intents[event.tx_id] = event
+            self.pending_inputs[event.tx_id] = event.inputs
         elif isinstance(event, ReleaseSubmitted):
+            self.intents.pop(event.tx_id, None)
             self.in_flight[event.tx_id] = self.submitted[event.tx_id] = event.allocation_refs
         elif isinstance(event, SubmissionConfirmed):
             self.in_flight.pop(event.tx_id, None)
+            self.pending_inputs.pop(event.tx_id, None)
         elif isinstance(event, SubmissionExpired | SubmissionFailed):
+            self.intents.pop(event.tx_id, None)
+            self.pending_inputs.pop(event.tx_id, None)
             self.in_flight.pop(event.tx_id, None)
             self.submitted.pop(event.tx_id, None)
         elif isinstance(event, SubmissionReverted) and event.tx_id in self.submitted:
@@ -113,8 +126,18 @@ class LocalIndex:
         }
 
     def in_flight_refs(self) -> dict[str, str]:
-        """Allocation ref → tx id of the live submission spending it."""
-        return {ref: tx for tx, refs in self.in_flight.items() for ref in refs}
+        """Allocation ref → tx id of the live submission (or unresolved intent) spending it."""
+        refs = {ref: tx for tx, intent in self.intents.items() for ref in intent.allocation_refs}
+        refs.update({ref: tx for tx, refs in self.in_flight.items() for ref in refs})
+        return refs
+
+    def unconfirmed_tx_ids(self) -> set[str]:
+        """Our transactions not known to be confirmed: their outputs must not be spent yet."""
+        return set(self.intents) | set(self.in_flight)
+
+    def pending_input_refs(self) -> set[str]:
+        """Every input (`txid#index`) of our unconfirmed transactions: not to be spent by another one."""
+        return {ref for inputs in self.pending_inputs.values() for ref in inputs}
 
 
 def _discovered_above(event: ScheduleRegistered | ScheduleDiscovered, slot: int) -> bool:

@@ -31,9 +31,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from milestoned.daemon.config import ConfigError, config_document, load_config
+    from milestoned.daemon.config_checks import machine_problems
 
     try:
         config = load_config(args.config)
+        problems = machine_problems(config)
+        if problems:
+            raise ConfigError(problems, str(args.config) if args.config else "the defaults")
     except ConfigError as exc:
         sys.stderr.write(f"milestoned: {exc}\n")
         return EXIT_CONFIG

@@ -25,19 +25,21 @@ import structlog
 
 from milestoned import __version__
 from milestoned.daemon import jsonrpc
+from milestoned.daemon.chain_calls import on_chain
 from milestoned.daemon.chain_link import ChainLink
 from milestoned.daemon.config import DaemonConfig
 from milestoned.daemon.health import Health, assess
+from milestoned.daemon.health_checks import HealthChecks, sqlite_folders
 from milestoned.daemon.jsonrpc import RpcError, only_params, param
 from milestoned.daemon.local_index import LocalIndex
 from milestoned.daemon.peercred import AdminPolicy, Peer
 from milestoned.daemon.socket_server import Method
+from milestoned.daemon.submissions import Outgoing, send_recorded, wallet_exclusions
 from milestoned.domain.attestation import verify_attestation
 from milestoned.eventlog import EventLog, LoggedEvent, parse_store_url
 from milestoned.eventlog.events import (
     Event,
     OracleSignatureCommitted,
-    ReleaseSubmitted,
     SchedulePolicy,
     ScheduleRegistered,
 )
@@ -98,6 +100,8 @@ class DaemonService:
         self.write_lock = asyncio.Lock()
         self.started = time.time()
         self.wallet: Any = None  # (signing key, address) once loaded
+        self.checks = HealthChecks(sqlite_folders(event_log.config, projections.config))
+        """Store writability, projection and follower failures, for the health answer."""
         self.recovery: Any = None
         """A `recovery.Recovery` while the log is rebuilt from the chain (changes are refused)."""
         self.rollbacks_settled = -1
@@ -116,11 +120,24 @@ class DaemonService:
                 return
 
     def catch_up(self) -> int:
-        return self.projector.catch_up() if self.projector is not None else 0
+        if self.projector is None:
+            return 0
+        try:
+            applied = self.projector.catch_up()
+        except Exception as exc:
+            self.checks.projections_failed(exc)
+            raise
+        self.checks.projections_ok()
+        return applied
 
     def append(self, events: list[Event]) -> int:
         """Append a command's events in one transaction; returns the new head position."""
-        head = self.log.append(events)
+        try:
+            head = self.log.append(events)
+        except Exception as exc:
+            self.checks.store_write_failed(exc)
+            raise
+        self.checks.store_write_ok()
         self.fold()
         self.catch_up()
         return head.position
@@ -131,12 +148,18 @@ class DaemonService:
         if progress is not None and progress.position is not None:
             indexer_slot = -1 if progress.position == "origin" else progress.position.slot
         connected = self.link is not None and self.link.connected
+        try:
+            projection_position: int | None = self.projections.position()
+        except Exception as exc:  # a corrupt projection store: say so instead of failing the answer
+            self.checks.projections_failed(exc)
+            projection_position = None
         return assess(
             connected=connected,
             node_tip_slot=self.link.tip_slot if self.link is not None else None,
             indexer_slot=indexer_slot,
             log_position=self.log.head().position,
-            projection_position=self.projections.position(),
+            projection_position=projection_position,
+            problems=self.checks.problems(),
         )
 
     def methods(self) -> dict[str, Method]:
@@ -164,7 +187,9 @@ class DaemonService:
     def _methods(self) -> dict[str, Method]:
         return {
             "status": Method(self.status, False, "sync state, tips, lag, log head, projection position"),
-            "health": Method(self.health_method, False, "synced / syncing / disconnected, tip and lag"),
+            "health": Method(
+                self.health_method, False, "synced / syncing / disconnected / failing, tip, lag, problems"
+            ),
             "schedule.register": Method(self.schedule_register, True, "register a schedule (or dry_run)"),
             "schedules": Method(self.schedules, False, "registered schedules"),
             "signature.commit": Method(self.signature_commit, True, "commit oracle attestations"),
@@ -225,7 +250,10 @@ class DaemonService:
         head = self.log.head()
         health = self.health()
         progress = self.follower.progress() if self.follower is not None else None
-        tip = self.projections.chain_tip()
+        try:
+            tip = self.projections.chain_tip()
+        except Exception:  # reported in health.problems; the rest of the status still answers
+            tip = None
         return {
             "version": __version__,
             "network": self.config.chain.network,
@@ -241,7 +269,7 @@ class DaemonService:
             },
             "log": {"position": head.position, "hash": head.hash, "store": self.log.config.describe()},
             "projections": {
-                "position": self.projections.position(),
+                "position": health.projection_position,
                 "store": self.projections.config.describe(),
                 "ready": self.projector is not None,
                 "chain_tip": None
@@ -435,7 +463,7 @@ class DaemonService:
 
         chain = await self._tx_chain()
         try:
-            plan = await build_registration(chain, definition, admin_address)
+            plan = await on_chain(self.link, build_registration(chain, definition, admin_address))
         except (TxBuildError, ValueError) as exc:
             raise RpcError(
                 jsonrpc.TX_REFUSED, str(exc), "fund the admin address or fix the schedule"
@@ -443,19 +471,9 @@ class DaemonService:
         return {"plan": plan.to_json(), "unsigned": [unsigned_envelope(t) for t in plan.txs]}
 
     async def _tx_chain(self) -> Any:
-        from milestoned.ogmios.errors import OgmiosConnectionError
-
         if self.link is None:
             raise RpcError(jsonrpc.NOT_READY, "the daemon has no Ogmios link", "set chain.ogmios_url")
-        try:
-            return await self.link.tx_chain()
-        except OgmiosConnectionError as exc:
-            raise RpcError(
-                jsonrpc.NOT_READY,
-                str(exc),
-                "start Ogmios (and its cardano-node), or fix "
-                "chain.ogmios_url; `milestonectl doctor` checks it",
-            ) from None
+        return await on_chain(self.link, self.link.tx_chain())
 
     # --- oracle signatures ---------------------------------------------------------------------------------
 
@@ -599,7 +617,6 @@ class DaemonService:
         from milestoned.txbuilder.errors import TxBuildError
         from milestoned.txbuilder.release import build_release
         from milestoned.txbuilder.signing import sign
-        from milestoned.txbuilder.submission import submit_all
 
         registered = self.index.schedules.get(schedule_id)
         if registered is None:
@@ -614,16 +631,22 @@ class DaemonService:
         chain = await self._tx_chain()
         async with self.write_lock:
             self.fold()
+            in_flight, spent, unconfirmed = await wallet_exclusions(self, chain)
             try:
-                plan = await build_release(
-                    chain,
-                    definition,
-                    self.index.signatures_by_milestone(schedule_id),
-                    payer,
-                    allocations=allocations,
-                    beneficiary=beneficiary,
-                    in_flight=self.index.in_flight_refs(),
-                    validity_ms=self.config.release.validity_seconds * 1000,
+                plan = await on_chain(
+                    self.link,
+                    build_release(
+                        chain,
+                        definition,
+                        self.index.signatures_by_milestone(schedule_id),
+                        payer,
+                        allocations=allocations,
+                        beneficiary=beneficiary,
+                        in_flight=in_flight,
+                        validity_ms=self.config.release.validity_seconds * 1000,
+                        spent_elsewhere=spent,
+                        unconfirmed_tx_ids=unconfirmed,
+                    ),
                 )
             except TxBuildError as exc:
                 raise RpcError(
@@ -638,21 +661,22 @@ class DaemonService:
             result: dict[str, Any] = {"plan": plan.to_json(), "dry_run": dry_run}
             if dry_run:
                 return result
-            signed = [sign(built, [key]) for built in plan.txs]
-            try:
-                tx_ids = await submit_all(chain, signed)
-            except TxBuildError as exc:
-                raise RpcError(jsonrpc.TX_REFUSED, str(exc), "nothing was recorded; try again") from None
-            events: list[Event] = [
-                ReleaseSubmitted(
-                    tx_id=str(tx_id),
-                    allocation_refs=tuple(built.details["allocations"]),
-                    validity_upper_slot=int(built.tx.transaction_body.ttl or 0),
+            outgoing = [
+                Outgoing(
+                    sign(built, [key]),
+                    tuple(built.details["allocations"]),
+                    int(built.tx.transaction_body.ttl or 0),
                 )
-                for tx_id, built in zip(tx_ids, plan.txs, strict=True)
+                for built in plan.txs
             ]
+            try:
+                tx_ids = await send_recorded(self, chain, outgoing)
+            except TxBuildError as exc:
+                raise RpcError(
+                    jsonrpc.TX_REFUSED, str(exc), "recorded as failed (`milestonectl submissions`); try again"
+                ) from None
             result["submitted"] = [str(t) for t in tx_ids]
-            result["log_position"] = self.append(events)
+            result["log_position"] = self.log.head().position
         log.info("release submitted", schedule_id=schedule_id, transactions=len(tx_ids), caller=caller)
         return result
 
@@ -661,7 +685,7 @@ class DaemonService:
         envelopes = param(params, "transactions", list)
         from milestoned.txbuilder.errors import TxBuildError
         from milestoned.txbuilder.signing import transaction_from_envelope
-        from milestoned.txbuilder.submission import submit_all
+        from milestoned.txbuilder.submission import submit
 
         try:
             txs = [transaction_from_envelope(e) for e in envelopes]
@@ -672,18 +696,23 @@ class DaemonService:
             self.fold()
             self.catch_up()
             spending = self._allocations_spent_by(txs)
+            tx_ids: list[str] = []
             try:
-                tx_ids = await submit_all(chain, txs)
+                for tx, (refs, ttl) in zip(txs, spending, strict=True):
+                    if refs:  # a release or reclaim: its intent is recorded before it is sent
+                        tx_ids += await send_recorded(self, chain, [Outgoing(tx, refs, ttl)])
+                    else:
+                        tx_ids.append(await on_chain(self.link, submit(chain, tx), timeout=None))
             except TxBuildError as exc:
-                raise RpcError(jsonrpc.TX_REFUSED, str(exc), "nothing was recorded; try again") from None
-            events: list[Event] = [
-                ReleaseSubmitted(tx_id=str(tx_id), allocation_refs=refs, validity_upper_slot=ttl)
-                for tx_id, (refs, ttl) in zip(tx_ids, spending, strict=True)
-                if refs
-            ]
+                raise RpcError(
+                    jsonrpc.TX_REFUSED,
+                    str(exc),
+                    f"the {len(tx_ids)} transaction(s) before it were sent; a refused release is recorded "
+                    "as failed; nothing else was recorded",
+                ) from None
             result: dict[str, Any] = {"submitted": [str(t) for t in tx_ids]}
-            if events:
-                result["log_position"] = self.append(events)
+            if any(refs for refs, _ttl in spending):
+                result["log_position"] = self.log.head().position
         return result
 
     def _allocations_spent_by(self, txs: list[Any]) -> list[tuple[tuple[str, ...], int]]:

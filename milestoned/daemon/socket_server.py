@@ -3,8 +3,16 @@
 What it guarantees, whatever a client sends:
 - the socket file is created with the configured mode (0660) and group before anyone can connect
   (the umask is tightened around `bind`, then the mode and group are set explicitly);
-- every request line is at most `max_request_bytes`; a longer one gets REQUEST_TOO_LARGE and the
-  connection is closed (the rest of the line cannot be trusted to be a request);
+- no one can lock others out: a non-admin uid holds at most `max_connections_per_uid` connections, and
+  the last `admin_reserved_connections` slots are for admins (`connection_limits`); a client refused a
+  slot gets TOO_MANY_CONNECTIONS, not a hang;
+- slow or silent clients lose their slot: a request line must arrive within `read_timeout` of its first
+  byte (so one byte a second does not hold a connection), a connection with no request for
+  `idle_timeout` is closed, and an answer the client does not read within `read_timeout` closes it;
+- every request line is at most `max_request_bytes`; a longer one gets REQUEST_TOO_LARGE. The rest of
+  the line is read and thrown away first (up to DISCARD_LIMIT_BYTES more), so that a client still
+  sending sees the error instead of a reset connection; then the connection is closed (the rest of
+  the line cannot be trusted to be a request);
 - malformed JSON, an unknown method, wrong parameters: a JSON-RPC error, and the connection stays open;
 - a handler that fails unexpectedly gives INTERNAL_ERROR with the reason, is logged, and the daemon keeps
   serving: an exception never leaves a connection task;
@@ -19,6 +27,7 @@ import contextlib
 import grp
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +36,20 @@ from typing import Any
 import structlog
 
 from milestoned.daemon import jsonrpc
+from milestoned.daemon.connection_limits import ConnectionLimits
 from milestoned.daemon.jsonrpc import RpcError
 from milestoned.daemon.peercred import AdminPolicy, Peer, peer_of
 
 log = structlog.get_logger("milestoned.socket")
 
 Handler = Callable[[dict[str, Any], Peer], Awaitable[Any]]
+READ_CHUNK = 65536
+DISCARD_LIMIT_BYTES = 64 * 1024 * 1024
+"""How much of an over-long request is read and thrown away so its sender can read the error."""
+
+
+class _Closed(Exception):
+    """The connection ends here (end of input, a timeout, an over-long request): stop quietly."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +70,10 @@ class SocketServer:
         group: str = "",
         max_request_bytes: int = 4 * 1024 * 1024,
         max_connections: int = 64,
+        max_connections_per_uid: int = 16,
+        admin_reserved_connections: int = 4,
+        read_timeout: float = 30.0,
+        idle_timeout: float = 300.0,
     ) -> None:
         self.path = path
         self.methods = methods
@@ -60,7 +81,12 @@ class SocketServer:
         self.mode = mode
         self.group = group
         self.max_request_bytes = max_request_bytes
-        self._slots = asyncio.Semaphore(max_connections)
+        self.limits = ConnectionLimits(max_connections, max_connections_per_uid, admin_reserved_connections)
+        self.read_timeout = read_timeout
+        self.idle_timeout = idle_timeout
+        self.connections_refused = 0
+        self.connections_timed_out = 0
+        self.requests_too_large = 0
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self.requests_served = 0
@@ -97,9 +123,7 @@ class SocketServer:
                 "the daemon's user must be a member of that group "
                 f"(systemd: SupplementaryGroups={self.group})"
             ) from exc
-        self._server = await asyncio.start_unix_server(
-            self._serve, sock=sock, limit=self.max_request_bytes + 1
-        )
+        self._server = await asyncio.start_unix_server(self._serve, sock=sock, limit=READ_CHUNK)
         log.info(
             "socket listening", socket_path=str(self.path), mode=oct(self.mode), group=self.group or None
         )
@@ -120,66 +144,135 @@ class SocketServer:
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
+        admitted: Peer | None = None
         try:
-            async with self._slots:
-                sock = writer.get_extra_info("socket")
-                peer = peer_of(sock) if sock is not None else Peer(-1, -1, -1, frozenset())
-                await self._conversation(reader, writer, peer)
-        except (ConnectionError, asyncio.IncompleteReadError):
+            sock = writer.get_extra_info("socket")
+            peer = peer_of(sock) if sock is not None else Peer(-1, -1, -1, frozenset())
+            refusal = self.limits.admit(peer.uid, self.admins.is_admin(peer))
+            if refusal is not None:
+                self.connections_refused += 1
+                log.warning("connection refused", peer=peer.describe(), reason=refusal.message)
+                error = RpcError(jsonrpc.TOO_MANY_CONNECTIONS, refusal.message, refusal.hint)
+                await self._send(writer, jsonrpc.error_line(None, error))
+                return
+            admitted = peer
+            await self._conversation(reader, writer, peer)
+        except (_Closed, ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             pass
         except asyncio.CancelledError:
             pass
         except Exception:  # never let a connection take the daemon down
             log.exception("connection failed")
         finally:
+            if admitted is not None:
+                self.limits.release(admitted.uid)
             self._connections.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
-                await writer.wait_closed()
+                await asyncio.wait_for(writer.wait_closed(), 1.0)
 
     async def _conversation(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: Peer
     ) -> None:
+        """Read request lines and answer each, until the client closes or breaks a rule."""
+        buffer = bytearray()
+        line_started = time.monotonic()
         while True:
-            try:
-                line = await reader.readuntil(b"\n")
-            except asyncio.IncompleteReadError as partial:
-                if partial.partial.strip():
-                    await self._answer(writer, peer, partial.partial)  # last request without newline
-                return
-            except asyncio.LimitOverrunError:
-                self.requests_failed += 1
-                error = RpcError(
-                    jsonrpc.REQUEST_TOO_LARGE,
-                    f"the request is larger than the limit of {self.max_request_bytes} bytes",
-                    "send a smaller request, or raise socket.max_request_bytes in the daemon's config",
-                    limit=self.max_request_bytes,
-                )
-                writer.write(jsonrpc.error_line(None, error))
-                await writer.drain()
-                log.warning("request too large", peer=peer.describe(), limit=self.max_request_bytes)
-                return
-            if len(line) > self.max_request_bytes + 1:
-                self.requests_failed += 1
-                writer.write(
-                    jsonrpc.error_line(
-                        None,
-                        RpcError(
-                            jsonrpc.REQUEST_TOO_LARGE,
-                            f"the request is larger than the limit of {self.max_request_bytes} bytes",
-                            "send a smaller request, or raise socket.max_request_bytes",
-                        ),
-                    )
-                )
-                await writer.drain()
-                return
-            if not line.strip():
+            newline = buffer.find(b"\n")
+            if newline >= 0:
+                line = bytes(buffer[: newline + 1])
+                del buffer[: newline + 1]
+                if len(line) > self.max_request_bytes + 1:
+                    await self._too_large(reader, writer, peer, line_complete=True)
+                if line.strip():
+                    await self._answer(writer, peer, line)
+                line_started = time.monotonic()
                 continue
-            await self._answer(writer, peer, line)
+            if len(buffer) > self.max_request_bytes:
+                await self._too_large(reader, writer, peer, line_complete=False)
+            if buffer:  # a request has started: all of it must arrive within the read timeout
+                wait = line_started + self.read_timeout - time.monotonic()
+                chunk = await self._read(reader, wait, writer, peer, "the rest of the request")
+            else:
+                chunk = await self._read(reader, self.idle_timeout, writer, peer, "a request")
+                line_started = time.monotonic()
+            if not chunk:
+                if buffer.strip():
+                    await self._answer(writer, peer, bytes(buffer))  # last request without newline
+                return
+            buffer += chunk
+
+    async def _read(
+        self,
+        reader: asyncio.StreamReader,
+        timeout: float,
+        writer: asyncio.StreamWriter,
+        peer: Peer,
+        what: str,
+    ) -> bytes:
+        try:
+            if timeout <= 0:
+                raise TimeoutError
+            return await asyncio.wait_for(reader.read(READ_CHUNK), timeout)
+        except TimeoutError:
+            self.connections_timed_out += 1
+            idle = what == "a request"
+            seconds = self.idle_timeout if idle else self.read_timeout
+            log.info("connection timed out", peer=peer.describe(), waiting_for=what, seconds=seconds)
+            error = RpcError(
+                jsonrpc.REQUEST_TIMEOUT,
+                f"closing the connection: {what} did not arrive within {seconds:g} s",
+                "send each request as one line at once, and reconnect after being idle"
+                if not idle
+                else "reconnect when you have a request (socket.idle_timeout_seconds)",
+            )
+            await self._send(writer, jsonrpc.error_line(None, error))
+            raise _Closed from None
+
+    async def _too_large(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        peer: Peer,
+        *,
+        line_complete: bool,
+    ) -> None:
+        """Answer REQUEST_TOO_LARGE, read the rest of the line (bounded) so the sender sees it, close."""
+        self.requests_failed += 1
+        self.requests_too_large += 1
+        log.warning("request too large", peer=peer.describe(), limit=self.max_request_bytes)
+        error = RpcError(
+            jsonrpc.REQUEST_TOO_LARGE,
+            f"the request is larger than the limit of {self.max_request_bytes} bytes",
+            "send a smaller request, or raise socket.max_request_bytes in the daemon's config",
+            limit=self.max_request_bytes,
+        )
+        await self._send(writer, jsonrpc.error_line(None, error))
+        discarded = 0
+        deadline = time.monotonic() + self.read_timeout
+        while not line_complete and discarded < DISCARD_LIMIT_BYTES:
+            try:
+                chunk = await asyncio.wait_for(reader.read(READ_CHUNK), deadline - time.monotonic())
+            except TimeoutError:
+                break
+            discarded += len(chunk)
+            line_complete = not chunk or b"\n" in chunk
+        if writer.can_write_eof():
+            with contextlib.suppress(OSError):
+                writer.write_eof()
+        raise _Closed
+
+    async def _send(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+        """Write an answer; a client that does not read it within the read timeout is dropped."""
+        writer.write(data)
+        try:
+            await asyncio.wait_for(writer.drain(), self.read_timeout)
+        except TimeoutError:
+            self.connections_timed_out += 1
+            raise _Closed from None
 
     async def _answer(self, writer: asyncio.StreamWriter, peer: Peer, line: bytes) -> None:
-        writer.write(await self.handle_line(line, peer))
-        await writer.drain()
+        await self._send(writer, await self.handle_line(line, peer))
 
     async def handle_line(self, line: bytes, peer: Peer) -> bytes:
         """The response line for one request line (also the unit the tests drive without a socket)."""

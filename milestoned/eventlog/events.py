@@ -355,3 +355,30 @@ EVENT_TYPES: tuple[type[Event], ...] = (
 )
 
 EVENT_TYPES_BY_TOPIC: Mapping[str, type[Event]] = {cls.topic: cls for cls in EVENT_TYPES}
+
+
+# --- submission intents (issue 17) -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionIntended(LocalEvent):
+    """The daemon is about to send transaction `tx_id` spending `allocation_refs`, and every one of
+    `inputs` (wallet inputs included): recorded BEFORE sending, so a crash between sending and recording
+    `ReleaseSubmitted` cannot lose a transaction that reaches the chain. Until the intent is resolved
+    (`ReleaseSubmitted` once sent, `SubmissionFailed` when refused, or reconciled with the chain and the
+    mempool after a crash), its allocations count as in flight and its inputs are not spent again."""
+
+    topic: ClassVar[str] = "SubmissionIntended/v1"
+    tx_id: str
+    allocation_refs: tuple[str, ...]
+    validity_upper_slot: int
+    inputs: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        Event.__post_init__(self)
+        for ref in self.inputs:
+            _out_ref("inputs", ref)
+
+
+EVENT_TYPES = (*EVENT_TYPES, SubmissionIntended)
+EVENT_TYPES_BY_TOPIC = {cls.topic: cls for cls in EVENT_TYPES}

@@ -34,6 +34,7 @@ from milestoned.eventlog.events import (
     SubmissionConfirmed,
     SubmissionExpired,
     SubmissionFailed,
+    SubmissionIntended,
     SubmissionReverted,
 )
 from milestoned.projections.slots import SlotConfig
@@ -259,6 +260,8 @@ def changes_for(event: Event, slots: SlotConfig) -> tuple[RowChange, ...]:
             return (SetSubmissionStatus(event.tx_id, SUBMISSION_STATUS[type(event)], event.reason),)
         case HeadAnchored():
             return ()  # a fact for auditors (which heads were published, where): no projection rows
+        case SubmissionIntended():
+            return ()  # listed once sent (ReleaseSubmitted) or reconciled after a crash
         case ChainEvent():
             raise TypeError(f"no projection rule for chain event {event.topic}")
         case _:

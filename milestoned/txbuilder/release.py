@@ -46,7 +46,7 @@ from milestoned.txbuilder.release_checks import (
     nothing_to_release,
     quorums,
 )
-from milestoned.txbuilder.wallet import ChainedWallet
+from milestoned.txbuilder.wallet import ChainedWallet, spendable
 
 DEFAULT_VALIDITY_MS = 10 * 60_000
 """A release or reclaim is valid for 10 minutes of chain time: long enough to reach a block, short
@@ -148,6 +148,8 @@ async def build_release(
     reference_address: Address | None = None,
     first_batch: int = FIRST_RELEASE_BATCH,
     pending: Sequence[Transaction] = (),
+    spent_elsewhere: Collection[str] = (),
+    unconfirmed_tx_ids: Collection[str] = (),
 ) -> ReleasePlan:
     """Build (unsigned) the release of the given allocations, a beneficiary's, or every claimable one.
 
@@ -159,7 +161,9 @@ async def build_release(
     `signatures` are the committed oracle signatures by milestone id; `in_flight` the allocations of
     live transactions (a set of references, or {reference: tx id}); `pending` the submitted, not yet
     confirmed transactions (the payer's change from them is used, its spent UTxOs are not). The payer
-    pays the fee and the collateral; its key is the only signature a release needs.
+    pays the fee and the collateral; its key is the only signature a release needs. The payer's UTxOs
+    in `spent_elsewhere` (`txid#index` spent by a pending transaction, the mempool's included) or
+    produced by a transaction in `unconfirmed_tx_ids` are never selected (`wallet.spendable`).
     """
     payer = Address.from_primitive(payer_address) if isinstance(payer_address, str) else payer_address
     on_chain = await schedule_on_chain(chain, definition, reference_address)
@@ -195,7 +199,10 @@ async def build_release(
         raise nothing_to_release(check, what)
     plan = ReleasePlan(schedule_id, refused=list(check.refusals))
     quorum_of = quorums(definition, schedule_id, [a.datum.milestone_id for a in check.releasable], signatures)
-    wallet = ChainedWallet(snapshot.utxos(payer), payer, pending)
+    usable = spendable(
+        snapshot.utxos(payer), spent_elsewhere=spent_elsewhere, unconfirmed_tx_ids=unconfirmed_tx_ids
+    )
+    wallet = ChainedWallet(usable, payer, pending)
     params = snapshot.parameters
 
     async def build(batch: Sequence[AllocationUtxo]) -> BuiltTx:

@@ -3,13 +3,17 @@
 The ledger's refusals arrive as Ogmios error codes; the two a builder meets in normal operation get
 their own exceptions and advice: 3117 (an input is gone: another transaction spent it first, so
 rebuild from fresh UTxOs) and 3118 (the validity interval does not hold the current slot: rebuild,
-which picks a new interval). Nothing is recorded here: the caller records a submission only once
-`submit` returned, so a refused transaction leaves no trace.
+which picks a new interval). Nothing is recorded here: the daemon records an intent before sending
+and the submission once `submit` returned (`milestoned.daemon.submissions`), so a crash in between is
+reconciled at the next start instead of lost. `fault_injection_point` is a test hook that makes such a
+crash exact.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from collections.abc import Sequence
 
 from pycardano import Transaction, TransactionId, TransactionInput
@@ -18,6 +22,18 @@ from milestoned.ogmios.errors import SubmissionError, UnknownOutputReferences
 from milestoned.txbuilder.chain_context import OgmiosChain
 from milestoned.txbuilder.errors import InputsAlreadySpent, SubmissionRejected, ValidityIntervalPassed
 from milestoned.txbuilder.lifecycle import Lifecycle, SubmissionState
+
+FAULT_INJECTION_ENV = "MILESTONED_TEST_HOOK_KILL_AT"
+"""TEST HOOK, for fault-injection tests only: when this variable names a point (`after-intent`,
+`after-send`), the process kills itself with SIGKILL exactly there, so a test of a crash between
+recording an intent, sending and recording the submission is exact instead of timing-based. Never set
+it in production: unset (the default), `fault_injection_point` does nothing."""
+
+
+def fault_injection_point(name: str) -> None:
+    """TEST HOOK: SIGKILL this process here when $MILESTONED_TEST_HOOK_KILL_AT names this point."""
+    if os.environ.get(FAULT_INJECTION_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 async def submit(chain: OgmiosChain, tx: Transaction) -> str:

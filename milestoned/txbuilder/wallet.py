@@ -9,11 +9,12 @@ releases chain: each spends the change of the one before it).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from pycardano import Address, Transaction, TransactionInput, TransactionOutput, UTxO
 
 from milestoned.txbuilder.assembly import BuiltTx
+from milestoned.txbuilder.utxo_codec import input_text
 
 
 class ChainedWallet:
@@ -43,3 +44,22 @@ class ChainedWallet:
         self.utxos = [u for u in self.utxos if u.input not in built.spent]
         self.utxos.append(UTxO(TransactionInput(built.tx_id, change_index), outputs[change_index]))
         self.unconfirmed.update(built.produced)
+
+
+def spendable(
+    utxos: Iterable[UTxO], *, spent_elsewhere: Collection[str], unconfirmed_tx_ids: Collection[str]
+) -> list[UTxO]:
+    """The wallet's UTxOs a new transaction may spend: not an input of a transaction that is pending
+    (ours, recorded as an intent or a submission, or any in the node's mempool), and not an output of a
+    transaction not known to be confirmed (its change may still vanish). References are `txid#index`.
+
+    Why: after a crash the daemon's own unrecorded transaction may still be pending; spending what it
+    spends, or its change, was refused (3117) until it settled, and an output of a transaction that is
+    rolled back or expires would make the new one invalid too.
+    """
+    return [
+        u
+        for u in utxos
+        if input_text(u.input) not in spent_elsewhere
+        and u.input.transaction_id.payload.hex() not in unconfirmed_tx_ids
+    ]

@@ -75,7 +75,7 @@ class Daemon:
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, states: tuple[str, ...] = ("synced", "syncing")) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         handle = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -95,7 +95,7 @@ class Daemon:
                 # `log.replay` answer NOT_READY until it has learnt the slot clock from Ogmios).
                 try:
                     if (
-                        self.call("health")["result"]["state"] in ("synced", "syncing")
+                        self.call("health")["result"]["state"] in states
                         and self.call("status")["result"]["projections"]["ready"]
                     ):
                         return

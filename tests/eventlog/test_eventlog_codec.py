@@ -27,6 +27,7 @@ from milestoned.eventlog.events import (
     SubmissionConfirmed,
     SubmissionExpired,
     SubmissionFailed,
+    SubmissionIntended,
     SubmissionReverted,
 )
 from milestoned.eventlog.hashchain import GENESIS_HASH, LogHead, open_record, seal, seal_batch
@@ -43,6 +44,7 @@ ONE_OF_EACH: list[Event] = [
     SubmissionExpired(tx_id="aa" * 32, reason="ttl"),
     SubmissionFailed(tx_id="aa" * 32, reason="script failed"),
     SubmissionReverted(tx_id="aa" * 32, reason="its block was rolled back"),
+    SubmissionIntended("aa" * 32, ("bb" * 32 + "#1",), 9, ("bb" * 32 + "#1", "cc" * 32 + "#0")),
     AllocationLocked(P, "aa" * 32, "bb" * 28, "aa" * 32 + "#0", "addr1q", 2**64 - 1, "01", 1_700_000_000_000),
     AllocationReleased(P, "cc" * 32, "bb" * 28, "aa" * 32 + "#0"),
     AllocationReclaimed(P, "dd" * 32, "bb" * 28, "aa" * 32 + "#0"),

@@ -1,0 +1,60 @@
+"""Calls to the chain on behalf of a command, with the one answer an outage deserves: -32003.
+
+Why one place: a command that needs Ogmios (building a registration or a release, submitting) can meet
+the outage at any step: connecting, mid-query when the socket closes, or a stalled Ogmios that never
+answers. Each used to surface differently (a connection error caught at one step, a traceback and
+-32603 at another); here all of them become NOT_READY "chain unreachable" with the fix, and the query
+link is reset so that the health answer says `disconnected` and the next call reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+import structlog
+
+from milestoned.daemon import jsonrpc
+from milestoned.daemon.jsonrpc import RpcError
+
+log = structlog.get_logger("milestoned.chain")
+T = TypeVar("T")
+
+CHAIN_CALL_TIMEOUT_S = 30.0
+"""Longest a command waits for the chain before answering "chain unreachable" (a stalled Ogmios)."""
+CHAIN_FAILURES = (ConnectionError, OSError, TimeoutError)
+"""What an unreachable, closed or stalled Ogmios raises (OgmiosConnectionError is a ConnectionError)."""
+
+
+def chain_unreachable(url: str, exc: BaseException, recorded: str = "nothing was recorded") -> RpcError:
+    detail = str(exc) or type(exc).__name__
+    if isinstance(exc, TimeoutError):
+        detail = f"Ogmios at {url} did not answer within {CHAIN_CALL_TIMEOUT_S:g} s"
+    return RpcError(
+        jsonrpc.NOT_READY,
+        f"chain unreachable: {detail}",
+        f"{recorded}; start Ogmios (and its cardano-node), or fix chain.ogmios_url; "
+        "`milestonectl doctor` checks it; then try again",
+        ogmios_url=url,
+    )
+
+
+async def on_chain(
+    link: Any,
+    call: Awaitable[T],
+    *,
+    timeout: float | None = CHAIN_CALL_TIMEOUT_S,
+    recorded: str = "nothing was recorded",
+) -> T:
+    """Await `call` (which talks to Ogmios through `link`); an outage becomes RpcError NOT_READY."""
+    try:
+        if timeout is None:
+            return await call
+        return await asyncio.wait_for(call, timeout)
+    except CHAIN_FAILURES as exc:
+        log.warning("chain unreachable during a command", ogmios_url=link.url, error=str(exc) or repr(exc))
+        link.connected = False
+        link.last_error = str(exc)
+        await link.reset()
+        raise chain_unreachable(link.url, exc, recorded) from None

@@ -1,0 +1,175 @@
+"""Sending release transactions so that none is ever lost: the intent first, then the send, then the record.
+
+    append SubmissionIntended (tx id, allocations, inputs)   ← before anything leaves the daemon
+    send to the node                                          ← a crash here leaves the intent open
+    append ReleaseSubmitted                                   ← the intent is resolved
+
+Why: a kill -9 between sending and recording used to lose the record of a transaction that then
+landed on chain (so `submissions` never listed it, and the next release spent its change and was
+refused). Now an open intent keeps its allocations in flight and its inputs reserved, and is
+reconciled with the node's mempool and the chain (`reconcile_intents`, at start and by the settlement
+job): found in the mempool or on chain → ReleaseSubmitted (pending; the settlement job confirms it when
+the indexer sees its block); found in neither → ReleaseSubmitted and SubmissionExpired (it never reached
+the node, its allocations may be released again). A transaction the ledger refuses is recorded as
+SubmissionFailed, so its intent is closed at once.
+
+Also here: what a new release must not spend (`wallet_exclusions`): the inputs of our pending
+transactions and of the mempool's, and the outputs of our transactions not known to be confirmed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from milestoned.daemon.chain_calls import on_chain
+from milestoned.daemon.jsonrpc import RpcError
+from milestoned.eventlog.events import (
+    Event,
+    ReleaseSubmitted,
+    SubmissionExpired,
+    SubmissionFailed,
+    SubmissionIntended,
+)
+
+if TYPE_CHECKING:
+    from milestoned.daemon.service import DaemonService
+
+log = structlog.get_logger("milestoned.submissions")
+OUTPUTS_CHECKED = 8
+"""Outputs of an intended transaction looked up in the ledger to see whether it is on chain."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A signed transaction to send, with the allocations it spends and the end of its validity."""
+
+    tx: Any  # pycardano Transaction
+    allocation_refs: tuple[str, ...]
+    validity_upper_slot: int
+
+
+def intent_of(outgoing: Outgoing) -> SubmissionIntended:
+    from milestoned.txbuilder.utxo_codec import input_text
+
+    body = outgoing.tx.transaction_body
+    return SubmissionIntended(
+        tx_id=str(outgoing.tx.id),
+        allocation_refs=outgoing.allocation_refs,
+        validity_upper_slot=outgoing.validity_upper_slot,
+        inputs=tuple(input_text(i) for i in body.inputs),
+    )
+
+
+def _submitted(intent: SubmissionIntended) -> ReleaseSubmitted:
+    return ReleaseSubmitted(
+        tx_id=intent.tx_id,
+        allocation_refs=intent.allocation_refs,
+        validity_upper_slot=intent.validity_upper_slot,
+    )
+
+
+async def send_recorded(service: DaemonService, chain: Any, outgoing: Sequence[Outgoing]) -> list[str]:
+    """Send `outgoing` in order with their intents recorded first; returns the ids sent. The caller holds
+    `service.write_lock`. A ledger refusal stops at that transaction (the later ones chain on it): it
+    and the later ones are recorded as failed, the earlier ones as submitted, then the error is raised."""
+    from milestoned.txbuilder.errors import TxBuildError
+    from milestoned.txbuilder.submission import fault_injection_point, submit
+
+    intents = [intent_of(o) for o in outgoing]
+    service.append(list(intents))
+    fault_injection_point("after-intent")
+    sent: list[str] = []
+    try:
+        for item in outgoing:
+            try:
+                tx_id = await on_chain(
+                    service.link,
+                    submit(chain, item.tx),
+                    timeout=None,
+                    recorded="its intent is recorded and will be reconciled with the chain once it is back",
+                )
+            except TxBuildError as exc:
+                service.append(
+                    [
+                        SubmissionFailed(tx_id=i.tx_id, reason=f"refused by the node, never sent: {exc}")
+                        for i in intents[len(sent) :]
+                    ]
+                )
+                raise
+            except RpcError:  # the chain went away: the later ones were certainly not sent
+                later = intents[len(sent) + 1 :]
+                if later:
+                    service.append(
+                        [
+                            SubmissionFailed(tx_id=i.tx_id, reason="not sent: the chain was unreachable")
+                            for i in later
+                        ]
+                    )
+                raise
+            fault_injection_point("after-send")
+            sent.append(tx_id)
+    finally:
+        if sent:
+            service.append([_submitted(i) for i in intents[: len(sent)]])
+    return sent
+
+
+async def reconcile_intents(service: DaemonService) -> list[dict[str, str]]:
+    """Resolve every open intent against the node's mempool and the chain (the caller holds the write
+    lock). Returns what was found for each; raises RpcError NOT_READY when the chain is unreachable."""
+    from pycardano import TransactionId, TransactionInput
+
+    from milestoned.txbuilder.mempool import mempool_view
+
+    intents = list(service.index.intents.values())
+    if not intents:
+        return []
+    chain = await service._tx_chain()
+    pool = await on_chain(service.link, mempool_view(chain))  # the mempool first: a transaction moves
+    facts = service.projections.facts()  # from it into a block, never back
+    on_chain_ids = {exit_.tx_id for exit_ in (*facts.releases, *facts.reclaims)}
+    events: list[Event] = []
+    found: list[dict[str, str]] = []
+    for intent in intents:
+        events_for: list[Event]
+        if intent.tx_id in pool.tx_ids:
+            outcome, events_for = "pending", [_submitted(intent)]
+        else:
+            outputs = [
+                TransactionInput(TransactionId(bytes.fromhex(intent.tx_id)), i)
+                for i in range(OUTPUTS_CHECKED)
+            ]
+            in_ledger = bool(await on_chain(service.link, chain.utxos_by_inputs(outputs)))
+            if in_ledger or intent.tx_id in on_chain_ids:
+                outcome, events_for = "confirmed", [_submitted(intent)]
+            else:
+                outcome = "expired"
+                events_for = [
+                    _submitted(intent),
+                    SubmissionExpired(
+                        tx_id=intent.tx_id,
+                        reason="never reached the node: recorded as an intent before sending, then found "
+                        "neither in the mempool nor on chain; its allocations may be released again",
+                    ),
+                ]
+        events.extend(events_for)
+        found.append({"tx_id": intent.tx_id, "outcome": outcome})
+    service.append(events)
+    log.info("submission intents reconciled", intents=found)
+    return found
+
+
+async def wallet_exclusions(service: DaemonService, chain: Any) -> tuple[dict[str, str], set[str], set[str]]:
+    """(allocations in flight: ref → tx id, wallet inputs not to spend, tx ids whose outputs not to
+    spend): our intents and unconfirmed submissions, and everything in the node's mempool."""
+    from milestoned.txbuilder.mempool import mempool_view
+
+    pool = await on_chain(service.link, mempool_view(chain))
+    in_flight = {**pool.spent, **service.index.in_flight_refs()}
+    spent = service.index.pending_input_refs() | set(pool.spent)
+    unconfirmed = service.index.unconfirmed_tx_ids() | set(pool.tx_ids)
+    return in_flight, spent, unconfirmed

@@ -1,0 +1,182 @@
+"""A release is never lost to a crash (issue 17, points 9 and 10). The daemon records the intent (tx id,
+allocations, inputs) before sending; a kill -9 exactly between recording and sending, or between sending
+and recording the submission (a fault-injection point, not a timing guess), is reconciled at the next
+start with the mempool and the chain; and the next release never spends what the lost, still pending
+transaction spends. The real daemon process and socket, the devnet in a thread of the test (its blocks
+held so a transaction stays in the mempool)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import signal
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from daemon_process import EXAMPLES, Daemon, short_folder, write_config
+from devnet_process import DevnetThread, devnet_thread
+from pycardano import Address, Network, PaymentSigningKey, PaymentVerificationKey, Transaction
+
+from milestoned.daemon.demo_wiring import TOKEN_NAME, demo_schedule_document, demo_seed
+from milestoned.eventlog import EventLog, SQLiteConfig
+from milestoned.txbuilder.signing import sign, signed_envelope
+from milestoned.txbuilder.submission import FAULT_INJECTION_ENV
+
+M1 = "M1-testnet-launch"
+
+
+def result(answer: dict[str, Any]) -> Any:
+    assert "error" not in answer, answer
+    return answer["result"]
+
+
+def address_of(key: PaymentSigningKey) -> Address:
+    return Address(PaymentVerificationKey.from_signing_key(key).hash(), network=Network.TESTNET)
+
+
+def events(folder: Path) -> list[tuple[str, dict[str, Any]]]:
+    from milestoned.eventlog.codec import event_to_json
+
+    with EventLog(SQLiteConfig(folder / "data" / "events.db")) as log:
+        return [(e.event.topic, event_to_json(e.event)) for e in log.iter_events()]
+
+
+def crash_during_release(daemon: Daemon, schedule_id: str, allocation: str) -> None:
+    """The release request on a daemon set to kill itself at the fault-injection point: no answer."""
+    with pytest.raises(orjson.JSONDecodeError):  # the connection closes without an answer line
+        daemon.call("release", {"schedule_id": schedule_id, "allocations": [allocation]})
+    assert daemon.process is not None
+    assert daemon.process.wait(30) == -signal.SIGKILL
+
+
+def register_on_chain(daemon: Daemon, devnet: DevnetThread, admin: PaymentSigningKey) -> str:
+    now_ms = devnet.call(lambda d: d.network.start_time_ms + d.chain.slot * d.config.slot_length_ms)
+    policy = devnet.call(lambda d: d.faucet.policy.hash().payload.hex())
+    document = demo_schedule_document(EXAMPLES, policy, now_ms)
+    registered = result(
+        daemon.call("schedule.register", {"schedule": document, "admin_address": str(address_of(admin))})
+    )
+    for envelope in registered["transactions"]["unsigned"]:
+        signed = sign(Transaction.from_cbor(bytes.fromhex(envelope["cborHex"])), [admin])
+        result(daemon.call("tx.submit", {"transactions": [signed_envelope(signed)]}))
+    schedule_id: str = registered["schedule_id"]
+    expected = len(document["beneficiary_allocations"])
+    daemon.wait_until(
+        lambda: (
+            len(result(daemon.call("claimable", {"schedule_id": schedule_id}))["allocations"]) >= expected
+        ),
+        "the allocations on chain",
+    )
+    return schedule_id
+
+
+def commit_m1_signatures(daemon: Daemon, schedule_id: str) -> None:
+    from milestoned.commands.attestation_file import Attestation, attestation_document
+    from milestoned.domain.attestation import sign_attestation
+
+    schedule = bytes.fromhex(schedule_id)
+    attestations = [
+        attestation_document(
+            Attestation(schedule, M1.encode(), sign_attestation(demo_seed(name), schedule, M1.encode()))
+        )
+        for name in ("oracle-1", "oracle-2")
+    ]
+    result(daemon.call("signature.commit", {"attestations": attestations}))
+
+
+def submissions(daemon: Daemon) -> dict[str, dict[str, Any]]:
+    return {s["tx_id"]: s for s in result(daemon.call("submissions"))}
+
+
+def test_a_kill_between_intent_send_and_record_loses_no_release_and_spends_nothing_pending() -> None:
+    folder = short_folder()
+    admin = PaymentSigningKey(demo_seed("admin"))
+    operator = PaymentSigningKey(hashlib.sha256(b"milestoned/test/operator").digest())
+    wallet_key = folder / "operator.skey"
+    operator.save(str(wallet_key))
+    wallet_key.chmod(0o600)
+    with devnet_thread() as devnet:
+        config = write_config(
+            folder,
+            chain={"ogmios_url": devnet.url, "start": "origin"},
+            release={"wallet_key": str(wallet_key)},
+        )
+        daemon = Daemon(config, folder / "d.sock", folder / "daemon.log")
+        try:
+            devnet.call(lambda d: d.fund(address_of(admin), 2_000_000_000, {TOKEN_NAME: 10_000_000}))
+            # two wallet UTxOs: coin selection takes the larger first, so after a crash the old code
+            # picked the one the lost transaction spends
+            devnet.call(lambda d: d.fund(address_of(operator), 800_000_000))
+            devnet.call(lambda d: d.fund(address_of(operator), 300_000_000))
+            daemon.env = {FAULT_INJECTION_ENV: "after-intent"}
+            daemon.start()
+            schedule_id = register_on_chain(daemon, devnet, admin)
+            commit_m1_signatures(daemon, schedule_id)
+            rows = daemon.wait_until(
+                lambda: [
+                    r
+                    for r in result(daemon.call("claimable", {"schedule_id": schedule_id}))["allocations"]
+                    if r["milestone"] == M1 and r["claimable_now"]
+                ],
+                "M1 to vest",
+                timeout=120,
+            )
+            first, second = sorted(r["allocation"] for r in rows)[:2]
+
+            # 1. killed after recording the intent, before sending: at restart it is found nowhere
+            crash_during_release(daemon, schedule_id, first)
+            intents = [body for topic, body in events(folder) if topic == "SubmissionIntended/v1"]
+            assert [i["allocation_refs"] for i in intents] == [[first]]
+            never_sent = intents[0]["tx_id"]
+            assert not devnet.call(lambda d: d.pending())
+            daemon.env = {FAULT_INJECTION_ENV: "after-send"}
+            daemon.start()
+            expired = daemon.wait_until(
+                lambda: (
+                    submissions(daemon).get(never_sent, {}).get("status") == "expired"
+                    and submissions(daemon)[never_sent]
+                ),
+                "the intent reconciled",
+            )
+            assert "never reached the node" in expired["reason"]
+
+            # 2. killed after the node accepted it, before recording it (blocks held: it stays pending)
+            devnet.call(lambda d: setattr(d, "hold_blocks", True))
+            crash_during_release(daemon, schedule_id, second)
+            pending = devnet.call(lambda d: [tx.decoded.id_hex for tx in d.pending()])
+            assert len(pending) == 1
+            lost = pending[0]
+            topics = {(topic, body.get("tx_id")) for topic, body in events(folder)}
+            assert ("SubmissionIntended/v1", lost) in topics
+            assert ("ReleaseSubmitted/v1", lost) not in topics  # the record the crash would have lost
+            lost_inputs = next(
+                b["inputs"] for t, b in events(folder) if t == "SubmissionIntended/v1" and b["tx_id"] == lost
+            )
+
+            daemon.env = {}
+            daemon.start()
+            daemon.wait_until(
+                lambda: submissions(daemon).get(lost, {}).get("status") == "submitted",
+                "the lost release listed",
+            )
+            # 3. the next release while the lost one is still in the mempool: accepted the first time,
+            # spending none of its inputs (the first allocation is free again: its intent expired)
+            again = result(daemon.call("release", {"schedule_id": schedule_id, "allocations": [first]}))
+            inputs = {i for tx in again["plan"]["transactions"] for i in tx["inputs"]}
+            assert not inputs & set(lost_inputs)
+            assert not any(i.startswith(lost) for i in inputs)  # nor the lost one's change
+            devnet.call(lambda d: setattr(d, "hold_blocks", False))
+            confirmed = {lost, *again["submitted"]}
+            daemon.wait_until(
+                lambda: all(submissions(daemon).get(t, {}).get("status") == "confirmed" for t in confirmed),
+                "both releases confirmed",
+            )
+            claim = result(daemon.call("claimable", {"schedule_id": schedule_id}))["allocations"]
+            assert {r["allocation"] for r in claim if r["released"]} >= {first, second}
+            assert result(daemon.call("log.verify"))["ok"] is True
+            assert "Traceback" not in daemon.logs()
+        finally:
+            daemon.stop()
+            shutil.rmtree(folder, ignore_errors=True)

@@ -36,6 +36,7 @@ from milestoned.eventlog.events import (
     OracleSignatureSeen,
     ReleaseSubmitted,
     SubmissionConfirmed,
+    SubmissionIntended,
     SubmissionExpired,
     SubmissionFailed,
 )
@@ -202,7 +203,7 @@ def salvage(readable: StoreConfig | None, aside: Path) -> list[LocalFact]:
         return []
     signatures: dict[tuple[str, str, str], OracleSignatureCommitted] = {}
     used: set[tuple[str, str, str]] = set()
-    submitted: dict[str, ReleaseSubmitted] = {}
+    submitted: dict[str, ReleaseSubmitted | SubmissionIntended] = {}
     try:
         with EventLog(readable) as damaged:
             for row in damaged.iter_notifications():
@@ -212,8 +213,8 @@ def salvage(readable: StoreConfig | None, aside: Path) -> list[LocalFact]:
                     signatures[(event.schedule_id, event.milestone_id, event.oracle_key)] = event
                 elif isinstance(event, OracleSignatureSeen):
                     used.add((event.schedule_id, event.milestone_id, event.oracle_key))
-                elif isinstance(event, ReleaseSubmitted):
-                    submitted[event.tx_id] = event
+                elif isinstance(event, ReleaseSubmitted | SubmissionIntended):
+                    submitted[event.tx_id] = event  # an intent: maybe sent, maybe not
                 elif isinstance(event, SubmissionConfirmed | SubmissionExpired | SubmissionFailed):
                     submitted.pop(event.tx_id, None)
     except Exception as exc:

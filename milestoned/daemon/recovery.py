@@ -36,9 +36,9 @@ from milestoned.eventlog.events import (
     OracleSignatureSeen,
     ReleaseSubmitted,
     SubmissionConfirmed,
-    SubmissionIntended,
     SubmissionExpired,
     SubmissionFailed,
+    SubmissionIntended,
 )
 from milestoned.eventlog.hashchain import open_record
 from milestoned.eventlog.recovery_card import RecoveryCard, RecoveryCardError, point_text, read_card

@@ -30,6 +30,7 @@ from milestoned.daemon.chain_link import ChainLink
 from milestoned.daemon.config import DaemonConfig
 from milestoned.daemon.http_endpoint import HttpEndpoint, Metrics
 from milestoned.daemon.peercred import AdminPolicy
+from milestoned.daemon.projection_recovery import open_projections
 from milestoned.daemon.service import DaemonService, submission_outcomes
 from milestoned.daemon.socket_server import SocketServer
 from milestoned.daemon.systemd import Notifier
@@ -73,7 +74,7 @@ def open_stores(config: DaemonConfig) -> tuple[EventLog, ProjectionStore]:
             "that the directory exists and belongs to the daemon's user (or that PostgreSQL is up)"
         ) from exc
     try:
-        projections = ProjectionStore(parse_store_url(config.store.projection_url))
+        projections = open_projections(config.store.projection_url, event_log)
     except Exception as exc:
         event_log.close()
         raise StartupError(f"cannot open the projections at {config.store.projection_url}: {exc}") from exc

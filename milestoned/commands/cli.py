@@ -106,7 +106,7 @@ def _run_register(args: argparse.Namespace, out: Output) -> int:
     from milestoned.commands import daemon_cmd
 
     return daemon_cmd.schedule_register(
-        _socket(args), args.file, args.dry_run, args.admin_address, args.unsigned_out, out
+        _socket(args), args.file, args.dry_run, args.admin_address, args.unsigned_out, out, force=args.force
     )
 
 
@@ -136,10 +136,36 @@ def _run_submissions(args: argparse.Namespace, out: Output) -> int:
 
 def _run_release(args: argparse.Namespace, out: Output) -> int:
     from milestoned.commands import daemon_cmd
+    from milestoned.commands.schedule_choice import chosen_schedule_id
 
-    return daemon_cmd.release(
-        _socket(args), args.schedule_id, args.allocation or [], args.beneficiary, args.dry_run, out
+    socket = _socket(args)
+    schedule_id = chosen_schedule_id(socket, args.schedule_id, args.schedule)
+    return daemon_cmd.release(socket, schedule_id, args.allocation or [], args.beneficiary, args.dry_run, out)
+
+
+def _run_schedules(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands.schedule_choice import schedules
+
+    return schedules(_socket(args), out)
+
+
+def _run_reclaim(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands.reclaim_cmd import reclaim
+    from milestoned.commands.schedule_choice import chosen_schedule_id
+
+    socket = _socket(args)
+    schedule_id = chosen_schedule_id(socket, args.schedule_id, args.schedule)
+    return reclaim(
+        socket, schedule_id, args.allocation or [], args.admin_address, args.unsigned_out, args.dry_run, out
     )
+
+
+def _schedule_choice(parser: argparse.ArgumentParser) -> None:
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--schedule-id", metavar="HEX", help="the schedule (default: the daemon's only schedule)"
+    )
+    which.add_argument("--schedule", type=Path, metavar="FILE", help="the schedule file instead of its id")
 
 
 def _run_tx_submit(args: argparse.Namespace, out: Output) -> int:
@@ -224,6 +250,9 @@ def _add_schedule_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     )
     register.add_argument(
         "--unsigned-out", type=Path, metavar="DIR", help="write the unsigned transactions into DIR"
+    )
+    register.add_argument(
+        "--force", action="store_true", help="register even though the reclaim deadline is already past"
     )
     _json_flag(register)
     _socket_flag(register)
@@ -366,13 +395,43 @@ def _add_daemon_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         "the named allocations, a beneficiary's, or every claimable one of the schedule. Each refusal says "
         "which rule failed and when it will pass.",
     )
-    release.add_argument("--schedule-id", required=True, metavar="HEX", help="the schedule")
+    _schedule_choice(release)
     release.add_argument(
         "--allocation", action="append", metavar="TXID#IX", help="an allocation to release (repeatable)"
     )
     release.add_argument("--beneficiary", metavar="ADDR", help="every claimable allocation of this address")
     release.add_argument("--dry-run", action="store_true", help="build and show; submit nothing")
     release.set_defaults(handler=_run_release)
+
+    schedules = _daemon_parser(
+        sub,
+        "schedules",
+        "the registered schedules and their ids",
+        "Every schedule registered with the daemon: its id (what --schedule-id takes), network, oracles "
+        "and quorum, and number of allocations.",
+    )
+    schedules.set_defaults(handler=_run_schedules)
+
+    reclaim = _daemon_parser(
+        sub,
+        "reclaim",
+        "after the reclaim deadline: take back unreleased allocations (admins)",
+        "After the schedule's reclaim deadline (checked against chain time before anything is built), "
+        "reclaim every unreleased allocation, or the named ones, back to the admin. With --admin-address "
+        "and --unsigned-out the daemon builds the transactions unsigned: sign them with the admin key "
+        "(cardano-cli or a hardware wallet) and submit them with `milestonectl tx submit`. Without them "
+        "the daemon's operator wallet signs and submits, which only works when it is the schedule's admin.",
+    )
+    _schedule_choice(reclaim)
+    reclaim.add_argument(
+        "--allocation", action="append", metavar="TXID#IX", help="an allocation to reclaim (repeatable)"
+    )
+    reclaim.add_argument("--admin-address", metavar="ADDR", help="the admin's address (pays, receives)")
+    reclaim.add_argument(
+        "--unsigned-out", type=Path, metavar="DIR", help="write the unsigned transactions into DIR"
+    )
+    reclaim.add_argument("--dry-run", action="store_true", help="build and show; submit nothing")
+    reclaim.set_defaults(handler=_run_reclaim)
 
     tx = _group(sub, "tx", "submit transactions signed elsewhere")
     submit = tx.add_parser(
@@ -425,9 +484,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "The milestoned command client. Works offline for admins, oracles and auditors: validate and "
             "show schedule files, sign and verify oracle attestations, check key files. Talks to the running "
-            "daemon over its Unix socket: status, schedule register, "
+            "daemon over its Unix socket: status, schedules, schedule register, "
             "signature commit, milestones, claimable, "
-            "release, log verify / replay, doctor."
+            "release, reclaim, submissions, tx submit, log verify / replay, doctor."
         ),
         epilog=EXIT_CODES,
     )

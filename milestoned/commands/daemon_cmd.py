@@ -17,13 +17,44 @@ from typing import Any
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from milestoned.commands.output import Column, CommandError, ExitCode, Output, verdict_style
-from milestoned.commands.socket_client import DaemonClient, call
+from milestoned.commands.socket_client import DaemonClient, DaemonRefused, call
 from milestoned.commands.textfiles import SMALL_FILE_MAX_BYTES, read_text
 from milestoned.domain.timestamps import format_timestamp
 
 
-def _ok(out: Output, result: Any) -> None:
-    out.emit_json({"ok": True, "result": result})
+def _ok(out: Output, result: Any, health: dict[str, Any] | None = None) -> None:
+    """The daemon's answer for programs, with every POSIX-ms time also in ISO 8601 (`x_ms` -> `x_iso`),
+    and, for queries, whether the answer may lag the chain (`stale`: the daemon is not synced)."""
+    document: dict[str, Any] = {"ok": True, "result": with_iso_times(result)}
+    if health is not None:
+        document["daemon_state"] = health["state"]
+        document["stale"] = health["state"] != "synced"
+        document["lag_slots"] = health["lag_slots"]
+    out.emit_json(document)
+
+
+EARLIEST_TIME_MS = 10**12
+"""Values of `*_ms` keys from here on (September 2001) are instants, not durations."""
+
+
+def with_iso_times(value: Any) -> Any:
+    """`value` with an ISO 8601 `<name>_iso` beside every `<name>_ms` instant, at any depth."""
+    if isinstance(value, list):
+        return [with_iso_times(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    document: dict[str, Any] = {}
+    for key, item in value.items():
+        document[key] = with_iso_times(item)
+        if (
+            isinstance(key, str)
+            and key.endswith("_ms")
+            and isinstance(item, int)
+            and not isinstance(item, bool)
+            and item >= EARLIEST_TIME_MS
+        ):
+            document[f"{key[:-3]}_iso"] = format_timestamp(item)
+    return document
 
 
 def _time(ms: int | None) -> str:
@@ -118,29 +149,48 @@ def _wait_until_synced(socket: Path, out: Output, timeout_s: float) -> int:
     return ExitCode.OK
 
 
-def _syncing_note(client: DaemonClient, out: Output) -> None:
-    if out.json_mode:
-        return
-    health = client.call("health")
-    if health["state"] != "synced":
+def _syncing_note(client: DaemonClient, out: Output) -> dict[str, Any]:
+    """The daemon's health; people are told when answers may lag the chain (JSON carries `stale`)."""
+    health: dict[str, Any] = client.call("health")
+    if not out.json_mode and health["state"] != "synced":
         out.line(
             f"note: the daemon is {health['state']} (lag "
             f"{health['lag_slots']} slots); answers may lag the chain "
             "(`milestonectl status --wait` shows progress)",
             style="yellow",
         )
+    return health
 
 
 # --- schedule register -----------------------------------------------------------------------------------
 
 
 def schedule_register(
-    socket: Path, file: Path, dry_run: bool, admin_address: str | None, unsigned_out: Path | None, out: Output
+    socket: Path,
+    file: Path,
+    dry_run: bool,
+    admin_address: str | None,
+    unsigned_out: Path | None,
+    out: Output,
+    *,
+    force: bool = False,
 ) -> int:
     from milestoned.commands.schedule_source import load_schedule
     from milestoned.domain.schedule_canonical import schedule_document
+    from milestoned.domain.schedule_timing import timing_notes
 
     definition = load_schedule(file)  # every problem at once, before bothering the daemon
+    timing = timing_notes(definition, int(time.time() * 1000))
+    if timing.reclaim_deadline_past and not force:
+        raise CommandError(
+            f"the reclaim deadline {format_timestamp(timing.reclaim_deadline_ms)} is already past: the admin "
+            "could reclaim every allocation as soon as it is locked",
+            'set "reclaim_deadline" in the future (check the year), or pass --force if this is intended',
+            ExitCode.FAILED,
+        )
+    if not out.json_mode:
+        for warning in timing.warnings():
+            out.line(f"warning: {warning}", style="yellow")
     params: dict[str, Any] = {"schedule": schedule_document(definition), "dry_run": dry_run}
     if admin_address:
         params["admin_address"] = admin_address
@@ -194,7 +244,11 @@ def schedule_register(
 
 def signature_commit(socket: Path, files: list[Path], out: Output) -> int:
     attestations = [read_text(f, "attestation file", SMALL_FILE_MAX_BYTES) for f in files]
-    result = call(socket, "signature.commit", {"attestations": attestations})
+    try:
+        result = call(socket, "signature.commit", {"attestations": attestations})
+    except DaemonRefused as refused:
+        _show_refused_files(out, files, refused)
+        raise
     if out.json_mode:
         _ok(out, result)
         return ExitCode.OK
@@ -210,6 +264,27 @@ def signature_commit(socket: Path, files: list[Path], out: Output) -> int:
     return ExitCode.OK
 
 
+def _show_refused_files(out: Output, files: list[Path], refused: DaemonRefused) -> None:
+    """Each refused file and why, before the error itself (JSON callers have them in error.data)."""
+    problems = refused.data.get("problems")
+    if out.json_mode or not isinstance(problems, list):
+        return
+    out.table(
+        "refused attestations",
+        (Column("file"), Column("why")),
+        [
+            (
+                str(files[p["index"]])
+                if isinstance(p.get("index"), int) and p["index"] < len(files)
+                else "?",
+                str(p.get("message", "")),
+            )
+            for p in problems
+            if isinstance(p, dict)
+        ],
+    )
+
+
 # --- queries ---------------------------------------------------------------------------------------------
 
 
@@ -221,7 +296,7 @@ def _milestone_table(out: Output, rows: list[dict[str, Any]], title: str) -> Non
             Column("milestone"),
             Column("signatures"),
             Column("quorum"),
-            Column("locked"),
+            Column("still locked"),
             Column("released"),
             Column("reclaimed"),
         ),
@@ -231,7 +306,7 @@ def _milestone_table(out: Output, rows: list[dict[str, Any]], title: str) -> Non
                 r["milestone"],
                 f"{r['signatures']}/{r['quorum']}",
                 "reached" if r["quorum_reached"] else "pending",
-                f"{r['allocations_locked']} ({r['amount_locked']})",
+                _still_locked(r),
                 f"{r['allocations_released']} ({r['amount_released']})",
                 f"{r['allocations_reclaimed']} ({r['amount_reclaimed']})",
             )
@@ -240,12 +315,19 @@ def _milestone_table(out: Output, rows: list[dict[str, Any]], title: str) -> Non
     )
 
 
+def _still_locked(row: dict[str, Any]) -> str:
+    """Allocations still at the validator: every one ever locked, less those released or reclaimed."""
+    count = row["allocations_locked"] - row["allocations_released"] - row["allocations_reclaimed"]
+    amount = row["amount_locked"] - row["amount_released"] - row["amount_reclaimed"]
+    return f"{count} ({amount})"
+
+
 def milestones(socket: Path, schedule_id: str | None, out: Output) -> int:
     with DaemonClient(socket) as client:
-        _syncing_note(client, out)
+        health = _syncing_note(client, out)
         result = client.call("milestones", {"schedule_id": schedule_id} if schedule_id else {})
     if out.json_mode:
-        _ok(out, result)
+        _ok(out, result, health)
     elif not result:
         out.line("no milestones yet: register a schedule with `milestonectl schedule register FILE`")
     else:
@@ -260,10 +342,10 @@ def claimable(socket: Path, beneficiary: str | None, schedule_id: str | None, ou
     if schedule_id:
         params["schedule_id"] = schedule_id
     with DaemonClient(socket) as client:
-        _syncing_note(client, out)
+        health = _syncing_note(client, out)
         result = client.call("claimable", params)
     if out.json_mode:
-        _ok(out, result)
+        _ok(out, result, health)
         return ExitCode.OK
     rows = result["allocations"]
     if not rows:
@@ -280,7 +362,8 @@ def claimable(socket: Path, beneficiary: str | None, schedule_id: str | None, ou
         if r["claimable_now"]:
             return "claimable now"
         if not r["milestone_verified"]:
-            return "waiting for oracles"
+            vests = r.get("vesting_time_ms")
+            return "waiting for oracles" + (f" (vests {_time(vests)})" if vests else "")
         return f"vests {_time(r['next_unlock_ms'])}"
 
     out.table(
@@ -307,9 +390,11 @@ def claimable(socket: Path, beneficiary: str | None, schedule_id: str | None, ou
 
 
 def submissions(socket: Path, out: Output) -> int:
-    result = call(socket, "submissions")
+    with DaemonClient(socket) as client:
+        health = _syncing_note(client, out)
+        result = client.call("submissions")
     if out.json_mode:
-        _ok(out, result)
+        _ok(out, result, health)
     elif not result:
         out.line("no release transactions submitted by this daemon")
     else:
@@ -351,9 +436,28 @@ def release(
     )
     for tx_id in result.get("submitted", []):
         out.line(f"submitted {tx_id}", style="green")
-    for refused in plan.get("refused", []):
-        out.line(f"not released {refused['allocation']}: {refused['message']}", style="yellow")
+    show_refused(out, plan.get("refused", []), "not released")
     return ExitCode.OK
+
+
+def show_refused(out: Output, refused: list[dict[str, Any]], verb: str, listed: int = 3) -> None:
+    """Allocations left out of a plan, summarised by rule: a whole-schedule release may leave out
+    hundreds, and one line each buried the transactions that were built. --json keeps every one."""
+    by_rule: dict[str, list[dict[str, Any]]] = {}
+    for item in refused:
+        by_rule.setdefault(str(item.get("rule", "")), []).append(item)
+    for rule, items in sorted(by_rule.items(), key=lambda pair: -len(pair[1])):
+        if len(items) <= listed:
+            for item in items:
+                out.line(f"{verb} {item['allocation']}: {item['message']}", style="yellow")
+            continue
+        out.line(
+            f"{verb}: {len(items)} allocations ({rule or 'refused'}), e.g. {items[0]['allocation']}: "
+            f"{items[0]['message']}",
+            style="yellow",
+        )
+    if refused:
+        out.line(f"({len(refused)} not included in all; --json lists each one)")
 
 
 def tx_submit(socket: Path, files: list[Path], out: Output) -> int:

@@ -30,6 +30,8 @@ from milestoned.daemon.health import Health, assess
 from milestoned.daemon.jsonrpc import RpcError, only_params, param
 from milestoned.daemon.local_index import LocalIndex
 from milestoned.daemon.peercred import AdminPolicy, Peer
+from milestoned.daemon.refusal_hints import refusal_hint
+from milestoned.daemon.request_checks import check_address, check_out_refs, check_schedule_id
 from milestoned.daemon.socket_server import Method
 from milestoned.domain.attestation import verify_attestation
 from milestoned.eventlog import EventLog, LoggedEvent, parse_store_url
@@ -141,6 +143,7 @@ class DaemonService:
             "submissions": Method(self.submissions, False, "release transactions and their outcome"),
             "release": Method(self.release, True, "build, sign and submit release transactions"),
             "tx.submit": Method(self.tx_submit, True, "submit transactions signed elsewhere"),
+            "reclaim": Method(self.reclaim, True, "after the deadline: reclaim (or export it unsigned)"),
             "log.verify": Method(self.log_verify, False, "verify the event log's hash chain"),
             "log.replay": Method(self.log_replay, False, "replay the log into a fresh store and compare"),
             "methods": Method(self.list_methods, False, "the methods of this socket"),
@@ -214,6 +217,8 @@ class DaemonService:
     async def milestones(self, params: dict[str, Any], peer: Peer) -> Any:
         only_params(params, {"schedule_id"})
         schedule_id = param(params, "schedule_id", str, required=False)
+        if schedule_id is not None:
+            schedule_id = check_schedule_id(schedule_id, self.index.schedules)
         self.catch_up()
         rows: dict[tuple[str, str], dict[str, Any]] = {}
         for state in self.projections.milestone_states():
@@ -259,6 +264,10 @@ class DaemonService:
         only_params(params, {"beneficiary", "schedule_id"})
         beneficiary = param(params, "beneficiary", str, required=False)
         schedule_id = param(params, "schedule_id", str, required=False)
+        if beneficiary is not None:
+            beneficiary = check_address("beneficiary", beneficiary, self.config.chain.cardano_network)
+        if schedule_id is not None:
+            schedule_id = check_schedule_id(schedule_id, self.index.schedules)
         self.catch_up()
         rows = [
             {
@@ -489,8 +498,7 @@ class DaemonService:
             raise RpcError(
                 jsonrpc.TX_UNAVAILABLE,
                 "no operator wallet is configured, so the daemon cannot pay for releases",
-                "set release.wallet_key to a cardano-cli payment .skey (chmod 600) and restart, or release "
-                "from the beneficiary's own wallet",
+                "set release.wallet_key to a cardano-cli payment .skey (chmod 600) and restart",
             )
         from pycardano import Address
 
@@ -513,6 +521,11 @@ class DaemonService:
         dry_run = bool(param(params, "dry_run", bool, required=False))
         if allocations is not None and not all(isinstance(a, str) for a in allocations):
             raise RpcError(jsonrpc.INVALID_PARAMS, '"allocations" must be a list of "txid#index" strings')
+        schedule_id = check_schedule_id(schedule_id, self.index.schedules)
+        if allocations is not None:
+            allocations = check_out_refs(allocations)
+        if beneficiary is not None:
+            beneficiary = check_address("beneficiary", beneficiary, self.config.chain.cardano_network)
         return await self.release_schedule(schedule_id, allocations, beneficiary, dry_run, peer.describe())
 
     async def release_schedule(
@@ -535,7 +548,7 @@ class DaemonService:
                 jsonrpc.NOT_FOUND,
                 f"schedule {schedule_id} is not registered with this daemon",
                 "register it first (milestonectl schedule register FILE); "
-                "`milestonectl status` lists schedules",
+                "`milestonectl schedules` lists the registered ones",
             )
         definition = parse_schedule_document(dict(registered.definition))
         key, payer = self._load_wallet()
@@ -557,7 +570,7 @@ class DaemonService:
                 raise RpcError(
                     jsonrpc.TX_REFUSED,
                     str(exc),
-                    "see the rule named in the message",
+                    refusal_hint(exc),
                     rule=getattr(exc, "rule", None),
                     passes_at_ms=getattr(exc, "passes_at_ms", None),
                 ) from None
@@ -583,6 +596,11 @@ class DaemonService:
             result["log_position"] = self.append(events)
         log.info("release submitted", schedule_id=schedule_id, transactions=len(tx_ids), caller=caller)
         return result
+
+    async def reclaim(self, params: dict[str, Any], peer: Peer) -> Any:
+        from milestoned.daemon.reclaim_method import reclaim
+
+        return await reclaim(self, params, peer)
 
     async def tx_submit(self, params: dict[str, Any], peer: Peer) -> Any:
         only_params(params, {"transactions"})

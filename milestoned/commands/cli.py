@@ -174,6 +174,12 @@ def _run_tx_submit(args: argparse.Namespace, out: Output) -> int:
     return daemon_cmd.tx_submit(_socket(args), args.files, out)
 
 
+def _run_tx_sign(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands.tx_sign_cmd import sign_files
+
+    return sign_files(args.key, args.paths, out)
+
+
 def _run_log_verify(args: argparse.Namespace, out: Output) -> int:
     from milestoned.commands import daemon_cmd
 
@@ -433,7 +439,7 @@ def _add_daemon_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     reclaim.add_argument("--dry-run", action="store_true", help="build and show; submit nothing")
     reclaim.set_defaults(handler=_run_reclaim)
 
-    tx = _group(sub, "tx", "submit transactions signed elsewhere")
+    tx = _group(sub, "tx", "sign transactions offline, submit transactions signed elsewhere")
     submit = tx.add_parser(
         "submit",
         help="submit signed transaction envelopes (cardano-cli or hardware wallet) through the daemon",
@@ -444,6 +450,25 @@ def _add_daemon_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     _json_flag(submit)
     _socket_flag(submit)
     submit.set_defaults(handler=_run_tx_submit)
+    tx_sign = tx.add_parser(
+        "sign",
+        help="sign unsigned transaction envelopes (files, or folders of *.unsigned.json) with .skey files",
+        description="Sign the unsigned transactions that `schedule register --unsigned-out` or `reclaim "
+        "--unsigned-out` wrote, offline, with cardano-cli payment signing keys (chmod 600). Each "
+        "X.unsigned.json is written as X.signed.json beside it, ready for `milestonectl tx submit`.",
+        epilog=EXIT_CODES,
+    )
+    tx_sign.add_argument(
+        "--key",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="KEY.skey",
+        help="a signing key (repeatable)",
+    )
+    tx_sign.add_argument("paths", type=Path, nargs="+", metavar="FILE|DIR", help="unsigned transactions")
+    _json_flag(tx_sign)
+    tx_sign.set_defaults(handler=_run_tx_sign)
 
     log_group = _group(sub, "log", "audit the event log (auditors)")
     verify = log_group.add_parser(

@@ -13,10 +13,10 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from milestoned import __version__
 from milestoned.commands.output import CommandError, ExitCode, Output
-from milestoned.commands.schedule_source import ScheduleFileInvalid
 
 Handler = Callable[[argparse.Namespace, Output], int]
 
@@ -551,15 +551,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Output(json_mode=bool(args.json))
     try:
         return handler(args, out)
-    except ScheduleFileInvalid as invalid:
-        return _schedule_invalid(out, invalid)
     except CommandError as error:
+        # Not imported at the top: the schedule reader pulls in pycardano (about a second), which a query
+        # such as `milestonectl status` never needs; an error from it means it was imported already.
+        reader = sys.modules.get("milestoned.commands.schedule_source")
+        if reader is not None and isinstance(error, reader.ScheduleFileInvalid):
+            return _schedule_invalid(out, error)
         return out.error(error)
     except KeyboardInterrupt:
         return 130
 
 
-def _schedule_invalid(out: Output, error: ScheduleFileInvalid) -> int:
+def _schedule_invalid(out: Output, error: Any) -> int:
     """Every problem of the schedule file, as `schedule validate` shows them, then the error itself."""
     from milestoned.commands.schedule_cmd import field_error_document, render_schedule_errors
 

@@ -14,8 +14,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
 from milestoned.commands.output import Column, CommandError, ExitCode, Output, verdict_style
 from milestoned.commands.socket_client import DaemonClient, DaemonRefused, call
 from milestoned.commands.textfiles import SMALL_FILE_MAX_BYTES, read_text
@@ -104,6 +102,8 @@ def status(socket: Path, out: Output, wait: bool = False, wait_timeout_s: float 
 
 def _wait_until_synced(socket: Path, out: Output, timeout_s: float) -> int:
     """Show a progress bar of the indexer's slot against the node's tip until the daemon is synced."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     deadline = time.monotonic() + timeout_s
     with DaemonClient(socket) as client:
         first = client.call("health")

@@ -180,6 +180,13 @@ def _run_tx_sign(args: argparse.Namespace, out: Output) -> int:
     return sign_files(args.key, args.paths, out)
 
 
+def _run_devnet_fund(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands.devnet_cmd import devnet_url, fund
+
+    url = devnet_url(args.ogmios, _socket(args))
+    return fund(url, args.address, args.lovelace, args.asset or [], out)
+
+
 def _run_log_verify(args: argparse.Namespace, out: Output) -> int:
     from milestoned.commands import daemon_cmd
 
@@ -491,6 +498,33 @@ def _add_daemon_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     _json_flag(replay)
     _socket_flag(replay)
     replay.set_defaults(handler=_run_log_replay)
+
+    devnet = _group(sub, "devnet", "rehearsals on the devnet: ADA and test tokens from its faucet")
+    devnet_fund = devnet.add_parser(
+        "fund",
+        help="pay ADA and mint test tokens to an address from the devnet's faucet",
+        description="Pay ADA from the devnet's faucet to ADDRESS and mint test tokens (--asset NAME=QTY, "
+        "repeatable) under the faucet's policy, in a real transaction; prints the policy id to use as the "
+        "rehearsal schedule's token_policy_id. The devnet: --ogmios URL, else the embedded devnet of the "
+        "daemon on --socket, else ws://127.0.0.1:1337 (`milestoned devnet`). Only a milestoned devnet "
+        "has a faucet.",
+        epilog=EXIT_CODES,
+    )
+    devnet_fund.add_argument("address", metavar="ADDRESS", help="bech32 addr_test1... or a payment key file")
+    devnet_fund.add_argument(
+        "--lovelace",
+        type=int,
+        default=10_000_000_000,
+        metavar="N",
+        help="lovelace to pay (default 10,000 ada)",
+    )
+    devnet_fund.add_argument(
+        "--asset", action="append", metavar="NAME=QTY", help="test tokens to mint (NAME as text, or 0xHEX)"
+    )
+    devnet_fund.add_argument("--ogmios", metavar="URL", help="the devnet's Ogmios WebSocket URL")
+    _json_flag(devnet_fund)
+    _socket_flag(devnet_fund)
+    devnet_fund.set_defaults(handler=_run_devnet_fund)
 
     doctor = _daemon_parser(
         sub,

@@ -152,3 +152,32 @@ def test_json_queries_carry_staleness_and_iso_times(ctl: Runner, daemon: Daemon)
     tip = status["projections"]["chain_tip"]
     if tip is not None and tip["chain_time_ms"] is not None:
         assert tip["chain_time_iso"].endswith("Z")
+
+
+def test_devnet_fund_mints_test_tokens_under_the_faucet_policy(ctl: Runner, daemon: Daemon) -> None:
+    from websockets.sync.client import connect
+
+    target = "addr_test1vrvjh8tqng0ut84meymth9et55c6ak9zcfenxtatulx24cckeja70"
+    first = ctl("--json", "devnet", "fund", target, "--lovelace", "5000000", "--asset", "MILE=1000")
+    assert first.code == 0, first.out
+    policy = first.json()["result"]["policy"]
+    again = ctl("devnet", "fund", target, "--lovelace", "5000000", "--asset", "0x4d494c45=500")
+    assert again.code == 0 and f"token policy id: {policy}" in again.out
+
+    url = first.json()["ogmios_url"]
+    with connect(url) as ogmios:
+        query = {
+            "jsonrpc": "2.0",
+            "method": "queryLedgerState/utxo",
+            "params": {"addresses": [target]},
+            "id": 1,
+        }
+        ogmios.send(json.dumps(query))
+        utxos = json.loads(ogmios.recv(timeout=30))["result"]
+    minted = sum(u["value"].get(policy, {}).get("4d494c45", 0) for u in utxos)
+    assert minted == 1500
+
+    bad = ctl("devnet", "fund", target, "--asset", "MILE")
+    assert bad.code == 2 and "NAME=QUANTITY" in bad.err
+    nowhere = ctl("devnet", "fund", target, "--ogmios", "ws://127.0.0.1:9")
+    assert nowhere.code == 2 and "cannot reach a devnet" in nowhere.err

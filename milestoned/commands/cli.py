@@ -169,9 +169,36 @@ def _schedule_choice(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_tx_submit(args: argparse.Namespace, out: Output) -> int:
+    if args.ogmios:
+        from milestoned.commands.claim_cmd import submit_direct
+
+        return submit_direct(args.ogmios, args.files, out)
     from milestoned.commands import daemon_cmd
 
     return daemon_cmd.tx_submit(_socket(args), args.files, out)
+
+
+def _run_attestations_export(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands.claim_cmd import export
+    from milestoned.commands.schedule_choice import chosen_schedule_id
+
+    socket = _socket(args)
+    return export(socket, chosen_schedule_id(socket, args.schedule_id, args.schedule), args.out, out)
+
+
+def _run_claim(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands.claim_cmd import ClaimRequest, claim
+
+    request = ClaimRequest(
+        attestations=args.attestations,
+        ogmios_url=args.ogmios,
+        key=args.key,
+        address=args.address,
+        beneficiary=args.beneficiary,
+        unsigned_out=args.unsigned_out,
+        dry_run=args.dry_run,
+    )
+    return claim(request, out)
 
 
 def _run_tx_sign(args: argparse.Namespace, out: Output) -> int:
@@ -454,6 +481,11 @@ def _add_daemon_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         epilog=EXIT_CODES,
     )
     submit.add_argument("files", type=Path, nargs="+", metavar="FILE", help="signed transaction files")
+    submit.add_argument(
+        "--ogmios",
+        metavar="URL",
+        help="submit straight to this Ogmios instead of through the daemon (e.g. a beneficiary's claim)",
+    )
     _json_flag(submit)
     _socket_flag(submit)
     submit.set_defaults(handler=_run_tx_submit)
@@ -498,6 +530,53 @@ def _add_daemon_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     _json_flag(replay)
     _socket_flag(replay)
     replay.set_defaults(handler=_run_log_replay)
+
+    attestations = _group(sub, "attestations", "the public attestations file beneficiaries claim with")
+    export = attestations.add_parser(
+        "export",
+        help="write a schedule and its committed oracle signatures to a file (for `claim`)",
+        description="Write the schedule and every oracle signature committed for it to a JSON file. It "
+        "holds nothing secret (the same facts are on chain and in the attestations the oracles signed); "
+        "beneficiaries need it, and an Ogmios endpoint, to claim with `milestonectl claim` without the "
+        "daemon. Any member of the socket group may export.",
+        epilog=EXIT_CODES,
+    )
+    _schedule_choice(export)
+    export.add_argument(
+        "--out", metavar="FILE", help="where to write ('-' for stdout; default attestations-ID.json)"
+    )
+    _json_flag(export)
+    _socket_flag(export)
+    export.set_defaults(handler=_run_attestations_export)
+
+    claim = sub.add_parser(
+        "claim",
+        help="beneficiaries: release your claimable allocations from your own wallet (no daemon needed)",
+        description="Release your claimable allocations yourself, paid from your own wallet, with only "
+        "the attestations file (`milestonectl attestations export`, from the schedule's operator) and an "
+        "Ogmios endpoint: no daemon, no socket. Lists each of your allocations that is not claimable yet "
+        "and why. With --key your wallet's .skey signs and the transactions are submitted; with --address "
+        "and --unsigned-out they are written unsigned, for a hardware wallet or cardano-cli, then "
+        "`milestonectl tx submit --ogmios URL FILE` submits them.",
+        epilog=EXIT_CODES,
+    )
+    claim.add_argument(
+        "--attestations", type=Path, required=True, metavar="FILE", help="the attestations file"
+    )
+    claim.add_argument("--ogmios", required=True, metavar="URL", help="Ogmios of the schedule's network")
+    claim.add_argument("--key", type=Path, metavar="WALLET.skey", help="your wallet's payment signing key")
+    claim.add_argument("--address", metavar="ADDR", help="your wallet's address (pays fee and collateral)")
+    claim.add_argument(
+        "--beneficiary", metavar="ADDR", help="the address the schedule names (default: the paying address)"
+    )
+    claim.add_argument(
+        "--unsigned-out", type=Path, metavar="DIR", help="write unsigned transactions into DIR"
+    )
+    claim.add_argument(
+        "--dry-run", action="store_true", help="show what is claimable and the fee; submit nothing"
+    )
+    _json_flag(claim)
+    claim.set_defaults(handler=_run_claim)
 
     devnet = _group(sub, "devnet", "rehearsals on the devnet: ADA and test tokens from its faucet")
     devnet_fund = devnet.add_parser(

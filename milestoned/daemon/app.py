@@ -26,6 +26,7 @@ from typing import Any
 
 import structlog
 
+from milestoned.daemon.attestations_method import http_attestations
 from milestoned.daemon.chain_link import ChainLink
 from milestoned.daemon.config import DaemonConfig
 from milestoned.daemon.http_endpoint import HttpEndpoint, Metrics
@@ -124,7 +125,13 @@ async def running_daemon(
             )
             metrics = Metrics()
             http = (
-                HttpEndpoint(config.http.listen, config.http.port, metrics, service.health)
+                HttpEndpoint(
+                    config.http.listen,
+                    config.http.port,
+                    metrics,
+                    service.health,
+                    http_attestations(service),
+                )
                 if config.http.port
                 else None
             )

@@ -144,6 +144,7 @@ class DaemonService:
             "release": Method(self.release, True, "build, sign and submit release transactions"),
             "tx.submit": Method(self.tx_submit, True, "submit transactions signed elsewhere"),
             "reclaim": Method(self.reclaim, True, "after the deadline: reclaim (or export it unsigned)"),
+            "attestations": Method(self.attestations, False, "a schedule and its committed signatures"),
             "log.verify": Method(self.log_verify, False, "verify the event log's hash chain"),
             "log.replay": Method(self.log_replay, False, "replay the log into a fresh store and compare"),
             "methods": Method(self.list_methods, False, "the methods of this socket"),
@@ -498,7 +499,9 @@ class DaemonService:
             raise RpcError(
                 jsonrpc.TX_UNAVAILABLE,
                 "no operator wallet is configured, so the daemon cannot pay for releases",
-                "set release.wallet_key to a cardano-cli payment .skey (chmod 600) and restart",
+                "set release.wallet_key to a cardano-cli payment .skey (chmod 600) and restart, or let the "
+                "beneficiaries claim from their own wallets (`milestonectl attestations export`, then "
+                "`milestonectl claim`; docs/operations.md)",
             )
         from pycardano import Address
 
@@ -596,6 +599,11 @@ class DaemonService:
             result["log_position"] = self.append(events)
         log.info("release submitted", schedule_id=schedule_id, transactions=len(tx_ids), caller=caller)
         return result
+
+    async def attestations(self, params: dict[str, Any], peer: Peer) -> Any:
+        from milestoned.daemon.attestations_method import attestations
+
+        return await attestations(self, params, peer)
 
     async def reclaim(self, params: dict[str, Any], peer: Peer) -> Any:
         from milestoned.daemon.reclaim_method import reclaim

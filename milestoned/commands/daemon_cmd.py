@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from milestoned.commands.output import Column, CommandError, ExitCode, Output, verdict_style
-from milestoned.commands.socket_client import DaemonClient, DaemonRefused, call
+from milestoned.commands.socket_client import REQUEST_TOO_LARGE, DaemonClient, DaemonRefused, call
 from milestoned.commands.textfiles import SMALL_FILE_MAX_BYTES, read_text
 from milestoned.domain.timestamps import format_timestamp
 
@@ -194,7 +194,12 @@ def schedule_register(
     params: dict[str, Any] = {"schedule": schedule_document(definition), "dry_run": dry_run}
     if admin_address:
         params["admin_address"] = admin_address
-    result = call(socket, "schedule.register", params)
+    try:
+        result = call(socket, "schedule.register", params)
+    except DaemonRefused as refused:
+        if refused.code != REQUEST_TOO_LARGE or not isinstance(refused.data.get("limit"), int):
+            raise
+        result = _register_in_parts(socket, params, refused.data["limit"], out)
     transactions = result.get("transactions")
     if unsigned_out is not None and transactions:
         unsigned_out.mkdir(parents=True, exist_ok=True)
@@ -237,6 +242,35 @@ def schedule_register(
                 "submit with `milestonectl tx submit FILE...`"
             )
     return ExitCode.OK
+
+
+def _register_in_parts(socket: Path, params: dict[str, Any], limit: int, out: Output) -> Any:
+    """A schedule over the socket's request limit: upload its text in base64 parts below the limit
+    (`schedule.upload`), then register the upload."""
+    import base64
+    import secrets
+
+    text = json.dumps(params.pop("schedule"), ensure_ascii=False).encode("utf-8")
+    part_bytes = max(256, (limit - 512) * 3 // 4)  # base64 makes 4 bytes of 3; 512 for the envelope
+    parts = [text[i : i + part_bytes] for i in range(0, len(text), part_bytes)]
+    upload_id = secrets.token_hex(16)
+    if not out.json_mode:
+        out.line(
+            f"the schedule ({len(text):,} bytes) is larger than the daemon's request limit "
+            f"({limit:,} bytes): sending it in {len(parts)} parts"
+        )
+    with DaemonClient(socket) as client:
+        for index, part in enumerate(parts):
+            client.call(
+                "schedule.upload",
+                {
+                    "upload_id": upload_id,
+                    "index": index,
+                    "count": len(parts),
+                    "data": base64.b64encode(part).decode("ascii"),
+                },
+            )
+        return client.call("schedule.register", {**params, "upload_id": upload_id})
 
 
 # --- signatures ------------------------------------------------------------------------------------------

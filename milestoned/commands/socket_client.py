@@ -10,6 +10,7 @@ daemon's own override variable, so one environment file serves both), else the p
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import socket
@@ -24,6 +25,7 @@ DEFAULT_SOCKET = Path("/run/milestoned/milestoned.sock")
 DEFAULT_TIMEOUT_S = 120.0
 MAX_ANSWER_BYTES = 256 * 1024 * 1024
 PERMISSION_DENIED = -32001
+REQUEST_TOO_LARGE = -32002
 INVALID_PARAMS = -32602
 
 
@@ -114,7 +116,10 @@ class DaemonClient:
         request_id = next(self._ids)
         line = orjson.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params or {}})
         try:
-            self._sock.sendall(line + b"\n")
+            # A daemon that stopped reading (a request over its size limit) closed after answering: the
+            # answer is still in our receive queue, and it says what went wrong, so read it.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._sock.sendall(line + b"\n")
             answer = self._read_line()
         except TimeoutError:
             raise CommandError(

@@ -32,6 +32,7 @@ from milestoned.daemon.local_index import LocalIndex
 from milestoned.daemon.peercred import AdminPolicy, Peer
 from milestoned.daemon.refusal_hints import refusal_hint
 from milestoned.daemon.request_checks import check_address, check_out_refs, check_schedule_id
+from milestoned.daemon.schedule_upload import ScheduleUploads
 from milestoned.daemon.socket_server import Method
 from milestoned.domain.attestation import verify_attestation
 from milestoned.eventlog import EventLog, LoggedEvent, parse_store_url
@@ -89,6 +90,7 @@ class DaemonService:
         self.devnet_url: str | None = None
         self.ogmios_url = link.url if link is not None else config.chain.ogmios_url
         self.index = LocalIndex()
+        self.uploads = ScheduleUploads()
         self.write_lock = asyncio.Lock()
         self.started = time.time()
         self.wallet: Any = None  # (signing key, address) once loaded
@@ -136,6 +138,9 @@ class DaemonService:
             "status": Method(self.status, False, "sync state, tips, lag, log head, projection position"),
             "health": Method(self.health_method, False, "synced / syncing / disconnected, tip and lag"),
             "schedule.register": Method(self.schedule_register, True, "register a schedule (or dry_run)"),
+            "schedule.upload": Method(
+                self.schedule_upload, True, "one part of a schedule too large for a line"
+            ),
             "schedules": Method(self.schedules, False, "registered schedules"),
             "signature.commit": Method(self.signature_commit, True, "commit oracle attestations"),
             "milestones": Method(self.milestones, False, "milestone state: signatures, quorum, locks"),
@@ -313,8 +318,9 @@ class DaemonService:
     # --- schedule registration -----------------------------------------------------------------------------
 
     async def schedule_register(self, params: dict[str, Any], peer: Peer) -> Any:
-        only_params(params, {"schedule", "dry_run", "admin_address"})
-        document = param(params, "schedule", (dict, str))
+        only_params(params, {"schedule", "dry_run", "admin_address", "upload_id"})
+        upload_id = param(params, "upload_id", str, required=False)
+        document = self.uploads.take(upload_id) if upload_id else param(params, "schedule", (dict, str))
         dry_run = bool(param(params, "dry_run", bool, required=False))
         admin_address = param(params, "admin_address", str, required=False)
         definition = _read_schedule(document)
@@ -364,6 +370,9 @@ class DaemonService:
                 result.update(registered=True, already_registered=False, log_position=self.append([event]))
                 log.info("schedule registered", schedule_id=schedule_id, caller=peer.describe())
         return result
+
+    async def schedule_upload(self, params: dict[str, Any], peer: Peer) -> Any:
+        return self.uploads.add(params)
 
     async def _registration_transactions(self, definition: Any, admin_address: str) -> dict[str, Any]:
         """The unsigned registration transactions, for the admin to sign elsewhere (txbuilder)."""

@@ -140,7 +140,17 @@ def _run_release(args: argparse.Namespace, out: Output) -> int:
 
     socket = _socket(args)
     schedule_id = chosen_schedule_id(socket, args.schedule_id, args.schedule)
-    return daemon_cmd.release(socket, schedule_id, args.allocation or [], args.beneficiary, args.dry_run, out)
+    return daemon_cmd.release(
+        socket, schedule_id, args.allocation or [], args.beneficiary, args.dry_run, out, wait=not args.no_wait
+    )
+
+
+def _run_jobs(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import jobs_cmd
+
+    if getattr(args, "jobs_command", None) == "watch":
+        return jobs_cmd.watch_command(_socket(args), args.job_id, out)
+    return jobs_cmd.list_jobs(_socket(args), out)
 
 
 def _run_schedules(args: argparse.Namespace, out: Output) -> int:
@@ -441,7 +451,26 @@ def _add_daemon_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     )
     release.add_argument("--beneficiary", metavar="ADDR", help="every claimable allocation of this address")
     release.add_argument("--dry-run", action="store_true", help="build and show; submit nothing")
+    release.add_argument(
+        "--no-wait", action="store_true", help="start the release job and return its id (see `jobs watch`)"
+    )
     release.set_defaults(handler=_run_release)
+
+    jobs = _daemon_parser(
+        sub,
+        "jobs",
+        "long work in the daemon (releases, registration builds): list, or `jobs watch ID`",
+        "Releases and registrations that build transactions run in the daemon as jobs. Without an "
+        "action: every job since the daemon started, with transactions built, submitted and confirmed. "
+        "`jobs watch ID` follows one with a live progress bar until its transactions are settled; Ctrl-C "
+        "only detaches.",
+    )
+    jobs.set_defaults(handler=_run_jobs)
+    job_actions = jobs.add_subparsers(dest="jobs_command", metavar="ACTION")
+    watch = job_actions.add_parser("watch", help="follow a job with a progress bar", epilog=EXIT_CODES)
+    watch.add_argument("job_id", metavar="ID", help="the job id (from `milestonectl jobs`)")
+    _json_flag(watch)
+    _socket_flag(watch)
 
     schedules = _daemon_parser(
         sub,

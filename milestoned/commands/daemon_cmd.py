@@ -194,12 +194,20 @@ def schedule_register(
     params: dict[str, Any] = {"schedule": schedule_document(definition), "dry_run": dry_run}
     if admin_address:
         params["admin_address"] = admin_address
+    if admin_address:  # building the registration transactions takes minutes for a large schedule
+        params["background"] = True
     try:
         result = call(socket, "schedule.register", params)
     except DaemonRefused as refused:
         if refused.code != REQUEST_TOO_LARGE or not isinstance(refused.data.get("limit"), int):
             raise
         result = _register_in_parts(socket, params, refused.data["limit"], out)
+    if "job_id" in result:
+        from milestoned.commands.jobs_cmd import raise_if_failed, watch
+
+        job = watch(socket, result["job_id"], out, until_settled=False)
+        raise_if_failed(job)
+        result = job["result"]
     transactions = result.get("transactions")
     if unsigned_out is not None and transactions:
         unsigned_out.mkdir(parents=True, exist_ok=True)
@@ -453,13 +461,34 @@ def release(
     beneficiary: str | None,
     dry_run: bool,
     out: Output,
+    *,
+    wait: bool = True,
 ) -> int:
+    """A dry run answers at once; a release runs as a job in the daemon, followed with a progress bar
+    (built, submitted, confirmed) until its transactions are confirmed, or left running (`wait=False`)."""
+    from milestoned.commands.jobs_cmd import raise_if_failed, watch
+
     params: dict[str, Any] = {"schedule_id": schedule_id, "dry_run": dry_run}
     if allocations:
         params["allocations"] = allocations
     if beneficiary:
         params["beneficiary"] = beneficiary
-    result = call(socket, "release", params)
+    if dry_run:
+        result = call(socket, "release", params)
+    else:
+        job_id = call(socket, "release", {**params, "background": True})["job_id"]
+        if not wait:
+            if out.json_mode:
+                _ok(out, {"job_id": job_id})
+            else:
+                out.line(f"release job {job_id} started; follow it with `milestonectl jobs watch {job_id}`")
+            return ExitCode.OK
+        job = watch(socket, job_id, out)
+        raise_if_failed(job)
+        result = job["result"]
+        if out.json_mode:
+            _ok(out, {**result, "job": {k: v for k, v in job.items() if k != "result"}})
+            return ExitCode.OK
     if out.json_mode:
         _ok(out, result)
         return ExitCode.OK

@@ -163,6 +163,7 @@ async def running_daemon(
                 if service.follower is not None:
                     service.follower.stop()
                 await socket_server.stop()
+                await service.jobs.cancel_all()
                 for task in tasks:
                     if task.get_name() != "follower":
                         task.cancel()

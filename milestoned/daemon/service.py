@@ -27,6 +27,7 @@ from milestoned.daemon import jsonrpc
 from milestoned.daemon.chain_link import ChainLink
 from milestoned.daemon.config import DaemonConfig
 from milestoned.daemon.health import Health, assess
+from milestoned.daemon.jobs import Job, Jobs, Progress
 from milestoned.daemon.jsonrpc import RpcError, only_params, param
 from milestoned.daemon.local_index import LocalIndex
 from milestoned.daemon.peercred import AdminPolicy, Peer
@@ -91,6 +92,7 @@ class DaemonService:
         self.ogmios_url = link.url if link is not None else config.chain.ogmios_url
         self.index = LocalIndex()
         self.uploads = ScheduleUploads()
+        self.jobs = Jobs()
         self.write_lock = asyncio.Lock()
         self.started = time.time()
         self.wallet: Any = None  # (signing key, address) once loaded
@@ -146,6 +148,8 @@ class DaemonService:
             "milestones": Method(self.milestones, False, "milestone state: signatures, quorum, locks"),
             "claimable": Method(self.claimable, False, "claimable amounts per beneficiary and allocation"),
             "submissions": Method(self.submissions, False, "release transactions and their outcome"),
+            "job": Method(self.job, False, "a job's state: built, submitted, confirmed"),
+            "jobs": Method(self.list_jobs, False, "the jobs since the daemon started"),
             "release": Method(self.release, True, "build, sign and submit release transactions"),
             "tx.submit": Method(self.tx_submit, True, "submit transactions signed elsewhere"),
             "reclaim": Method(self.reclaim, True, "after the deadline: reclaim (or export it unsigned)"),
@@ -318,7 +322,20 @@ class DaemonService:
     # --- schedule registration -----------------------------------------------------------------------------
 
     async def schedule_register(self, params: dict[str, Any], peer: Peer) -> Any:
-        only_params(params, {"schedule", "dry_run", "admin_address", "upload_id"})
+        only_params(params, {"schedule", "dry_run", "admin_address", "upload_id", "background"})
+        if params.get("background"):  # building many registration transactions takes minutes: a job
+            rest = {k: v for k, v in params.items() if k != "background"}
+            if "upload_id" in rest:  # take the upload now, so a wrong id is refused at once
+                rest["schedule"] = self.uploads.take(param(params, "upload_id", str))
+                del rest["upload_id"]
+
+            async def register(progress: Progress) -> Any:
+                progress.phase = "building registration transactions"
+                answer = await self.schedule_register(rest, peer)
+                progress.built = len((answer.get("transactions") or {}).get("unsigned", []))
+                return answer
+
+            return {"job_id": self.jobs.start("register", peer.describe(), register).id}
         upload_id = param(params, "upload_id", str, required=False)
         document = self.uploads.take(upload_id) if upload_id else param(params, "schedule", (dict, str))
         dry_run = bool(param(params, "dry_run", bool, required=False))
@@ -526,7 +543,8 @@ class DaemonService:
         return self.wallet
 
     async def release(self, params: dict[str, Any], peer: Peer) -> Any:
-        only_params(params, {"schedule_id", "allocations", "beneficiary", "dry_run"})
+        only_params(params, {"schedule_id", "allocations", "beneficiary", "dry_run", "background"})
+        background = bool(param(params, "background", bool, required=False))
         schedule_id = param(params, "schedule_id", str)
         allocations = param(params, "allocations", list, required=False)
         beneficiary = param(params, "beneficiary", str, required=False)
@@ -538,6 +556,16 @@ class DaemonService:
             allocations = check_out_refs(allocations)
         if beneficiary is not None:
             beneficiary = check_address("beneficiary", beneficiary, self.config.chain.cardano_network)
+        if background:  # a job: answer its id now; `job` reports built / submitted / confirmed
+            self._load_wallet()  # a missing wallet is refused at once, not as a failed job
+            job = self.jobs.start(
+                "release",
+                peer.describe(),
+                lambda progress: self.release_schedule(
+                    schedule_id, allocations, beneficiary, dry_run, peer.describe(), progress=progress
+                ),
+            )
+            return {"job_id": job.id}
         return await self.release_schedule(schedule_id, allocations, beneficiary, dry_run, peer.describe())
 
     async def release_schedule(
@@ -547,13 +575,16 @@ class DaemonService:
         beneficiary: str | None,
         dry_run: bool,
         caller: str,
+        progress: Progress | None = None,
     ) -> dict[str, Any]:
         from milestoned.domain.schedule_file import parse_schedule_document
         from milestoned.txbuilder.errors import TxBuildError
         from milestoned.txbuilder.release import build_release
         from milestoned.txbuilder.signing import sign
-        from milestoned.txbuilder.submission import submit_all
+        from milestoned.txbuilder.submission import submit
 
+        progress = progress or Progress()
+        progress.phase = "building"
         registered = self.index.schedules.get(schedule_id)
         if registered is None:
             raise RpcError(
@@ -589,25 +620,52 @@ class DaemonService:
             except ValueError as exc:
                 raise RpcError(jsonrpc.INVALID_PARAMS, str(exc)) from None
             result: dict[str, Any] = {"plan": plan.to_json(), "dry_run": dry_run}
+            progress.built = len(plan.txs)
             if dry_run:
                 return result
-            signed = [sign(built, [key]) for built in plan.txs]
-            try:
-                tx_ids = await submit_all(chain, signed)
-            except TxBuildError as exc:
-                raise RpcError(jsonrpc.TX_REFUSED, str(exc), "nothing was recorded; try again") from None
-            events: list[Event] = [
-                ReleaseSubmitted(
-                    tx_id=str(tx_id),
+            progress.phase = "submitting"
+            # One at a time, each recorded as soon as Ogmios accepted it: `submissions` shows it at once,
+            # and a refusal half-way leaves the earlier ones tracked (their allocations stay in flight).
+            for built in plan.txs:
+                try:
+                    tx_id = str(await submit(chain, sign(built, [key])))
+                except TxBuildError as exc:
+                    done = progress.submitted
+                    raise RpcError(
+                        jsonrpc.TX_REFUSED,
+                        f"{exc} ({done} of {len(plan.txs)} transactions were submitted and recorded "
+                        "before it)",
+                        "`milestonectl submissions` shows what was submitted; release again for the rest",
+                        submitted=list(progress.tx_ids),
+                    ) from None
+                event = ReleaseSubmitted(
+                    tx_id=tx_id,
                     allocation_refs=tuple(built.details["allocations"]),
                     validity_upper_slot=int(built.tx.transaction_body.ttl or 0),
                 )
-                for tx_id, built in zip(tx_ids, plan.txs, strict=True)
-            ]
-            result["submitted"] = [str(t) for t in tx_ids]
-            result["log_position"] = self.append(events)
-        log.info("release submitted", schedule_id=schedule_id, transactions=len(tx_ids), caller=caller)
+                result["log_position"] = self.append([event])
+                progress.submitted += 1
+                progress.tx_ids.append(tx_id)
+            result["submitted"] = list(progress.tx_ids)
+            progress.phase = "confirming"
+        log.info("release submitted", schedule_id=schedule_id, transactions=len(plan.txs), caller=caller)
         return result
+
+    async def job(self, params: dict[str, Any], peer: Peer) -> Any:
+        only_params(params, {"job_id"})
+        return self._job_json(self.jobs.get(param(params, "job_id", str)))
+
+    async def list_jobs(self, params: dict[str, Any], peer: Peer) -> Any:
+        only_params(params, set())
+        return [self._job_json(job) for job in self.jobs.all()]
+
+    def _job_json(self, job: Job) -> dict[str, Any]:
+        self.catch_up()
+        ours = set(job.progress.tx_ids)
+        status = {s.tx_id: s.status for s in self.projections.submissions() if s.tx_id in ours}
+        document = job.to_json(sum(1 for tx_id in ours if status.get(tx_id) == "confirmed"))
+        document["settled"] = sum(1 for tx_id in ours if status.get(tx_id, "submitted") != "submitted")
+        return document
 
     async def attestations(self, params: dict[str, Any], peer: Peer) -> Any:
         from milestoned.daemon.attestations_method import attestations

@@ -50,7 +50,7 @@ def _wallet(folder: Path, name: str) -> tuple[Path, str]:
     return path, str(Address(key.to_verification_key().hash(), network=Network.TESTNET))
 
 
-async def test_a_beneficiary_claims_without_the_daemon(run: Any) -> None:
+async def test_a_beneficiary_claims_without_the_daemon(run: Any, quiet_daemon_logs: None) -> None:
     with tempfile.TemporaryDirectory(prefix="mbc-", dir="/tmp") as name:
         folder = Path(name)
         config = with_overrides(

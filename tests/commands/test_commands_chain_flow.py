@@ -43,7 +43,9 @@ def _row(table: str, label: str) -> str:
     return line
 
 
-async def test_release_tables_and_reclaim_from_the_command_line(run: Any, examples: Path) -> None:
+async def test_release_tables_and_reclaim_from_the_command_line(
+    run: Any, examples: Path, quiet_daemon_logs: None
+) -> None:
     with tempfile.TemporaryDirectory(prefix="mcf-", dir="/tmp") as folder:
         config = with_overrides(
             demo_config(Path(folder)),
@@ -78,8 +80,16 @@ async def test_release_tables_and_reclaim_from_the_command_line(run: Any, exampl
             assert sum("not released" in line for line in dry.out.splitlines()) < len(left_out)
             assert f"({len(left_out)} not included in all" in dry.out
 
-            done = await ctl("release")
-            assert done.code == 0 and "submitted" in done.out, done.err
+            started = await ctl("--json", "release", "--no-wait")
+            assert started.code == 0, started.out
+            job_id = started.json()["result"]["job_id"]
+            watched = await ctl("jobs", "watch", job_id)
+            assert watched.code == 0 and "confirmed" in watched.out, watched.err
+            [job] = [j for j in (await ctl("--json", "jobs")).json()["result"] if j["job_id"] == job_id]
+            assert job["state"] == "done" and job["built"] == job["submitted"] >= 1
+            assert job["confirmed"] == job["submitted"]
+            subs = {s["tx_id"]: s["status"] for s in (await ctl("--json", "submissions")).json()["result"]}
+            assert all(subs[tx_id] == "confirmed" for tx_id in job["tx_ids"])
 
             async def m1_released() -> bool:
                 rows = (await rpc(sock, "claimable", {"schedule_id": schedule_id}))["allocations"]

@@ -181,3 +181,21 @@ def test_devnet_fund_mints_test_tokens_under_the_faucet_policy(ctl: Runner, daem
     assert bad.code == 2 and "NAME=QUANTITY" in bad.err
     nowhere = ctl("devnet", "fund", target, "--ogmios", "ws://127.0.0.1:9")
     assert nowhere.code == 2 and "cannot reach a devnet" in nowhere.err
+
+
+def test_a_registration_build_runs_as_a_job_and_its_failure_is_reported(ctl: Runner, examples: Path) -> None:
+    out_dir = examples / "tx"
+    answer = ctl(
+        "schedule",
+        "register",
+        examples / "schedule.json",
+        "--admin-address",
+        ADMIN,
+        "--unsigned-out",
+        out_dir,
+    )
+    assert answer.code == 1
+    assert "job register-" in answer.err and "failed" in answer.err and "lovelace" in answer.err
+    jobs = ctl("--json", "jobs").json()["result"]
+    assert any(j["kind"] == "register" and j["state"] == "failed" for j in jobs)
+    assert ctl("jobs", "watch", "no-such-job").code == 1

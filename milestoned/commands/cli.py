@@ -179,13 +179,16 @@ def _schedule_choice(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_tx_submit(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands.tx_sign_cmd import signed_files
+
+    files = signed_files(args.files)
     if args.ogmios:
         from milestoned.commands.claim_cmd import submit_direct
 
-        return submit_direct(args.ogmios, args.files, out)
+        return submit_direct(args.ogmios, files, out)
     from milestoned.commands import daemon_cmd
 
-    return daemon_cmd.tx_submit(_socket(args), args.files, out)
+    return daemon_cmd.tx_submit(_socket(args), files, out)
 
 
 def _run_attestations_export(args: argparse.Namespace, out: Output) -> int:
@@ -509,7 +512,13 @@ def _add_daemon_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         description="Submit signed cardano-cli text envelopes (Tx ConwayEra) through the daemon's Ogmios.",
         epilog=EXIT_CODES,
     )
-    submit.add_argument("files", type=Path, nargs="+", metavar="FILE", help="signed transaction files")
+    submit.add_argument(
+        "files",
+        type=Path,
+        nargs="+",
+        metavar="FILE|DIR",
+        help="signed transaction files, or folders of *.signed.json",
+    )
     submit.add_argument(
         "--ogmios",
         metavar="URL",
@@ -653,7 +662,9 @@ def build_parser() -> argparse.ArgumentParser:
             "show schedule files, sign and verify oracle attestations, check key files. Talks to the running "
             "daemon over its Unix socket: status, schedules, schedule register, "
             "signature commit, milestones, claimable, "
-            "release, reclaim, submissions, tx submit, log verify / replay, doctor."
+            "release, reclaim, jobs, submissions, tx submit, attestations export, log verify / replay, "
+            "doctor. Beneficiaries claim without the daemon: claim (an attestations file and Ogmios). "
+            "Rehearsals: devnet fund."
         ),
         epilog=EXIT_CODES,
     )

@@ -31,6 +31,23 @@ def unsigned_files(paths: list[Path]) -> list[Path]:
     return files
 
 
+def signed_files(paths: list[Path]) -> list[Path]:
+    """The files named, and the `*.signed.json` files directly in the folders named (register-2 before
+    register-10: a chain of transactions must be submitted in order)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(path.glob("*.signed.json"), key=_natural)
+            if not found:
+                raise CommandError(
+                    f"{path} holds no *.signed.json file", "sign them first: milestonectl tx sign"
+                )
+            files.extend(found)
+        else:
+            files.append(path)
+    return files
+
+
 def _natural(path: Path) -> tuple[object, ...]:
     """register-2 before register-10."""
     import re

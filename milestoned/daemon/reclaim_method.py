@@ -95,7 +95,8 @@ async def reclaim(service: DaemonService, params: dict[str, Any], peer: Peer) ->
     from milestoned.txbuilder.submission import submit_all
 
     chain = await service._tx_chain()
-    async with service.write_lock:
+    # never the same allocations as a release being built (release_lock), nor a half-recorded state
+    async with service.release_lock, service.write_lock:
         service.fold()
         try:
             plan = await build_reclaim(

@@ -94,6 +94,9 @@ class DaemonService:
         self.uploads = ScheduleUploads()
         self.jobs = Jobs()
         self.write_lock = asyncio.Lock()
+        self.release_lock = asyncio.Lock()
+        """Serialises building releases (which must not pick the same allocations twice); held without
+        the write lock, so that the scheduler's jobs keep running during a long release."""
         self.started = time.time()
         self.wallet: Any = None  # (signing key, address) once loaded
         self.rollbacks_settled = -1
@@ -596,17 +599,24 @@ class DaemonService:
         definition = parse_schedule_document(dict(registered.definition))
         key, payer = self._load_wallet()
         chain = await self._tx_chain()
-        async with self.write_lock:
-            self.fold()
+        # Releases are built one at a time (release_lock), but NOT under the write lock: building and
+        # submitting many transactions takes minutes, and the scheduler's jobs (settling submissions,
+        # cursor checkpoints) and other commands must keep running meanwhile. The write lock is taken
+        # only to read a consistent in-flight set and to record each submission.
+        async with self.release_lock:
+            async with self.write_lock:
+                self.fold()
+                signatures = self.index.signatures_by_milestone(schedule_id)
+                in_flight = self.index.in_flight_refs()
             try:
                 plan = await build_release(
                     chain,
                     definition,
-                    self.index.signatures_by_milestone(schedule_id),
+                    signatures,
                     payer,
                     allocations=allocations,
                     beneficiary=beneficiary,
-                    in_flight=self.index.in_flight_refs(),
+                    in_flight=in_flight,
                     validity_ms=self.config.release.validity_seconds * 1000,
                 )
             except TxBuildError as exc:
@@ -643,7 +653,9 @@ class DaemonService:
                     allocation_refs=tuple(built.details["allocations"]),
                     validity_upper_slot=int(built.tx.transaction_body.ttl or 0),
                 )
-                result["log_position"] = self.append([event])
+                async with self.write_lock:
+                    self.fold()
+                    result["log_position"] = self.append([event])
                 progress.submitted += 1
                 progress.tx_ids.append(tx_id)
             result["submitted"] = list(progress.tx_ids)

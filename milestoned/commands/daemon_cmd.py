@@ -192,9 +192,8 @@ def schedule_register(
         for warning in timing.warnings():
             out.line(f"warning: {warning}", style="yellow")
     params: dict[str, Any] = {"schedule": schedule_document(definition), "dry_run": dry_run}
-    if admin_address:
+    if admin_address:  # the daemon builds the registration transactions: minutes when large, so a job
         params["admin_address"] = admin_address
-    if admin_address:  # building the registration transactions takes minutes for a large schedule
         params["background"] = True
     try:
         result = call(socket, "schedule.register", params)

@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from milestoned import __version__
 from milestoned.commands.output import CommandError, ExitCode, Output
 
 Handler = Callable[[argparse.Namespace, Output], int]
@@ -23,6 +22,16 @@ Handler = Callable[[argparse.Namespace, Output], int]
 EXIT_CODES = (
     "exit codes: 0 ok; 1 validation or verification failed; 2 usage error (bad arguments, missing file)"
 )
+
+
+class _VersionAction(argparse.Action):
+    """`--version`, reading the package metadata only when asked (it is slow to import)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from milestoned import __version__
+
+        sys.stdout.write(f"milestonectl {__version__}\n")
+        parser.exit()
 
 
 def _json_flag(parser: argparse.ArgumentParser) -> None:
@@ -668,7 +677,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=EXIT_CODES,
     )
-    parser.add_argument("--version", action="version", version=f"milestonectl {__version__}")
+    parser.add_argument("--version", action=_VersionAction, nargs=0, help="show the version and exit")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
     parser.add_argument(
         "--socket",

@@ -6,7 +6,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-HEAVY = ("pycardano", "milestoned.commands.schedule_source", "milestoned.txbuilder", "rich.progress")
+HEAVY = (
+    "pycardano",
+    "milestoned.commands.schedule_source",
+    "milestoned.txbuilder",
+    "rich.progress",
+    "importlib.metadata",
+)
 
 PROBE = """
 import sys

@@ -115,6 +115,8 @@ async def test_release_tables_and_reclaim_from_the_command_line(
                 return ((await rpc(sock, "health"))["node_tip_slot"] or 0) >= target
 
             await eventually(tip_seen, "the daemon to see the new tip", timeout=30)
+            not_admin = await ctl("reclaim")  # the daemon's operator wallet is not this schedule's admin
+            assert not_admin.code == 1 and "not the schedule's admin" in not_admin.err
             unsigned = Path(folder) / "reclaim"
             exported = await ctl("reclaim", "--admin-address", ADMIN, "--unsigned-out", unsigned)
             assert exported.code == 0, exported.err

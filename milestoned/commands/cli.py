@@ -13,16 +13,25 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-from milestoned import __version__
 from milestoned.commands.output import CommandError, ExitCode, Output
-from milestoned.commands.schedule_source import ScheduleFileInvalid
 
 Handler = Callable[[argparse.Namespace, Output], int]
 
 EXIT_CODES = (
     "exit codes: 0 ok; 1 validation or verification failed; 2 usage error (bad arguments, missing file)"
 )
+
+
+class _VersionAction(argparse.Action):
+    """`--version`, reading the package metadata only when asked (it is slow to import)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from milestoned import __version__
+
+        sys.stdout.write(f"milestonectl {__version__}\n")
+        parser.exit()
 
 
 def _json_flag(parser: argparse.ArgumentParser) -> None:
@@ -106,7 +115,7 @@ def _run_register(args: argparse.Namespace, out: Output) -> int:
     from milestoned.commands import daemon_cmd
 
     return daemon_cmd.schedule_register(
-        _socket(args), args.file, args.dry_run, args.admin_address, args.unsigned_out, out
+        _socket(args), args.file, args.dry_run, args.admin_address, args.unsigned_out, out, force=args.force
     )
 
 
@@ -136,16 +145,95 @@ def _run_submissions(args: argparse.Namespace, out: Output) -> int:
 
 def _run_release(args: argparse.Namespace, out: Output) -> int:
     from milestoned.commands import daemon_cmd
+    from milestoned.commands.schedule_choice import chosen_schedule_id
 
+    socket = _socket(args)
+    schedule_id = chosen_schedule_id(socket, args.schedule_id, args.schedule)
     return daemon_cmd.release(
-        _socket(args), args.schedule_id, args.allocation or [], args.beneficiary, args.dry_run, out
+        socket, schedule_id, args.allocation or [], args.beneficiary, args.dry_run, out, wait=not args.no_wait
     )
 
 
+def _run_jobs(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import jobs_cmd
+
+    if getattr(args, "jobs_command", None) == "watch":
+        return jobs_cmd.watch_command(_socket(args), args.job_id, out)
+    return jobs_cmd.list_jobs(_socket(args), out)
+
+
+def _run_schedules(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands.schedule_choice import schedules
+
+    return schedules(_socket(args), out)
+
+
+def _run_reclaim(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands.reclaim_cmd import reclaim
+    from milestoned.commands.schedule_choice import chosen_schedule_id
+
+    socket = _socket(args)
+    schedule_id = chosen_schedule_id(socket, args.schedule_id, args.schedule)
+    return reclaim(
+        socket, schedule_id, args.allocation or [], args.admin_address, args.unsigned_out, args.dry_run, out
+    )
+
+
+def _schedule_choice(parser: argparse.ArgumentParser) -> None:
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument(
+        "--schedule-id", metavar="HEX", help="the schedule (default: the daemon's only schedule)"
+    )
+    which.add_argument("--schedule", type=Path, metavar="FILE", help="the schedule file instead of its id")
+
+
 def _run_tx_submit(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands.tx_sign_cmd import signed_files
+
+    files = signed_files(args.files)
+    if args.ogmios:
+        from milestoned.commands.claim_cmd import submit_direct
+
+        return submit_direct(args.ogmios, files, out)
     from milestoned.commands import daemon_cmd
 
-    return daemon_cmd.tx_submit(_socket(args), args.files, out)
+    return daemon_cmd.tx_submit(_socket(args), files, out)
+
+
+def _run_attestations_export(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands.claim_cmd import export
+    from milestoned.commands.schedule_choice import chosen_schedule_id
+
+    socket = _socket(args)
+    return export(socket, chosen_schedule_id(socket, args.schedule_id, args.schedule), args.out, out)
+
+
+def _run_claim(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands.claim_cmd import ClaimRequest, claim
+
+    request = ClaimRequest(
+        attestations=args.attestations,
+        ogmios_url=args.ogmios,
+        key=args.key,
+        address=args.address,
+        beneficiary=args.beneficiary,
+        unsigned_out=args.unsigned_out,
+        dry_run=args.dry_run,
+    )
+    return claim(request, out)
+
+
+def _run_tx_sign(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands.tx_sign_cmd import sign_files
+
+    return sign_files(args.key, args.paths, out)
+
+
+def _run_devnet_fund(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands.devnet_cmd import devnet_url, fund
+
+    url = devnet_url(args.ogmios, _socket(args))
+    return fund(url, args.address, args.lovelace, args.asset or [], out)
 
 
 def _run_log_verify(args: argparse.Namespace, out: Output) -> int:
@@ -281,6 +369,9 @@ def _add_schedule_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     )
     register.add_argument(
         "--unsigned-out", type=Path, metavar="DIR", help="write the unsigned transactions into DIR"
+    )
+    register.add_argument(
+        "--force", action="store_true", help="register even though the reclaim deadline is already past"
     )
     _json_flag(register)
     _socket_flag(register)
@@ -423,25 +514,104 @@ def _add_daemon_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         "the named allocations, a beneficiary's, or every claimable one of the schedule. Each refusal says "
         "which rule failed and when it will pass.",
     )
-    release.add_argument("--schedule-id", required=True, metavar="HEX", help="the schedule")
+    _schedule_choice(release)
     release.add_argument(
         "--allocation", action="append", metavar="TXID#IX", help="an allocation to release (repeatable)"
     )
     release.add_argument("--beneficiary", metavar="ADDR", help="every claimable allocation of this address")
     release.add_argument("--dry-run", action="store_true", help="build and show; submit nothing")
+    release.add_argument(
+        "--no-wait", action="store_true", help="start the release job and return its id (see `jobs watch`)"
+    )
     release.set_defaults(handler=_run_release)
 
-    tx = _group(sub, "tx", "submit transactions signed elsewhere")
+    jobs = _daemon_parser(
+        sub,
+        "jobs",
+        "long work in the daemon (releases, registration builds): list, or `jobs watch ID`",
+        "Releases and registrations that build transactions run in the daemon as jobs. Without an "
+        "action: every job since the daemon started, with transactions built, submitted and confirmed. "
+        "`jobs watch ID` follows one with a live progress bar until its transactions are settled; Ctrl-C "
+        "only detaches.",
+    )
+    jobs.set_defaults(handler=_run_jobs)
+    job_actions = jobs.add_subparsers(dest="jobs_command", metavar="ACTION")
+    watch = job_actions.add_parser("watch", help="follow a job with a progress bar", epilog=EXIT_CODES)
+    watch.add_argument("job_id", metavar="ID", help="the job id (from `milestonectl jobs`)")
+    _json_flag(watch)
+    _socket_flag(watch)
+
+    schedules = _daemon_parser(
+        sub,
+        "schedules",
+        "the registered schedules and their ids",
+        "Every schedule registered with the daemon: its id (what --schedule-id takes), network, oracles "
+        "and quorum, and number of allocations.",
+    )
+    schedules.set_defaults(handler=_run_schedules)
+
+    reclaim = _daemon_parser(
+        sub,
+        "reclaim",
+        "after the reclaim deadline: take back unreleased allocations (admins)",
+        "After the schedule's reclaim deadline (checked against chain time before anything is built), "
+        "reclaim every unreleased allocation, or the named ones, back to the admin. With --admin-address "
+        "and --unsigned-out the daemon builds the transactions unsigned: sign them with the admin key "
+        "(cardano-cli or a hardware wallet) and submit them with `milestonectl tx submit`. Without them "
+        "the daemon's operator wallet signs and submits, which only works when it is the schedule's admin.",
+    )
+    _schedule_choice(reclaim)
+    reclaim.add_argument(
+        "--allocation", action="append", metavar="TXID#IX", help="an allocation to reclaim (repeatable)"
+    )
+    reclaim.add_argument("--admin-address", metavar="ADDR", help="the admin's address (pays, receives)")
+    reclaim.add_argument(
+        "--unsigned-out", type=Path, metavar="DIR", help="write the unsigned transactions into DIR"
+    )
+    reclaim.add_argument("--dry-run", action="store_true", help="build and show; submit nothing")
+    reclaim.set_defaults(handler=_run_reclaim)
+
+    tx = _group(sub, "tx", "sign transactions offline, submit transactions signed elsewhere")
     submit = tx.add_parser(
         "submit",
         help="submit signed transaction envelopes (cardano-cli or hardware wallet) through the daemon",
         description="Submit signed cardano-cli text envelopes (Tx ConwayEra) through the daemon's Ogmios.",
         epilog=EXIT_CODES,
     )
-    submit.add_argument("files", type=Path, nargs="+", metavar="FILE", help="signed transaction files")
+    submit.add_argument(
+        "files",
+        type=Path,
+        nargs="+",
+        metavar="FILE|DIR",
+        help="signed transaction files, or folders of *.signed.json",
+    )
+    submit.add_argument(
+        "--ogmios",
+        metavar="URL",
+        help="submit straight to this Ogmios instead of through the daemon (e.g. a beneficiary's claim)",
+    )
     _json_flag(submit)
     _socket_flag(submit)
     submit.set_defaults(handler=_run_tx_submit)
+    tx_sign = tx.add_parser(
+        "sign",
+        help="sign unsigned transaction envelopes (files, or folders of *.unsigned.json) with .skey files",
+        description="Sign the unsigned transactions that `schedule register --unsigned-out` or `reclaim "
+        "--unsigned-out` wrote, offline, with cardano-cli payment signing keys (chmod 600). Each "
+        "X.unsigned.json is written as X.signed.json beside it, ready for `milestonectl tx submit`.",
+        epilog=EXIT_CODES,
+    )
+    tx_sign.add_argument(
+        "--key",
+        type=Path,
+        action="append",
+        required=True,
+        metavar="KEY.skey",
+        help="a signing key (repeatable)",
+    )
+    tx_sign.add_argument("paths", type=Path, nargs="+", metavar="FILE|DIR", help="unsigned transactions")
+    _json_flag(tx_sign)
+    tx_sign.set_defaults(handler=_run_tx_sign)
 
     log_group = _group(sub, "log", "audit the event log (auditors)")
     verify = log_group.add_parser(
@@ -465,6 +635,80 @@ def _add_daemon_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     _socket_flag(replay)
     replay.set_defaults(handler=_run_log_replay)
 
+    attestations = _group(sub, "attestations", "the public attestations file beneficiaries claim with")
+    export = attestations.add_parser(
+        "export",
+        help="write a schedule and its committed oracle signatures to a file (for `claim`)",
+        description="Write the schedule and every oracle signature committed for it to a JSON file. It "
+        "holds nothing secret (the same facts are on chain and in the attestations the oracles signed); "
+        "beneficiaries need it, and an Ogmios endpoint, to claim with `milestonectl claim` without the "
+        "daemon. Any member of the socket group may export.",
+        epilog=EXIT_CODES,
+    )
+    _schedule_choice(export)
+    export.add_argument(
+        "--out", metavar="FILE", help="where to write ('-' for stdout; default attestations-ID.json)"
+    )
+    _json_flag(export)
+    _socket_flag(export)
+    export.set_defaults(handler=_run_attestations_export)
+
+    claim = sub.add_parser(
+        "claim",
+        help="beneficiaries: release your claimable allocations from your own wallet (no daemon needed)",
+        description="Release your claimable allocations yourself, paid from your own wallet, with only "
+        "the attestations file (`milestonectl attestations export`, from the schedule's operator) and an "
+        "Ogmios endpoint: no daemon, no socket. Lists each of your allocations that is not claimable yet "
+        "and why. With --key your wallet's .skey signs and the transactions are submitted; with --address "
+        "and --unsigned-out they are written unsigned, for a hardware wallet or cardano-cli, then "
+        "`milestonectl tx submit --ogmios URL FILE` submits them.",
+        epilog=EXIT_CODES,
+    )
+    claim.add_argument(
+        "--attestations", type=Path, required=True, metavar="FILE", help="the attestations file"
+    )
+    claim.add_argument("--ogmios", required=True, metavar="URL", help="Ogmios of the schedule's network")
+    claim.add_argument("--key", type=Path, metavar="WALLET.skey", help="your wallet's payment signing key")
+    claim.add_argument("--address", metavar="ADDR", help="your wallet's address (pays fee and collateral)")
+    claim.add_argument(
+        "--beneficiary", metavar="ADDR", help="the address the schedule names (default: the paying address)"
+    )
+    claim.add_argument(
+        "--unsigned-out", type=Path, metavar="DIR", help="write unsigned transactions into DIR"
+    )
+    claim.add_argument(
+        "--dry-run", action="store_true", help="show what is claimable and the fee; submit nothing"
+    )
+    _json_flag(claim)
+    claim.set_defaults(handler=_run_claim)
+
+    devnet = _group(sub, "devnet", "rehearsals on the devnet: ADA and test tokens from its faucet")
+    devnet_fund = devnet.add_parser(
+        "fund",
+        help="pay ADA and mint test tokens to an address from the devnet's faucet",
+        description="Pay ADA from the devnet's faucet to ADDRESS and mint test tokens (--asset NAME=QTY, "
+        "repeatable) under the faucet's policy, in a real transaction; prints the policy id to use as the "
+        "rehearsal schedule's token_policy_id. The devnet: --ogmios URL, else the embedded devnet of the "
+        "daemon on --socket, else ws://127.0.0.1:1337 (`milestoned devnet`). Only a milestoned devnet "
+        "has a faucet.",
+        epilog=EXIT_CODES,
+    )
+    devnet_fund.add_argument("address", metavar="ADDRESS", help="bech32 addr_test1... or a payment key file")
+    devnet_fund.add_argument(
+        "--lovelace",
+        type=int,
+        default=10_000_000_000,
+        metavar="N",
+        help="lovelace to pay (default 10,000 ada)",
+    )
+    devnet_fund.add_argument(
+        "--asset", action="append", metavar="NAME=QTY", help="test tokens to mint (NAME as text, or 0xHEX)"
+    )
+    devnet_fund.add_argument("--ogmios", metavar="URL", help="the devnet's Ogmios WebSocket URL")
+    _json_flag(devnet_fund)
+    _socket_flag(devnet_fund)
+    devnet_fund.set_defaults(handler=_run_devnet_fund)
+
     doctor = _daemon_parser(
         sub,
         "doctor",
@@ -482,13 +726,15 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "The milestoned command client. Works offline for admins, oracles and auditors: validate and "
             "show schedule files, sign and verify oracle attestations, check key files. Talks to the running "
-            "daemon over its Unix socket: status, schedule register, "
+            "daemon over its Unix socket: status, schedules, schedule register, "
             "signature commit, milestones, claimable, "
-            "release, log verify / replay, doctor. Needs only Ogmios: audit."
+            "release, reclaim, jobs, submissions, tx submit, attestations export, log verify / replay, "
+            "doctor, recovery card. Beneficiaries claim without the daemon: claim (an attestations file "
+            "and Ogmios). Needs only Ogmios: audit. Rehearsals: devnet fund."
         ),
         epilog=EXIT_CODES,
     )
-    parser.add_argument("--version", action="version", version=f"milestonectl {__version__}")
+    parser.add_argument("--version", action=_VersionAction, nargs=0, help="show the version and exit")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of tables")
     parser.add_argument(
         "--socket",
@@ -528,15 +774,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Output(json_mode=bool(args.json))
     try:
         return handler(args, out)
-    except ScheduleFileInvalid as invalid:
-        return _schedule_invalid(out, invalid)
     except CommandError as error:
+        # Not imported at the top: the schedule reader pulls in pycardano (about a second), which a query
+        # such as `milestonectl status` never needs; an error from it means it was imported already.
+        reader = sys.modules.get("milestoned.commands.schedule_source")
+        if reader is not None and isinstance(error, reader.ScheduleFileInvalid):
+            return _schedule_invalid(out, error)
         return out.error(error)
     except KeyboardInterrupt:
         return 130
 
 
-def _schedule_invalid(out: Output, error: ScheduleFileInvalid) -> int:
+def _schedule_invalid(out: Output, error: Any) -> int:
     """Every problem of the schedule file, as `schedule validate` shows them, then the error itself."""
     from milestoned.commands.schedule_cmd import field_error_document, render_schedule_errors
 

@@ -14,16 +14,45 @@ import time
 from pathlib import Path
 from typing import Any
 
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
 from milestoned.commands.output import Column, CommandError, ExitCode, Output, verdict_style
-from milestoned.commands.socket_client import DaemonClient, call
+from milestoned.commands.socket_client import REQUEST_TOO_LARGE, DaemonClient, DaemonRefused, call
 from milestoned.commands.textfiles import SMALL_FILE_MAX_BYTES, read_text
 from milestoned.domain.timestamps import format_timestamp
 
 
-def _ok(out: Output, result: Any) -> None:
-    out.emit_json({"ok": True, "result": result})
+def _ok(out: Output, result: Any, health: dict[str, Any] | None = None) -> None:
+    """The daemon's answer for programs, with every POSIX-ms time also in ISO 8601 (`x_ms` -> `x_iso`),
+    and, for queries, whether the answer may lag the chain (`stale`: the daemon is not synced)."""
+    document: dict[str, Any] = {"ok": True, "result": with_iso_times(result)}
+    if health is not None:
+        document["daemon_state"] = health["state"]
+        document["stale"] = health["state"] != "synced"
+        document["lag_slots"] = health["lag_slots"]
+    out.emit_json(document)
+
+
+EARLIEST_TIME_MS = 10**12
+"""Values of `*_ms` keys from here on (September 2001) are instants, not durations."""
+
+
+def with_iso_times(value: Any) -> Any:
+    """`value` with an ISO 8601 `<name>_iso` beside every `<name>_ms` instant, at any depth."""
+    if isinstance(value, list):
+        return [with_iso_times(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    document: dict[str, Any] = {}
+    for key, item in value.items():
+        document[key] = with_iso_times(item)
+        if (
+            isinstance(key, str)
+            and key.endswith("_ms")
+            and isinstance(item, int)
+            and not isinstance(item, bool)
+            and item >= EARLIEST_TIME_MS
+        ):
+            document[f"{key[:-3]}_iso"] = format_timestamp(item)
+    return document
 
 
 def _time(ms: int | None) -> str:
@@ -74,6 +103,8 @@ def status(socket: Path, out: Output, wait: bool = False, wait_timeout_s: float 
 
 def _wait_until_synced(socket: Path, out: Output, timeout_s: float) -> int:
     """Show a progress bar of the indexer's slot against the node's tip until the daemon is synced."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     deadline = time.monotonic() + timeout_s
     with DaemonClient(socket) as client:
         first = client.call("health")
@@ -126,33 +157,64 @@ def _wait_until_synced(socket: Path, out: Output, timeout_s: float) -> int:
     return ExitCode.OK
 
 
-def _syncing_note(client: DaemonClient, out: Output) -> None:
-    if out.json_mode:
-        return
-    health = client.call("health")
-    if health["state"] != "synced":
+def _syncing_note(client: DaemonClient, out: Output) -> dict[str, Any]:
+    """The daemon's health; people are told when answers may lag the chain (JSON carries `stale`)."""
+    health: dict[str, Any] = client.call("health")
+    if not out.json_mode and health["state"] != "synced":
         out.line(
             f"note: the daemon is {health['state']} (lag "
             f"{health['lag_slots']} slots); answers may lag the chain "
             "(`milestonectl status --wait` shows progress)",
             style="yellow",
         )
+    return health
 
 
 # --- schedule register -----------------------------------------------------------------------------------
 
 
 def schedule_register(
-    socket: Path, file: Path, dry_run: bool, admin_address: str | None, unsigned_out: Path | None, out: Output
+    socket: Path,
+    file: Path,
+    dry_run: bool,
+    admin_address: str | None,
+    unsigned_out: Path | None,
+    out: Output,
+    *,
+    force: bool = False,
 ) -> int:
     from milestoned.commands.schedule_source import load_schedule
     from milestoned.domain.schedule_canonical import schedule_document
+    from milestoned.domain.schedule_timing import timing_notes
 
     definition = load_schedule(file)  # every problem at once, before bothering the daemon
+    timing = timing_notes(definition, int(time.time() * 1000))
+    if timing.reclaim_deadline_past and not force:
+        raise CommandError(
+            f"the reclaim deadline {format_timestamp(timing.reclaim_deadline_ms)} is already past: the admin "
+            "could reclaim every allocation as soon as it is locked",
+            'set "reclaim_deadline" in the future (check the year), or pass --force if this is intended',
+            ExitCode.FAILED,
+        )
+    if not out.json_mode:
+        for warning in timing.warnings():
+            out.line(f"warning: {warning}", style="yellow")
     params: dict[str, Any] = {"schedule": schedule_document(definition), "dry_run": dry_run}
-    if admin_address:
+    if admin_address:  # the daemon builds the registration transactions: minutes when large, so a job
         params["admin_address"] = admin_address
-    result = call(socket, "schedule.register", params)
+        params["background"] = True
+    try:
+        result = call(socket, "schedule.register", params)
+    except DaemonRefused as refused:
+        if refused.code != REQUEST_TOO_LARGE or not isinstance(refused.data.get("limit"), int):
+            raise
+        result = _register_in_parts(socket, params, refused.data["limit"], out)
+    if "job_id" in result:
+        from milestoned.commands.jobs_cmd import raise_if_failed, watch
+
+        job = watch(socket, result["job_id"], out, until_settled=False)
+        raise_if_failed(job)
+        result = job["result"]
     transactions = result.get("transactions")
     if unsigned_out is not None and transactions:
         unsigned_out.mkdir(parents=True, exist_ok=True)
@@ -197,12 +259,45 @@ def schedule_register(
     return ExitCode.OK
 
 
+def _register_in_parts(socket: Path, params: dict[str, Any], limit: int, out: Output) -> Any:
+    """A schedule over the socket's request limit: upload its text in base64 parts below the limit
+    (`schedule.upload`), then register the upload."""
+    import base64
+    import secrets
+
+    text = json.dumps(params.pop("schedule"), ensure_ascii=False).encode("utf-8")
+    part_bytes = max(256, (limit - 512) * 3 // 4)  # base64 makes 4 bytes of 3; 512 for the envelope
+    parts = [text[i : i + part_bytes] for i in range(0, len(text), part_bytes)]
+    upload_id = secrets.token_hex(16)
+    if not out.json_mode:
+        out.line(
+            f"the schedule ({len(text):,} bytes) is larger than the daemon's request limit "
+            f"({limit:,} bytes): sending it in {len(parts)} parts"
+        )
+    with DaemonClient(socket) as client:
+        for index, part in enumerate(parts):
+            client.call(
+                "schedule.upload",
+                {
+                    "upload_id": upload_id,
+                    "index": index,
+                    "count": len(parts),
+                    "data": base64.b64encode(part).decode("ascii"),
+                },
+            )
+        return client.call("schedule.register", {**params, "upload_id": upload_id})
+
+
 # --- signatures ------------------------------------------------------------------------------------------
 
 
 def signature_commit(socket: Path, files: list[Path], out: Output) -> int:
     attestations = [read_text(f, "attestation file", SMALL_FILE_MAX_BYTES) for f in files]
-    result = call(socket, "signature.commit", {"attestations": attestations})
+    try:
+        result = call(socket, "signature.commit", {"attestations": attestations})
+    except DaemonRefused as refused:
+        _show_refused_files(out, files, refused)
+        raise
     if out.json_mode:
         _ok(out, result)
         return ExitCode.OK
@@ -218,6 +313,27 @@ def signature_commit(socket: Path, files: list[Path], out: Output) -> int:
     return ExitCode.OK
 
 
+def _show_refused_files(out: Output, files: list[Path], refused: DaemonRefused) -> None:
+    """Each refused file and why, before the error itself (JSON callers have them in error.data)."""
+    problems = refused.data.get("problems")
+    if out.json_mode or not isinstance(problems, list):
+        return
+    out.table(
+        "refused attestations",
+        (Column("file"), Column("why")),
+        [
+            (
+                str(files[p["index"]])
+                if isinstance(p.get("index"), int) and p["index"] < len(files)
+                else "?",
+                str(p.get("message", "")),
+            )
+            for p in problems
+            if isinstance(p, dict)
+        ],
+    )
+
+
 # --- queries ---------------------------------------------------------------------------------------------
 
 
@@ -229,7 +345,7 @@ def _milestone_table(out: Output, rows: list[dict[str, Any]], title: str) -> Non
             Column("milestone"),
             Column("signatures"),
             Column("quorum"),
-            Column("locked"),
+            Column("still locked"),
             Column("released"),
             Column("reclaimed"),
         ),
@@ -239,7 +355,7 @@ def _milestone_table(out: Output, rows: list[dict[str, Any]], title: str) -> Non
                 r["milestone"],
                 f"{r['signatures']}/{r['quorum']}",
                 "reached" if r["quorum_reached"] else "pending",
-                f"{r['allocations_locked']} ({r['amount_locked']})",
+                _still_locked(r),
                 f"{r['allocations_released']} ({r['amount_released']})",
                 f"{r['allocations_reclaimed']} ({r['amount_reclaimed']})",
             )
@@ -248,12 +364,19 @@ def _milestone_table(out: Output, rows: list[dict[str, Any]], title: str) -> Non
     )
 
 
+def _still_locked(row: dict[str, Any]) -> str:
+    """Allocations still at the validator: every one ever locked, less those released or reclaimed."""
+    count = row["allocations_locked"] - row["allocations_released"] - row["allocations_reclaimed"]
+    amount = row["amount_locked"] - row["amount_released"] - row["amount_reclaimed"]
+    return f"{count} ({amount})"
+
+
 def milestones(socket: Path, schedule_id: str | None, out: Output) -> int:
     with DaemonClient(socket) as client:
-        _syncing_note(client, out)
+        health = _syncing_note(client, out)
         result = client.call("milestones", {"schedule_id": schedule_id} if schedule_id else {})
     if out.json_mode:
-        _ok(out, result)
+        _ok(out, result, health)
     elif not result:
         out.line("no milestones yet: register a schedule with `milestonectl schedule register FILE`")
     else:
@@ -268,10 +391,10 @@ def claimable(socket: Path, beneficiary: str | None, schedule_id: str | None, ou
     if schedule_id:
         params["schedule_id"] = schedule_id
     with DaemonClient(socket) as client:
-        _syncing_note(client, out)
+        health = _syncing_note(client, out)
         result = client.call("claimable", params)
     if out.json_mode:
-        _ok(out, result)
+        _ok(out, result, health)
         return ExitCode.OK
     rows = result["allocations"]
     if not rows:
@@ -288,7 +411,8 @@ def claimable(socket: Path, beneficiary: str | None, schedule_id: str | None, ou
         if r["claimable_now"]:
             return "claimable now"
         if not r["milestone_verified"]:
-            return "waiting for oracles"
+            vests = r.get("vesting_time_ms")
+            return "waiting for oracles" + (f" (vests {_time(vests)})" if vests else "")
         return f"vests {_time(r['next_unlock_ms'])}"
 
     out.table(
@@ -315,9 +439,11 @@ def claimable(socket: Path, beneficiary: str | None, schedule_id: str | None, ou
 
 
 def submissions(socket: Path, out: Output) -> int:
-    result = call(socket, "submissions")
+    with DaemonClient(socket) as client:
+        health = _syncing_note(client, out)
+        result = client.call("submissions")
     if out.json_mode:
-        _ok(out, result)
+        _ok(out, result, health)
     elif not result:
         out.line("no release transactions submitted by this daemon")
     else:
@@ -342,13 +468,34 @@ def release(
     beneficiary: str | None,
     dry_run: bool,
     out: Output,
+    *,
+    wait: bool = True,
 ) -> int:
+    """A dry run answers at once; a release runs as a job in the daemon, followed with a progress bar
+    (built, submitted, confirmed) until its transactions are confirmed, or left running (`wait=False`)."""
+    from milestoned.commands.jobs_cmd import raise_if_failed, watch
+
     params: dict[str, Any] = {"schedule_id": schedule_id, "dry_run": dry_run}
     if allocations:
         params["allocations"] = allocations
     if beneficiary:
         params["beneficiary"] = beneficiary
-    result = call(socket, "release", params)
+    if dry_run:
+        result = call(socket, "release", params)
+    else:
+        job_id = call(socket, "release", {**params, "background": True})["job_id"]
+        if not wait:
+            if out.json_mode:
+                _ok(out, {"job_id": job_id})
+            else:
+                out.line(f"release job {job_id} started; follow it with `milestonectl jobs watch {job_id}`")
+            return ExitCode.OK
+        job = watch(socket, job_id, out)
+        raise_if_failed(job)
+        result = job["result"]
+        if out.json_mode:
+            _ok(out, {**result, "job": {k: v for k, v in job.items() if k != "result"}})
+            return ExitCode.OK
     if out.json_mode:
         _ok(out, result)
         return ExitCode.OK
@@ -359,9 +506,28 @@ def release(
     )
     for tx_id in result.get("submitted", []):
         out.line(f"submitted {tx_id}", style="green")
-    for refused in plan.get("refused", []):
-        out.line(f"not released {refused['allocation']}: {refused['message']}", style="yellow")
+    show_refused(out, plan.get("refused", []), "not released")
     return ExitCode.OK
+
+
+def show_refused(out: Output, refused: list[dict[str, Any]], verb: str, listed: int = 3) -> None:
+    """Allocations left out of a plan, summarised by rule: a whole-schedule release may leave out
+    hundreds, and one line each buried the transactions that were built. --json keeps every one."""
+    by_rule: dict[str, list[dict[str, Any]]] = {}
+    for item in refused:
+        by_rule.setdefault(str(item.get("rule", "")), []).append(item)
+    for rule, items in sorted(by_rule.items(), key=lambda pair: -len(pair[1])):
+        if len(items) <= listed:
+            for item in items:
+                out.line(f"{verb} {item['allocation']}: {item['message']}", style="yellow")
+            continue
+        out.line(
+            f"{verb}: {len(items)} allocations ({rule or 'refused'}), e.g. {items[0]['allocation']}: "
+            f"{items[0]['message']}",
+            style="yellow",
+        )
+    if refused:
+        out.line(f"({len(refused)} not included in all; --json lists each one)")
 
 
 def tx_submit(socket: Path, files: list[Path], out: Output) -> int:

@@ -99,7 +99,8 @@ async def _ogmios_checks(url: str, config: Any) -> list[Check]:
                 "ogmios reachable",
                 "fail",
                 f"{url}: {exc}",
-                "start Ogmios and its cardano-node (infra/docker-compose.yml), or fix chain.ogmios_url",
+                "start Ogmios and its cardano-node (infra/compose/docker-compose.yml), "
+                "or fix chain.ogmios_url",
             )
         ]
     finally:

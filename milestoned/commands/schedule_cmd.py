@@ -63,6 +63,7 @@ def validate(path: Path, out: Output) -> int:
     if id_problem:
         report["schedule_id_error"] = id_problem
     report["summary"] = _summary(definition)
+    report["warnings"] = timing_warnings(definition)
     if out.json_mode:
         out.emit_json(report)
         return ExitCode.OK
@@ -74,7 +75,18 @@ def validate(path: Path, out: Output) -> int:
         style="green",
     )
     out.line(f"schedule id: {schedule_id}" if schedule_id else f"schedule id: unavailable ({id_problem})")
+    for warning in report["warnings"]:
+        out.line(f"warning: {warning}", style="yellow")
     return ExitCode.OK
+
+
+def timing_warnings(definition: ScheduleDefinition) -> list[str]:
+    """Warnings about times already past, by this machine's clock (the chain's is close to it)."""
+    import time
+
+    from milestoned.domain.schedule_timing import timing_notes
+
+    return timing_notes(definition, int(time.time() * 1000)).warnings()
 
 
 def _summary(definition: ScheduleDefinition) -> dict[str, Any]:

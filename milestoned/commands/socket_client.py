@@ -24,6 +24,8 @@ DEFAULT_SOCKET = Path("/run/milestoned/milestoned.sock")
 DEFAULT_TIMEOUT_S = 120.0
 MAX_ANSWER_BYTES = 256 * 1024 * 1024
 PERMISSION_DENIED = -32001
+REQUEST_TOO_LARGE = -32002
+INVALID_PARAMS = -32602
 
 
 def socket_path(option: str | Path | None = None) -> Path:
@@ -43,7 +45,8 @@ class DaemonRefused(CommandError):
         message = str(error.get("message", "the daemon refused the request"))
         hint = str(data.get("hint", "")) if isinstance(data, dict) else ""
         code = int(error.get("code", 0))
-        super().__init__(message, hint, ExitCode.FAILED if code != PERMISSION_DENIED else ExitCode.USAGE)
+        usage = code in (PERMISSION_DENIED, INVALID_PARAMS)  # the request itself was wrong, as asked
+        super().__init__(message, hint, ExitCode.USAGE if usage else ExitCode.FAILED)
         self.method = method
         self.code = code
         self.data = data if isinstance(data, dict) else {}

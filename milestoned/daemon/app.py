@@ -27,11 +27,13 @@ from typing import Any
 
 import structlog
 
+from milestoned.daemon.attestations_method import http_attestations
 from milestoned.daemon.chain_link import ChainLink
 from milestoned.daemon.config import DaemonConfig, with_overrides
 from milestoned.daemon.http_endpoint import HttpEndpoint, Metrics
 from milestoned.daemon.jsonrpc import RpcError
 from milestoned.daemon.peercred import AdminPolicy
+from milestoned.daemon.projection_recovery import open_projections
 from milestoned.daemon.service import DaemonService, submission_outcomes
 from milestoned.daemon.socket_server import SocketServer
 from milestoned.daemon.submissions import reconcile_intents
@@ -95,7 +97,7 @@ def open_stores(config: DaemonConfig) -> tuple[EventLog, ProjectionStore]:
             "that the directory exists and belongs to the daemon's user (or that PostgreSQL is up)"
         ) from exc
     try:
-        projections = ProjectionStore(parse_store_url(config.store.projection_url))
+        projections = open_projections(config.store.projection_url, event_log)
     except Exception as exc:
         event_log.close()
         raise StartupError(f"cannot open the projections at {config.store.projection_url}: {exc}") from exc
@@ -160,7 +162,14 @@ async def running_daemon(
             )
             metrics = Metrics()
             http = (
-                HttpEndpoint(config.http.listen, config.http.port, metrics, service.health, service.checks)
+                HttpEndpoint(
+                    config.http.listen,
+                    config.http.port,
+                    metrics,
+                    service.health,
+                    service.checks,
+                    http_attestations(service),
+                )
                 if config.http.port
                 else None
             )
@@ -192,6 +201,7 @@ async def running_daemon(
                 if service.follower is not None:
                     service.follower.stop()
                 await socket_server.stop()
+                await service.jobs.cancel_all()
                 for task in tasks:
                     if task.get_name() != "follower":
                         task.cancel()

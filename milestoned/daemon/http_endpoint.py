@@ -119,12 +119,15 @@ class HttpEndpoint:
         metrics: Metrics,
         health: Callable[[], Health],
         checks: HealthChecks | None = None,
+        attestations: Callable[[str], tuple[int, bytes]] | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.metrics = metrics
         self.health = health
         self.checks = checks
+        self.attestations = attestations
+        """`GET /attestations/<schedule id>`: the public attestations file beneficiaries claim with."""
         self._server: asyncio.AbstractServer | None = None
 
     @property
@@ -160,6 +163,10 @@ class HttpEndpoint:
                 current = self.health()
                 status = "200 OK" if current.ok else "503 Service Unavailable"
                 ctype, body = "application/json", orjson.dumps(current.to_json()) + b"\n"
+            elif target.startswith("/attestations/") and self.attestations is not None:
+                code, body = self.attestations(target.split("?")[0].removeprefix("/attestations/"))
+                status = {200: "200 OK", 404: "404 Not Found"}.get(code, "400 Bad Request")
+                ctype = "application/json"
             else:
                 status, ctype, body = "404 Not Found", "text/plain", b"try /metrics or /health\n"
             payload = b"" if method == "HEAD" else body

@@ -30,9 +30,13 @@ from milestoned.daemon.chain_link import ChainLink
 from milestoned.daemon.config import DaemonConfig
 from milestoned.daemon.health import Health, assess
 from milestoned.daemon.health_checks import HealthChecks, sqlite_folders
+from milestoned.daemon.jobs import Job, Jobs, Progress
 from milestoned.daemon.jsonrpc import RpcError, only_params, param
 from milestoned.daemon.local_index import LocalIndex
 from milestoned.daemon.peercred import AdminPolicy, Peer
+from milestoned.daemon.refusal_hints import refusal_hint
+from milestoned.daemon.request_checks import check_address, check_out_refs, check_schedule_id
+from milestoned.daemon.schedule_upload import ScheduleUploads
 from milestoned.daemon.socket_server import Method
 from milestoned.daemon.submissions import Outgoing, send_recorded, wallet_exclusions
 from milestoned.domain.attestation import verify_attestation
@@ -97,7 +101,12 @@ class DaemonService:
         self.devnet_url: str | None = None
         self.ogmios_url = link.url if link is not None else config.chain.ogmios_url
         self.index = LocalIndex()
+        self.uploads = ScheduleUploads()
+        self.jobs = Jobs()
         self.write_lock = asyncio.Lock()
+        self.release_lock = asyncio.Lock()
+        """Serialises building releases (which must not pick the same allocations twice); held without
+        the write lock, so that the scheduler's jobs keep running during a long release."""
         self.started = time.time()
         self.wallet: Any = None  # (signing key, address) once loaded
         self.checks = HealthChecks(sqlite_folders(event_log.config, projections.config))
@@ -191,13 +200,20 @@ class DaemonService:
                 self.health_method, False, "synced / syncing / disconnected / failing, tip, lag, problems"
             ),
             "schedule.register": Method(self.schedule_register, True, "register a schedule (or dry_run)"),
+            "schedule.upload": Method(
+                self.schedule_upload, True, "one part of a schedule too large for a line"
+            ),
             "schedules": Method(self.schedules, False, "registered schedules"),
             "signature.commit": Method(self.signature_commit, True, "commit oracle attestations"),
             "milestones": Method(self.milestones, False, "milestone state: signatures, quorum, locks"),
             "claimable": Method(self.claimable, False, "claimable amounts per beneficiary and allocation"),
             "submissions": Method(self.submissions, False, "release transactions and their outcome"),
+            "job": Method(self.job, False, "a job's state: built, submitted, confirmed"),
+            "jobs": Method(self.list_jobs, False, "the jobs since the daemon started"),
             "release": Method(self.release, True, "build, sign and submit release transactions"),
             "tx.submit": Method(self.tx_submit, True, "submit transactions signed elsewhere"),
+            "reclaim": Method(self.reclaim, True, "after the deadline: reclaim (or export it unsigned)"),
+            "attestations": Method(self.attestations, False, "a schedule and its committed signatures"),
             "log.verify": Method(self.log_verify, False, "verify the event log's hash chain"),
             "log.replay": Method(self.log_replay, False, "replay the log into a fresh store and compare"),
             "methods": Method(self.list_methods, False, "the methods of this socket"),
@@ -314,6 +330,8 @@ class DaemonService:
     async def milestones(self, params: dict[str, Any], peer: Peer) -> Any:
         only_params(params, {"schedule_id"})
         schedule_id = param(params, "schedule_id", str, required=False)
+        if schedule_id is not None:
+            schedule_id = check_schedule_id(schedule_id, self.index.schedules)
         self.catch_up()
         rows: dict[tuple[str, str], dict[str, Any]] = {}
         for state in self.projections.milestone_states():
@@ -359,6 +377,10 @@ class DaemonService:
         only_params(params, {"beneficiary", "schedule_id"})
         beneficiary = param(params, "beneficiary", str, required=False)
         schedule_id = param(params, "schedule_id", str, required=False)
+        if beneficiary is not None:
+            beneficiary = check_address("beneficiary", beneficiary, self.config.chain.cardano_network)
+        if schedule_id is not None:
+            schedule_id = check_schedule_id(schedule_id, self.index.schedules)
         self.catch_up()
         rows = [
             {
@@ -403,8 +425,22 @@ class DaemonService:
     # --- schedule registration -----------------------------------------------------------------------------
 
     async def schedule_register(self, params: dict[str, Any], peer: Peer) -> Any:
-        only_params(params, {"schedule", "dry_run", "admin_address"})
-        document = param(params, "schedule", (dict, str))
+        only_params(params, {"schedule", "dry_run", "admin_address", "upload_id", "background"})
+        if params.get("background"):  # building many registration transactions takes minutes: a job
+            rest = {k: v for k, v in params.items() if k != "background"}
+            if "upload_id" in rest:  # take the upload now, so a wrong id is refused at once
+                rest["schedule"] = self.uploads.take(param(params, "upload_id", str))
+                del rest["upload_id"]
+
+            async def register(progress: Progress) -> Any:
+                progress.phase = "building registration transactions"
+                answer = await self.schedule_register(rest, peer)
+                progress.built = len((answer.get("transactions") or {}).get("unsigned", []))
+                return answer
+
+            return {"job_id": self.jobs.start("register", peer.describe(), register).id}
+        upload_id = param(params, "upload_id", str, required=False)
+        document = self.uploads.take(upload_id) if upload_id else param(params, "schedule", (dict, str))
         dry_run = bool(param(params, "dry_run", bool, required=False))
         admin_address = param(params, "admin_address", str, required=False)
         definition = _read_schedule(document)
@@ -454,6 +490,9 @@ class DaemonService:
                 result.update(registered=True, already_registered=False, log_position=self.append([event]))
                 log.info("schedule registered", schedule_id=schedule_id, caller=peer.describe())
         return result
+
+    async def schedule_upload(self, params: dict[str, Any], peer: Peer) -> Any:
+        return self.uploads.add(params)
 
     async def _registration_transactions(self, definition: Any, admin_address: str) -> dict[str, Any]:
         """The unsigned registration transactions, for the admin to sign elsewhere (txbuilder)."""
@@ -579,8 +618,9 @@ class DaemonService:
             raise RpcError(
                 jsonrpc.TX_UNAVAILABLE,
                 "no operator wallet is configured, so the daemon cannot pay for releases",
-                "set release.wallet_key to a cardano-cli payment .skey (chmod 600) and restart, or release "
-                "from the beneficiary's own wallet",
+                "set release.wallet_key to a cardano-cli payment .skey (chmod 600) and restart, or let the "
+                "beneficiaries claim from their own wallets (`milestonectl attestations export`, then "
+                "`milestonectl claim`; docs/operations.md)",
             )
         from pycardano import Address
 
@@ -596,13 +636,29 @@ class DaemonService:
         return self.wallet
 
     async def release(self, params: dict[str, Any], peer: Peer) -> Any:
-        only_params(params, {"schedule_id", "allocations", "beneficiary", "dry_run"})
+        only_params(params, {"schedule_id", "allocations", "beneficiary", "dry_run", "background"})
+        background = bool(param(params, "background", bool, required=False))
         schedule_id = param(params, "schedule_id", str)
         allocations = param(params, "allocations", list, required=False)
         beneficiary = param(params, "beneficiary", str, required=False)
         dry_run = bool(param(params, "dry_run", bool, required=False))
         if allocations is not None and not all(isinstance(a, str) for a in allocations):
             raise RpcError(jsonrpc.INVALID_PARAMS, '"allocations" must be a list of "txid#index" strings')
+        schedule_id = check_schedule_id(schedule_id, self.index.schedules)
+        if allocations is not None:
+            allocations = check_out_refs(allocations)
+        if beneficiary is not None:
+            beneficiary = check_address("beneficiary", beneficiary, self.config.chain.cardano_network)
+        if background:  # a job: answer its id now; `job` reports built / submitted / confirmed
+            self._load_wallet()  # a missing wallet is refused at once, not as a failed job
+            job = self.jobs.start(
+                "release",
+                peer.describe(),
+                lambda progress: self.release_schedule(
+                    schedule_id, allocations, beneficiary, dry_run, peer.describe(), progress=progress
+                ),
+            )
+            return {"job_id": job.id}
         return await self.release_schedule(schedule_id, allocations, beneficiary, dry_run, peer.describe())
 
     async def release_schedule(
@@ -612,33 +668,42 @@ class DaemonService:
         beneficiary: str | None,
         dry_run: bool,
         caller: str,
+        progress: Progress | None = None,
     ) -> dict[str, Any]:
         from milestoned.domain.schedule_file import parse_schedule_document
         from milestoned.txbuilder.errors import TxBuildError
         from milestoned.txbuilder.release import build_release
         from milestoned.txbuilder.signing import sign
 
+        progress = progress or Progress()
+        progress.phase = "building"
         registered = self.index.schedules.get(schedule_id)
         if registered is None:
             raise RpcError(
                 jsonrpc.NOT_FOUND,
                 f"schedule {schedule_id} is not registered with this daemon",
                 "register it first (milestonectl schedule register FILE); "
-                "`milestonectl status` lists schedules",
+                "`milestonectl schedules` lists the registered ones",
             )
         definition = parse_schedule_document(dict(registered.definition))
         key, payer = self._load_wallet()
         chain = await self._tx_chain()
-        async with self.write_lock:
-            self.fold()
-            in_flight, spent, unconfirmed = await wallet_exclusions(self, chain)
+        # Releases are built one at a time (release_lock), but NOT under the write lock: building and
+        # submitting many transactions takes minutes, and the scheduler's jobs (settling submissions,
+        # cursor checkpoints) and other commands must keep running meanwhile. The write lock is taken
+        # only to read a consistent in-flight set and to record each submission (intent first).
+        async with self.release_lock:
+            async with self.write_lock:
+                self.fold()
+                signatures = self.index.signatures_by_milestone(schedule_id)
+                in_flight, spent, unconfirmed = await wallet_exclusions(self, chain)
             try:
                 plan = await on_chain(
                     self.link,
                     build_release(
                         chain,
                         definition,
-                        self.index.signatures_by_milestone(schedule_id),
+                        signatures,
                         payer,
                         allocations=allocations,
                         beneficiary=beneficiary,
@@ -652,33 +717,72 @@ class DaemonService:
                 raise RpcError(
                     jsonrpc.TX_REFUSED,
                     str(exc),
-                    "see the rule named in the message",
+                    refusal_hint(exc),
                     rule=getattr(exc, "rule", None),
                     passes_at_ms=getattr(exc, "passes_at_ms", None),
                 ) from None
             except ValueError as exc:
                 raise RpcError(jsonrpc.INVALID_PARAMS, str(exc)) from None
             result: dict[str, Any] = {"plan": plan.to_json(), "dry_run": dry_run}
+            progress.built = len(plan.txs)
             if dry_run:
                 return result
-            outgoing = [
-                Outgoing(
+            progress.phase = "submitting"
+            # One at a time, each with its intent recorded before it is sent and recorded as submitted as
+            # soon as Ogmios accepted it: `submissions` shows it at once, a crash between sending and
+            # recording loses nothing, and a refusal half-way leaves the earlier ones tracked.
+            for built in plan.txs:
+                outgoing = Outgoing(
                     sign(built, [key]),
                     tuple(built.details["allocations"]),
                     int(built.tx.transaction_body.ttl or 0),
                 )
-                for built in plan.txs
-            ]
-            try:
-                tx_ids = await send_recorded(self, chain, outgoing)
-            except TxBuildError as exc:
-                raise RpcError(
-                    jsonrpc.TX_REFUSED, str(exc), "recorded as failed (`milestonectl submissions`); try again"
-                ) from None
-            result["submitted"] = [str(t) for t in tx_ids]
-            result["log_position"] = self.log.head().position
-        log.info("release submitted", schedule_id=schedule_id, transactions=len(tx_ids), caller=caller)
+                try:
+                    async with self.write_lock:
+                        self.fold()
+                        [tx_id] = await send_recorded(self, chain, [outgoing])
+                except TxBuildError as exc:
+                    done = progress.submitted
+                    raise RpcError(
+                        jsonrpc.TX_REFUSED,
+                        f"{exc} ({done} of {len(plan.txs)} transactions were submitted and recorded "
+                        "before it; this one is recorded as failed)",
+                        "`milestonectl submissions` shows what was submitted; release again for the rest",
+                        submitted=list(progress.tx_ids),
+                    ) from None
+                result["log_position"] = self.log.head().position
+                progress.submitted += 1
+                progress.tx_ids.append(str(tx_id))
+            result["submitted"] = list(progress.tx_ids)
+            progress.phase = "confirming"
+        log.info("release submitted", schedule_id=schedule_id, transactions=len(plan.txs), caller=caller)
         return result
+
+    async def job(self, params: dict[str, Any], peer: Peer) -> Any:
+        only_params(params, {"job_id"})
+        return self._job_json(self.jobs.get(param(params, "job_id", str)))
+
+    async def list_jobs(self, params: dict[str, Any], peer: Peer) -> Any:
+        only_params(params, set())
+        return [self._job_json(job) for job in self.jobs.all()]
+
+    def _job_json(self, job: Job) -> dict[str, Any]:
+        self.catch_up()
+        ours = set(job.progress.tx_ids)
+        status = {s.tx_id: s.status for s in self.projections.submissions() if s.tx_id in ours}
+        document = job.to_json(sum(1 for tx_id in ours if status.get(tx_id) == "confirmed"))
+        document["settled"] = sum(1 for tx_id in ours if status.get(tx_id, "submitted") != "submitted")
+        return document
+
+    async def attestations(self, params: dict[str, Any], peer: Peer) -> Any:
+        from milestoned.daemon.attestations_method import attestations
+
+        return await attestations(self, params, peer)
+
+    async def reclaim(self, params: dict[str, Any], peer: Peer) -> Any:
+        from milestoned.daemon.reclaim_method import reclaim
+
+        return await reclaim(self, params, peer)
 
     async def tx_submit(self, params: dict[str, Any], peer: Peer) -> Any:
         only_params(params, {"transactions"})

@@ -91,6 +91,9 @@ class SocketServer:
         self._connections: set[asyncio.Task[None]] = set()
         self.requests_served = 0
         self.requests_failed = 0
+        self._created: tuple[int, int] | None = None
+        """(device, inode) of the socket file this server bound; None until it has. Only that file is
+        ever removed on stop: a second daemon refused at start must not unlink the first one's socket."""
 
     async def start(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -111,13 +114,15 @@ class SocketServer:
             sock.bind(str(self.path))
         finally:
             os.umask(old_umask)
+        created = os.stat(self.path)
+        self._created = (created.st_dev, created.st_ino)
         try:
             if self.group:
                 os.chown(self.path, -1, grp.getgrnam(self.group).gr_gid)
             os.chmod(self.path, self.mode)
         except (OSError, KeyError) as exc:
             sock.close()
-            self.path.unlink(missing_ok=True)
+            self._remove_own_socket_file()
             raise RuntimeError(
                 f"cannot give {self.path} to group {self.group!r} with mode {self.mode:04o}: {exc}; "
                 "the daemon's user must be a member of that group "
@@ -137,8 +142,20 @@ class SocketServer:
             task.cancel()
         if self._connections:
             await asyncio.gather(*self._connections, return_exceptions=True)
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        self._remove_own_socket_file()
+
+    def _remove_own_socket_file(self) -> None:
+        """Unlink the socket file only if it is still the one this server created."""
+        if self._created is None:
+            return
+        try:
+            current = os.stat(self.path)
+        except FileNotFoundError:
+            return
+        if (current.st_dev, current.st_ino) == self._created:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
+        self._created = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

@@ -10,6 +10,7 @@ of `anchor`): `check_store` verifies a store against both.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from milestoned.eventlog.anchor import HeadFile, HeadFileError
@@ -64,7 +65,8 @@ def verify(log: EventLog, *, anchor: LogHead | None = None, batch_size: int = 20
         if position != expected_position:
             what = "missing" if position > expected_position else "out of order or repeated"
             report(position, f"expected position {expected_position} here, found {position} ({what})")
-        opened = open_record(position, row.topic, row.state)
+        topic, state = _stored_types(position, row.topic, row.state, report)
+        opened = open_record(position, topic, state)
         for message in opened.problems:
             report(position, message)
         if opened.prev_hash and opened.prev_hash != prev_hash:
@@ -124,3 +126,21 @@ def check_store(store: StoreConfig, head_file: HeadFile | None) -> StoreCheck:
         return StoreCheck(tuple(problems), existed=True)
     problems.extend(f"position {p.position}: {p.message}" for p in report.problems)
     return StoreCheck(tuple(problems), existed=report.head.position > 0 or recorded)
+
+
+def _stored_types(
+    position: int, topic: object, state: object, report: Callable[[int, str], None]
+) -> tuple[str, bytes]:
+    """The row's topic and record as text and bytes; a column whose SQL type was changed by an edit
+    (SQLite keeps whatever type an UPDATE wrote) is reported at its position and still checked as far as
+    it can be, instead of stopping the whole verification with a TypeError."""
+    if not isinstance(topic, str):
+        report(position, f"the event type is stored as {type(topic).__name__}, not text (edited by hand?)")
+        topic = str(topic)
+    if isinstance(state, str):
+        report(position, "the record is stored as text, not bytes (edited by hand?)")
+        state = state.encode()
+    elif not isinstance(state, bytes | bytearray | memoryview):
+        report(position, f"the record is stored as {type(state).__name__}, not bytes (edited by hand?)")
+        state = str(state).encode()
+    return topic, bytes(state)

@@ -50,7 +50,7 @@ from milestoned.txbuilder import fees
 from milestoned.txbuilder.allocations import locked_allocations, shrink
 from milestoned.txbuilder.assembly import BuiltTx, TooLarge, TxPlan, assemble
 from milestoned.txbuilder.chain_context import OgmiosChain
-from milestoned.txbuilder.errors import Refusal, TxBuildError
+from milestoned.txbuilder.errors import InsufficientFunds, Refusal, TxBuildError
 from milestoned.txbuilder.schedule_metadata import schedule_metadata
 from milestoned.txbuilder.utxo_codec import input_text
 from milestoned.txbuilder.wallet import ChainedWallet
@@ -168,6 +168,83 @@ def _find_script(utxos: Sequence[UTxO], script: PlutusV3Script) -> UTxO | None:
 
 
 async def build_registration(
+    chain: OgmiosChain,
+    definition: ScheduleDefinition,
+    admin_address: Address | str,
+    *,
+    reference_address: Address | None = None,
+    pending: Sequence[Transaction] = (),
+    resume: bool = False,
+) -> RegistrationPlan:
+    """Plan and build (unsigned) every transaction that registers `definition`, paid by `admin_address`.
+
+    See `_build_registration`. A shortfall met while building one of several transactions is reported
+    with the whole schedule's figures (what the wallet holds against what every allocation needs), not
+    the one transaction's: topping up by the latter only fails again one transaction later.
+    """
+    try:
+        return await _build_registration(
+            chain,
+            definition,
+            admin_address,
+            reference_address=reference_address,
+            pending=pending,
+            resume=resume,
+        )
+    except InsufficientFunds as short:
+        raise await _schedule_shortfall(chain, definition, admin_address, reference_address, short) from None
+
+
+async def _schedule_shortfall(
+    chain: OgmiosChain,
+    definition: ScheduleDefinition,
+    admin_address: Address | str,
+    reference_address: Address | None,
+    short: InsufficientFunds,
+) -> InsufficientFunds:
+    """The shortfall of registering the whole schedule: lovelace and tokens held against needed."""
+    admin = Address.from_primitive(admin_address) if isinstance(admin_address, str) else admin_address
+    scripts = schedule_scripts(definition.to_parameters())
+    validator_address = scripts.validator_address(definition.network.value)
+    holder = reference_address or reference_script_address(admin.network)
+    snapshot = await chain.snapshot([admin])
+    params = snapshot.parameters
+    token = (definition.token.policy_id, definition.token.asset_name)
+    locked = sum(
+        int(allocation_output(params, scripts, validator_address, token, a).amount.coin)
+        for a in definition.allocations
+    )
+    references = sum(
+        int(fees.with_minimum_lovelace(params, TransactionOutput(holder, 0, script=script)).amount.coin)
+        for script in (scripts.validator, scripts.policy)
+    )
+    held = [u.output.amount for u in snapshot.utxos(admin)]
+    held_lovelace = sum(a if isinstance(a, int) else int(a.coin) for a in held)
+    held_tokens = sum(
+        int(a.multi_asset.get(ScriptHash(token[0]), {}).get(AssetName(token[1]), 0))
+        for a in held
+        if not isinstance(a, int)
+    )
+    needed = locked + references
+    lines = [
+        f"the admin wallet {admin} holds {held_lovelace:,} lovelace and {held_tokens:,} of the schedule's "
+        f"token; registering all {len(definition.allocations)} allocations needs {definition.total_amount:,} "
+        f"token units and at least {needed:,} lovelace ({locked:,} locked with the allocations, "
+        f"{references:,} for the reference scripts if not yet deployed) plus the fees of every transaction"
+    ]
+    missing = []
+    if held_tokens < definition.total_amount:
+        missing.append(f"{definition.total_amount - held_tokens:,} more token units")
+    if held_lovelace < needed:
+        missing.append(f"at least {needed - held_lovelace:,} more lovelace plus fees")
+    lines.append(
+        f"send {' and '.join(missing)} to it" if missing else "send more lovelace to it for the fees"
+    )
+    lines.append(f"(the first transaction that could not be paid: {short})")
+    return InsufficientFunds("; ".join(lines), needed=needed, available=held_lovelace)
+
+
+async def _build_registration(
     chain: OgmiosChain,
     definition: ScheduleDefinition,
     admin_address: Address | str,

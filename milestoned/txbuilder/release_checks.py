@@ -72,7 +72,7 @@ def check_allocation(
             "allocation_locked",
             f"allocation {reference} is not locked at the validator: it was released or reclaimed already, "
             "or that output never was an allocation of this schedule; check the reference "
-            "(`milestonectl status` lists the locked ones)",
+            "(`milestonectl claimable` lists the open ones)",
         )
     pending = in_flight.get(reference)
     if pending is not None:

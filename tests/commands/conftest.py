@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,3 +50,19 @@ def run(capsys: pytest.CaptureFixture[str]) -> Runner:
         return Run(code, captured.out, captured.err)
 
     return invoke
+
+
+@pytest.fixture
+def quiet_daemon_logs() -> Iterator[None]:
+    """An in-process daemon's log lines away from stdout, where milestonectl's answers are captured."""
+    import os
+
+    import structlog
+
+    previous = structlog.get_config()
+    with open(os.devnull, "w") as sink:
+        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sink))
+        try:
+            yield
+        finally:
+            structlog.configure(**previous)

@@ -1,0 +1,129 @@
+"""Long work as jobs: a request starts it and gets a job id at once; progress is asked for, not waited on.
+
+WHY: releasing 2,000 allocations or building the registration of a large schedule takes minutes. Done
+inside the request, the client's read timed out while the daemon went on, nothing showed progress, and
+the caller could not tell a busy daemon from a dead one. A job runs as a task on the daemon's loop; the
+request that starts it answers `{"job_id": ...}`, and `job` / `jobs` report its state and counters
+(transactions built, submitted, confirmed), so `milestonectl` can draw a live bar and re-attach later.
+
+Jobs live in memory: a restart forgets them, but never what they did (each submission is in the log as
+it is submitted, and `submissions` shows it). Finished jobs are kept for `KEEP_FINISHED` entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from milestoned.daemon import jsonrpc
+from milestoned.daemon.jsonrpc import RpcError
+
+log = structlog.get_logger("milestoned.jobs")
+
+KEEP_FINISHED = 100
+
+
+@dataclass
+class Progress:
+    """Counters a job's work updates as it goes (read by `job` requests at any moment)."""
+
+    phase: str = "starting"
+    built: int = 0
+    submitted: int = 0
+    tx_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str
+    caller: str
+    progress: Progress = field(default_factory=Progress)
+    state: str = "running"  # running | done | failed
+    result: Any = None
+    error: dict[str, Any] | None = None
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+    task: asyncio.Task[None] | None = None
+
+    def to_json(self, confirmed: int) -> dict[str, Any]:
+        return {
+            "job_id": self.id,
+            "kind": self.kind,
+            "state": self.state,
+            "phase": self.progress.phase,
+            "built": self.progress.built,
+            "submitted": self.progress.submitted,
+            "confirmed": confirmed,
+            "tx_ids": list(self.progress.tx_ids),
+            "caller": self.caller,
+            "started_ms": int(self.started * 1000),
+            "finished_ms": None if self.finished is None else int(self.finished * 1000),
+            "result": self.result,
+            "error": self.error,
+        }
+
+
+Work = Callable[[Progress], Awaitable[Any]]
+
+
+class Jobs:
+    def __init__(self) -> None:
+        self._jobs: dict[str, Job] = {}
+        self._ids = itertools.count(1)
+
+    def start(self, kind: str, caller: str, work: Work) -> Job:
+        job = Job(id=f"{kind}-{int(time.time())}-{next(self._ids)}", kind=kind, caller=caller)
+        job.task = asyncio.create_task(self._run(job, work), name=f"job {job.id}")
+        self._jobs[job.id] = job
+        self._forget_old()
+        log.info("job started", job_id=job.id, caller=caller)
+        return job
+
+    async def _run(self, job: Job, work: Work) -> None:
+        try:
+            job.result = await work(job.progress)
+            job.state = "done"
+        except RpcError as error:
+            job.state, job.error = "failed", error.to_json()
+        except asyncio.CancelledError:
+            job.state, job.error = "failed", {"code": jsonrpc.INTERNAL_ERROR, "message": "the daemon stopped"}
+            raise
+        except Exception as exc:  # a job must never take the daemon down
+            log.exception("job failed", job_id=job.id)
+            job.state = "failed"
+            job.error = {"code": jsonrpc.INTERNAL_ERROR, "message": f"{type(exc).__name__}: {exc}"}
+        finally:
+            job.finished = time.time()
+            job.progress.phase = job.state
+            log.info("job finished", job_id=job.id, state=job.state, submitted=job.progress.submitted)
+
+    def get(self, job_id: str) -> Job:
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise RpcError(
+                jsonrpc.NOT_FOUND,
+                f"no job {job_id!r} (jobs are kept in memory until the daemon restarts)",
+                "`milestonectl jobs` lists the jobs; `milestonectl submissions` shows every submission",
+            )
+        return job
+
+    def all(self) -> list[Job]:
+        return sorted(self._jobs.values(), key=lambda j: j.started)
+
+    def _forget_old(self) -> None:
+        finished = [j for j in self.all() if j.state != "running"]
+        for job in finished[: max(0, len(finished) - KEEP_FINISHED)]:
+            del self._jobs[job.id]
+
+    async def cancel_all(self) -> None:
+        tasks = [j.task for j in self._jobs.values() if j.task is not None and not j.task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,144 @@
+"""The socket's `reclaim` method: after a schedule's reclaim deadline, the admin takes back what was never
+released.
+
+Two paths, because the daemon usually does not hold the admin's key:
+- `admin_address` given: the daemon builds the reclaim transactions unsigned, paid by and returned to
+  that address, and answers them as cardano-cli text envelopes; the admin signs them elsewhere (a
+  hardware wallet, cardano-cli) and submits them with `tx.submit`, which tracks them like its own;
+- no `admin_address`: the daemon's operator wallet signs, pays and submits, which the scripts only
+  accept when that wallet's key IS the schedule's admin key (checked before building).
+The deadline is checked first, against the chain's time at the node's tip, before anything is built or
+any UTxO fetched: before it, the answer says when reclaim opens.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from milestoned.daemon import jsonrpc
+from milestoned.daemon.jsonrpc import RpcError, only_params, param
+from milestoned.daemon.request_checks import check_address, check_out_refs, check_schedule_id
+from milestoned.domain.timestamps import format_timestamp
+
+if TYPE_CHECKING:
+    from milestoned.daemon.peercred import Peer
+    from milestoned.daemon.service import DaemonService
+
+log = structlog.get_logger("milestoned.commands")
+
+
+def chain_time_ms(service: DaemonService) -> int | None:
+    """The chain's time at the node's tip (None until both the tip and the slot clock are known)."""
+    tip = service.link.tip_slot if service.link is not None else None
+    if tip is None or service.projector is None:
+        return None
+    return int(service.projector.slots.slot_to_posix_ms(tip))
+
+
+def refuse_before_deadline(deadline_ms: int, now_ms: int | None) -> None:
+    if now_ms is None:
+        raise RpcError(
+            jsonrpc.NOT_READY,
+            "the daemon does not know the chain's time yet, so it cannot tell whether the reclaim deadline "
+            "has passed",
+            "wait until `milestonectl status` shows a node tip slot, then try again",
+        )
+    if now_ms < deadline_ms:
+        raise RpcError(
+            jsonrpc.TX_REFUSED,
+            f"refused (reclaim_deadline): the reclaim deadline is {format_timestamp(deadline_ms)} and chain "
+            f"time is {format_timestamp(now_ms)}; nothing was built",
+            f"reclaim opens at {format_timestamp(deadline_ms)} (chain time); try again after it",
+            rule="reclaim_deadline",
+            passes_at_ms=deadline_ms,
+        )
+
+
+async def reclaim(service: DaemonService, params: dict[str, Any], peer: Peer) -> dict[str, Any]:
+    only_params(params, {"schedule_id", "allocations", "admin_address", "dry_run"})
+    schedule_id = check_schedule_id(param(params, "schedule_id", str), service.index.schedules)
+    allocations = param(params, "allocations", list, required=False)
+    if allocations is not None:
+        if not all(isinstance(a, str) for a in allocations):
+            raise RpcError(jsonrpc.INVALID_PARAMS, '"allocations" must be a list of "txid#index" strings')
+        allocations = check_out_refs(allocations)
+    network = service.config.chain.cardano_network
+    admin_address = param(params, "admin_address", str, required=False)
+    if admin_address is not None:
+        admin_address = check_address("admin_address", admin_address, network)
+    dry_run = bool(param(params, "dry_run", bool, required=False))
+
+    from milestoned.domain.schedule_file import parse_schedule_document
+
+    definition = parse_schedule_document(dict(service.index.schedules[schedule_id].definition))
+    refuse_before_deadline(definition.reclaim_deadline_ms, chain_time_ms(service))
+
+    key: Any = None
+    if admin_address is None:
+        key, payer = service._load_wallet()
+        from milestoned.txbuilder.signing import key_hash
+
+        if key_hash(key).payload != definition.admin_key_hash:
+            raise RpcError(
+                jsonrpc.TX_REFUSED,
+                "the daemon's operator wallet is not the schedule's admin, and only the admin may reclaim",
+                "pass --admin-address ADDR --unsigned-out DIR to get unsigned transactions, sign them with "
+                "the admin key and submit them with `milestonectl tx submit`",
+            )
+        admin_address = str(payer)
+
+    from milestoned.txbuilder.errors import TxBuildError
+    from milestoned.txbuilder.reclaim import build_reclaim
+    from milestoned.txbuilder.signing import sign, unsigned_envelope
+    from milestoned.txbuilder.submission import submit_all
+
+    chain = await service._tx_chain()
+    # never the same allocations as a release being built (release_lock), nor a half-recorded state
+    async with service.release_lock, service.write_lock:
+        service.fold()
+        try:
+            plan = await build_reclaim(
+                chain,
+                definition,
+                admin_address,
+                allocations=allocations,
+                in_flight=service.index.in_flight_refs(),
+                validity_ms=service.config.release.validity_seconds * 1000,
+            )
+        except TxBuildError as exc:
+            raise RpcError(
+                jsonrpc.TX_REFUSED,
+                str(exc),
+                "nothing was built or recorded",
+                rule=getattr(exc, "rule", None),
+                passes_at_ms=getattr(exc, "passes_at_ms", None),
+            ) from None
+        except ValueError as exc:
+            raise RpcError(jsonrpc.INVALID_PARAMS, str(exc)) from None
+        result: dict[str, Any] = {"plan": plan.to_json(), "dry_run": dry_run, "schedule_id": schedule_id}
+        if key is None:  # the unsigned-export path: the admin signs and submits
+            result["unsigned"] = [unsigned_envelope(built) for built in plan.txs]
+            return result
+        if dry_run:
+            return result
+        from milestoned.eventlog.events import Event, ReleaseSubmitted
+
+        signed = [sign(built, [key]) for built in plan.txs]
+        try:
+            tx_ids = await submit_all(chain, signed)
+        except TxBuildError as exc:
+            raise RpcError(jsonrpc.TX_REFUSED, str(exc), "nothing was recorded; try again") from None
+        events: list[Event] = [
+            ReleaseSubmitted(
+                tx_id=str(tx_id),
+                allocation_refs=tuple(built.details["allocations"]),
+                validity_upper_slot=int(built.tx.transaction_body.ttl or 0),
+            )
+            for tx_id, built in zip(tx_ids, plan.txs, strict=True)
+        ]
+        result["submitted"] = [str(t) for t in tx_ids]
+        result["log_position"] = service.append(events)
+    log.info("reclaim submitted", schedule_id=schedule_id, transactions=len(tx_ids), caller=peer.describe())
+    return result

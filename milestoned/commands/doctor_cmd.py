@@ -81,6 +81,8 @@ def run_checks(config_path: Path | None, socket_option: Path | None) -> list[Che
             )
         )
     checks.append(_store_check(config))
+    if checks[-1].status == "ok":
+        checks.append(_log_check(config))
     checks.extend(socket_checks)
     checks.append(_wallet_check(config.release.wallet_key, config.release.auto))
     return checks
@@ -183,6 +185,28 @@ def _store_check(config: Any) -> Check:
             "fine if the daemon runs as another user that owns it",
         )
     return Check("store", "ok", f"{path} will be created on first start")
+
+
+def _log_check(config: Any) -> Check:
+    """The event log verified where it lies (hash chain, positions, the head recorded outside it), as the
+    daemon does at its start: what the daemon would do with it is the fix."""
+    from milestoned.eventlog.anchor import HEAD_FILE_NAME, HeadFile
+    from milestoned.eventlog.config import parse_store_url
+    from milestoned.eventlog.verify import check_store
+
+    check = check_store(
+        parse_store_url(config.store.log_url), HeadFile(Path(config.store.data_dir) / HEAD_FILE_NAME)
+    )
+    if check.sound:
+        return Check("event log", "ok", "hash chain intact; the log reaches its recorded head")
+    return Check(
+        "event log",
+        "fail",
+        "; ".join(check.problems[:3])
+        + (f" (and {len(check.problems) - 3} more)" if len(check.problems) > 3 else ""),
+        "the daemon will move this store aside and rebuild the log from the chain at its next start "
+        "(`milestoned rebuild` does it now); see docs/operations.md, Disaster recovery",
+    )
 
 
 def _socket_checks(path: Path, group: str, mode: int) -> tuple[list[Check], dict[str, Any] | None]:

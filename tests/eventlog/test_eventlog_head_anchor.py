@@ -113,3 +113,17 @@ def test_a_damaged_head_file_is_reported_not_trusted(tmp_path: Path) -> None:
         HeadFile(tmp_path / HEAD_FILE_NAME).read()
     done = run_verify(tmp_path)
     assert done.returncode == 1 and "recorded log head is unreadable" in done.stdout
+
+
+def test_doctor_verifies_the_event_log_as_the_daemon_does(tmp_path: Path) -> None:
+    from milestoned.commands.doctor_cmd import _log_check
+    from milestoned.daemon.config import DaemonConfig, with_overrides
+
+    config = with_overrides(DaemonConfig(), store={"data_dir": str(tmp_path)})
+    log_config, _ = written_log(tmp_path)
+    assert _log_check(config).status == "ok"
+    StoreHarness("sqlite", str(tmp_path), "x").execute(
+        log_config, "DELETE FROM stored_events WHERE originator_version = 4"
+    )
+    check = _log_check(config)
+    assert check.status == "fail" and "cut off" in check.detail and "rebuild" in check.fix

@@ -22,12 +22,14 @@ def schedules(socket: Path, out: Output) -> int:
         out.line("no schedules registered: register one with `milestonectl schedule register FILE`")
     else:
         out.table(
-            "registered schedules",
+            "schedules",
             (
                 Column("schedule id", no_wrap=True),
                 Column("network"),
                 Column("oracles / quorum"),
                 Column("allocations"),
+                Column("source"),
+                Column("first registration (rebuild from)"),
             ),
             [
                 (
@@ -35,11 +37,22 @@ def schedules(socket: Path, out: Output) -> int:
                     str(r["network"]),
                     f"{r['oracles']} / {r['quorum']}",
                     str(r["allocations"]),
+                    str(r.get("source", "")),
+                    _points(r.get("registered_at"), r.get("rebuild_from")),
                 )
                 for r in rows
             ],
+            caption="`milestoned rebuild --from POINT` rebuilds a lost log from the chain; "
+            "`milestonectl recovery card` keeps these points for you",
         )
     return ExitCode.OK
+
+
+def _points(registered_at: str | None, rebuild_from: str | None) -> str:
+    if registered_at is None:
+        return "not seen on chain yet"
+    slot = registered_at.split(".")[0]
+    return f"slot {slot} ({rebuild_from or 'origin'})"
 
 
 def chosen_schedule_id(socket: Path, schedule_id: str | None, schedule_file: Path | None) -> str:

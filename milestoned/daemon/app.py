@@ -411,6 +411,7 @@ def _start_scheduler(
             service.health().ok,
             service.log.head().position,
             lambda: {a.out_ref for a in service.projections.claimable() if a.released},
+            lambda: set(service.index.schedules),
         )
         if service.recovery is None or service.recovery.state == "done":
             card = service.recovery_card_document()

@@ -35,6 +35,7 @@ from milestoned.eventlog.events import (
     OracleSignatureCommitted,
     OracleSignatureSeen,
     ReleaseSubmitted,
+    ScheduleRegistered,
     SubmissionConfirmed,
     SubmissionExpired,
     SubmissionFailed,
@@ -64,6 +65,8 @@ class LocalFact:
     command: str
     allocation_refs: tuple[str, ...] = ()
     """For a pending submission: the allocations it spends (settled if the chain shows them released)."""
+    schedule_id: str = ""
+    """For a schedule registered here: settled if the rebuilt log discovered it on chain."""
 
     def to_json(self) -> dict[str, str]:
         return {"kind": self.kind, "description": self.description, "command": self.command}
@@ -204,12 +207,15 @@ def salvage(readable: StoreConfig | None, aside: Path) -> list[LocalFact]:
     signatures: dict[tuple[str, str, str], OracleSignatureCommitted] = {}
     used: set[tuple[str, str, str]] = set()
     submitted: dict[str, ReleaseSubmitted | SubmissionIntended] = {}
+    registered: dict[str, ScheduleRegistered] = {}
     try:
         with EventLog(readable) as damaged:
             for row in damaged.iter_notifications():
                 opened = open_record(row.originator_version, row.topic, row.state)
                 event = opened.event
-                if isinstance(event, OracleSignatureCommitted):
+                if isinstance(event, ScheduleRegistered):
+                    registered.setdefault(event.schedule_id, event)
+                elif isinstance(event, OracleSignatureCommitted):
                     signatures[(event.schedule_id, event.milestone_id, event.oracle_key)] = event
                 elif isinstance(event, OracleSignatureSeen):
                     used.add((event.schedule_id, event.milestone_id, event.oracle_key))
@@ -220,6 +226,21 @@ def salvage(readable: StoreConfig | None, aside: Path) -> list[LocalFact]:
     except Exception as exc:
         log.warning("the damaged log could not be read through; listing what was read", error=str(exc))
     facts: list[LocalFact] = []
+    if registered:
+        folder = aside / "reregister"
+        folder.mkdir(parents=True, exist_ok=True)
+        for sid, event in sorted(registered.items()):
+            path = folder / f"{sid}.json"
+            path.write_bytes(orjson.dumps(dict(event.definition), option=orjson.OPT_INDENT_2))
+            facts.append(
+                LocalFact(
+                    "schedule",
+                    f"schedule {sid} was registered here; unless the chain shows its registration, only "
+                    "the old log knew it",
+                    f"milestonectl schedule register {path}",
+                    schedule_id=sid,
+                )
+            )
     unused = [s for key, s in sorted(signatures.items()) if key not in used]
     if unused:
         folder = aside / "recommit"
@@ -326,12 +347,17 @@ def write_card(config: DaemonConfig, document: dict[str, Any]) -> None:
 
 
 def finish_if_synced(
-    recovery: Recovery | None, synced: bool, head_position: int, released: Callable[[], set[str]]
+    recovery: Recovery | None,
+    synced: bool,
+    head_position: int,
+    released: Callable[[], set[str]],
+    known: Callable[[], set[str]] = set,
 ) -> bool:
     """Mark a running recovery done once the follower has reached the node's tip; True when it just did.
 
     A pending submission of the old log whose allocations the rebuilt log shows released reached the
-    chain: it is no longer a fact only the old log held, so it leaves the list.
+    chain, and a schedule registered here that the rebuilt log discovered is on chain: neither is a fact
+    only the old log held any more, so they leave the list.
     """
     if recovery is None or recovery.state != "recovering" or not synced:
         return False
@@ -341,6 +367,9 @@ def finish_if_synced(
         recovery.local_only = [
             f for f in recovery.local_only if not (f.allocation_refs and set(f.allocation_refs) <= done)
         ]
+    if any(f.schedule_id for f in recovery.local_only):
+        on_chain = known()
+        recovery.local_only = [f for f in recovery.local_only if f.schedule_id not in on_chain]
     log.warning(
         "recovered the event log from the chain",
         events=head_position,

@@ -44,6 +44,8 @@ log = structlog.get_logger("milestoned.socket")
 
 Handler = Callable[[dict[str, Any], Peer], Awaitable[Any]]
 READ_CHUNK = 65536
+REFUSAL_LINGER_S = 1.0
+"""How long a refused connection stays open to take the client's request before it is closed."""
 DISCARD_LIMIT_BYTES = 64 * 1024 * 1024
 """How much of an over-long request is read and thrown away so its sender can read the error."""
 
@@ -171,6 +173,10 @@ class SocketServer:
                 log.warning("connection refused", peer=peer.describe(), reason=refusal.message)
                 error = RpcError(jsonrpc.TOO_MANY_CONNECTIONS, refusal.message, refusal.hint)
                 await self._send(writer, jsonrpc.error_line(None, error))
+                # take the request the client is sending (briefly), so that closing does not break
+                # its send before it reads the answer
+                with contextlib.suppress(TimeoutError, ConnectionError):
+                    await asyncio.wait_for(reader.read(READ_CHUNK), REFUSAL_LINGER_S)
                 return
             admitted = peer
             await self._conversation(reader, writer, peer)

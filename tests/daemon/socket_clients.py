@@ -7,6 +7,7 @@ The daemon's socket group must let that user in (`socket.group = "nogroup"`, gid
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import socket
@@ -39,7 +40,9 @@ def one_call(path: Path, request: bytes = STATUS, timeout: float = 20.0) -> dict
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(str(path))
-        sock.sendall(request)
+        # the daemon may answer and close first (a refusal): its answer is still there to read
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(request)
         return orjson.loads(first_line(sock))
 
 

@@ -5,60 +5,29 @@ from __future__ import annotations
 
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 from daemon_process import (
-    REPO,
     Daemon,
     demo_attestations,
     example_schedule_document,
     short_folder,
     write_config,
 )
+from devnet_process import start_devnet
 
 M1 = "M1-testnet-launch"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def devnet_port() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "milestoned.daemon.cli",
-            "devnet",
-            "--port",
-            str(port),
-            "--slot-length",
-            "0.2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=REPO,
-    )
-    assert process.stdout is not None
-    for _ in range(50):
-        line = process.stdout.readline().decode()
-        if "Ogmios URL" in line or not line:
-            break
-    assert process.poll() is None, "the devnet did not start"
+    devnet = start_devnet()
     try:
-        yield port, process
+        yield devnet.port, devnet.process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
+        devnet.stop()
 
 
 def answer(daemon: Daemon, method: str, params: dict[str, object] | None = None) -> dict[str, object]:

@@ -25,6 +25,7 @@ from daemon_process import (
     running,
     short_folder,
 )
+from devnet_process import free_port
 
 M1 = "M1-testnet-launch"
 
@@ -34,12 +35,6 @@ def daemon() -> Iterator[Daemon]:
     folder = short_folder()
     with running(folder, socket={"max_request_bytes": 65536}, http={"port": free_port()}) as started:
         yield started
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def result(answer: dict[str, object]) -> object:

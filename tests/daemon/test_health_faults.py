@@ -50,12 +50,12 @@ def problem(answer: dict[str, object], check: str) -> str:
 
 @pytest.fixture
 def small_disk() -> Iterator[Path]:
-    """A folder whose data directory is an 8 MiB tmpfs (a disk that can fill up)."""
+    """A folder whose data directory is a 64 MiB tmpfs (a disk that can fill up)."""
     folder = short_folder()
     data = folder / "data"
     data.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=8m,mode=0755", "tmpfs", str(data)],
+        ["mount", "-t", "tmpfs", "-o", "size=64m,mode=0755", "tmpfs", str(data)],
         capture_output=True,
         check=False,
     )
@@ -70,13 +70,19 @@ def small_disk() -> Iterator[Path]:
 
 
 def fill(folder: Path) -> Path:
+    """Fill the disk of `folder` to the last byte; the filler file (remove it to free the space)."""
     filler = folder / "filler"
-    with filler.open("wb", buffering=0) as handle:  # unbuffered: closing has nothing left to flush
-        try:
-            while True:
-                handle.write(b"\0" * 65536)
-        except OSError:
-            pass
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for size in (1 << 20, 4096, 1):
+            block = b"\0" * size
+            try:
+                while True:
+                    os.write(fd, block)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
     return filler
 
 

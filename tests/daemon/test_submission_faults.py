@@ -123,7 +123,7 @@ def test_a_kill_between_intent_send_and_record_loses_no_release_and_spends_nothi
                 "M1 to vest",
                 timeout=120,
             )
-            first, second = sorted(r["allocation"] for r in rows)[:2]
+            first, second, third = sorted(r["allocation"] for r in rows)[:3]
 
             # 1. killed after recording the intent, before sending: at restart it is found nowhere
             crash_during_release(daemon, schedule_id, first)
@@ -175,6 +175,20 @@ def test_a_kill_between_intent_send_and_record_loses_no_release_and_spends_nothi
             )
             claim = result(daemon.call("claimable", {"schedule_id": schedule_id}))["allocations"]
             assert {r["allocation"] for r in claim if r["released"]} >= {first, second}
+
+            # 4. killed after sending, and the transaction in a block before the restart: found on chain
+            daemon.stop()
+            daemon.env = {FAULT_INJECTION_ENV: "after-send"}
+            daemon.start()
+            crash_during_release(daemon, schedule_id, third)
+            landed = [b["tx_id"] for t, b in events(folder) if t == "SubmissionIntended/v1"][-1]
+            daemon.wait_until(lambda: not devnet.call(lambda d: d.pending()), "the block holding it")
+            daemon.env = {}
+            daemon.start()
+            daemon.wait_until(
+                lambda: submissions(daemon).get(landed, {}).get("status") == "confirmed", "the landed release"
+            )
+            assert "submission intents reconciled" in daemon.logs() and '"confirmed"' in daemon.logs()
             assert result(daemon.call("log.verify"))["ok"] is True
             assert "Traceback" not in daemon.logs()
         finally:

@@ -116,7 +116,7 @@ def parse_point(text: str) -> PointOrOrigin:
     if point == "tip":
         raise CommandError(
             "--from tip would audit nothing: the audit reads the chain from a point up to the tip",
-            "give the point of the schedule's first registration transaction (SLOT.HEADER_HASH), or origin",
+            "give a block before the schedule's first registration transaction (SLOT.HEADER_HASH), or origin",
         )
     return point
 

@@ -241,6 +241,8 @@ class AuditReport:
     """Requested schedule ids no registration was found for."""
     rollbacks: int
     flags: tuple[Flag, ...] = field(default=())
+    ledger_checked: bool = False
+    """Whether every still-locked allocation was checked against the ledger at the tip."""
     """Report-level differences (a requested schedule not found, a registration left incomplete)."""
 
     @property
@@ -266,6 +268,7 @@ class AuditReport:
             },
             "missing": list(self.missing),
             "rollbacks": self.rollbacks,
+            "still_locked_checked_against_ledger": self.ledger_checked,
             "flags": [f.to_json() for f in self.flags],
         }
 
@@ -291,8 +294,13 @@ def reconcile(
     items: Iterable[AuditItem],
     derive: Derive,
     requested: Collection[str] = (),
+    unspent: Collection[str] | None = None,
 ) -> AuditReport:
-    """The report for the schedules the items discovered (all of them, or `requested` ones only)."""
+    """The report for the schedules the items discovered (all of them, or `requested` ones only).
+
+    `unspent`, when given, are the allocations still locked per the chain's items that the ledger at
+    the same tip holds unspent (the shell asks Ogmios): each still-locked allocation missing from it is
+    flagged, a second opinion on "still locked" from the ledger itself."""
     kept, rollbacks = surviving(items)
     discovered: dict[str, ScheduleDiscovered] = {}
     locks: dict[str, list[AllocationLocked]] = defaultdict(list)
@@ -315,7 +323,7 @@ def reconcile(
             rejections.append(item)
     wanted = sorted(requested) if requested else sorted(discovered)
     schedules = tuple(
-        _schedule(discovered[sid], locks[sid], spends, witnesses, derive)
+        _schedule(discovered[sid], locks[sid], spends, witnesses, derive, unspent)
         for sid in wanted
         if sid in discovered
     )
@@ -344,7 +352,9 @@ def reconcile(
         )
         for sid in missing
     ]
-    return AuditReport(schedules, tuple(rejections), incomplete, missing, rollbacks, tuple(flags))
+    return AuditReport(
+        schedules, tuple(rejections), incomplete, missing, rollbacks, tuple(flags), unspent is not None
+    )
 
 
 def _ranges(parts: list[RegistrationPartSeen]) -> tuple[tuple[int, int], ...]:
@@ -368,6 +378,7 @@ def _schedule(
     spends: Mapping[str, AllocationReleased | AllocationReclaimed],
     witnesses: Mapping[tuple[str, str], SpendWitness],
     derive: Derive,
+    unspent: Collection[str] | None = None,
 ) -> ScheduleAudit:
     sid = found.schedule_id
     flags: list[Flag] = []
@@ -395,6 +406,16 @@ def _schedule(
         if spend is not None:
             released_in[spend.tx_id].append(life)
     lives.sort(key=lambda life: (life.locked_slot, life.out_ref))
+    if unspent is not None:
+        for life in lives:
+            if life.state == LOCKED and life.out_ref not in unspent:
+                flags.append(
+                    Flag(
+                        "ledger_disagrees",
+                        f"still locked per the chain, but the ledger at the tip does not hold {life.out_ref}",
+                        out_ref=life.out_ref,
+                    )
+                )
     attestations: list[MilestoneWitness] = []
     payments: list[Payment] = []
     for tx_id in sorted(released_in, key=lambda t: (released_in[t][0].spent_slot or 0, t)):

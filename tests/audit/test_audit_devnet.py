@@ -182,6 +182,7 @@ async def test_audit_from_the_chain_alone_and_against_a_real_daemons_log(tmp_pat
             assert code == 0, output
             document = json.loads(output)
             check_report(document, chain)
+            assert document["still_locked_checked_against_ledger"] is True
             against = document["against_log"]
             assert against["ok"] and against["differences"] == [] and against["compared"] > 70
             with EventLog(SQLiteConfig(events_db)) as log:

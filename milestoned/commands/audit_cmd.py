@@ -24,9 +24,10 @@ from typing import Any
 
 from milestoned.commands.output import CommandError, ExitCode, Output
 from milestoned.eventlog.events import ChainPoint
-from milestoned.indexer.audit import AuditReport, reconcile
+from milestoned.indexer.audit import reconcile
 from milestoned.indexer.audit_diff import Comparison, chain_facts, compare
 from milestoned.indexer.audit_pass import ChainAudit
+from milestoned.indexer.audit_report import AuditReport
 from milestoned.indexer.discovery import FollowPolicy, derive_schedule_id
 from milestoned.indexer.filter import WatchedContract
 from milestoned.ogmios.model import ORIGIN, Point, PointOrOrigin, RollForward

@@ -19,7 +19,7 @@ from milestoned.domain.timestamps import format_timestamp
 
 if TYPE_CHECKING:
     from milestoned.commands.audit_cmd import AuditRun
-    from milestoned.indexer.audit import ScheduleAudit
+    from milestoned.indexer.audit_report import ScheduleAudit
 
 
 def _yes(ok: bool) -> str:

@@ -14,6 +14,7 @@ Exit code 0 when every schedule reconciles (and the log agrees), 1 when the audi
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import Sequence
@@ -23,12 +24,15 @@ from typing import Any
 
 from milestoned.commands.output import CommandError, ExitCode, Output
 from milestoned.eventlog.events import ChainPoint
-from milestoned.indexer.audit import AuditReport, reconcile
+from milestoned.indexer.audit import reconcile
 from milestoned.indexer.audit_diff import Comparison, chain_facts, compare
 from milestoned.indexer.audit_pass import ChainAudit
+from milestoned.indexer.audit_report import AuditReport
 from milestoned.indexer.discovery import FollowPolicy, derive_schedule_id
 from milestoned.indexer.filter import WatchedContract
 from milestoned.ogmios.model import ORIGIN, Point, PointOrOrigin, RollForward
+
+log = logging.getLogger(__name__)
 
 _SCHEDULE_ID = re.compile(r"\A[0-9a-fA-F]{56}\Z")
 NETWORKS = ("mainnet", "preprod", "preview", "devnet")
@@ -116,7 +120,7 @@ def parse_point(text: str) -> PointOrOrigin:
     if point == "tip":
         raise CommandError(
             "--from tip would audit nothing: the audit reads the chain from a point up to the tip",
-            "give the point of the schedule's first registration transaction (SLOT.HEADER_HASH), or origin",
+            "give a block before the schedule's first registration transaction (SLOT.HEADER_HASH), or origin",
         )
     return point
 
@@ -166,6 +170,7 @@ async def run_audit(
     began = time.perf_counter()
     position = start
     chain_pass: ChainAudit | None = None
+    unspent: set[str] | None = None
     drops = 0
     while True:  # a dropped link resumes from the last block read, a few times; a dead one is an error
         try:
@@ -182,6 +187,7 @@ async def run_audit(
                 follow = FollowPolicy(everything=not schedules, schedule_ids=frozenset(schedules))
                 chain_pass = ChainAudit(contract, follow)
             position = await _follow_to_tip(client, position, chain_pass)
+            unspent = await _ledger_unspent(client, chain_pass, schedules)
             break
         except OgmiosConnectionError as exc:
             drops += 1
@@ -195,7 +201,7 @@ async def run_audit(
         finally:
             await client.abort()
     assert network is not None
-    report = reconcile(chain_pass.items, derive_schedule_id, schedules)
+    report = reconcile(chain_pass.items, derive_schedule_id, schedules, unspent)
     return AuditRun(
         report=report,
         start=_chain_point(start),
@@ -205,6 +211,33 @@ async def run_audit(
         network=network,
         items=tuple(chain_pass.items),
     )
+
+
+async def _ledger_unspent(client: Any, chain_pass: ChainAudit, schedules: Sequence[str]) -> set[str] | None:
+    """Of the allocations still locked per the chain read, those the ledger at the same tip holds unspent;
+    None when the ledger cannot be asked at that point (then the report says it was not checked)."""
+    from milestoned.ogmios.errors import OgmiosError
+    from milestoned.ogmios.model import OutputReference
+
+    tip = chain_pass.tip
+    open_refs = [
+        ref for ref, sid in chain_pass.state.open_allocations.items() if not schedules or sid in schedules
+    ]
+    if tip is None or tip.is_origin:
+        return set() if not open_refs else None
+    if not open_refs:
+        return set()
+    references = [OutputReference(ref.split("#")[0], int(ref.split("#")[1])) for ref in open_refs]
+    try:
+        await client.acquire_ledger_state(Point(tip.slot, tip.header_hash))
+        try:
+            utxos = await client.utxo_by_output_references(references)
+        finally:
+            await client.release_ledger_state()
+    except OgmiosError as exc:
+        log.warning("still-locked allocations not checked against the ledger: %s", exc)
+        return None
+    return {str(utxo.reference) for utxo in utxos}
 
 
 def _chain_point(point: PointOrOrigin) -> ChainPoint:

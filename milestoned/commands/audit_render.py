@@ -19,7 +19,7 @@ from milestoned.domain.timestamps import format_timestamp
 
 if TYPE_CHECKING:
     from milestoned.commands.audit_cmd import AuditRun
-    from milestoned.indexer.audit import ScheduleAudit
+    from milestoned.indexer.audit_report import ScheduleAudit
 
 
 def _yes(ok: bool) -> str:
@@ -45,6 +45,10 @@ def summary_pairs(run: AuditRun) -> list[tuple[str, str]]:
         ("rollbacks met", str(report.rollbacks)),
         ("schedules", str(len(report.schedules))),
         ("registrations refused", str(len(report.rejections))),
+        (
+            "still locked checked against the ledger",
+            "yes" if report.ledger_checked else "no (the ledger could not be asked)",
+        ),
     ]
     if run.comparison is not None:
         head = "—" if run.log_head is None else f"position {run.log_head[0]}, hash {run.log_head[1]}"

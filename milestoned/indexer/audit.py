@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from milestoned.domain.attestation import OracleSignature, verify_attestation
@@ -34,7 +33,6 @@ from milestoned.eventlog.events import (
     AllocationLocked,
     AllocationReclaimed,
     AllocationReleased,
-    ChainPoint,
     RegistrationPartSeen,
     RolledBack,
     ScheduleDiscovered,
@@ -47,227 +45,22 @@ from milestoned.indexer.audit_pass import (
     SeenRejection,
     SpendWitness,
 )
+from milestoned.indexer.audit_report import (
+    LOCKED,
+    RECLAIMED,
+    RELEASED,
+    TOTAL,
+    AllocationLife,
+    AuditReport,
+    Balance,
+    Flag,
+    MilestoneWitness,
+    Payment,
+    ScheduleAudit,
+    milestone_label,
+)
 
 Derive = Callable[[Any], str]
-
-LOCKED, RELEASED, RECLAIMED = "locked", "released", "reclaimed"
-TOTAL = "total"
-
-
-@dataclass(frozen=True, slots=True)
-class Flag:
-    """One difference the audit found: `code` for programs, `message` for people."""
-
-    code: str
-    message: str
-    out_ref: str = ""
-    tx_id: str = ""
-
-    def to_json(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message, "out_ref": self.out_ref, "tx_id": self.tx_id}
-
-
-@dataclass(frozen=True, slots=True)
-class AllocationLife:
-    out_ref: str
-    beneficiary: str
-    amount: int
-    milestone_id: str
-    vesting_time_ms: int
-    locked_tx: str
-    locked_slot: int
-    state: str
-    spent_tx: str | None = None
-    spent_slot: int | None = None
-
-    @property
-    def milestone(self) -> str:
-        return _label(self.milestone_id)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "out_ref": self.out_ref,
-            "beneficiary": self.beneficiary,
-            "amount": self.amount,
-            "milestone": self.milestone,
-            "milestone_id": self.milestone_id,
-            "vesting_time_ms": self.vesting_time_ms,
-            "locked": {"tx_id": self.locked_tx, "slot": self.locked_slot},
-            "state": self.state,
-            "spent": None if self.spent_tx is None else {"tx_id": self.spent_tx, "slot": self.spent_slot},
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class MilestoneWitness:
-    """The oracles a release transaction shows for one milestone: those whose signature verifies."""
-
-    milestone_id: str
-    tx_id: str
-    slot: int
-    oracle_keys: tuple[str, ...]
-    quorum: int
-    invalid: tuple[str, ...] = ()
-    """Signatures that do not verify, or name no oracle of the schedule (as `index:reason`)."""
-
-    @property
-    def milestone(self) -> str:
-        return _label(self.milestone_id)
-
-    @property
-    def reached(self) -> bool:
-        return len(self.oracle_keys) >= self.quorum and not self.invalid
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "milestone": self.milestone,
-            "milestone_id": self.milestone_id,
-            "tx_id": self.tx_id,
-            "slot": self.slot,
-            "oracle_keys": list(self.oracle_keys),
-            "quorum": self.quorum,
-            "quorum_reached": self.reached,
-            "invalid": list(self.invalid),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Payment:
-    tx_id: str
-    slot: int
-    address: str
-    amount: int
-    lovelace: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "tx_id": self.tx_id,
-            "slot": self.slot,
-            "address": self.address,
-            "amount": self.amount,
-            "lovelace": self.lovelace,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Balance:
-    """One line of the reconciliation: a beneficiary's (or the schedule's total) token amounts."""
-
-    beneficiary: str
-    defined: int = 0
-    allocated: int = 0
-    released: int = 0
-    reclaimed: int = 0
-    still_locked: int = 0
-    paid: int = 0
-
-    def differences(self) -> list[str]:
-        found = []
-        if self.defined != self.allocated:
-            found.append(f"the definition gives {self.defined}, the chain locked {self.allocated}")
-        accounted = self.released + self.reclaimed + self.still_locked
-        if self.allocated != accounted:
-            found.append(
-                f"allocated {self.allocated} != released {self.released} + reclaimed {self.reclaimed} "
-                f"+ still locked {self.still_locked} = {accounted}"
-            )
-        if self.paid != self.released:
-            found.append(f"paid {self.paid} but released {self.released}")
-        return found
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "beneficiary": self.beneficiary,
-            "defined": self.defined,
-            "allocated": self.allocated,
-            "released": self.released,
-            "reclaimed": self.reclaimed,
-            "still_locked": self.still_locked,
-            "paid": self.paid,
-            "ok": not self.differences(),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ScheduleAudit:
-    schedule_id: str
-    definition: Mapping[str, Any]
-    derived_id: str | None
-    discovered_at: ChainPoint
-    registration: tuple[Mapping[str, Any], ...]
-    allocations: tuple[AllocationLife, ...]
-    attestations: tuple[MilestoneWitness, ...]
-    payments: tuple[Payment, ...]
-    balances: tuple[Balance, ...]
-    total: Balance
-    flags: tuple[Flag, ...]
-
-    @property
-    def derives(self) -> bool:
-        return self.derived_id == self.schedule_id
-
-    @property
-    def ok(self) -> bool:
-        return not self.flags
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schedule_id": self.schedule_id,
-            "ok": self.ok,
-            "definition": dict(self.definition),
-            "derives_policy_id": self.derives,
-            "derived_id": self.derived_id,
-            "discovered_at": {"slot": self.discovered_at.slot, "id": self.discovered_at.header_hash},
-            "registration": [dict(r) for r in self.registration],
-            "allocations": [a.to_json() for a in self.allocations],
-            "attestations": [a.to_json() for a in self.attestations],
-            "payments": [p.to_json() for p in self.payments],
-            "reconciliation": {
-                "beneficiaries": [b.to_json() for b in self.balances],
-                "total": self.total.to_json(),
-            },
-            "flags": [f.to_json() for f in self.flags],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class AuditReport:
-    schedules: tuple[ScheduleAudit, ...]
-    rejections: tuple[SeenRejection, ...]
-    incomplete: Mapping[str, tuple[tuple[int, int], ...]]
-    """Schedules whose registration is only partly on chain: schedule id -> allocation ranges seen (a
-    complete registration that discovery refused is among `rejections` instead)."""
-    missing: tuple[str, ...]
-    """Requested schedule ids no registration was found for."""
-    rollbacks: int
-    flags: tuple[Flag, ...] = field(default=())
-    """Report-level differences (a requested schedule not found, a registration left incomplete)."""
-
-    @property
-    def ok(self) -> bool:
-        return not self.flags and all(s.ok for s in self.schedules)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "schedules": [s.to_json() for s in self.schedules],
-            "rejected_registrations": [
-                {
-                    "slot": r.point.slot,
-                    "tx_id": r.tx_id,
-                    "schedule_id": r.schedule_id,
-                    "reason": r.reason,
-                    "message": r.message,
-                }
-                for r in self.rejections
-            ],
-            "incomplete_registrations": {
-                sid: [list(r) for r in ranges] for sid, ranges in self.incomplete.items()
-            },
-            "missing": list(self.missing),
-            "rollbacks": self.rollbacks,
-            "flags": [f.to_json() for f in self.flags],
-        }
 
 
 def surviving(items: Iterable[AuditItem]) -> tuple[list[AuditItem], int]:
@@ -291,8 +84,13 @@ def reconcile(
     items: Iterable[AuditItem],
     derive: Derive,
     requested: Collection[str] = (),
+    unspent: Collection[str] | None = None,
 ) -> AuditReport:
-    """The report for the schedules the items discovered (all of them, or `requested` ones only)."""
+    """The report for the schedules the items discovered (all of them, or `requested` ones only).
+
+    `unspent`, when given, are the allocations still locked per the chain's items that the ledger at
+    the same tip holds unspent (the shell asks Ogmios): each still-locked allocation missing from it is
+    flagged, a second opinion on "still locked" from the ledger itself."""
     kept, rollbacks = surviving(items)
     discovered: dict[str, ScheduleDiscovered] = {}
     locks: dict[str, list[AllocationLocked]] = defaultdict(list)
@@ -315,7 +113,7 @@ def reconcile(
             rejections.append(item)
     wanted = sorted(requested) if requested else sorted(discovered)
     schedules = tuple(
-        _schedule(discovered[sid], locks[sid], spends, witnesses, derive)
+        _schedule(discovered[sid], locks[sid], spends, witnesses, derive, unspent)
         for sid in wanted
         if sid in discovered
     )
@@ -344,7 +142,9 @@ def reconcile(
         )
         for sid in missing
     ]
-    return AuditReport(schedules, tuple(rejections), incomplete, missing, rollbacks, tuple(flags))
+    return AuditReport(
+        schedules, tuple(rejections), incomplete, missing, rollbacks, tuple(flags), unspent is not None
+    )
 
 
 def _ranges(parts: list[RegistrationPartSeen]) -> tuple[tuple[int, int], ...]:
@@ -368,6 +168,7 @@ def _schedule(
     spends: Mapping[str, AllocationReleased | AllocationReclaimed],
     witnesses: Mapping[tuple[str, str], SpendWitness],
     derive: Derive,
+    unspent: Collection[str] | None = None,
 ) -> ScheduleAudit:
     sid = found.schedule_id
     flags: list[Flag] = []
@@ -395,6 +196,16 @@ def _schedule(
         if spend is not None:
             released_in[spend.tx_id].append(life)
     lives.sort(key=lambda life: (life.locked_slot, life.out_ref))
+    if unspent is not None:
+        for life in lives:
+            if life.state == LOCKED and life.out_ref not in unspent:
+                flags.append(
+                    Flag(
+                        "ledger_disagrees",
+                        f"still locked per the chain, but the ledger at the tip does not hold {life.out_ref}",
+                        out_ref=life.out_ref,
+                    )
+                )
     attestations: list[MilestoneWitness] = []
     payments: list[Payment] = []
     for tx_id in sorted(released_in, key=lambda t: (released_in[t][0].spent_slot or 0, t)):
@@ -533,7 +344,7 @@ def _check_definition(definition: Any, lives: list[AllocationLife], flags: list[
                 Flag(
                     "not_locked",
                     f"{defined[key] - locked[key]} allocation(s) of the definition are not locked on chain: "
-                    f"{amount} to {beneficiary} for {_label(milestone)} vesting at {vesting} ms",
+                    f"{amount} to {beneficiary} for {milestone_label(milestone)} vesting at {vesting} ms",
                 )
             )
         elif locked[key] > defined[key]:
@@ -541,7 +352,7 @@ def _check_definition(definition: Any, lives: list[AllocationLife], flags: list[
                 Flag(
                     "not_defined",
                     f"{locked[key] - defined[key]} allocation(s) locked on chain are not in the definition: "
-                    f"{amount} to {beneficiary} for {_label(milestone)} vesting at {vesting} ms",
+                    f"{amount} to {beneficiary} for {milestone_label(milestone)} vesting at {vesting} ms",
                 )
             )
 
@@ -568,7 +379,3 @@ def _balances(
         },
     )
     return balances, total
-
-
-def _label(milestone_id: str) -> str:
-    return bytes.fromhex(milestone_id).decode("utf-8", errors="backslashreplace")

@@ -115,9 +115,10 @@ class ChainAudit:
             return
         self.state.apply_all(events)
         self.items.extend(events)
-        spends = {
-            e.tx_id: e.schedule_id for e in events if isinstance(e, AllocationReleased | AllocationReclaimed)
-        }
+        spends: dict[str, set[str]] = {}  # one transaction may spend allocations of several schedules
+        for event in events:
+            if isinstance(event, AllocationReleased | AllocationReclaimed):
+                spends.setdefault(event.tx_id, set()).add(event.schedule_id)
         if spends:
             self.items.extend(self._witnesses(block, point, spends))
 
@@ -130,10 +131,11 @@ class ChainAudit:
             self.state.apply(rolled)
             self.items.append(rolled)
 
-    def _witnesses(self, block: Block, point: ChainPoint, spends: dict[str, str]) -> Iterator[SpendWitness]:
+    def _witnesses(
+        self, block: Block, point: ChainPoint, spends: dict[str, set[str]]
+    ) -> Iterator[SpendWitness]:
         for tx in block.transactions:
-            schedule_id = spends.get(tx.id)
-            if schedule_id is not None:
+            for schedule_id in sorted(spends.get(tx.id, ())):
                 yield spend_witness(tx, point, schedule_id, self._token(schedule_id))
 
     def _token(self, schedule_id: str) -> tuple[str, str]:

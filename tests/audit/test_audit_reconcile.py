@@ -162,6 +162,14 @@ def test_a_reclaim_the_admin_did_not_sign_is_flagged() -> None:
     assert codes([*sound(), reclaimed, signed]) == []
 
 
+def test_an_allocation_the_ledger_no_longer_holds_is_flagged() -> None:
+    still_locked = [lock.out_ref for lock in locks() if lock.milestone_id != M1]
+    checked = reconcile(sound(), derive_schedule_id, unspent=set(still_locked))
+    assert checked.ok and checked.ledger_checked
+    [schedule] = reconcile(sound(), derive_schedule_id, unspent=set(still_locked[1:])).schedules
+    assert [(f.code, f.out_ref) for f in schedule.flags] == [("ledger_disagrees", still_locked[0])]
+
+
 def test_a_definition_that_derives_another_policy_is_flagged() -> None:
     [schedule] = reconcile(sound(), lambda definition: "00" * 28).schedules
     assert not schedule.derives and [f.code for f in schedule.flags] == ["policy_mismatch"]

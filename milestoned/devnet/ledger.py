@@ -40,7 +40,7 @@ from milestoned.devnet.scripts import (
     plutus_language,
     script_hash_of,
 )
-from milestoned.devnet.transaction import DecodedTransaction, _array_item_spans, _head
+from milestoned.devnet.transaction import DecodedTransaction, _array_item_spans, _head, canonical_set
 from milestoned.devnet.values import Bag, bag_of, multi_asset_entries, total
 
 UtxoSet = Mapping[TransactionInput, TransactionOutput]
@@ -150,7 +150,7 @@ def witness_scripts(decoded: DecodedTransaction) -> list[AnyScript]:
 
 def sorted_inputs(inputs: Iterable[TransactionInput]) -> list[TransactionInput]:
     """Inputs in the ledger's set order, which redeemer indices point into."""
-    return sorted(set(inputs), key=lambda i: (bytes(i.transaction_id.payload), i.index))
+    return list(canonical_set(inputs))
 
 
 def mint_policies(decoded: DecodedTransaction) -> list[bytes]:
@@ -236,9 +236,11 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
     params = view.params
     tx = decoded.tx
     body = tx.transaction_body
-    inputs = list(body.inputs)
-    collaterals = list(body.collateral or [])
-    references = list(body.reference_inputs or [])
+    # One canonical, sorted set each: the UTxO changes, the balance and the redeemer pointers all read
+    # these (the decoder already refused a transaction that repeats an element).
+    inputs = list(decoded.inputs)
+    collaterals = list(decoded.collaterals)
+    references = list(decoded.reference_inputs)
 
     unsupported = [
         name
@@ -718,8 +720,7 @@ def evaluate_redeemers(
             {"overlappingOutputReferences": _refs_json(overlapping)},
         )
     utxo = {**view.utxo, **additional}
-    body = decoded.tx.transaction_body
-    wanted = list(body.inputs) + list(body.reference_inputs or []) + list(body.collateral or [])
+    wanted = [*decoded.inputs, *decoded.reference_inputs, *decoded.collaterals]
     unknown = [t for t in dict.fromkeys(wanted) if t not in utxo]
     redeemers = redeemers_of(decoded)
     if unknown:

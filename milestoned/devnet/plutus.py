@@ -18,6 +18,15 @@ def contracts_evaluator(zero_time_ms: int, slot_length_ms: int) -> PlutusEvaluat
     slot_config = SlotConfig(zero_time_ms=zero_time_ms, zero_slot=0, slot_length_ms=slot_length_ms)
 
     def evaluate(tx: DecodedTransaction, utxos: UtxoSet) -> list[ScriptRun]:
+        body = tx.tx.transaction_body
+        if (
+            len(tx.inputs) != len(body.inputs)
+            or len(tx.reference_inputs) != len(body.reference_inputs or [])
+            or len(tx.collaterals) != len(body.collateral or [])
+        ):
+            # The script context must see the ledger's sets; decoding refuses repetitions, so this
+            # only guards against a caller that bypassed `decode_transaction`.
+            raise EvaluationContextError("an output reference is repeated in a set of the transaction")
         try:
             results = evaluate_transaction(tx.tx, utxos, slot_config)
         except ScriptContextError as exc:

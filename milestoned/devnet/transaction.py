@@ -9,12 +9,14 @@ out of the raw CBOR and hash those, and use pycardano's decoded objects for ever
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pycardano import Transaction
+from pycardano import Transaction, TransactionInput
 from pycardano.hash import TransactionId
 
 from milestoned.devnet.hashing import blake2b_256
+from milestoned.devnet.wellformed import DecodingFailure, check_transaction
 
 
 class MalformedTransaction(ValueError):
@@ -42,9 +44,40 @@ class DecodedTransaction:
     def size(self) -> int:
         return len(self.raw)
 
+    @property
+    def inputs(self) -> tuple[TransactionInput, ...]:
+        """The spent inputs as the ledger's set: sorted, each once (decoding refused repetitions)."""
+        return canonical_set(self.tx.transaction_body.inputs)
+
+    @property
+    def collaterals(self) -> tuple[TransactionInput, ...]:
+        return canonical_set(self.tx.transaction_body.collateral or [])
+
+    @property
+    def reference_inputs(self) -> tuple[TransactionInput, ...]:
+        return canonical_set(self.tx.transaction_body.reference_inputs or [])
+
+
+def canonical_set(items: Iterable[TransactionInput]) -> tuple[TransactionInput, ...]:
+    """Output references in the ledger's set order (transaction id, then index), each once.
+
+    The ledger state and every script context are built from this one order, which is also the
+    order redeemer indices count in.
+    """
+    return tuple(sorted(set(items), key=lambda i: (bytes(i.transaction_id.payload), i.index)))
+
 
 def decode_transaction(raw: bytes) -> DecodedTransaction:
-    """Decode a signed (or unsigned) Conway transaction. Raises MalformedTransaction."""
+    """Decode a signed (or unsigned) Conway transaction. Raises MalformedTransaction.
+
+    Conway's decoding rules (no repeated element in a set, no repeated key in a map, positive output
+    quantities, chunked Plutus data bytes, the required body fields) are checked on the raw bytes
+    first, as a node checks them while decoding.
+    """
+    try:
+        check_transaction(raw)
+    except DecodingFailure as exc:
+        raise MalformedTransaction(str(exc)) from exc
     try:
         items = _array_item_spans(raw, 0)
     except (IndexError, ValueError) as exc:

@@ -244,6 +244,8 @@ def plutus_spend(
     `redeemers` receives the index of `locked` among the sorted inputs (what a spend redeemer points to).
     """
     collateral = collateral if collateral is not None else [funds_of(devnet, ALICE)[0]]
+    # No collateral is no field 13 at all: a node refuses an empty collateral set while decoding.
+    collateral = collateral or None
     draft = payment(devnet, ALICE, [], inputs=[locked], collateral=collateral)
     index = sorted(draft.inputs, key=lambda i: (i.transaction_id.payload, i.index)).index(locked)
     chosen = (redeemers or spend_redeemer)(index)

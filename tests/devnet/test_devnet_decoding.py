@@ -99,15 +99,16 @@ async def test_a_script_input_listed_twice_never_reaches_the_script(
 async def test_repeated_collateral_reference_inputs_and_signers_are_refused(
     probe: OgmiosProbe, devnet: Devnet
 ) -> None:
-    txin, _ = funds_of(devnet, ALICE)
     other = lock(devnet, ALICE, BOB.address)
     txin, _ = funds_of(devnet, ALICE)
-    for field, value in (
+    cases: tuple[tuple[str, list[Any]], ...] = (
         ("collateral", [txin, txin]),
         ("reference_inputs", [other, other]),
         ("required_signers", [ALICE.verification_key.hash()] * 2),
-    ):
-        body = payment(devnet, ALICE, [TransactionOutput(BOB.address, 5_000_000)], **{field: value})
+    )
+    for field, value in cases:
+        fields: dict[str, Any] = {field: value}
+        body = payment(devnet, ALICE, [TransactionOutput(BOB.address, 5_000_000)], **fields)
         message = await decoding_error(probe, signed(body, ALICE).to_cbor_hex())
         assert "does not match the total count" in message, (field, message)
 

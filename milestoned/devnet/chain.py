@@ -91,7 +91,7 @@ class Chain:
         evaluator: PlutusEvaluator | None,
         faucet: Faucet,
         genesis_funds: Mapping[str, int] | None = None,
-        failing_scripts: Literal["collateral", "reject"] = "collateral",
+        failing_scripts: Literal["collateral", "reject"] = "reject",
         security_parameter: int = SECURITY_PARAMETER,
     ) -> None:
         self.params = params

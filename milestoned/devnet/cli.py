@@ -54,11 +54,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "or one ADDR[:LOVELACE] per line",
     )
     parser.add_argument(
-        "--reject-failing-scripts",
+        "--failing-scripts-take-collateral",
         action="store_true",
-        help="reject transactions whose scripts fail (as a node's mempool does) "
-        "instead of including them and taking their collateral",
+        help="TEST SWITCH: include a transaction marked valid whose scripts fail and take its collateral, "
+        "instead of refusing it (3136) as a node does; puts failed-script transactions on the chain",
     )
+    # The old opt-in for what is now the default; still accepted so existing scripts keep working.
+    parser.add_argument("--reject-failing-scripts", action="store_true", help=argparse.SUPPRESS)
 
 
 def parse_fund(spec: str) -> tuple[str, int]:
@@ -146,7 +148,7 @@ def main(args: argparse.Namespace) -> int:
             port=args.port,
             slot_length=args.slot_length,
             funds=funds,
-            failing_scripts="reject" if args.reject_failing_scripts else "collateral",
+            failing_scripts="collateral" if args.failing_scripts_take_collateral else "reject",
         )
         config.slot_length_ms  # noqa: B018  (validates the slot length before anything starts)
     except (FundError, ValueError) as exc:

@@ -92,7 +92,7 @@ class LedgerView:
     slot: int
     params: ProtocolParameters
     evaluator: PlutusEvaluator | None
-    failing_scripts: Literal["collateral", "reject"] = "collateral"
+    failing_scripts: Literal["collateral", "reject"] = "reject"
     known_runs: Mapping[bytes, tuple[ScriptRun, ...]] = field(default_factory=dict)
     """Script results of transactions already evaluated, by id. A transaction's scripts see only the
     transaction and the outputs its inputs name, and an output reference always names the same output,

@@ -39,7 +39,10 @@ class DevnetConfig:
     """Genesis lovelace by bech32 address."""
     clock: bool = True
     idle_block_slots: int = IDLE_BLOCK_SLOTS
-    failing_scripts: Literal["collateral", "reject"] = "collateral"
+    failing_scripts: Literal["collateral", "reject"] = "reject"
+    """"reject" (the default) refuses a transaction marked valid whose scripts fail, as a node does (3136).
+    "collateral" is a test switch: such a transaction is included and its collateral taken, to put
+    failed-script transactions (`spends: "collaterals"`) on a devnet chain."""
     params: ProtocolParameters = MAINNET_CONWAY
     start_time: datetime.datetime | None = None
     """Network start time (whole seconds). By default one epoch before now, so the clock starts in epoch 1."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import cbor2
 import orjson
@@ -62,6 +62,15 @@ class _Undo:
 
 
 Step = tuple[Literal["forward"], Block] | tuple[Literal["backward"], Block | None]
+
+
+class ChainJournal(Protocol):
+    """Where the chain reports what it makes permanent (a state directory keeps it across restarts)."""
+
+    def forged(self, block: Block) -> None: ...
+
+    def rolled_back(self, blocks: Sequence[Block], forks: int) -> None:
+        """The chain now ends at `blocks[-1]` (the whole current chain is given); `forks` rollbacks so far."""
 
 
 class IntersectionNotFound(Exception):
@@ -119,6 +128,29 @@ class Chain:
         self._pending_utxo: dict[TransactionInput, TransactionOutput] = dict(self.utxo)
         self.listeners: list[Callable[[], None]] = []
         self._faucet_change: TransactionInput | None = None
+        self.journal: ChainJournal | None = None
+
+    def restore(self, blocks: Sequence[Block], forks: int) -> None:
+        """Put back a chain kept in a state directory (each block as it was forged; nothing re-validated).
+
+        The transactions were validated when first accepted; applying their recorded effects (which side
+        they spent) gives back the same UTxO set, and the blocks keep their ids and JSON.
+        """
+        if self.blocks:
+            raise ValueError("restore needs a chain without blocks")
+        for block in blocks:
+            included = block.transactions
+            spent = [(t, self.utxo[t]) for tx in included for t in tx.consumed if t in self.utxo]
+            for tx in included:
+                _apply(self.utxo, tx)
+            self.blocks.append(block)
+            self._undo.append(_Undo(tuple(spent), tuple(t for tx in included for t, _ in tx.produced)))
+            self._position[block.id] = len(self.blocks) - 1
+            self._known[block.id] = block
+        self._forks = forks
+        tip = self.tip
+        self.slot = max(self.slot, tip.slot if tip is not None else 0)
+        self._recompute_pending()
 
     # --- reading ------------------------------------------------------------------------------------
 
@@ -272,6 +304,8 @@ class Chain:
         self._known[block_id] = block
         self.mempool = kept
         self._recompute_pending()
+        if self.journal is not None:
+            self.journal.forged(block)
         self._changed()
         return block
 
@@ -296,6 +330,8 @@ class Chain:
             removed.append(block)
         if count:
             self._forks += 1
+            if self.journal is not None:
+                self.journal.rolled_back(self.blocks, self._forks)
         if resubmit:
             returned = [tx for block in reversed(removed) for tx in block.transactions]
             self.mempool = returned + self.mempool

@@ -17,6 +17,7 @@ from pathlib import Path
 from pycardano import Address, Network, PaymentSigningKey, PaymentVerificationKey
 
 from milestoned.devnet.service import DevnetConfig, run_devnet
+from milestoned.devnet.store import StateError
 
 DEFAULT_FUND = 100_000_000_000
 """Lovelace given to a funded address when its amount is left out (100,000 ada)."""
@@ -52,6 +53,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help='genesis funds from a file: a JSON object {"addr_test1...": lovelace} '
         "or one ADDR[:LOVELACE] per line",
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        metavar="DIR",
+        help="keep the chain in DIR: started again with the same DIR, the devnet continues the same chain "
+        "(blocks, UTxOs, slot clock, faucet and its token policy); default: a new chain in memory",
     )
     parser.add_argument(
         "--failing-scripts-take-collateral",
@@ -134,6 +142,9 @@ async def serve(config: DevnetConfig) -> None:
         print(f"Ogmios URL: {devnet.url}", flush=True)
         print(f"slot length: {devnet.network.slot_length_ms} ms; network magic 42 (testnet)", flush=True)
         print(f"faucet: {devnet.faucet.address} (token policy {devnet.faucet.policy_id.hex()})", flush=True)
+        if config.state_dir is not None:
+            kept = f"continued: {len(devnet.chain.blocks)} blocks" if devnet.restored else "a new chain"
+            print(f"state: {config.state_dir} ({kept})", flush=True)
         for address, lovelace in config.funds.items():
             print(f"funded: {address} {lovelace} lovelace", flush=True)
         await stop.wait()
@@ -149,6 +160,7 @@ def main(args: argparse.Namespace) -> int:
             slot_length=args.slot_length,
             funds=funds,
             failing_scripts="collateral" if args.failing_scripts_take_collateral else "reject",
+            state_dir=args.state,
         )
         config.slot_length_ms  # noqa: B018  (validates the slot length before anything starts)
     except (FundError, ValueError) as exc:
@@ -156,6 +168,9 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         asyncio.run(serve(config))
+    except StateError as exc:
+        print(f"milestoned devnet: {exc}")
+        return 2
     except OSError as exc:
         print(
             f"milestoned devnet: cannot listen on {args.host}:{args.port}: {exc.strerror}; "

@@ -546,22 +546,32 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
             {"declaredSpending": "inputs", "mismatchReason": failures or "execution budget exceeded"},
         )
 
+    return restore_effects(decoded, "inputs" if scripts_pass else "collaterals", tuple(runs))
+
+
+def restore_effects(
+    decoded: DecodedTransaction, spends: Spends, runs: tuple[ScriptRun, ...]
+) -> ValidatedTransaction:
+    """What an accepted transaction does to the UTxO set, given which side it spends.
+
+    Valid: it consumes its inputs and creates its outputs. Failed scripts: it consumes its collaterals
+    and creates only its collateral return, numbered after the outputs. Also used to reload a chain
+    from a state directory, where the transactions were validated when first accepted.
+    """
+    body = decoded.tx.transaction_body
     tx_id = bytes(decoded.id)
-    if scripts_pass:
+    outputs = list(body.outputs)
+    if spends == "inputs":
         produced_outputs = tuple(
             (TransactionInput.from_primitive([tx_id, index]), output) for index, output in enumerate(outputs)
         )
-        return ValidatedTransaction(
-            decoded, "inputs", tuple(dict.fromkeys(inputs)), produced_outputs, tuple(runs)
-        )
+        return ValidatedTransaction(decoded, "inputs", decoded.inputs, produced_outputs, runs)
     collateral_return = (
         ((TransactionInput.from_primitive([tx_id, len(outputs)]), body.collateral_return),)
         if body.collateral_return is not None
         else ()
     )
-    return ValidatedTransaction(
-        decoded, "collaterals", tuple(dict.fromkeys(collaterals)), collateral_return, tuple(runs)
-    )
+    return ValidatedTransaction(decoded, "collaterals", decoded.collaterals, collateral_return, runs)
 
 
 def _coin(output: TransactionOutput) -> int:

@@ -13,6 +13,7 @@ import datetime
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from pycardano import Address
@@ -23,6 +24,7 @@ from milestoned.devnet.ledger import ValidatedTransaction
 from milestoned.devnet.network import Network
 from milestoned.devnet.parameters import FIRST_SLOT, MAINNET_CONWAY, ProtocolParameters
 from milestoned.devnet.server import DevnetServer
+from milestoned.devnet.store import ChainStore, SavedNetwork, StateError, StateJournal
 
 IDLE_BLOCK_SLOTS = 20
 """With an empty mempool a block still comes every 20 slots (mainnet's active-slot coefficient 1/20)."""
@@ -46,6 +48,9 @@ class DevnetConfig:
     params: ProtocolParameters = MAINNET_CONWAY
     start_time: datetime.datetime | None = None
     """Network start time (whole seconds). By default one epoch before now, so the clock starts in epoch 1."""
+    state_dir: Path | None = None
+    """Keep the chain in this directory: a devnet started again on it continues the same chain
+    (blocks, UTxO set, slot clock, faucet key and token policy). None: a new chain in memory."""
 
     @property
     def slot_length_ms(self) -> int:
@@ -60,11 +65,20 @@ class Devnet:
 
     def __init__(self, config: DevnetConfig, faucet: Faucet | None = None) -> None:
         self.config = config
-        default_start = int(time.time() - FIRST_SLOT * config.slot_length_ms / 1000)
-        start = config.start_time or datetime.datetime.fromtimestamp(default_start, datetime.UTC)
+        store = ChainStore(config.state_dir) if config.state_dir is not None else None
+        saved = store.load_network() if store is not None and store.exists else None
+        funds = {str(Address.from_primitive(a)): lovelace for a, lovelace in config.funds.items()}
+        if saved is not None:
+            _check_compatible(config, saved, funds)
+            start = saved.start_time
+            funds = dict(saved.genesis_funds)
+            faucet = Faucet(saved.faucet_key)
+        else:
+            default_start = int(time.time() - FIRST_SLOT * config.slot_length_ms / 1000)
+            start = config.start_time or datetime.datetime.fromtimestamp(default_start, datetime.UTC)
         self.network = Network(start_time=start.replace(microsecond=0), slot_length_ms=config.slot_length_ms)
         self.faucet = faucet or new_faucet()
-        self._clock_offset = 0
+        self._clock_offset = saved.clock_offset if saved is not None else 0
         try:
             from milestoned.devnet.plutus import contracts_evaluator
 
@@ -75,12 +89,34 @@ class Devnet:
             config.params,
             evaluator,
             self.faucet,
-            genesis_funds=config.funds,
+            genesis_funds=funds,
             failing_scripts=config.failing_scripts,
         )
-        # The first block comes at once, in epoch 1: pycardano cannot handle a tip at origin.
-        self.chain.advance(max(FIRST_SLOT, self.wall_slot()))
-        self.chain.produce_block()
+        self.restored = False
+        """True when the chain came back from the state directory (its blocks are the previous run's)."""
+        self._journal: StateJournal | None = None
+        if store is not None:
+            if saved is not None:
+                blocks = store.load_blocks()
+                self.chain.restore(blocks, saved.forks)
+                self.restored = bool(blocks)
+            self._journal = StateJournal(
+                store,
+                SavedNetwork(
+                    start_time=self.network.start_time,
+                    slot_length_ms=self.network.slot_length_ms,
+                    genesis_funds=funds,
+                    faucet_key=self.faucet.signing_key,
+                    clock_offset=self._clock_offset,
+                    forks=saved.forks if saved is not None else 0,
+                ),
+            )
+            self.chain.journal = self._journal
+        # The slot clock continues from wall time (the slots of a stopped devnet pass as empty ones).
+        self.chain.advance(max(0, max(FIRST_SLOT, self.wall_slot()) - self.chain.slot))
+        if self.chain.tip is None:
+            # The first block comes at once, in epoch 1: pycardano cannot handle a tip at origin.
+            self.chain.produce_block()
         self.server = DevnetServer(self.chain, self.network, config.host, config.port)
         self.server.on_clock_change = self._shift_clock
         self._clock_task: asyncio.Task[None] | None = None
@@ -113,6 +149,8 @@ class Devnet:
                 await self._clock_task
             self._clock_task = None
         await self.server.stop()
+        if self._journal is not None:
+            self._journal.store.close()
 
     # --- control, as the devnet/* methods offer it ---------------------------------------------------
 
@@ -142,6 +180,8 @@ class Devnet:
 
     def _shift_clock(self, slots: int) -> None:
         self._clock_offset += slots
+        if self._journal is not None:
+            self._journal.clock_shifted(self._clock_offset)
 
     def wall_slot(self) -> int:
         elapsed_ms = int(time.time() * 1000) - self.network.start_time_ms
@@ -167,6 +207,23 @@ class Devnet:
             idle = self.chain.slot - (tip.slot if tip is not None else 0)
             if not self.hold_blocks and (self.chain.mempool or idle >= self.config.idle_block_slots):
                 self.chain.produce_block()
+
+
+def _check_compatible(config: DevnetConfig, saved: SavedNetwork, funds: Mapping[str, int]) -> None:
+    """A state directory's chain can only continue with the slot length and genesis it was made with."""
+    where = config.state_dir
+    if saved.slot_length_ms != config.slot_length_ms:
+        raise StateError(
+            f"the chain in {where} has {saved.slot_length_ms / 1000:g}-second slots, not "
+            f"{config.slot_length_ms / 1000:g}: start with --slot-length {saved.slot_length_ms / 1000:g} "
+            "or use another --state directory"
+        )
+    if funds and dict(funds) != dict(saved.genesis_funds):
+        raise StateError(
+            f"the chain in {where} was started with other genesis funds; the genesis of an existing chain "
+            "cannot change: leave out --fund and --fund-file (its funds are kept) "
+            "or use another --state directory"
+        )
 
 
 @contextlib.asynccontextmanager

@@ -10,9 +10,11 @@ The `devnet/*` methods (extensions for tests and rehearsals; results are not in 
 
 - `devnet/fund {address, lovelace?=10_000_000_000, assets?: {assetNameHex: qty}, produceBlock?=true}` pays
   from the faucet (minting `assets` under the faucet's native policy) in a real transaction, and by
-  default forges a block at once -> `{transaction: {id}, index: 0, policy, block?: Tip}`.
+  default waits for the block holding it (as `devnet/produceBlock`) -> `{transaction: {id}, index: 0,
+  policy, block?: Tip}`.
 - `devnet/advanceTime {slots}` moves the slot clock forward -> `{slot}`.
-- `devnet/produceBlock` forges a block from the mempool now -> `{block: Tip, transactions: [id]}`.
+- `devnet/produceBlock` forges a block from the mempool at the next slot not ahead of wall time (at once
+  with a frozen clock; concurrent requests share it) -> `{block: Tip, transactions: [id]}`.
 - `devnet/rollback {blocks, resubmit?=true}` drops the last blocks; the chain continues on a fork and
   followers get a backward result -> `{tip, rolledBack: [Point]}`. With `resubmit`, the dropped
   transactions return to the mempool.
@@ -107,6 +109,10 @@ class DevnetServer:
         self._closing: set[asyncio.Future[None]] = set()
         self._changed = asyncio.Event()
         self.on_clock_change: Callable[[int], None] | None = None
+        self.forge: Callable[[], Awaitable[Block]] | None = None
+        """How `devnet/produceBlock` gets its block (the running devnet waits for a free slot)."""
+        self.include: Callable[[bytes], Awaitable[Block]] | None = None
+        """How `devnet/fund` gets the block holding its payment."""
         self.started_at = _utc_now()
         self.last_tip_update = self.started_at
         self._last_tip: bytes | None = None
@@ -499,7 +505,7 @@ class DevnetServer:
 
     # --- devnet/* ----------------------------------------------------------------------------------
 
-    def _fund(self, session: Session, params: dict[str, Any]) -> Any:
+    async def _fund(self, session: Session, params: dict[str, Any]) -> Any:
         try:
             address = Address.from_primitive(params["address"])
         except KeyError as exc:
@@ -514,7 +520,9 @@ class DevnetServer:
             funding = self.chain.fund(address, lovelace, assets)
         except FaucetError as exc:
             raise invalid_params(f"devnet/fund: {exc}") from exc
-        block = self.chain.produce_block() if params.get("produceBlock", True) else None
+        block: Block | None = None
+        if params.get("produceBlock", True):
+            block = await self.include(funding.id) if self.include is not None else self.chain.produce_block()
         result: dict[str, Any] = {
             "transaction": {"id": funding.decoded.id_hex},
             "index": 0,
@@ -533,8 +541,8 @@ class DevnetServer:
             self.on_clock_change(slots)
         return {"slot": self.chain.slot}
 
-    def _produce_block(self) -> Any:
-        block = self.chain.produce_block()
+    async def _produce_block(self) -> Any:
+        block = await self.forge() if self.forge is not None else self.chain.produce_block()
         return {"block": block.tip, "transactions": [tx.decoded.id_hex for tx in block.transactions]}
 
     def _rollback(self, session: Session, params: dict[str, Any]) -> Any:

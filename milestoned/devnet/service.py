@@ -120,6 +120,9 @@ class Devnet:
         self.server = DevnetServer(self.chain, self.network, config.host, config.port)
         self.server.on_clock_change = self._shift_clock
         self._clock_task: asyncio.Task[None] | None = None
+        self._forging = asyncio.Lock()
+        self.server.forge = self.next_block
+        self.server.include = self.block_including
         self.hold_blocks = False
         """While True the clock forges no block (slots still pass): submitted transactions wait in the
         mempool, so a test can look at the moment between submission and inclusion."""
@@ -155,13 +158,60 @@ class Devnet:
     # --- control, as the devnet/* methods offer it ---------------------------------------------------
 
     def fund(self, address: Address | str, lovelace: int, assets: Mapping[bytes, int] | None = None) -> Block:
-        """Pay `lovelace` (and mint `assets` under the faucet policy) to `address`, in a new block."""
+        """Pay `lovelace` (and mint `assets` under the faucet policy) to `address`, in a new block.
+
+        With the clock running, the block waits (blocking, at most one slot) for a slot the chain has
+        not used yet; from async code `await devnet.fund_in_block(...)` waits without blocking.
+        """
         target = address if isinstance(address, Address) else Address.from_primitive(address)
         self.chain.fund(target, lovelace, assets or {})
-        return self.chain.produce_block()
+        return self.produce_block()
 
     def produce_block(self) -> Block:
+        """A block from the mempool now (frozen clock), or at the next slot not ahead of wall time."""
+        if self.config.clock:
+            while self.wall_slot() <= self._tip_slot():
+                time.sleep(self._seconds_to_next_slot())
+            self.chain.advance(max(0, self.wall_slot() - self.chain.slot))
         return self.chain.produce_block()
+
+    async def next_block(self) -> Block:
+        """`devnet/produceBlock`: a block holding the mempool as it is now, never ahead of wall time.
+
+        With the clock running, a request waits for a slot the chain has not used yet; requests that
+        arrive while one waits share the block it forges (a burst of calls makes one block per slot at
+        most, instead of pushing the tip ahead of wall time). A frozen clock forges at once.
+        """
+        if not self.config.clock:
+            return self.chain.produce_block()
+        requested_at = self.chain.tip
+        async with self._forging:
+            tip = self.chain.tip
+            if tip is not None and tip is not requested_at:
+                return tip  # forged while this request waited: it holds what the mempool held
+            while self.wall_slot() <= self._tip_slot():
+                await asyncio.sleep(self._seconds_to_next_slot())
+            if self.chain.tip is not requested_at and self.chain.tip is not None:
+                return self.chain.tip  # the clock forged it meanwhile
+            self.chain.advance(max(0, self.wall_slot() - self.chain.slot))
+            return self.chain.produce_block()
+
+    async def fund_in_block(
+        self, address: Address | str, lovelace: int, assets: Mapping[bytes, int] | None = None
+    ) -> Block:
+        """`devnet/fund`: the payment in the next block (shared with concurrent requests); no blocking."""
+        target = address if isinstance(address, Address) else Address.from_primitive(address)
+        funding = self.chain.fund(target, lovelace, assets or {})
+        return await self.block_including(funding.id)
+
+    async def block_including(self, tx_id: bytes) -> Block:
+        """The block that includes mempool transaction `tx_id`, forged (at a free slot) if need be."""
+        while True:
+            block = await self.next_block()
+            if any(tx.id == tx_id for tx in block.transactions):
+                return block
+            if not self.chain.has_pending(tx_id):
+                raise ValueError("the transaction left the mempool without being included")
 
     def advance(self, slots: int) -> None:
         self.chain.advance(slots)
@@ -187,25 +237,33 @@ class Devnet:
         elapsed_ms = int(time.time() * 1000) - self.network.start_time_ms
         return elapsed_ms // self.config.slot_length_ms + self._clock_offset
 
+    def _tip_slot(self) -> int:
+        tip = self.chain.tip
+        return tip.slot if tip is not None else -1
+
+    def _seconds_to_next_slot(self) -> float:
+        """Time until the wall clock enters its next slot (a millisecond late, so it surely has)."""
+        slot_ms = self.config.slot_length_ms
+        elapsed_ms = time.time() * 1000 - self.network.start_time_ms
+        return max(0.0, (slot_ms - elapsed_ms % slot_ms + 1) / 1000)
+
     async def _run_clock(self) -> None:
         """One slot per slot length; a block when the mempool has work or the last one is old enough.
 
-        The clock follows wall time, but never lets a tick pass without a new slot: blocks forced by
-        `devnet/fund` or `devnet/produceBlock` each take a slot and may run the chain ahead of wall
-        time, and the chain then keeps its normal pace from there instead of stalling.
+        The chain's slot follows wall time and never runs ahead of it: only `devnet/advanceTime` moves
+        it further (by shifting the clock itself). A block is forged only at a slot the chain has not
+        used yet, so blocks asked for by `devnet/fund` or `devnet/produceBlock` never push the tip past
+        wall time either; they wait for the next slot (see `next_block`).
         """
-        slot_seconds = self.config.slot_length_ms / 1000
         while True:
+            await asyncio.sleep(self._seconds_to_next_slot())
             wall = self.wall_slot()
-            next_boundary_ms = (
-                self.network.start_time_ms + (wall + 1 - self._clock_offset) * self.config.slot_length_ms
-            )
-            await asyncio.sleep(max(0.0, min(next_boundary_ms / 1000 - time.time(), slot_seconds)))
-            target = max(self.wall_slot(), self.chain.slot + 1)
-            self.chain.advance(target - self.chain.slot)
-            tip = self.chain.tip
-            idle = self.chain.slot - (tip.slot if tip is not None else 0)
-            if not self.hold_blocks and (self.chain.mempool or idle >= self.config.idle_block_slots):
+            if wall > self.chain.slot:
+                self.chain.advance(wall - self.chain.slot)
+            tip_slot = self._tip_slot()
+            if self.hold_blocks or self.chain.slot <= tip_slot:
+                continue
+            if self.chain.mempool or self.chain.slot - tip_slot >= self.config.idle_block_slots:
                 self.chain.produce_block()
 
 

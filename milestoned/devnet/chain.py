@@ -20,6 +20,7 @@ import orjson
 from pycardano import Address, TransactionInput, TransactionOutput
 
 from milestoned.devnet import encode
+from milestoned.devnet.evaluation import evaluate_redeemers
 from milestoned.devnet.faucet import FAUCET_FUNDS, Faucet, funding_transaction, genesis_input
 from milestoned.devnet.hashing import blake2b_256
 from milestoned.devnet.ledger import (
@@ -28,7 +29,6 @@ from milestoned.devnet.ledger import (
     PlutusEvaluator,
     ScriptRun,
     ValidatedTransaction,
-    evaluate_redeemers,
     validate_transaction,
 )
 from milestoned.devnet.parameters import SECURITY_PARAMETER, ExUnits, ProtocolParameters
@@ -249,7 +249,15 @@ class Chain:
     def evaluate(
         self, decoded: DecodedTransaction, additional: Mapping[TransactionInput, TransactionOutput]
     ) -> list[ScriptRun] | LedgerError:
-        return evaluate_redeemers(self.view(self.utxo), decoded, additional)
+        """`evaluateTransaction` as Ogmios (>= 6.2) does it: the outputs of mempool transactions are
+        added to the caller's `additional` entries (the caller's win), so a transaction spending an
+        output still in the mempool evaluates; the ledger's UTxO is the tip's."""
+        from_mempool: dict[TransactionInput, TransactionOutput] = {}
+        for pending in self.mempool:
+            for txin in pending.consumed:
+                from_mempool.pop(txin, None)
+            from_mempool.update(pending.produced)
+        return evaluate_redeemers(self.view(self.utxo), decoded, {**from_mempool, **additional})
 
     def advance(self, slots: int) -> None:
         """Move the slot clock forward (never backward)."""

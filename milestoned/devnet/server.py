@@ -39,6 +39,7 @@ from websockets.http11 import Request, Response
 from milestoned.devnet import encode
 from milestoned.devnet.chain import Block, Chain, IntersectionNotFound, PointUnknown, dumps, entries_at
 from milestoned.devnet.faucet import FaucetError
+from milestoned.devnet.http import http_aware
 from milestoned.devnet.ledger import LedgerError, ValidatedTransaction
 from milestoned.devnet.network import Network
 from milestoned.devnet.transaction import MalformedTransaction, decode_transaction
@@ -159,6 +160,7 @@ class DevnetServer:
             self.host,
             self.port,
             process_request=self._process_http,
+            create_connection=http_aware(self.answer_http),
             compression=None,
             max_size=16 * 1024 * 1024,
             ping_interval=None,
@@ -226,16 +228,23 @@ class DevnetServer:
                 with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
                     await worker
 
-    async def _dispatch(self, session: Session, frame: str | bytes) -> None:
+    @staticmethod
+    def _parse_request(frame: str | bytes) -> dict[str, Any] | bytes:
+        """The request object, or the error answer for a frame that is not a JSON-RPC request."""
         try:
             request = json.loads(frame)
         except ValueError as exc:
-            await self._send(session, response(None, None, error=RpcError(-32700, f"Invalid JSON: {exc}")))
-            return
+            return response(None, None, error=RpcError(-32700, f"Invalid JSON: {exc}"))
         if not isinstance(request, dict) or not isinstance(request.get("method"), str):
             request_id = request.get("id") if isinstance(request, dict) else None
             error = RpcError(-32600, "Invalid request: expected an object with a string 'method'.")
-            await self._send(session, response(None, request_id, error=error))
+            return response(None, request_id, error=error)
+        return request
+
+    async def _dispatch(self, session: Session, frame: str | bytes) -> None:
+        request = self._parse_request(frame)
+        if isinstance(request, bytes):
+            await self._send(session, request)
             return
         method = request["method"]
         if method == "findIntersection" and session.next_in_flight > 0:
@@ -260,33 +269,45 @@ class DevnetServer:
     async def _worker(self, session: Session) -> None:
         while True:
             request = await session.others.get()
-            method, request_id = request["method"], request.get("id")
-            params = request.get("params")
-            handler = self._methods.get(method)
-            if handler is None:
-                error = RpcError(-32601, f"Unknown method {method!r}.")
-                await self._send(session, response(method, request_id, error=error))
-                continue
-            if params is not None and not isinstance(params, dict):
-                error = invalid_params("'params' must be an object.")
-                await self._send(session, response(method, request_id, error=error))
-                continue
-            try:
-                result = handler(session, params or {})
-                if asyncio.iscoroutine(result):
-                    result = await result
-            except RpcError as exc:
-                await self._send(session, response(method, request_id, error=exc))
-                continue
-            except (KeyError, TypeError, ValueError) as exc:
-                error = invalid_params(f"Invalid params for {method}: {type(exc).__name__}: {exc}")
-                await self._send(session, response(method, request_id, error=error))
-                continue
-            except Exception as exc:  # a bug must cost one answer, never the connection
-                error = RpcError(-32603, f"Internal error in the devnet while handling {method}: {exc!r}")
-                await self._send(session, response(method, request_id, error=error))
-                continue
-            await self._send(session, response(method, request_id, result))
+            await self._send(session, await self._answer(session, request))
+
+    async def _answer(self, session: Session, request: dict[str, Any]) -> bytes:
+        """The answer to one request of the request/response kind (everything but chain sync)."""
+        method, request_id = request["method"], request.get("id")
+        params = request.get("params")
+        handler = self._methods.get(method)
+        if handler is None:
+            return response(method, request_id, error=RpcError(-32601, f"Unknown method {method!r}."))
+        if params is not None and not isinstance(params, dict):
+            return response(method, request_id, error=invalid_params("'params' must be an object."))
+        try:
+            result = handler(session, params or {})
+            if asyncio.iscoroutine(result):
+                result = await result
+        except RpcError as exc:
+            return response(method, request_id, error=exc)
+        except (KeyError, TypeError, ValueError) as exc:
+            error = invalid_params(f"Invalid params for {method}: {type(exc).__name__}: {exc}")
+            return response(method, request_id, error=error)
+        except Exception as exc:  # a bug must cost one answer, never the connection
+            error = RpcError(-32603, f"Internal error in the devnet while handling {method}: {exc!r}")
+            return response(method, request_id, error=error)
+        return response(method, request_id, result)
+
+    async def answer_http(self, connection: ServerConnection, body: bytes) -> tuple[int, bytes]:
+        """A JSON-RPC request sent by HTTP POST, answered as Ogmios does: in a session of its own, with
+        status 200, or 400 when the answer is an error."""
+        request = self._parse_request(body)
+        if isinstance(request, bytes):
+            return 400, request
+        session = Session(connection)
+        if request["method"] == "findIntersection":
+            answer = self._find_intersection(session, request)
+        elif request["method"] == "nextBlock":
+            answer = await self._next_block(session, request.get("id"))
+        else:
+            answer = await self._answer(session, request)
+        return (400 if "error" in json.loads(answer) else 200), answer
 
     # --- chain sync --------------------------------------------------------------------------------
 

@@ -54,8 +54,9 @@ async def test_concurrent_funding_shares_blocks_and_stays_behind_wall_time() -> 
 
 
 async def test_requests_waiting_for_the_same_slot_share_one_block() -> None:
-    async with run_devnet(port=0, slot_length=SLOT_SECONDS) as devnet:
-        await devnet.next_block()  # the tip is now at the current slot: the next requests must wait
+    # Half-second slots: the requests below are all made well within the slot the first block took.
+    async with run_devnet(port=0, slot_length=0.5) as devnet:
+        await devnet.next_block()  # forged just after a slot began: the next requests must wait
         pending = [devnet.chain.fund(BOB.address, 2_000_000 + i, {}).id for i in range(3)]
         blocks = await asyncio.gather(*(devnet.next_block() for _ in range(3)))
         assert len({block.id for block in blocks}) == 1

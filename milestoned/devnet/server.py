@@ -485,7 +485,14 @@ class DevnetServer:
 
     # --- mempool monitoring ------------------------------------------------------------------------
 
-    def _acquire_mempool(self, session: Session, params: dict[str, Any]) -> Any:
+    async def _acquire_mempool(self, session: Session, params: dict[str, Any]) -> Any:
+        """A snapshot of the mempool. Holding one already, wait until the mempool differs from it (the
+        node's MsgAwaitAcquire, which Ogmios uses for a second acquireMempool), so that a client polling
+        in a loop sees each change once instead of spinning on the same snapshot."""
+        if session.mempool is not None:
+            held = [tx.id for tx in session.mempool]
+            while [tx.id for tx in self.chain.mempool] == held:
+                await self.wait_for_change()
         session.mempool = list(self.chain.mempool)
         session.mempool_slot = self.chain.slot
         session.mempool_position = 0

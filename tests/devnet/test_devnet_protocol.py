@@ -220,6 +220,7 @@ async def test_mempool_monitoring(probe: OgmiosProbe, devnet: Devnet) -> None:
     assert size["transactions"] == {"count": 1} and size["currentSize"]["bytes"] == len(tx.to_cbor())
     assert await probe.result("nextTransaction") == {"transaction": {"id": str(tx.id)}}
     assert await probe.result("nextTransaction") == {"transaction": None}
+    assert await probe.result("releaseMempool") == {"released": "mempool"}
     await probe.result("acquireMempool")
     full = await probe.result("nextTransaction", {"fields": "all"})
     assert full["transaction"]["id"] == str(tx.id) and full["transaction"]["spends"] == "inputs"
@@ -240,3 +241,19 @@ async def test_health_endpoint(devnet: Devnet) -> None:
     assert health["lastKnownTip"] == devnet.chain.tip_json()
     assert health["networkSynchronization"] == 1 and health["connectionStatus"] == "connected"
     assert health["currentEra"] == "conway"
+
+
+async def test_reacquiring_the_mempool_waits_until_it_changes(probe: OgmiosProbe, devnet: Devnet) -> None:
+    """Ogmios answers a second acquireMempool only once the mempool differs from the held snapshot."""
+    first = await probe.result("acquireMempool")
+    waiting = asyncio.ensure_future(probe.result("acquireMempool"))
+    devnet.advance(3)  # the slot moves, the mempool does not: still waiting
+    await asyncio.sleep(0.2)
+    assert not waiting.done()
+    async with websockets.connect(devnet.url) as other:
+        funded = await OgmiosProbe(other).result(
+            "devnet/fund", {"address": str(BOB.address), "lovelace": 2_000_000, "produceBlock": False}
+        )
+    second = await asyncio.wait_for(waiting, timeout=10)
+    assert second["acquired"] == "mempool" and second["slot"] >= first["slot"]
+    assert await probe.result("hasTransaction", {"id": funded["transaction"]["id"]}) is True

@@ -32,7 +32,7 @@ from milestoned.devnet.ledger import (
     validate_transaction,
 )
 from milestoned.devnet.parameters import SECURITY_PARAMETER, ExUnits, ProtocolParameters
-from milestoned.devnet.transaction import DecodedTransaction, decode_transaction
+from milestoned.devnet.transaction import DecodedTransaction, block_body_size, decode_transaction
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,8 @@ class Chain:
         self.faucet = faucet
         self.failing_scripts = failing_scripts
         self.security_parameter = security_parameter
+        self.issuer = encode.block_issuer(blake2b_256(b"block producer" + bytes(faucet.signing_key.payload)))
+        """The block producer's keys, derived from the faucet's key: the same for the life of a chain."""
         funds = {str(Address.from_primitive(a)): lovelace for a, lovelace in (genesis_funds or {}).items()}
         faucet_address = str(faucet.address)
         funds[faucet_address] = funds.get(faucet_address, 0) + FAUCET_FUNDS
@@ -303,7 +305,10 @@ class Chain:
         body_hash = blake2b_256(b"".join(tx.id for tx in included))
         block_id = blake2b_256(cbor2.dumps([height, self.slot, ancestor or b"", body_hash, self._forks]))
         transactions = [encode.transaction(tx.decoded, tx.spends) for tx in included]
-        json_bytes = dumps(encode.block(height, self.slot, block_id, ancestor, size, transactions))
+        body_size = block_body_size([(tx.decoded, tx.spends == "inputs") for tx in included])
+        json_bytes = dumps(
+            encode.block(height, self.slot, block_id, ancestor, body_size, transactions, self.issuer)
+        )
         block = Block(height, self.slot, block_id, ancestor, tuple(included), json_bytes)
         self.utxo = utxo
         self.blocks.append(block)

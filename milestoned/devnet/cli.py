@@ -14,7 +14,14 @@ import json
 import signal
 from pathlib import Path
 
-from pycardano import Address, Network, PaymentSigningKey, PaymentVerificationKey
+from pycardano import (
+    Address,
+    Network,
+    PaymentExtendedSigningKey,
+    PaymentExtendedVerificationKey,
+    PaymentSigningKey,
+    PaymentVerificationKey,
+)
 
 from milestoned.devnet.service import DevnetConfig, run_devnet
 from milestoned.devnet.store import StateError
@@ -86,18 +93,33 @@ def parse_fund(spec: str) -> tuple[str, int]:
     return address_of(target), lovelace
 
 
+KEY_TYPES = {
+    "PaymentSigningKeyShelley_ed25519": PaymentSigningKey,
+    "PaymentVerificationKeyShelley_ed25519": PaymentVerificationKey,
+    "PaymentExtendedSigningKeyShelley_ed25519_bip32": PaymentExtendedSigningKey,
+    "PaymentExtendedVerificationKeyShelley_ed25519_bip32": PaymentExtendedVerificationKey,
+}
+"""cardano-cli key envelopes by their `type`: each file is read as what it says it is."""
+
+
 def address_of(target: str) -> str:
     """A bech32 address as given, or the testnet enterprise address of a payment key file."""
     path = Path(target)
     if path.is_file():
-        for loader in (PaymentVerificationKey.load, PaymentSigningKey.load):
-            try:
-                key = loader(str(path))
-            except Exception:
-                continue
-            verification = key if isinstance(key, PaymentVerificationKey) else key.to_verification_key()
-            return str(Address(verification.hash(), network=Network.TESTNET))
-        raise FundError(f"{target}: not a cardano-cli payment key file (.vkey or .skey)")
+        try:
+            kind = json.loads(path.read_text()).get("type", "")
+            key = KEY_TYPES[kind].load(str(path))
+        except (OSError, ValueError, KeyError, AttributeError) as exc:
+            raise FundError(
+                f"{target}: not a cardano-cli payment key file "
+                f"(.vkey or .skey of type {', '.join(KEY_TYPES)})"
+            ) from exc
+        verification = (
+            key.to_verification_key()
+            if isinstance(key, PaymentSigningKey | PaymentExtendedSigningKey)
+            else key
+        )
+        return str(Address(verification.hash(), network=Network.TESTNET))
     try:
         return str(Address.from_primitive(target))
     except Exception as exc:

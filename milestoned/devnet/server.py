@@ -325,8 +325,16 @@ class DevnetServer:
     def _find_intersection(self, session: Session, request: dict[str, Any]) -> bytes:
         request_id = request.get("id")
         params = request.get("params")
+        listed = params.get("points") if isinstance(params, dict) else None
+        if not isinstance(listed, list):
+            shown = json.dumps(listed)[:60] if listed is not None else "nothing"
+            error = invalid_params(
+                f'findIntersection needs params.points, a list of points, each "origin" or '
+                f'{{"slot": N, "id": "HASH"}}; got {shown}. For the origin write "points": ["origin"].'
+            )
+            return response("findIntersection", request_id, error=error)
         try:
-            points = [_parse_point(p) for p in params["points"]]  # type: ignore[index]
+            points = [_parse_point(p) for p in listed]
         except (KeyError, TypeError, ValueError) as exc:
             error = invalid_params(
                 f"findIntersection needs params.points, a list of points or 'origin': {exc}"

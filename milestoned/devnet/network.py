@@ -24,6 +24,11 @@ from milestoned.devnet.parameters import (
 )
 
 _ZERO_HASH_28 = "00" * 28
+BYRON_PARAMETERS: dict[str, Any] = {
+    "epochLength": 10 * SECURITY_PARAMETER,
+    "slotLength": {"milliseconds": 20_000},
+    "safeZone": 2 * SECURITY_PARAMETER,
+}
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,9 @@ class Network:
         }
 
     def era_summaries(self, tip_slot: int) -> list[Any]:
-        """One summary per era. The earlier eras are empty; Conway ends at the forecast horizon.
+        """One summary per era. The earlier eras are empty (the devnet forks into Conway at its start, as a
+        node whose genesis sets every hard fork at epoch 0 reports it); Conway ends at the forecast horizon.
+        Byron keeps Byron's own parameters (10k-slot epochs of 20 seconds, a 2k safe zone), as a node does.
 
         Every summary has an `end` (clients drop those without), and Conway's is the first epoch
         boundary at least a safe zone (3k/f slots) after the tip, as the hard-fork combinator computes.
@@ -70,7 +77,9 @@ class Network:
                 {
                     "start": self.bound(0),
                     "end": self.bound(end_epoch * self.epoch_length if is_current else 0),
-                    "parameters": {
+                    "parameters": BYRON_PARAMETERS
+                    if era == "byron"
+                    else {
                         "epochLength": self.epoch_length,
                         "slotLength": {"milliseconds": self.slot_length_ms},
                         "safeZone": SAFE_ZONE,

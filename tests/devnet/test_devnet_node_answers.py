@@ -57,9 +57,7 @@ async def test_block_size_is_the_size_of_the_whole_body(probe: OgmiosProbe, devn
 
 
 async def test_block_issuer_keys_are_real_and_stable(devnet: Devnet) -> None:
-    issuers = [
-        block_json(block.json)["issuer"] for block in [devnet.produce_block(), devnet.produce_block()]
-    ]
+    issuers = [block_json(block.json)["issuer"] for block in [devnet.produce_block(), devnet.produce_block()]]
     assert issuers[0] == issuers[1]
     keys = [
         issuers[0]["verificationKey"],

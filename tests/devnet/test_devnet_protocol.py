@@ -124,6 +124,15 @@ async def test_ledger_state_and_network_queries(probe: OgmiosProbe, devnet: Devn
     assert len(summaries) == 7 and all("end" in s for s in summaries)
     assert summaries[-1]["end"]["slot"] > tip.slot
     assert summaries[-1]["parameters"]["slotLength"] == {"milliseconds": devnet.network.slot_length_ms}
+    # The devnet forks into Conway at its start: the earlier eras are empty, Byron with Byron's parameters.
+    assert all(
+        s["start"] == s["end"] == {"time": {"seconds": 0}, "slot": 0, "epoch": 0} for s in summaries[:-1]
+    )
+    assert summaries[0]["parameters"] == {
+        "epochLength": 21_600,
+        "slotLength": {"milliseconds": 20_000},
+        "safeZone": 4_320,
+    }
     start = await probe.result("queryNetwork/startTime")
     assert start == devnet.network.start_time_json() and "." not in start
     params = await probe.result("queryLedgerState/protocolParameters")

@@ -42,6 +42,7 @@ from milestoned.devnet.faucet import FaucetError
 from milestoned.devnet.http import http_aware
 from milestoned.devnet.ledger import LedgerError, ValidatedTransaction
 from milestoned.devnet.network import Network
+from milestoned.devnet.queries import Query, governance_and_staking_queries
 from milestoned.devnet.transaction import MalformedTransaction, decode_transaction
 
 CHAIN_SYNC = frozenset({"findIntersection", "nextBlock"})
@@ -147,6 +148,11 @@ class DevnetServer:
             "devnet/rollback": self._rollback,
             "devnet/dropConnections": self._drop_connections,
         }
+        for method, query in governance_and_staking_queries(chain, network).items():
+            self._methods[method] = self._at_ledger_slot(query)
+
+    def _at_ledger_slot(self, query: Query) -> Callable[[Session, dict[str, Any]], Any]:
+        return lambda session, params: query(params, self._ledger_slot(session))
 
     # --- lifecycle ----------------------------------------------------------------------------------
 

@@ -102,8 +102,11 @@ class Chain:
         genesis_funds: Mapping[str, int] | None = None,
         failing_scripts: Literal["collateral", "reject"] = "reject",
         security_parameter: int = SECURITY_PARAMETER,
+        mainnet: bool = False,
     ) -> None:
         self.params = params
+        self.mainnet = mainnet
+        """Network id 1: outputs must pay mainnet addresses (the mainnet profile)."""
         self.evaluator = evaluator
         self.faucet = faucet
         self.failing_scripts = failing_scripts
@@ -181,6 +184,7 @@ class Chain:
             params=self.params,
             evaluator=self.evaluator,
             failing_scripts=self.failing_scripts,
+            mainnet=self.mainnet,
         )
 
     def utxo_at(self, block_id: bytes | None) -> dict[TransactionInput, TransactionOutput]:
@@ -279,7 +283,13 @@ class Chain:
         size = 0
         units = ExUnits(0, 0)
         view = LedgerView(
-            utxo, self.slot, self.params, self.evaluator, self.failing_scripts, self._known_runs()
+            utxo,
+            self.slot,
+            self.params,
+            self.evaluator,
+            self.failing_scripts,
+            self._known_runs(),
+            self.mainnet,
         )
         for position, pending in enumerate(self.mempool):
             tx_units = sum((r.budget for r in pending.script_runs), ExUnits(0, 0))
@@ -390,6 +400,7 @@ class Chain:
             self.evaluator,
             self.failing_scripts,
             self._known_runs(),
+            self.mainnet,
         )
         for pending in self.mempool:
             revalidated = validate_transaction(view, pending.decoded)

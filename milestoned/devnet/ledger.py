@@ -97,6 +97,8 @@ class LedgerView:
     """Script results of transactions already evaluated, by id. A transaction's scripts see only the
     transaction and the outputs its inputs name, and an output reference always names the same output,
     so re-validating a mempool transaction for a block need not run its scripts again."""
+    mainnet: bool = False
+    """The network id outputs must carry: 1 on a devnet with the mainnet profile, else 0."""
 
 
 @dataclass(frozen=True)
@@ -292,18 +294,21 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
 
     outputs = list(body.outputs)
     all_outputs = outputs + ([body.collateral_return] if body.collateral_return is not None else [])
-    wrong_network = [str(o.address) for o in all_outputs if o.address.network != Network.TESTNET]
+    network, name = (Network.MAINNET, "mainnet") if view.mainnet else (Network.TESTNET, "testnet")
+    other = "testnet" if view.mainnet else "mainnet"
+    wrong_network = [str(o.address) for o in all_outputs if o.address.network != network]
     if wrong_network:
         return _err(
             3124,
-            "Some outputs pay to mainnet addresses; the devnet is a test network (network id 0).",
-            {"expectedNetwork": "testnet", "discriminatedType": "address", "invalidEntities": wrong_network},
+            f"Some outputs pay to {other} addresses; "
+            f"this devnet is a {name} network (network id {network.value}).",
+            {"expectedNetwork": name, "discriminatedType": "address", "invalidEntities": wrong_network},
         )
-    if body.network_id is not None and body.network_id != Network.TESTNET:
+    if body.network_id is not None and body.network_id != network:
         return _err(
             3124,
-            "The transaction's network id is mainnet; the devnet is a test network.",
-            {"expectedNetwork": "testnet", "discriminatedType": "transaction"},
+            f"The transaction's network id is {other}'s; this devnet is a {name} network.",
+            {"expectedNetwork": name, "discriminatedType": "transaction"},
         )
 
     if decoded.size > params.max_transaction_size:

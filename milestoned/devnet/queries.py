@@ -94,7 +94,7 @@ def chain_nonces(chain: Chain, network: Network, slot: int) -> Any:
     epoch_nonce = blake2b_256(genesis + epoch.to_bytes(8, "big"))
     blocks = [block for block in chain.blocks if block.slot <= slot]
     evolving = blake2b_256(epoch_nonce + (blocks[-1].id if blocks else b""))
-    first_slot = epoch * network.epoch_length
+    first_slot = network.first_slot_of(epoch)
     before = [block for block in blocks if block.slot < first_slot]
     return {
         "epochNonce": epoch_nonce.hex(),

@@ -203,7 +203,7 @@ class DevnetServer:
                 "currentEra": "conway",
                 "connectionStatus": "connected",
                 "currentEpoch": self.network.epoch_of(slot),
-                "slotInEpoch": slot % self.network.epoch_length,
+                "slotInEpoch": slot - self.network.first_slot_of(self.network.epoch_of(slot)),
                 "version": "v6.14.0 (milestoned devnet)",
                 "network": "devnet",
             }

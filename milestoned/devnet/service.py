@@ -23,6 +23,7 @@ from milestoned.devnet.faucet import Faucet, new_faucet
 from milestoned.devnet.ledger import ValidatedTransaction
 from milestoned.devnet.network import Network
 from milestoned.devnet.parameters import FIRST_SLOT, MAINNET_CONWAY, ProtocolParameters
+from milestoned.devnet.profiles import ProfileError, load_profile
 from milestoned.devnet.server import DevnetServer
 from milestoned.devnet.store import ChainStore, SavedNetwork, StateError, StateJournal
 
@@ -48,6 +49,8 @@ class DevnetConfig:
     params: ProtocolParameters = MAINNET_CONWAY
     start_time: datetime.datetime | None = None
     """Network start time (whole seconds). By default one epoch before now, so the clock starts in epoch 1."""
+    profile: str | None = None
+    """A public network's shape (mainnet, preprod, preview): magic, system start, era history."""
     state_dir: Path | None = None
     """Keep the chain in this directory: a devnet started again on it continues the same chain
     (blocks, UTxO set, slot clock, faucet key and token policy). None: a new chain in memory."""
@@ -68,21 +71,32 @@ class Devnet:
         store = ChainStore(config.state_dir) if config.state_dir is not None else None
         saved = store.load_network() if store is not None and store.exists else None
         funds = {str(Address.from_primitive(a)): lovelace for a, lovelace in config.funds.items()}
+        profile = load_profile(config.profile) if config.profile is not None else None
+        if profile is not None and config.slot_length_ms != profile.network.slot_length_ms:
+            raise ProfileError(
+                f"the {profile.name} profile has {profile.network.slot_length_ms / 1000:g}-second slots; "
+                "leave out --slot-length"
+            )
         if saved is not None:
             _check_compatible(config, saved, funds)
             start = saved.start_time
             funds = dict(saved.genesis_funds)
-            faucet = Faucet(saved.faucet_key)
+            faucet = Faucet(saved.faucet_key, mainnet=profile is not None and profile.network.mainnet)
         else:
             default_start = int(time.time() - FIRST_SLOT * config.slot_length_ms / 1000)
             start = config.start_time or datetime.datetime.fromtimestamp(default_start, datetime.UTC)
-        self.network = Network(start_time=start.replace(microsecond=0), slot_length_ms=config.slot_length_ms)
-        self.faucet = faucet or new_faucet()
+        if profile is not None:
+            self.network = profile.network
+        else:
+            self.network = Network(
+                start_time=start.replace(microsecond=0), slot_length_ms=config.slot_length_ms
+            )
+        self.faucet = faucet or new_faucet(mainnet=self.network.mainnet)
         self._clock_offset = saved.clock_offset if saved is not None else 0
         try:
             from milestoned.devnet.plutus import contracts_evaluator
 
-            evaluator = contracts_evaluator(self.network.start_time_ms, config.slot_length_ms)
+            evaluator = contracts_evaluator(self.network)
         except ImportError:  # pragma: no cover - the contracts package is part of the project
             evaluator = None
         self.chain = Chain(
@@ -91,6 +105,7 @@ class Devnet:
             self.faucet,
             genesis_funds=funds,
             failing_scripts=config.failing_scripts,
+            mainnet=self.network.mainnet,
         )
         self.restored = False
         """True when the chain came back from the state directory (its blocks are the previous run's)."""
@@ -109,6 +124,7 @@ class Devnet:
                     faucet_key=self.faucet.signing_key,
                     clock_offset=self._clock_offset,
                     forks=saved.forks if saved is not None else 0,
+                    profile=config.profile,
                 ),
             )
             self.chain.journal = self._journal
@@ -234,8 +250,7 @@ class Devnet:
             self._journal.clock_shifted(self._clock_offset)
 
     def wall_slot(self) -> int:
-        elapsed_ms = int(time.time() * 1000) - self.network.start_time_ms
-        return elapsed_ms // self.config.slot_length_ms + self._clock_offset
+        return self.network.posix_ms_to_slot(time.time() * 1000) + self._clock_offset
 
     def _tip_slot(self) -> int:
         tip = self.chain.tip
@@ -243,9 +258,9 @@ class Devnet:
 
     def _seconds_to_next_slot(self) -> float:
         """Time until the wall clock enters its next slot (a millisecond late, so it surely has)."""
-        slot_ms = self.config.slot_length_ms
-        elapsed_ms = time.time() * 1000 - self.network.start_time_ms
-        return max(0.0, (slot_ms - elapsed_ms % slot_ms + 1) / 1000)
+        now_ms = time.time() * 1000
+        boundary_ms = self.network.slot_to_posix_ms(self.network.posix_ms_to_slot(now_ms) + 1)
+        return max(0.0, (boundary_ms - now_ms + 1) / 1000)
 
     async def _run_clock(self) -> None:
         """One slot per slot length; a block when the mempool has work or the last one is old enough.
@@ -270,6 +285,11 @@ class Devnet:
 def _check_compatible(config: DevnetConfig, saved: SavedNetwork, funds: Mapping[str, int]) -> None:
     """A state directory's chain can only continue with the slot length and genesis it was made with."""
     where = config.state_dir
+    if saved.profile != config.profile:
+        raise StateError(
+            f"the chain in {where} was made with profile {saved.profile or '(none)'}, not "
+            f"{config.profile or '(none)'}: start with the same --profile or use another --state directory"
+        )
     if saved.slot_length_ms != config.slot_length_ms:
         raise StateError(
             f"the chain in {where} has {saved.slot_length_ms / 1000:g}-second slots, not "

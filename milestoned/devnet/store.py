@@ -50,6 +50,7 @@ class SavedNetwork:
     faucet_key: PaymentSigningKey
     clock_offset: int
     forks: int
+    profile: str | None = None
 
 
 class ChainStore:
@@ -78,6 +79,7 @@ class ChainStore:
                 faucet_key=PaymentSigningKey(bytes.fromhex(saved["faucetSigningKey"])),
                 clock_offset=int(saved["clockOffset"]),
                 forks=int(saved["forks"]),
+                profile=saved.get("profile"),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             if isinstance(exc, StateError):
@@ -119,6 +121,7 @@ class ChainStore:
             "faucetSigningKey": bytes(network.faucet_key.payload).hex(),
             "clockOffset": network.clock_offset,
             "forks": network.forks,
+            "profile": network.profile,
         }
         _write_atomically(self.directory / NETWORK_FILE, orjson.dumps(document, option=orjson.OPT_INDENT_2))
 

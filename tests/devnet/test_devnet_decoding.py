@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import cbor2
+import pytest
 from devnet_support import (
     ALICE,
     ALWAYS_SUCCEEDS,
@@ -38,7 +39,9 @@ from pycardano import (
 from pycardano.serialization import RawCBOR
 
 from milestoned.devnet.hashing import blake2b_256
+from milestoned.devnet.ledger import EvaluationContextError
 from milestoned.devnet.service import Devnet
+from milestoned.devnet.transaction import decode_transaction
 from milestoned.devnet.wellformed import DecodingFailure, check_transaction
 
 ERAS = {"shelley", "allegra", "mary", "alonzo", "babbage", "conway"}
@@ -210,3 +213,26 @@ def test_the_decoding_rules_on_hand_made_transactions() -> None:
         assert "total count" in str(exc)
     else:
         raise AssertionError("repeated Plutus scripts were accepted")
+
+
+async def test_script_contexts_never_see_a_repeated_input_even_past_decoding(devnet: Devnet) -> None:
+    """Defence in depth: a transaction object that bypassed decoding (a repeated input) gets no context."""
+    locked = lock(devnet, ALICE, script_address(ALWAYS_SUCCEEDS), datum=PlutusData())
+    redeemers = redeemer_map((RedeemerTag.SPEND, 0, PlutusData(), UNITS))
+    body = payment(
+        devnet,
+        ALICE,
+        [],
+        inputs=[locked],
+        collateral=[funds_of(devnet, ALICE)[0]],
+        script_data_hash=integrity_hash(redeemers),
+    )
+    decoded = decode_transaction(
+        signed(body, ALICE, plutus_v3_script=[ALWAYS_SUCCEEDS], redeemer=redeemers).to_cbor()
+    )
+    assert devnet.chain.evaluator is not None
+    resolved = {t: devnet.chain.utxo[t] for t in [*decoded.inputs, *decoded.collaterals]}
+    assert all(run.ok for run in devnet.chain.evaluator(decoded, resolved))
+    decoded.tx.transaction_body.inputs = [*decoded.tx.transaction_body.inputs, locked]
+    with pytest.raises(EvaluationContextError, match="repeated"):
+        devnet.chain.evaluator(decoded, resolved)

@@ -28,7 +28,6 @@ import contextlib
 import datetime
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from pycardano import Address, TransactionInput, TransactionOutput
@@ -43,59 +42,11 @@ from milestoned.devnet.http import http_aware
 from milestoned.devnet.ledger import LedgerError, ValidatedTransaction
 from milestoned.devnet.network import Network
 from milestoned.devnet.queries import Query, governance_and_staking_queries
+from milestoned.devnet.rpc import RpcError, Session, invalid_params, parse_point, parse_utxo, response
 from milestoned.devnet.transaction import MalformedTransaction, decode_transaction
 
 CHAIN_SYNC = frozenset({"findIntersection", "nextBlock"})
 MEMPOOL_CAPACITY = 2 * 90_112
-
-
-class RpcError(Exception):
-    """An error answer: JSON-RPC code, message and optional data."""
-
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.data = data
-
-    def to_json(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.data is not None:
-            error["data"] = self.data
-        return error
-
-
-def invalid_params(message: str) -> RpcError:
-    return RpcError(-32602, message)
-
-
-@dataclass(eq=False)
-class Session:
-    """The per-connection state Ogmios keeps: cursor, acquired ledger state, mempool snapshot."""
-
-    connection: ServerConnection
-    cursor: bytes | None = None
-    rewind_to: tuple[Block | None] | None = (None,)
-    """Where the next `nextBlock` rolls back to: origin on a fresh connection, then each intersection."""
-    next_in_flight: int = 0
-    acquired: tuple[Block | None, dict[TransactionInput, TransactionOutput]] | None = None
-    mempool: list[ValidatedTransaction] | None = None
-    mempool_slot: int = 0
-    mempool_position: int = 0
-    chain_sync: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
-    others: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
-
-
-def response(method: str | None, request_id: Any, result: Any = None, error: RpcError | None = None) -> bytes:
-    message: dict[str, Any] = {"jsonrpc": "2.0"}
-    if method is not None:  # unknown when the request could not be read at all
-        message["method"] = method
-    if error is not None:
-        message["error"] = error.to_json()
-    else:
-        message["result"] = result
-    message["id"] = request_id
-    return dumps(message)
 
 
 class DevnetServer:
@@ -340,7 +291,7 @@ class DevnetServer:
             )
             return response("findIntersection", request_id, error=error)
         try:
-            points = [_parse_point(p) for p in listed]
+            points = [parse_point(p) for p in listed]
         except (KeyError, TypeError, ValueError) as exc:
             error = invalid_params(
                 f"findIntersection needs params.points, a list of points or 'origin': {exc}"
@@ -419,7 +370,7 @@ class DevnetServer:
         return self.chain.point_json()
 
     def _acquire_ledger_state(self, session: Session, params: dict[str, Any]) -> Any:
-        point = _parse_point(params["point"])
+        point = parse_point(params["point"])
         block: Block | None = None
         if point is not None:
             block = self.chain.block_by_id(point[1])
@@ -484,7 +435,7 @@ class DevnetServer:
         decoded = self._decode(params)
         additional = {}
         for entry in params.get("additionalUtxo") or []:
-            txin, output = _parse_utxo(entry)
+            txin, output = parse_utxo(entry)
             additional[txin] = output
         result = self.chain.evaluate(decoded, additional)
         if isinstance(result, LedgerError):
@@ -614,60 +565,3 @@ class DevnetServer:
 
 def _utc_now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_point(raw: Any) -> tuple[int, bytes] | None:
-    if raw == "origin":
-        return None
-    if (
-        not isinstance(raw, dict)
-        or not isinstance(raw.get("slot"), int)
-        or not isinstance(raw.get("id"), str)
-    ):
-        raise ValueError(f"a point is 'origin' or {{slot, id}}, got {raw!r}")
-    block_id = bytes.fromhex(raw["id"])
-    if len(block_id) != 32:
-        raise ValueError("a point id is 64 hex characters")
-    return raw["slot"], block_id
-
-
-def _parse_utxo(entry: dict[str, Any]) -> tuple[TransactionInput, TransactionOutput]:
-    """An `additionalUtxo` entry (Ogmios' Utxo shape) back into pycardano objects."""
-    from pycardano import (
-        Asset,
-        AssetName,
-        DatumHash,
-        MultiAsset,
-        PlutusV1Script,
-        PlutusV2Script,
-        PlutusV3Script,
-        RawCBOR,
-        ScriptHash,
-        Value,
-    )
-
-    txin = TransactionInput.from_primitive([bytes.fromhex(entry["transaction"]["id"]), int(entry["index"])])
-    value = entry["value"]
-    multi = MultiAsset()
-    for policy, assets in value.items():
-        if policy == "ada":
-            continue
-        multi[ScriptHash(bytes.fromhex(policy))] = Asset(
-            {AssetName(bytes.fromhex(name)): qty for name, qty in assets.items()}
-        )
-    lovelace = value["ada"]["lovelace"]
-    script = None
-    if entry.get("script"):
-        language = entry["script"]["language"]
-        classes = {"plutus:v1": PlutusV1Script, "plutus:v2": PlutusV2Script, "plutus:v3": PlutusV3Script}
-        if language not in classes:
-            raise ValueError("only Plutus scripts are supported in additionalUtxo")
-        script = classes[language](bytes.fromhex(entry["script"]["cbor"]))
-    output = TransactionOutput(
-        Address.from_primitive(entry["address"]),
-        Value(lovelace, multi) if multi else lovelace,
-        datum_hash=DatumHash(bytes.fromhex(entry["datumHash"])) if entry.get("datumHash") else None,
-        datum=RawCBOR(bytes.fromhex(entry["datum"])) if entry.get("datum") else None,
-        script=script,
-    )
-    return txin, output

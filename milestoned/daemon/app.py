@@ -184,7 +184,8 @@ async def running_daemon(
 
 
 def forget_previous_devnet_chain(event_log: EventLog) -> None:
-    """The embedded devnet is a new chain on every start: record that the previous one is gone.
+    """The embedded devnet started a new chain (none was kept beside the data directory): record that
+    the previous one is gone.
 
     A rollback to the origin undoes every chain fact of the earlier devnet in the projections (and in the
     follower's state), while local facts (schedules, signatures) stay; the follower then syncs the new

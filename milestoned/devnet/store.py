@@ -62,7 +62,15 @@ class ChainStore:
 
     @property
     def exists(self) -> bool:
-        return (self.directory / NETWORK_FILE).is_file()
+        """A chain is kept here. Blocks without their network file are refused, never appended to."""
+        if (self.directory / NETWORK_FILE).is_file():
+            return True
+        if (self.directory / BLOCKS_FILE).is_file():
+            raise StateError(
+                f"{self.directory} holds blocks but no {NETWORK_FILE} (the chain's start time, genesis and "
+                "faucet key); restore it from a backup, or remove the directory for a new chain"
+            )
+        return False
 
     # --- reading -------------------------------------------------------------------------------------
 

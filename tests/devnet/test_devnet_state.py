@@ -131,6 +131,16 @@ async def test_a_block_cut_short_by_a_crash_is_dropped(tmp_path: Path) -> None:
         assert len(devnet.chain.blocks) == blocks
 
 
+async def test_blocks_without_their_network_file_are_refused(tmp_path: Path) -> None:
+    state = tmp_path / "chain"
+    async with run_devnet(port=0, clock=False, state_dir=state):
+        pass
+    (state / "network.json").unlink()
+    with pytest.raises(StateError, match=r"holds blocks but no network\.json"):
+        async with run_devnet(port=0, clock=False, state_dir=state):
+            pass
+
+
 async def test_devnet_command_with_state_keeps_the_chain(tmp_path: Path) -> None:
     """`milestoned devnet --state DIR`, stopped and started again: the same blocks from the origin."""
     state = tmp_path / "chain"

@@ -110,10 +110,17 @@ async def _embedded_devnet(config: DaemonConfig) -> AsyncIterator[Any]:
         yield None
         return
     from milestoned.devnet.service import run_devnet
+    from milestoned.devnet.store import StateError
 
-    async with run_devnet(port=config.devnet.port, slot_length=config.devnet.slot_length) as devnet:
-        log.info("embedded devnet running", ogmios_url=devnet.url)
-        yield devnet
+    state_dir = config.devnet.state_path(config.store.data_dir)
+    try:
+        async with run_devnet(
+            port=config.devnet.port, slot_length=config.devnet.slot_length, state_dir=state_dir
+        ) as devnet:
+            log.info("embedded devnet running", ogmios_url=devnet.url, state_dir=str(state_dir))
+            yield devnet
+    except StateError as exc:
+        raise StartupError(f"the embedded devnet cannot start: {exc} ([devnet] state_dir)") from exc
 
 
 @contextlib.asynccontextmanager
@@ -140,7 +147,7 @@ async def running_daemon(
             admins = AdminPolicy.build(
                 config.socket.admin_uids, config.socket.admin_gids, config.socket.admin_group
             )
-            if devnet_url is not None:
+            if devnet is not None and not devnet.restored:
                 forget_previous_devnet_chain(event_log)
             service = DaemonService(config, event_log, projections, link, admins)
             service.devnet_url = devnet_url
@@ -224,7 +231,8 @@ async def running_daemon(
 
 
 def forget_previous_devnet_chain(event_log: EventLog) -> None:
-    """The embedded devnet is a new chain on every start: record that the previous one is gone.
+    """The embedded devnet started a new chain (none was kept beside the data directory): record that
+    the previous one is gone.
 
     A rollback to the origin undoes every chain fact of the earlier devnet in the projections (and in the
     follower's state), while local facts (schedules, signatures) stay; the follower then syncs the new

@@ -14,7 +14,7 @@ in `milestoned run` and `--check-config`.
     [http]       listen, port (0 = off)
     [log]        format = auto | json | console; level
     [release]    auto (opt-in), wallet_key, interval_seconds, validity_seconds
-    [devnet]     slot_length, port (only with ogmios_url = "embedded-devnet")
+    [devnet]     slot_length, port, state_dir (only with ogmios_url = "embedded-devnet")
 """
 
 from __future__ import annotations
@@ -170,6 +170,15 @@ class DevnetSettings:
     slot_length: float = 1.0
     port: int = 0
     """0 picks a free port (the URL is in `milestonectl status`)."""
+    state_dir: str = ""
+    """Where the embedded devnet keeps its chain across restarts; default: DATA_DIR.devnet, beside the
+    data directory (so a lost data directory can be recovered from the chain it followed)."""
+
+    def state_path(self, data_dir: str) -> Path:
+        if self.state_dir:
+            return Path(self.state_dir)
+        data = Path(data_dir).resolve()
+        return data.with_name(data.name + ".devnet")
 
 
 @dataclass(frozen=True, slots=True)

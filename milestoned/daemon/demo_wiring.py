@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import shutil
 import signal
 import tempfile
 from pathlib import Path
@@ -241,6 +242,8 @@ async def run_demo_daemon(
                             break
             verify = await rpc(socket_path, "log.verify")
             console.print(verify["summary"])
+        if data_dir is None:  # the devnet's chain, beside the temporary data directory, goes with it
+            shutil.rmtree(config.devnet.state_path(config.store.data_dir), ignore_errors=True)
     return 0
 
 

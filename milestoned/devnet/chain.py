@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import cbor2
 import orjson
 from pycardano import Address, TransactionInput, TransactionOutput
 
 from milestoned.devnet import encode
+from milestoned.devnet.evaluation import evaluate_redeemers
 from milestoned.devnet.faucet import FAUCET_FUNDS, Faucet, funding_transaction, genesis_input
 from milestoned.devnet.hashing import blake2b_256
 from milestoned.devnet.ledger import (
@@ -28,11 +29,10 @@ from milestoned.devnet.ledger import (
     PlutusEvaluator,
     ScriptRun,
     ValidatedTransaction,
-    evaluate_redeemers,
     validate_transaction,
 )
 from milestoned.devnet.parameters import SECURITY_PARAMETER, ExUnits, ProtocolParameters
-from milestoned.devnet.transaction import DecodedTransaction, decode_transaction
+from milestoned.devnet.transaction import DecodedTransaction, block_body_size, decode_transaction
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,15 @@ class _Undo:
 Step = tuple[Literal["forward"], Block] | tuple[Literal["backward"], Block | None]
 
 
+class ChainJournal(Protocol):
+    """Where the chain reports what it makes permanent (a state directory keeps it across restarts)."""
+
+    def forged(self, block: Block) -> None: ...
+
+    def rolled_back(self, blocks: Sequence[Block], forks: int) -> None:
+        """The chain now ends at `blocks[-1]` (the whole current chain is given); `forks` rollbacks so far."""
+
+
 class IntersectionNotFound(Exception):
     """None of the points offered to `find_intersection` is on the current chain."""
 
@@ -91,14 +100,19 @@ class Chain:
         evaluator: PlutusEvaluator | None,
         faucet: Faucet,
         genesis_funds: Mapping[str, int] | None = None,
-        failing_scripts: Literal["collateral", "reject"] = "collateral",
+        failing_scripts: Literal["collateral", "reject"] = "reject",
         security_parameter: int = SECURITY_PARAMETER,
+        mainnet: bool = False,
     ) -> None:
         self.params = params
+        self.mainnet = mainnet
+        """Network id 1: outputs must pay mainnet addresses (the mainnet profile)."""
         self.evaluator = evaluator
         self.faucet = faucet
         self.failing_scripts = failing_scripts
         self.security_parameter = security_parameter
+        self.issuer = encode.block_issuer(blake2b_256(b"block producer" + bytes(faucet.signing_key.payload)))
+        """The block producer's keys, derived from the faucet's key: the same for the life of a chain."""
         funds = {str(Address.from_primitive(a)): lovelace for a, lovelace in (genesis_funds or {}).items()}
         faucet_address = str(faucet.address)
         funds[faucet_address] = funds.get(faucet_address, 0) + FAUCET_FUNDS
@@ -119,6 +133,29 @@ class Chain:
         self._pending_utxo: dict[TransactionInput, TransactionOutput] = dict(self.utxo)
         self.listeners: list[Callable[[], None]] = []
         self._faucet_change: TransactionInput | None = None
+        self.journal: ChainJournal | None = None
+
+    def restore(self, blocks: Sequence[Block], forks: int) -> None:
+        """Put back a chain kept in a state directory (each block as it was forged; nothing re-validated).
+
+        The transactions were validated when first accepted; applying their recorded effects (which side
+        they spent) gives back the same UTxO set, and the blocks keep their ids and JSON.
+        """
+        if self.blocks:
+            raise ValueError("restore needs a chain without blocks")
+        for block in blocks:
+            included = block.transactions
+            spent = [(t, self.utxo[t]) for tx in included for t in tx.consumed if t in self.utxo]
+            for tx in included:
+                _apply(self.utxo, tx)
+            self.blocks.append(block)
+            self._undo.append(_Undo(tuple(spent), tuple(t for tx in included for t, _ in tx.produced)))
+            self._position[block.id] = len(self.blocks) - 1
+            self._known[block.id] = block
+        self._forks = forks
+        tip = self.tip
+        self.slot = max(self.slot, tip.slot if tip is not None else 0)
+        self._recompute_pending()
 
     # --- reading ------------------------------------------------------------------------------------
 
@@ -147,6 +184,7 @@ class Chain:
             params=self.params,
             evaluator=self.evaluator,
             failing_scripts=self.failing_scripts,
+            mainnet=self.mainnet,
         )
 
     def utxo_at(self, block_id: bytes | None) -> dict[TransactionInput, TransactionOutput]:
@@ -217,7 +255,15 @@ class Chain:
     def evaluate(
         self, decoded: DecodedTransaction, additional: Mapping[TransactionInput, TransactionOutput]
     ) -> list[ScriptRun] | LedgerError:
-        return evaluate_redeemers(self.view(self.utxo), decoded, additional)
+        """`evaluateTransaction` as Ogmios (>= 6.2) does it: the outputs of mempool transactions are
+        added to the caller's `additional` entries (the caller's win), so a transaction spending an
+        output still in the mempool evaluates; the ledger's UTxO is the tip's."""
+        from_mempool: dict[TransactionInput, TransactionOutput] = {}
+        for pending in self.mempool:
+            for txin in pending.consumed:
+                from_mempool.pop(txin, None)
+            from_mempool.update(pending.produced)
+        return evaluate_redeemers(self.view(self.utxo), decoded, {**from_mempool, **additional})
 
     def advance(self, slots: int) -> None:
         """Move the slot clock forward (never backward)."""
@@ -237,7 +283,13 @@ class Chain:
         size = 0
         units = ExUnits(0, 0)
         view = LedgerView(
-            utxo, self.slot, self.params, self.evaluator, self.failing_scripts, self._known_runs()
+            utxo,
+            self.slot,
+            self.params,
+            self.evaluator,
+            self.failing_scripts,
+            self._known_runs(),
+            self.mainnet,
         )
         for position, pending in enumerate(self.mempool):
             tx_units = sum((r.budget for r in pending.script_runs), ExUnits(0, 0))
@@ -263,7 +315,10 @@ class Chain:
         body_hash = blake2b_256(b"".join(tx.id for tx in included))
         block_id = blake2b_256(cbor2.dumps([height, self.slot, ancestor or b"", body_hash, self._forks]))
         transactions = [encode.transaction(tx.decoded, tx.spends) for tx in included]
-        json_bytes = dumps(encode.block(height, self.slot, block_id, ancestor, size, transactions))
+        body_size = block_body_size([(tx.decoded, tx.spends == "inputs") for tx in included])
+        json_bytes = dumps(
+            encode.block(height, self.slot, block_id, ancestor, body_size, transactions, self.issuer)
+        )
         block = Block(height, self.slot, block_id, ancestor, tuple(included), json_bytes)
         self.utxo = utxo
         self.blocks.append(block)
@@ -272,6 +327,8 @@ class Chain:
         self._known[block_id] = block
         self.mempool = kept
         self._recompute_pending()
+        if self.journal is not None:
+            self.journal.forged(block)
         self._changed()
         return block
 
@@ -296,6 +353,8 @@ class Chain:
             removed.append(block)
         if count:
             self._forks += 1
+            if self.journal is not None:
+                self.journal.rolled_back(self.blocks, self._forks)
         if resubmit:
             returned = [tx for block in reversed(removed) for tx in block.transactions]
             self.mempool = returned + self.mempool
@@ -341,6 +400,7 @@ class Chain:
             self.evaluator,
             self.failing_scripts,
             self._known_runs(),
+            self.mainnet,
         )
         for pending in self.mempool:
             revalidated = validate_transaction(view, pending.decoded)

@@ -13,6 +13,7 @@ from fractions import Fraction
 from typing import Any
 
 import cbor2
+from nacl.signing import SigningKey
 from pycardano import (
     NativeScript,
     PlutusV1Script,
@@ -341,23 +342,44 @@ def _redeemer_entries(raw: Any) -> list[Json]:
     ]
 
 
-BLOCK_ISSUER: Json = {
-    "verificationKey": "5f6a7e0ad8bc7ffe9c4da2d5a1e4b8e2f4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9",
-    "vrfVerificationKey": "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0",
-    "operationalCertificate": {
-        "count": 0,
-        "kes": {
-            "period": 0,
-            "verificationKey": "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90",
+def block_issuer(seed: bytes) -> Json:
+    """The devnet's single block producer, with keys derived from `seed` (stable for a chain).
+
+    The cold key and the VRF key are real Ed25519 public keys (libsodium's VRF keys are Ed25519 points);
+    the KES key is the root of a depth-6 sum composition (blake2b-256 over pairs, 64 Ed25519 leaves,
+    seeds split with blake2b-256 of 1 or 2 followed by the seed). Blocks are not signed, so these keys
+    only make headers look like a node's: distinct 32-byte keys, the same on every block of a chain.
+    """
+
+    def public(key_seed: bytes) -> bytes:
+        return bytes(SigningKey(key_seed).verify_key)
+
+    def kes_root(key_seed: bytes, depth: int) -> bytes:
+        if depth == 0:
+            return public(key_seed)
+        left = blake2b_256(b"\x01" + key_seed)
+        right = blake2b_256(b"\x02" + key_seed)
+        return blake2b_256(kes_root(left, depth - 1) + kes_root(right, depth - 1))
+
+    return {
+        "verificationKey": public(blake2b_256(b"cold" + seed)).hex(),
+        "vrfVerificationKey": public(blake2b_256(b"vrf" + seed)).hex(),
+        "operationalCertificate": {
+            "count": 0,
+            "kes": {"period": 0, "verificationKey": kes_root(blake2b_256(b"kes" + seed), 6).hex()},
         },
-    },
-    "leaderValue": {},
-}
-"""The devnet's single block producer. Blocks are not signed; these keys only fill the schema."""
+        "leaderValue": {},
+    }
 
 
 def block(
-    height: int, slot: int, block_id: bytes, ancestor: bytes | None, size: int, transactions: list[Json]
+    height: int,
+    slot: int,
+    block_id: bytes,
+    ancestor: bytes | None,
+    size: int,
+    transactions: list[Json],
+    issuer: Json,
 ) -> Json:
     """`Block<Praos>` in the Conway era."""
     return {
@@ -370,5 +392,5 @@ def block(
         "size": {"bytes": size},
         "transactions": transactions,
         "protocol": {"version": {"major": 10, "minor": 0}},
-        "issuer": BLOCK_ISSUER,
+        "issuer": issuer,
     }

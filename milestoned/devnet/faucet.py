@@ -44,18 +44,19 @@ class FaucetError(ValueError):
 class Faucet:
     """The faucet's key, with the address and policy derived once (they are looked up on every payment)."""
 
-    def __init__(self, signing_key: PaymentSigningKey) -> None:
+    def __init__(self, signing_key: PaymentSigningKey, *, mainnet: bool = False) -> None:
         self.signing_key = signing_key
         self.verification_key = PaymentVerificationKey.from_signing_key(signing_key)
-        self.address = Address(self.verification_key.hash(), network=Network.TESTNET)
+        network = Network.MAINNET if mainnet else Network.TESTNET
+        self.address = Address(self.verification_key.hash(), network=network)
         self.address_bytes = bytes(self.address)
         self.policy = ScriptPubkey(self.verification_key.hash())
         """The native script the faucet mints test tokens under."""
         self.policy_id = script_hash_of(self.policy)
 
 
-def new_faucet() -> Faucet:
-    return Faucet(PaymentSigningKey.generate())
+def new_faucet(*, mainnet: bool = False) -> Faucet:
+    return Faucet(PaymentSigningKey.generate(), mainnet=mainnet)
 
 
 def genesis_input(address: Address) -> TransactionInput:

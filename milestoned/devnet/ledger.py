@@ -40,7 +40,7 @@ from milestoned.devnet.scripts import (
     plutus_language,
     script_hash_of,
 )
-from milestoned.devnet.transaction import DecodedTransaction, _array_item_spans, _head
+from milestoned.devnet.transaction import DecodedTransaction, _array_item_spans, _head, canonical_set
 from milestoned.devnet.values import Bag, bag_of, multi_asset_entries, total
 
 UtxoSet = Mapping[TransactionInput, TransactionOutput]
@@ -92,11 +92,13 @@ class LedgerView:
     slot: int
     params: ProtocolParameters
     evaluator: PlutusEvaluator | None
-    failing_scripts: Literal["collateral", "reject"] = "collateral"
+    failing_scripts: Literal["collateral", "reject"] = "reject"
     known_runs: Mapping[bytes, tuple[ScriptRun, ...]] = field(default_factory=dict)
     """Script results of transactions already evaluated, by id. A transaction's scripts see only the
     transaction and the outputs its inputs name, and an output reference always names the same output,
     so re-validating a mempool transaction for a block need not run its scripts again."""
+    mainnet: bool = False
+    """The network id outputs must carry: 1 on a devnet with the mainnet profile, else 0."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,7 @@ def witness_scripts(decoded: DecodedTransaction) -> list[AnyScript]:
 
 def sorted_inputs(inputs: Iterable[TransactionInput]) -> list[TransactionInput]:
     """Inputs in the ledger's set order, which redeemer indices point into."""
-    return sorted(set(inputs), key=lambda i: (bytes(i.transaction_id.payload), i.index))
+    return list(canonical_set(inputs))
 
 
 def mint_policies(decoded: DecodedTransaction) -> list[bytes]:
@@ -236,9 +238,11 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
     params = view.params
     tx = decoded.tx
     body = tx.transaction_body
-    inputs = list(body.inputs)
-    collaterals = list(body.collateral or [])
-    references = list(body.reference_inputs or [])
+    # One canonical, sorted set each: the UTxO changes, the balance and the redeemer pointers all read
+    # these (the decoder already refused a transaction that repeats an element).
+    inputs = list(decoded.inputs)
+    collaterals = list(decoded.collaterals)
+    references = list(decoded.reference_inputs)
 
     unsupported = [
         name
@@ -290,18 +294,21 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
 
     outputs = list(body.outputs)
     all_outputs = outputs + ([body.collateral_return] if body.collateral_return is not None else [])
-    wrong_network = [str(o.address) for o in all_outputs if o.address.network != Network.TESTNET]
+    network, name = (Network.MAINNET, "mainnet") if view.mainnet else (Network.TESTNET, "testnet")
+    other = "testnet" if view.mainnet else "mainnet"
+    wrong_network = [str(o.address) for o in all_outputs if o.address.network != network]
     if wrong_network:
         return _err(
             3124,
-            "Some outputs pay to mainnet addresses; the devnet is a test network (network id 0).",
-            {"expectedNetwork": "testnet", "discriminatedType": "address", "invalidEntities": wrong_network},
+            f"Some outputs pay to {other} addresses; "
+            f"this devnet is a {name} network (network id {network.value}).",
+            {"expectedNetwork": name, "discriminatedType": "address", "invalidEntities": wrong_network},
         )
-    if body.network_id is not None and body.network_id != Network.TESTNET:
+    if body.network_id is not None and body.network_id != network:
         return _err(
             3124,
-            "The transaction's network id is mainnet; the devnet is a test network.",
-            {"expectedNetwork": "testnet", "discriminatedType": "transaction"},
+            f"The transaction's network id is {other}'s; this devnet is a {name} network.",
+            {"expectedNetwork": name, "discriminatedType": "transaction"},
         )
 
     if decoded.size > params.max_transaction_size:
@@ -544,22 +551,32 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
             {"declaredSpending": "inputs", "mismatchReason": failures or "execution budget exceeded"},
         )
 
+    return restore_effects(decoded, "inputs" if scripts_pass else "collaterals", tuple(runs))
+
+
+def restore_effects(
+    decoded: DecodedTransaction, spends: Spends, runs: tuple[ScriptRun, ...]
+) -> ValidatedTransaction:
+    """What an accepted transaction does to the UTxO set, given which side it spends.
+
+    Valid: it consumes its inputs and creates its outputs. Failed scripts: it consumes its collaterals
+    and creates only its collateral return, numbered after the outputs. Also used to reload a chain
+    from a state directory, where the transactions were validated when first accepted.
+    """
+    body = decoded.tx.transaction_body
     tx_id = bytes(decoded.id)
-    if scripts_pass:
+    outputs = list(body.outputs)
+    if spends == "inputs":
         produced_outputs = tuple(
             (TransactionInput.from_primitive([tx_id, index]), output) for index, output in enumerate(outputs)
         )
-        return ValidatedTransaction(
-            decoded, "inputs", tuple(dict.fromkeys(inputs)), produced_outputs, tuple(runs)
-        )
+        return ValidatedTransaction(decoded, "inputs", decoded.inputs, produced_outputs, runs)
     collateral_return = (
         ((TransactionInput.from_primitive([tx_id, len(outputs)]), body.collateral_return),)
         if body.collateral_return is not None
         else ()
     )
-    return ValidatedTransaction(
-        decoded, "collaterals", tuple(dict.fromkeys(collaterals)), collateral_return, tuple(runs)
-    )
+    return ValidatedTransaction(decoded, "collaterals", decoded.collaterals, collateral_return, runs)
 
 
 def _coin(output: TransactionOutput) -> int:
@@ -701,56 +718,3 @@ def _check_collateral(
             },
         )
     return None
-
-
-def evaluate_redeemers(
-    view: LedgerView, decoded: DecodedTransaction, additional: UtxoSet
-) -> list[ScriptRun] | LedgerError:
-    """`evaluateTransaction`: run every redeemer with the ledger's UTxO plus `additional` entries.
-
-    The transaction may be unbalanced and unsigned; only what the scripts need must resolve.
-    """
-    overlapping = [t for t in additional if t in view.utxo]
-    if overlapping:
-        return _err(
-            3002,
-            "Some additional UTxO entries already exist in the ledger; leave them out.",
-            {"overlappingOutputReferences": _refs_json(overlapping)},
-        )
-    utxo = {**view.utxo, **additional}
-    body = decoded.tx.transaction_body
-    wanted = list(body.inputs) + list(body.reference_inputs or []) + list(body.collateral or [])
-    unknown = [t for t in dict.fromkeys(wanted) if t not in utxo]
-    redeemers = redeemers_of(decoded)
-    if unknown:
-        inner = {
-            "code": 3117,
-            "message": "Unknown output references: the inputs do not exist or are already spent.",
-            "data": {"unknownOutputReferences": _refs_json(unknown)},
-        }
-        return _err(
-            3010,
-            "Some scripts cannot run: their inputs are unknown. Pass them in additionalUtxo.",
-            [{"validator": encode.redeemer_pointer(r.tag, r.index), "error": inner} for r in redeemers],
-        )
-    if view.evaluator is None:
-        return _err(3004, "The devnet has no Plutus evaluator.", {"reason": "Plutus evaluation unavailable"})
-    try:
-        runs = view.evaluator(decoded, {t: utxo[t] for t in dict.fromkeys(wanted)})
-    except EvaluationContextError as exc:
-        return _err(3004, f"Cannot create the evaluation context: {exc}", {"reason": str(exc)})
-    failures = [
-        {
-            "validator": encode.redeemer_pointer(run.tag, run.index),
-            "error": {
-                "code": 3012,
-                "message": f"The script failed: {run.error}",
-                "data": {"validationError": run.error or "script failed", "traces": list(run.logs)},
-            },
-        }
-        for run in runs
-        if not run.ok
-    ]
-    if failures:
-        return _err(3010, "Some scripts failed to validate; see each validator's error and traces.", failures)
-    return runs

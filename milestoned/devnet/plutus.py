@@ -9,15 +9,35 @@ from __future__ import annotations
 
 from milestoned.contracts.evaluation import ScriptContextError, SlotConfig, evaluate_transaction
 from milestoned.devnet.ledger import EvaluationContextError, PlutusEvaluator, ScriptRun, UtxoSet
+from milestoned.devnet.network import Network
 from milestoned.devnet.parameters import ExUnits
 from milestoned.devnet.transaction import DecodedTransaction
 
 
-def contracts_evaluator(zero_time_ms: int, slot_length_ms: int) -> PlutusEvaluator:
-    """An evaluator for a chain whose slot 0 starts at `zero_time_ms`."""
-    slot_config = SlotConfig(zero_time_ms=zero_time_ms, zero_slot=0, slot_length_ms=slot_length_ms)
+def slot_config_of(network: Network) -> SlotConfig:
+    """The evaluator's slot arithmetic for `network`: from the first slot after Byron (whose 20-second
+    slots no Plutus transaction ever sees), one slot length per slot."""
+    return SlotConfig(
+        zero_time_ms=network.shelley_start_ms,
+        zero_slot=network.byron_slots,
+        slot_length_ms=network.slot_length_ms,
+    )
+
+
+def contracts_evaluator(network: Network) -> PlutusEvaluator:
+    """An evaluator whose script contexts put validity intervals in `network`'s time."""
+    slot_config = slot_config_of(network)
 
     def evaluate(tx: DecodedTransaction, utxos: UtxoSet) -> list[ScriptRun]:
+        body = tx.tx.transaction_body
+        if (
+            len(tx.inputs) != len(body.inputs)
+            or len(tx.reference_inputs) != len(body.reference_inputs or [])
+            or len(tx.collaterals) != len(body.collateral or [])
+        ):
+            # The script context must see the ledger's sets; decoding refuses repetitions, so this
+            # only guards against a caller that bypassed `decode_transaction`.
+            raise EvaluationContextError("an output reference is repeated in a set of the transaction")
         try:
             results = evaluate_transaction(tx.tx, utxos, slot_config)
         except ScriptContextError as exc:

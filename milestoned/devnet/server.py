@@ -10,9 +10,11 @@ The `devnet/*` methods (extensions for tests and rehearsals; results are not in 
 
 - `devnet/fund {address, lovelace?=10_000_000_000, assets?: {assetNameHex: qty}, produceBlock?=true}` pays
   from the faucet (minting `assets` under the faucet's native policy) in a real transaction, and by
-  default forges a block at once -> `{transaction: {id}, index: 0, policy, block?: Tip}`.
+  default waits for the block holding it (as `devnet/produceBlock`) -> `{transaction: {id}, index: 0,
+  policy, block?: Tip}`.
 - `devnet/advanceTime {slots}` moves the slot clock forward -> `{slot}`.
-- `devnet/produceBlock` forges a block from the mempool now -> `{block: Tip, transactions: [id]}`.
+- `devnet/produceBlock` forges a block from the mempool at the next slot not ahead of wall time (at once
+  with a frozen clock; concurrent requests share it) -> `{block: Tip, transactions: [id]}`.
 - `devnet/rollback {blocks, resubmit?=true}` drops the last blocks; the chain continues on a fork and
   followers get a backward result -> `{tip, rolledBack: [Point]}`. With `resubmit`, the dropped
   transactions return to the mempool.
@@ -26,7 +28,6 @@ import contextlib
 import datetime
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from pycardano import Address, TransactionInput, TransactionOutput
@@ -37,61 +38,15 @@ from websockets.http11 import Request, Response
 from milestoned.devnet import encode
 from milestoned.devnet.chain import Block, Chain, IntersectionNotFound, PointUnknown, dumps, entries_at
 from milestoned.devnet.faucet import FaucetError
+from milestoned.devnet.http import http_aware
 from milestoned.devnet.ledger import LedgerError, ValidatedTransaction
 from milestoned.devnet.network import Network
+from milestoned.devnet.queries import Query, governance_and_staking_queries
+from milestoned.devnet.rpc import RpcError, Session, invalid_params, parse_point, parse_utxo, response
 from milestoned.devnet.transaction import MalformedTransaction, decode_transaction
 
 CHAIN_SYNC = frozenset({"findIntersection", "nextBlock"})
 MEMPOOL_CAPACITY = 2 * 90_112
-
-
-class RpcError(Exception):
-    """An error answer: JSON-RPC code, message and optional data."""
-
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.data = data
-
-    def to_json(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.data is not None:
-            error["data"] = self.data
-        return error
-
-
-def invalid_params(message: str) -> RpcError:
-    return RpcError(-32602, message)
-
-
-@dataclass(eq=False)
-class Session:
-    """The per-connection state Ogmios keeps: cursor, acquired ledger state, mempool snapshot."""
-
-    connection: ServerConnection
-    cursor: bytes | None = None
-    rewind_to: tuple[Block | None] | None = (None,)
-    """Where the next `nextBlock` rolls back to: origin on a fresh connection, then each intersection."""
-    next_in_flight: int = 0
-    acquired: tuple[Block | None, dict[TransactionInput, TransactionOutput]] | None = None
-    mempool: list[ValidatedTransaction] | None = None
-    mempool_slot: int = 0
-    mempool_position: int = 0
-    chain_sync: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
-    others: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
-
-
-def response(method: str | None, request_id: Any, result: Any = None, error: RpcError | None = None) -> bytes:
-    message: dict[str, Any] = {"jsonrpc": "2.0"}
-    if method is not None:  # unknown when the request could not be read at all
-        message["method"] = method
-    if error is not None:
-        message["error"] = error.to_json()
-    else:
-        message["result"] = result
-    message["id"] = request_id
-    return dumps(message)
 
 
 class DevnetServer:
@@ -107,6 +62,10 @@ class DevnetServer:
         self._closing: set[asyncio.Future[None]] = set()
         self._changed = asyncio.Event()
         self.on_clock_change: Callable[[int], None] | None = None
+        self.forge: Callable[[], Awaitable[Block]] | None = None
+        """How `devnet/produceBlock` gets its block (the running devnet waits for a free slot)."""
+        self.include: Callable[[bytes], Awaitable[Block]] | None = None
+        """How `devnet/fund` gets the block holding its payment."""
         self.started_at = _utc_now()
         self.last_tip_update = self.started_at
         self._last_tip: bytes | None = None
@@ -140,6 +99,11 @@ class DevnetServer:
             "devnet/rollback": self._rollback,
             "devnet/dropConnections": self._drop_connections,
         }
+        for method, query in governance_and_staking_queries(chain, network).items():
+            self._methods[method] = self._at_ledger_slot(query)
+
+    def _at_ledger_slot(self, query: Query) -> Callable[[Session, dict[str, Any]], Any]:
+        return lambda session, params: query(params, self._ledger_slot(session))
 
     # --- lifecycle ----------------------------------------------------------------------------------
 
@@ -153,6 +117,7 @@ class DevnetServer:
             self.host,
             self.port,
             process_request=self._process_http,
+            create_connection=http_aware(self.answer_http),
             compression=None,
             max_size=16 * 1024 * 1024,
             ping_interval=None,
@@ -189,7 +154,7 @@ class DevnetServer:
                 "currentEra": "conway",
                 "connectionStatus": "connected",
                 "currentEpoch": self.network.epoch_of(slot),
-                "slotInEpoch": slot % self.network.epoch_length,
+                "slotInEpoch": slot - self.network.first_slot_of(self.network.epoch_of(slot)),
                 "version": "v6.14.0 (milestoned devnet)",
                 "network": "devnet",
             }
@@ -220,16 +185,23 @@ class DevnetServer:
                 with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
                     await worker
 
-    async def _dispatch(self, session: Session, frame: str | bytes) -> None:
+    @staticmethod
+    def _parse_request(frame: str | bytes) -> dict[str, Any] | bytes:
+        """The request object, or the error answer for a frame that is not a JSON-RPC request."""
         try:
             request = json.loads(frame)
         except ValueError as exc:
-            await self._send(session, response(None, None, error=RpcError(-32700, f"Invalid JSON: {exc}")))
-            return
+            return response(None, None, error=RpcError(-32700, f"Invalid JSON: {exc}"))
         if not isinstance(request, dict) or not isinstance(request.get("method"), str):
             request_id = request.get("id") if isinstance(request, dict) else None
             error = RpcError(-32600, "Invalid request: expected an object with a string 'method'.")
-            await self._send(session, response(None, request_id, error=error))
+            return response(None, request_id, error=error)
+        return request
+
+    async def _dispatch(self, session: Session, frame: str | bytes) -> None:
+        request = self._parse_request(frame)
+        if isinstance(request, bytes):
+            await self._send(session, request)
             return
         method = request["method"]
         if method == "findIntersection" and session.next_in_flight > 0:
@@ -254,33 +226,45 @@ class DevnetServer:
     async def _worker(self, session: Session) -> None:
         while True:
             request = await session.others.get()
-            method, request_id = request["method"], request.get("id")
-            params = request.get("params")
-            handler = self._methods.get(method)
-            if handler is None:
-                error = RpcError(-32601, f"Unknown method {method!r}.")
-                await self._send(session, response(method, request_id, error=error))
-                continue
-            if params is not None and not isinstance(params, dict):
-                error = invalid_params("'params' must be an object.")
-                await self._send(session, response(method, request_id, error=error))
-                continue
-            try:
-                result = handler(session, params or {})
-                if asyncio.iscoroutine(result):
-                    result = await result
-            except RpcError as exc:
-                await self._send(session, response(method, request_id, error=exc))
-                continue
-            except (KeyError, TypeError, ValueError) as exc:
-                error = invalid_params(f"Invalid params for {method}: {type(exc).__name__}: {exc}")
-                await self._send(session, response(method, request_id, error=error))
-                continue
-            except Exception as exc:  # a bug must cost one answer, never the connection
-                error = RpcError(-32603, f"Internal error in the devnet while handling {method}: {exc!r}")
-                await self._send(session, response(method, request_id, error=error))
-                continue
-            await self._send(session, response(method, request_id, result))
+            await self._send(session, await self._answer(session, request))
+
+    async def _answer(self, session: Session, request: dict[str, Any]) -> bytes:
+        """The answer to one request of the request/response kind (everything but chain sync)."""
+        method, request_id = request["method"], request.get("id")
+        params = request.get("params")
+        handler = self._methods.get(method)
+        if handler is None:
+            return response(method, request_id, error=RpcError(-32601, f"Unknown method {method!r}."))
+        if params is not None and not isinstance(params, dict):
+            return response(method, request_id, error=invalid_params("'params' must be an object."))
+        try:
+            result = handler(session, params or {})
+            if asyncio.iscoroutine(result):
+                result = await result
+        except RpcError as exc:
+            return response(method, request_id, error=exc)
+        except (KeyError, TypeError, ValueError) as exc:
+            error = invalid_params(f"Invalid params for {method}: {type(exc).__name__}: {exc}")
+            return response(method, request_id, error=error)
+        except Exception as exc:  # a bug must cost one answer, never the connection
+            error = RpcError(-32603, f"Internal error in the devnet while handling {method}: {exc!r}")
+            return response(method, request_id, error=error)
+        return response(method, request_id, result)
+
+    async def answer_http(self, connection: ServerConnection, body: bytes) -> tuple[int, bytes]:
+        """A JSON-RPC request sent by HTTP POST, answered as Ogmios does: in a session of its own, with
+        status 200, or 400 when the answer is an error."""
+        request = self._parse_request(body)
+        if isinstance(request, bytes):
+            return 400, request
+        session = Session(connection)
+        if request["method"] == "findIntersection":
+            answer = self._find_intersection(session, request)
+        elif request["method"] == "nextBlock":
+            answer = await self._next_block(session, request.get("id"))
+        else:
+            answer = await self._answer(session, request)
+        return (400 if "error" in json.loads(answer) else 200), answer
 
     # --- chain sync --------------------------------------------------------------------------------
 
@@ -298,8 +282,16 @@ class DevnetServer:
     def _find_intersection(self, session: Session, request: dict[str, Any]) -> bytes:
         request_id = request.get("id")
         params = request.get("params")
+        listed = params.get("points") if isinstance(params, dict) else None
+        if not isinstance(listed, list):
+            shown = json.dumps(listed)[:60] if listed is not None else "nothing"
+            error = invalid_params(
+                f'findIntersection needs params.points, a list of points, each "origin" or '
+                f'{{"slot": N, "id": "HASH"}}; got {shown}. For the origin write "points": ["origin"].'
+            )
+            return response("findIntersection", request_id, error=error)
         try:
-            points = [_parse_point(p) for p in params["points"]]  # type: ignore[index]
+            points = [parse_point(p) for p in listed]
         except (KeyError, TypeError, ValueError) as exc:
             error = invalid_params(
                 f"findIntersection needs params.points, a list of points or 'origin': {exc}"
@@ -378,7 +370,7 @@ class DevnetServer:
         return self.chain.point_json()
 
     def _acquire_ledger_state(self, session: Session, params: dict[str, Any]) -> Any:
-        point = _parse_point(params["point"])
+        point = parse_point(params["point"])
         block: Block | None = None
         if point is not None:
             block = self.chain.block_by_id(point[1])
@@ -443,7 +435,7 @@ class DevnetServer:
         decoded = self._decode(params)
         additional = {}
         for entry in params.get("additionalUtxo") or []:
-            txin, output = _parse_utxo(entry)
+            txin, output = parse_utxo(entry)
             additional[txin] = output
         result = self.chain.evaluate(decoded, additional)
         if isinstance(result, LedgerError):
@@ -458,7 +450,14 @@ class DevnetServer:
 
     # --- mempool monitoring ------------------------------------------------------------------------
 
-    def _acquire_mempool(self, session: Session, params: dict[str, Any]) -> Any:
+    async def _acquire_mempool(self, session: Session, params: dict[str, Any]) -> Any:
+        """A snapshot of the mempool. Holding one already, wait until the mempool differs from it (the
+        node's MsgAwaitAcquire, which Ogmios uses for a second acquireMempool), so that a client polling
+        in a loop sees each change once instead of spinning on the same snapshot."""
+        if session.mempool is not None:
+            held = [tx.id for tx in session.mempool]
+            while [tx.id for tx in self.chain.mempool] == held:
+                await self.wait_for_change()
         session.mempool = list(self.chain.mempool)
         session.mempool_slot = self.chain.slot
         session.mempool_position = 0
@@ -499,7 +498,7 @@ class DevnetServer:
 
     # --- devnet/* ----------------------------------------------------------------------------------
 
-    def _fund(self, session: Session, params: dict[str, Any]) -> Any:
+    async def _fund(self, session: Session, params: dict[str, Any]) -> Any:
         try:
             address = Address.from_primitive(params["address"])
         except KeyError as exc:
@@ -514,7 +513,9 @@ class DevnetServer:
             funding = self.chain.fund(address, lovelace, assets)
         except FaucetError as exc:
             raise invalid_params(f"devnet/fund: {exc}") from exc
-        block = self.chain.produce_block() if params.get("produceBlock", True) else None
+        block: Block | None = None
+        if params.get("produceBlock", True):
+            block = await self.include(funding.id) if self.include is not None else self.chain.produce_block()
         result: dict[str, Any] = {
             "transaction": {"id": funding.decoded.id_hex},
             "index": 0,
@@ -533,8 +534,8 @@ class DevnetServer:
             self.on_clock_change(slots)
         return {"slot": self.chain.slot}
 
-    def _produce_block(self) -> Any:
-        block = self.chain.produce_block()
+    async def _produce_block(self) -> Any:
+        block = await self.forge() if self.forge is not None else self.chain.produce_block()
         return {"block": block.tip, "transactions": [tx.decoded.id_hex for tx in block.transactions]}
 
     def _rollback(self, session: Session, params: dict[str, Any]) -> Any:
@@ -564,60 +565,3 @@ class DevnetServer:
 
 def _utc_now() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _parse_point(raw: Any) -> tuple[int, bytes] | None:
-    if raw == "origin":
-        return None
-    if (
-        not isinstance(raw, dict)
-        or not isinstance(raw.get("slot"), int)
-        or not isinstance(raw.get("id"), str)
-    ):
-        raise ValueError(f"a point is 'origin' or {{slot, id}}, got {raw!r}")
-    block_id = bytes.fromhex(raw["id"])
-    if len(block_id) != 32:
-        raise ValueError("a point id is 64 hex characters")
-    return raw["slot"], block_id
-
-
-def _parse_utxo(entry: dict[str, Any]) -> tuple[TransactionInput, TransactionOutput]:
-    """An `additionalUtxo` entry (Ogmios' Utxo shape) back into pycardano objects."""
-    from pycardano import (
-        Asset,
-        AssetName,
-        DatumHash,
-        MultiAsset,
-        PlutusV1Script,
-        PlutusV2Script,
-        PlutusV3Script,
-        RawCBOR,
-        ScriptHash,
-        Value,
-    )
-
-    txin = TransactionInput.from_primitive([bytes.fromhex(entry["transaction"]["id"]), int(entry["index"])])
-    value = entry["value"]
-    multi = MultiAsset()
-    for policy, assets in value.items():
-        if policy == "ada":
-            continue
-        multi[ScriptHash(bytes.fromhex(policy))] = Asset(
-            {AssetName(bytes.fromhex(name)): qty for name, qty in assets.items()}
-        )
-    lovelace = value["ada"]["lovelace"]
-    script = None
-    if entry.get("script"):
-        language = entry["script"]["language"]
-        classes = {"plutus:v1": PlutusV1Script, "plutus:v2": PlutusV2Script, "plutus:v3": PlutusV3Script}
-        if language not in classes:
-            raise ValueError("only Plutus scripts are supported in additionalUtxo")
-        script = classes[language](bytes.fromhex(entry["script"]["cbor"]))
-    output = TransactionOutput(
-        Address.from_primitive(entry["address"]),
-        Value(lovelace, multi) if multi else lovelace,
-        datum_hash=DatumHash(bytes.fromhex(entry["datumHash"])) if entry.get("datumHash") else None,
-        datum=RawCBOR(bytes.fromhex(entry["datum"])) if entry.get("datum") else None,
-        script=script,
-    )
-    return txin, output

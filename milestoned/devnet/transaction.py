@@ -9,12 +9,14 @@ out of the raw CBOR and hash those, and use pycardano's decoded objects for ever
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from pycardano import Transaction
+from pycardano import Transaction, TransactionInput
 from pycardano.hash import TransactionId
 
 from milestoned.devnet.hashing import blake2b_256
+from milestoned.devnet.wellformed import DecodingFailure, check_transaction
 
 
 class MalformedTransaction(ValueError):
@@ -29,6 +31,7 @@ class DecodedTransaction:
     tx: Transaction
     id: bytes
     body_bytes: bytes
+    witness_bytes: bytes
     auxiliary_data_bytes: bytes | None
     redeemers_bytes: bytes | None
     datums_bytes: bytes | None
@@ -42,9 +45,40 @@ class DecodedTransaction:
     def size(self) -> int:
         return len(self.raw)
 
+    @property
+    def inputs(self) -> tuple[TransactionInput, ...]:
+        """The spent inputs as the ledger's set: sorted, each once (decoding refused repetitions)."""
+        return canonical_set(self.tx.transaction_body.inputs)
+
+    @property
+    def collaterals(self) -> tuple[TransactionInput, ...]:
+        return canonical_set(self.tx.transaction_body.collateral or [])
+
+    @property
+    def reference_inputs(self) -> tuple[TransactionInput, ...]:
+        return canonical_set(self.tx.transaction_body.reference_inputs or [])
+
+
+def canonical_set(items: Iterable[TransactionInput]) -> tuple[TransactionInput, ...]:
+    """Output references in the ledger's set order (transaction id, then index), each once.
+
+    The ledger state and every script context are built from this one order, which is also the
+    order redeemer indices count in.
+    """
+    return tuple(sorted(set(items), key=lambda i: (bytes(i.transaction_id.payload), i.index)))
+
 
 def decode_transaction(raw: bytes) -> DecodedTransaction:
-    """Decode a signed (or unsigned) Conway transaction. Raises MalformedTransaction."""
+    """Decode a signed (or unsigned) Conway transaction. Raises MalformedTransaction.
+
+    Conway's decoding rules (no repeated element in a set, no repeated key in a map, positive output
+    quantities, chunked Plutus data bytes, the required body fields) are checked on the raw bytes
+    first, as a node checks them while decoding.
+    """
+    try:
+        check_transaction(raw)
+    except DecodingFailure as exc:
+        raise MalformedTransaction(str(exc)) from exc
     try:
         items = _array_item_spans(raw, 0)
     except (IndexError, ValueError) as exc:
@@ -60,7 +94,7 @@ def decode_transaction(raw: bytes) -> DecodedTransaction:
         raise MalformedTransaction(f"cannot decode the transaction: {type(exc).__name__}: {exc}") from exc
     body_start, body_end = items[0]
     body_bytes = raw[body_start:body_end]
-    witness_start, _ = items[1]
+    witness_start, witness_end = items[1]
     witness_fields = _map_value_spans(raw, witness_start)
     redeemers = witness_fields.get(5)
     datums = witness_fields.get(4)
@@ -74,11 +108,33 @@ def decode_transaction(raw: bytes) -> DecodedTransaction:
         tx=tx,
         id=blake2b_256(body_bytes),
         body_bytes=body_bytes,
+        witness_bytes=raw[witness_start:witness_end],
         auxiliary_data_bytes=None if aux == b"\xf6" else aux,
         redeemers_bytes=raw[redeemers[0] : redeemers[1]] if redeemers else None,
         datums_bytes=raw[datums[0] : datums[1]] if datums else None,
         is_valid=is_valid_byte == 0xF5,
     )
+
+
+def block_body_size(transactions: Sequence[tuple[DecodedTransaction, bool]]) -> int:
+    """The size of a block body holding `transactions` (each with whether it is valid), as a node's
+    header states it and Ogmios reports it (`size`): the array of bodies, the array of witness sets,
+    the map of auxiliary data by index, and the array of the invalid transactions' indices."""
+    count = len(transactions)
+    bodies = _length_of_head(count) + sum(len(tx.body_bytes) for tx, _ in transactions)
+    witnesses = _length_of_head(count) + sum(len(tx.witness_bytes) for tx, _ in transactions)
+    auxiliary = [
+        (i, tx.auxiliary_data_bytes) for i, (tx, _) in enumerate(transactions) if tx.auxiliary_data_bytes
+    ]
+    metadata = _length_of_head(len(auxiliary)) + sum(_length_of_head(i) + len(a or b"") for i, a in auxiliary)
+    invalid = [i for i, (_, valid) in enumerate(transactions) if not valid]
+    flagged = _length_of_head(len(invalid)) + sum(_length_of_head(i) for i in invalid)
+    return bodies + witnesses + metadata + flagged
+
+
+def _length_of_head(argument: int) -> int:
+    """Bytes of a CBOR head carrying `argument` (an unsigned integer, or a length)."""
+    return 1 if argument < 24 else 2 if argument < 0x100 else 3 if argument < 0x10000 else 5
 
 
 def transaction_id(raw: bytes) -> TransactionId:

@@ -108,7 +108,14 @@ def _lovelace(ada_value: Mapping[str, Any]) -> int:
 
 
 def _optional_lovelace(ada_value: Mapping[str, Any] | None) -> int | None:
-    return None if ada_value is None else int(ada_value["ada"]["lovelace"])
+    return None if ada_value is None else _coin(ada_value)
+
+
+def _coin(amount: Mapping[str, Any]) -> int:
+    """A lovelace amount of a transaction (fee, total collateral, withdrawal) in either form servers
+    send: `{"ada": {"lovelace": N}}` (Ogmios >= 6.1) or `{"lovelace": N}` (Ogmios 6.0)."""
+    ada = amount.get("ada")
+    return int((amount if ada is None else ada)["lovelace"])
 
 
 def _bytes(size: Mapping[str, Any] | None) -> int | None:
@@ -220,7 +227,7 @@ def _transaction(tx: Mapping[str, Any]) -> Transaction:
         _optional_lovelace(get("totalCollateral")),
         _optional_lovelace(get("fee")),
         get("mint") or EMPTY_ASSETS,
-        {k: v["ada"]["lovelace"] for k, v in withdrawals.items()} if withdrawals else EMPTY_MAPPING,
+        {k: _coin(v) for k, v in withdrawals.items()} if withdrawals else EMPTY_MAPPING,
         tuple(
             [
                 Redeemer(

@@ -29,6 +29,7 @@ async def daemon_releasing_on_request(prefix: str) -> AsyncIterator[tuple[Runnin
         config = with_overrides(
             demo_config(Path(folder)),
             release={"auto": False, "wallet_key": str(Path(folder) / "operator.skey")},
+            devnet={"state_dir": str(Path(folder) / "devnet")},  # the chain goes with the folder
         )
         async with running_daemon(config) as daemon:
             yield daemon, Path(config.socket.path)
@@ -141,7 +142,8 @@ async def test_auto_release_pays_beneficiaries_once_claimable() -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="mda-", dir="/tmp") as folder:
-        config = demo_config(Path(folder))  # auto-release on, operator wallet in the folder
+        # Auto-release on, operator wallet in the folder; the devnet's chain goes with the folder too.
+        config = with_overrides(demo_config(Path(folder)), devnet={"state_dir": str(Path(folder) / "devnet")})
         assert config.release.auto
         async with running_daemon(config) as daemon:
             sock = Path(config.socket.path)

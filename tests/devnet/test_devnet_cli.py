@@ -66,6 +66,17 @@ def test_funds_for_a_key_file(tmp_path: Path) -> None:
     assert collect_funds([f"{key_file}:42"], None) == {str(ALICE.address): 42}
 
 
+def test_funds_for_a_signing_key_file_pay_its_own_address(tmp_path: Path) -> None:
+    """Before, a .skey was read as a verification key, funding an address nobody holds the key of."""
+    key_file = tmp_path / "payment.skey"
+    ALICE.signing_key.save(str(key_file))
+    assert collect_funds([f"{key_file}:42"], None) == {str(ALICE.address): 42}
+    not_a_key = tmp_path / "other.json"
+    not_a_key.write_text('{"type": "StakeSigningKeyShelley_ed25519", "cborHex": "5820' + "00" * 32 + '"}')
+    with pytest.raises(FundError, match="not a cardano-cli payment key file"):
+        collect_funds([str(not_a_key)], None)
+
+
 @pytest.mark.parametrize("spec", ["nope", f"{ALICE.address}:lots", f"{ALICE.address}:-5"])
 def test_bad_fund_specs_say_what_is_wrong(spec: str) -> None:
     with pytest.raises(FundError):

@@ -244,6 +244,8 @@ def plutus_spend(
     `redeemers` receives the index of `locked` among the sorted inputs (what a spend redeemer points to).
     """
     collateral = collateral if collateral is not None else [funds_of(devnet, ALICE)[0]]
+    # No collateral is no field 13 at all: a node refuses an empty collateral set while decoding.
+    collateral = collateral or None
     draft = payment(devnet, ALICE, [], inputs=[locked], collateral=collateral)
     index = sorted(draft.inputs, key=lambda i: (i.transaction_id.payload, i.index)).index(locked)
     chosen = (redeemers or spend_redeemer)(index)
@@ -352,7 +354,34 @@ async def test_3134_execution_units_above_the_transaction_maximum(probe: OgmiosP
     assert error["data"]["maximumExecutionUnits"] == {"memory": 14_000_000, "cpu": 10_000_000_000}
 
 
-async def test_failing_script_consumes_the_collateral(probe: OgmiosProbe, devnet: Devnet) -> None:
+async def test_failing_script_is_refused_by_default_like_a_node(probe: OgmiosProbe, devnet: Devnet) -> None:
+    """A transaction marked valid whose script fails is refused at submission (3136), as a node does."""
+    locked = lock(devnet, ALICE, script_address(ALWAYS_FAILS), datum=PlutusData())
+    collateral_input, _ = funds_of(devnet, ALICE)
+    tx = plutus_spend(devnet, locked, script=ALWAYS_FAILS)
+    error = await submit_error(probe, tx)
+    assert error["code"] == 3136
+    assert error["data"]["declaredSpending"] == "inputs"
+    assert devnet.pending() == [] and collateral_input in devnet.chain.utxo
+    # Marked invalid (is_valid false), the same transaction is what a node accepts: collateral only.
+    tx.valid = False
+    await submit_ok(probe, tx)
+    [included] = devnet.produce_block().transactions
+    assert included.spends == "collaterals" and locked in devnet.chain.utxo
+    assert collateral_input not in devnet.chain.utxo
+
+
+async def test_failing_script_takes_the_collateral_behind_the_test_switch() -> None:
+    """`failing_scripts="collateral"` (the documented test switch) includes it and takes the collateral."""
+    funds = {str(ALICE.address): 1_000_000_000_000}
+    async with (
+        run_devnet(port=0, clock=False, funds=funds, failing_scripts="collateral") as devnet,
+        websockets.connect(devnet.url, max_size=None) as socket,
+    ):
+        await _failing_script_consumes_the_collateral(OgmiosProbe(socket), devnet)
+
+
+async def _failing_script_consumes_the_collateral(probe: OgmiosProbe, devnet: Devnet) -> None:
     locked = lock(devnet, ALICE, script_address(ALWAYS_FAILS), datum=PlutusData())
     collateral_input, collateral_output = funds_of(devnet, ALICE)
     returned = TransactionOutput(ALICE.address, collateral_output.amount.coin - 2_000_000)
@@ -529,18 +558,6 @@ async def test_3103_native_script_time_locks(probe: OgmiosProbe, devnet: Devnet)
     devnet.advance(50)
     on_time = pay_bob(devnet, inputs=[locked], validity_start=unlock_slot)
     await submit_ok(probe, signed(on_time, ALICE, native_scripts=[after]))
-
-
-async def test_reject_mode_refuses_failing_scripts_like_a_node_mempool() -> None:
-    funds = {str(ALICE.address): 100_000_000_000}
-    async with run_devnet(port=0, clock=False, funds=funds, failing_scripts="reject") as devnet:
-        locked = lock(devnet, ALICE, script_address(ALWAYS_FAILS), datum=PlutusData())
-        tx = plutus_spend(devnet, locked, script=ALWAYS_FAILS)
-        async with websockets.connect(devnet.url) as socket:
-            error = await submit_error(OgmiosProbe(socket), tx)
-        assert error["code"] == 3136
-        assert error["data"]["declaredSpending"] == "inputs"
-        assert devnet.pending() == []
 
 
 async def test_fund_without_a_block_leaves_the_payment_in_the_mempool(

@@ -124,6 +124,15 @@ async def test_ledger_state_and_network_queries(probe: OgmiosProbe, devnet: Devn
     assert len(summaries) == 7 and all("end" in s for s in summaries)
     assert summaries[-1]["end"]["slot"] > tip.slot
     assert summaries[-1]["parameters"]["slotLength"] == {"milliseconds": devnet.network.slot_length_ms}
+    # The devnet forks into Conway at its start: the earlier eras are empty, Byron with Byron's parameters.
+    assert all(
+        s["start"] == s["end"] == {"time": {"seconds": 0}, "slot": 0, "epoch": 0} for s in summaries[:-1]
+    )
+    assert summaries[0]["parameters"] == {
+        "epochLength": 21_600,
+        "slotLength": {"milliseconds": 20_000},
+        "safeZone": 4_320,
+    }
     start = await probe.result("queryNetwork/startTime")
     assert start == devnet.network.start_time_json() and "." not in start
     params = await probe.result("queryLedgerState/protocolParameters")
@@ -220,6 +229,7 @@ async def test_mempool_monitoring(probe: OgmiosProbe, devnet: Devnet) -> None:
     assert size["transactions"] == {"count": 1} and size["currentSize"]["bytes"] == len(tx.to_cbor())
     assert await probe.result("nextTransaction") == {"transaction": {"id": str(tx.id)}}
     assert await probe.result("nextTransaction") == {"transaction": None}
+    assert await probe.result("releaseMempool") == {"released": "mempool"}
     await probe.result("acquireMempool")
     full = await probe.result("nextTransaction", {"fields": "all"})
     assert full["transaction"]["id"] == str(tx.id) and full["transaction"]["spends"] == "inputs"
@@ -240,3 +250,19 @@ async def test_health_endpoint(devnet: Devnet) -> None:
     assert health["lastKnownTip"] == devnet.chain.tip_json()
     assert health["networkSynchronization"] == 1 and health["connectionStatus"] == "connected"
     assert health["currentEra"] == "conway"
+
+
+async def test_reacquiring_the_mempool_waits_until_it_changes(probe: OgmiosProbe, devnet: Devnet) -> None:
+    """Ogmios answers a second acquireMempool only once the mempool differs from the held snapshot."""
+    first = await probe.result("acquireMempool")
+    waiting = asyncio.ensure_future(probe.result("acquireMempool"))
+    devnet.advance(3)  # the slot moves, the mempool does not: still waiting
+    await asyncio.sleep(0.2)
+    assert not waiting.done()
+    async with websockets.connect(devnet.url) as other:
+        funded = await OgmiosProbe(other).result(
+            "devnet/fund", {"address": str(BOB.address), "lovelace": 2_000_000, "produceBlock": False}
+        )
+    second = await asyncio.wait_for(waiting, timeout=10)
+    assert second["acquired"] == "mempool" and second["slot"] >= first["slot"]
+    assert await probe.result("hasTransaction", {"id": funded["transaction"]["id"]}) is True

@@ -31,7 +31,7 @@ from milestoned.projections.store import ProjectionStore
 
 @pytest.fixture
 async def devnet() -> AsyncIterator[Devnet]:
-    async with run_devnet(port=0, clock=False) as running:
+    async with run_devnet(port=0, clock=False, failing_scripts="collateral") as running:
         yield running
 
 

@@ -50,7 +50,7 @@ def _txin(ref: str) -> TransactionInput:
 
 
 async def scenario(ops: list[Op], directory: Path) -> None:
-    async with run_devnet(port=0, clock=False) as devnet:
+    async with run_devnet(port=0, clock=False, failing_scripts="collateral") as devnet:
         schedule = ScheduleOnDevnet(devnet, "property")
         registered = schedule.registered_event()
         followed = EventLog(SQLiteConfig(directory / "events.db"))

@@ -77,6 +77,13 @@ class PaidOutput(PlutusData):
 
 
 @dataclass()
+class Holding(PlutusData):
+    # a payout's value, wrapped so that it can be compared as data in one builtin call
+    CONSTR_ID = 0
+    value: Dict[bytes, Dict[bytes, int]]
+
+
+@dataclass()
 class NoPaidOutput(PlutusData):
     CONSTR_ID = 1
 
@@ -125,6 +132,36 @@ def verified_milestones(
     return verified
 
 
+def check_distinct_oracles(oracle_keys: List[bytes]) -> None:
+    seen: List[bytes] = []
+    for key in oracle_keys:
+        assert key not in seen, "oracle key repeated"
+        seen = [key] + seen
+
+
+def check_spendable(address: Address) -> None:
+    # a beneficiary must be an address a wallet can receive at and spend from: a credential of any other
+    # length, or a pointer the ledger would not keep as written, could never match a payout output
+    assert len(address.payment_credential.credential_hash) == 28, (
+        "beneficiary payment credential is not 28 bytes"
+    )
+    staking = address.staking_credential
+    if isinstance(staking, SomeStakingCredential):
+        inner = staking.staking_credential
+        if isinstance(inner, StakingHash):
+            assert len(inner.value.credential_hash) == 28, "beneficiary staking credential is not 28 bytes"
+        else:
+            pointer: StakingPtr = inner
+            assert (
+                pointer.slot_no >= 0
+                and pointer.slot_no <= 4294967295
+                and pointer.tx_index >= 0
+                and pointer.tx_index <= 65535
+                and pointer.cert_index >= 0
+                and pointer.cert_index <= 65535
+            ), "beneficiary pointer out of range"
+
+
 def next_payout(paid: Union[PaidOutput, NoPaidOutput]) -> PaidOutput:
     assert isinstance(paid, PaidOutput), (
         "payouts do not match the allocations: fewer tagged payouts than runs"
@@ -156,6 +193,8 @@ def validator(
     validator_credential = ScriptCredential(validator_hash)
     if isinstance(redeemer, Register):
         assert admin_key_hash in tx.signatories, "admin signature missing"
+        assert quorum <= len(oracle_keys), "quorum larger than the number of oracles"
+        check_distinct_oracles(oracle_keys)
         registered = 0
         for out in tx.outputs:
             auth = out.value.get(own_id, no_tokens)
@@ -168,6 +207,7 @@ def validator(
                 check_integrity(allocation)
                 assert allocation.schedule_id == own_id, "wrong schedule id"
                 assert allocation.amount > 0, "amount not positive"
+                check_spendable(allocation.beneficiary)
                 funded = out.value.get(token_policy_id, no_tokens).get(token_name, 0)
                 assert funded == allocation.amount, "token amount held differs from the datum amount"
                 registered += 1
@@ -225,7 +265,15 @@ def validator(
             for out in tx.outputs:
                 if out.datum == tag:
                     value = out.value
-                    paid = PaidOutput(out.address, value[token_policy_id][token_name], value[b""][b""], paid)
+                    lovelace = value[b""][b""]
+                    amount = value.get(token_policy_id, no_tokens).get(token_name, 0)
+                    expected = Holding({b"": {b"": lovelace}, token_policy_id: {token_name: amount}})
+                    assert equals_data(Holding(value), expected), (
+                        "payout must hold ADA and the released token only"
+                    )
+                    reference_script = out.reference_script
+                    assert isinstance(reference_script, NoScriptHash), "payout carries a reference script"
+                    paid = PaidOutput(out.address, amount, lovelace, paid)
             # both newest first: the last run is paid by the last tagged output, and so on
             for run in runs:
                 payout = next_payout(paid)

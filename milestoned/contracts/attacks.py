@@ -225,8 +225,8 @@ class Attack:
     rule whose trace message is `reason`, in the redeemer `failing` names: the policy of `main` or
     `other`, or the spend of the first allocation input. `also` lists further (redeemer, reason) pairs
     when one change necessarily breaks two rules. `ledger` is how a node refuses it: 3136 (submitted as
-    valid, a script fails), another code when a ledger rule catches it first, None when the attack cannot
-    be written as a balanced transaction above min-ADA (it then has no ledger twin)."""
+    valid, a script fails), or the code of the ledger rule that catches it before any script runs; None
+    when no ledger can hold what the attack spends (then it has no ledger twin)."""
 
     name: str
     builder: Callable[..., sc.Built]
@@ -401,8 +401,7 @@ ATTACKS: tuple[Attack, ...] = (
         lambda s: {"schedule": s.variant("q1", quorum=1)},
         lambda s: ("schedule", s.variant("q0", quorum=0)),
         "quorum must be at least 1",
-        failing="main",
-        ledger=None,  # the failing policy is not `main`'s: covered by the evaluation only
+        ledger=None,  # a quorum-0 schedule registers nothing, so no ledger holds an allocation to spend
     ),
     # --- vesting ---
     Attack(
@@ -486,7 +485,7 @@ ATTACKS: tuple[Attack, ...] = (
         _release_base,
         _payouts(lambda s: [s.main.payout(B1, 500, lovelace=1_000_000)]),
         LESS_ADA,
-        ledger=None,  # below min-ADA: the ledger refuses the output before any script runs
+        ledger=3125,  # below min-ADA: the ledger refuses the output before any script runs
     ),
     Attack(
         "merged run with one allocation's ADA",
@@ -690,7 +689,6 @@ ATTACKS: tuple[Attack, ...] = (
         lambda s: {"schedule": s.main},
         lambda s: ("schedule", s.variant("q0", quorum=0)),
         "quorum must be at least 1",
-        ledger=None,
     ),
     # --- the schedule's parameters (issue 11.4) ---
     Attack(
@@ -699,7 +697,6 @@ ATTACKS: tuple[Attack, ...] = (
         lambda s: {"schedule": s.main},
         lambda s: ("schedule", s.variant("dup", oracle_keys_of=(0, 1, 1))),
         "oracle key repeated",
-        ledger=None,
     ),
     Attack(
         "register under a quorum above the number of oracles",
@@ -707,7 +704,6 @@ ATTACKS: tuple[Attack, ...] = (
         lambda s: {"schedule": s.variant("q2of2", oracle_count=2, quorum=2)},
         lambda s: ("schedule", s.variant("q3of2", oracle_count=2, quorum=3)),
         "quorum larger than the number of oracles",
-        ledger=None,
     ),
     # --- beneficiaries no wallet can spend from (issue 11.4) ---
     Attack(

@@ -515,6 +515,20 @@ ATTACKS: tuple[Attack, ...] = (
         _change_beneficiary(pointer=(-1, 0, 0)),
         "beneficiary pointer out of range",
     ),
+    Attack(
+        "beneficiary pointer with a negative transaction index",
+        register,
+        _register_beneficiary(pointer=(0, 0, 0)),
+        _change_beneficiary(pointer=(0, -1, 0)),
+        "beneficiary pointer out of range",
+    ),
+    Attack(
+        "beneficiary pointer with a negative certificate index",
+        register,
+        _register_beneficiary(pointer=(0, 0, 0)),
+        _change_beneficiary(pointer=(0, 0, -1)),
+        "beneficiary pointer out of range",
+    ),
 )
 
 

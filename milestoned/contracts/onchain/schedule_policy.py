@@ -7,10 +7,12 @@ to it, so these checks run once per transaction however many allocations it spen
 the inputs and one over the outputs:
 
 - Every redeemer: the quorum is at least 1 (with 0, an empty attestation would release anything).
-- Register: admin signature; every output holding the auth token is at the validator, holds exactly
-  one, carries a well-formed inline AllocationDatum for this schedule with a positive amount and exactly
-  that amount of the token (a release pays exactly the amount, so a surplus would be up for grabs); as
-  many tokens minted as such outputs.
+- Register: admin signature; the oracle keys are distinct and the quorum at most their number (a key
+  listed twice would let one oracle fill a quorum of two); every output holding the auth token is at
+  the validator, holds exactly one, carries a well-formed inline AllocationDatum for this schedule with
+  a positive amount and exactly that amount of the token (a release pays exactly the amount, so a
+  surplus would be up for grabs) and a beneficiary a wallet can spend from (28-byte credentials, a
+  pointer within the ledger's Word32/Word16 ranges); as many tokens minted as such outputs.
 - Release: every spent allocation's milestone is attested by `quorum` distinct known oracles (indices
   strictly ascending, each signature checked once per milestone), the validity range starts at or after
   its vesting time, and the payouts match: walking the allocations in input order and merging
@@ -19,7 +21,9 @@ the inputs and one over the outputs:
   token amount and at least the lovelace its allocations held (so whoever submits a release, anyone
   once the signatures are public, cannot pay min-ADA and keep the rest). A tagged output is thus
   counted once, for one schedule. The runs and the tagged outputs are both gathered last first and
-  compared pairwise, the outputs as a chain of PaidOutput data (no list indexing, linear).
+  compared pairwise, the outputs as a chain of PaidOutput data (no list indexing, linear). A tagged
+  output holds ADA and the released token only and no reference script: the submitter cannot load a
+  beneficiary's payout with foreign tokens or a large script that make it costly to spend.
 - Reclaim: exactly the Reclaim redeemer (any other constructor is refused, not taken for a reclaim),
   admin signature, validity range starting at or after the reclaim deadline.
 - Release and reclaim count the spent UTxOs at the validator whose datum names this schedule and burn

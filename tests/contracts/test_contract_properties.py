@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pycardano import AssetName, RedeemerTag, ScriptHash, TransactionOutput
+from pycardano import AssetName, RedeemerTag, ScriptHash, TransactionOutput, Value
 
 from milestoned.contracts import attacks
 from milestoned.contracts import scenarios as sc
@@ -107,7 +107,7 @@ def test_allocations_of_a_beneficiary_split_by_another_are_paid_per_run(
 
 def test_untagged_outputs_beside_the_payouts_are_free(schedule: sc.Schedule, evaluate: Evaluate) -> None:
     """Only tagged outputs are payouts: an untagged one to the beneficiary, holding anything, is ignored."""
-    beside = TransactionOutput(B1, sc.Value(2_000_000, attacks.Schedules().foreign(5)))
+    beside = TransactionOutput(B1, Value(2_000_000, attacks.Schedules().foreign(5)))
     payouts = [schedule.payout(B1, 500), beside]
     accepted(
         evaluate("payout and an untagged output beside it", release(schedule, [alloc()], payouts=payouts))

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test run bench contracts lint clean
+.PHONY: setup test run bench contracts twins lint clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,10 @@ lint: setup
 
 contracts: setup
 	$(BIN)/python -m milestoned.contracts.build
+
+# every contract attack with a ledger twin, submitted to the devnet (make test submits issue 11.3's list)
+twins: setup
+	MILESTONED_TWINS=all $(BIN)/python -m pytest tests/devnet/test_devnet_contract_attacks.py -q
 
 bench: setup
 	$(BIN)/python -m bench

@@ -52,6 +52,34 @@ def largest_batch(schedule: sc.Schedule, first: sc.UnitsRow, batch: sc.UnitsRow)
         count, row = count + 1, bigger
 
 
+def per_redeemer(schedule: sc.Schedule) -> dict[str, float]:
+    """Memory and CPU of each redeemer (policy; one allocation's spend) for each action, one allocation
+    each (register, release, reclaim), plus the policy's share in a release of BATCH: docs/onchain.md
+    lists them before and after each change of the scripts."""
+    allocations = sc.batch_allocations(1)
+    spent = sc.allocation_utxos(schedule, allocations)
+    cases = {
+        "register1": sc.register_tx(schedule, allocations),
+        "release1": sc.batch_release(schedule, 1),
+        "reclaim1": sc.reclaim_tx(schedule, spent, validity_start_ms=schedule.reclaim_deadline_ms),
+        f"release{BATCH}": sc.batch_release(schedule, BATCH),
+    }
+    figures: dict[str, float] = {}
+    print(f"{'redeemer':<24} {'mem':>11} {'cpu':>14}")
+    for case, built in cases.items():
+        evaluations = built.evaluate()
+        policy = next(e for e in evaluations if e.tag.name == "MINT")
+        spends = [e for e in evaluations if e.tag.name == "SPEND"]
+        rows = [("policy", policy.mem, policy.cpu)]
+        if spends:
+            rows.append(("spend", spends[0].mem, spends[0].cpu))
+        for name, mem, cpu in rows:
+            print(f"{case + ' ' + name:<24} {mem:>11,} {cpu:>14,}")
+            figures[f"contracts.{case}.{name}_mem"] = mem
+            figures[f"contracts.{case}.{name}_cpu"] = cpu
+    return figures
+
+
 def run() -> dict[str, float]:
     schedule = sc.Schedule(label="bench", oracle_count=3, quorum=2)
     blueprint = default_blueprint()
@@ -72,7 +100,9 @@ def run() -> dict[str, float]:
         f"script sizes: validator {validator_bytes} bytes, policy {policy_bytes} bytes applied "
         f"({len(blueprint.policy_template)} unapplied); both are meant as reference scripts"
     )
+    redeemers = per_redeemer(schedule)
     return {
+        **redeemers,
         "contracts.release1.mem": first.mem,
         "contracts.release1.cpu": first.cpu,
         "contracts.release1.mem_share": first.mem_share,

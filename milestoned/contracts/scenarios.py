@@ -6,6 +6,12 @@ deployment does), a fee input, collateral, a script data hash and the key witnes
 transaction size is the size a wallet would submit. Every builder takes the pieces a test wants to
 break (outputs, attestations, validity start, signers...) as arguments, and defaults to the correct
 transaction. Keys come from fixed seeds, so figures are reproducible.
+
+Transactions are balanced: whatever the spent inputs, the fee input and the mint leave after the outputs
+and the fee goes back to the fee payer in a last change output (an attack that takes more than the inputs
+hold cannot be balanced, and keeps a change of nothing in that asset). So the change an attack makes
+lands where it would land on a real ledger, and `Built.spec` keeps the parts, for the devnet tests to
+submit the same transaction over real UTxOs.
 """
 
 from __future__ import annotations
@@ -86,12 +92,17 @@ def slot_at(posix_ms: int) -> int:
 
 
 def tokens(policy: bytes, name: bytes, quantity: int) -> MultiAsset:
+    """`quantity` of one asset (none at all for 0: a ledger value never lists a zero quantity)."""
+    if quantity == 0:
+        return MultiAsset()
     return MultiAsset({ScriptHash(policy): Asset({AssetName(name): quantity})})
 
 
 @dataclass(frozen=True)
 class Allocation:
-    beneficiary: Address
+    """`beneficiary` is a wallet address, or the ledger API address itself (to write one no wallet has)."""
+
+    beneficiary: Address | ot.PlutusAddress
     amount: int
     milestone_id: bytes
     vesting_time_ms: int
@@ -99,23 +110,31 @@ class Allocation:
 
 @dataclass
 class Schedule:
-    """A schedule with its keys: admin, `oracle_count` oracles, a quorum and a reclaim deadline."""
+    """A schedule with its keys: admin, `oracle_count` oracles, a quorum and a reclaim deadline.
+
+    `oracle_keys_of` names, for each oracle index, which oracle key it holds (by default its own:
+    0, 1, 2...), so a schedule can list one key twice. `token_policy_id` is the distributed token's
+    policy (a devnet's faucet policy when the transactions are submitted)."""
 
     label: str = "s1"
     oracle_count: int = 3
     quorum: int = 2
     reclaim_deadline_ms: int = SLOT_CONFIG.zero_time_ms + 10_000_000_000
+    token_policy_id: bytes = TOKEN_POLICY_ID
+    oracle_keys_of: tuple[int, ...] | None = None
     admin: PaymentSigningKey = field(init=False)
     scripts: ScheduleScripts = field(init=False)
 
     def __post_init__(self) -> None:
         self.admin = signing_key(f"admin/{self.label}")
+        if self.oracle_keys_of is None:
+            self.oracle_keys_of = tuple(range(self.oracle_count))
         parameters = ScheduleParameters(
             admin_key_hash=key_hash(self.admin).payload,
-            token_policy_id=TOKEN_POLICY_ID,
+            token_policy_id=self.token_policy_id,
             token_name=TOKEN_NAME,
             oracle_keys=tuple(
-                bytes(SigningKey(self.oracle_seed(i)).verify_key) for i in range(self.oracle_count)
+                bytes(SigningKey(self.oracle_seed(i)).verify_key) for i in range(len(self.oracle_keys_of))
             ),
             quorum=self.quorum,
             reclaim_deadline_ms=self.reclaim_deadline_ms,
@@ -124,7 +143,8 @@ class Schedule:
         self.scripts = schedule_scripts(parameters)
 
     def oracle_seed(self, index: int) -> bytes:
-        return seed(f"oracle/{self.label}/{index}")
+        keys = self.oracle_keys_of or ()
+        return seed(f"oracle/{self.label}/{keys[index] if index < len(keys) else index}")
 
     @property
     def schedule_id(self) -> bytes:
@@ -137,7 +157,11 @@ class Schedule:
     def datum(self, allocation: Allocation, schedule_id: bytes | None = None) -> ot.AllocationDatum:
         return ot.AllocationDatum(
             schedule_id=self.schedule_id if schedule_id is None else schedule_id,
-            beneficiary=ot.address_to_plutus(allocation.beneficiary),
+            beneficiary=(
+                allocation.beneficiary
+                if isinstance(allocation.beneficiary, ot.PlutusAddress)
+                else ot.address_to_plutus(allocation.beneficiary)
+            ),
             amount=allocation.amount,
             milestone_id=allocation.milestone_id,
             vesting_time=allocation.vesting_time_ms,
@@ -153,7 +177,7 @@ class Schedule:
         datum: Any = "default",
     ) -> TransactionOutput:
         """The UTxO that registration creates for `allocation` (each part overridable to break it)."""
-        assets = tokens(TOKEN_POLICY_ID, TOKEN_NAME, allocation.amount if funded is None else funded)
+        assets = tokens(self.token_policy_id, TOKEN_NAME, allocation.amount if funded is None else funded)
         if auth_tokens:
             assets += tokens(self.schedule_id, ot.AUTH_TOKEN_NAME, auth_tokens)
         return TransactionOutput(
@@ -190,16 +214,26 @@ class Schedule:
         )
 
     def payout(
-        self, beneficiary: Address, amount: int, *, lovelace: int = ALLOCATION_LOVELACE, tag: Any = "default"
+        self,
+        beneficiary: Address,
+        amount: int,
+        *,
+        lovelace: int = ALLOCATION_LOVELACE,
+        tag: Any = "default",
+        extra: MultiAsset | None = None,
+        script: PlutusV3Script | None = None,
     ) -> TransactionOutput:
         """An output paying `amount` tokens and `lovelace` to `beneficiary`, tagged with the schedule id.
 
         The policy wants at least the ADA locked with the run's allocations: one allocation's by default,
-        pass `lovelace` for a run of several."""
+        pass `lovelace` for a run of several. `extra` (other tokens) and `script` (a reference script)
+        break the payout's hygiene."""
+        assets = tokens(self.token_policy_id, TOKEN_NAME, amount) if amount else MultiAsset()
         return TransactionOutput(
             beneficiary,
-            Value(lovelace, tokens(TOKEN_POLICY_ID, TOKEN_NAME, amount)),
+            Value(lovelace, assets + extra if extra is not None else assets),
             datum=ot.payout_datum(self.schedule_id) if tag == "default" else tag,
+            script=script,
         )
 
 
@@ -212,12 +246,27 @@ def beneficiary(label: str, *, staked: bool = True) -> Address:
 # --- Transaction assembly ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class TxSpec:
+    """What a scenario transaction does, before fee input, collateral, change and witnesses are added."""
+
+    spent: Mapping[TransactionInput, TransactionOutput]
+    outputs: Sequence[TransactionOutput]
+    mint: Mapping[bytes, int]
+    mint_redeemers: Mapping[bytes, Any]
+    schedules: Sequence[Schedule]
+    signers: Sequence[PaymentSigningKey]
+    validity_start_ms: int | None
+    ttl_ms: int | None
+
+
 @dataclass
 class Built:
     """A transaction and the UTxOs it resolves (inputs, reference inputs, collateral)."""
 
     tx: Transaction
     utxos: dict[TransactionInput, TransactionOutput]
+    spec: TxSpec
 
     def evaluate(self) -> list[RedeemerEvaluation]:
         return evaluate_transaction(self.tx, self.utxos, SLOT_CONFIG)
@@ -279,7 +328,8 @@ def assemble(
         r = Redeemer(mint_redeemers[policy], DECLARED_UNITS)
         r.tag, r.index = RedeemerTag.MINT, index
         redeemers.append(r)
-    all_outputs = [*outputs, TransactionOutput(fee_address, Value(100_000_000 - FEE))]
+    change = balance([utxos[i].amount for i in [*spent, fee_in]], minted, outputs, FEE)
+    all_outputs = [*outputs, TransactionOutput(fee_address, change)]
     body = TransactionBody(
         inputs=inputs,
         outputs=all_outputs,
@@ -300,7 +350,28 @@ def assemble(
     witness.vkey_witnesses = [
         VerificationKeyWitness(PaymentVerificationKey.from_signing_key(k), k.sign(tx_hash)) for k in keys
     ]
-    return Built(Transaction(body, witness), utxos)
+    spec = TxSpec(spent, outputs, mint, mint_redeemers, schedules, signers, validity_start_ms, ttl_ms)
+    return Built(Transaction(body, witness), utxos, spec)
+
+
+def balance(
+    inputs: Sequence[Value], minted: MultiAsset, outputs: Sequence[TransactionOutput], fee: int
+) -> Value:
+    """What is left for the change output: inputs + mint - outputs - fee (an asset the outputs take more
+    of than there is is left out, so an unbalanceable attack still evaluates)."""
+    total = Value(0, MultiAsset())
+    for value in inputs:
+        total += value
+    total += Value(0, minted)
+    for out in outputs:
+        total -= out.amount if isinstance(out.amount, Value) else Value(out.amount)
+    left = MultiAsset(
+        {
+            policy: Asset({name: quantity for name, quantity in assets.items() if quantity > 0})
+            for policy, assets in total.multi_asset.items()
+        }
+    ).normalize()
+    return Value(max(total.coin - fee, 0), left)
 
 
 def register_tx(
@@ -311,16 +382,19 @@ def register_tx(
     minted: int | None = None,
     signers: Sequence[PaymentSigningKey] | None = None,
 ) -> Built:
-    """Register `allocations`: mint one auth token per allocation output at the validator."""
+    """Register `allocations`: mint the auth tokens the outputs hold (one per allocation output), or
+    `minted` of them."""
     funding = TransactionOutput(
         wallet_address(f"admin/{schedule.label}"),
-        Value(200_000_000, tokens(TOKEN_POLICY_ID, TOKEN_NAME, sum(a.amount for a in allocations))),
+        Value(200_000_000, tokens(schedule.token_policy_id, TOKEN_NAME, sum(a.amount for a in allocations))),
     )
     outs = list(outputs) if outputs is not None else [schedule.allocation_output(a) for a in allocations]
+    auth = ScriptHash(schedule.schedule_id)
+    held = sum(sum(o.amount.multi_asset.get(auth, Asset()).values()) for o in outs)
     return assemble(
         spent={tx_input(f"funding/{schedule.label}"): funding},
         outputs=outs,
-        mint={schedule.schedule_id: len(outs) if minted is None else minted},
+        mint={schedule.schedule_id: held if minted is None else minted},
         mint_redeemers={schedule.schedule_id: ot.Register()},
         schedules=[schedule],
         signers=[schedule.admin] if signers is None else signers,
@@ -400,21 +474,23 @@ def reclaim_tx(
     validity_start_ms: int | None,
     signers: Sequence[PaymentSigningKey] | None = None,
     burn: int | None = None,
+    redeemer: Any = None,
 ) -> Built:
     """The admin takes back unreleased allocations after the reclaim deadline (`burn` overrides the
-    number of auth tokens burned, negative)."""
+    number of auth tokens burned, negative; `redeemer` the policy's redeemer, Reclaim by default)."""
     total = sum(
-        a.amount.multi_asset[ScriptHash(TOKEN_POLICY_ID)][AssetName(TOKEN_NAME)] for a in spent.values()
+        a.amount.multi_asset[ScriptHash(schedule.token_policy_id)][AssetName(TOKEN_NAME)]
+        for a in spent.values()
     )
     back = TransactionOutput(
         wallet_address(f"admin/{schedule.label}"),
-        Value(3_000_000, tokens(TOKEN_POLICY_ID, TOKEN_NAME, total)),
+        Value(3_000_000, tokens(schedule.token_policy_id, TOKEN_NAME, total)),
     )
     return assemble(
         spent=spent,
         outputs=[back],
         mint={schedule.schedule_id: -len(spent) if burn is None else burn},
-        mint_redeemers={schedule.schedule_id: ot.Reclaim()},
+        mint_redeemers={schedule.schedule_id: ot.Reclaim() if redeemer is None else redeemer},
         schedules=[schedule],
         signers=[schedule.admin] if signers is None else signers,
         validity_start_ms=validity_start_ms,

@@ -544,7 +544,13 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
             {"declaredSpending": "collaterals", "mismatchReason": "every script validates"},
         )
     if not scripts_pass and decoded.is_valid and view.failing_scripts == "reject":
-        failures = "; ".join(f"{encode.PURPOSES[r.tag]}:{r.index}: {r.error}" for r in runs if not r.ok)
+        # as a node's PlutusFailure does, the reason carries the script's trace messages
+        failures = "; ".join(
+            f"{encode.PURPOSES[r.tag]}:{r.index}: {r.error}"
+            + (f" (traces: {' | '.join(r.logs)})" if r.logs else "")
+            for r in runs
+            if not r.ok
+        )
         return _err(
             3136,
             "The transaction is marked valid but some of its scripts fail.",

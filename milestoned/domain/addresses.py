@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from pycardano import Address, VerificationKeyHash
+from pycardano import Address, PointerAddress, VerificationKeyHash
 from pycardano.crypto.bech32 import bech32_decode, convertbits
 
 from milestoned.domain.json_types import json_type_name
@@ -18,6 +18,10 @@ from milestoned.domain.network import CardanoNetwork
 from milestoned.domain.validation_errors import InputProblem
 
 KEY_HASH_BYTES = 28
+# The ranges a ledger keeps a pointer in (slot: Word32, transaction and certificate index: Word16); since
+# Conway it reads any other pointer as (0, 0, 0), so a payout could never match the address as written.
+POINTER_SLOT_MAX = 2**32 - 1
+POINTER_INDEX_MAX = 2**16 - 1
 _HEX_KEY_HASH = re.compile(r"[0-9a-fA-F]{56}")
 _STAKE_PREFIXES = ("stake", "stake_test")
 _PAYMENT_PREFIXES = ("addr", "addr_test")
@@ -97,6 +101,19 @@ def parse_payment_address(value: object, network: CardanoNetwork | None) -> Addr
         raise AddressError(
             f"{_abbreviate(text)} has {len(payload)} bytes, the wrong length for its address type",
             "copy it again from the wallet; part of it may be missing or repeated",
+        )
+    pointer = address.staking_part
+    if isinstance(pointer, PointerAddress) and not (
+        pointer.slot <= POINTER_SLOT_MAX
+        and pointer.tx_index <= POINTER_INDEX_MAX
+        and pointer.cert_index <= POINTER_INDEX_MAX
+    ):
+        raise AddressError(
+            f"{_abbreviate(text)} is a pointer address whose pointer (slot {pointer.slot}, transaction "
+            f"{pointer.tx_index}, certificate {pointer.cert_index}) is out of range (at most "
+            f"{POINTER_SLOT_MAX}, {POINTER_INDEX_MAX}, {POINTER_INDEX_MAX}): the ledger would not keep it, "
+            "so no payout could reach it",
+            "use the wallet's base or enterprise address",
         )
     return address
 

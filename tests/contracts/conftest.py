@@ -27,14 +27,22 @@ def other_schedule() -> sc.Schedule:
 Evaluate = Callable[[str, sc.Built], list[RedeemerEvaluation]]
 
 
+_EVALUATED: dict[bytes, list[RedeemerEvaluation]] = {}
+
+
 @pytest.fixture
 def evaluate() -> Evaluate:
-    """Evaluate a built transaction's scripts and record its execution units under `case`."""
+    """Evaluate a built transaction's scripts and record its execution units under `case`.
+
+    The same transaction (byte for byte) is evaluated once per session: several attacks start from
+    the same accepted transaction, and evaluation is deterministic."""
 
     def run(case: str, built: sc.Built) -> list[RedeemerEvaluation]:
-        evaluations = built.evaluate()
-        _ROWS.append(sc.units_row(case, built, evaluations))
-        return evaluations
+        key = built.tx.to_cbor()
+        if key not in _EVALUATED:
+            _EVALUATED[key] = built.evaluate()
+            _ROWS.append(sc.units_row(case, built, _EVALUATED[key]))
+        return _EVALUATED[key]
 
     return run
 

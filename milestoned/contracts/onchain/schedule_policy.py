@@ -7,10 +7,12 @@ to it, so these checks run once per transaction however many allocations it spen
 the inputs and one over the outputs:
 
 - Every redeemer: the quorum is at least 1 (with 0, an empty attestation would release anything).
-- Register: admin signature; every output holding the auth token is at the validator, holds exactly
-  one, carries a well-formed inline AllocationDatum for this schedule with a positive amount and exactly
-  that amount of the token (a release pays exactly the amount, so a surplus would be up for grabs); as
-  many tokens minted as such outputs.
+- Register: admin signature; the oracle keys are distinct and the quorum at most their number (a key
+  listed twice would let one oracle fill a quorum of two); every output holding the auth token is at
+  the validator, holds exactly one, carries a well-formed inline AllocationDatum for this schedule with
+  a positive amount and exactly that amount of the token (a release pays exactly the amount, so a
+  surplus would be up for grabs) and a beneficiary a wallet can spend from (28-byte credentials, a
+  pointer within the ledger's Word32/Word16 ranges); as many tokens minted as such outputs.
 - Release: every spent allocation's milestone is attested by `quorum` distinct known oracles (indices
   strictly ascending, each signature checked once per milestone), the validity range starts at or after
   its vesting time, and the payouts match: walking the allocations in input order and merging
@@ -19,7 +21,9 @@ the inputs and one over the outputs:
   token amount and at least the lovelace its allocations held (so whoever submits a release, anyone
   once the signatures are public, cannot pay min-ADA and keep the rest). A tagged output is thus
   counted once, for one schedule. The runs and the tagged outputs are both gathered last first and
-  compared pairwise, the outputs as a chain of PaidOutput data (no list indexing, linear).
+  compared pairwise, the outputs as a chain of PaidOutput data (no list indexing, linear). A tagged
+  output holds ADA and the released token only and no reference script: the submitter cannot load a
+  beneficiary's payout with foreign tokens or a large script that make it costly to spend.
 - Reclaim: exactly the Reclaim redeemer (any other constructor is refused, not taken for a reclaim),
   admin signature, validity range starting at or after the reclaim deadline.
 - Release and reclaim count the spent UTxOs at the validator whose datum names this schedule and burn
@@ -77,6 +81,13 @@ class PaidOutput(PlutusData):
 
 
 @dataclass()
+class Holding(PlutusData):
+    # a payout's value, wrapped so that it can be compared as data in one builtin call
+    CONSTR_ID = 0
+    value: Dict[bytes, Dict[bytes, int]]
+
+
+@dataclass()
 class NoPaidOutput(PlutusData):
     CONSTR_ID = 1
 
@@ -125,6 +136,36 @@ def verified_milestones(
     return verified
 
 
+def check_distinct_oracles(oracle_keys: List[bytes]) -> None:
+    seen: List[bytes] = []
+    for key in oracle_keys:
+        assert key not in seen, "oracle key repeated"
+        seen = [key] + seen
+
+
+def check_spendable(address: Address) -> None:
+    # a beneficiary must be an address a wallet can receive at and spend from: a credential of any other
+    # length, or a pointer the ledger would not keep as written, could never match a payout output
+    assert len(address.payment_credential.credential_hash) == 28, (
+        "beneficiary payment credential is not 28 bytes"
+    )
+    staking = address.staking_credential
+    if isinstance(staking, SomeStakingCredential):
+        inner = staking.staking_credential
+        if isinstance(inner, StakingHash):
+            assert len(inner.value.credential_hash) == 28, "beneficiary staking credential is not 28 bytes"
+        else:
+            pointer: StakingPtr = inner
+            assert (
+                pointer.slot_no >= 0
+                and pointer.slot_no <= 4294967295
+                and pointer.tx_index >= 0
+                and pointer.tx_index <= 65535
+                and pointer.cert_index >= 0
+                and pointer.cert_index <= 65535
+            ), "beneficiary pointer out of range"
+
+
 def next_payout(paid: Union[PaidOutput, NoPaidOutput]) -> PaidOutput:
     assert isinstance(paid, PaidOutput), (
         "payouts do not match the allocations: fewer tagged payouts than runs"
@@ -156,6 +197,8 @@ def validator(
     validator_credential = ScriptCredential(validator_hash)
     if isinstance(redeemer, Register):
         assert admin_key_hash in tx.signatories, "admin signature missing"
+        assert quorum <= len(oracle_keys), "quorum larger than the number of oracles"
+        check_distinct_oracles(oracle_keys)
         registered = 0
         for out in tx.outputs:
             auth = out.value.get(own_id, no_tokens)
@@ -168,6 +211,7 @@ def validator(
                 check_integrity(allocation)
                 assert allocation.schedule_id == own_id, "wrong schedule id"
                 assert allocation.amount > 0, "amount not positive"
+                check_spendable(allocation.beneficiary)
                 funded = out.value.get(token_policy_id, no_tokens).get(token_name, 0)
                 assert funded == allocation.amount, "token amount held differs from the datum amount"
                 registered += 1
@@ -225,7 +269,15 @@ def validator(
             for out in tx.outputs:
                 if out.datum == tag:
                     value = out.value
-                    paid = PaidOutput(out.address, value[token_policy_id][token_name], value[b""][b""], paid)
+                    lovelace = value[b""][b""]
+                    amount = value.get(token_policy_id, no_tokens).get(token_name, 0)
+                    expected = Holding({b"": {b"": lovelace}, token_policy_id: {token_name: amount}})
+                    assert equals_data(Holding(value), expected), (
+                        "payout must hold ADA and the released token only"
+                    )
+                    reference_script = out.reference_script
+                    assert isinstance(reference_script, NoScriptHash), "payout carries a reference script"
+                    paid = PaidOutput(out.address, amount, lovelace, paid)
             # both newest first: the last run is paid by the last tagged output, and so on
             for run in runs:
                 payout = next_payout(paid)

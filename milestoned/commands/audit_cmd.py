@@ -65,10 +65,14 @@ class AuditRun:
     log_source: str = ""
     items: tuple[Any, ...] = ()
     """The chain pass's items (events, witnesses, refusals), for the comparison with a log."""
+    anchors: tuple[Any, ...] = ()
+    """Log heads published on chain (`PublishedAnchor`) between the start and the tip."""
+    anchor_problems: tuple[str, ...] = ()
+    """Published heads the log no longer matches (with `--against-log`)."""
 
     @property
     def ok(self) -> bool:
-        return self.report.ok and (self.comparison is None or self.comparison.ok)
+        return self.report.ok and (self.comparison is None or self.comparison.ok) and not self.anchor_problems
 
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -87,6 +91,16 @@ class AuditRun:
                 if self.log_head is None
                 else {"position": self.log_head[0], "hash": self.log_head[1]},
                 **self.comparison.to_json(),
+                "published_heads": [
+                    {
+                        "tx_id": a.tx_id,
+                        "slot": a.point.slot,
+                        "position": a.anchor.position,
+                        "hash": a.anchor.hash,
+                    }
+                    for a in self.anchors
+                ],
+                "published_head_problems": list(self.anchor_problems),
             }
         return document
 
@@ -133,11 +147,12 @@ def audit(request: AuditRequest, out: Output) -> int:
         raise CommandError(f"unknown network {request.network!r}", f"use one of {', '.join(NETWORKS)}")
     log_events = None
     log_head = None
+    log_hashes: dict[int, str] = {}
     if request.against_log is not None:
-        log_events, log_head = read_log(request.against_log)
+        log_events, log_head, log_hashes = read_log(request.against_log)
     run = asyncio.run(run_audit(request.ogmios, start, schedules, request.network))
     if log_events is not None:
-        run = _with_comparison(run, log_events, log_head, schedules, request.against_log or "")
+        run = _with_comparison(run, log_events, log_head, schedules, request.against_log or "", log_hashes)
     if request.html is not None:
         from milestoned.commands.audit_render import html_report
 
@@ -210,6 +225,7 @@ async def run_audit(
         seconds=time.perf_counter() - began,
         network=network,
         items=tuple(chain_pass.items),
+        anchors=tuple(a for a in chain_pass.anchors if a.anchor.network == network or network == "testnet"),
     )
 
 
@@ -305,8 +321,9 @@ def _describe(point: PointOrOrigin) -> str:
     return "origin" if point == ORIGIN else f"{point.slot}.{point.id}"
 
 
-def read_log(source: str) -> tuple[list[Any], tuple[int, str]]:
-    """Every event of the daemon's log at `source` (SQLite path or store URL), read-only, and its head."""
+def read_log(source: str) -> tuple[list[Any], tuple[int, str], dict[int, str]]:
+    """Every event of the daemon's log at `source` (SQLite path or store URL), read-only, its head, and
+    each position's hash (what heads published on chain are compared with)."""
     from milestoned.eventlog.config import PostgresConfig, SQLiteConfig, parse_store_url
     from milestoned.eventlog.store import EventLog
 
@@ -326,13 +343,15 @@ def read_log(source: str) -> tuple[list[Any], tuple[int, str]]:
     try:
         with EventLog(config) as log:
             head = log.head()
-            events = [logged.event for logged in log.iter_events()]
+            logged_events = list(log.iter_events())
+            events = [logged.event for logged in logged_events]
+            hashes = {logged.position: logged.hash for logged in logged_events}
     except Exception as exc:  # a damaged or foreign database: say so, never a traceback
         raise CommandError(
             f"cannot read the event log at {config.describe()}: {exc}",
             "check it with `milestonectl log verify` on its daemon, or point --against-log at another copy",
         ) from None
-    return events, (head.position, head.hash)
+    return events, (head.position, head.hash), hashes
 
 
 def _require_schema(config: Any) -> None:
@@ -351,12 +370,30 @@ def _require_schema(config: Any) -> None:
 
 
 def _with_comparison(
-    run: AuditRun, log_events: list[Any], head: tuple[int, str] | None, schedules: Sequence[str], source: str
+    run: AuditRun,
+    log_events: list[Any],
+    head: tuple[int, str] | None,
+    schedules: Sequence[str],
+    source: str,
+    hashes: dict[int, str] | None = None,
 ) -> AuditRun:
     from dataclasses import replace
+
+    from milestoned.domain.head_anchor import mismatches
+    from milestoned.eventlog.events import HeadAnchored
 
     chain = chain_facts(run.items)
     chain.cursor = run.tip  # the chain was read to its tip, whatever the last relevant block
     log = chain_facts(log_events)
     comparison = compare(chain, log, start_slot=run.start.slot, schedules=schedules)
-    return replace(run, comparison=comparison, log_head=head, log_source=source)
+    # Every head published on chain is compared, listed by the log or not: a log rewritten with its
+    # HeadAnchored events removed must not escape; one the log does not list is said to be so.
+    listed = {e.tx_id for e in log_events if isinstance(e, HeadAnchored)}
+    problems = []
+    for published in run.anchors:
+        for problem in mismatches([published.anchor], hashes or {}, 0 if head is None else head[0]):
+            note = "" if published.tx_id in listed else " (a transaction the log does not list as its anchor)"
+            problems.append(f"head published in {published.tx_id}: {problem}{note}")
+    return replace(
+        run, comparison=comparison, log_head=head, log_source=source, anchor_problems=tuple(problems)
+    )

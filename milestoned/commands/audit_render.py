@@ -210,6 +210,11 @@ def render(run: AuditRun, out: Output) -> None:
                 f"{comparison.not_compared} fact(s) outside the stretch both cover (the log's cursor or the "
                 "audit's start) were not compared"
             )
+    if run.comparison is not None and run.anchors:
+        for problem in run.anchor_problems:
+            out.line(f"PUBLISHED HEAD DIFFERS: {problem}", style="red")
+        if not run.anchor_problems:
+            out.line(f"the log matches the {len(run.anchors)} head(s) published on chain", style="green")
     out.line(
         "verdict: " + ("every schedule reconciles" if run.ok else "DIFFERENCES FOUND"),
         style=verdict_style(run.ok),

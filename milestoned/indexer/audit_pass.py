@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import cbor2
 
 from milestoned.domain import onchain_types as ot
+from milestoned.domain.head_anchor import HEAD_ANCHOR_LABEL, HeadAnchor, read_anchor
 from milestoned.eventlog.events import (
     AllocationReclaimed,
     AllocationReleased,
@@ -28,7 +29,7 @@ from milestoned.eventlog.events import (
     ChainPoint,
     RolledBack,
 )
-from milestoned.indexer.discovery import Discovery, FollowPolicy
+from milestoned.indexer.discovery import Discovery, FollowPolicy, labelled_transactions, metadatum
 from milestoned.indexer.filter import WatchedContract, block_events, plutus_constructor
 from milestoned.indexer.state import FollowerState
 from milestoned.ogmios.model import Block, Transaction
@@ -86,6 +87,18 @@ class SeenRejection:
 AuditItem = ChainEvent | SpendWitness | SeenRejection
 
 
+@dataclass(frozen=True, slots=True)
+class PublishedAnchor:
+    """A log head published on chain (metadata label 1968, `domain.head_anchor`) by transaction `tx_id`."""
+
+    point: ChainPoint
+    tx_id: str
+    anchor: HeadAnchor
+
+
+ANCHOR_LABEL = str(HEAD_ANCHOR_LABEL)
+
+
 class ChainAudit:
     """Folds blocks into audit items, as the indexer would, keeping everything in memory."""
 
@@ -94,6 +107,8 @@ class ChainAudit:
         self.discovery = Discovery(contract, follow)
         self.state = FollowerState()
         self.items: list[AuditItem] = []
+        self.anchors: list[PublishedAnchor] = []
+        """Log heads published on chain, for the comparison with a log (`--against-log`)."""
         self.blocks = 0
         self.tip: ChainPoint | None = None
 
@@ -103,6 +118,10 @@ class ChainAudit:
         self.blocks += 1
         point = ChainPoint(block.slot, block.id)
         self.tip = point
+        for tx in labelled_transactions(block, ANCHOR_LABEL):
+            anchor = read_anchor(metadatum(tx, ANCHOR_LABEL))
+            if anchor is not None and not tx.failed:
+                self.anchors.append(PublishedAnchor(point, tx.id, anchor))
         events = block_events(block, self.contract, self.state.schedules, self.state.open_allocations)
         found, rejections = self.discovery.block_events(
             block, self.state.schedules, self.state.registration_parts
@@ -126,6 +145,7 @@ class ChainAudit:
         """The chain switched to a fork at `point`: recorded (as the indexer does) when it undoes anything
         (an event, a witness or a refused registration above `point`)."""
         self.tip = point
+        self.anchors = [a for a in self.anchors if a.point.slot <= point.slot]
         if self.items and self.items[-1].point.slot > point.slot:
             rolled = RolledBack(point=point)
             self.state.apply(rolled)

@@ -53,7 +53,6 @@ from milestoned.ogmios.parsing import parse_transaction
 from milestoned.ogmios.substring import contains
 
 LABEL_KEY: Final = str(SCHEDULE_METADATA_LABEL)
-_LABEL_NEEDLE: Final = f'"{LABEL_KEY}"'.encode()
 
 Derive = Callable[[Any], str]
 """A schedule definition → the schedule id (policy id, hex) its parameters give under our scripts."""
@@ -107,18 +106,25 @@ def registration_transactions(block: Block) -> Iterator[Transaction]:
 
     One substring search of the frame (a few microseconds) rules out nearly every block.
     """
+    return labelled_transactions(block, LABEL_KEY)
+
+
+def labelled_transactions(block: Block, label: str) -> Iterator[Transaction]:
+    """The block's transactions whose metadata has `label`, typed (a frame without the label as a JSON
+    key is ruled out by one substring search, and only the transactions that name it are typed)."""
+    needle = f'"{label}"'.encode()
     source = block.source
     if source is None:
-        yield from (tx for tx in block.transactions if _document(tx) is not None)
+        yield from (tx for tx in block.transactions if metadatum(tx, label) is not None)
         return
-    if not contains(source, _LABEL_NEEDLE):
+    if not contains(source, needle):
         return
     spans = transaction_spans(source)
     if spans is None:
-        yield from (tx for tx in block.transactions if _document(tx) is not None)
+        yield from (tx for tx in block.transactions if metadatum(tx, label) is not None)
         return
     for span in spans:
-        if not contains(span, _LABEL_NEEDLE):
+        if not contains(span, needle):
             continue
         try:
             raw = loads(span)
@@ -126,15 +132,19 @@ def registration_transactions(block: Block) -> Iterator[Transaction]:
             continue
         if isinstance(raw, dict):
             tx = parse_transaction(raw)
-            if _document(tx) is not None:
+            if metadatum(tx, label) is not None:
                 yield tx
 
 
 def _document(tx: Transaction) -> object | None:
-    """The label-1967 metadatum of `tx` as JSON-like data (from its CBOR when Ogmios gives it), or None."""
+    return metadatum(tx, LABEL_KEY)
+
+
+def metadatum(tx: Transaction, label: str) -> object | None:
+    """The `label` metadatum of `tx` as JSON-like data (from its CBOR when Ogmios gives it), or None."""
     if tx.metadata is None:
         return None
-    entry = tx.metadata.labels.get(LABEL_KEY)
+    entry = tx.metadata.labels.get(label)
     if not isinstance(entry, Mapping):
         return None
     cbor_hex = entry.get("cbor")

@@ -65,7 +65,7 @@ def test_the_log_is_read_on_both_backends_and_never_created(store: StoreHarness,
         log.append(events)
         head = log.head()
     source = str(config.path) if isinstance(config, SQLiteConfig) else config.describe()
-    read, read_head = read_log(source)
+    read, read_head, _ = read_log(source)
     assert read == events and read_head == (head.position, head.hash)
 
     absent = store.config("absent")

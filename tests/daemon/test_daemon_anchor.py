@@ -81,11 +81,21 @@ async def test_the_head_is_published_and_a_rewrite_no_longer_matches_it() -> Non
             assert anchored == [HeadAnchored(tx_id=tx_id, position=head.position, head_hash=head.hash)]
             assert (await rpc(sock, "log.verify"))["ok"] is True
             log_path = daemon.service.log.config.path
+            from milestoned.commands.audit_cmd import run_audit
+
+            audit = await run_audit(daemon.devnet.url, "origin", [])
+            assert [a.tx_id for a in audit.anchors] == [tx_id]
 
         anchors = [anchor for _, anchor in published]
         with EventLog(SQLiteConfig(log_path)) as log:
             hashes = {e.position: e.hash for e in log.iter_events()}
             assert mismatches(anchors, hashes, log.head().position) == []
+        from milestoned.commands.audit_cmd import _with_comparison, read_log
+
+        agreed = _with_comparison(
+            audit, *read_log(str(log_path))[:2], [], str(log_path), read_log(str(log_path))[2]
+        )
+        assert agreed.anchor_problems == ()
 
         # A rewrite from the anchored position on, each later hash recomputed: the chain alone verifies.
         import sqlite3
@@ -108,6 +118,12 @@ async def test_the_head_is_published_and_a_rewrite_no_longer_matches_it() -> Non
             hashes = {e.position: e.hash for e in log.iter_events()}
             [problem] = mismatches(anchors, hashes, log.head().position)
             assert f"position {head.position}" in problem and "rewritten" in problem
+        # the chain audit compares every published head with the log (listed there or not)
+        events, log_head, log_hashes = read_log(str(log_path))
+        caught = _with_comparison(audit, events, log_head, [], str(log_path), log_hashes)
+        [problem] = caught.anchor_problems
+        assert tx_id in problem and "rewritten" in problem and "does not list" in problem
+        assert not caught.ok
         with sqlite3.connect(log_path) as db:
             db.execute("DELETE FROM stored_events WHERE originator_version >= ?", (head.position,))
         with EventLog(SQLiteConfig(log_path)) as log:

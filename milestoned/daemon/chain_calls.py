@@ -58,3 +58,13 @@ async def on_chain(
         link.last_error = str(exc)
         await link.reset()
         raise chain_unreachable(link.url, exc, recorded) from None
+
+
+async def long_build(link: Any, chain: Any, build: Awaitable[T]) -> T:
+    """A build of many transactions (a large registration or release: minutes, each one evaluated):
+    the chain is first asked for its tip within `CHAIN_CALL_TIMEOUT_S`, so a stalled or dead Ogmios is
+    answered "chain unreachable" at once; the build itself then has no overall bound (the wrong one
+    would cut a healthy large build short), and a connection lost while it runs still becomes
+    "chain unreachable". A stall in the middle of a build is not bounded: the job's counters stop."""
+    await on_chain(link, chain.client.network_tip())
+    return await on_chain(link, build, timeout=None)

@@ -38,6 +38,10 @@ class Progress:
     submitted: int = 0
     tx_ids: list[str] = field(default_factory=list)
 
+    def count_built(self, _built: Any) -> None:
+        """The txbuilder's `on_built` hook: one more transaction built (the bar moves while it builds)."""
+        self.built += 1
+
 
 @dataclass
 class Job:

@@ -25,7 +25,7 @@ import structlog
 
 from milestoned import __version__
 from milestoned.daemon import jsonrpc
-from milestoned.daemon.chain_calls import on_chain
+from milestoned.daemon.chain_calls import long_build, on_chain
 from milestoned.daemon.chain_link import ChainLink
 from milestoned.daemon.config import DaemonConfig
 from milestoned.daemon.health import Health, assess
@@ -425,6 +425,9 @@ class DaemonService:
     # --- schedule registration -----------------------------------------------------------------------------
 
     async def schedule_register(self, params: dict[str, Any], peer: Peer) -> Any:
+        return await self._schedule_register(params, peer, None)
+
+    async def _schedule_register(self, params: dict[str, Any], peer: Peer, progress: Progress | None) -> Any:
         only_params(params, {"schedule", "dry_run", "admin_address", "upload_id", "background"})
         if params.get("background"):  # building many registration transactions takes minutes: a job
             rest = {k: v for k, v in params.items() if k != "background"}
@@ -434,7 +437,7 @@ class DaemonService:
 
             async def register(progress: Progress) -> Any:
                 progress.phase = "building registration transactions"
-                answer = await self.schedule_register(rest, peer)
+                answer = await self._schedule_register(rest, peer, progress)
                 progress.built = len((answer.get("transactions") or {}).get("unsigned", []))
                 return answer
 
@@ -477,7 +480,9 @@ class DaemonService:
             "dry_run": dry_run,
         }
         if admin_address is not None:
-            result["transactions"] = await self._registration_transactions(definition, admin_address)
+            result["transactions"] = await self._registration_transactions(
+                definition, admin_address, progress
+            )
         if dry_run:
             result["registered"] = False
             result["already_registered"] = schedule_id in self.index.schedules
@@ -494,7 +499,9 @@ class DaemonService:
     async def schedule_upload(self, params: dict[str, Any], peer: Peer) -> Any:
         return self.uploads.add(params)
 
-    async def _registration_transactions(self, definition: Any, admin_address: str) -> dict[str, Any]:
+    async def _registration_transactions(
+        self, definition: Any, admin_address: str, progress: Progress | None = None
+    ) -> dict[str, Any]:
         """The unsigned registration transactions, for the admin to sign elsewhere (txbuilder)."""
         from milestoned.txbuilder.errors import TxBuildError
         from milestoned.txbuilder.registration import build_registration
@@ -502,7 +509,10 @@ class DaemonService:
 
         chain = await self._tx_chain()
         try:
-            plan = await on_chain(self.link, build_registration(chain, definition, admin_address))
+            on_built = progress.count_built if progress is not None else None
+            plan = await long_build(
+                self.link, chain, build_registration(chain, definition, admin_address, on_built=on_built)
+            )
         except (TxBuildError, ValueError) as exc:
             raise RpcError(
                 jsonrpc.TX_REFUSED, str(exc), "fund the admin address or fix the schedule"
@@ -698,8 +708,9 @@ class DaemonService:
                 signatures = self.index.signatures_by_milestone(schedule_id)
                 in_flight, spent, unconfirmed = await wallet_exclusions(self, chain)
             try:
-                plan = await on_chain(
+                plan = await long_build(
                     self.link,
+                    chain,
                     build_release(
                         chain,
                         definition,
@@ -711,6 +722,7 @@ class DaemonService:
                         validity_ms=self.config.release.validity_seconds * 1000,
                         spent_elsewhere=spent,
                         unconfirmed_tx_ids=unconfirmed,
+                        on_built=progress.count_built,
                     ),
                 )
             except TxBuildError as exc:

@@ -18,7 +18,7 @@ The chain of transactions:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -175,12 +175,15 @@ async def build_registration(
     reference_address: Address | None = None,
     pending: Sequence[Transaction] = (),
     resume: bool = False,
+    on_built: Callable[[BuiltTx], None] | None = None,
 ) -> RegistrationPlan:
     """Plan and build (unsigned) every transaction that registers `definition`, paid by `admin_address`.
 
-    See `_build_registration`. A shortfall met while building one of several transactions is reported
-    with the whole schedule's figures (what the wallet holds against what every allocation needs), not
-    the one transaction's: topping up by the latter only fails again one transaction later.
+    See `_build_registration`. `on_built` is called with each transaction as soon as it is built (a
+    large schedule takes minutes: the daemon's job shows the count as it grows). A shortfall met while
+    building one of several transactions is reported with the whole schedule's figures (what the wallet
+    holds against what every allocation needs), not the one transaction's: topping up by the latter
+    only fails again one transaction later.
     """
     try:
         return await _build_registration(
@@ -190,6 +193,7 @@ async def build_registration(
             reference_address=reference_address,
             pending=pending,
             resume=resume,
+            on_built=on_built,
         )
     except InsufficientFunds as short:
         raise await _schedule_shortfall(chain, definition, admin_address, reference_address, short) from None
@@ -252,6 +256,7 @@ async def _build_registration(
     reference_address: Address | None = None,
     pending: Sequence[Transaction] = (),
     resume: bool = False,
+    on_built: Callable[[BuiltTx], None] | None = None,
 ) -> RegistrationPlan:
     """Plan and build (unsigned) every transaction that registers `definition`, paid by `admin_address`.
 
@@ -300,6 +305,8 @@ async def _build_registration(
             "reference_scripts": {name: f"{deploy.id}#{i}" for i, name in enumerate(missing)},
         }
         txs.append(deploy)
+        if on_built is not None:
+            on_built(deploy)
         produced = deploy.produced
         for i, name in enumerate(missing):
             plan_refs[name] = UTxO(
@@ -352,6 +359,8 @@ async def _build_registration(
             ],
         }
         txs.append(built)
+        if on_built is not None:
+            on_built(built)
         wallet.advance(built)
         position += count
         batch = count

@@ -16,7 +16,7 @@ expires and its allocations may be released again.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,6 +150,7 @@ async def build_release(
     pending: Sequence[Transaction] = (),
     spent_elsewhere: Collection[str] = (),
     unconfirmed_tx_ids: Collection[str] = (),
+    on_built: Callable[[BuiltTx], None] | None = None,
 ) -> ReleasePlan:
     """Build (unsigned) the release of the given allocations, a beneficiary's, or every claimable one.
 
@@ -226,6 +227,8 @@ async def build_release(
         built = await assemble(chain, tx_plan)
         built.details = _details(schedule_id, batch, time, built, payouts=described)
         wallet.advance(built)
+        if on_built is not None:  # a large release builds for minutes: its job shows each as it comes
+            on_built(built)
         return built
 
     ordered = sorted(check.releasable, key=lambda a: a.sort_key)

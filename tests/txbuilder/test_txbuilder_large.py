@@ -4,9 +4,18 @@ until every beneficiary holds what the schedule promised."""
 from __future__ import annotations
 
 from pycardano import Address
-from txbuilder_support import OPERATOR, OPERATOR_ADDRESS, large_schedule, oracle_signature, world
+from txbuilder_support import (
+    ADMIN,
+    ADMIN_ADDRESS,
+    OPERATOR,
+    OPERATOR_ADDRESS,
+    large_schedule,
+    oracle_signature,
+    world,
+)
 
 from milestoned.txbuilder.allocations import locked_allocations
+from milestoned.txbuilder.registration import build_registration
 from milestoned.txbuilder.release import build_release
 from milestoned.txbuilder.signing import sign
 from milestoned.txbuilder.submission import submit_all
@@ -15,7 +24,12 @@ from milestoned.txbuilder.submission import submit_all
 async def test_500_allocations_register_in_chained_transactions_and_release_in_batches() -> None:
     async with world() as w:
         definition = large_schedule(w.devnet, w.now_ms, 500)
-        plan = await w.register(definition)
+        seen: list[str] = []  # the daemon's jobs count these as they come (issue 16: progress while building)
+        plan = await build_registration(
+            w.chain, definition, ADMIN_ADDRESS, on_built=lambda t: seen.append(t.id)
+        )
+        assert seen == [t.id for t in plan.txs]
+        await w.submit_chain([sign(t, [ADMIN]) for t in plan.txs])
         registrations = [t for t in plan.txs if t.kind == "registration"]
         assert len(registrations) > 1
         counts = [len(t.details["allocations"]) for t in registrations]
@@ -49,7 +63,11 @@ async def test_500_allocations_register_in_chained_transactions_and_release_in_b
             oracle_signature(1, plan.schedule_id, "M2"),
             oracle_signature(3, plan.schedule_id, "M2"),
         ]
-        rest = await build_release(w.chain, definition, signatures, OPERATOR_ADDRESS)
+        seen.clear()
+        rest = await build_release(
+            w.chain, definition, signatures, OPERATOR_ADDRESS, on_built=lambda t: seen.append(t.id)
+        )
+        assert seen == [t.id for t in rest.txs]
         assert sum(len(t.details["allocations"]) for t in rest.txs) == 400 and len(rest.txs) >= 8
         assert not rest.refused
         await w.submit_chain([sign(t, [OPERATOR]) for t in rest.txs])

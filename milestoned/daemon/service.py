@@ -13,34 +13,26 @@ Rules every handler follows:
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-import orjson
 import structlog
 
-from milestoned import __version__
-from milestoned.daemon import jsonrpc
+from milestoned.daemon import jsonrpc, log_methods, query_methods, release_method
 from milestoned.daemon.chain_calls import long_build, on_chain
 from milestoned.daemon.chain_link import ChainLink
 from milestoned.daemon.config import DaemonConfig
 from milestoned.daemon.health import Health, assess
 from milestoned.daemon.health_checks import HealthChecks, sqlite_folders
-from milestoned.daemon.jobs import Job, Jobs, Progress
+from milestoned.daemon.jobs import Jobs, Progress
 from milestoned.daemon.jsonrpc import RpcError, only_params, param
 from milestoned.daemon.local_index import LocalIndex
 from milestoned.daemon.peercred import AdminPolicy, Peer
-from milestoned.daemon.refusal_hints import refusal_hint
-from milestoned.daemon.request_checks import check_address, check_out_refs, check_schedule_id
 from milestoned.daemon.schedule_upload import ScheduleUploads
 from milestoned.daemon.socket_server import Method
-from milestoned.daemon.submissions import Outgoing, send_recorded, wallet_exclusions
+from milestoned.daemon.submissions import Outgoing, send_recorded
 from milestoned.domain.attestation import verify_attestation
-from milestoned.eventlog import EventLog, LoggedEvent, parse_store_url
+from milestoned.eventlog import EventLog
 from milestoned.eventlog.events import (
     Event,
     OracleSignatureCommitted,
@@ -51,33 +43,6 @@ from milestoned.projections.projector import Projector
 from milestoned.projections.store import ProjectionStore
 
 log = structlog.get_logger("milestoned.commands")
-
-
-def _point_or_none(point: Any) -> str | None:
-    """A chain point as `SLOT.HASH` (what `--from` and the recovery card take), None when unknown."""
-    if point is None:
-        return None
-    return "origin" if point.is_origin else f"{point.slot}.{point.header_hash}"
-
-
-def milestone_label(milestone_hex: str) -> str:
-    try:
-        return bytes.fromhex(milestone_hex).decode("utf-8")
-    except (ValueError, UnicodeDecodeError):
-        return milestone_hex
-
-
-class BoundedLog:
-    """A read-only view of a log that ends at `end` (replay compares with the live projections there)."""
-
-    def __init__(self, log: EventLog, end: int) -> None:
-        self._log = log
-        self._end = end
-
-    def read(self, after: int = 0, limit: int = 1000) -> list[LoggedEvent]:
-        if after >= self._end:
-            return []
-        return self._log.read(after=after, limit=min(limit, self._end - after))
 
 
 class DaemonService:
@@ -262,165 +227,19 @@ class DaemonService:
         return self.recovery_card_document()
 
     async def status(self, params: dict[str, Any], peer: Peer) -> Any:
-        only_params(params, set())
-        head = self.log.head()
-        health = self.health()
-        progress = self.follower.progress() if self.follower is not None else None
-        try:
-            tip = self.projections.chain_tip()
-        except Exception:  # reported in health.problems; the rest of the status still answers
-            tip = None
-        return {
-            "version": __version__,
-            "network": self.config.chain.network,
-            "ogmios_url": self.ogmios_url,
-            "embedded_devnet": self.devnet_url,
-            "state": "recovering" if self._recovering() else health.state,
-            "health": health.to_json(),
-            "recovery": None
-            if self.recovery is None
-            else {
-                **self.recovery.to_json(),
-                "progress": {"indexer_slot": health.indexer_slot, "node_tip_slot": health.node_tip_slot},
-            },
-            "log": {"position": head.position, "hash": head.hash, "store": self.log.config.describe()},
-            "projections": {
-                "position": health.projection_position,
-                "store": self.projections.config.describe(),
-                "ready": self.projector is not None,
-                "chain_tip": None
-                if tip is None
-                else {"slot": tip.slot, "header_hash": tip.header_hash, "chain_time_ms": tip.chain_time_ms},
-            },
-            "indexer": None
-            if progress is None
-            else {
-                "blocks_seen": progress.blocks_seen,
-                "blocks_written": progress.blocks_written,
-                "rollbacks_recorded": progress.rollbacks_recorded,
-                "reconnects": progress.reconnects,
-            },
-            "schedules": len(self.index.schedules),
-            "pending_submissions": len(self.index.in_flight),
-            "auto_release": self.config.release.auto,
-            "caller": {"uid": peer.uid, "admin": self.admins.is_admin(peer)},
-            "uptime_s": round(time.time() - self.started, 1),
-            "pid": os.getpid(),
-        }
+        return await query_methods.status(self, params, peer)
 
     async def schedules(self, params: dict[str, Any], peer: Peer) -> Any:
-        only_params(params, set())
-        self.fold()  # schedules discovered on chain reach the index through the log
-        return [
-            {
-                "schedule_id": sid,
-                "network": event.definition.get("network"),
-                "quorum": event.policy.quorum,
-                "oracles": len(event.policy.oracle_keys),
-                "allocations": len(event.definition.get("beneficiary_allocations", ())),
-                "source": "registered here"
-                if isinstance(event, ScheduleRegistered)
-                else "discovered on chain",
-                "registered_at": _point_or_none(self.index.registered_at.get(sid)),
-                "rebuild_from": _point_or_none(self.index.rebuild_from.get(sid)),
-            }
-            for sid, event in sorted(self.index.schedules.items())
-        ]
+        return await query_methods.schedules(self, params, peer)
 
     async def milestones(self, params: dict[str, Any], peer: Peer) -> Any:
-        only_params(params, {"schedule_id"})
-        schedule_id = param(params, "schedule_id", str, required=False)
-        if schedule_id is not None:
-            schedule_id = check_schedule_id(schedule_id, self.index.schedules)
-        self.catch_up()
-        rows: dict[tuple[str, str], dict[str, Any]] = {}
-        for state in self.projections.milestone_states():
-            rows[(state.schedule_id, state.milestone_id)] = {
-                "schedule_id": state.schedule_id,
-                "milestone_id": state.milestone_id,
-                "milestone": milestone_label(state.milestone_id),
-                "quorum": state.quorum,
-                "signatures": len(state.signed_by),
-                "signed_by": list(state.signed_by),
-                "quorum_reached": state.quorum_reached,
-                "allocations_locked": state.allocations_locked,
-                "amount_locked": state.amount_locked,
-                "allocations_released": state.allocations_released,
-                "amount_released": state.amount_released,
-                "allocations_reclaimed": state.allocations_reclaimed,
-                "amount_reclaimed": state.amount_reclaimed,
-            }
-        for sid, event in self.index.schedules.items():  # registered milestones nobody signed yet
-            for allocation in event.definition.get("beneficiary_allocations", ()):
-                hex_id = str(allocation["milestone_identifier"]).encode().hex()
-                rows.setdefault(
-                    (sid, hex_id),
-                    {
-                        "schedule_id": sid,
-                        "milestone_id": hex_id,
-                        "milestone": allocation["milestone_identifier"],
-                        "quorum": event.policy.quorum,
-                        "signatures": 0,
-                        "signed_by": [],
-                        "quorum_reached": False,
-                        "allocations_locked": 0,
-                        "amount_locked": 0,
-                        "allocations_released": 0,
-                        "amount_released": 0,
-                        "allocations_reclaimed": 0,
-                        "amount_reclaimed": 0,
-                    },
-                )
-        return [row for key, row in sorted(rows.items()) if schedule_id is None or key[0] == schedule_id]
+        return await query_methods.milestones(self, params, peer)
 
     async def claimable(self, params: dict[str, Any], peer: Peer) -> Any:
-        only_params(params, {"beneficiary", "schedule_id"})
-        beneficiary = param(params, "beneficiary", str, required=False)
-        schedule_id = param(params, "schedule_id", str, required=False)
-        if beneficiary is not None:
-            beneficiary = check_address("beneficiary", beneficiary, self.config.chain.cardano_network)
-        if schedule_id is not None:
-            schedule_id = check_schedule_id(schedule_id, self.index.schedules)
-        self.catch_up()
-        rows = [
-            {
-                "beneficiary": a.beneficiary,
-                "allocation": a.out_ref,
-                "schedule_id": a.schedule_id,
-                "milestone": milestone_label(a.milestone_id),
-                "amount": a.amount,
-                "vesting_time_ms": a.vesting_time_ms,
-                "milestone_verified": a.milestone_verified,
-                "vesting_passed": a.vesting_passed,
-                "released": a.released,
-                "reclaimed": a.reclaimed,
-                "claimable_now": a.claimable_now,
-                "next_unlock_ms": a.next_unlock_ms,
-                "in_flight": a.out_ref in self.index.in_flight_refs(),
-            }
-            for a in self.projections.claimable(beneficiary)
-            if schedule_id is None or a.schedule_id == schedule_id
-        ]
-        totals: dict[str, int] = {}
-        for a in self.projections.claimable(beneficiary):
-            if schedule_id is None or a.schedule_id == schedule_id:
-                totals[a.beneficiary] = totals.get(a.beneficiary, 0) + (a.amount if a.claimable_now else 0)
-        return {"allocations": rows, "claimable_now_by_beneficiary": totals}
+        return await query_methods.claimable(self, params, peer)
 
     async def submissions(self, params: dict[str, Any], peer: Peer) -> Any:
-        only_params(params, {"status"})
-        status = param(params, "status", str, required=False)
-        self.catch_up()
-        return [
-            {
-                "tx_id": s.tx_id,
-                "allocations": list(s.allocation_refs),
-                "validity_upper_slot": s.validity_upper_slot,
-                "status": s.status,
-                "reason": s.reason,
-            }
-            for s in self.projections.submissions(status)
-        ]
+        return await query_methods.submissions(self, params, peer)
 
     # --- schedule registration -----------------------------------------------------------------------------
 
@@ -646,30 +465,7 @@ class DaemonService:
         return self.wallet
 
     async def release(self, params: dict[str, Any], peer: Peer) -> Any:
-        only_params(params, {"schedule_id", "allocations", "beneficiary", "dry_run", "background"})
-        background = bool(param(params, "background", bool, required=False))
-        schedule_id = param(params, "schedule_id", str)
-        allocations = param(params, "allocations", list, required=False)
-        beneficiary = param(params, "beneficiary", str, required=False)
-        dry_run = bool(param(params, "dry_run", bool, required=False))
-        if allocations is not None and not all(isinstance(a, str) for a in allocations):
-            raise RpcError(jsonrpc.INVALID_PARAMS, '"allocations" must be a list of "txid#index" strings')
-        schedule_id = check_schedule_id(schedule_id, self.index.schedules)
-        if allocations is not None:
-            allocations = check_out_refs(allocations)
-        if beneficiary is not None:
-            beneficiary = check_address("beneficiary", beneficiary, self.config.chain.cardano_network)
-        if background:  # a job: answer its id now; `job` reports built / submitted / confirmed
-            self._load_wallet()  # a missing wallet is refused at once, not as a failed job
-            job = self.jobs.start(
-                "release",
-                peer.describe(),
-                lambda progress: self.release_schedule(
-                    schedule_id, allocations, beneficiary, dry_run, peer.describe(), progress=progress
-                ),
-            )
-            return {"job_id": job.id}
-        return await self.release_schedule(schedule_id, allocations, beneficiary, dry_run, peer.describe())
+        return await release_method.release(self, params, peer)
 
     async def release_schedule(
         self,
@@ -680,111 +476,15 @@ class DaemonService:
         caller: str,
         progress: Progress | None = None,
     ) -> dict[str, Any]:
-        from milestoned.domain.schedule_file import parse_schedule_document
-        from milestoned.txbuilder.errors import TxBuildError
-        from milestoned.txbuilder.release import build_release
-        from milestoned.txbuilder.signing import sign
-
-        progress = progress or Progress()
-        progress.phase = "building"
-        registered = self.index.schedules.get(schedule_id)
-        if registered is None:
-            raise RpcError(
-                jsonrpc.NOT_FOUND,
-                f"schedule {schedule_id} is not registered with this daemon",
-                "register it first (milestonectl schedule register FILE); "
-                "`milestonectl schedules` lists the registered ones",
-            )
-        definition = parse_schedule_document(dict(registered.definition))
-        key, payer = self._load_wallet()
-        chain = await self._tx_chain()
-        # Releases are built one at a time (release_lock), but NOT under the write lock: building and
-        # submitting many transactions takes minutes, and the scheduler's jobs (settling submissions,
-        # cursor checkpoints) and other commands must keep running meanwhile. The write lock is taken
-        # only to read a consistent in-flight set and to record each submission (intent first).
-        async with self.release_lock:
-            async with self.write_lock:
-                self.fold()
-                signatures = self.index.signatures_by_milestone(schedule_id)
-                in_flight, spent, unconfirmed = await wallet_exclusions(self, chain)
-            try:
-                plan = await long_build(
-                    self.link,
-                    chain,
-                    build_release(
-                        chain,
-                        definition,
-                        signatures,
-                        payer,
-                        allocations=allocations,
-                        beneficiary=beneficiary,
-                        in_flight=in_flight,
-                        validity_ms=self.config.release.validity_seconds * 1000,
-                        spent_elsewhere=spent,
-                        unconfirmed_tx_ids=unconfirmed,
-                        on_built=progress.count_built,
-                    ),
-                )
-            except TxBuildError as exc:
-                raise RpcError(
-                    jsonrpc.TX_REFUSED,
-                    str(exc),
-                    refusal_hint(exc),
-                    rule=getattr(exc, "rule", None),
-                    passes_at_ms=getattr(exc, "passes_at_ms", None),
-                ) from None
-            except ValueError as exc:
-                raise RpcError(jsonrpc.INVALID_PARAMS, str(exc)) from None
-            result: dict[str, Any] = {"plan": plan.to_json(), "dry_run": dry_run}
-            progress.built = len(plan.txs)
-            if dry_run:
-                return result
-            progress.phase = "submitting"
-            # One at a time, each with its intent recorded before it is sent and recorded as submitted as
-            # soon as Ogmios accepted it: `submissions` shows it at once, a crash between sending and
-            # recording loses nothing, and a refusal half-way leaves the earlier ones tracked.
-            for built in plan.txs:
-                outgoing = Outgoing(
-                    sign(built, [key]),
-                    tuple(built.details["allocations"]),
-                    int(built.tx.transaction_body.ttl or 0),
-                )
-                try:
-                    async with self.write_lock:
-                        self.fold()
-                        [tx_id] = await send_recorded(self, chain, [outgoing])
-                except TxBuildError as exc:
-                    done = progress.submitted
-                    raise RpcError(
-                        jsonrpc.TX_REFUSED,
-                        f"{exc} ({done} of {len(plan.txs)} transactions were submitted and recorded "
-                        "before it; this one is recorded as failed)",
-                        "`milestonectl submissions` shows what was submitted; release again for the rest",
-                        submitted=list(progress.tx_ids),
-                    ) from None
-                result["log_position"] = self.log.head().position
-                progress.submitted += 1
-                progress.tx_ids.append(str(tx_id))
-            result["submitted"] = list(progress.tx_ids)
-            progress.phase = "confirming"
-        log.info("release submitted", schedule_id=schedule_id, transactions=len(plan.txs), caller=caller)
-        return result
+        return await release_method.release_schedule(
+            self, schedule_id, allocations, beneficiary, dry_run, caller, progress
+        )
 
     async def job(self, params: dict[str, Any], peer: Peer) -> Any:
-        only_params(params, {"job_id"})
-        return self._job_json(self.jobs.get(param(params, "job_id", str)))
+        return await release_method.job(self, params, peer)
 
     async def list_jobs(self, params: dict[str, Any], peer: Peer) -> Any:
-        only_params(params, set())
-        return [self._job_json(job) for job in self.jobs.all()]
-
-    def _job_json(self, job: Job) -> dict[str, Any]:
-        self.catch_up()
-        ours = set(job.progress.tx_ids)
-        status = {s.tx_id: s.status for s in self.projections.submissions() if s.tx_id in ours}
-        document = job.to_json(sum(1 for tx_id in ours if status.get(tx_id) == "confirmed"))
-        document["settled"] = sum(1 for tx_id in ours if status.get(tx_id, "submitted") != "submitted")
-        return document
+        return await release_method.list_jobs(self, params, peer)
 
     async def attestations(self, params: dict[str, Any], peer: Peer) -> Any:
         from milestoned.daemon.attestations_method import attestations
@@ -863,69 +563,10 @@ class DaemonService:
     # --- auditing ----------------------------------------------------------------------------------------
 
     async def log_verify(self, params: dict[str, Any], peer: Peer) -> Any:
-        only_params(params, set())
-        anchor = self.log.head()  # as this process appended it; the head file outlives restarts
-        if self.log.head_file is not None:
-            from milestoned.eventlog.anchor import HeadFileError
-
-            # an unreadable head file is reported by `milestoned verify` and at start
-            with contextlib.suppress(HeadFileError):
-                anchor = self.log.head_file.read() or anchor
-        config = self.log.config
-
-        def run() -> Any:
-            from milestoned.eventlog.verify import verify
-
-            with EventLog(config) as reader:
-                return verify(reader, anchor=anchor)
-
-        report = await asyncio.to_thread(run)
-        return {
-            "ok": report.ok,
-            "events_checked": report.events_checked,
-            "head": {"position": report.head.position, "hash": report.head.hash},
-            "problems": [{"position": p.position, "message": p.message} for p in report.problems],
-            "summary": report.summary(),
-        }
+        return await log_methods.log_verify(self, params, peer)
 
     async def log_replay(self, params: dict[str, Any], peer: Peer) -> Any:
-        only_params(params, set())
-        if self.projector is None:
-            raise RpcError(
-                jsonrpc.NOT_READY,
-                "the projections are not running yet (the daemon is waiting for the chain's slot clock)",
-                "wait until `milestonectl status` shows projections ready",
-            )
-        self.catch_up()
-        live_dump = self.projections.dump()
-        position = self.projections.position()
-        config, slots = self.log.config, self.projector.slots
-
-        def run() -> tuple[bytes, int]:
-            with (
-                tempfile.TemporaryDirectory(prefix="milestoned-replay-") as folder,
-                EventLog(config) as reader,
-                ProjectionStore(parse_store_url(str(Path(folder) / "replay.db"))) as target,
-            ):
-                bounded: Any = BoundedLog(reader, position)
-                replayed = Projector(bounded, target, slots, batch_size=5000).catch_up()
-                return target.dump(), replayed
-
-        started = time.monotonic()
-        replay_dump, replayed = await asyncio.to_thread(run)
-        live_doc, replay_doc = orjson.loads(live_dump), orjson.loads(replay_dump)
-        differing = sorted(
-            name
-            for name in set(live_doc["tables"]) | set(replay_doc["tables"])
-            if live_doc["tables"].get(name) != replay_doc["tables"].get(name)
-        )
-        return {
-            "equal": live_dump == replay_dump,
-            "events_replayed": replayed,
-            "position": position,
-            "differing_tables": differing,
-            "seconds": round(time.monotonic() - started, 3),
-        }
+        return await log_methods.log_replay(self, params, peer)
 
 
 def _read_schedule(document: object) -> Any:

@@ -72,6 +72,11 @@ class FollowPolicy:
     admin_key_hashes: frozenset[str] = frozenset()
     schedule_ids: frozenset[str] = frozenset()
 
+    @property
+    def follows_nothing(self) -> bool:
+        """No schedule found on chain can ever be followed: discovery need not even look."""
+        return not (self.everything or self.admin_key_hashes or self.schedule_ids)
+
     def may_follow(self, schedule_id: str, signers: Iterable[str]) -> bool:
         return (
             self.everything
@@ -342,7 +347,7 @@ class Discovery:
         and the rejections met; `pending` (schedule id → first allocation → part) is not modified."""
         events: list[ChainEvent] = []
         rejections: list[Rejection] = []
-        if block.slot is None:
+        if block.slot is None or self.follow.follows_nothing:
             return events, rejections
         new_parts: dict[str, dict[int, RegistrationPartSeen]] = {}
         done: set[str] = set()

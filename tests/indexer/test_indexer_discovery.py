@@ -355,3 +355,10 @@ def test_a_definition_for_another_network_is_refused() -> None:
     chain.discovery.network = "devnet"
     chain.block(registration_tx(0, 6, schedule=preprod))
     assert reasons(chain) == ["wrong_network"] and chain.state.schedules == {}
+
+
+def test_a_daemon_that_follows_nothing_found_on_chain_does_not_look() -> None:
+    """No admin key, no schedule id, not everything: discovery cannot follow anything, so it does not
+    even scan (the indexer's cost stays what it was for such a daemon)."""
+    chain = Chain(FollowPolicy())
+    assert chain.block(registration_tx(0, 6)) == [] and chain.rejections == []

@@ -1,0 +1,198 @@
+"""The socket's queries: status, schedules, milestones, claimable amounts and submissions. They never write.
+
+Each answers from the projections (caught up first) and the daemon's local index; JSON times carry an
+ISO 8601 twin, and answers given while the daemon syncs say so (`stale`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from milestoned import __version__
+from milestoned.daemon.jsonrpc import only_params, param
+from milestoned.daemon.request_checks import check_address, check_schedule_id
+from milestoned.eventlog.events import ScheduleRegistered
+
+if TYPE_CHECKING:
+    from milestoned.daemon.peercred import Peer
+    from milestoned.daemon.service import DaemonService
+
+
+def _point_or_none(point: Any) -> str | None:
+    """A chain point as `SLOT.HASH` (what `--from` and the recovery card take), None when unknown."""
+    if point is None:
+        return None
+    return "origin" if point.is_origin else f"{point.slot}.{point.header_hash}"
+
+
+def milestone_label(milestone_hex: str) -> str:
+    try:
+        return bytes.fromhex(milestone_hex).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return milestone_hex
+
+
+async def status(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:
+    only_params(params, set())
+    head = service.log.head()
+    health = service.health()
+    progress = service.follower.progress() if service.follower is not None else None
+    try:
+        tip = service.projections.chain_tip()
+    except Exception:  # reported in health.problems; the rest of the status still answers
+        tip = None
+    return {
+        "version": __version__,
+        "network": service.config.chain.network,
+        "ogmios_url": service.ogmios_url,
+        "embedded_devnet": service.devnet_url,
+        "state": "recovering" if service._recovering() else health.state,
+        "health": health.to_json(),
+        "recovery": None
+        if service.recovery is None
+        else {
+            **service.recovery.to_json(),
+            "progress": {"indexer_slot": health.indexer_slot, "node_tip_slot": health.node_tip_slot},
+        },
+        "log": {"position": head.position, "hash": head.hash, "store": service.log.config.describe()},
+        "projections": {
+            "position": health.projection_position,
+            "store": service.projections.config.describe(),
+            "ready": service.projector is not None,
+            "chain_tip": None
+            if tip is None
+            else {"slot": tip.slot, "header_hash": tip.header_hash, "chain_time_ms": tip.chain_time_ms},
+        },
+        "indexer": None
+        if progress is None
+        else {
+            "blocks_seen": progress.blocks_seen,
+            "blocks_written": progress.blocks_written,
+            "rollbacks_recorded": progress.rollbacks_recorded,
+            "reconnects": progress.reconnects,
+        },
+        "schedules": len(service.index.schedules),
+        "pending_submissions": len(service.index.in_flight),
+        "auto_release": service.config.release.auto,
+        "caller": {"uid": peer.uid, "admin": service.admins.is_admin(peer)},
+        "uptime_s": round(time.time() - service.started, 1),
+        "pid": os.getpid(),
+    }
+
+
+async def schedules(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:
+    only_params(params, set())
+    service.fold()  # schedules discovered on chain reach the index through the log
+    return [
+        {
+            "schedule_id": sid,
+            "network": event.definition.get("network"),
+            "quorum": event.policy.quorum,
+            "oracles": len(event.policy.oracle_keys),
+            "allocations": len(event.definition.get("beneficiary_allocations", ())),
+            "source": "registered here" if isinstance(event, ScheduleRegistered) else "discovered on chain",
+            "registered_at": _point_or_none(service.index.registered_at.get(sid)),
+            "rebuild_from": _point_or_none(service.index.rebuild_from.get(sid)),
+        }
+        for sid, event in sorted(service.index.schedules.items())
+    ]
+
+
+async def milestones(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:
+    only_params(params, {"schedule_id"})
+    schedule_id = param(params, "schedule_id", str, required=False)
+    if schedule_id is not None:
+        schedule_id = check_schedule_id(schedule_id, service.index.schedules)
+    service.catch_up()
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for state in service.projections.milestone_states():
+        rows[(state.schedule_id, state.milestone_id)] = {
+            "schedule_id": state.schedule_id,
+            "milestone_id": state.milestone_id,
+            "milestone": milestone_label(state.milestone_id),
+            "quorum": state.quorum,
+            "signatures": len(state.signed_by),
+            "signed_by": list(state.signed_by),
+            "quorum_reached": state.quorum_reached,
+            "allocations_locked": state.allocations_locked,
+            "amount_locked": state.amount_locked,
+            "allocations_released": state.allocations_released,
+            "amount_released": state.amount_released,
+            "allocations_reclaimed": state.allocations_reclaimed,
+            "amount_reclaimed": state.amount_reclaimed,
+        }
+    for sid, event in service.index.schedules.items():  # registered milestones nobody signed yet
+        for allocation in event.definition.get("beneficiary_allocations", ()):
+            hex_id = str(allocation["milestone_identifier"]).encode().hex()
+            rows.setdefault(
+                (sid, hex_id),
+                {
+                    "schedule_id": sid,
+                    "milestone_id": hex_id,
+                    "milestone": allocation["milestone_identifier"],
+                    "quorum": event.policy.quorum,
+                    "signatures": 0,
+                    "signed_by": [],
+                    "quorum_reached": False,
+                    "allocations_locked": 0,
+                    "amount_locked": 0,
+                    "allocations_released": 0,
+                    "amount_released": 0,
+                    "allocations_reclaimed": 0,
+                    "amount_reclaimed": 0,
+                },
+            )
+    return [row for key, row in sorted(rows.items()) if schedule_id is None or key[0] == schedule_id]
+
+
+async def claimable(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:
+    only_params(params, {"beneficiary", "schedule_id"})
+    beneficiary = param(params, "beneficiary", str, required=False)
+    schedule_id = param(params, "schedule_id", str, required=False)
+    if beneficiary is not None:
+        beneficiary = check_address("beneficiary", beneficiary, service.config.chain.cardano_network)
+    if schedule_id is not None:
+        schedule_id = check_schedule_id(schedule_id, service.index.schedules)
+    service.catch_up()
+    rows = [
+        {
+            "beneficiary": a.beneficiary,
+            "allocation": a.out_ref,
+            "schedule_id": a.schedule_id,
+            "milestone": milestone_label(a.milestone_id),
+            "amount": a.amount,
+            "vesting_time_ms": a.vesting_time_ms,
+            "milestone_verified": a.milestone_verified,
+            "vesting_passed": a.vesting_passed,
+            "released": a.released,
+            "reclaimed": a.reclaimed,
+            "claimable_now": a.claimable_now,
+            "next_unlock_ms": a.next_unlock_ms,
+            "in_flight": a.out_ref in service.index.in_flight_refs(),
+        }
+        for a in service.projections.claimable(beneficiary)
+        if schedule_id is None or a.schedule_id == schedule_id
+    ]
+    totals: dict[str, int] = {}
+    for a in service.projections.claimable(beneficiary):
+        if schedule_id is None or a.schedule_id == schedule_id:
+            totals[a.beneficiary] = totals.get(a.beneficiary, 0) + (a.amount if a.claimable_now else 0)
+    return {"allocations": rows, "claimable_now_by_beneficiary": totals}
+
+
+async def submissions(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:
+    only_params(params, {"status"})
+    status = param(params, "status", str, required=False)
+    service.catch_up()
+    return [
+        {
+            "tx_id": s.tx_id,
+            "allocations": list(s.allocation_refs),
+            "validity_upper_slot": s.validity_upper_slot,
+            "status": s.status,
+            "reason": s.reason,
+        }
+        for s in service.projections.submissions(status)
+    ]

@@ -34,6 +34,7 @@ from milestoned.daemon.http_endpoint import HttpEndpoint, Metrics
 from milestoned.daemon.jsonrpc import RpcError
 from milestoned.daemon.peercred import AdminPolicy
 from milestoned.daemon.projection_recovery import open_projections
+from milestoned.daemon.release_method import release_schedule
 from milestoned.daemon.service import DaemonService, submission_outcomes
 from milestoned.daemon.socket_server import SocketServer
 from milestoned.daemon.submissions import reconcile_intents
@@ -464,7 +465,7 @@ def _start_scheduler(
         }
         for schedule_id in sorted(due & set(service.index.schedules)):
             try:
-                await service.release_schedule(schedule_id, None, None, False, "auto-release")
+                await release_schedule(service, schedule_id, None, None, False, "auto-release")
             except Exception as exc:
                 log.warning("auto-release did not release", schedule_id=schedule_id, reason=str(exc))
 

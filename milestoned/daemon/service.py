@@ -467,19 +467,6 @@ class DaemonService:
     async def release(self, params: dict[str, Any], peer: Peer) -> Any:
         return await release_method.release(self, params, peer)
 
-    async def release_schedule(
-        self,
-        schedule_id: str,
-        allocations: list[str] | None,
-        beneficiary: str | None,
-        dry_run: bool,
-        caller: str,
-        progress: Progress | None = None,
-    ) -> dict[str, Any]:
-        return await release_method.release_schedule(
-            self, schedule_id, allocations, beneficiary, dry_run, caller, progress
-        )
-
     async def job(self, params: dict[str, Any], peer: Peer) -> Any:
         return await release_method.job(self, params, peer)
 

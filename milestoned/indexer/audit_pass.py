@@ -30,7 +30,7 @@ from milestoned.eventlog.events import (
     RolledBack,
 )
 from milestoned.indexer.discovery import Discovery, FollowPolicy, labelled_transactions, metadatum
-from milestoned.indexer.filter import WatchedContract, block_events, plutus_constructor
+from milestoned.indexer.filter import WatchedContract, block_events, mint_redeemer_data, plutus_constructor
 from milestoned.indexer.state import FollowerState
 from milestoned.ogmios.model import Block, Transaction
 
@@ -167,7 +167,7 @@ def spend_witness(
     tx: Transaction, point: ChainPoint, schedule_id: str, token: tuple[str, str]
 ) -> SpendWitness:
     """The witness of `tx`, spending allocations of `schedule_id` whose token is `token` (policy, name)."""
-    data = _mint_redeemer(tx, schedule_id)
+    data = mint_redeemer_data(tx, schedule_id)
     redeemer = None if data is None else plutus_constructor(data)
     attestations: tuple[Attested, ...] = ()
     problem = ""
@@ -205,15 +205,3 @@ def spend_witness(
         signers=tuple(tx.required_extra_signatories),
         problem=problem,
     )
-
-
-def _mint_redeemer(tx: Transaction, policy_id: str) -> str | None:
-    """The redeemer data (hex CBOR) `tx` gives minting policy `policy_id`: mint redeemers point at the
-    policy's position among the minted policy ids in ascending order."""
-    if policy_id not in tx.mint:
-        return None
-    index = sorted(tx.mint).index(policy_id)
-    for redeemer in tx.redeemers:
-        if redeemer.validator.purpose == "mint" and redeemer.validator.index == index:
-            return redeemer.data
-    return None

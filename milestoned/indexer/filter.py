@@ -407,7 +407,7 @@ def signatures_used(
     policy = schedules.get(schedule_id) if isinstance(schedules, Mapping) else None
     if not isinstance(policy, SchedulePolicy):
         return []
-    data = _mint_redeemer_data(tx, schedule_id)
+    data = mint_redeemer_data(tx, schedule_id)
     if data is None:
         return []
     try:
@@ -429,7 +429,9 @@ def signatures_used(
         return []
 
 
-def _mint_redeemer_data(tx: Transaction, policy_id: str) -> str | None:
+def mint_redeemer_data(tx: Transaction, policy_id: str) -> str | None:
+    """The redeemer data (hex CBOR) `tx` gives minting policy `policy_id`: mint redeemers point at the
+    policy's position among the minted policy ids in ascending order."""
     if policy_id not in tx.mint:
         return None
     index = sorted(tx.mint).index(policy_id)
@@ -444,7 +446,7 @@ def mint_redeemer_constructor(tx: Transaction, policy_id: str) -> int | None:
 
     Mint redeemers point at the policy's position among the minted policy ids in ascending order.
     """
-    data = _mint_redeemer_data(tx, policy_id)
+    data = mint_redeemer_data(tx, policy_id)
     return None if data is None else plutus_constructor(data)
 
 

@@ -5,15 +5,14 @@ the transactions as they are built and submitted. The real daemon process and so
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import time
 from typing import Any
 
-from daemon_process import EXAMPLES, Daemon, short_folder, write_config
+from daemon_process import EXAMPLES, Daemon, short_folder
 from devnet_process import devnet_thread
-from pycardano import PaymentSigningKey, Transaction
-from test_submission_faults import address_of, commit_m1_signatures, result
+from pycardano import Transaction
+from test_submission_faults import address_of, commit_m1_signatures, keys_and_config, result
 
 from milestoned.daemon.demo_wiring import TOKEN_NAME, demo_schedule_document, demo_seed
 from milestoned.domain.attestation import sign_attestation
@@ -26,17 +25,8 @@ ALLOCATIONS = 70
 
 def test_a_write_is_answered_while_a_long_release_builds() -> None:
     folder = short_folder()
-    admin = PaymentSigningKey(demo_seed("admin"))
-    operator = PaymentSigningKey(hashlib.sha256(b"milestoned/test/operator").digest())
-    wallet_key = folder / "operator.skey"
-    operator.save(str(wallet_key))
-    wallet_key.chmod(0o600)
     with devnet_thread() as devnet:
-        config = write_config(
-            folder,
-            chain={"ogmios_url": devnet.url, "start": "origin"},
-            release={"wallet_key": str(wallet_key)},
-        )
+        admin, operator, config = keys_and_config(folder, devnet)
         daemon = Daemon(config, folder / "d.sock", folder / "daemon.log")
         try:
             devnet.call(lambda d: d.fund(address_of(admin), 3_000_000_000, {TOKEN_NAME: 10_000_000}))

@@ -72,6 +72,19 @@ def register_on_chain(daemon: Daemon, devnet: DevnetThread, admin: PaymentSignin
     return schedule_id
 
 
+def keys_and_config(folder: Path, devnet: DevnetThread) -> tuple[PaymentSigningKey, PaymentSigningKey, Path]:
+    """The demo admin, an operator wallet saved as the daemon's key (0600), and a config on `devnet`."""
+    admin = PaymentSigningKey(demo_seed("admin"))
+    operator = PaymentSigningKey(hashlib.sha256(b"milestoned/test/operator").digest())
+    wallet_key = folder / "operator.skey"
+    operator.save(str(wallet_key))
+    wallet_key.chmod(0o600)
+    config = write_config(
+        folder, chain={"ogmios_url": devnet.url, "start": "origin"}, release={"wallet_key": str(wallet_key)}
+    )
+    return admin, operator, config
+
+
 def commit_m1_signatures(daemon: Daemon, schedule_id: str) -> None:
     from milestoned.commands.attestation_file import Attestation, attestation_document
     from milestoned.domain.attestation import sign_attestation
@@ -92,17 +105,8 @@ def submissions(daemon: Daemon) -> dict[str, dict[str, Any]]:
 
 def test_a_kill_between_intent_send_and_record_loses_no_release_and_spends_nothing_pending() -> None:
     folder = short_folder()
-    admin = PaymentSigningKey(demo_seed("admin"))
-    operator = PaymentSigningKey(hashlib.sha256(b"milestoned/test/operator").digest())
-    wallet_key = folder / "operator.skey"
-    operator.save(str(wallet_key))
-    wallet_key.chmod(0o600)
     with devnet_thread() as devnet:
-        config = write_config(
-            folder,
-            chain={"ogmios_url": devnet.url, "start": "origin"},
-            release={"wallet_key": str(wallet_key)},
-        )
+        admin, operator, config = keys_and_config(folder, devnet)
         daemon = Daemon(config, folder / "d.sock", folder / "daemon.log")
         try:
             devnet.call(lambda d: d.fund(address_of(admin), 2_000_000_000, {TOKEN_NAME: 10_000_000}))

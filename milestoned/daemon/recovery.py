@@ -16,6 +16,7 @@ moves and reads around them are the shell.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -163,16 +164,12 @@ def move_aside(config: DaemonConfig, when: str) -> tuple[str, StoreConfig | None
     else:
         renamed = f"{store.schema}_damaged_{when.lower()}"[:63]
         _rename_schema(store, renamed)
-        readable = PostgresConfig(**{**_fields(store), "schema": renamed})
+        readable = dataclasses.replace(store, schema=renamed)
     head = data_dir / HEAD_FILE_NAME
     if head.exists():
         shutil.move(str(head), aside / HEAD_FILE_NAME)
     where = str(aside) if isinstance(store, SQLiteConfig) else f"{aside} and schema {readable.schema}"  # type: ignore[union-attr]
     return where, readable
-
-
-def _fields(config: PostgresConfig) -> dict[str, Any]:
-    return {name: getattr(config, name) for name in config.__dataclass_fields__}
 
 
 def _sqlite_files(config: DaemonConfig) -> Iterator[Path]:

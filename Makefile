@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test run bench contracts lint clean
+.PHONY: setup test run bench contracts mutants lint clean
 
 setup: $(STAMP)
 
@@ -24,6 +24,11 @@ lint: setup
 
 contracts: setup
 	$(BIN)/python -m milestoned.contracts.build
+
+# Mutation testing of the Python core and the OpShin scripts (long: an hour or more on two cores).
+# Results: bench/mutants.json and the core.mutants_* / contracts.mutants_* figures of bench/results.json.
+mutants: setup
+	nice -n 10 $(BIN)/python -m mutation run core contracts
 
 bench: setup
 	$(BIN)/python -m bench

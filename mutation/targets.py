@@ -74,11 +74,15 @@ CORE: tuple[Target, ...] = (
         "milestoned/eventlog/hashchain.py",
         (
             "tests/eventlog/test_eventlog_codec.py",
+            "tests/eventlog/test_eventlog_mutants.py",
             "tests/eventlog/test_eventlog_verify.py",
             "tests/eventlog/test_eventlog_store.py",
         ),
     ),
-    Target("milestoned/eventlog/verify.py", ("tests/eventlog/test_eventlog_verify.py",)),
+    Target(
+        "milestoned/eventlog/verify.py",
+        ("tests/eventlog/test_eventlog_verify.py", "tests/eventlog/test_eventlog_mutants.py"),
+    ),
     Target(
         "milestoned/projections/changes.py",
         (
@@ -95,8 +99,13 @@ CORE: tuple[Target, ...] = (
             "tests/projections/test_projections_property.py",
         ),
     ),
-    Target("milestoned/txbuilder/release_checks.py", TXBUILDER_FAST),
-    Target("milestoned/txbuilder/fees.py", TXBUILDER_FAST),
+    Target(
+        "milestoned/txbuilder/release_checks.py",
+        (*TXBUILDER_FAST, "tests/txbuilder/test_txbuilder_release_checks_mutants.py"),
+    ),
+    Target(
+        "milestoned/txbuilder/fees.py", ("tests/txbuilder/test_txbuilder_fees_mutants.py", *TXBUILDER_FAST)
+    ),
     Target("milestoned/txbuilder/assembly.py", (*TXBUILDER_FAST, "tests/txbuilder/test_txbuilder_errors.py")),
     Target("milestoned/txbuilder/signing.py", (*TXBUILDER_FAST, "tests/txbuilder/test_txbuilder_errors.py")),
     Target("milestoned/daemon/peercred.py", ("tests/daemon/test_daemon_config.py", *DAEMON_PROCESS)),

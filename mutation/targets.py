@@ -107,7 +107,14 @@ CORE: tuple[Target, ...] = (
         "milestoned/txbuilder/fees.py", ("tests/txbuilder/test_txbuilder_fees_mutants.py", *TXBUILDER_FAST)
     ),
     Target("milestoned/txbuilder/assembly.py", (*TXBUILDER_FAST, "tests/txbuilder/test_txbuilder_errors.py")),
-    Target("milestoned/txbuilder/signing.py", (*TXBUILDER_FAST, "tests/txbuilder/test_txbuilder_errors.py")),
+    Target(
+        "milestoned/txbuilder/signing.py",
+        (
+            "tests/txbuilder/test_txbuilder_signing_mutants.py",
+            *TXBUILDER_FAST,
+            "tests/txbuilder/test_txbuilder_errors.py",
+        ),
+    ),
     Target("milestoned/daemon/peercred.py", ("tests/daemon/test_daemon_config.py", *DAEMON_PROCESS)),
     Target("milestoned/daemon/config.py", ("tests/daemon/test_daemon_config.py",)),
     Target("milestoned/commands/socket_client.py", DAEMON_PROCESS),

@@ -1,0 +1,106 @@
+"""Key files and signing: tests for mutants that survived (issue 19).
+
+Each refused key file gets its own exact error (missing, group-readable, not JSON, unreadable as its
+type, not a payment key), an extended key loads as one, and a transaction signed without a list of
+required signers carries a witness of every key given.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pycardano import (
+    Address,
+    HDWallet,
+    Network,
+    PaymentExtendedSigningKey,
+    PaymentSigningKey,
+    StakeSigningKey,
+    Transaction,
+    TransactionBody,
+    TransactionId,
+    TransactionInput,
+    TransactionOutput,
+    TransactionWitnessSet,
+)
+
+from milestoned.txbuilder.errors import SigningError
+from milestoned.txbuilder.signing import key_hash, load_signing_key, sign
+
+SEED = "a1" * 32
+
+
+def key_file(tmp_path: Path, document: object, mode: int = 0o600) -> Path:
+    path = tmp_path / "key.skey"
+    path.write_text(document if isinstance(document, str) else json.dumps(document))
+    path.chmod(mode)
+    return path
+
+
+def test_a_missing_key_file_is_named_with_what_to_pass(tmp_path: Path) -> None:
+    missing = tmp_path / "nothing.skey"
+    with pytest.raises(SigningError) as refused:
+        load_signing_key(missing)
+    assert (
+        str(refused.value) == f"signing key file {missing} does not exist; pass the path of the admin's .skey"
+    )
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o620, 0o604, 0o602])
+def test_a_key_file_others_can_read_or_write_is_refused_before_reading(tmp_path: Path, mode: int) -> None:
+    path = key_file(tmp_path, "not even json", mode)
+    with pytest.raises(SigningError) as refused:
+        load_signing_key(path)
+    assert str(refused.value).startswith(f"{path} is readable or writable by others (mode {mode:04o});")
+    assert str(refused.value).endswith(f"Fix: chmod 600 {path}")
+
+
+def test_a_key_file_that_is_not_json_is_refused(tmp_path: Path) -> None:
+    path = key_file(tmp_path, "not even json")
+    with pytest.raises(SigningError) as refused:
+        load_signing_key(path)
+    assert str(refused.value).startswith(f"{path} is not a cardano-cli key file (a JSON text envelope): ")
+
+
+def test_an_extended_payment_key_loads_as_one(tmp_path: Path) -> None:
+    key = PaymentExtendedSigningKey.from_hdwallet(HDWallet.from_seed(SEED))
+    path = key_file(tmp_path, json.loads(key.to_json()))
+    loaded = load_signing_key(path)
+    assert isinstance(loaded, PaymentExtendedSigningKey) and loaded.payload == key.payload
+
+
+def test_a_payment_key_that_does_not_decode_is_refused_with_its_type(tmp_path: Path) -> None:
+    document = {"type": "PaymentSigningKeyShelley_ed25519", "description": "", "cborHex": "zz"}
+    path = key_file(tmp_path, document)
+    with pytest.raises(SigningError) as refused:
+        load_signing_key(path)
+    assert str(refused.value).startswith(f"{path} could not be read as a PaymentSigningKeyShelley_ed25519: ")
+
+
+def test_a_stake_key_is_not_a_payment_key(tmp_path: Path) -> None:
+    stake = StakeSigningKey.generate()
+    path = key_file(tmp_path, json.loads(stake.to_json()))
+    with pytest.raises(SigningError) as refused:
+        load_signing_key(path)
+    assert str(refused.value) == (
+        f"{path} holds a StakeSigningKeyShelley_ed25519; a payment signing key "
+        "(PaymentSigningKeyShelley_ed25519) is needed"
+    )
+
+
+def test_without_required_signers_every_key_given_signs() -> None:
+    keys = [PaymentSigningKey.generate(), PaymentSigningKey.generate()]
+    body = TransactionBody(
+        inputs=[TransactionInput(TransactionId(bytes(32)), 0)],
+        outputs=[TransactionOutput(Address(key_hash(keys[0]), network=Network.TESTNET), 2_000_000)],
+        fee=200_000,
+    )
+    signed = sign(Transaction(body, TransactionWitnessSet()), keys)
+    witnesses = signed.transaction_witness_set.vkey_witnesses or []
+    assert sorted(w.vkey.hash().payload for w in witnesses) == sorted(key_hash(k).payload for k in keys)
+    only_first = sign(Transaction(body, TransactionWitnessSet()), keys, required=[key_hash(keys[0])])
+    assert [w.vkey.hash() for w in only_first.transaction_witness_set.vkey_witnesses or []] == [
+        key_hash(keys[0])
+    ]

@@ -178,3 +178,13 @@ def test_payout_of_the_boundary_release_is_one_run() -> None:
     spent, _ = locked(schedule, BOUNDARY_MS)
     (payout,) = sc.correct_payouts(schedule, spent)
     assert payout.datum == ot.payout_datum(schedule.schedule_id)
+
+
+def test_nothing_to_release_with_two_refusals_counts_the_other() -> None:
+    refusals = (("a#0", refusal("milestone_quorum")), ("a#1", refusal("vesting", 5_000)))
+    summary = nothing_to_release(ReleaseCheck((), refusals), "milestone m1")
+    assert (summary.rule, summary.passes_at_ms) == ("milestone_quorum", 5_000)
+    assert str(summary).startswith(
+        f"refused (milestone_quorum): nothing of milestone m1 can be released now: {refusals[0][1]} "
+        "(and 1 more allocation(s) refused)"
+    )

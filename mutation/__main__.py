@@ -125,7 +125,14 @@ def chosen_targets(groups: list[str], packages: list[str], modules: list[str]) -
 def cmd_run(args: argparse.Namespace) -> int:
     targets = chosen_targets(args.groups, args.package, args.module)
     ids = set(args.ids.split(",")) if args.ids else None
-    mutants = select([m for t in targets for m in mutants_of(t)], ids, args.stride)
+    if ids is not None:
+        wanted = {
+            t.path: {int(i.rsplit("#", 1)[1]) for i in ids if i.rsplit("#", 1)[0] == t.path} for t in targets
+        }
+        targets = [t for t in targets if wanted[t.path]]
+        mutants = [m for t in targets for m in mutants_of(t, wanted[t.path])]
+    else:
+        mutants = select([m for t in targets for m in mutants_of(t)], None, args.stride)
     if ids is not None and len(mutants) != len(ids):
         missing = ids - {m.id for m in mutants}
         raise SystemExit(f"no such mutant: {', '.join(sorted(missing))} (see `python -m mutation list`)")
@@ -141,7 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         records[result.id] = result.record()
         save(records, output or MUTANTS_JSON)
 
-    results = run_mutants(mutants, args.jobs, on_result=keep)
+    results = run_mutants(mutants, args.jobs, on_result=keep, timeout=args.timeout)
     counts = collections.Counter(r.status for r in results)
     print(f"[mutation] this run: {dict(counts)}")
     for r in results:
@@ -185,7 +192,7 @@ def main(argv: list[str]) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("run", "list"):
         p = sub.add_parser(name)
-        p.add_argument("groups", nargs="*", choices=[*TARGETS, []], default=["core", "contracts"])
+        p.add_argument("groups", nargs="*", metavar="core|contracts", help="what to mutate (default: both)")
         p.add_argument("--package", action="append", default=[], help="domain, indexer, eventlog...")
         p.add_argument(
             "--module", action="append", default=[], help="a target path, e.g. milestoned/txbuilder/fees.py"
@@ -195,10 +202,20 @@ def main(argv: list[str]) -> int:
             p.add_argument("--stride", type=int, default=1, help="run every n-th mutant only")
             p.add_argument("--ids", help="comma-separated mutant ids (path#index)")
             p.add_argument("--output", help="write records here instead of bench/ (figures are not written)")
+            p.add_argument(
+                "--timeout",
+                type=float,
+                help="seconds per mutant; skips the unmutated baseline run that sets it",
+            )
         else:
             p.add_argument("-v", "--verbose", action="store_true")
     sub.add_parser("survivors")
     args = parser.parse_args(argv)
+    if args.command in ("run", "list"):
+        args.groups = args.groups or list(TARGETS)
+        unknown = [g for g in args.groups if g not in TARGETS]
+        if unknown:
+            parser.error(f"unknown group {unknown[0]!r}; choose from {', '.join(TARGETS)}")
     if args.command == "run":
         return cmd_run(args)
     if args.command == "list":

@@ -436,10 +436,15 @@ def baseline(source: str) -> str:
     return ast.unparse(copy.deepcopy(ast.parse(source))) + "\n"
 
 
-def iter_mutants(source: str, weak_fields: bool = False) -> Iterator[tuple[Site, str]]:
-    """Each site with its mutated source; mutants that unparse to the original are dropped."""
+def iter_mutants(
+    source: str, weak_fields: bool = False, indices: set[int] | None = None
+) -> Iterator[tuple[Site, str]]:
+    """Each site (or those in `indices`) with its mutated source; mutants that unparse to the original
+    are dropped."""
     original = baseline(source)
     for site in sites(source, weak_fields):
+        if indices is not None and site.index not in indices:
+            continue
         mutated = mutate(source, site.index, weak_fields)
         if mutated != original:
             yield site, mutated

@@ -19,6 +19,7 @@ Why this shape:
 
 from __future__ import annotations
 
+import compileall
 import contextlib
 import importlib
 import json
@@ -91,9 +92,10 @@ class Result:
         return asdict(self)
 
 
-def mutants_of(target: Target) -> list[Mutant]:
+def mutants_of(target: Target, indices: set[int] | None = None) -> list[Mutant]:
+    """The mutants of `target` (only the sites in `indices`, when given: generating all takes a while)."""
     source = (REPO / target.path).read_text()
-    return [Mutant(target, site, text) for site, text in iter_mutants(source, target.weak_fields)]
+    return [Mutant(target, site, text) for site, text in iter_mutants(source, target.weak_fields, indices)]
 
 
 @dataclass
@@ -107,12 +109,9 @@ class Slot:
     @classmethod
     def create(cls, base: Path, number: int) -> Slot:
         root = base / f"slot{number}"
-        shutil.copytree(
-            REPO / "milestoned", root / "milestoned", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-        )
-        # precompiled, so a child does not recompile every unmutated module
-        import compileall
-
+        # With the checkout's bytecode (copy2 keeps the sources' times, so it stays valid), then
+        # compiled where missing: a child does not recompile every unmutated module it imports.
+        shutil.copytree(REPO / "milestoned", root / "milestoned")
         compileall.compile_dir(root / "milestoned", quiet=1)
         return cls(root)
 
@@ -344,13 +343,18 @@ def run_mutants(
     jobs: int,
     say: Any = print,
     on_result: Any = None,
+    timeout: float | None = None,
 ) -> list[Result]:
     """Run every mutant (at most `jobs` at a time); returns their results in input order."""
     preload()
     with tempfile.TemporaryDirectory(prefix="milestoned-mutation-") as tmp:
         pool = Pool(jobs, Path(tmp))
         targets = list({m.target.path: m.target for m in mutants}.values())
-        base = baseline_seconds(pool, targets, say)
+        base = (
+            baseline_seconds(pool, targets, say)
+            if timeout is None
+            else {t.tests: (timeout - 30) / 3 for t in targets}  # so that the deadline below is `timeout`
+        )
         results: dict[str, Result] = {}
         queue = list(mutants)
         done = 0
@@ -358,7 +362,7 @@ def run_mutants(
             while queue and pool.has_free_slot():
                 mutant = queue.pop(0)
                 # generous: the machine is shared, and a compile precedes the script tests
-                compile_allowance = 240.0 if mutant.target.package == "contracts" else 0.0
+                compile_allowance = 240.0 if mutant.target.package == "contracts" and timeout is None else 0.0
                 pool.start(
                     mutant, mutant.target, timeout=3 * base[mutant.target.tests] + 30 + compile_allowance
                 )

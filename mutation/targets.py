@@ -101,7 +101,7 @@ CORE: tuple[Target, ...] = (
     ),
     Target(
         "milestoned/txbuilder/release_checks.py",
-        (*TXBUILDER_FAST, "tests/txbuilder/test_txbuilder_release_checks_mutants.py"),
+        ("tests/txbuilder/test_txbuilder_release_checks_mutants.py", *TXBUILDER_FAST),
     ),
     Target(
         "milestoned/txbuilder/fees.py", ("tests/txbuilder/test_txbuilder_fees_mutants.py", *TXBUILDER_FAST)

@@ -26,8 +26,17 @@ from pycardano import (
     TransactionWitnessSet,
 )
 
+from milestoned.txbuilder.assembly import BuiltTx
 from milestoned.txbuilder.errors import SigningError
-from milestoned.txbuilder.signing import key_hash, load_signing_key, sign
+from milestoned.txbuilder.signing import (
+    assemble_witnesses,
+    key_hash,
+    load_signing_key,
+    sign,
+    signed_envelope,
+    transaction_from_envelope,
+    witness_envelope,
+)
 
 SEED = "a1" * 32
 
@@ -90,13 +99,21 @@ def test_a_stake_key_is_not_a_payment_key(tmp_path: Path) -> None:
     )
 
 
+KEYS = [PaymentSigningKey.generate(), PaymentSigningKey.generate()]
+BODY = TransactionBody(
+    inputs=[TransactionInput(TransactionId(bytes(32)), 0)],
+    outputs=[TransactionOutput(Address(key_hash(KEYS[0]), network=Network.TESTNET), 2_000_000)],
+    fee=200_000,
+)
+
+
+def built(signers: list[int]) -> BuiltTx:
+    tx = Transaction(BODY, TransactionWitnessSet())
+    return BuiltTx("release", tx, 200_000, {}, 0, 0, [key_hash(KEYS[i]) for i in signers])
+
+
 def test_without_required_signers_every_key_given_signs() -> None:
-    keys = [PaymentSigningKey.generate(), PaymentSigningKey.generate()]
-    body = TransactionBody(
-        inputs=[TransactionInput(TransactionId(bytes(32)), 0)],
-        outputs=[TransactionOutput(Address(key_hash(keys[0]), network=Network.TESTNET), 2_000_000)],
-        fee=200_000,
-    )
+    keys, body = KEYS, BODY
     signed = sign(Transaction(body, TransactionWitnessSet()), keys)
     witnesses = signed.transaction_witness_set.vkey_witnesses or []
     assert sorted(w.vkey.hash().payload for w in witnesses) == sorted(key_hash(k).payload for k in keys)
@@ -104,3 +121,37 @@ def test_without_required_signers_every_key_given_signs() -> None:
     assert [w.vkey.hash() for w in only_first.transaction_witness_set.vkey_witnesses or []] == [
         key_hash(keys[0])
     ]
+
+
+def test_no_key_means_no_witness_set_entry() -> None:
+    assert sign(Transaction(BODY, TransactionWitnessSet()), []).transaction_witness_set.vkey_witnesses is None
+
+
+def test_a_signed_envelope_is_a_plain_conway_transaction() -> None:
+    tx = sign(Transaction(BODY, TransactionWitnessSet()), KEYS)
+    envelope = signed_envelope(tx, "d")
+    assert envelope == {"type": "Tx ConwayEra", "description": "d", "cborHex": tx.to_cbor_hex()}
+    assert transaction_from_envelope(envelope).id == tx.id
+
+
+def test_an_envelope_whose_cbor_is_not_a_transaction_is_refused() -> None:
+    with pytest.raises(SigningError) as refused:
+        transaction_from_envelope({"type": "Tx ConwayEra", "cborHex": "a0"})
+    assert str(refused.value).startswith("the envelope's cborHex is not a Conway transaction: ")
+
+
+@pytest.mark.parametrize(
+    ("second", "kind"), [({"type": "Tx ConwayEra", "cborHex": ""}, "'Tx ConwayEra'"), ([1, 2], "'list'")]
+)
+def test_a_witness_of_the_wrong_kind_is_named_by_its_position(second: object, kind: str) -> None:
+    target = built([0, 1])
+    good = witness_envelope(target, KEYS[0])
+    with pytest.raises(SigningError) as refused:
+        assemble_witnesses(target, [good, second])  # type: ignore[list-item]
+    assert str(refused.value) == f"witness 2 is a {kind}, not a TxWitness ConwayEra text envelope"
+
+
+def test_witnesses_of_every_signer_assemble() -> None:
+    target = built([0, 1])
+    tx = assemble_witnesses(target, [witness_envelope(target, k) for k in KEYS])
+    assert {w.vkey.hash() for w in tx.transaction_witness_set.vkey_witnesses or []} == set(target.signers)

@@ -115,7 +115,14 @@ CORE: tuple[Target, ...] = (
             "tests/txbuilder/test_txbuilder_errors.py",
         ),
     ),
-    Target("milestoned/daemon/peercred.py", ("tests/daemon/test_daemon_config.py", *DAEMON_PROCESS)),
+    Target(
+        "milestoned/daemon/peercred.py",
+        (
+            "tests/daemon/test_daemon_peercred_mutants.py",
+            "tests/daemon/test_daemon_config.py",
+            *DAEMON_PROCESS,
+        ),
+    ),
     Target("milestoned/daemon/config.py", ("tests/daemon/test_daemon_config.py",)),
     Target("milestoned/commands/socket_client.py", DAEMON_PROCESS),
 )

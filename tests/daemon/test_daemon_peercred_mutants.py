@@ -10,6 +10,9 @@ import grp
 import os
 import pwd
 import socket
+import subprocess
+
+import pytest
 
 from milestoned.daemon.peercred import AdminPolicy, Peer, _groups, peer_of
 
@@ -59,3 +62,14 @@ def test_a_peer_is_described_by_name_or_uid() -> None:
     name = pwd.getpwuid(os.getuid()).pw_name
     assert Peer(42, os.getuid(), 0, frozenset()).describe() == f"{name} (uid {os.getuid()}, pid 42)"
     assert Peer(42, UNKNOWN_UID, 0, frozenset()).describe() == f"{UNKNOWN_UID} (uid {UNKNOWN_UID}, pid 42)"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a child process other groups needs root")
+def test_a_live_peer_s_groups_come_from_proc_not_the_group_database() -> None:
+    """The kernel's supplementary groups of the running peer win over what the group database says."""
+    child = subprocess.Popen(["sleep", "30"], extra_groups=[54321])
+    try:
+        assert _groups(child.pid, os.getuid(), os.getgid()) == {54321}
+    finally:
+        child.kill()
+        child.wait()

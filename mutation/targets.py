@@ -68,7 +68,11 @@ CORE: tuple[Target, ...] = (
     _domain("validation_errors", *DOMAIN_SCHEDULE),
     Target(
         "milestoned/indexer/filter.py",
-        ("tests/indexer/test_indexer_filter.py", "tests/indexer/test_indexer_prefilter.py"),
+        (
+            "tests/indexer/test_indexer_filter.py",
+            "tests/indexer/test_indexer_filter_mutants.py",
+            "tests/indexer/test_indexer_prefilter.py",
+        ),
     ),
     Target(
         "milestoned/eventlog/hashchain.py",

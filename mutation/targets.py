@@ -127,7 +127,10 @@ CORE: tuple[Target, ...] = (
             *DAEMON_PROCESS,
         ),
     ),
-    Target("milestoned/daemon/config.py", ("tests/daemon/test_daemon_config.py",)),
+    Target(
+        "milestoned/daemon/config.py",
+        ("tests/daemon/test_daemon_config.py", "tests/daemon/test_daemon_config_mutants.py"),
+    ),
     Target("milestoned/commands/socket_client.py", DAEMON_PROCESS),
 )
 

@@ -110,7 +110,14 @@ CORE: tuple[Target, ...] = (
     Target(
         "milestoned/txbuilder/fees.py", ("tests/txbuilder/test_txbuilder_fees_mutants.py", *TXBUILDER_FAST)
     ),
-    Target("milestoned/txbuilder/assembly.py", (*TXBUILDER_FAST, "tests/txbuilder/test_txbuilder_errors.py")),
+    Target(
+        "milestoned/txbuilder/assembly.py",
+        (
+            "tests/txbuilder/test_txbuilder_selection_mutants.py",
+            *TXBUILDER_FAST,
+            "tests/txbuilder/test_txbuilder_errors.py",
+        ),
+    ),
     Target(
         "milestoned/txbuilder/signing.py",
         (

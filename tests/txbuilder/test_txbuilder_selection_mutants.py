@@ -11,6 +11,7 @@ from pycardano import (
     Address,
     Asset,
     AssetName,
+    DatumHash,
     MultiAsset,
     Network,
     ScriptHash,
@@ -26,7 +27,7 @@ from milestoned.devnet.encode import protocol_parameters
 from milestoned.devnet.parameters import MAINNET_CONWAY
 from milestoned.ogmios.parsing import parse_protocol_parameters
 from milestoned.txbuilder import fees
-from milestoned.txbuilder.assembly import TxPlan, pick_collateral, select_inputs
+from milestoned.txbuilder.assembly import TxPlan, _sum_values, is_plain, pick_collateral, select_inputs
 from milestoned.txbuilder.errors import InsufficientFunds, NoCollateral
 
 PARAMS = parse_protocol_parameters(protocol_parameters(MAINNET_CONWAY))
@@ -108,3 +109,26 @@ def test_collateral_must_cover_its_percentage_and_the_return_minimum() -> None:
     assert "holding at least 1,500,000 lovelace of collateral (150% of a fee up to 1,000,000)" in str(
         refused.value
     )
+
+
+def test_a_token_no_utxo_holds_is_refused() -> None:
+    with pytest.raises(InsufficientFunds) as refused:
+        select_inputs(plan(utxo(1, 9_000_000)), Value(1_000_000, token(1)), 0)
+    assert (refused.value.needed, refused.value.available) == (1, 0)
+
+
+def test_plain_means_ada_only_without_datum_hash_or_script() -> None:
+    assert is_plain(utxo(1, 2_000_000).output)
+    assert not is_plain(utxo(1, 2_000_000, tokens=1).output)
+    assert not is_plain(TransactionOutput(WALLET, 2_000_000, datum_hash=DatumHash(bytes(32))))
+    assert not is_plain(utxo(1, 2_000_000, datum=5).output)
+
+
+def test_a_utxo_with_a_datum_is_never_collateral() -> None:
+    wallet = plan(utxo(1, 4_000_000, datum=5), utxo(2, 9_000_000))
+    assert ids([pick_collateral(wallet, PARAMS, 1_000_000)]) == [2]
+
+
+def test_values_add_up_exactly() -> None:
+    assert _sum_values([]) == Value(0, MultiAsset())
+    assert _sum_values([1, Value(2, token(3)), 4]) == Value(7, token(3))

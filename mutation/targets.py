@@ -64,7 +64,12 @@ CORE: tuple[Target, ...] = (
     _domain("schedule", *DOMAIN_SCHEDULE, "tests/domain/test_domain_eligibility.py"),
     _domain("schedule_canonical", *DOMAIN_SCHEDULE),
     _domain("schedule_file", *DOMAIN_SCHEDULE),
-    _domain("timestamps", "tests/domain/test_domain_timestamps.py", *DOMAIN_SCHEDULE),
+    _domain(
+        "timestamps",
+        "tests/domain/test_domain_timestamps.py",
+        "tests/domain/test_domain_timestamps_mutants.py",
+        *DOMAIN_SCHEDULE,
+    ),
     _domain("validation_errors", *DOMAIN_SCHEDULE),
     Target(
         "milestoned/indexer/filter.py",

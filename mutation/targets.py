@@ -51,7 +51,11 @@ CORE: tuple[Target, ...] = (
         "tests/txbuilder/test_txbuilder_units.py",
         "tests/contracts/test_contract_properties.py",
     ),
-    _domain("eligibility", "tests/domain/test_domain_eligibility.py"),
+    _domain(
+        "eligibility",
+        "tests/domain/test_domain_eligibility.py",
+        "tests/txbuilder/test_txbuilder_release_checks_mutants.py",
+    ),
     _domain("json_types", *DOMAIN_SCHEDULE),
     _domain("network", *ADDRESS_TESTS, *DOMAIN_SCHEDULE),
     _domain(

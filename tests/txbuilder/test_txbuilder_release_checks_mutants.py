@@ -14,7 +14,8 @@ from txbuilder_support import example_document
 
 from milestoned.contracts import scenarios as sc
 from milestoned.domain import onchain_types as ot
-from milestoned.domain.eligibility import IgnoredSignature, MilestoneQuorum
+from milestoned.domain.allocation import Allocation
+from milestoned.domain.eligibility import IgnoredSignature, MilestoneQuorum, vesting_passed
 from milestoned.domain.schedule_file import parse_schedule_document
 from milestoned.txbuilder.allocations import AllocationUtxo
 from milestoned.txbuilder.errors import Refusal
@@ -66,6 +67,8 @@ def test_vesting_time_is_the_same_millisecond_off_chain_and_on_chain(
         payouts=sc.correct_payouts(schedule, spent),
         validity_start_ms=BOUNDARY_MS,
     )
+    domain = Allocation(str(BENEFICIARY), 500, b"m1", vesting_ms)
+    assert vesting_passed(domain, BOUNDARY_MS) is releasable  # what `status` reports agrees too
     if releasable:
         assert verdict is utxo
         assert script_failures(built) == []

@@ -54,6 +54,7 @@ CORE: tuple[Target, ...] = (
     _domain(
         "eligibility",
         "tests/domain/test_domain_eligibility.py",
+        "tests/domain/test_domain_eligibility_mutants.py",
         "tests/txbuilder/test_txbuilder_release_checks_mutants.py",
     ),
     _domain("json_types", *DOMAIN_SCHEDULE),

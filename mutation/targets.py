@@ -16,8 +16,12 @@ from dataclasses import dataclass
 DOMAIN_SCHEDULE = (
     "tests/domain/test_domain_schedule_file.py",
     "tests/domain/test_domain_schedule_properties.py",
+    "tests/domain/test_domain_addresses_mutants.py",
 )
-ADDRESS_TESTS = ("tests/domain/test_domain_addresses_and_keys.py",)
+ADDRESS_TESTS = (
+    "tests/domain/test_domain_addresses_and_keys.py",
+    "tests/domain/test_domain_addresses_mutants.py",
+)
 TXBUILDER_FAST = ("tests/txbuilder/test_txbuilder_units.py", "tests/txbuilder/test_txbuilder_lifecycle.py")
 DAEMON_PROCESS = ("tests/daemon/test_daemon_process.py",)
 
@@ -48,6 +52,7 @@ CORE: tuple[Target, ...] = (
     _domain(
         "attestation",
         "tests/domain/test_domain_eligibility.py",
+        "tests/domain/test_domain_addresses_mutants.py",
         "tests/txbuilder/test_txbuilder_units.py",
         "tests/contracts/test_contract_properties.py",
     ),

@@ -112,6 +112,7 @@ CORE: tuple[Target, ...] = (
     Target(
         "milestoned/projections/store.py",
         (
+            "tests/projections/test_projections_mutants.py",
             "tests/projections/test_projections_store.py",
             "tests/projections/test_projections_readmodels.py",
             "tests/projections/test_projections_replay_backends.py",

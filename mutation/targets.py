@@ -154,7 +154,10 @@ CORE: tuple[Target, ...] = (
         "milestoned/daemon/config.py",
         ("tests/daemon/test_daemon_config.py", "tests/daemon/test_daemon_config_mutants.py"),
     ),
-    Target("milestoned/commands/socket_client.py", DAEMON_PROCESS),
+    Target(
+        "milestoned/commands/socket_client.py",
+        ("tests/commands/test_commands_socket_client_mutants.py", *DAEMON_PROCESS),
+    ),
 )
 
 CONTRACT_TESTS = ("tests/contracts",)

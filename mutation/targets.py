@@ -17,6 +17,7 @@ DOMAIN_SCHEDULE = (
     "tests/domain/test_domain_schedule_file.py",
     "tests/domain/test_domain_schedule_properties.py",
     "tests/domain/test_domain_addresses_mutants.py",
+    "tests/domain/test_domain_onchain_decode_mutants.py",
 )
 ADDRESS_TESTS = (
     "tests/domain/test_domain_addresses_and_keys.py",
@@ -66,6 +67,7 @@ CORE: tuple[Target, ...] = (
     _domain("network", *ADDRESS_TESTS, *DOMAIN_SCHEDULE),
     _domain(
         "onchain_types",
+        "tests/domain/test_domain_onchain_decode_mutants.py",
         "tests/contracts/test_onchain_types.py",
         "tests/indexer/test_indexer_filter.py",
         "tests/contracts/test_script_context.py",

@@ -14,6 +14,7 @@ from indexer_support import (
     BENEFICIARY,
     CONTRACT,
     SCHEDULE,
+    allocation_output,
     block_of,
     payout,
     plain_output,
@@ -132,3 +133,15 @@ def test_the_mint_redeemer_is_found_by_purpose_and_index() -> None:
         ],
     )
     assert mint_redeemer_constructor(parse_transaction(spend_only), SID) is None
+
+
+def test_another_token_of_the_schedule_policy_is_not_an_auth_token() -> None:
+    """Only the empty-named auth token makes an allocation, not any asset under the schedule's policy."""
+    output = allocation_output(SCHEDULE, auth_token=False)
+    output["value"][SID] = {"78": 1}
+    tx = transaction(outputs=[output], mint={SID: {"78": 1}})
+    assert block_events(block_of([tx], slot=9), CONTRACT, KNOWN, {}) == []
+    genuine = transaction(outputs=[allocation_output(SCHEDULE)], mint={SID: {"": 1}})
+    assert [type(e).__name__ for e in block_events(block_of([genuine], slot=9), CONTRACT, KNOWN, {})] == [
+        "AllocationLocked"
+    ]

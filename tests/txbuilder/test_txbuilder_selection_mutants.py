@@ -125,7 +125,8 @@ def test_plain_means_ada_only_without_datum_hash_or_script() -> None:
 
 
 def test_a_utxo_with_a_datum_is_never_collateral() -> None:
-    wallet = plan(utxo(1, 4_000_000, datum=5), utxo(2, 9_000_000))
+    # neither is plain; by size alone the one with a datum would come first
+    wallet = plan(utxo(1, 4_000_000, datum=5), utxo(2, 9_000_000, tokens=1))
     assert ids([pick_collateral(wallet, PARAMS, 1_000_000)]) == [2]
 
 

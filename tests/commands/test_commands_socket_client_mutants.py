@@ -184,3 +184,11 @@ def test_the_socket_path_comes_from_the_option_then_the_environment(monkeypatch:
     monkeypatch.setenv("MILESTONED_SOCKET", "/a")
     assert socket_path() == Path("/a")
     assert socket_path("/o") == Path("/o")
+
+
+def test_a_long_answer_is_read_whole(serve: Callable[[Script], Path]) -> None:
+    def script(connection: socket.socket) -> None:
+        read_request(connection)
+        connection.sendall(orjson.dumps({"id": 1, "result": "x" * 300_000}) + b"\n")
+
+    assert call(serve(script), "status") == "x" * 300_000

@@ -14,7 +14,9 @@ from milestoned.daemon.config import (
     ConfigError,
     DaemonConfig,
     StoreSettings,
+    config_document,
     load_config,
+    with_overrides,
 )
 from milestoned.domain.network import CardanoNetwork
 
@@ -125,6 +127,9 @@ def test_numbers_lists_and_modes_from_the_environment(tmp_path: Path) -> None:
         ({"release_validity_seconds": "60"}, None),
         ({"release_validity_seconds": "59"}, "release.validity_seconds: must be at least 60"),
         ({"release_interval_seconds": "0"}, "release.interval_seconds: must be a positive number"),
+        ({"release_interval_seconds": "1"}, None),
+        ({"devnet_slot_length": "0"}, "devnet.slot_length: must be a positive number of seconds"),
+        ({"devnet_slot_length": "0.001"}, None),
         ({"store_url": "mysql://x"}, "store.url: "),
     ],
 )
@@ -134,3 +139,17 @@ def test_each_range_at_its_ends(env: dict[str, str], problem: str | None) -> Non
         assert found == []
     else:
         assert len(found) == 1 and found[0].startswith(problem), found
+
+
+def test_problems_of_the_defaults_and_environment_say_so() -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_config(None, {"MILESTONED_HTTP_PORT": "-1"})
+    assert str(refused.value).startswith("1 configuration problem(s) in the defaults:\n  - http.port: -1 ")
+
+
+def test_the_effective_configuration_as_a_document() -> None:
+    config = with_overrides(DaemonConfig(), socket={"admin_uids": (5, 6)}, http={"port": 1})
+    assert config.http.port == 1 and config.socket.admin_uids == (5, 6)
+    document = config_document(config)
+    assert document["socket"]["mode"] == "0660" and document["socket"]["admin_uids"] == [5, 6]
+    assert document["http"] == {"listen": "127.0.0.1", "port": 1}

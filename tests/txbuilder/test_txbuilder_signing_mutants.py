@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cbor2
 import pytest
 from pycardano import (
     Address,
@@ -155,3 +156,21 @@ def test_witnesses_of_every_signer_assemble() -> None:
     target = built([0, 1])
     tx = assemble_witnesses(target, [witness_envelope(target, k) for k in KEYS])
     assert {w.vkey.hash() for w in tx.transaction_witness_set.vkey_witnesses or []} == set(target.signers)
+
+
+@pytest.mark.parametrize(
+    ("cbor_hex", "reason"),
+    [
+        (
+            cbor2.dumps([1, [bytes(32), bytes(64)]]).hex(),
+            "only key witnesses (tag 0) are supported, not bootstrap witnesses",
+        ),
+        ("zz", "non-hexadecimal number found in fromhex() arg at position 0"),
+    ],
+)
+def test_a_witness_that_is_not_a_key_witness_says_why(cbor_hex: str, reason: str) -> None:
+    target = built([0])
+    envelope = {"type": "TxWitness ConwayEra", "cborHex": cbor_hex}
+    with pytest.raises(SigningError) as refused:
+        assemble_witnesses(target, [envelope])
+    assert str(refused.value) == f"witness 1 is not a key witness: {reason}"

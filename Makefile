@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test run bench contracts twins lint clean
+.PHONY: setup test run bench contracts twins mutants lint clean
 
 setup: $(STAMP)
 
@@ -28,6 +28,11 @@ contracts: setup
 # every contract attack with a ledger twin, submitted to the devnet (make test submits issue 11.3's list)
 twins: setup
 	MILESTONED_TWINS=all $(BIN)/python -m pytest tests/devnet/test_devnet_contract_attacks.py -q
+
+# Mutation testing of the Python core and the OpShin scripts (long: an hour or more on two cores).
+# Results: bench/mutants.json and the core.mutants_* / contracts.mutants_* figures of bench/results.json.
+mutants: setup
+	nice -n 10 $(BIN)/python -m mutation run core contracts
 
 bench: setup
 	$(BIN)/python -m bench

@@ -118,7 +118,11 @@ def test_milestone_state_and_claimable_amounts_as_a_user_expects(store: StoreHar
     tip = projections.chain_tip()
     assert tip is not None and tip.slot == 160 and tip.chain_time_ms == TEST_SLOTS.slot_to_posix_ms(160)
     [submission] = projections.submissions()
-    assert (submission.status, submission.allocation_refs) == ("confirmed", (bob[0].out_ref,))
+    assert (submission.status, submission.allocation_refs, submission.validity_upper_slot) == (
+        "confirmed",
+        (bob[0].out_ref,),
+        300,
+    )
     assert projections.submissions(status="submitted") == []
 
     # the release's block is rolled back: the allocation is locked again, the submission live again

@@ -1,0 +1,184 @@
+"""What is mutated, and which tests must notice: the committed module -> test files mapping.
+
+Each mutant runs only the tests that cover its module (a full suite per mutant would take days on two
+cores). The files are the ones that exercise the module directly, fastest first, so that `-x` stops at
+the first failing test early; the PostgreSQL variants of the store tests are left out (the SQLite
+variants run the same code paths of these modules), as is anything that needs the devnet.
+
+The core list is issue 19's; the script target is issue 11's (the OpShin sources, compiled on the
+`make contracts` path and run against the contract tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DOMAIN_SCHEDULE = (
+    "tests/domain/test_domain_schedule_file.py",
+    "tests/domain/test_domain_schedule_properties.py",
+    "tests/domain/test_domain_addresses_mutants.py",
+    "tests/domain/test_domain_onchain_decode_mutants.py",
+    "tests/domain/test_domain_schedule_errors_mutants.py",
+)
+ADDRESS_TESTS = (
+    "tests/domain/test_domain_addresses_and_keys.py",
+    "tests/domain/test_domain_addresses_mutants.py",
+)
+TXBUILDER_FAST = ("tests/txbuilder/test_txbuilder_units.py", "tests/txbuilder/test_txbuilder_lifecycle.py")
+DAEMON_PROCESS = ("tests/daemon/test_daemon_process.py",)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One mutated source file and the tests that must kill its mutants."""
+
+    path: str  # repository-relative
+    tests: tuple[str, ...]
+    # the OpShin sources: also mutate compared addresses to their payment credential only
+    weak_fields: bool = False
+
+    @property
+    def package(self) -> str:
+        """`domain`, `indexer`... (the figure name's middle part); `contracts` for the scripts."""
+        parts = self.path.split("/")
+        return "contracts" if "onchain" in parts else parts[1]
+
+
+def _domain(name: str, *tests: str) -> Target:
+    return Target(f"milestoned/domain/{name}.py", tuple(tests))
+
+
+CORE: tuple[Target, ...] = (
+    _domain("addresses", *ADDRESS_TESTS, "tests/domain/test_domain_schedule_file.py"),
+    _domain("allocation", "tests/domain/test_domain_eligibility.py", *DOMAIN_SCHEDULE),
+    _domain(
+        "attestation",
+        "tests/domain/test_domain_eligibility.py",
+        "tests/domain/test_domain_addresses_mutants.py",
+        "tests/txbuilder/test_txbuilder_units.py",
+        "tests/contracts/test_contract_properties.py",
+    ),
+    _domain(
+        "eligibility",
+        "tests/domain/test_domain_eligibility.py",
+        "tests/domain/test_domain_eligibility_mutants.py",
+        "tests/txbuilder/test_txbuilder_release_checks_mutants.py",
+    ),
+    _domain("json_types", *DOMAIN_SCHEDULE),
+    _domain("network", *ADDRESS_TESTS, *DOMAIN_SCHEDULE),
+    _domain(
+        "onchain_types",
+        "tests/domain/test_domain_onchain_decode_mutants.py",
+        "tests/contracts/test_onchain_types.py",
+        "tests/indexer/test_indexer_filter.py",
+        "tests/contracts/test_script_context.py",
+    ),
+    _domain("oracle_keys", *ADDRESS_TESTS, *DOMAIN_SCHEDULE),
+    _domain("schedule", *DOMAIN_SCHEDULE, "tests/domain/test_domain_eligibility.py"),
+    _domain("schedule_canonical", *DOMAIN_SCHEDULE),
+    _domain("schedule_file", *DOMAIN_SCHEDULE),
+    _domain(
+        "timestamps",
+        "tests/domain/test_domain_timestamps.py",
+        "tests/domain/test_domain_timestamps_mutants.py",
+        *DOMAIN_SCHEDULE,
+    ),
+    _domain("validation_errors", *DOMAIN_SCHEDULE),
+    Target(
+        "milestoned/indexer/filter.py",
+        (
+            "tests/indexer/test_indexer_filter.py",
+            "tests/indexer/test_indexer_filter_mutants.py",
+            "tests/indexer/test_indexer_prefilter.py",
+        ),
+    ),
+    Target(
+        "milestoned/eventlog/hashchain.py",
+        (
+            "tests/eventlog/test_eventlog_codec.py",
+            "tests/eventlog/test_eventlog_mutants.py",
+            "tests/eventlog/test_eventlog_verify.py",
+            "tests/eventlog/test_eventlog_store.py",
+        ),
+    ),
+    Target(
+        "milestoned/eventlog/verify.py",
+        ("tests/eventlog/test_eventlog_verify.py", "tests/eventlog/test_eventlog_mutants.py"),
+    ),
+    Target(
+        "milestoned/projections/changes.py",
+        (
+            "tests/projections/test_projections_readmodels.py",
+            "tests/projections/test_projections_property.py",
+        ),
+    ),
+    Target(
+        "milestoned/projections/store.py",
+        (
+            "tests/projections/test_projections_mutants.py",
+            "tests/projections/test_projections_store.py",
+            "tests/projections/test_projections_readmodels.py",
+            "tests/projections/test_projections_replay_backends.py",
+            "tests/projections/test_projections_property.py",
+        ),
+    ),
+    Target(
+        "milestoned/txbuilder/release_checks.py",
+        ("tests/txbuilder/test_txbuilder_release_checks_mutants.py", *TXBUILDER_FAST),
+    ),
+    Target(
+        "milestoned/txbuilder/fees.py", ("tests/txbuilder/test_txbuilder_fees_mutants.py", *TXBUILDER_FAST)
+    ),
+    Target(
+        "milestoned/txbuilder/assembly.py",
+        (
+            "tests/txbuilder/test_txbuilder_selection_mutants.py",
+            *TXBUILDER_FAST,
+            "tests/txbuilder/test_txbuilder_errors.py",
+        ),
+    ),
+    Target(
+        "milestoned/txbuilder/signing.py",
+        (
+            "tests/txbuilder/test_txbuilder_signing_mutants.py",
+            *TXBUILDER_FAST,
+            "tests/txbuilder/test_txbuilder_errors.py",
+        ),
+    ),
+    Target(
+        "milestoned/daemon/peercred.py",
+        (
+            "tests/daemon/test_daemon_peercred_mutants.py",
+            "tests/daemon/test_daemon_config.py",
+            *DAEMON_PROCESS,
+        ),
+    ),
+    Target(
+        "milestoned/daemon/config.py",
+        ("tests/daemon/test_daemon_config.py", "tests/daemon/test_daemon_config_mutants.py"),
+    ),
+    Target(
+        "milestoned/commands/socket_client.py",
+        ("tests/commands/test_commands_socket_client_mutants.py", *DAEMON_PROCESS),
+    ),
+)
+
+CONTRACT_TESTS = ("tests/contracts",)
+# The blueprint tests check the loader and the build's reproducibility (one recompiles the worker copy's
+# sources: a slow compile that tells nothing about the mutant), not what the scripts accept.
+CONTRACT_IGNORE = "tests/contracts/test_contract_blueprint.py"
+
+CONTRACTS: tuple[Target, ...] = (
+    Target("milestoned/contracts/onchain/allocation_validator.py", CONTRACT_TESTS, weak_fields=True),
+    Target("milestoned/contracts/onchain/schedule_policy.py", CONTRACT_TESTS, weak_fields=True),
+)
+
+TARGETS: dict[str, tuple[Target, ...]] = {"core": CORE, "contracts": CONTRACTS}
+
+
+def find(path: str) -> Target:
+    for group in TARGETS.values():
+        for target in group:
+            if target.path == path:
+                return target
+    raise KeyError(f"{path} is not a mutation target; see mutation/targets.py")

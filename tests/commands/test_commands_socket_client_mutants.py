@@ -1,0 +1,194 @@
+"""milestonectl's socket client against a real Unix socket: tests for mutants that survived (issue 19).
+
+The peer is a small thread speaking the daemon's wire format (one JSON-RPC request per line, one answer
+per line), scripted per test: answers split across writes, two answers in one write, an error, garbage,
+a hang-up, silence. Each way the conversation fails must end in its own `CommandError`.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from milestoned.commands.output import CommandError, ExitCode
+from milestoned.commands.socket_client import DEFAULT_SOCKET, DaemonClient, DaemonRefused, call, socket_path
+
+Script = Callable[[socket.socket], None]
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[[Script], Path]]:
+    threads: list[threading.Thread] = []
+    listeners: list[socket.socket] = []
+
+    def start(script: Script) -> Path:
+        path = tmp_path / "d.sock"
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(path))
+        listener.listen(1)
+        listeners.append(listener)
+
+        def run() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                script(connection)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        threads.append(thread)
+        return path
+
+    yield start
+    for listener in listeners:
+        listener.close()
+    for thread in threads:
+        thread.join(timeout=5)
+
+
+def read_request(connection: socket.socket) -> dict[str, object]:
+    data = b""
+    while not data.endswith(b"\n"):
+        data += connection.recv(4096)
+    request: dict[str, object] = orjson.loads(data)
+    return request
+
+
+def test_results_are_matched_to_numbered_requests_split_or_joined(serve: Callable[[Script], Path]) -> None:
+    seen: list[dict[str, object]] = []
+    done = threading.Event()
+
+    def script(connection: socket.socket) -> None:
+        seen.append(read_request(connection))
+        answer = orjson.dumps({"jsonrpc": "2.0", "id": 1, "result": {"n": 1}}) + b"\n"
+        connection.sendall(answer[:5])
+        connection.sendall(answer[5:])
+        seen.append(read_request(connection))
+        two = orjson.dumps({"id": 2, "result": 2}) + b"\n" + orjson.dumps({"id": 3, "result": 3}) + b"\n"
+        connection.sendall(two)
+        seen.append(read_request(connection))
+        done.set()
+
+    path = serve(script)
+    with DaemonClient(path, timeout_s=5) as client:
+        assert client.call("status") == {"n": 1}
+        assert client.call("status", {"x": 1}) == 2
+        assert client.call("status") == 3
+    assert done.wait(5)
+    assert [(r["id"], r["method"], r["params"]) for r in seen] == [
+        (1, "status", {}),
+        (2, "status", {"x": 1}),
+        (3, "status", {}),
+    ]
+    assert seen[0]["jsonrpc"] == "2.0"
+
+
+@pytest.mark.parametrize(
+    ("code", "exit_code"), [(-32001, ExitCode.USAGE), (-32000, ExitCode.FAILED), (7, ExitCode.FAILED)]
+)
+def test_a_daemon_error_keeps_its_message_hint_and_code(
+    serve: Callable[[Script], Path], code: int, exit_code: ExitCode
+) -> None:
+    def script(connection: socket.socket) -> None:
+        read_request(connection)
+        error = {"code": code, "message": "no such schedule", "data": {"hint": "list them first", "k": 1}}
+        connection.sendall(orjson.dumps({"id": 1, "error": error}) + b"\n")
+
+    with pytest.raises(DaemonRefused) as refused:
+        call(serve(script), "schedule")
+    error = refused.value
+    assert (error.message, error.hint, error.code, error.exit_code) == (
+        "no such schedule",
+        "list them first",
+        code,
+        exit_code,
+    )
+    assert error.to_json() == {
+        "message": "no such schedule",
+        "hint": "list them first",
+        "exit_code": int(exit_code),
+        "code": code,
+        "data": {"hint": "list them first", "k": 1},
+    }
+
+
+def test_an_error_without_details_gets_the_defaults() -> None:
+    error = DaemonRefused("m", {})
+    assert (error.message, error.hint, error.code, error.data) == (
+        "the daemon refused the request",
+        "",
+        0,
+        {},
+    )
+    assert DaemonRefused("m", {"data": "text"}).data == {}
+
+
+def failing(serve: Callable[[Script], Path], script: Script, timeout_s: float = 5) -> CommandError:
+    path = serve(script)
+    with pytest.raises(CommandError) as failed, DaemonClient(path, timeout_s=timeout_s) as client:
+        client.call("status")
+    return failed.value
+
+
+def test_an_answer_that_is_not_json(serve: Callable[[Script], Path]) -> None:
+    def script(connection: socket.socket) -> None:
+        read_request(connection)
+        connection.sendall(b"<html>\n")
+
+    assert failing(serve, script).message == "the daemon sent an answer that is not JSON"
+
+
+def test_a_hang_up_without_an_answer(serve: Callable[[Script], Path]) -> None:
+    def script(connection: socket.socket) -> None:
+        read_request(connection)
+
+    assert failing(serve, script).message == "the daemon closed the connection without answering"
+
+
+def test_silence_ends_at_the_timeout(serve: Callable[[Script], Path]) -> None:
+    stop = threading.Event()
+
+    def script(connection: socket.socket) -> None:
+        read_request(connection)
+        stop.wait(5)
+
+    error = failing(serve, script, timeout_s=0.3)
+    stop.set()
+    assert error.message == "the daemon did not answer status within 0 s"
+
+
+def test_no_socket_or_a_stale_one(tmp_path: Path) -> None:
+    missing = tmp_path / "none.sock"
+    with pytest.raises(CommandError) as no_socket:
+        DaemonClient(missing).connect()
+    assert no_socket.value.message == f"no daemon socket at {missing}"
+    stale = tmp_path / "stale.sock"
+    bound = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    bound.bind(str(stale))
+    bound.close()
+    with pytest.raises(CommandError) as refused:
+        DaemonClient(stale).connect()
+    assert refused.value.message == f"nothing is listening on {stale} (a stale socket file)"
+
+
+def test_the_socket_path_comes_from_the_option_then_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MILESTONED_SOCKET", raising=False)
+    monkeypatch.delenv("MILESTONED_SOCKET_PATH", raising=False)
+    assert socket_path() == DEFAULT_SOCKET == Path("/run/milestoned/milestoned.sock")
+    monkeypatch.setenv("MILESTONED_SOCKET_PATH", "/b")
+    assert socket_path() == Path("/b")
+    monkeypatch.setenv("MILESTONED_SOCKET", "/a")
+    assert socket_path() == Path("/a")
+    assert socket_path("/o") == Path("/o")
+
+
+def test_a_long_answer_is_read_whole(serve: Callable[[Script], Path]) -> None:
+    def script(connection: socket.socket) -> None:
+        read_request(connection)
+        connection.sendall(orjson.dumps({"id": 1, "result": "x" * 300_000}) + b"\n")
+
+    assert call(serve(script), "status") == "x" * 300_000

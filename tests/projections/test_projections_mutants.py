@@ -1,0 +1,16 @@
+"""Projection store details: tests for mutants of `projections/store.py` that survived (issue 19)."""
+
+from __future__ import annotations
+
+import orjson
+
+from milestoned.eventlog.testing import StoreHarness
+from milestoned.projections.store import ProjectionStore
+
+
+def test_an_empty_store_is_at_position_zero_in_its_dump(store: StoreHarness) -> None:
+    with ProjectionStore(store.config("p")) as projections:
+        assert projections.position() == 0
+        document = orjson.loads(projections.dump())
+    assert document["position"] == 0 and document["position"] is not False
+    assert all(rows == [] for rows in document["tables"].values())

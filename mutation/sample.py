@@ -22,6 +22,8 @@ class Pick:
     operator: str
     contains: str
     why: str
+    on_line_with: str = ""
+    """When several sites share the description: the text the mutated source line holds."""
 
 
 SAMPLE: tuple[Pick, ...] = (
@@ -54,6 +56,7 @@ SAMPLE: tuple[Pick, ...] = (
         "constant",
         "b'' -> b'\\x00'",
         "the validator looks for the burn of another token name than the auth token's",
+        on_line_with="auth token not burned",
     ),
 )
 
@@ -62,10 +65,13 @@ def resolve(pick: Pick) -> str:
     """The mutant id of `pick`; exactly one site must match."""
     target = find(pick.path)
     source = (REPO / pick.path).read_text()
+    lines = source.splitlines()
     matches = [
         s
         for s in sites(source, target.weak_fields)
-        if s.operator == pick.operator and pick.contains in s.description
+        if s.operator == pick.operator
+        and pick.contains in s.description
+        and pick.on_line_with in lines[s.line - 1]
     ]
     if len(matches) != 1:
         raise LookupError(f"{len(matches)} mutants of {pick.path} match {pick.operator} {pick.contains!r}")

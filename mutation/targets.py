@@ -57,6 +57,7 @@ CORE: tuple[Target, ...] = (
         "tests/domain/test_domain_addresses_mutants.py",
         "tests/txbuilder/test_txbuilder_units.py",
         "tests/contracts/test_contract_properties.py",
+        "tests/contracts/test_contract_attacks.py",  # the bad-signature attacks live there now
     ),
     _domain(
         "eligibility",

@@ -118,15 +118,15 @@ def test_a_kill_between_intent_send_and_record_loses_no_release_and_spends_nothi
             daemon.start()
             schedule_id = register_on_chain(daemon, devnet, admin)
             commit_m1_signatures(daemon, schedule_id)
-            rows = daemon.wait_until(
-                lambda: [
+            def vested() -> list[dict[str, Any]]:
+                rows = [
                     r
                     for r in result(daemon.call("claimable", {"schedule_id": schedule_id}))["allocations"]
                     if r["milestone"] == M1 and r["claimable_now"]
-                ],
-                "M1 to vest",
-                timeout=120,
-            )
+                ]
+                return rows if len(rows) >= 3 else []  # M1's vesting times are a second apart each
+
+            rows = daemon.wait_until(vested, "three M1 allocations to vest", timeout=120)
             first, second, third = sorted(r["allocation"] for r in rows)[:3]
 
             # 1. killed after recording the intent, before sending: at restart it is found nowhere

@@ -118,6 +118,7 @@ def test_a_kill_between_intent_send_and_record_loses_no_release_and_spends_nothi
             daemon.start()
             schedule_id = register_on_chain(daemon, devnet, admin)
             commit_m1_signatures(daemon, schedule_id)
+
             def vested() -> list[dict[str, Any]]:
                 rows = [
                     r

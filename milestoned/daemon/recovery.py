@@ -148,6 +148,33 @@ def stamp(now: float | None = None) -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
 
 
+def free_stamp(config: DaemonConfig) -> str:
+    """A timestamp no earlier damaged copy uses (two recoveries within one second must not mix their
+    files, nor collide on a PostgreSQL schema name)."""
+    base = stamp()
+    store = parse_store_url(config.store.log_url)
+    for attempt in range(1000):
+        when = base if attempt == 0 else f"{base}-{attempt}"
+        folder_taken = (Path(config.store.data_dir) / f"damaged-{when}").exists()
+        if not folder_taken and not (
+            isinstance(store, PostgresConfig) and _schema_exists(store, _aside(store, when))
+        ):
+            return when
+    raise RuntimeError(f"a thousand damaged copies of {base} already: clean up {config.store.data_dir}")
+
+
+def _aside(store: PostgresConfig, when: str) -> str:
+    return f"{store.schema}_damaged_{when.lower().replace('-', '_')}"[:63]
+
+
+def _schema_exists(store: PostgresConfig, name: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(**store.conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
+        found = conn.execute("SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (name,))
+        return found.fetchone() is not None
+
+
 def move_aside(config: DaemonConfig, when: str) -> tuple[str, StoreConfig | None]:
     """Move the damaged store out of the way, keeping every byte; returns where, and how to read it."""
     data_dir = Path(config.store.data_dir)
@@ -162,7 +189,7 @@ def move_aside(config: DaemonConfig, when: str) -> tuple[str, StoreConfig | None
         moved = aside / store.path.name
         readable = SQLiteConfig(moved) if moved.exists() else None
     else:
-        renamed = f"{store.schema}_damaged_{when.lower()}"[:63]
+        renamed = _aside(store, when)
         _rename_schema(store, renamed)
         readable = dataclasses.replace(store, schema=renamed)
     head = data_dir / HEAD_FILE_NAME
@@ -184,11 +211,8 @@ def _rename_schema(store: PostgresConfig, new_name: str) -> None:
     import psycopg
     from psycopg import sql
 
-    with psycopg.connect(**store.conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
-        exists = conn.execute(
-            "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (store.schema,)
-        ).fetchone()
-        if exists:
+    if _schema_exists(store, store.schema):
+        with psycopg.connect(**store.conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
             conn.execute(
                 sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
                     sql.Identifier(store.schema), sql.Identifier(new_name)
@@ -306,7 +330,7 @@ def prepare_store(
         start, source = rebuild_point(config, card, card_path)
     recovery = Recovery(reasons=reasons, start=start, source=source)
     if check.existed:
-        when = stamp()
+        when = free_stamp(config)
         where, readable = move_aside(config, when)
         recovery.moved_to = where
         recovery.local_only = salvage(readable, Path(config.store.data_dir) / f"damaged-{when}")

@@ -118,7 +118,7 @@ def test_numbers_lists_and_modes_from_the_environment(tmp_path: Path) -> None:
             {"socket_max_request_bytes": str(256 * 1024 * 1024 + 1)},
             "socket.max_request_bytes: 268435457 is out",
         ),
-        ({"socket_max_connections": "1"}, None),
+        ({"socket_max_connections": "1", "socket_admin_reserved_connections": "0"}, None),
         ({"socket_max_connections": "0"}, "socket.max_connections: must be at least 1"),
         ({"http_port": "0"}, None),
         ({"http_port": "65535"}, None),

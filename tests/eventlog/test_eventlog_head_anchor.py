@@ -127,3 +127,17 @@ def test_doctor_verifies_the_event_log_as_the_daemon_does(tmp_path: Path) -> Non
     )
     check = _log_check(config)
     assert check.status == "fail" and "cut off" in check.detail and "rebuild" in check.fix
+
+
+def test_two_recoveries_in_one_second_never_share_a_damaged_folder(tmp_path: Path) -> None:
+    import time
+
+    from milestoned.daemon.config import DaemonConfig, with_overrides
+    from milestoned.daemon.recovery import free_stamp, stamp
+
+    config = with_overrides(DaemonConfig(), store={"data_dir": str(tmp_path)})
+    now = time.time()
+    for second in (now, now + 1):  # whichever second free_stamp reads, its plain stamp is taken
+        (tmp_path / f"damaged-{stamp(second)}").mkdir(exist_ok=True)
+    when = free_stamp(config)
+    assert not (tmp_path / f"damaged-{when}").exists() and when.endswith("-1")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,12 @@ from typing import Any
 import pytest
 
 from milestoned.commands.cli import main
+
+# The daemon tests' helpers (daemon_process: the daemon process, `eventually`) keep their one home in
+# tests/daemon; put it on the path here too, so this folder's tests run on their own as well.
+DAEMON_TESTS = str(Path(__file__).resolve().parents[1] / "daemon")
+if DAEMON_TESTS not in sys.path:
+    sys.path.insert(0, DAEMON_TESTS)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

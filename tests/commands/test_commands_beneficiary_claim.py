@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from daemon_process import eventually
 from pycardano import Address, Network, PaymentSigningKey
 from rich.console import Console
 
@@ -30,16 +30,6 @@ BOB = "addr_test1vrvjh8tqng0ut84meymth9et55c6ak9zcfenxtatulx24cckeja70"  # enter
 CAROL = (  # a base address: her payment key, someone's stake key
     "addr_test1qqcm4lt7ppeej795cx9susysp5rn45j6ra80qvku0gxm8r7wgqnts8c4mnthwhmay8zx3rm8umdmrased47h9qyxc22s0zpl6e"
 )
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 90.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _wallet(folder: Path, name: str) -> tuple[Path, str]:

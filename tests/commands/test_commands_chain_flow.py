@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncio
 import re
 import tempfile
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from daemon_process import eventually
 from rich.console import Console
 
 from milestoned.daemon.app import running_daemon
@@ -26,16 +26,6 @@ from milestoned.daemon.demo_wiring import (
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 M1 = "M1-testnet-launch"
 ADMIN = "addr_test1vz7x35nfy9eu9lnyyre0m4vc67g4qsvenklnlqn4r70qk9svf3rxr"
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 90.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _row(table: str, label: str) -> str:

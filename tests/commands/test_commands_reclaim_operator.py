@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from daemon_process import eventually
 from rich.console import Console
 
 from milestoned.daemon.app import running_daemon
@@ -17,16 +17,6 @@ from milestoned.daemon.config import with_overrides
 from milestoned.daemon.demo_wiring import RECLAIM_OFFSET_MS, demo_config, register_demo_schedule, rpc
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 90.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_the_daemon_reclaims_when_its_wallet_is_the_admin(

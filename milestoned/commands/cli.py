@@ -53,6 +53,18 @@ def _run_show(args: argparse.Namespace, out: Output) -> int:
     return schedule_cmd.show(args.file, out)
 
 
+def _run_from_csv(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import schedule_csv_cmd
+
+    return schedule_csv_cmd.from_csv(args.csv, args.base, args.out, args.total, args.force, out)
+
+
+def _run_to_csv(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import schedule_csv_cmd
+
+    return schedule_csv_cmd.to_csv(args.file, args.out, args.force, out)
+
+
 def _run_sign(args: argparse.Namespace, out: Output) -> int:
     from milestoned.commands import attest_cmd
 
@@ -348,6 +360,44 @@ def _add_schedule_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     show.add_argument("file", type=Path, metavar="FILE", help="the schedule file (JSON)")
     _json_flag(show)
     show.set_defaults(handler=_run_show)
+    from_csv = actions.add_parser(
+        "from-csv",
+        help="build a schedule file from a recipients CSV and a base file of the other fields",
+        description=(
+            "Read recipients from a CSV (columns beneficiary_address, token_amount or share, "
+            "milestone_identifier, vesting_timestamp; header names as in the schedule format) and write a "
+            "schedule file: the base file's network, admin, token, oracles, quorum and deadline with one "
+            "allocation per row. Shares are percentages summing to exactly 100 of --total, split exactly. "
+            "Every problem is listed at once with its row and column; nothing is written unless all rows "
+            "are valid."
+        ),
+        epilog=EXIT_CODES,
+    )
+    from_csv.add_argument("csv", type=Path, metavar="CSV", help="the recipients CSV (header in row 1)")
+    from_csv.add_argument(
+        "--base", type=Path, required=True, metavar="FILE", help="a schedule file without allocations (JSON)"
+    )
+    from_csv.add_argument(
+        "--out", type=Path, required=True, metavar="FILE", help="the schedule file to write"
+    )
+    from_csv.add_argument("--total", type=int, metavar="N", help="token units the shares divide (share CSVs)")
+    from_csv.add_argument("--force", action="store_true", help="replace --out if it exists")
+    _json_flag(from_csv)
+    from_csv.set_defaults(handler=_run_from_csv)
+    to_csv = actions.add_parser(
+        "to-csv",
+        help="write a schedule file's allocations as a recipients CSV",
+        description=(
+            "Write the allocations of a valid schedule file as CSV (amount form), to --out or stdout. "
+            "Reading it back with from-csv and the same base gives the same schedule."
+        ),
+        epilog=EXIT_CODES,
+    )
+    to_csv.add_argument("file", type=Path, metavar="FILE", help="the schedule file (JSON)")
+    to_csv.add_argument("--out", type=Path, metavar="FILE", help="the CSV to write (default: stdout)")
+    to_csv.add_argument("--force", action="store_true", help="replace --out if it exists")
+    _json_flag(to_csv)
+    to_csv.set_defaults(handler=_run_to_csv)
     register = actions.add_parser(
         "register",
         help="register a schedule with the daemon (admins), or --dry-run to see what it would record",

@@ -77,7 +77,6 @@ class DevnetServer:
             "queryLedgerState/eraSummaries": lambda s, p: self.network.era_summaries(self._ledger_slot(s)),
             "queryLedgerState/protocolParameters": lambda s, p: encode.protocol_parameters(self.chain.params),
             "queryLedgerState/utxo": self._query_utxo,
-            "queryLedgerState/rewardAccountSummaries": lambda s, p: [],
             "queryNetwork/tip": lambda s, p: self.chain.point_json(),
             "queryNetwork/blockHeight": lambda s, p: (
                 self.chain.tip.height if self.chain.tip is not None else encode.ORIGIN

@@ -397,16 +397,6 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
             "The witness set carries scripts the transaction does not need.",
             {"extraneousScripts": [h.hex() for h in extraneous_scripts]},
         )
-    old_plutus = sorted(
-        h for h in needed_scripts if is_plutus(available[h]) and plutus_language(available[h]) != "plutus:v3"
-    )
-    if old_plutus:
-        return err(
-            3997,
-            "The devnet evaluates Plutus V3 scripts only; these scripts are Plutus V1/V2: "
-            + ", ".join(h.hex() for h in old_plutus),
-            {"error": "only Plutus V3 scripts can be evaluated on the devnet"},
-        )
     failing_native = sorted(
         h
         for h in needed_scripts

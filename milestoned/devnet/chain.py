@@ -12,7 +12,7 @@ cursor sits on an abandoned block can be told where its fork meets the current c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import cbor2
@@ -39,6 +39,8 @@ from milestoned.devnet.staking import (
     StakingError,
     apply_staking,
     genesis_pool,
+    reward_account_credential,
+    sorted_withdrawals,
 )
 from milestoned.devnet.transaction import DecodedTransaction, block_body_size, decode_transaction
 
@@ -455,10 +457,18 @@ class Chain:
 
     def _replay_staking(self, tx: ValidatedTransaction) -> None:
         """Re-apply a restored transaction's certificates and withdrawals to the accounts (a state
-        directory keeps transactions, not accounts; the rules are deterministic)."""
+        directory keeps transactions, not accounts; the rules are deterministic).
+
+        Rewards credited by `credit_rewards` are not kept, but a kept withdrawal proves the account
+        held that amount then: it is credited back before the withdrawal replays."""
         body = tx.decoded.tx.transaction_body
         if tx.spends != "inputs" or not (body.certificates or body.withdraws):
             return
+        for raw, amount in sorted_withdrawals(body.withdraws):
+            credential = reward_account_credential(raw)[0]
+            account = self.accounts.get(credential)
+            if account is not None and account.rewards < amount:
+                self.accounts[credential] = replace(account, rewards=amount)
         effects = apply_staking(self.accounts, self.pools, self.params, body, self.mainnet)
         if isinstance(effects, StakingError):
             raise ValueError(
@@ -475,9 +485,7 @@ class Chain:
         if lovelace <= 0:
             raise ValueError("rewards must be a positive number of lovelace")
         account = self.accounts[credential]
-        self.accounts[credential] = Account(
-            account.deposit, account.rewards + lovelace, account.pool, account.drep
-        )
+        self.accounts[credential] = replace(account, rewards=account.rewards + lovelace)
         self._recompute_pending()
         self._changed()
 

@@ -9,6 +9,7 @@ through `OgmiosProbe`, so each error and query result is validated against the o
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from devnet_support import (
@@ -17,6 +18,7 @@ from devnet_support import (
     FEE,
     OgmiosProbe,
     Wallet,
+    commit,
     funds_of,
     integrity_hash,
     redeemer_map,
@@ -44,7 +46,7 @@ from pycardano import (
 from pycardano import certificate as cert
 
 from milestoned.devnet import encode
-from milestoned.devnet.service import Devnet
+from milestoned.devnet.service import Devnet, run_devnet
 from milestoned.devnet.staking import Account
 
 DEPOSIT = 2_000_000
@@ -249,7 +251,11 @@ async def test_withdrawals_take_the_whole_balance_of_a_drep_delegated_account(
     await accepted(
         probe, devnet, with_stake_key(body_for(devnet, deposits=DEPOSIT, certificates=[register, abstain]))
     )
-    devnet.chain.credit_rewards(KEY, 5_000_000)
+    stake_address = str(Address.from_primitive(account))
+    credited = await probe.result(
+        "devnet/creditRewards", {"rewardAccount": stake_address, "lovelace": 5_000_000}
+    )
+    assert credited == {"rewards": {"ada": {"lovelace": 5_000_000}}}
 
     for amount in (4_000_000, 6_000_000):
         error = await refused(
@@ -396,3 +402,26 @@ async def test_governance_and_pool_certificates_are_refused_by_name(
     assert error["code"] == 3997 and "DRep registration certificates" in error["message"]
     error = await refused(probe, signed(body_for(devnet, deposits=1, donation=1), ALICE))
     assert error["code"] == 3997 and "treasury donations" in error["message"]
+
+
+async def test_a_restarted_devnet_keeps_its_reward_accounts(tmp_path: Path) -> None:
+    """A state directory keeps blocks, not accounts: they are replayed from the certificates and
+    withdrawals, a withdrawal of credited rewards included."""
+    funds = {str(ALICE.address): 1_000_000_000_000}
+    account = reward_account(KEY_CREDENTIAL)
+    async with run_devnet(port=0, clock=False, funds=funds, state_dir=tmp_path) as devnet:
+        register = cert.StakeRegistrationConway(KEY_CREDENTIAL, DEPOSIT)
+        abstain = cert.VoteDelegation(KEY_CREDENTIAL, cert.DRep(cert.DRepKind.ALWAYS_ABSTAIN))
+        commit(devnet, with_stake_key(body_for(devnet, deposits=DEPOSIT, certificates=[register, abstain])))
+        devnet.chain.credit_rewards(KEY, 3_000_000)
+        commit(
+            devnet,
+            with_stake_key(body_for(devnet, received=3_000_000, withdraws=Withdrawals({account: 3_000_000}))),
+        )
+        devnet.chain.credit_rewards(KEY, 1_000_000)
+        kept = dict(devnet.chain.accounts)
+    assert kept[KEY] == Account(deposit=DEPOSIT, rewards=1_000_000, drep="abstain")
+    async with run_devnet(port=0, clock=False, state_dir=tmp_path) as again:
+        assert again.restored
+        # Credited rewards not yet withdrawn are not kept (they are in no block).
+        assert again.chain.accounts == {KEY: Account(deposit=DEPOSIT, drep="abstain")}

@@ -12,8 +12,8 @@ and a budget equal to mainnet's per-transaction maximum (14,000,000 memory, 10,0
 
 Translation problems that make the whole transaction meaningless to a script (an input missing from
 the resolved UTxO set, a redeemer pointing past the items of its kind, unsupported governance
-features) raise `ScriptContextError`: to a ledger those are phase-1 failures. Problems of a single
-redeemer (no script for it, a script that is not V3, a script that fails or overspends) come back as a
+features, what a V1/V2 context cannot show) raise `ScriptContextError`. Problems of a single
+redeemer (no script for it, a V1/V2 spend without datum, a script that fails or overspends) come back as a
 `RedeemerEvaluation` with `ok=False` and an `error` that says which.
 
 It evaluates only the redeemers the transaction carries. A script input, mint or other script purpose

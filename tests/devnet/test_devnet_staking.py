@@ -313,8 +313,12 @@ async def test_withdraw_zero_runs_a_v3_script_with_purpose_rewarding(
     evaluation = await probe.result("evaluateTransaction", {"transaction": {"cbor": tx.to_cbor_hex()}})
     assert [e["validator"] for e in evaluation] == [{"purpose": "withdraw", "index": 0}]
     await accepted(probe, devnet, tx)
-    [run] = devnet.chain.blocks[-1].transactions[0].script_runs
+    [included] = devnet.chain.blocks[-1].transactions
+    [run] = included.script_runs
     assert (run.tag, run.ok) == (RedeemerTag.WITHDRAWAL, True)
+    block_tx = encode.transaction(included.decoded, "inputs")
+    schema().validate_definition(block_tx, "cardano.json#/definitions/Transaction")
+    assert block_tx["withdrawals"] == {str(Address.from_primitive(account)): {"ada": {"lovelace": 0}}}
 
     # The same script as a certificate's witness sees purpose Certifying and fails: the contexts differ.
     delegate = cert.VoteDelegation(credential, cert.DRep(cert.DRepKind.ALWAYS_ABSTAIN))

@@ -377,7 +377,7 @@ def evaluate_transaction(
     the transaction cannot be translated into a script context. Safe to call from several threads.
     """
     mode = evaluator_in_use()
-    if mode == "uplc":
+    if mode == "uplc" or _runs_legacy_scripts(tx, utxos):
         return evaluate_with_uplc(tx, utxos, slot_config, tx_id=tx_id)
     fast = evaluate_natively(tx, utxos, slot_config, tx_cbor=tx_cbor)
     if mode == "native" and not isinstance(fast, native.NativeFailure):
@@ -399,6 +399,16 @@ def evaluate_transaction(
             for e in detailed
         ]
     return detailed
+
+
+def _runs_legacy_scripts(tx: Transaction, utxos: Mapping[TransactionInput, TransactionOutput]) -> bool:
+    """Whether a Plutus V1/V2 script may run. Those go to `uplc` alone: Aiken's evaluator builds their
+    contexts without the ledger's translation refusals (an inline datum shown to V1), which
+    `legacy_context` makes, so the native path would accept what a node refuses."""
+    return any(
+        isinstance(script, PlutusV1Script | PlutusV2Script)
+        for script in available_scripts(tx, utxos).values()
+    )
 
 
 def check_agreement(

@@ -380,8 +380,6 @@ class SubmissionIntended(LocalEvent):
             _out_ref("inputs", ref)
 
 
-
-
 # --- leadership (issue 12) ---------------------------------------------------------------------------
 
 

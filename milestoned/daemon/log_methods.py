@@ -76,11 +76,7 @@ async def log_replay(service: DaemonService, params: dict[str, Any], peer: Peer)
             "wait until `milestonectl status` shows projections ready",
         )
     await service.acatch_up()
-
-    def live() -> tuple[bytes, int]:  # one reader: the dump and its position agree
-        return service.projections.dump(), service.projections.position()
-
-    live_dump, position = await service.write(live)
+    live_dump, position = await service.read(service.projections_snapshot)
     config, slots = service.log.config, service.projector.slots
 
     def run() -> tuple[bytes, int]:

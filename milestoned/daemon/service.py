@@ -141,14 +141,14 @@ class DaemonService:
                     return
 
     async def acatch_up(self, *, wait: bool = True) -> int:
-        """Catch the projections up in the writer thread. `wait=False` (queries): when a catch-up is
-        already under way elsewhere, answer at once from the projections as they are instead of
-        waiting behind it."""
+        """Catch the projections up in a worker thread (not the writer: a log append waiting for a slow
+        database must not hold up a query's catch-up). `wait=False` (queries): when a catch-up is
+        already under way, answer at once from the projections as they are instead of waiting for it."""
         if self.projector is None or not self.may_project:
             return 0
         if not wait and self._catch_up_lock.locked():
             return 0
-        return await self.write(self.catch_up)
+        return await self.read(self.catch_up, wait)
 
     async def aappend(self, events: list[Event]) -> int:
         """`append` off the loop: the append in the writer thread, then the index and the projections."""
@@ -167,6 +167,11 @@ class DaemonService:
         """A follower leaves shared projection tables to the leader (it would race it for each batch)."""
         return self.leadership.may_write or not self.projections_shared
 
+    def projections_snapshot(self) -> tuple[bytes, int]:
+        """The projections' dump and its position, with no catch-up in between (a worker thread)."""
+        with self._catch_up_lock:
+            return self.projections.dump(), self.projections.position()
+
     def close_threads(self) -> None:
         self._readers.shutdown(wait=True, cancel_futures=True)
         self._writer.shutdown(wait=True)
@@ -182,10 +187,14 @@ class DaemonService:
             if len(batch) < 1000:
                 return
 
-    def catch_up(self) -> int:
+    def catch_up(self, wait: bool = True) -> int:
+        """Apply what the log has beyond the projections (one catch-up at a time; with `wait=False`,
+        none when another is under way)."""
         if self.projector is None or not self.may_project:
             return 0
-        with self._catch_up_lock:
+        if not self._catch_up_lock.acquire(blocking=wait):
+            return 0
+        try:
             try:
                 applied = self.projector.catch_up()
                 self.projection_position = self.projections.position()
@@ -193,6 +202,8 @@ class DaemonService:
                 self.checks.projections_failed(exc)
                 self.projection_position = None
                 raise
+        finally:
+            self._catch_up_lock.release()
         self.checks.projections_ok()
         return applied
 

@@ -52,6 +52,9 @@ SUBMISSIONS_S = 10.0
 FOLLOWER_RETRY_S = 5.0
 CARD_REFRESH_S = 60.0
 """The recovery card is written when the schedules change, and this often for its log head."""
+CATCH_UP_BATCH = 200
+"""Events per projection transaction: queries read the projections between two (the store's readers wait
+while a write transaction is open), so a long catch-up delays an answer by one short batch at most."""
 FOLLOWER_STOP_GRACE_S = 3.0
 """A follower in a session returns at once when stopped; one waiting to reconnect is cancelled after this."""
 
@@ -352,7 +355,7 @@ async def _start_projections(service: DaemonService) -> None:
             log.warning("waiting for Ogmios to learn the slot clock", error=str(exc), retry_in_s=delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
-    service.projector = Projector(service.log, service.projections, slots)
+    service.projector = Projector(service.log, service.projections, slots, batch_size=CATCH_UP_BATCH)
     try:
         caught = await service.acatch_up()
     except Exception as exc:  # in the health answer; the projections job keeps trying

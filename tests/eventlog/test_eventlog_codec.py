@@ -19,6 +19,7 @@ from milestoned.eventlog.events import (
     ChainPoint,
     Event,
     HeadAnchored,
+    LeaderElected,
     InvalidEventError,
     OracleSignatureSeen,
     RegistrationPartSeen,
@@ -60,6 +61,7 @@ ONE_OF_EACH: list[Event] = [
     ),
     OracleSignatureSeen(P, "aa" * 32, "bb" * 28, "01", "cc" * 32, "dd" * 64),
     HeadAnchored("ee" * 32, 41, "ff" * 32),
+    LeaderElected(3, "host pid 7 socket /run/milestoned/milestoned.sock"),
     ScheduleDiscovered(
         P,
         "bb" * 28,

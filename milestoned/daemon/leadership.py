@@ -119,7 +119,7 @@ class PostgresElection:
             keepalives_idle=keepalive,
             keepalives_interval=1,
             keepalives_count=3,
-            application_name="milestoned-leadership",
+            application_name=f"milestoned-leadership/{self.config.schema}"[:63],
         )
         # The server drops this session (and so the lock) when the leader's machine stops answering.
         conn.execute(f"SET tcp_keepalives_idle = {keepalive}")

@@ -26,6 +26,7 @@ from ha_cluster import drop_schema, store_url
 from milestoned.eventlog.config import PostgresConfig
 
 M1 = "M1-testnet-launch"
+M2 = "M2-security-audit"
 
 
 @pytest.mark.postgres
@@ -79,6 +80,22 @@ def test_a_locked_store_does_not_stall_socket_answers_or_the_watchdog(
         assert daemon.call("log.verify")["result"]["ok"] is True
         states = {m["milestone"]: m for m in daemon.call("milestones")["result"]}
         assert states[M1]["signatures"] == 2
+
+        # the database ends the append's session while it waits inside its transaction: the append is
+        # retried on a new connection or refused, never half-written, and the signature is there once
+        locker.execute(f'LOCK TABLE "{schema}".stored_events IN EXCLUSIVE MODE')
+        commit.sendall(
+            orjson.dumps({**request, "params": {"attestations": demo_attestations(M2, 2)}}) + b"\n"
+        )
+        daemon.wait_until(lambda: _append_waiting(postgres_server, schema), "the second append waits")
+        assert _terminate_waiting_append(postgres_server, schema) == 1
+        locker.rollback()
+        second = orjson.loads(read_line(commit))
+        assert "result" in second or second["error"]["message"], second
+        assert daemon.call("log.verify")["result"]["ok"] is True
+        states = {m["milestone"]: m for m in daemon.call("milestones")["result"]}
+        assert states[M2]["signatures"] == (2 if "result" in second else 0)
+        assert daemon.call("log.replay")["result"]["equal"] is True
     except BaseException:
         print(daemon.logs()[-6000:])
         raise
@@ -101,6 +118,19 @@ def _append_waiting(server: PostgresConfig, schema: str) -> bool:
             (schema,),
         ).fetchone()
     return bool(row and row[0])
+
+
+def _terminate_waiting_append(server: PostgresConfig, schema: str) -> int:
+    import psycopg
+
+    with psycopg.connect(**server.conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
+        rows = conn.execute(
+            "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_class c ON l.relation = c.oid "
+            "JOIN pg_namespace n ON c.relnamespace = n.oid "
+            "WHERE c.relname = 'stored_events' AND n.nspname = %s AND NOT l.granted",
+            (schema,),
+        ).fetchall()
+    return sum(1 for (ended,) in rows if ended)
 
 
 def _next_ping(notify: socket.socket) -> bytes:

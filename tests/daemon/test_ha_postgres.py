@@ -70,6 +70,22 @@ def test_one_leads_the_other_follows_and_takes_over_after_kill_9(postgres_server
             == NOT_LEADER
         )
 
+        # the leader loses its leadership session (as when the database drops it): it steps down at its
+        # next heartbeat and writes nothing more; the other daemon takes over with a higher term
+        _terminate_leadership_session(postgres_server, group.url.rsplit("schema=", 1)[1])
+        follower.wait_until(lambda: group.role(follower)[0] == "follower", "the deposed leader steps down")  # type: ignore[index]
+        leader.wait_until(lambda: group.role(leader)[0] == "leader", "the other daemon takes over")  # type: ignore[index]
+        assert group.role(leader)[1] > new_term  # type: ignore[index]
+
+        def refusal_naming_the_leader() -> dict[str, object] | None:
+            error = follower.call("signature.commit", {"attestations": demo_attestations(M1, 3)})["error"]
+            assert error["code"] == NOT_LEADER
+            return error if error["data"]["leader"] else None  # named once it has read the new term
+
+        refused = follower.wait_until(refusal_naming_the_leader, "the refusal names the new leader")
+        assert str(leader.socket_path) in refused["data"]["leader"]  # type: ignore[index,operator]
+        assert leader.call("log.verify")["result"]["ok"] is True
+
 
 @pytest.mark.postgres
 def test_a_deposed_leaders_append_is_refused_in_its_own_transaction(postgres_server: PostgresConfig) -> None:
@@ -115,3 +131,17 @@ def test_a_deposed_leaders_append_is_refused_in_its_own_transaction(postgres_ser
         first.close()
         second.close()
         drop_schema(postgres_server, schema)
+
+
+def _terminate_leadership_session(server: PostgresConfig, schema: str) -> None:
+    """End the leader's leadership session (the one holding the advisory lock) from the server side."""
+    import psycopg
+
+    with psycopg.connect(**server.conninfo(), autocommit=True) as conn:  # type: ignore[arg-type]
+        ended = conn.execute(
+            "SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a "
+            "WHERE a.application_name = %s AND a.pid IN "
+            "(SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted)",
+            (f"milestoned-leadership/{schema}",),
+        ).fetchall()
+    assert ended == [(True,)], "expected exactly one leadership session holding the lock"

@@ -87,7 +87,7 @@ def _postgres_chaos(server: PostgresConfig) -> dict[str, float]:
     for problem in report.problems:
         print(f"  problem: {problem}")
     print(
-        f"  postgres: {report.kills} kills ({report.hook_kills} inside a submission), takeover median "
+        f"  postgres: {report.kills} kills (+{report.hook_deaths} inside a submission), takeover median "
         f"{report.takeover_median_s:.2f} s (max {max(report.takeovers_s):.2f} s; followers retry every "
         f"{TAKEOVER_S / 3:.2f} s), terms {report.terms[:3]}…{report.terms[-1:]}, "
         f"{report.releases_confirmed} allocations released, duplicates {report.duplicate_submissions}, "
@@ -96,6 +96,7 @@ def _postgres_chaos(server: PostgresConfig) -> dict[str, float]:
     )
     return {
         "ha.kills": report.kills,
+        "ha.kills_inside_submission": report.hook_deaths,
         "ha.takeover_s": report.takeover_median_s,
         "ha.takeover_max_s": max(report.takeovers_s),
         "ha.takeover_retry_s": TAKEOVER_S / 3,
@@ -166,13 +167,14 @@ def _sqlite_chaos() -> dict[str, float]:
     for problem in report.problems:
         print(f"  problem: {problem}")
     print(
-        f"  sqlite: {report.kills} kills ({report.hook_kills} inside a submission), "
+        f"  sqlite: {report.kills} kills (+{report.hook_deaths} inside a submission), "
         f"{report.releases_confirmed} allocations released, duplicates {report.duplicate_submissions}, "
         f"lost {report.lost_events}, twice {report.duplicated_events}, verify {report.verify_ok}, "
         f"replay equal {report.replay_equal}"
     )
     return {
         "ha.sqlite_kills": report.kills,
+        "ha.sqlite_kills_inside_submission": report.hook_deaths,
         "ha.sqlite_duplicate_submissions": report.duplicate_submissions,
         "ha.sqlite_lost_events": report.lost_events + report.duplicated_events,
     }

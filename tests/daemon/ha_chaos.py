@@ -44,6 +44,7 @@ from milestoned.txbuilder.submission import FAULT_INJECTION_ENV
 MILESTONES = ("M1-testnet-launch", "M2-security-audit", "M3-mainnet-launch")
 ORACLES = ("oracle-1", "oracle-2", "oracle-3")
 HOOKS = ("after-intent", "after-send")
+STARTED = ("synced", "syncing", "disconnected", "failing")
 
 
 def address_of(key: PaymentSigningKey) -> Address:
@@ -116,6 +117,9 @@ def attestation(schedule_id: str, milestone: str, oracle: str) -> dict[str, str]
 class ChaosReport:
     kills: int = 0
     hook_kills: int = 0
+    """Restarts armed to die inside their next submission (the fault-injection hook)."""
+    hook_deaths: int = 0
+    """Daemons that did die there (and were restarted without the hook)."""
     takeovers_s: list[float] = field(default_factory=list)
     commits_acknowledged: set[tuple[str, str, str]] = field(default_factory=set)
     duplicate_submissions: int = 0
@@ -192,6 +196,16 @@ def wait_for(predicate: Callable[[], Any], what: str, timeout: float) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def revive(daemons: list[Daemon], report: ChaosReport) -> None:
+    """Restart (without the hook) every daemon that died by itself inside a submission."""
+    for daemon in daemons:
+        if daemon.process is not None and daemon.process.poll() is not None:
+            if daemon.env:
+                report.hook_deaths += 1
+            daemon.env = {}
+            daemon.start(states=STARTED)
+
+
 def is_writer(daemon: Daemon) -> bool:
     if daemon.process is None or daemon.process.poll() is not None:
         return False
@@ -215,10 +229,13 @@ def chaos(
     report = ChaosReport()
     pending = [(m, o) for m in MILESTONES[1:] for o in ORACLES]  # M1 is signed before the chaos
     rng.shuffle(pending)
+
+    def writer_now() -> Daemon | None:
+        revive(daemons, report)
+        return next((d for d in daemons if is_writer(d)), None)
+
     for number in range(kills):
-        writer = wait_for(
-            lambda: next((d for d in daemons if is_writer(d)), None), "a writer", takeover_timeout
-        )
+        writer = wait_for(writer_now, "a writer", takeover_timeout)
         if pending:  # an admin commits a signature; acknowledged ones must survive every kill
             milestone, oracle = pending[0]
             reply = answer(
@@ -243,27 +260,32 @@ def chaos(
         # every `hook_every`-th restart dies inside its next submission (after its intent, or its send)
         hooked = hook_every and number % hook_every == hook_every - 1
         writer.env = {FAULT_INJECTION_ENV: HOOKS[(number // max(hook_every, 1)) % 2]} if hooked else {}
-        writer.start(states=("synced", "syncing", "disconnected", "failing"))
+        writer.start(states=STARTED)
         if hooked:
             report.hook_kills += 1
-    for daemon in daemons:  # the end: no hook any more
-        if daemon.env and (daemon.process is None or daemon.process.poll() is not None):
-            daemon.env = {}
-            daemon.start(states=("synced", "syncing", "disconnected", "failing"))
+    while pending:  # the admins commit the rest: more releases fall due (an armed daemon dies in one)
+        milestone, oracle = pending[0]
+        writer = wait_for(writer_now, "a writer", takeover_timeout)
+        reply = answer(
+            writer, "signature.commit", {"attestations": [attestation(schedule_id, milestone, oracle)]}
+        )
+        if "result" in reply:
+            pending.pop(0)
+            report.commits_acknowledged.add((schedule_id, milestone.encode().hex(), _oracle_key(oracle)))
     return report
 
 
 def settle_and_audit(
     daemons: list[Daemon], store: StoreConfig, report: ChaosReport, timeout: float = 240.0
 ) -> None:
-    """Restart any daemon a hook killed, wait until no intent is open, then audit the log and replay."""
-    for daemon in daemons:
-        if daemon.process is None or daemon.process.poll() is not None:
-            daemon.env = {}
-            daemon.start(states=("synced", "syncing", "disconnected", "failing"))
-    writer = wait_for(lambda: next((d for d in daemons if is_writer(d)), None), "a writer", 60)
+    """Wait until no intent is open and nothing is due (restarting a daemon the hook kills meanwhile),
+    then audit the log, verify it and replay it."""
 
     def settled() -> bool:  # nothing open, and every allocation that may be released was
+        revive(daemons, report)
+        writer = next((d for d in daemons if is_writer(d)), None)
+        if writer is None:
+            return False
         subs = answer(writer, "submissions").get("result")
         claimable = answer(writer, "claimable").get("result")
         if subs is None or claimable is None:
@@ -274,6 +296,8 @@ def settle_and_audit(
         return not open_intents and not due and all(s["status"] != "submitted" for s in subs)
 
     wait_for(settled, "every submission settled", timeout)
+    revive(daemons, report)
+    writer = wait_for(lambda: next((d for d in daemons if is_writer(d)), None), "a writer", 60)
     with EventLog(store) as log:
         audit_log((e.event for e in log.iter_events()), report.commits_acknowledged, report)
     report.verify_ok = answer(writer, "log.verify").get("result", {}).get("ok") is True

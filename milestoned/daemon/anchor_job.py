@@ -34,7 +34,7 @@ async def anchor_head(service: Any) -> str | None:
     from milestoned.txbuilder.submission import submit
 
     head = service.log.head()
-    if head.position == 0 or head.position == last_anchored(service):
+    if head.position == 0 or head.position == await service.read(last_anchored, service):
         return None
     key, payer = service._load_wallet()
     chain = await service._tx_chain()
@@ -42,6 +42,6 @@ async def anchor_head(service: Any) -> str | None:
     built = await build_head_anchor(chain, payer, anchor)
     tx_id = await submit(chain, sign(built, [key]))
     async with service.write_lock:
-        service.append([HeadAnchored(tx_id=str(tx_id), position=head.position, head_hash=head.hash)])
+        await service.aappend([HeadAnchored(tx_id=str(tx_id), position=head.position, head_hash=head.hash)])
     log.info("log head published on chain", tx_id=str(tx_id), position=head.position, hash=head.hash)
     return str(tx_id)

@@ -52,6 +52,9 @@ SUBMISSIONS_S = 10.0
 FOLLOWER_RETRY_S = 5.0
 CARD_REFRESH_S = 60.0
 """The recovery card is written when the schedules change, and this often for its log head."""
+CATCH_UP_BATCH = 200
+"""Events per projection transaction: queries read the projections between two (the store's readers wait
+while a write transaction is open), so a long catch-up delays an answer by one short batch at most."""
 FOLLOWER_STOP_GRACE_S = 3.0
 """A follower in a session returns at once when stopped; one waiting to reconnect is cancelled after this."""
 
@@ -132,7 +135,36 @@ async def running_daemon(
     rebuild: bool = False,
     rebuild_from: Any = None,
 ) -> AsyncIterator[RunningDaemon]:
-    """The daemon, started, for the duration of the block; stopped gracefully on exit."""
+    """The daemon, started, for the duration of the block; stopped gracefully on exit.
+
+    On SQLite it first takes the store's daemon lock (a second daemon on the same file is refused);
+    on PostgreSQL it takes part in the leader election (`leadership`)."""
+    from milestoned.daemon.leadership import SQLiteDaemonLock, StoreInUseError, describe_self
+    from milestoned.eventlog import SQLiteConfig
+
+    try:
+        store = parse_store_url(config.store.log_url)
+    except ValueError as exc:
+        raise StartupError(f"store.url: {exc}") from None
+    lock = None
+    if isinstance(store, SQLiteConfig):
+        lock = SQLiteDaemonLock(store, describe_self(config.socket.path, config.ha.name))
+        try:
+            lock.acquire()
+        except StoreInUseError as exc:
+            raise StartupError(str(exc)) from None
+    try:
+        async with _running_daemon(config, notifier, rebuild, rebuild_from) as daemon:
+            yield daemon
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+@contextlib.asynccontextmanager
+async def _running_daemon(
+    config: DaemonConfig, notifier: Notifier | None, rebuild: bool, rebuild_from: Any
+) -> AsyncIterator[RunningDaemon]:
     notifier = notifier or Notifier()
     recovery = _prepare_store(config, rebuild, rebuild_from)
     if recovery is not None:
@@ -190,7 +222,7 @@ async def running_daemon(
                     await http.start()
                 await link.refresh_tip()
                 tasks.append(asyncio.create_task(_start_projections(service), name="projections"))
-                tasks.append(asyncio.create_task(_run_follower(service, url, config), name="follower"))
+                await _lead_or_follow(service, url, config, tasks)
                 scheduler = _start_scheduler(service, socket_server, metrics, notifier, config)
                 notifier.ready(f"serving {config.socket.path}")
                 log.info(
@@ -206,29 +238,76 @@ async def running_daemon(
                 log.info("stopping")
                 if scheduler is not None:
                     scheduler.shutdown(wait=False)
-                if service.follower is not None:
-                    service.follower.stop()
                 await socket_server.stop()
                 await service.jobs.cancel_all()
                 for task in tasks:
                     if task.get_name() != "follower":
                         task.cancel()
-                follower_task = next((t for t in tasks if t.get_name() == "follower"), None)
-                if follower_task is not None:
-                    try:
-                        await asyncio.wait_for(asyncio.shield(follower_task), FOLLOWER_STOP_GRACE_S)
-                    except (TimeoutError, Exception):
-                        follower_task.cancel()
+                await _stop_follower(service, tasks)
                 await asyncio.gather(*tasks, return_exceptions=True)
                 if http is not None:
                     await http.stop()
                 with contextlib.suppress(Exception):
-                    service.catch_up()
+                    await service.acatch_up()
                 await link.reset()
+                service.close_threads()
+                if service.election is not None:
+                    service.election.close()
     finally:
         projections.close()
         event_log.close()
         log.info("stopped")
+
+
+async def _lead_or_follow(service: DaemonService, url: str, config: DaemonConfig, tasks: list[Any]) -> None:
+    """SQLite: this daemon is the only one, the chain follower starts at once. PostgreSQL: one election
+    round now (a follower answers at once), then the leadership loop keeps trying or keeps leading."""
+    from milestoned.daemon.follower_thread import FollowerThread
+    from milestoned.daemon.leadership import PostgresElection, describe_self, refuse_all
+    from milestoned.daemon.leadership_loop import LeadershipLoop
+    from milestoned.domain.leadership import Leadership, Role
+    from milestoned.eventlog import PostgresConfig
+
+    def start_leading() -> None:
+        thread = FollowerThread(lambda: _run_follower(service, url, config))
+        service.follower_thread = thread
+        tasks.append(asyncio.create_task(thread.run(), name="follower"))
+
+    async def stop_leading() -> None:
+        await _stop_follower(service, tasks)
+
+    store = service.log.config
+    if not isinstance(store, PostgresConfig):
+        start_leading()
+        return
+    election = PostgresElection(
+        store, describe_self(config.socket.path, config.ha.name), config.ha.takeover_seconds
+    )
+    service.election = election
+    service.log.fence = refuse_all
+    service.leadership = Leadership(Role.FOLLOWER, 0, "")
+    loop = LeadershipLoop(service, election, start_leading, stop_leading)
+    service.leadership_loop = loop
+    tasks.append(asyncio.create_task(loop.run(), name="leadership"))
+
+
+async def _stop_follower(service: DaemonService, tasks: list[Any]) -> None:
+    """Ask the chain follower to record its cursor and return; cancel it after a grace period."""
+    thread = service.follower_thread
+    follower_task = next((t for t in tasks if t.get_name() == "follower"), None)
+    if thread is None or follower_task is None:
+        return
+    follower = service.follower
+    if follower is not None:
+        thread.call(follower.stop)
+    try:
+        await asyncio.wait_for(asyncio.shield(follower_task), FOLLOWER_STOP_GRACE_S)
+    except (TimeoutError, Exception):
+        thread.cancel()
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(asyncio.shield(follower_task), FOLLOWER_STOP_GRACE_S)
+    tasks.remove(follower_task)
+    service.follower_thread = None
 
 
 def forget_previous_devnet_chain(event_log: EventLog) -> None:
@@ -276,13 +355,13 @@ async def _start_projections(service: DaemonService) -> None:
             log.warning("waiting for Ogmios to learn the slot clock", error=str(exc), retry_in_s=delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
-    service.projector = Projector(service.log, service.projections, slots)
+    service.projector = Projector(service.log, service.projections, slots, batch_size=CATCH_UP_BATCH)
     try:
-        caught = service.catch_up()
+        caught = await service.acatch_up()
     except Exception as exc:  # in the health answer; the projections job keeps trying
         log.error("projections failing", reason=f"{type(exc).__name__}: {exc}")
         return
-    log.info("projections running", events_applied=caught, position=service.projections.position())
+    log.info("projections running", events_applied=caught, position=service.projection_position)
 
 
 def follow_policy(config: DaemonConfig) -> Any:
@@ -382,7 +461,7 @@ def _start_scheduler(
         )
 
     async def refresh_tip() -> None:
-        service.checks.probe()  # first: the tip query may wait for a stalled Ogmios
+        await asyncio.to_thread(service.checks.probe)  # first: the tip query may wait for a stalled Ogmios
         await service.link.refresh_tip()  # type: ignore[union-attr]
         health = service.health()
         metrics.observe(health)
@@ -391,6 +470,7 @@ def _start_scheduler(
         metrics.request_errors.set(socket_server.requests_failed)
         metrics.observe_socket(socket_server)
         metrics.pending_submissions.set(len(service.index.in_flight))
+        metrics.observe_leadership(service.leadership)
         progress = service.follower.progress() if service.follower is not None else None
         if progress is not None:
             metrics.blocks_seen.set(progress.blocks_seen)
@@ -405,23 +485,32 @@ def _start_scheduler(
     async def catch_up() -> None:
         from milestoned.daemon.recovery import finish_if_synced, write_card
 
-        service.fold()
+        if not service.leadership.may_write:  # the leader appends: see how far
+            await service.write(lambda: service.log.head(refresh=True))
+        await service.afold()
         failing = service.checks.projections_error is not None
         try:
-            service.catch_up()
+            if service.may_project:
+                await service.acatch_up()
+            else:
+                await service.read(service.refresh_projection_position)
         except Exception as exc:  # in the health answer; logged once per failing spell, not every 0.5 s
             if not failing:
                 log.error("projections failing", reason=f"{type(exc).__name__}: {exc}")
             return
         if failing:
             log.info("projections recovered")
-        finish_if_synced(
-            service.recovery,
-            service.health().ok,
-            service.log.head().position,
-            lambda: {a.out_ref for a in service.projections.claimable() if a.released},
-            lambda: set(service.index.schedules),
-        )
+        if not service.leadership.may_write:
+            return
+        if service.recovery is not None and service.recovery.state != "done":
+            released = {a.out_ref for a in await service.read(service.projections.claimable) if a.released}
+            finish_if_synced(
+                service.recovery,
+                service.health().ok,
+                service.log.head().position,
+                lambda: released,
+                lambda: set(service.index.schedules),
+            )
         if service.recovery is None or service.recovery.state == "done":
             card = service.recovery_card_document()
             now = asyncio.get_running_loop().time()
@@ -431,36 +520,43 @@ def _start_scheduler(
                 last_card.update(card, written=now)
 
     async def checkpoint() -> None:
-        if service.follower is not None:
+        follower, thread = service.follower, service.follower_thread
+        if follower is not None and thread is not None:
             async with service.write_lock:
-                service.follower.checkpoint()
+
+                async def on_its_loop() -> None:
+                    follower.checkpoint()
+
+                await thread.submit(on_its_loop())
 
     async def settle_submissions() -> None:
-        if service.projector is None:  # the projections must be current before anything is settled
-            return
+        if service.projector is None or not service.leadership.may_write:  # the projections must be
+            return  # current before anything is settled; and only the leader settles
         async with service.write_lock:
-            service.fold()
-            service.catch_up()
+            await service.afold()
+            await service.acatch_up()
             if service.index.intents:  # sent or not? ask the mempool and the chain (after a crash)
                 try:
                     await reconcile_intents(service)
                 except RpcError as exc:
                     log.warning("submission intents not reconciled yet", reason=exc.message)
             rollbacks = service.index.rollbacks
-            events = submission_outcomes(service, recheck_confirmed=rollbacks != service.rollbacks_settled)
+            events = await submission_outcomes(
+                service, recheck_confirmed=rollbacks != service.rollbacks_settled
+            )
             if events:
-                service.append(events)
+                await service.aappend(events)
                 log.info("submissions settled", count=len(events))
             service.rollbacks_settled = rollbacks
 
     async def auto_release() -> None:
-        if not service.health().ok:
+        if not service.health().ok or not service.leadership.may_write:
             return
-        service.catch_up()
+        await service.acatch_up()
         in_flight = service.index.in_flight_refs()
         due = {
             a.schedule_id
-            for a in service.projections.claimable()
+            for a in await service.read(service.projections.claimable)
             if a.claimable_now and a.out_ref not in in_flight
         }
         for schedule_id in sorted(due & set(service.index.schedules)):
@@ -475,7 +571,7 @@ def _start_scheduler(
     async def anchor() -> None:
         from milestoned.daemon.anchor_job import anchor_head
 
-        if service.health().ok and not service._recovering():
+        if service.health().ok and not service._recovering() and service.leadership.may_write:
             await anchor_head(service)
 
     every(TIP_REFRESH_S, refresh_tip, "tip")

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 async def attestations(service: DaemonService, params: dict[str, Any], peer: Peer) -> dict[str, Any]:
     only_params(params, {"schedule_id"})
+    await service.afold()
     return attestations_document(service, param(params, "schedule_id", str))
 
 
@@ -32,7 +33,6 @@ def attestations_document(service: DaemonService, schedule_id: str) -> dict[str,
     from milestoned.commands.attestation_file import Attestation
     from milestoned.commands.attestations_export import export_document
 
-    service.fold()
     schedule_id = check_schedule_id(schedule_id, service.index.schedules)
     registered = service.index.schedules[schedule_id]
     committed = [

@@ -182,6 +182,18 @@ class DevnetSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HaSettings:
+    """Several daemons on one PostgreSQL store: one leads, the others follow (docs/operations.md)."""
+
+    takeover_seconds: float = 10.0
+    """How soon a follower takes over from a leader that died or lost the database (at most about
+    this long after the database noticed); followers try a third of this apart."""
+    name: str = ""
+    """How this daemon names itself to the others (a follower's error names the leader); default:
+    host, pid and socket path."""
+
+
+@dataclass(frozen=True, slots=True)
 class DaemonConfig:
     chain: ChainSettings = field(default_factory=ChainSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
@@ -192,6 +204,7 @@ class DaemonConfig:
     devnet: DevnetSettings = field(default_factory=DevnetSettings)
     follow: FollowSettings = field(default_factory=FollowSettings)
     anchor: AnchorSettings = field(default_factory=AnchorSettings)
+    ha: HaSettings = field(default_factory=HaSettings)
 
     @property
     def expected_magic(self) -> int:
@@ -208,6 +221,7 @@ SECTIONS: Mapping[str, type] = {
     "devnet": DevnetSettings,
     "follow": FollowSettings,
     "anchor": AnchorSettings,
+    "ha": HaSettings,
 }
 
 
@@ -466,6 +480,11 @@ def validate(config: DaemonConfig) -> list[str]:
         )
     if release.interval_seconds <= 0:
         problems.append("release.interval_seconds: must be a positive number of seconds")
+    if not 1.5 <= config.ha.takeover_seconds <= 60:
+        problems.append(
+            f"ha.takeover_seconds: {config.ha.takeover_seconds} is outside 1.5..60; the default is 10 "
+            "(shorter: more election queries; longer: a longer wait after the leader dies)"
+        )
     if config.anchor.every_seconds < 0 or 0 < config.anchor.every_seconds < 60:
         problems.append(
             "anchor.every_seconds: must be 0 (off) or at least 60 "

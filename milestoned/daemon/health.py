@@ -37,6 +37,10 @@ class Health:
     log_position: int
     projection_position: int | None
     problems: tuple[Problem, ...] = ()
+    role: str = "single"
+    """leader | follower | single (several daemons on PostgreSQL elect one leader; `daemon.leadership`)."""
+    term: int = 0
+    """The leader term this daemon knows (0 with one daemon on SQLite)."""
 
     @property
     def ok(self) -> bool:
@@ -57,6 +61,8 @@ def assess(
     projection_position: int | None,
     problems: tuple[Problem, ...] = (),
     synced_within_slots: int = SYNCED_WITHIN_SLOTS,
+    role: str = "single",
+    term: int = 0,
 ) -> Health:
     """`projection_position` None: the projections could not be read (there is a problem saying why)."""
     lag = None if node_tip_slot is None or indexer_slot is None else max(0, node_tip_slot - indexer_slot)
@@ -74,5 +80,14 @@ def assess(
     else:
         state = "synced"
     return Health(
-        state, connected, node_tip_slot, indexer_slot, lag, log_position, projection_position, problems
+        state,
+        connected,
+        node_tip_slot,
+        indexer_slot,
+        lag,
+        log_position,
+        projection_position,
+        problems,
+        role,
+        term,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from typing import Any
 
 import orjson
 import structlog
@@ -79,9 +80,20 @@ class Metrics:
         self.requests_too_large = Gauge(
             "milestoned_socket_requests_too_large", "Socket requests over max_request_bytes", registry=r
         )
+        self.leader = Gauge(
+            "milestoned_leader",
+            "1 when this daemon writes (leader, or alone on SQLite), 0 when it follows",
+            registry=r,
+        )
+        self.leader_term = Gauge("milestoned_leader_term", "The leader term this daemon knows", registry=r)
         self.follower_failures = Gauge(
             "milestoned_follower_failures", "Chain follower failures (each followed by a restart)", registry=r
         )
+
+    def observe_leadership(self, leadership: Any) -> None:
+        """Leader (1) or follower (0; the single daemon of an SQLite store counts as leader), and the term."""
+        self.leader.set(1 if leadership.may_write else 0)
+        self.leader_term.set(leadership.term)
 
     def observe(self, health: Health) -> None:
         self.connected.set(1 if health.connected else 0)

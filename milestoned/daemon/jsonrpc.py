@@ -26,6 +26,8 @@ TOO_MANY_CONNECTIONS = -32004
 REQUEST_TIMEOUT = -32005
 RECOVERING = -32006
 """The log is being rebuilt from the chain: changes are refused until it is done (reads answer)."""
+NOT_LEADER = -32007
+"""This daemon follows another one on the same PostgreSQL store: changes go to the leader it names."""
 VALIDATION_FAILED = -32010
 NOT_FOUND = -32011
 TX_REFUSED = -32020

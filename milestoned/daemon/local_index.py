@@ -17,6 +17,7 @@ from milestoned.eventlog.events import (
     ChainEvent,
     ChainPoint,
     Event,
+    LeaderElected,
     OracleSignatureCommitted,
     OracleSignatureSeen,
     RegistrationPartSeen,
@@ -57,6 +58,11 @@ class LocalIndex:
     their allocations are in flight, their inputs not to be spent again, until sent or reconciled."""
     pending_inputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """tx id → inputs, for intents and sent transactions not yet confirmed, expired or failed."""
+    term: int = 0
+    """The newest leader term the log recorded (`LeaderElected`; 0: never, one daemon on SQLite)."""
+    leader: str = ""
+    intent_terms: dict[str, int] = field(default_factory=dict)
+    """tx id → the term an open intent was recorded under (the reconciliation of `domain.leadership`)."""
     rollbacks: int = 0
     """How many rollbacks the log recorded: after one, confirmed submissions are checked again."""
     position: int = 0
@@ -72,17 +78,22 @@ class LocalIndex:
                 event.oracle_key,
                 OracleSignature(bytes.fromhex(event.oracle_key), bytes.fromhex(event.signature)),
             )
+        elif isinstance(event, LeaderElected):
+            self.term, self.leader = event.term, event.leader
         elif isinstance(event, SubmissionIntended):
             self.intents[event.tx_id] = event
+            self.intent_terms[event.tx_id] = self.term
             self.pending_inputs[event.tx_id] = event.inputs
         elif isinstance(event, ReleaseSubmitted):
             self.intents.pop(event.tx_id, None)
+            self.intent_terms.pop(event.tx_id, None)
             self.in_flight[event.tx_id] = self.submitted[event.tx_id] = event.allocation_refs
         elif isinstance(event, SubmissionConfirmed):
             self.in_flight.pop(event.tx_id, None)
             self.pending_inputs.pop(event.tx_id, None)
         elif isinstance(event, SubmissionExpired | SubmissionFailed):
             self.intents.pop(event.tx_id, None)
+            self.intent_terms.pop(event.tx_id, None)
             self.pending_inputs.pop(event.tx_id, None)
             self.in_flight.pop(event.tx_id, None)
             self.submitted.pop(event.tx_id, None)

@@ -75,9 +75,8 @@ async def log_replay(service: DaemonService, params: dict[str, Any], peer: Peer)
             "the projections are not running yet (the daemon is waiting for the chain's slot clock)",
             "wait until `milestonectl status` shows projections ready",
         )
-    service.catch_up()
-    live_dump = service.projections.dump()
-    position = service.projections.position()
+    await service.acatch_up()
+    live_dump, position = await service.read(service.projections_snapshot)
     config, slots = service.log.config, service.projector.slots
 
     def run() -> tuple[bytes, int]:

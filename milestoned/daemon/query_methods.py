@@ -40,7 +40,7 @@ async def status(service: DaemonService, params: dict[str, Any], peer: Peer) -> 
     health = service.health()
     progress = service.follower.progress() if service.follower is not None else None
     try:
-        tip = service.projections.chain_tip()
+        tip = await service.read(service.projections.chain_tip)
     except Exception:  # reported in health.problems; the rest of the status still answers
         tip = None
     return {
@@ -84,7 +84,7 @@ async def status(service: DaemonService, params: dict[str, Any], peer: Peer) -> 
 
 async def schedules(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:
     only_params(params, set())
-    service.fold()  # schedules discovered on chain reach the index through the log
+    await service.afold()  # schedules discovered on chain reach the index through the log
     return [
         {
             "schedule_id": sid,
@@ -105,9 +105,9 @@ async def milestones(service: DaemonService, params: dict[str, Any], peer: Peer)
     schedule_id = param(params, "schedule_id", str, required=False)
     if schedule_id is not None:
         schedule_id = check_schedule_id(schedule_id, service.index.schedules)
-    service.catch_up()
+    await service.acatch_up(wait=False)
     rows: dict[tuple[str, str], dict[str, Any]] = {}
-    for state in service.projections.milestone_states():
+    for state in await service.read(service.projections.milestone_states):
         rows[(state.schedule_id, state.milestone_id)] = {
             "schedule_id": state.schedule_id,
             "milestone_id": state.milestone_id,
@@ -155,7 +155,9 @@ async def claimable(service: DaemonService, params: dict[str, Any], peer: Peer) 
         beneficiary = check_address("beneficiary", beneficiary, service.config.chain.cardano_network)
     if schedule_id is not None:
         schedule_id = check_schedule_id(schedule_id, service.index.schedules)
-    service.catch_up()
+    await service.acatch_up(wait=False)
+    allocations = await service.read(service.projections.claimable, beneficiary)
+    in_flight = service.index.in_flight_refs()
     rows = [
         {
             "beneficiary": a.beneficiary,
@@ -170,13 +172,13 @@ async def claimable(service: DaemonService, params: dict[str, Any], peer: Peer) 
             "reclaimed": a.reclaimed,
             "claimable_now": a.claimable_now,
             "next_unlock_ms": a.next_unlock_ms,
-            "in_flight": a.out_ref in service.index.in_flight_refs(),
+            "in_flight": a.out_ref in in_flight,
         }
-        for a in service.projections.claimable(beneficiary)
+        for a in allocations
         if schedule_id is None or a.schedule_id == schedule_id
     ]
     totals: dict[str, int] = {}
-    for a in service.projections.claimable(beneficiary):
+    for a in allocations:
         if schedule_id is None or a.schedule_id == schedule_id:
             totals[a.beneficiary] = totals.get(a.beneficiary, 0) + (a.amount if a.claimable_now else 0)
     return {"allocations": rows, "claimable_now_by_beneficiary": totals}
@@ -185,7 +187,7 @@ async def claimable(service: DaemonService, params: dict[str, Any], peer: Peer) 
 async def submissions(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:
     only_params(params, {"status"})
     status = param(params, "status", str, required=False)
-    service.catch_up()
+    await service.acatch_up(wait=False)
     return [
         {
             "tx_id": s.tx_id,
@@ -194,5 +196,5 @@ async def submissions(service: DaemonService, params: dict[str, Any], peer: Peer
             "status": s.status,
             "reason": s.reason,
         }
-        for s in service.projections.submissions(status)
+        for s in await service.read(service.projections.submissions, status)
     ]

@@ -97,7 +97,7 @@ async def reclaim(service: DaemonService, params: dict[str, Any], peer: Peer) ->
     chain = await service._tx_chain()
     # never the same allocations as a release being built (release_lock), nor a half-recorded state
     async with service.release_lock, service.write_lock:
-        service.fold()
+        await service.afold()
         try:
             plan = await build_reclaim(
                 chain,
@@ -139,6 +139,6 @@ async def reclaim(service: DaemonService, params: dict[str, Any], peer: Peer) ->
             for tx_id, built in zip(tx_ids, plan.txs, strict=True)
         ]
         result["submitted"] = [str(t) for t in tx_ids]
-        result["log_position"] = service.append(events)
+        result["log_position"] = await service.aappend(events)
     log.info("reclaim submitted", schedule_id=schedule_id, transactions=len(tx_ids), caller=peer.describe())
     return result

@@ -86,7 +86,7 @@ async def release_schedule(
     # only to read a consistent in-flight set and to record each submission (intent first).
     async with service.release_lock:
         async with service.write_lock:
-            service.fold()
+            await service.afold()
             signatures = service.index.signatures_by_milestone(schedule_id)
             in_flight, spent, unconfirmed = await wallet_exclusions(service, chain)
         try:
@@ -133,7 +133,7 @@ async def release_schedule(
             )
             try:
                 async with service.write_lock:
-                    service.fold()
+                    await service.afold()
                     [tx_id] = await send_recorded(service, chain, [outgoing])
             except TxBuildError as exc:
                 done = progress.submitted
@@ -155,18 +155,21 @@ async def release_schedule(
 
 async def job(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:
     only_params(params, {"job_id"})
-    return _job_json(service, service.jobs.get(param(params, "job_id", str)))
+    job = service.jobs.get(param(params, "job_id", str))
+    await service.acatch_up(wait=False)
+    return _job_json(job, await service.read(service.projections.submissions))
 
 
 async def list_jobs(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:
     only_params(params, set())
-    return [_job_json(service, job) for job in service.jobs.all()]
+    await service.acatch_up(wait=False)
+    submissions = await service.read(service.projections.submissions)
+    return [_job_json(job, submissions) for job in service.jobs.all()]
 
 
-def _job_json(service: DaemonService, job: Job) -> dict[str, Any]:
-    service.catch_up()
+def _job_json(job: Job, submissions: list[Any]) -> dict[str, Any]:
     ours = set(job.progress.tx_ids)
-    status = {s.tx_id: s.status for s in service.projections.submissions() if s.tx_id in ours}
+    status = {s.tx_id: s.status for s in submissions if s.tx_id in ours}
     document = job.to_json(sum(1 for tx_id in ours if status.get(tx_id) == "confirmed"))
     document["settled"] = sum(1 for tx_id in ours if status.get(tx_id, "submitted") != "submitted")
     return document

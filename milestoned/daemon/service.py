@@ -13,8 +13,12 @@ Rules every handler follows:
 from __future__ import annotations
 
 import asyncio
+import functools
+import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import structlog
 
@@ -32,6 +36,7 @@ from milestoned.daemon.schedule_upload import ScheduleUploads
 from milestoned.daemon.socket_server import Method
 from milestoned.daemon.submissions import Outgoing, send_recorded
 from milestoned.domain.attestation import verify_attestation
+from milestoned.domain.leadership import Leadership, Role
 from milestoned.eventlog import EventLog
 from milestoned.eventlog.events import (
     Event,
@@ -43,10 +48,21 @@ from milestoned.projections.projector import Projector
 from milestoned.projections.store import ProjectionStore
 
 log = structlog.get_logger("milestoned.commands")
+T = TypeVar("T")
+READER_THREADS = 4
+FOLD_BATCH = 1000
 
 
 class DaemonService:
-    """The daemon's state as the handlers see it. Runs on the daemon's event loop (one thread)."""
+    """The daemon's state as the handlers see it. Its handlers run on the daemon's event loop; every
+    store call they make runs in a worker thread (`write`, `read`, `afold`, `acatch_up`, `aappend`), so a
+    long catch-up or a slow database never holds up a socket answer, a health answer or a watchdog ping.
+
+    Threads: one writer thread (appends and projection writes, in order) and a few readers (queries;
+    SQLite in WAL mode and PostgreSQL both let readers run beside a writer). The local index is only
+    changed on the event loop (`afold` reads in a thread and applies on the loop), so handlers read it
+    without locks.
+    """
 
     def __init__(
         self,
@@ -81,8 +97,86 @@ class DaemonService:
         self.rollbacks_settled = -1
         """`index.rollbacks` when confirmed submissions were last checked against the chain (-1: never,
         so the first settlement after a start checks them once)."""
+        self.leadership = Leadership(Role.SINGLE, 0)
+        """Leader, follower or the single daemon of an SQLite store, and the term (`daemon.leadership`)."""
+        self.projections_shared = projections.config == event_log.config
+        """The projections are tables of the log's own PostgreSQL schema, written by the leader alone."""
+        self.election: Any = None
+        """The PostgreSQL election (`leadership.PostgresElection`); None on SQLite."""
+        self.leadership_loop: Any = None
+        self.follower_thread: Any = None
+        """The chain follower's thread (`follower_thread.FollowerThread`) while this daemon writes."""
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="milestoned-store-write")
+        self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="milestoned-store-read")
+        self._catch_up_lock = threading.Lock()
+        self._fold_lock = asyncio.Lock()
+        self.projection_position: int | None = None
+        """The projections' position as of the last catch-up (health reads this, not the database)."""
+        try:
+            self.projection_position = projections.position()
+        except Exception as exc:  # a corrupt projection store: the health answer says so
+            self.checks.projections_failed(exc)
 
-    # --- shared steps ------------------------------------------------------------------------------------
+    # --- off the event loop ------------------------------------------------------------------------------
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a store write (or a read that must follow the writes in order) in the writer thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._writer, functools.partial(fn, *args))
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a store read in a reader thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._readers, functools.partial(fn, *args))
+
+    async def afold(self) -> None:
+        """Bring the local index up to the log's head: read in a thread, apply on the loop."""
+        async with self._fold_lock:
+            while True:
+                batch = await self.read(self.log.read, self.index.position, FOLD_BATCH)
+                for logged in batch:
+                    if logged.position <= self.index.position:
+                        continue
+                    self.index.apply(logged.event)
+                    self.index.position = logged.position
+                if len(batch) < FOLD_BATCH:
+                    return
+
+    async def acatch_up(self, *, wait: bool = True) -> int:
+        """Catch the projections up in a worker thread (not the writer: a log append waiting for a slow
+        database must not hold up a query's catch-up). `wait=False` (queries): when a catch-up is
+        already under way, answer at once from the projections as they are instead of waiting for it."""
+        if self.projector is None or not self.may_project:
+            return 0
+        if not wait and self._catch_up_lock.locked():
+            return 0
+        return await self.read(self.catch_up, wait)
+
+    async def aappend(self, events: list[Event]) -> int:
+        """`append` off the loop: the append in the writer thread, then the index and the projections."""
+        try:
+            head = await self.write(self.log.append, events)
+        except Exception as exc:
+            self.checks.store_write_failed(exc)
+            raise
+        self.checks.store_write_ok()
+        await self.afold()
+        await self.acatch_up()
+        return head.position
+
+    @property
+    def may_project(self) -> bool:
+        """A follower leaves shared projection tables to the leader (it would race it for each batch)."""
+        return self.leadership.may_write or not self.projections_shared
+
+    def projections_snapshot(self) -> tuple[bytes, int]:
+        """The projections' dump and its position, with no catch-up in between (a worker thread)."""
+        with self._catch_up_lock:
+            return self.projections.dump(), self.projections.position()
+
+    def close_threads(self) -> None:
+        self._readers.shutdown(wait=True, cancel_futures=True)
+        self._writer.shutdown(wait=True)
+
+    # --- shared steps (synchronous: for the threads above and for tests driving the service) ------------
 
     def fold(self) -> None:
         while True:
@@ -93,16 +187,33 @@ class DaemonService:
             if len(batch) < 1000:
                 return
 
-    def catch_up(self) -> int:
-        if self.projector is None:
+    def catch_up(self, wait: bool = True) -> int:
+        """Apply what the log has beyond the projections (one catch-up at a time; with `wait=False`,
+        none when another is under way)."""
+        if self.projector is None or not self.may_project:
+            return 0
+        if not self._catch_up_lock.acquire(blocking=wait):
             return 0
         try:
-            applied = self.projector.catch_up()
-        except Exception as exc:
-            self.checks.projections_failed(exc)
-            raise
+            try:
+                applied = self.projector.catch_up()
+                self.projection_position = self.projections.position()
+            except Exception as exc:
+                self.checks.projections_failed(exc)
+                self.projection_position = None
+                raise
+        finally:
+            self._catch_up_lock.release()
         self.checks.projections_ok()
         return applied
+
+    def refresh_projection_position(self) -> None:
+        """For a follower whose projections the leader writes: their position, read (in a thread)."""
+        try:
+            self.projection_position = self.projections.position()
+        except Exception as exc:
+            self.checks.projections_failed(exc)
+            self.projection_position = None
 
     def append(self, events: list[Event]) -> int:
         """Append a command's events in one transaction; returns the new head position."""
@@ -121,12 +232,10 @@ class DaemonService:
         indexer_slot = None
         if progress is not None and progress.position is not None:
             indexer_slot = -1 if progress.position == "origin" else progress.position.slot
+        if self.leadership.role is Role.FOLLOWER:  # the leader's indexer: as far as the log recorded
+            indexer_slot = self.index.last_point.slot if self.index.position else None
         connected = self.link is not None and self.link.connected
-        try:
-            projection_position: int | None = self.projections.position()
-        except Exception as exc:  # a corrupt projection store: say so instead of failing the answer
-            self.checks.projections_failed(exc)
-            projection_position = None
+        projection_position = self.projection_position
         return assess(
             connected=connected,
             node_tip_slot=self.link.tip_slot if self.link is not None else None,
@@ -134,6 +243,8 @@ class DaemonService:
             log_position=self.log.head().position,
             projection_position=projection_position,
             problems=self.checks.problems(),
+            role=self.leadership.role.value,
+            term=self.leadership.term,
         )
 
     def methods(self) -> dict[str, Method]:
@@ -145,6 +256,17 @@ class DaemonService:
 
     def _refused_while_recovering(self, handler: Any) -> Any:
         async def guarded(params: dict[str, Any], peer: Peer) -> Any:
+            leadership = self.leadership
+            if not leadership.may_write:
+                raise RpcError(
+                    jsonrpc.NOT_LEADER,
+                    f"this daemon is a follower (term {leadership.term}) and changes nothing; the leader "
+                    f"is {leadership.leader or 'being elected'}",
+                    "send the command to the leader's socket (`milestonectl --socket PATH`); this one "
+                    "answers queries, and takes over by itself if the leader stops",
+                    leader=leadership.leader or None,
+                    term=leadership.term,
+                )
             recovery = self.recovery
             if recovery is not None and recovery.state != "done":
                 raise RpcError(
@@ -223,7 +345,7 @@ class DaemonService:
 
     async def recovery_card(self, params: dict[str, Any], peer: Peer) -> Any:
         only_params(params, set())
-        self.fold()
+        await self.afold()
         return self.recovery_card_document()
 
     async def status(self, params: dict[str, Any], peer: Peer) -> Any:
@@ -307,11 +429,12 @@ class DaemonService:
             result["already_registered"] = schedule_id in self.index.schedules
             return result
         async with self.write_lock:
-            self.fold()
+            await self.afold()
             if schedule_id in self.index.schedules:
                 result.update(registered=False, already_registered=True)
             else:
-                result.update(registered=True, already_registered=False, log_position=self.append([event]))
+                position = await self.aappend([event])
+                result.update(registered=True, already_registered=False, log_position=position)
                 log.info("schedule registered", schedule_id=schedule_id, caller=peer.describe())
         return result
 
@@ -354,7 +477,7 @@ class DaemonService:
         from milestoned.domain.validation_errors import InputProblem
 
         async with self.write_lock:
-            self.fold()
+            await self.afold()
             problems: list[dict[str, Any]] = []
             events: list[OracleSignatureCommitted] = []
             results: list[dict[str, Any]] = []
@@ -407,7 +530,7 @@ class DaemonService:
                     "`milestonectl attest verify FILE --schedule SCHEDULE` explains each one offline",
                     problems=problems,
                 )
-            position = self.append(list(events)) if events else self.log.head().position
+            position = await self.aappend(list(events)) if events else self.log.head().position
         if events:
             log.info("oracle signatures committed", count=len(events), caller=peer.describe())
         touched = {(r["schedule_id"], r["milestone"]) for r in results}
@@ -496,9 +619,10 @@ class DaemonService:
             raise RpcError(jsonrpc.INVALID_PARAMS, f"not a signed transaction envelope: {exc}") from None
         chain = await self._tx_chain()
         async with self.write_lock:
-            self.fold()
-            self.catch_up()
-            spending = self._allocations_spent_by(txs)
+            await self.afold()
+            await self.acatch_up()
+            facts = await self.read(self.projections.facts)
+            spending = self._allocations_spent_by(txs, facts)
             tx_ids: list[str] = []
             try:
                 for tx, (refs, ttl) in zip(txs, spending, strict=True):
@@ -518,7 +642,7 @@ class DaemonService:
                 result["log_position"] = self.log.head().position
         return result
 
-    def _allocations_spent_by(self, txs: list[Any]) -> list[tuple[tuple[str, ...], int]]:
+    def _allocations_spent_by(self, txs: list[Any], facts: Any) -> list[tuple[tuple[str, ...], int]]:
         """For each signed transaction, the open allocations it spends and its validity end (slot).
 
         Why: a release or reclaim signed elsewhere (exported unsigned, signed offline) and submitted
@@ -526,7 +650,6 @@ class DaemonService:
         second time meanwhile and its outcome is settled in the log. Refused, before anything is sent,
         when an allocation is already spent by another live submission.
         """
-        facts = self.projections.facts()
         exits = {exit_.out_ref for exit_ in (*facts.releases, *facts.reclaims)}
         open_refs = {lock.out_ref for lock in facts.locks if lock.out_ref not in exits}
         live = self.index.in_flight_refs()
@@ -578,7 +701,7 @@ def _read_schedule(document: object) -> Any:
         raise RpcError(jsonrpc.VALIDATION_FAILED, f"the schedule is not readable: {exc}") from None
 
 
-def submission_outcomes(service: DaemonService, *, recheck_confirmed: bool) -> list[Event]:
+async def submission_outcomes(service: DaemonService, *, recheck_confirmed: bool) -> list[Event]:
     """Submission events due now: confirmed when a release with its tx id is on chain, expired when the
     chain as the indexer has processed it (the projections' tip, not the node's) passed its validity
     without it, and, with `recheck_confirmed` (the log recorded a rollback since the last check),
@@ -590,11 +713,14 @@ def submission_outcomes(service: DaemonService, *, recheck_confirmed: bool) -> l
     index = service.index
     if not index.in_flight and not (recheck_confirmed and index.submitted):
         return []
-    facts = service.projections.facts()
+    projections = service.projections
+    facts = await service.read(projections.facts)
+    confirmed = await service.read(projections.submissions, "confirmed") if recheck_confirmed else []
+    submitted = await service.read(projections.submissions, "submitted")
     tip_slot = None if facts.tip is None else facts.tip.slot
     on_chain = {exit_.tx_id for exit_ in (*facts.releases, *facts.reclaims)}  # a reclaim may be submitted too
     events: list[Event] = []
-    for submission in service.projections.submissions("confirmed") if recheck_confirmed else ():
+    for submission in confirmed:
         if submission.tx_id not in on_chain and submission.tx_id not in index.in_flight:
             events.append(
                 SubmissionReverted(
@@ -602,7 +728,7 @@ def submission_outcomes(service: DaemonService, *, recheck_confirmed: bool) -> l
                     reason="its block was rolled back; live again until confirmed anew or expired",
                 )
             )
-    for submission in service.projections.submissions("submitted"):
+    for submission in submitted:
         if submission.tx_id not in index.in_flight:
             continue
         if submission.tx_id in on_chain:

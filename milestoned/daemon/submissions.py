@@ -27,6 +27,7 @@ import structlog
 
 from milestoned.daemon.chain_calls import on_chain
 from milestoned.daemon.jsonrpc import RpcError
+from milestoned.domain.leadership import inherited_intent_may_expire
 from milestoned.eventlog.events import (
     Event,
     ReleaseSubmitted,
@@ -76,11 +77,20 @@ async def send_recorded(service: DaemonService, chain: Any, outgoing: Sequence[O
     """Send `outgoing` in order with their intents recorded first; returns the ids sent. The caller holds
     `service.write_lock`. A ledger refusal stops at that transaction (the later ones chain on it): it
     and the later ones are recorded as failed, the earlier ones as submitted, then the error is raised."""
+    from milestoned.daemon.jsonrpc import NOT_LEADER
+    from milestoned.daemon.leadership import NotLeaderError
     from milestoned.txbuilder.errors import TxBuildError
     from milestoned.txbuilder.submission import fault_injection_point, submit
 
     intents = [intent_of(o) for o in outgoing]
-    service.append(list(intents))
+    try:
+        await service.aappend(list(intents))  # fenced by the leader's term (daemon.leadership)
+    except NotLeaderError as exc:
+        raise RpcError(
+            NOT_LEADER,
+            f"not sent: {exc}",
+            "the new leader releases what is due; `milestonectl status` on it shows the term",
+        ) from None
     fault_injection_point("after-intent")
     sent: list[str] = []
     try:
@@ -93,7 +103,7 @@ async def send_recorded(service: DaemonService, chain: Any, outgoing: Sequence[O
                     recorded="its intent is recorded and will be reconciled with the chain once it is back",
                 )
             except TxBuildError as exc:
-                service.append(
+                await service.aappend(
                     [
                         SubmissionFailed(tx_id=i.tx_id, reason=f"refused by the node, never sent: {exc}")
                         for i in intents[len(sent) :]
@@ -103,7 +113,7 @@ async def send_recorded(service: DaemonService, chain: Any, outgoing: Sequence[O
             except RpcError:  # the chain went away: the later ones were certainly not sent
                 later = intents[len(sent) + 1 :]
                 if later:
-                    service.append(
+                    await service.aappend(
                         [
                             SubmissionFailed(tx_id=i.tx_id, reason="not sent: the chain was unreachable")
                             for i in later
@@ -114,7 +124,7 @@ async def send_recorded(service: DaemonService, chain: Any, outgoing: Sequence[O
             sent.append(tx_id)
     finally:
         if sent:
-            service.append([_submitted(i) for i in intents[: len(sent)]])
+            await service.aappend([_submitted(i) for i in intents[: len(sent)]])
     return sent
 
 
@@ -130,7 +140,7 @@ async def reconcile_intents(service: DaemonService) -> list[dict[str, str]]:
         return []
     chain = await service._tx_chain()
     pool = await on_chain(service.link, mempool_view(chain))  # the mempool first: a transaction moves
-    facts = service.projections.facts()  # from it into a block, never back
+    facts = await service.read(service.projections.facts)  # from it into a block, never back
     on_chain_ids = {exit_.tx_id for exit_ in (*facts.releases, *facts.reclaims)}
     events: list[Event] = []
     found: list[dict[str, str]] = []
@@ -146,6 +156,15 @@ async def reconcile_intents(service: DaemonService) -> list[dict[str, str]]:
             in_ledger = bool(await on_chain(service.link, chain.utxos_by_inputs(outputs)))
             if in_ledger or intent.tx_id in on_chain_ids:
                 outcome, events_for = "confirmed", [_submitted(intent)]
+            elif not inherited_intent_may_expire(
+                service.index.intent_terms.get(intent.tx_id, 0),
+                service.leadership.term,
+                intent.validity_upper_slot,
+                None if facts.tip is None else facts.tip.slot,
+            ):
+                # a deposed leader recorded it and may still send it: in flight until its validity ends
+                found.append({"tx_id": intent.tx_id, "outcome": "inherited, open until its validity ends"})
+                continue
             else:
                 outcome = "expired"
                 events_for = [
@@ -158,7 +177,8 @@ async def reconcile_intents(service: DaemonService) -> list[dict[str, str]]:
                 ]
         events.extend(events_for)
         found.append({"tx_id": intent.tx_id, "outcome": outcome})
-    service.append(events)
+    if events:
+        await service.aappend(events)
     log.info("submission intents reconciled", intents=found)
     return found
 

@@ -30,6 +30,7 @@ class Notifier:
             return False
         target = "\0" + self.address[1:] if self.address.startswith("@") else self.address
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            sock.setblocking(False)  # a receiver that stopped reading must never stall the event loop
             try:
                 sock.sendto("\n".join(lines).encode(), target)
             except OSError:

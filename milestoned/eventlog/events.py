@@ -380,5 +380,23 @@ class SubmissionIntended(LocalEvent):
             _out_ref("inputs", ref)
 
 
-EVENT_TYPES = (*EVENT_TYPES, SubmissionIntended)
+# --- leadership (issue 12) ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderElected(LocalEvent):
+    """Daemon `leader` leads from here on, in `term` (several daemons on one PostgreSQL store). Every
+    submission intent after this event and before the next one was recorded under `term`: a new leader
+    knows which open intents a deposed leader may still send (`domain.leadership`)."""
+
+    topic: ClassVar[str] = "LeaderElected/v1"
+    term: int
+    leader: str
+
+    def __post_init__(self) -> None:
+        Event.__post_init__(self)
+        _natural("term", self.term, 1)
+
+
+EVENT_TYPES = (*EVENT_TYPES, SubmissionIntended, LeaderElected)
 EVENT_TYPES_BY_TOPIC = {cls.topic: cls for cls in EVENT_TYPES}

@@ -15,7 +15,8 @@ canonical encoding, because the hash chain must cover bytes we define, not a tra
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -47,6 +48,12 @@ class CorruptLogError(RuntimeError):
 
 class TruncatedLogError(CorruptLogError):
     """The log ends before the head recorded outside it: events were cut off its end."""
+
+
+Fence = Callable[[Any], None]
+"""A check run inside the append's own database transaction, before its rows are inserted, with the
+transaction's cursor: it raises to refuse the append (then nothing is written). The daemon's leadership
+passes one that compares the leader term in the store with its own (`daemon.leadership`)."""
 
 
 class AppendConflictError(RuntimeError):
@@ -81,15 +88,24 @@ def open_factory(config: StoreConfig) -> InfrastructureFactory[Any]:
 
 
 class EventLog:
-    """Append, read and inspect the event log. Safe for one writer per process; see AppendConflictError."""
+    """Append, read and inspect the event log.
+
+    Thread-safe: the daemon reads and appends from worker threads (never on its event loop), so appends
+    and head refreshes are serialised by a lock; reads take connections of their own from the library's
+    pool. Across processes the positions' primary key decides (AppendConflictError).
+    """
 
     def __init__(self, config: StoreConfig, *, head_file: HeadFile | None = None) -> None:
         self.config = config
         self._factory = open_factory(config)
         self._recorder: ApplicationRecorder = self._factory.application_recorder()
+        self._lock = threading.RLock()
+        _install_fence_hook(self._recorder)
         self._head = self._read_head()
         self.head_file = head_file
         """Where the head is recorded outside the log after every append (`anchor`); None: nowhere."""
+        self.fence: Fence | None = None
+        """The fence every append runs unless it passes its own (the daemon's leader term); None: none."""
 
     # --- lifecycle -----------------------------------------------------------------------------------
 
@@ -116,10 +132,19 @@ class EventLog:
     def head(self, *, refresh: bool = False) -> LogHead:
         """Position and hash of the last event (refresh=True re-reads it from the database)."""
         if refresh:
-            self._head = self._read_head()
+            with self._lock:
+                self._head = self._read_head()
         return self._head
 
-    def append(self, events: Sequence[Event], *, expected_position: int | None = None) -> LogHead:
+    def append(
+        self, events: Sequence[Event], *, expected_position: int | None = None, fence: Fence | None = None
+    ) -> LogHead:
+        """Append `events` atomically (see `_append`); `fence` runs in the same database transaction
+        before the rows are inserted and refuses the whole append by raising."""
+        with self._lock:
+            return self._append(events, expected_position, fence if fence is not None else self.fence)
+
+    def _append(self, events: Sequence[Event], expected_position: int | None, fence: Fence | None) -> LogHead:
         """Append `events` atomically at the next positions and return the new head.
 
         `expected_position` is the head position the caller believes the log has (optimistic
@@ -154,7 +179,7 @@ class EventLog:
             for record in records
         ]
         try:
-            self._recorder.insert_events(stored)
+            self._recorder.insert_events(stored, fence=fence)
         except IntegrityError:
             last = records[-1]
             existing = self._recorder.select_events(
@@ -276,6 +301,24 @@ class EventLog:
         except (orjson.JSONDecodeError, KeyError, TypeError):
             record_hash = ""  # damaged: reading and verifying still work, appending refuses
         return LogHead(position=last[0].originator_version, hash=record_hash)
+
+
+def _install_fence_hook(recorder: ApplicationRecorder) -> None:
+    """Run an append's `fence` inside the recorder's insert transaction, before the insert.
+
+    Both of the library's application recorders call `_insert_events(cursor, stored_events, **kwargs)`
+    inside the transaction that inserts the rows (PostgreSQL: a hook before its table lock and insert;
+    SQLite: the insert itself), passing on the keyword arguments given to `insert_events`.
+    """
+    original = recorder._insert_events  # type: ignore[attr-defined]
+
+    def fenced(cursor: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
+        fence = kwargs.pop("fence", None)
+        if fence is not None:
+            fence(cursor)
+        return original(cursor, stored_events, **kwargs)
+
+    recorder._insert_events = fenced  # type: ignore[attr-defined]
 
 
 def _open(position: int, topic: str, state: bytes) -> LoggedEvent:

@@ -24,6 +24,7 @@ from milestoned.eventlog.events import (
     ChainPoint,
     Event,
     HeadAnchored,
+    LeaderElected,
     OracleSignatureCommitted,
     OracleSignatureSeen,
     RegistrationPartSeen,
@@ -258,7 +259,7 @@ def changes_for(event: Event, slots: SlotConfig) -> tuple[RowChange, ...]:
             )
         case SubmissionConfirmed() | SubmissionExpired() | SubmissionFailed() | SubmissionReverted():
             return (SetSubmissionStatus(event.tx_id, SUBMISSION_STATUS[type(event)], event.reason),)
-        case HeadAnchored():
+        case HeadAnchored() | LeaderElected():
             return ()  # a fact for auditors (which heads were published, where): no projection rows
         case SubmissionIntended():
             return ()  # listed once sent (ReleaseSubmitted) or reconciled after a crash

@@ -338,7 +338,10 @@ class ProjectionStore:
         return [Submission(r[0], tuple(orjson.loads(r[1])), r[2], r[3], r[4]) for r in rows]
 
     def chain_tip(self) -> ChainTip | None:
-        return self.facts().tip
+        """The projections' chain tip alone (`status` asks for it often; `facts()` reads every table)."""
+        with self._transaction(commit=False) as cursor:
+            tips = self._rows(cursor, "SELECT slot, header_hash, chain_time_ms FROM proj_chain_tip")
+        return ChainTip(*tips[0]) if tips else None
 
     def dump(self, *, include_position: bool = True) -> bytes:
         """Canonical bytes of every projection row (sorted by key) and, optionally, the position.

@@ -87,3 +87,18 @@ def test_rollbacks_are_counted_so_confirmations_are_checked_again_only_after_one
     assert fold(submitted, SubmissionConfirmed(tx_id=TX_A)).rollbacks == 0
     rolled = fold(submitted, SubmissionConfirmed(tx_id=TX_A), RolledBack(ChainPoint(10, "ab" * 32)))
     assert rolled.rollbacks == 1 and rolled.submitted == {TX_A: REFS_A}
+
+
+def test_each_open_intent_keeps_the_term_it_was_recorded_under() -> None:
+    from milestoned.eventlog.events import LeaderElected, ReleaseSubmitted, SubmissionIntended
+
+    index = LocalIndex()
+    first, second = "aa" * 32, "bb" * 32
+    ref = "cc" * 32 + "#0"
+    index.apply(SubmissionIntended(first, (ref,), 9, (ref,)))
+    index.apply(LeaderElected(term=4, leader="d1"))
+    index.apply(SubmissionIntended(second, ("dd" * 32 + "#0",), 9, ("dd" * 32 + "#0",)))
+    assert index.intent_terms == {first: 0, second: 4}
+    assert (index.term, index.leader) == (4, "d1")
+    index.apply(ReleaseSubmitted(first, (ref,), 9))
+    assert index.intent_terms == {second: 4}

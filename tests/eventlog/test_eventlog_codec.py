@@ -20,6 +20,7 @@ from milestoned.eventlog.events import (
     Event,
     HeadAnchored,
     InvalidEventError,
+    LeaderElected,
     OracleSignatureSeen,
     RegistrationPartSeen,
     ReleaseSubmitted,
@@ -60,6 +61,7 @@ ONE_OF_EACH: list[Event] = [
     ),
     OracleSignatureSeen(P, "aa" * 32, "bb" * 28, "01", "cc" * 32, "dd" * 64),
     HeadAnchored("ee" * 32, 41, "ff" * 32),
+    LeaderElected(3, "host pid 7 socket /run/milestoned/milestoned.sock"),
     ScheduleDiscovered(
         P,
         "bb" * 28,

@@ -1,0 +1,76 @@
+"""The chain follower on an event loop of its own, in a thread of its own.
+
+Why: the indexer appends each block's events (and its cursor) to the log synchronously, between two
+chain-sync messages; on the daemon's loop a slow database would hold up every socket answer and the
+systemd watchdog. In its own thread, only chain sync waits for the database, which is what it must do
+anyway (a block is processed only once recorded). The daemon's loop talks to it through thread-safe
+calls: stop it, cancel it, ask it for a checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger("milestoned.daemon")
+
+
+class FollowerThread:
+    """Runs `body()` (the follower's restart loop) in a thread on its own loop."""
+
+    def __init__(self, body: Callable[[], Coroutine[Any, Any, None]], name: str = "milestoned-chain-sync"):
+        self._body = body
+        self._name = name
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._ready = threading.Event()
+        self.follower: Any = None
+        """The ChainFollower once the thread made it (set by `body` through `service.follower`)."""
+
+    async def run(self) -> None:
+        """Await the thread's end (a task on the daemon's loop awaits this)."""
+        await asyncio.to_thread(self._main)
+
+    def _main(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            self._task = loop.create_task(self._body(), name=self._name)
+            self._ready.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                loop.run_until_complete(self._task)
+        finally:
+            self._ready.set()
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    def call(self, fn: Callable[[], Any]) -> None:
+        """Run `fn` on the follower's loop, soon (thread-safe; nothing happens once it has ended)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # closed meanwhile
+                loop.call_soon_threadsafe(fn)
+
+    def cancel(self) -> None:
+        task = self._task
+        if task is not None:
+            self.call(task.cancel)
+
+    async def submit(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        """Await `coro` run on the follower's loop (e.g. a checkpoint); None when the thread is gone."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            coro.close()
+            return None
+        try:
+            future = asyncio.run_coroutine_threadsafe(coro, loop)
+        except RuntimeError:
+            coro.close()
+            return None
+        return await asyncio.wrap_future(future)

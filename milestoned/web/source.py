@@ -1,0 +1,172 @@
+"""Snapshots of a running daemon, and of an event log (the imperative shell of the web view).
+
+`snapshot_of` reads everything a snapshot holds in one go: the projection facts (one read, the same
+facts the socket's `claimable` and `milestones` compute from), the schedules of the daemon's local index,
+the submissions, the log's head and its newest events. `DaemonSource` rebuilds it only when the log or
+the projections moved (or a verification finished), so requests between two blocks share one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from milestoned.eventlog.events import ChainPoint, ScheduleRegistered
+from milestoned.web.routes import Unavailable
+from milestoned.web.snapshot import LogLine, ScheduleInfo, Snapshot, Verification
+
+if TYPE_CHECKING:
+    from milestoned.daemon.local_index import LocalIndex
+    from milestoned.daemon.service import DaemonService
+    from milestoned.eventlog import EventLog
+    from milestoned.projections.slots import SlotConfig
+    from milestoned.projections.store import ProjectionStore
+
+log = structlog.get_logger("milestoned.web")
+RECENT_EVENTS = 40
+VERIFY_EVERY_S = 300.0
+"""How often the web view re-verifies the log's hash chain (in a thread, only when the head moved)."""
+_SKIPPED_FIELDS = {"definition", "part", "locks", "registration", "policy", "inputs", "signature"}
+
+
+def _point(point: ChainPoint | None) -> str | None:
+    if point is None:
+        return None
+    return "origin" if point.is_origin else f"{point.slot}.{point.header_hash}"
+
+
+def log_line(position: int, event: Any, hash_: str) -> LogLine:
+    fields = []
+    for name in getattr(event, "__dataclass_fields__", {}):
+        if name in _SKIPPED_FIELDS:
+            continue
+        value = getattr(event, name)
+        if isinstance(value, ChainPoint):
+            value = _point(value)
+        elif isinstance(value, Mapping) or (isinstance(value, tuple | list) and len(value) > 3):
+            continue
+        text = str(value)
+        fields.append((name, text if len(text) <= 72 else text[:70] + "…"))
+    return LogLine(position, type(event).__name__, hash_, tuple(fields))
+
+
+def schedules_of(index: LocalIndex) -> tuple[ScheduleInfo, ...]:
+    return tuple(
+        ScheduleInfo(
+            schedule_id=sid,
+            definition=event.definition,
+            policy=event.policy,
+            source="registered here" if isinstance(event, ScheduleRegistered) else "discovered on chain",
+            registered_at=_point(index.registered_at.get(sid)),
+        )
+        for sid, event in sorted(index.schedules.items())
+    )
+
+
+def snapshot_of(
+    *,
+    version: str,
+    network: str,
+    index: LocalIndex,
+    projections: ProjectionStore,
+    event_log: EventLog,
+    slots: SlotConfig | None,
+    verification: Verification | None,
+    live: bool,
+) -> Snapshot:
+    head = event_log.head()
+    recent = event_log.read(after=max(0, head.position - RECENT_EVENTS), limit=RECENT_EVENTS)
+    return Snapshot(
+        version=version,
+        network=network,
+        schedules=schedules_of(index),
+        facts=projections.facts(),
+        submissions=tuple(projections.submissions()),
+        in_flight=frozenset(index.in_flight_refs()),
+        log_position=head.position,
+        log_hash=head.hash,
+        recent=tuple(log_line(e.position, e.event, e.hash) for e in recent),
+        verification=verification,
+        slots=slots,
+        live=live,
+    )
+
+
+class DaemonSource:
+    """The current snapshot of a running daemon, rebuilt when its state moved."""
+
+    def __init__(self, service: DaemonService) -> None:
+        self.service = service
+        self.verification: Verification | None = None
+        self._snapshot: Snapshot | None = None
+        self._key: tuple[Any, ...] = ()
+        self._verifying: asyncio.Task[None] | None = None
+
+    def snapshot(self) -> Snapshot:
+        service = self.service
+        if service.projector is None:
+            raise Unavailable("the projections start once the chain's slot clock is known; retrying")
+        try:
+            service.fold()
+            service.catch_up()  # as the socket's queries do: the page shows what `milestonectl` would
+            position = service.projections.position()
+        except Exception as exc:
+            raise Unavailable(f"the projections cannot be read now ({type(exc).__name__}); retrying") from exc
+        head = service.log.head()
+        key = (
+            head.position,
+            position,
+            tuple(sorted(service.index.in_flight)),
+            None if self.verification is None else self.verification.at_ms,
+        )
+        if self._snapshot is None or key != self._key:
+            version = f"{head.position}.{position}.{len(key[2])}.{key[3] or 0}"
+            self._snapshot = snapshot_of(
+                version=version,
+                network=service.config.chain.network,
+                index=service.index,
+                projections=service.projections,
+                event_log=service.log,
+                slots=service.projector.slots,
+                verification=self.verification,
+                live=True,
+            )
+            self._key = key
+        return self._snapshot
+
+    async def verify_periodically(self) -> None:
+        """Verify the log's hash chain now and then (as `milestonectl log verify` does), off the loop."""
+        from milestoned.eventlog import EventLog
+        from milestoned.eventlog.verify import verify
+
+        config = self.service.log.config
+        checked_at = -1
+        while True:
+            head = self.service.log.head()
+            if head.position != checked_at:
+
+                def run(anchor: Any = head) -> Any:
+                    with EventLog(config) as reader:
+                        return verify(reader, anchor=anchor)
+
+                try:
+                    report = await asyncio.to_thread(run)
+                    self.verification = Verification(
+                        ok=report.ok,
+                        events_checked=report.events_checked,
+                        head_position=report.head.position,
+                        summary=report.summary(),
+                        at_ms=int(time.time() * 1000),
+                    )
+                    checked_at = head.position
+                except Exception as exc:  # the page says it was not verified; the daemon goes on
+                    log.warning(
+                        "web view: the log could not be verified", error=f"{type(exc).__name__}: {exc}"
+                    )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.sleep(VERIFY_EVERY_S)

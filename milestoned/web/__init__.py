@@ -1,4 +1,4 @@
-"""The read-only web view: schedules, a schedule's unlock timeline, a beneficiary's claims, the log's activity.
+"""The read-only web view: schedules, a schedule's unlock timeline, a beneficiary's claims, activity.
 
 Layers, inwards to outwards:
 - `snapshot`: one consistent, frozen picture of what the projections and the log say (no I/O);

@@ -59,7 +59,8 @@ def timeline_svg(timeline: dict[str, Any], title_id: str = "timeline-title") -> 
     for fraction in (0.0, 0.5, 1.0):
         value = round(top * fraction)
         parts.append(
-            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_n(y(value))}" y2="{_n(y(value))}" stroke="#e2e8f0"/>'
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_n(y(value))}" y2="{_n(y(value))}" '
+            'stroke="#e2e8f0"/>'
             f'<text x="{LEFT - 6}" y="{_n(y(value) + 4)}" text-anchor="end" font-size="11" fill="#334155">'
             f"{value:,}</text>"
         )
@@ -98,8 +99,10 @@ def timeline_svg(timeline: dict[str, Any], title_id: str = "timeline-title") -> 
         )
     else:
         parts.append(
-            f'<text class="deadline-line" x="{WIDTH - RIGHT}" y="{TOP + 26}" text-anchor="end" font-size="11" '
-            f'fill="#92400e" data-time-ms="{deadline}">reclaim deadline {escape(_short_date(timeline.get("reclaim_deadline")))}'
+            f'<text class="deadline-line" x="{WIDTH - RIGHT}" y="{TOP + 26}" text-anchor="end" '
+            'font-size="11" '
+            f'fill="#92400e" data-time-ms="{deadline}">reclaim deadline '
+            f"{escape(_short_date(timeline.get('reclaim_deadline')))}"
             " →</text>"
         )
     axis_y = _n(y(0) + 18)
@@ -107,13 +110,15 @@ def timeline_svg(timeline: dict[str, Any], title_id: str = "timeline-title") -> 
     parts.append(
         f'<text x="{_n(x(first["time_ms"]))}" y="{axis_y}" font-size="11" fill="#334155">'
         f"{escape(_short_date(first['time']))}</text>"
-        f'<text x="{_n(x(last["time_ms"]))}" y="{_n(y(0) + 34)}" text-anchor="end" font-size="11" fill="#334155">'
+        f'<text x="{_n(x(last["time_ms"]))}" y="{_n(y(0) + 34)}" text-anchor="end" font-size="11" '
+        'fill="#334155">'
         f"{escape(_short_date(last['time']))}</text>"
     )
     legend_x = LEFT
     for _, text, colour, dash in SERIES:
         parts.append(
-            f'<line x1="{legend_x}" x2="{legend_x + 22}" y1="{HEIGHT - 6}" y2="{HEIGHT - 6}" stroke="{colour}" '
+            f'<line x1="{legend_x}" x2="{legend_x + 22}" y1="{HEIGHT - 6}" y2="{HEIGHT - 6}" '
+            f'stroke="{colour}" '
             f'stroke-width="2" stroke-dasharray="{dash}"/>'
             f'<text x="{legend_x + 26}" y="{HEIGHT - 2}" font-size="11" fill="#334155">{escape(text)}</text>'
         )
@@ -127,10 +132,10 @@ def timeline_table(timeline: dict[str, Any]) -> str:
         f'<tr data-time-ms="{p["time_ms"]}"><th scope="row"><time datetime="{escape(p["time"] or "")}">'
         f"{escape(_short_date(p['time']))}</time>{' ◆' if p['vesting_mark'] else ''}"
         f"{' (now)' if p['time_ms'] == timeline['now_ms'] else ''}</th>"
-        f'<td class="num" data-series="locked">{p["locked"]:,}</td>'
-        f'<td class="num" data-series="vested">{p["vested"]:,}</td>'
-        f'<td class="num" data-series="claimable">{p["claimable"]:,}</td>'
-        f'<td class="num" data-series="released">{p["released"]:,}</td></tr>'
+        f'<td data-series="locked">{p["locked"]:,}</td>'
+        f'<td data-series="vested">{p["vested"]:,}</td>'
+        f'<td data-series="claimable">{p["claimable"]:,}</td>'
+        f'<td data-series="released">{p["released"]:,}</td></tr>'
         for p in timeline["points"]
     )
     shown = len(timeline["points"])

@@ -169,7 +169,7 @@ class WebRoutes:
             f"{refusal.status}",
             templates.error_body(refusal.status, refusal.message, refusal.hint),
             version="",
-            links=Links(live=False if refusal.status >= 500 else True),
+            links=Links(live=refusal.status < 500),
         )
         return HttpResponse(refusal.status, HTML, html.encode(), headers)
 

@@ -72,6 +72,8 @@ class Snapshot:
     slots: SlotConfig | None
     live: bool = True
     """False in an offline report (no live updates, no links that need the daemon)."""
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Per-schedule figures computed once per snapshot (`viewmodels.warm` fills it off the event loop)."""
     index: SnapshotIndex = field(init=False)
 
     def __post_init__(self) -> None:

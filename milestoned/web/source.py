@@ -19,6 +19,7 @@ import structlog
 from milestoned.eventlog.events import ChainPoint, ScheduleRegistered
 from milestoned.web.routes import Unavailable
 from milestoned.web.snapshot import LogLine, ScheduleInfo, Snapshot, Verification
+from milestoned.web.viewmodels import warm
 
 if TYPE_CHECKING:
     from milestoned.daemon.local_index import LocalIndex
@@ -98,14 +99,61 @@ def snapshot_of(
 
 
 class DaemonSource:
-    """The current snapshot of a running daemon, rebuilt when its state moved."""
+    """The current snapshot of a running daemon, rebuilt when its state moved.
+
+    The first snapshot is built at once. After that, a change (the log or the projections moved) starts
+    ONE rebuild in a worker thread (reading the projection store through its own pooled connection),
+    and requests keep getting the previous snapshot until it is ready: a block never makes readers wait
+    for a 10,000-allocation schedule to be recomputed on the event loop. Each page shows the log position
+    its snapshot was taken at, and the live-update script picks the new one up on its next poll.
+    """
 
     def __init__(self, service: DaemonService) -> None:
         self.service = service
         self.verification: Verification | None = None
         self._snapshot: Snapshot | None = None
         self._key: tuple[Any, ...] = ()
-        self._verifying: asyncio.Task[None] | None = None
+        self._building: asyncio.Future[None] | None = None
+
+    def _state_key(self) -> tuple[Any, ...]:
+        service = self.service
+        return (
+            service.log.head().position,
+            service.projections.position(),
+            tuple(sorted(service.index.in_flight)),
+            None if self.verification is None else self.verification.at_ms,
+        )
+
+    def _builder(self, key: tuple[Any, ...]) -> Any:
+        """A function that builds the snapshot of `key` (safe to run in a thread: the loop's mutable
+        state, the local index, is copied here, on the loop)."""
+        service = self.service
+        assert service.projector is not None
+        schedules = schedules_of(service.index)
+        in_flight = frozenset(service.index.in_flight_refs())
+        version = f"{key[0]}.{key[1]}.{len(key[2])}.{key[3] or 0}"
+        verification, slots = self.verification, service.projector.slots
+
+        def build() -> Snapshot:
+            head = service.log.head()
+            recent = service.log.read(after=max(0, head.position - RECENT_EVENTS), limit=RECENT_EVENTS)
+            snapshot = Snapshot(
+                version=version,
+                network=service.config.chain.network,
+                schedules=schedules,
+                facts=service.projections.facts(),
+                submissions=tuple(service.projections.submissions()),
+                in_flight=in_flight,
+                log_position=head.position,
+                log_hash=head.hash,
+                recent=tuple(log_line(e.position, e.event, e.hash) for e in recent),
+                verification=verification,
+                slots=slots,
+                live=True,
+            )
+            return warm(snapshot)
+
+        return build
 
     def snapshot(self) -> Snapshot:
         service = self.service
@@ -114,30 +162,28 @@ class DaemonSource:
         try:
             service.fold()
             service.catch_up()  # as the socket's queries do: the page shows what `milestonectl` would
-            position = service.projections.position()
+            key = self._state_key()
         except Exception as exc:
             raise Unavailable(f"the projections cannot be read now ({type(exc).__name__}); retrying") from exc
-        head = service.log.head()
-        key = (
-            head.position,
-            position,
-            tuple(sorted(service.index.in_flight)),
-            None if self.verification is None else self.verification.at_ms,
-        )
-        if self._snapshot is None or key != self._key:
-            version = f"{head.position}.{position}.{len(key[2])}.{key[3] or 0}"
-            self._snapshot = snapshot_of(
-                version=version,
-                network=service.config.chain.network,
-                index=service.index,
-                projections=service.projections,
-                event_log=service.log,
-                slots=service.projector.slots,
-                verification=self.verification,
-                live=True,
-            )
-            self._key = key
+        if self._snapshot is None:
+            self._snapshot, self._key = self._builder(key)(), key
+        elif key != self._key and self._building is None:
+            self._refresh(key)
         return self._snapshot
+
+    def _refresh(self, key: tuple[Any, ...]) -> None:
+        build = self._builder(key)
+
+        async def run() -> None:
+            try:
+                self._snapshot = await asyncio.to_thread(build)
+                self._key = key
+            except Exception as exc:  # pages keep the previous snapshot; the next request tries again
+                log.warning("web view: snapshot not rebuilt", error=f"{type(exc).__name__}: {exc}")
+            finally:
+                self._building = None
+
+        self._building = asyncio.ensure_future(run())
 
     async def verify_periodically(self) -> None:
         """Verify the log's hash chain now and then (as `milestonectl log verify` does), off the loop."""

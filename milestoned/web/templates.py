@@ -65,9 +65,11 @@ def page(title: str, body: str, *, version: str, links: Links, css: str | None =
     script = '<script src="/static/live.js" defer></script>' if links.live else ""
     icon = '<link rel="icon" href="/static/icon.svg" type="image/svg+xml">' if links.live else ""
     search = (
-        '<form role="search" method="get" action="/beneficiaries"><label for="find-address" class="skip-label">'
+        '<form role="search" method="get" action="/beneficiaries"><label for="find-address" '
+        'class="skip-label">'
         'Beneficiary address</label> <input id="find-address" type="text" name="address" size="24" '
-        'maxlength="120" placeholder="addr_test1… / addr1…" autocomplete="off"> <button>Look up</button></form>'
+        'maxlength="120" placeholder="addr_test1… / addr1…" autocomplete="off"> <button>Look '
+        "up</button></form>"
         if links.live
         else ""
     )
@@ -92,7 +94,8 @@ def _status(text: str) -> str:
 
 def _cards(totals: dict[str, int], keys: tuple[tuple[str, str], ...]) -> str:
     items = "".join(
-        f'<li><span class="k">{h(text)}</span><span class="v" data-amount="{h(key)}">{num(totals[key])}</span></li>'
+        f'<li><span class="k">{h(text)}</span><span class="v" '
+        f'data-amount="{h(key)}">{num(totals[key])}</span></li>'
         for key, text in keys
     )
     return f'<ul class="cards">{items}</ul>'
@@ -175,7 +178,8 @@ def _allocation_table(rows: str, caption: str, first: str) -> str:
     return (
         f'<div class="scroll"><table class="allocations"><caption>{caption}</caption><thead><tr>'
         f'<th scope="col">{first}</th><th scope="col">milestone</th><th scope="col" class="num">amount</th>'
-        '<th scope="col">vests (UTC)</th><th scope="col">status</th><th scope="col">not claimable because</th>'
+        '<th scope="col">vests (UTC)</th><th scope="col">status</th><th scope="col">not claimable '
+        "because</th>"
         f"</tr></thead><tbody>{rows}</tbody></table></div>"
     )
 
@@ -184,18 +188,24 @@ def schedule_body(view: dict[str, Any], links: Links) -> str:
     sid = view["schedule_id"]
     d = view["definition"]
     oracles = "".join(f'<li class="mono">{h(key)}</li>' for key in d["oracles"])
+    admin = h(d["admin_key_hash"])
+    if d["admin"] and d["admin"] != d["admin_key_hash"]:
+        admin = f"{h(d['admin'])}<br>key hash {admin}"
     definition = (
         '<dl class="facts">'
         f'<dt>schedule id</dt><dd class="mono">{h(sid)}'
         + (
-            f' (<a href="/schedules/{h(sid)}/definition.json" download="schedule-{h(sid[:8])}.json">definition</a>:'
+            f' (<a href="/schedules/{h(sid)}/definition.json" '
+            f'download="schedule-{h(sid[:8])}.json">definition</a>:'
             f" re-derive the id with <code>milestonectl schedule show FILE</code>)"
             if links.live
             else ""
         )
-        + f'</dd><dt>admin</dt><dd class="mono">{h(d["admin"])}<br>key hash {h(d["admin_key_hash"])}</dd>'
-        f'<dt>token</dt><dd>{h(d["token"])} <span class="mono">{h(d["token_policy_id"])}.{h(d["token_name"])}</span></dd>'
-        f"<dt>oracles</dt><dd><ul>{oracles}</ul></dd><dt>quorum</dt><dd>{d['quorum']} of {len(d['oracles'])}</dd>"
+        + f'</dd><dt>admin</dt><dd class="mono">{admin}</dd>'
+        f"<dt>token</dt><dd>{h(d['token'])} <span "
+        f'class="mono">{h(d["token_policy_id"])}.{h(d["token_name"])}</span></dd>'
+        f"<dt>oracles</dt><dd><ul>{oracles}</ul></dd><dt>quorum</dt><dd>{d['quorum']} of "
+        f"{len(d['oracles'])}</dd>"
         f"<dt>reclaim deadline</dt><dd>{when(d['reclaim_deadline'])}</dd>"
         f"<dt>source</dt><dd>{h(d['source'])}"
         f"{'' if d['registered_at'] is None else ', registered at ' + h(d['registered_at'])}</dd></dl>"
@@ -225,7 +235,8 @@ def schedule_body(view: dict[str, Any], links: Links) -> str:
             if alloc["page"] < alloc["pages"]
             else ""
         )
-        pager = f'<nav class="pages" aria-label="Allocation pages">{prev}<span>page {alloc["page"]} of {alloc["pages"]}</span>{nxt}</nav>'
+        where = f"<span>page {alloc['page']} of {alloc['pages']}</span>"
+        pager = f'<nav class="pages" aria-label="Allocation pages">{prev}{where}{nxt}</nav>'
     search = (
         f'<form method="get" action="/schedules/{h(sid)}#allocations" role="search">'
         '<label for="q">Find a beneficiary address (or part of one)</label> '
@@ -238,17 +249,20 @@ def schedule_body(view: dict[str, Any], links: Links) -> str:
     chart_id = f"timeline-title-{sid[:8]}"
     return (
         f'<h1 id="schedule-{h(sid)}">Schedule <span class="mono">{h(sid[:16])}…</span></h1>'
-        f'<section aria-labelledby="def-{h(sid[:8])}"><h2 id="def-{h(sid[:8])}">Definition</h2>{definition}</section>'
+        f'<section aria-labelledby="def-{h(sid[:8])}"><h2 '
+        f'id="def-{h(sid[:8])}">Definition</h2>{definition}</section>'
         f'<div id="live-{h(sid[:8])}-state" data-live>'
         f"{_cards(view['totals'], AMOUNTS)}{_log_line(view)}"
-        '<section><h2>Milestones</h2><div class="scroll"><table class="milestones"><caption>Quorum status per '
+        '<section><h2>Milestones</h2><div class="scroll"><table class="milestones"><caption>Quorum status '
+        "per "
         "milestone: pending (fewer signatures than the quorum), met, exceeded</caption><thead><tr>"
         '<th scope="col">milestone</th><th scope="col">status</th><th scope="col" class="num">signatures</th>'
         f'<th scope="col">oracles</th></tr></thead><tbody>{milestones}</tbody></table></div></section>'
         f'<section><h2 id="{chart_id}">Unlock timeline</h2><figure>{timeline_svg(view["timeline"], chart_id)}'
         f"<figcaption>Cumulative amounts over chain time: locked, vested, claimable and released; dots mark "
         "vesting times, the red line is now.</figcaption></figure>"
-        f"<details><summary>The chart's values as a table</summary>{timeline_table(view['timeline'])}</details>"
+        "<details><summary>The chart's values as a "
+        f"table</summary>{timeline_table(view['timeline'])}</details>"
         "</section></div>"
         f'<section><h2 id="allocations">Allocations</h2>{search}'
         f'<div id="live-{h(sid[:8])}-allocations" data-live>'
@@ -261,12 +275,14 @@ def beneficiary_body(view: dict[str, Any], links: Links) -> str:
     rows = _allocation_rows(view["allocations"], links, show_beneficiary=False)
     releases = "".join(
         f'<tr><td class="mono">{h(r["tx_id"])}</td><td>{h(r["milestone"])}</td>'
-        f'<td class="num">{num(r["amount"])}</td><td>{when(r["time"])}</td><td class="num">{r["slot"]}</td></tr>'
+        f'<td class="num">{num(r["amount"])}</td><td>{when(r["time"])}</td><td '
+        f'class="num">{r["slot"]}</td></tr>'
         for r in view["releases"]
     )
     history = (
         '<div class="scroll"><table class="releases"><caption>Releases to this address</caption><thead><tr>'
-        '<th scope="col">transaction</th><th scope="col">milestone</th><th scope="col" class="num">amount</th>'
+        '<th scope="col">transaction</th><th scope="col">milestone</th><th scope="col" '
+        'class="num">amount</th>'
         '<th scope="col">chain time (UTC)</th><th scope="col" class="num">slot</th></tr></thead>'
         f"<tbody>{releases}</tbody></table></div>"
         if releases
@@ -284,8 +300,8 @@ def beneficiary_body(view: dict[str, Any], links: Links) -> str:
     return (
         f'<h1>Beneficiary <span class="mono">{h(address)}</span></h1>'
         f'<div id="live-beneficiary" data-live>{summary}{_cards(view["totals"], AMOUNTS)}{_log_line(view)}'
-        f"<section><h2>Allocations</h2>{_allocation_table(rows, 'Every allocation to this address', 'schedule')}"
-        "</section>"
+        "<section><h2>Allocations</h2>"
+        f"{_allocation_table(rows, 'Every allocation to this address', 'schedule')}</section>"
         f"<section><h2>Release history</h2>{history}</section></div>"
         "<section><h2>Release what is claimable</h2><p>An admin of the schedule (or its auto-release job) "
         "releases it; with the socket: </p>"
@@ -316,7 +332,8 @@ def activity_body(view: dict[str, Any], links: Links) -> str:
     return (
         '<h1 id="activity">Activity</h1><div id="live-activity" data-live>'
         f'<section><h2>Event log</h2><dl class="facts"><dt>head position</dt><dd data-log-position>'
-        f'{view["log"]["position"]}</dd><dt>head hash</dt><dd class="mono" data-log-hash>{h(view["log"]["hash"])}</dd>'
+        f'{view["log"]["position"]}</dd><dt>head hash</dt><dd class="mono" '
+        f"data-log-hash>{h(view['log']['hash'])}</dd>"
         f"</dl>{verification}</section>"
         '<section><h2>Recent events</h2><div class="scroll"><table><caption>The newest events of the log'
         '</caption><thead><tr><th scope="col" class="num">position</th><th scope="col">event</th>'

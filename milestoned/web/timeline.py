@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from milestoned.projections.readmodels import ClaimableAllocation, ExitFact
 from milestoned.projections.slots import SlotConfig
 
-MAX_POINTS = 120
+MAX_POINTS = 80
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,6 +125,9 @@ def milestones(snapshot: Snapshot, info: ScheduleInfo) -> list[dict[str, Any]]:
 
 
 def schedules_view(snapshot: Snapshot) -> dict[str, Any]:
+    cached = snapshot.memo.get("schedules")
+    if cached is not None:
+        return dict(cached)
     rows = []
     for info in snapshot.schedules:
         allocations = snapshot.index.by_schedule.get(info.schedule_id, ())
@@ -185,7 +188,12 @@ def allocation_row(snapshot: Snapshot, a: ClaimableAllocation) -> dict[str, Any]
     }
 
 
-def schedule_view(snapshot: Snapshot, schedule_id: str, page: int = 1, query: str = "") -> dict[str, Any]:
+def _schedule_parts(snapshot: Snapshot, schedule_id: str) -> dict[str, Any]:
+    """What a schedule page shows whatever the page and search: computed once per snapshot."""
+    key = ("schedule", schedule_id)
+    cached = snapshot.memo.get(key)
+    if cached is not None:
+        return dict(cached)
     info = schedule_info(snapshot, schedule_id)
     allocations = snapshot.index.by_schedule.get(schedule_id, ())
     policy = info.policy
@@ -199,12 +207,7 @@ def schedule_view(snapshot: Snapshot, schedule_id: str, page: int = 1, query: st
         None if tip is None else tip.chain_time_ms,
         policy.reclaim_deadline_ms,
     )
-    needle = query.strip().lower()
-    matching = [a for a in allocations if needle in a.beneficiary] if needle else list(allocations)
-    pages = max(1, -(-len(matching) // PER_PAGE))
-    page = min(max(1, page), pages)
-    shown = matching[(page - 1) * PER_PAGE : page * PER_PAGE]
-    return {
+    parts = {
         **_common(snapshot),
         "schedule_id": schedule_id,
         "definition": {
@@ -225,6 +228,7 @@ def schedule_view(snapshot: Snapshot, schedule_id: str, page: int = 1, query: st
         "timeline": {
             "now_ms": timeline.now_ms,
             "reclaim_deadline_ms": timeline.reclaim_deadline_ms,
+            "reclaim_deadline": when(timeline.reclaim_deadline_ms),
             "total": timeline.total,
             "vesting_times": timeline.vesting_times,
             "points": [
@@ -240,15 +244,37 @@ def schedule_view(snapshot: Snapshot, schedule_id: str, page: int = 1, query: st
                 for p in timeline.points
             ],
         },
-        "allocations": {
-            "query": query,
-            "page": page,
-            "pages": pages,
-            "per_page": PER_PAGE,
-            "matching": len(matching),
-            "rows": [allocation_row(snapshot, a) for a in shown],
-        },
     }
+    snapshot.memo[key] = parts
+    return dict(parts)
+
+
+def warm(snapshot: Snapshot) -> Snapshot:
+    """Compute every schedule's page figures now (the daemon does it in a worker thread, so that the
+    first reader after a block does not pay for a 10,000-allocation timeline on the event loop)."""
+    for info in snapshot.schedules:
+        _schedule_parts(snapshot, info.schedule_id)
+    snapshot.memo["schedules"] = schedules_view(snapshot)
+    return snapshot
+
+
+def schedule_view(snapshot: Snapshot, schedule_id: str, page: int = 1, query: str = "") -> dict[str, Any]:
+    view = _schedule_parts(snapshot, schedule_id)
+    allocations = snapshot.index.by_schedule.get(schedule_id, ())
+    needle = query.strip().lower()
+    matching = [a for a in allocations if needle in a.beneficiary] if needle else allocations
+    pages = max(1, -(-len(matching) // PER_PAGE))
+    page = min(max(1, page), pages)
+    shown = matching[(page - 1) * PER_PAGE : page * PER_PAGE]
+    view["allocations"] = {
+        "query": query,
+        "page": page,
+        "pages": pages,
+        "per_page": PER_PAGE,
+        "matching": len(matching),
+        "rows": [allocation_row(snapshot, a) for a in shown],
+    }
+    return view
 
 
 def release_command(schedule_id: str, beneficiary: str) -> str:

@@ -71,7 +71,9 @@ class Browser:
 
 
 def _watch(page: Any, problems: list[str]) -> None:
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on(
+        "console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+    )
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url} {r.failure}"))
     page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
@@ -84,7 +86,16 @@ def browser() -> Iterator[Browser]:
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
-        [sys.executable, "-m", "milestoned.daemon.cli", "demo", "--examples", str(REPO / "examples"), "--linger", "240"],
+        [
+            sys.executable,
+            "-m",
+            "milestoned.daemon.cli",
+            "demo",
+            "--examples",
+            str(REPO / "examples"),
+            "--linger",
+            "240",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -121,7 +132,9 @@ def browser() -> Iterator[Browser]:
 def _statuses(page: Any) -> dict[str, str]:
     rows = page.locator("table.allocations tbody tr")
     return {
-        rows.nth(i).get_attribute("data-allocation"): rows.nth(i).locator("td[data-status]").get_attribute("data-status")
+        rows.nth(i).get_attribute("data-allocation"): rows.nth(i)
+        .locator("td[data-status]")
+        .get_attribute("data-status")
         for i in range(rows.count())
     }
 
@@ -147,13 +160,18 @@ def test_the_schedule_page_follows_locks_and_the_release_without_reload(browser:
     assert not browser.problems, browser.problems
 
 
-def _same_moment(browser: Browser, read_page: Callable[[], Any], read_ctl: Callable[[], Any]) -> tuple[Any, Any]:
-    """Page and milestonectl figures read at one log position (retried when the log moved between)."""
-    for _ in range(10):
+def _same_moment(
+    browser: Browser, page: Any, read_page: Callable[[], Any], read_ctl: Callable[[], Any]
+) -> tuple[Any, Any]:
+    """Page and milestonectl figures of one log position: the page's (it shows the position it was
+    computed at) and the daemon's before and after the milestonectl reads (retried while the log moves)."""
+    for _ in range(20):
         before = browser.demo.ctl("status")["log"]["position"]
         on_page, from_ctl = read_page(), read_ctl()
-        if browser.demo.ctl("status")["log"]["position"] == before:
+        shown = int(page.locator("[data-log-position]").first.inner_text())
+        if browser.demo.ctl("status")["log"]["position"] == before == shown:
             return on_page, from_ctl
+        page.wait_for_timeout(300)
     raise AssertionError("the log kept moving; no quiet moment to compare")
 
 
@@ -173,7 +191,10 @@ def test_every_page_renders_cleanly_and_agrees_with_milestonectl(browser: Browse
 
     def list_figures() -> dict[str, int]:
         page.reload()
-        return {k: _amount(page, f"tr[data-schedule-id='{sid}']", k) for k in ("total", "released", "claimable", "locked")}
+        return {
+            k: _amount(page, f"tr[data-schedule-id='{sid}']", k)
+            for k in ("total", "released", "claimable", "locked")
+        }
 
     def ctl_figures() -> dict[str, int]:
         rows = browser.demo.ctl("claimable", "--schedule-id", sid)["allocations"]
@@ -184,7 +205,7 @@ def test_every_page_renders_cleanly_and_agrees_with_milestonectl(browser: Browse
             "locked": sum(r["amount"] for r in rows if not r["released"] and not r["reclaimed"]),
         }
 
-    on_page, from_ctl = _same_moment(browser, list_figures, ctl_figures)
+    on_page, from_ctl = _same_moment(browser, page, list_figures, ctl_figures)
     assert on_page == from_ctl
     assert row.count() == 1
     page.screenshot(path=str(ARTIFACTS / "schedules.png"), full_page=True)
@@ -193,7 +214,9 @@ def test_every_page_renders_cleanly_and_agrees_with_milestonectl(browser: Browse
     page.goto(f"{browser.url}schedules/{sid}")
     milestones = browser.demo.ctl("milestones", "--schedule-id", sid)
     for m in milestones:
-        status = page.locator(f"tr[data-milestone='{m['milestone']}'] td[data-status]").get_attribute("data-status")
+        status = page.locator(f"tr[data-milestone='{m['milestone']}'] td[data-status]").get_attribute(
+            "data-status"
+        )
         assert (status != "pending") == m["quorum_reached"], (m, status)
     page.screenshot(path=str(ARTIFACTS / "schedule.png"), full_page=True)
 
@@ -214,14 +237,18 @@ def test_every_page_renders_cleanly_and_agrees_with_milestonectl(browser: Browse
         mine = answer["allocations"]
         submissions = browser.demo.ctl("submissions")
         released_refs = {r["allocation"] for r in mine if r["released"]}
-        txs = sorted(s["tx_id"] for s in submissions if released_refs & set(s["allocations"]) and s["status"] == "confirmed")
+        txs = sorted(
+            s["tx_id"]
+            for s in submissions
+            if released_refs & set(s["allocations"]) and s["status"] == "confirmed"
+        )
         return (
             answer["claimable_now_by_beneficiary"].get(address, 0),
             sum(r["amount"] for r in mine if r["released"]),
             txs,
         )
 
-    on_page, from_ctl = _same_moment(browser, beneficiary_figures, ctl_beneficiary)
+    on_page, from_ctl = _same_moment(browser, page, beneficiary_figures, ctl_beneficiary)
     assert on_page == from_ctl
     command = page.locator("pre.copy").first.inner_text()
     assert command == f"milestonectl release --schedule-id {sid} --beneficiary {address}"
@@ -230,13 +257,15 @@ def test_every_page_renders_cleanly_and_agrees_with_milestonectl(browser: Browse
     # activity: the log head as `milestonectl status` says, and a verification
     def activity() -> tuple[int, str]:
         page.goto(f"{browser.url}activity")
-        return int(page.locator("dd[data-log-position]").inner_text()), page.locator("dd[data-log-hash]").inner_text()
+        return int(page.locator("dd[data-log-position]").inner_text()), page.locator(
+            "dd[data-log-hash]"
+        ).inner_text()
 
     def ctl_head() -> tuple[int, str]:
         head = browser.demo.ctl("status")["log"]
         return head["position"], head["hash"]
 
-    on_page, from_ctl = _same_moment(browser, activity, ctl_head)
+    on_page, from_ctl = _same_moment(browser, page, activity, ctl_head)
     assert on_page == from_ctl
     page.screenshot(path=str(ARTIFACTS / "activity.png"), full_page=True)
 
@@ -263,7 +292,9 @@ def test_the_timeline_has_a_point_per_vesting_time_with_the_cumulative_amounts(b
     assert drawn == expected
     # the table behind the chart holds the same points, and the now line is drawn
     table = {
-        int(r.get_attribute("data-time-ms")): int(r.locator("td[data-series='vested']").text_content().replace(",", ""))
+        int(r.get_attribute("data-time-ms")): int(
+            r.locator("td[data-series='vested']").text_content().replace(",", "")
+        )
         for r in page.locator("table.timeline-table tbody tr").all()
     }
     assert expected.items() <= table.items()

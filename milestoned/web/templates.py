@@ -247,6 +247,7 @@ def schedule_body(view: dict[str, Any], links: Links) -> str:
         else ""
     )
     chart_id = f"timeline-title-{sid[:8]}"
+    alloc_id = "allocations" if links.live else f"allocations-{h(sid)}"
     return (
         f'<h1 id="schedule-{h(sid)}">Schedule <span class="mono">{h(sid[:16])}…</span></h1>'
         f'<section aria-labelledby="def-{h(sid[:8])}"><h2 '
@@ -264,7 +265,7 @@ def schedule_body(view: dict[str, Any], links: Links) -> str:
         "<details><summary>The chart's values as a "
         f"table</summary>{timeline_table(view['timeline'])}</details>"
         "</section></div>"
-        f'<section><h2 id="allocations">Allocations</h2>{search}'
+        f'<section><h2 id="{alloc_id}">Allocations</h2>{search}'
         f'<div id="live-{h(sid[:8])}-allocations" data-live>'
         f"{_allocation_table(rows, caption, 'beneficiary')}{pager}</div></section>"
     )

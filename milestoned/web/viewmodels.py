@@ -258,19 +258,21 @@ def warm(snapshot: Snapshot) -> Snapshot:
     return snapshot
 
 
-def schedule_view(snapshot: Snapshot, schedule_id: str, page: int = 1, query: str = "") -> dict[str, Any]:
+def schedule_view(
+    snapshot: Snapshot, schedule_id: str, page: int = 1, query: str = "", per_page: int = PER_PAGE
+) -> dict[str, Any]:
     view = _schedule_parts(snapshot, schedule_id)
     allocations = snapshot.index.by_schedule.get(schedule_id, ())
     needle = query.strip().lower()
     matching = [a for a in allocations if needle in a.beneficiary] if needle else allocations
-    pages = max(1, -(-len(matching) // PER_PAGE))
+    pages = max(1, -(-len(matching) // per_page))
     page = min(max(1, page), pages)
-    shown = matching[(page - 1) * PER_PAGE : page * PER_PAGE]
+    shown = matching[(page - 1) * per_page : page * per_page]
     view["allocations"] = {
         "query": query,
         "page": page,
         "pages": pages,
-        "per_page": PER_PAGE,
+        "per_page": per_page,
         "matching": len(matching),
         "rows": [allocation_row(snapshot, a) for a in shown],
     }

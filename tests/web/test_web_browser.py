@@ -28,6 +28,7 @@ from web_browser import ARTIFACTS, chromium_path
 REPO = Path(__file__).resolve().parents[2]
 M1 = "M1-testnet-launch"
 WAIT_S = 90.0
+REPORT = (sys.executable, "-m", "milestoned.commands.cli", "log", "report")
 
 
 @dataclass
@@ -300,3 +301,43 @@ def test_the_timeline_has_a_point_per_vesting_time_with_the_cumulative_amounts(b
     assert expected.items() <= table.items()
     assert page.locator("svg.chart .now-line").count() == 1
     assert page.locator("svg.chart .deadline-line").count() == 1
+
+
+def test_the_log_report_of_the_demo_opens_offline_with_the_same_figures(
+    browser: Browser, tmp_path: Path
+) -> None:
+    demo, sid = browser.demo, browser.schedule_id
+    events = Path(demo.wait_for(r"socket: (\S+)").group(1)).parent / "events.db"
+    ogmios = demo.wait_for(r"embedded devnet at (ws://\S+)").group(1)
+    out = tmp_path / "report.html"
+    for _ in range(3):  # a report of the log at a position milestonectl also answers at
+        before = demo.ctl("status")["log"]["position"]
+        socket = demo.wait_for(r"socket: (\S+)").group(1)
+        written = subprocess.run(
+            [*REPORT, "--log", str(events), "--html", str(out), "--ogmios", ogmios, "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+            env={**os.environ, "MILESTONED_SOCKET": socket},
+        )
+        result = json.loads(written.stdout)["result"]
+        rows = demo.ctl("claimable", "--schedule-id", sid)["allocations"]
+        if demo.ctl("status")["log"]["position"] == before == result["log"]["position"]:
+            break
+    else:
+        raise AssertionError("the log kept moving")
+    assert result["verified"]
+    page = browser.context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    problems: list[str] = []
+    _watch(page, problems)
+    page.goto(out.as_uri())
+    assert requests == [out.as_uri()], requests  # nothing fetched beyond the file itself
+    scope = f"tr[data-schedule-id='{sid}']"
+    assert _amount(page, scope, "released") == sum(r["amount"] for r in rows if r["released"])
+    assert _amount(page, scope, "claimable") == sum(r["amount"] for r in rows if r["claimable_now"])
+    assert page.locator(f"article:has(#schedule-{sid}) table.allocations tbody tr").count() == len(rows)
+    page.screenshot(path=str(ARTIFACTS / "log-report.png"), full_page=True)
+    assert not problems, problems

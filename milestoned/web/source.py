@@ -30,6 +30,12 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("milestoned.web")
 RECENT_EVENTS = 40
+MIN_REBUILD_S = 1.0
+"""At most one snapshot per this many seconds: a busy indexer (a block every 0.2 s on the devnet) then
+costs one rebuild a second, and readers share each snapshot's rendered pages."""
+REBUILD_DUTY = 4.0
+"""...and at most one per 4 times the last build's duration: a log of 10,000 allocations takes a few
+hundred ms to snapshot, and the worker thread must leave the event loop most of the interpreter."""
 VERIFY_EVERY_S = 300.0
 """How often the web view re-verifies the log's hash chain (in a thread, only when the head moved)."""
 _SKIPPED_FIELDS = {"definition", "part", "locks", "registration", "policy", "inputs", "signature"}
@@ -102,10 +108,10 @@ class DaemonSource:
     """The current snapshot of a running daemon, rebuilt when its state moved.
 
     The first snapshot is built at once. After that, a change (the log or the projections moved) starts
-    ONE rebuild in a worker thread (reading the projection store through its own pooled connection),
-    and requests keep getting the previous snapshot until it is ready: a block never makes readers wait
-    for a 10,000-allocation schedule to be recomputed on the event loop. Each page shows the log position
-    its snapshot was taken at, and the live-update script picks the new one up on its next poll.
+    ONE rebuild (throttled, see MIN_REBUILD_S) in a worker thread (the projection store's pool gives it a
+    connection of its own), and requests keep getting the previous snapshot until it is ready: a block
+    never makes readers wait for a 10,000-allocation schedule to be recomputed on the event loop. Each
+    page shows the log position its snapshot was taken at; the live-update script picks up the next one.
     """
 
     def __init__(self, service: DaemonService) -> None:
@@ -114,6 +120,8 @@ class DaemonSource:
         self._snapshot: Snapshot | None = None
         self._key: tuple[Any, ...] = ()
         self._building: asyncio.Future[None] | None = None
+        self._built_at = 0.0
+        self._build_s = 0.0
 
     def _state_key(self) -> tuple[Any, ...]:
         service = self.service
@@ -160,24 +168,29 @@ class DaemonSource:
         if service.projector is None:
             raise Unavailable("the projections start once the chain's slot clock is known; retrying")
         try:
-            service.fold()
-            service.catch_up()  # as the socket's queries do: the page shows what `milestonectl` would
-            key = self._state_key()
+            key = self._state_key()  # the projections job catches up every 0.5 s; reading never writes
         except Exception as exc:
             raise Unavailable(f"the projections cannot be read now ({type(exc).__name__}); retrying") from exc
         if self._snapshot is None:
             self._snapshot, self._key = self._builder(key)(), key
-        elif key != self._key and self._building is None:
+            self._built_at = time.monotonic()
+        elif key != self._key and self._building is None and self._due():
             self._refresh(key)
         return self._snapshot
+
+    def _due(self) -> bool:
+        return time.monotonic() - self._built_at >= max(MIN_REBUILD_S, REBUILD_DUTY * self._build_s)
 
     def _refresh(self, key: tuple[Any, ...]) -> None:
         build = self._builder(key)
 
         async def run() -> None:
+            started = time.monotonic()
             try:
                 self._snapshot = await asyncio.to_thread(build)
                 self._key = key
+                self._built_at = time.monotonic()
+                self._build_s = self._built_at - started
             except Exception as exc:  # pages keep the previous snapshot; the next request tries again
                 log.warning("web view: snapshot not rebuilt", error=f"{type(exc).__name__}: {exc}")
             finally:

@@ -186,8 +186,12 @@ def test_every_page_renders_cleanly_and_agrees_with_milestonectl(browser: Browse
     _watch(page, problems)
     sid = browser.schedule_id
 
-    # schedules list
+    # schedules list; the keyboard reaches the skip link first, and it moves to the content
     page.goto(browser.url)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Enter")
+    assert page.evaluate("location.hash") == "#main"
     row = page.locator(f"tr[data-schedule-id='{sid}']")
 
     def list_figures() -> dict[str, int]:

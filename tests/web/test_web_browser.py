@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 M1 = "M1-testnet-launch"
 WAIT_S = 90.0
 REPORT = (sys.executable, "-m", "milestoned.commands.cli", "log", "report")
+SHOW = (sys.executable, "-m", "milestoned.commands.cli", "schedule", "show")
 
 
 @dataclass
@@ -351,3 +352,19 @@ def test_the_log_report_of_the_demo_opens_offline_with_the_same_figures(
         )
     page.screenshot(path=str(ARTIFACTS / "log-report.png"), full_page=True)
     assert not problems, problems
+
+
+def test_the_definition_link_re_derives_the_schedule_id(browser: Browser, tmp_path: Path) -> None:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{browser.url}schedules/{browser.schedule_id}/definition.json") as answer:
+        assert answer.headers["Content-Disposition"].startswith("attachment")
+        (tmp_path / "schedule.json").write_bytes(answer.read())
+    shown = subprocess.run(
+        [*SHOW, str(tmp_path / "schedule.json"), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert json.loads(shown.stdout)["schedule_id"] == browser.schedule_id

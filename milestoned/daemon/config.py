@@ -12,7 +12,7 @@ in `milestoned run` and `--check-config`.
                  max_connections_per_uid, admin_reserved_connections, read_timeout_seconds,
                  idle_timeout_seconds
     [http]       listen, port (0 = off)
-    [web]        listen = "HOST:PORT" (the read-only web view; empty = off, the default)
+    [web]        listen = "HOST:PORT" (the read-only web view; empty = off, the default), hosts
     [log]        format = auto | json | console; level
     [release]    auto (opt-in), wallet_key, interval_seconds, validity_seconds
     [devnet]     slot_length, port, state_dir (only with ogmios_url = "embedded-devnet")
@@ -134,6 +134,12 @@ class WebSettings:
     listen: str = ""
     """HOST:PORT of the read-only web view (docs/web.md), e.g. "127.0.0.1:8080"; empty turns it off.
     Port 0 picks a free port (the log line "web view listening" has the URL)."""
+    hosts: str = ""
+    """Host names it answers to besides IP addresses and localhost, comma-separated (the name a reverse
+    proxy forwards): any other Host header is refused, so a page elsewhere cannot read it by DNS rebinding."""
+
+    def host_names(self) -> tuple[str, ...]:
+        return tuple(name.strip().lower() for name in self.hosts.split(",") if name.strip())
 
     def address(self) -> tuple[str, int]:
         """(host, port) of `listen`; ValueError with the reason when it cannot be one."""

@@ -13,9 +13,10 @@ nothing moved. Rendered pages are kept per snapshot version, so a crowd on one p
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -120,10 +121,29 @@ def check_address(value: str, network: CardanoNetwork) -> str:
         ) from None
 
 
+def host_allowed(host_header: str, names: frozenset[str]) -> bool:
+    """An IP address, localhost, or one of `names` (a missing Host, from HTTP/1.0 tools, passes)."""
+    host = host_header.strip().lower()
+    if not host:
+        return True
+    if host.startswith("["):
+        host = host[1 : host.find("]")] if "]" in host else host
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return host in ("localhost", "localhost.") or host in names
+
+
 class WebRoutes:
-    def __init__(self, snapshot: Callable[[], Snapshot], network: CardanoNetwork) -> None:
+    def __init__(
+        self, snapshot: Callable[[], Snapshot], network: CardanoNetwork, hosts: Iterable[str] = ()
+    ) -> None:
         self.snapshot = snapshot
         self.network = network
+        self.hosts = frozenset(h.lower() for h in hosts)
         self._cache: OrderedDict[tuple[str, str, bool], HttpResponse] = OrderedDict()
         self._cache_version = ""
 
@@ -135,6 +155,12 @@ class WebRoutes:
                     405,
                     f"{request.method[:20] or 'that method'} is not allowed",
                     "this view is read-only: GET or HEAD",
+                )
+            if not host_allowed(request.headers.get("host", ""), self.hosts):
+                raise Refusal(
+                    421,
+                    "this view does not answer to that host name",
+                    "open it by IP address or localhost, or list the name in [web] hosts",
                 )
             if len(request.target) > MAX_TARGET:
                 raise Refusal(

@@ -26,7 +26,9 @@ log = structlog.get_logger("milestoned.web")
 class WebServer:
     def __init__(self, service: DaemonService, host: str, port: int, *, verify: bool = True) -> None:
         self.source = DaemonSource(service)
-        self.routes = WebRoutes(self.source.snapshot, service.config.chain.cardano_network)
+        self.routes = WebRoutes(
+            self.source.snapshot, service.config.chain.cardano_network, service.config.web.host_names()
+        )
         self.listener = HttpListener(host, port, self.routes.handle, name="web", max_connections=128)
         self.host = host
         self._verify = verify

@@ -20,7 +20,7 @@ def routes(shot: Snapshot | None = None) -> WebRoutes:
 
 
 def get(r: WebRoutes, target: str, method: str = "GET", **headers: str) -> HttpResponse:
-    head = f"{method} {target} HTTP/1.1\r\nHost: x\r\n" + "".join(
+    head = f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n" + "".join(
         f"{k.replace('_', '-')}: {v}\r\n" for k, v in headers.items()
     )
     return r.handle(parse_head((head + "\r\n").encode("latin-1")))
@@ -180,3 +180,25 @@ def test_unavailable_projections_answer_503_not_a_traceback() -> None:
         HttpRequest("GET", "/", "/", "", {"accept": "application/json"})
     )
     assert answer.status == 503 and as_json(answer)["error"]["hint"].startswith("the projections")
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("127.0.0.1:8080", 200),
+        ("[::1]:8080", 200),
+        ("localhost:8080", 200),
+        ("grants.example.org", 200),
+        ("", 200),
+        ("evil.example.com:8080", 421),
+        ("127.0.0.1.evil.example.com", 421),
+    ],
+)
+def test_only_ip_addresses_localhost_and_configured_names_are_answered(host: str, status: int) -> None:
+    """A page elsewhere that rebinds its own name to 127.0.0.1 cannot read the view (DNS rebinding)."""
+    current = snapshot()
+    r = WebRoutes(lambda: current, CardanoNetwork.DEVNET, ["grants.example.org"])
+    answer = get(r, "/", host=host) if host else r.handle(HttpRequest("GET", "/", "/", "", {}))
+    assert answer.status == status
+    if status == 421:
+        assert b"[web] hosts" in answer.body

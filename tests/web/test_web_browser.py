@@ -29,7 +29,6 @@ REPO = Path(__file__).resolve().parents[2]
 M1 = "M1-testnet-launch"
 WAIT_S = 90.0
 REPORT = (sys.executable, "-m", "milestoned.commands.cli", "log", "report")
-SHOW = (sys.executable, "-m", "milestoned.commands.cli", "schedule", "show")
 
 
 @dataclass
@@ -354,17 +353,16 @@ def test_the_log_report_of_the_demo_opens_offline_with_the_same_figures(
     assert not problems, problems
 
 
-def test_the_definition_link_re_derives_the_schedule_id(browser: Browser, tmp_path: Path) -> None:
+def test_the_definition_link_re_derives_the_schedule_id(
+    browser: Browser, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import urllib.request
+
+    from milestoned.commands.cli import main
 
     with urllib.request.urlopen(f"{browser.url}schedules/{browser.schedule_id}/definition.json") as answer:
         assert answer.headers["Content-Disposition"].startswith("attachment")
         (tmp_path / "schedule.json").write_bytes(answer.read())
-    shown = subprocess.run(
-        [*SHOW, str(tmp_path / "schedule.json"), "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert json.loads(shown.stdout)["schedule_id"] == browser.schedule_id
+    capsys.readouterr()
+    assert main(["schedule", "show", str(tmp_path / "schedule.json"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["schedule_id"] == browser.schedule_id

@@ -9,7 +9,7 @@ the projections moved (or a verification finished), so requests between two bloc
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import dataclasses
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -36,8 +36,10 @@ costs one rebuild a second, and readers share each snapshot's rendered pages."""
 REBUILD_DUTY = 4.0
 """...and at most one per 4 times the last build's duration: a log of 10,000 allocations takes a few
 hundred ms to snapshot, and the worker thread must leave the event loop most of the interpreter."""
-VERIFY_EVERY_S = 300.0
-"""How often the web view re-verifies the log's hash chain (in a thread, only when the head moved)."""
+VERIFY_MIN_S = 30.0
+VERIFY_DUTY = 50.0
+"""The web view re-verifies the log's hash chain when it moved: at most every 30 s, and waiting 50 times
+as long as the last verification took (a log that takes 2 s to verify is checked every 100 s)."""
 _SKIPPED_FIELDS = {"definition", "part", "locks", "registration", "policy", "inputs", "signature"}
 
 
@@ -49,7 +51,8 @@ def _point(point: ChainPoint | None) -> str | None:
 
 def log_line(position: int, event: Any, hash_: str) -> LogLine:
     fields = []
-    for name in getattr(event, "__dataclass_fields__", {}):
+    for field_ in dataclasses.fields(event):
+        name = field_.name
         if name in _SKIPPED_FIELDS:
             continue
         value = getattr(event, name)
@@ -199,7 +202,9 @@ class DaemonSource:
         self._building = asyncio.ensure_future(run())
 
     async def verify_periodically(self) -> None:
-        """Verify the log's hash chain now and then (as `milestonectl log verify` does), off the loop."""
+        """Verify the log's hash chain (as `milestonectl log verify` does) in a worker thread: at start,
+        then whenever the head moved, at most every VERIFY_MIN_S and at most a 1/VERIFY_DUTY share of
+        the time (a long log takes long to verify)."""
         from milestoned.eventlog import EventLog
         from milestoned.eventlog.verify import verify
 
@@ -207,12 +212,14 @@ class DaemonSource:
         checked_at = -1
         while True:
             head = self.service.log.head()
+            took = 0.0
             if head.position != checked_at:
 
                 def run(anchor: Any = head) -> Any:
                     with EventLog(config) as reader:
                         return verify(reader, anchor=anchor)
 
+                started = time.monotonic()
                 try:
                     report = await asyncio.to_thread(run)
                     self.verification = Verification(
@@ -227,5 +234,5 @@ class DaemonSource:
                     log.warning(
                         "web view: the log could not be verified", error=f"{type(exc).__name__}: {exc}"
                     )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.sleep(VERIFY_EVERY_S)
+                took = time.monotonic() - started
+            await asyncio.sleep(max(VERIFY_MIN_S, VERIFY_DUTY * took))

@@ -314,10 +314,16 @@ def beneficiary_body(view: dict[str, Any], links: Links) -> str:
 def activity_body(view: dict[str, Any], links: Links) -> str:
     v = view["verification"]
     verification = (
-        "<p>Not verified yet (a verification runs when the web view starts).</p>"
+        "<p>Not verified yet (the web view verifies the log at start and after it moved).</p>"
         if v is None
         else f'<p data-verification="{"ok" if v["ok"] else "failed"}">{_status("ok" if v["ok"] else "bad")} '
-        f"{h(v['summary'])} (at {when(v['at'])})</p>"
+        f"{h(v['summary'])} (at {when(v['at'])})"
+        + (
+            f"; the log has grown by {view['log']['position'] - v['head_position']} event(s) since: "
+            "the next check verifies them.</p>"
+            if view["log"]["position"] > v["head_position"]
+            else ".</p>"
+        )
     )
     events = "".join(
         f'<tr><td class="num">{e["position"]}</td><td>{h(e["topic"])}</td><td class="mono">'

@@ -272,6 +272,8 @@ def test_every_page_renders_cleanly_and_agrees_with_milestonectl(browser: Browse
 
     on_page, from_ctl = _same_moment(browser, page, activity, ctl_head)
     assert on_page == from_ctl
+    assert page.locator("[data-verification]").get_attribute("data-verification") == "ok"
+    assert "topic" not in page.locator("main table").first.inner_text()  # fields, not the class' topic
     page.screenshot(path=str(ARTIFACTS / "activity.png"), full_page=True)
 
     # a phone's width, and an error page

@@ -137,6 +137,26 @@ def host_allowed(host_header: str, names: frozenset[str]) -> bool:
         return host in ("localhost", "localhost.") or host in names
 
 
+def schedule_head(snapshot: Snapshot, schedule_id: str, view: dict[str, Any] | None = None) -> str:
+    """The part of a schedule page that is the same for every page and search of a snapshot (definition,
+    figures, milestones, the timeline chart and its table), rendered once per snapshot."""
+    key = ("head-html", schedule_id)
+    cached = snapshot.memo.get(key)
+    if cached is None:
+        cached = templates.schedule_head(
+            view or viewmodels.schedule_view(snapshot, schedule_id), Links(live=True)
+        )
+        snapshot.memo[key] = cached
+    return str(cached)
+
+
+def prerender(snapshot: Snapshot) -> Snapshot:
+    """Render every schedule's head now (the daemon calls it in the worker thread that built `snapshot`)."""
+    for info in snapshot.schedules:
+        schedule_head(snapshot, info.schedule_id)
+    return snapshot
+
+
 class WebRoutes:
     def __init__(
         self, snapshot: Callable[[], Snapshot], network: CardanoNetwork, hosts: Iterable[str] = ()
@@ -272,7 +292,9 @@ class WebRoutes:
                 )
             self._known(snapshot, schedule_id)
             view = viewmodels.schedule_view(snapshot, schedule_id, page, query)
-            title, body = f"Schedule {schedule_id[:12]}…", (lambda: templates.schedule_body(view, links))
+            head = schedule_head(snapshot, schedule_id, view)
+            title = f"Schedule {schedule_id[:12]}…"
+            body = lambda: templates.schedule_body(view, links, head)  # noqa: E731
         elif name in ("beneficiary", "beneficiary-form"):
             raw = route[1] if name == "beneficiary" else params.get("address", "")
             if not raw:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from milestoned.eventlog.events import ChainPoint, ScheduleRegistered
-from milestoned.web.routes import Unavailable
+from milestoned.web.routes import Unavailable, prerender
 from milestoned.web.snapshot import LogLine, ScheduleInfo, Snapshot, Verification
 from milestoned.web.viewmodels import warm
 
@@ -162,7 +162,7 @@ class DaemonSource:
                 slots=slots,
                 live=True,
             )
-            return warm(snapshot)
+            return prerender(warm(snapshot))
 
         return build
 

@@ -184,7 +184,9 @@ def _allocation_table(rows: str, caption: str, first: str) -> str:
     )
 
 
-def schedule_body(view: dict[str, Any], links: Links) -> str:
+def schedule_head(view: dict[str, Any], links: Links) -> str:
+    """Everything of a schedule page above its allocations: the same for every page and search of one
+    snapshot, so the server renders it once per snapshot (see `routes`)."""
     sid = view["schedule_id"]
     d = view["definition"]
     oracles = "".join(f'<li class="mono">{h(key)}</li>' for key in d["oracles"])
@@ -216,6 +218,29 @@ def schedule_body(view: dict[str, Any], links: Links) -> str:
         f'<td class="num">{m["signatures"]} / {m["quorum"]}</td><td><ul>{_oracles(m)}</ul></td></tr>'
         for m in view["milestones"]
     )
+    chart_id = f"timeline-title-{sid[:8]}"
+    return (
+        f'<h1 id="schedule-{h(sid)}">Schedule <span class="mono">{h(sid[:16])}…</span></h1>'
+        f'<section aria-labelledby="def-{h(sid[:8])}"><h2 '
+        f'id="def-{h(sid[:8])}">Definition</h2>{definition}</section>'
+        f'<div id="live-{h(sid[:8])}-state" data-live>'
+        f"{_cards(view['totals'], AMOUNTS)}{_log_line(view)}"
+        '<section><h2>Milestones</h2><div class="scroll"><table class="milestones"><caption>Quorum status '
+        "per milestone: pending (fewer signatures than the quorum), met, exceeded</caption><thead><tr>"
+        '<th scope="col">milestone</th><th scope="col">status</th><th scope="col" class="num">signatures</th>'
+        f'<th scope="col">oracles</th></tr></thead><tbody>{milestones}</tbody></table></div></section>'
+        f'<section><h2 id="{chart_id}">Unlock timeline</h2><figure>{timeline_svg(view["timeline"], chart_id)}'
+        f"<figcaption>Cumulative amounts over chain time: locked, vested, claimable and released; dots mark "
+        "vesting times, the red line is now.</figcaption></figure>"
+        "<details><summary>The chart's values as a "
+        f"table</summary>{timeline_table(view['timeline'])}</details>"
+        "</section></div>"
+    )
+
+
+def schedule_body(view: dict[str, Any], links: Links, head: str | None = None) -> str:
+    """A schedule page's body; `head` is `schedule_head` of the same view when already rendered."""
+    sid = view["schedule_id"]
     alloc = view["allocations"]
     rows = _allocation_rows(alloc["rows"], links, show_beneficiary=True)
     query = alloc["query"]
@@ -246,26 +271,10 @@ def schedule_body(view: dict[str, Any], links: Links) -> str:
         if links.live
         else ""
     )
-    chart_id = f"timeline-title-{sid[:8]}"
     alloc_id = "allocations" if links.live else f"allocations-{h(sid)}"
     return (
-        f'<h1 id="schedule-{h(sid)}">Schedule <span class="mono">{h(sid[:16])}…</span></h1>'
-        f'<section aria-labelledby="def-{h(sid[:8])}"><h2 '
-        f'id="def-{h(sid[:8])}">Definition</h2>{definition}</section>'
-        f'<div id="live-{h(sid[:8])}-state" data-live>'
-        f"{_cards(view['totals'], AMOUNTS)}{_log_line(view)}"
-        '<section><h2>Milestones</h2><div class="scroll"><table class="milestones"><caption>Quorum status '
-        "per "
-        "milestone: pending (fewer signatures than the quorum), met, exceeded</caption><thead><tr>"
-        '<th scope="col">milestone</th><th scope="col">status</th><th scope="col" class="num">signatures</th>'
-        f'<th scope="col">oracles</th></tr></thead><tbody>{milestones}</tbody></table></div></section>'
-        f'<section><h2 id="{chart_id}">Unlock timeline</h2><figure>{timeline_svg(view["timeline"], chart_id)}'
-        f"<figcaption>Cumulative amounts over chain time: locked, vested, claimable and released; dots mark "
-        "vesting times, the red line is now.</figcaption></figure>"
-        "<details><summary>The chart's values as a "
-        f"table</summary>{timeline_table(view['timeline'])}</details>"
-        "</section></div>"
-        f'<section><h2 id="{alloc_id}">Allocations</h2>{search}'
+        (schedule_head(view, links) if head is None else head)
+        + f'<section><h2 id="{alloc_id}">Allocations</h2>{search}'
         f'<div id="live-{h(sid[:8])}-allocations" data-live>'
         f"{_allocation_table(rows, caption, 'beneficiary')}{pager}</div></section>"
     )

@@ -160,6 +160,12 @@ def _run_log_replay(args: argparse.Namespace, out: Output) -> int:
     return daemon_cmd.log_replay(socket_of(args), out)
 
 
+def _run_log_report(args: argparse.Namespace, out: Output) -> int:
+    from milestoned.commands import log_report_cmd
+
+    return log_report_cmd.log_report(args.log, args.html, args.network, args.ogmios, out)
+
+
 def _run_doctor(args: argparse.Namespace, out: Output) -> int:
     from milestoned.commands import doctor_cmd
 
@@ -407,6 +413,29 @@ def _add_daemon_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     json_flag(replay)
     socket_flag(replay)
     replay.set_defaults(handler=_run_log_replay)
+    report = log_group.add_parser(
+        "report",
+        help="write a self-contained HTML report of a replayed event log (no daemon needed)",
+        description="Read an event log (read-only), verify its hash chain, replay it into fresh projections "
+        "and write the web view's pages of it (schedules, each schedule with its unlock timeline, "
+        "milestones and every allocation, the log's activity) as ONE HTML file: inline style, no script, "
+        "nothing fetched from elsewhere, for archiving. Exit code 1 when the log does not verify.",
+        epilog=EXIT_CODES,
+    )
+    report.add_argument(
+        "--log", required=True, metavar="STORE", help="the daemon's events.db path or store URL"
+    )
+    report.add_argument("--html", required=True, type=Path, metavar="FILE", help="where to write the report")
+    report.add_argument(
+        "--network",
+        choices=("mainnet", "preprod", "preview", "devnet"),
+        help="the log's network (default: the one its schedules name)",
+    )
+    report.add_argument(
+        "--ogmios", metavar="URL", help="a devnet's Ogmios, for its slot clock (devnet logs only)"
+    )
+    json_flag(report)
+    report.set_defaults(handler=_run_log_report)
 
     attestations = group(sub, "attestations", "the public attestations file beneficiaries claim with")
     export = attestations.add_parser(

@@ -88,6 +88,8 @@ class RunningDaemon:
     stop: asyncio.Event
     devnet: Any = None
     """The embedded `Devnet` (chain control for demos and tests), when chain.ogmios_url is embedded."""
+    web: Any = None
+    """The web view (`milestoned.web.server.WebServer`) when `[web] listen` is set; `web.url` is its URL."""
 
 
 def open_stores(config: DaemonConfig) -> tuple[EventLog, ProjectionStore]:
@@ -213,6 +215,7 @@ async def _running_daemon(
                 if config.http.port
                 else None
             )
+            web = _web_server(service, config)
             stop = asyncio.Event()
             tasks: list[asyncio.Task[Any]] = []
             scheduler: Any = None
@@ -220,6 +223,8 @@ async def _running_daemon(
                 await socket_server.start()
                 if http is not None:
                     await http.start()
+                if web is not None:
+                    await web.start()
                 await link.refresh_tip()
                 tasks.append(asyncio.create_task(_start_projections(service), name="projections"))
                 await _lead_or_follow(service, url, config, tasks)
@@ -232,7 +237,7 @@ async def _running_daemon(
                     network=config.chain.network,
                     log_position=event_log.head().position,
                 )
-                yield RunningDaemon(service, socket_server, http, stop, devnet)
+                yield RunningDaemon(service, socket_server, http, stop, devnet, web)
             finally:
                 notifier.stopping()
                 log.info("stopping")
@@ -247,6 +252,8 @@ async def _running_daemon(
                 await asyncio.gather(*tasks, return_exceptions=True)
                 if http is not None:
                     await http.stop()
+                if web is not None:
+                    await web.stop()
                 with contextlib.suppress(Exception):
                     await service.acatch_up()
                 await link.reset()
@@ -308,6 +315,16 @@ async def _stop_follower(service: DaemonService, tasks: list[Any]) -> None:
             await asyncio.wait_for(asyncio.shield(follower_task), FOLLOWER_STOP_GRACE_S)
     tasks.remove(follower_task)
     service.follower_thread = None
+
+
+def _web_server(service: DaemonService, config: DaemonConfig) -> Any:
+    """The read-only web view at `[web] listen` (docs/web.md), or None when it is off."""
+    if not config.web.listen:
+        return None
+    from milestoned.web.server import WebServer
+
+    host, port = config.web.address()
+    return WebServer(service, host, port)
 
 
 def forget_previous_devnet_chain(event_log: EventLog) -> None:

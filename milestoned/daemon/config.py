@@ -12,6 +12,7 @@ in `milestoned run` and `--check-config`.
                  max_connections_per_uid, admin_reserved_connections, read_timeout_seconds,
                  idle_timeout_seconds
     [http]       listen, port (0 = off)
+    [web]        listen = "HOST:PORT" (the read-only web view; empty = off, the default), hosts
     [log]        format = auto | json | console; level
     [release]    auto (opt-in), wallet_key, interval_seconds, validity_seconds
     [devnet]     slot_length, port, state_dir (only with ogmios_url = "embedded-devnet")
@@ -129,6 +130,27 @@ class HttpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WebSettings:
+    listen: str = ""
+    """HOST:PORT of the read-only web view (docs/web.md), e.g. "127.0.0.1:8080"; empty turns it off.
+    Port 0 picks a free port (the log line "web view listening" has the URL)."""
+    hosts: str = ""
+    """Host names it answers to besides IP addresses and localhost, comma-separated (the name a reverse
+    proxy forwards): any other Host header is refused, so a page elsewhere cannot read it by DNS rebinding."""
+
+    def host_names(self) -> tuple[str, ...]:
+        return tuple(name.strip().lower() for name in self.hosts.split(",") if name.strip())
+
+    def address(self) -> tuple[str, int]:
+        """(host, port) of `listen`; ValueError with the reason when it cannot be one."""
+        host, sep, port = self.listen.strip().rpartition(":")
+        host = host.strip("[]")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"{self.listen!r} is not HOST:PORT")
+        return host, int(port)
+
+
+@dataclass(frozen=True, slots=True)
 class LogSettings:
     format: str = "auto"
     """auto (JSON lines unless stdout is a terminal) | json | console."""
@@ -199,6 +221,7 @@ class DaemonConfig:
     store: StoreSettings = field(default_factory=StoreSettings)
     socket: SocketSettings = field(default_factory=SocketSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     log: LogSettings = field(default_factory=LogSettings)
     release: ReleaseSettings = field(default_factory=ReleaseSettings)
     devnet: DevnetSettings = field(default_factory=DevnetSettings)
@@ -216,6 +239,7 @@ SECTIONS: Mapping[str, type] = {
     "store": StoreSettings,
     "socket": SocketSettings,
     "http": HttpSettings,
+    "web": WebSettings,
     "log": LogSettings,
     "release": ReleaseSettings,
     "devnet": DevnetSettings,
@@ -468,6 +492,11 @@ def validate(config: DaemonConfig) -> list[str]:
             problems.append(f"socket.{key}: {getattr(sock, key)} must be a number of seconds in (0, 86400]")
     if not 0 <= config.http.port <= 65535:
         problems.append(f"http.port: {config.http.port} is not a TCP port; use 1..65535, or 0 to turn it off")
+    if config.web.listen:
+        try:
+            config.web.address()
+        except ValueError as exc:
+            problems.append(f'web.listen: {exc}; use e.g. "127.0.0.1:8080" (or leave it empty: off)')
     if config.log.format not in ("auto", "json", "console"):
         problems.append(f"log.format: {config.log.format!r} is not a format; use auto, json or console")
     if config.log.level.lower() not in ("debug", "info", "warning", "error"):

@@ -39,6 +39,8 @@ MILESTONE_OFFSETS_MS = {
     "M3-mainnet-launch": 240_000,
 }
 RECLAIM_OFFSET_MS = 3_600_000
+DEMO_WEB_LISTEN = "127.0.0.1:0"
+"""The demo's web view: loopback only, on a free port (printed as "web view: URL")."""
 
 
 def demo_seed(name: str) -> bytes:
@@ -183,6 +185,7 @@ async def run_demo_daemon(
     linger_s: float | None = None,
     http_port: int = 0,
     exit_after_release: bool = False,
+    web_listen: str = DEMO_WEB_LISTEN,
 ) -> int:
     """Run the demo; `linger_s` None keeps the daemon until SIGINT/SIGTERM, a number stops it after that.
 
@@ -202,7 +205,7 @@ async def run_demo_daemon(
         folder = Path(folder_name)
         folder.mkdir(parents=True, exist_ok=True)
         configure_logging("console", "warning")
-        config = demo_config(folder, http_port)
+        config = with_overrides(demo_config(folder, http_port), web={"listen": web_listen})
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -212,6 +215,8 @@ async def run_demo_daemon(
             status = await rpc(socket_path, "status")
             console.print(f"[bold]milestoned[/bold] on the embedded devnet at {status['embedded_devnet']}")
             console.print(f"socket: {socket_path}   (export MILESTONED_SOCKET={socket_path})")
+            if daemon.web is not None:
+                console.print(f"web view: {daemon.web.url}   (read-only; docs/web.md)")
             schedule_id = await register_demo_schedule(daemon, examples, console)
             first = "M1-testnet-launch"
             committed = await commit_demo_signatures(socket_path, examples, schedule_id, first)

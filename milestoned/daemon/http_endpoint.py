@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -123,6 +124,145 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """One parsed request head. `path` is the target before `?`, `query` the raw text after it."""
+
+    method: str
+    target: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status: int
+    content_type: str
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+REASONS = {
+    200: "OK",
+    304: "Not Modified",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    414: "URI Too Long",
+    421: "Misdirected Request",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def parse_head(head: bytes) -> HttpRequest:
+    """The request line and headers (names lower-cased; a repeated header keeps its last value)."""
+    lines = head.decode("latin-1").split("\r\n")
+    method, target = [*lines[0].split(), "", ""][:2]
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if sep:
+            headers[name.strip().lower()] = value.strip()
+    path, _, query = target.partition("?")
+    return HttpRequest(method, target, path, query, headers)
+
+
+def response_bytes(response: HttpResponse, *, head_only: bool) -> bytes:
+    extra = "".join(f"{name}: {value}\r\n" for name, value in response.headers)
+    content_type = f"Content-Type: {response.content_type}\r\n" if response.content_type else ""
+    return (
+        f"HTTP/1.1 {response.status} {REASONS.get(response.status, 'Error')}\r\n{content_type}"
+        f"Content-Length: {len(response.body)}\r\n{extra}Connection: close\r\n\r\n"
+    ).encode("latin-1") + (b"" if head_only else response.body)
+
+
+class HttpListener:
+    """A small asyncio HTTP/1.1 server: one request per connection, GET and HEAD only, bounded in time
+    and size, so a slow or hostile client costs one idle coroutine and never holds up the event loop.
+
+    The monitoring endpoint and the web view (`milestoned.web`) both serve through it: one HTTP stack.
+    `handle` must not raise; if it does, the client gets a 500 and the log gets the traceback.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        handle: Callable[[HttpRequest], HttpResponse],
+        *,
+        name: str = "http",
+        read_timeout: float = 10.0,
+        write_timeout: float = 10.0,
+        max_connections: int = 256,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.handle = handle
+        self.name = name
+        self.read_timeout = read_timeout
+        self.write_timeout = write_timeout
+        self.max_connections = max_connections
+        self.open_connections = 0
+        self._server: asyncio.AbstractServer | None = None
+
+    @property
+    def bound_port(self) -> int:
+        sockets = getattr(self._server, "sockets", None)
+        assert sockets
+        return int(sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=MAX_REQUEST_HEAD)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.open_connections += 1
+        try:
+            response, head_only = await self._answer(reader)
+            if response is not None:
+                writer.write(response_bytes(response, head_only=head_only))
+                await asyncio.wait_for(writer.drain(), self.write_timeout)
+        except (TimeoutError, ConnectionError):
+            pass
+        except Exception:
+            log.exception("http request failed", server=self.name)
+        finally:
+            self.open_connections -= 1
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 1)
+
+    async def _answer(self, reader: asyncio.StreamReader) -> tuple[HttpResponse | None, bool]:
+        text = "text/plain; charset=utf-8"
+        if self.open_connections > self.max_connections:
+            return HttpResponse(
+                503, text, b"too many connections; try again\n", (("Retry-After", "1"),)
+            ), False
+        try:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self.read_timeout)
+        except TimeoutError:
+            return HttpResponse(408, text, b"request head not received in time\n"), False
+        except asyncio.LimitOverrunError:
+            return HttpResponse(431, text, f"request head over {MAX_REQUEST_HEAD} bytes\n".encode()), False
+        except asyncio.IncompleteReadError:
+            return None, False
+        request = parse_head(head)
+        try:
+            return self.handle(request), request.method == "HEAD"
+        except Exception:
+            log.exception("http handler failed", server=self.name, path=request.path[:200])
+            return HttpResponse(500, text, b"internal error; the daemon's log has the details\n"), False
+
+
 class HttpEndpoint:
     def __init__(
         self,
@@ -140,59 +280,34 @@ class HttpEndpoint:
         self.checks = checks
         self.attestations = attestations
         """`GET /attestations/<schedule id>`: the public attestations file beneficiaries claim with."""
-        self._server: asyncio.AbstractServer | None = None
+        self._listener = HttpListener(host, port, self.handle, name="metrics")
 
     @property
     def bound_port(self) -> int:
-        sockets = getattr(self._server, "sockets", None)
-        assert sockets
-        return int(sockets[0].getsockname()[1])
+        return self._listener.bound_port
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port, limit=MAX_REQUEST_HEAD)
+        await self._listener.start()
         log.info("metrics and health endpoint listening", host=self.host, port=self.bound_port)
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
+        await self._listener.stop()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-            request_line = head.split(b"\r\n", 1)[0].decode("latin-1").split()
-            method, target = [*request_line, "", ""][:2]
-            if method not in ("GET", "HEAD"):
-                status, ctype, body = "405 Method Not Allowed", "text/plain", b"only GET\n"
-            elif target.split("?")[0] == "/metrics":
-                current = self.health()
-                self.metrics.observe(current)
-                if self.checks is not None:
-                    self.metrics.observe_checks(self.checks)
-                status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, self.metrics.render()
-            elif target.split("?")[0] in ("/health", "/healthz"):
-                current = self.health()
-                status = "200 OK" if current.ok else "503 Service Unavailable"
-                ctype, body = "application/json", orjson.dumps(current.to_json()) + b"\n"
-            elif target.startswith("/attestations/") and self.attestations is not None:
-                code, body = self.attestations(target.split("?")[0].removeprefix("/attestations/"))
-                status = {200: "200 OK", 404: "404 Not Found"}.get(code, "400 Bad Request")
-                ctype = "application/json"
-            else:
-                status, ctype, body = "404 Not Found", "text/plain", b"try /metrics or /health\n"
-            payload = b"" if method == "HEAD" else body
-            writer.write(
-                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n"
-                "Connection: close\r\n\r\n".encode()
-                + payload
+    def handle(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponse(405, "text/plain", b"only GET\n", (("Allow", "GET, HEAD"),))
+        if request.path == "/metrics":
+            current = self.health()
+            self.metrics.observe(current)
+            if self.checks is not None:
+                self.metrics.observe_checks(self.checks)
+            return HttpResponse(200, CONTENT_TYPE_LATEST, self.metrics.render())
+        if request.path in ("/health", "/healthz"):
+            current = self.health()
+            return HttpResponse(
+                200 if current.ok else 503, "application/json", orjson.dumps(current.to_json()) + b"\n"
             )
-            await writer.drain()
-        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-            pass
-        except Exception:
-            log.exception("http request failed")
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+        if request.path.startswith("/attestations/") and self.attestations is not None:
+            code, body = self.attestations(request.path.removeprefix("/attestations/"))
+            return HttpResponse(code if code in (200, 404) else 400, "application/json", body)
+        return HttpResponse(404, "text/plain", b"try /metrics or /health\n")

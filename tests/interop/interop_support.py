@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pycardano import Address, Network, PaymentSigningKey, StakeSigningKey
+from pycardano import Address, Network, PaymentSigningKey, PlutusV3Script, StakeSigningKey, plutus_script_hash
+from uplc import flatten, parse
 
 JS = Path(__file__).resolve().parent / "js"
 
@@ -133,3 +134,25 @@ class Keys:
             "address": str(self.address),
             "enterprise": str(self.enterprise),
         }
+
+
+def redeemer_is(expected: int) -> PlutusV3Script:
+    """A Plutus V3 validator that succeeds only when its redeemer is the integer `expected`.
+
+    WHY not always-succeeds: a client that sent the wrong redeemer, or an evaluator that ran the wrong
+    script, must fail. The V3 script context is `Constr 0 [txInfo, redeemer, scriptInfo]`; one script
+    per purpose (spend 42, mint 43, withdraw 44) so each has its own hash."""
+    redeemer = (
+        "[ (builtin unIData) [ (force (builtin headList)) [ (force (builtin tailList)) "
+        "[ (force (force (builtin sndPair))) [ (builtin unConstrData) ctx ] ] ] ] ]"
+    )
+    source = (
+        "(program 1.1.0 (lam ctx (force [ [ [ (force (builtin ifThenElse)) "
+        f"[ [ (builtin equalsInteger) {redeemer} ] (con integer {expected}) ] ] "
+        "(delay (con unit ())) ] (delay (error)) ])))"
+    )
+    return PlutusV3Script(flatten(parse(source)))
+
+
+def script_json(script: PlutusV3Script) -> dict[str, str]:
+    return {"cbor": bytes(script).hex(), "hash": plutus_script_hash(script).payload.hex()}

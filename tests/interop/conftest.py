@@ -36,3 +36,5 @@ def devnet_process() -> Iterator[DevnetProcess]:
         yield devnet
     finally:
         devnet.stop()
+        if devnet.process.stdout is not None:
+            devnet.process.stdout.close()

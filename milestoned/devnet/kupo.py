@@ -390,10 +390,8 @@ class KupoApi:
             raise KupoError(400, "order is most_recent_first or oldest_first.")
         index = self.index()
         found = [e for e in index.entries.values() if all(p(e) for p in predicates)]
-        found.sort(
-            key=lambda e: (e.created.slot, e.transaction_index, e.txin.index),
-            reverse=order == "most_recent_first",
-        )
+        found.sort(key=lambda e: e.txin.index)  # within a transaction, outputs in their order
+        found.sort(key=lambda e: (e.created.slot, e.transaction_index), reverse=order == "most_recent_first")
         resolve = "resolve_hashes" in params
         return [match_json(entry, index, resolve) for entry in found]
 

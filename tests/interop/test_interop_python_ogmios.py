@@ -69,7 +69,7 @@ def test_python_ogmios_client(devnet_process: Any) -> None:
 
         # Chain sync from the origin to the tip this client saw.
         client.find_intersection.execute([ogmios.Origin()])
-        direction, _, point, _ = client.next_block.execute()
+        direction, _, _point, _ = client.next_block.execute()
         assert direction == ogmios.Direction.backward
         seen = 0
         while True:

@@ -28,9 +28,10 @@ def node() -> str:
     return require_node()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def devnet_process() -> Iterator[DevnetProcess]:
-    """A devnet in its own process (`milestoned devnet`), 0.1-second slots."""
+    """A devnet in its own process (`milestoned devnet`), 0.1-second slots, shared by the interop tests
+    (each makes its own keys, so they do not see each other's outputs; starting one costs ~4 s)."""
     devnet = start_devnet(slot_length=0.1)
     try:
         yield devnet

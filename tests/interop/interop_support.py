@@ -102,7 +102,7 @@ def find_transactions(port: int, ids: set[str]) -> dict[str, dict[str, Any]]:
             tip = rpc(port, "queryNetwork/tip")
             while True:
                 await ws.send(json.dumps({"jsonrpc": "2.0", "method": "nextBlock"}))
-                step = json.loads(await ws.recv())["result"]
+                step = json.loads(await asyncio.wait_for(ws.recv(), 30))["result"]
                 if step["direction"] == "forward":
                     block = step["block"]
                     for tx in block.get("transactions", []):
@@ -136,20 +136,21 @@ class Keys:
         }
 
 
-def redeemer_is(expected: int) -> PlutusV3Script:
+def redeemer_is(expected: int, salt: str) -> PlutusV3Script:
     """A Plutus V3 validator that succeeds only when its redeemer is the integer `expected`.
 
     WHY not always-succeeds: a client that sent the wrong redeemer, or an evaluator that ran the wrong
     script, must fail. The V3 script context is `Constr 0 [txInfo, redeemer, scriptInfo]`; one script
-    per purpose (spend 42, mint 43, withdraw 44) so each has its own hash."""
+    per purpose (spend 42, mint 43, withdraw 44) so each has its own hash, and a `salt` per client so
+    the clients sharing one devnet never meet each other's script outputs."""
     redeemer = (
         "[ (builtin unIData) [ (force (builtin headList)) [ (force (builtin tailList)) "
         "[ (force (force (builtin sndPair))) [ (builtin unConstrData) ctx ] ] ] ] ]"
     )
     source = (
-        "(program 1.1.0 (lam ctx (force [ [ [ (force (builtin ifThenElse)) "
+        "(program 1.1.0 [ (lam salt (lam ctx (force [ [ [ (force (builtin ifThenElse)) "
         f"[ [ (builtin equalsInteger) {redeemer} ] (con integer {expected}) ] ] "
-        "(delay (con unit ())) ] (delay (error)) ])))"
+        f'(delay (con unit ())) ] (delay (error)) ]))) (con string "{salt}") ])'
     )
     return PlutusV3Script(flatten(parse(source)))
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from interop_support import Keys, find_transactions, redeemer_is, rpc, run_node, script_json, utxo_at
 
-SPEND, MINT, WITHDRAW = redeemer_is(42), redeemer_is(43), redeemer_is(44)
+SPEND, MINT, WITHDRAW = redeemer_is(42, "blaze"), redeemer_is(43, "blaze"), redeemer_is(44, "blaze")
 NAME = b"interop".hex()
 
 

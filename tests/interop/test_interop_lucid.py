@@ -9,7 +9,7 @@ from typing import Any
 from interop_support import Keys, find_transactions, kupo, redeemer_is, rpc, run_node, script_json, utxo_at
 from pycardano.crypto.bech32 import Encoding, bech32_encode, convertbits
 
-SPEND, MINT = redeemer_is(42), redeemer_is(43)
+SPEND, MINT = redeemer_is(42, "lucid"), redeemer_is(43, "lucid")
 
 
 def _private_key(keys: Keys) -> str:

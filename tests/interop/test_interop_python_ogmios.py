@@ -5,6 +5,7 @@ reference scripts through the devnet's Kupo subset while it builds a Plutus V3 l
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -23,7 +24,7 @@ from pycardano import (
 from pycardano.backend.kupo import KupoChainContextExtension
 from pycardano.backend.ogmios_v6 import OgmiosV6ChainContext
 
-SPEND = redeemer_is(42)
+SPEND = redeemer_is(42, "pycardano")
 
 
 def test_python_ogmios_client(devnet_process: Any) -> None:
@@ -90,9 +91,15 @@ def test_python_ogmios_client(devnet_process: Any) -> None:
         builder.add_input_address(alice.enterprise)
         builder.add_output(TransactionOutput(bob.enterprise, 7_000_000))
         payment = builder.build_and_sign([alice.payment], change_address=alice.enterprise)
-        client.acquire_mempool.execute()
-        tx_id, _ = client.submit_transaction.execute(payment.to_cbor_hex())
-        client.acquire_mempool.execute()  # waits for the snapshot to change
+        with ogmios.Client("127.0.0.1", port) as submitter:
+            client.acquire_mempool.execute()
+            # The second acquire waits for the mempool to change: sent before the submission, it sees
+            # the transaction arrive even if a block takes it a slot (0.1 s) later.
+            client.acquire_mempool.send()
+            time.sleep(0.2)
+            tx_id, _ = submitter.submit_transaction.execute(payment.to_cbor_hex())
+            answer = json.loads(client.connection.recv(timeout=30))  # a bound, so a miss fails, not stalls
+            assert answer["result"]["acquired"] == "mempool"
         assert client.has_transaction.execute(tx_id)[0] is True
         assert client.size_of_mempool.execute()[0] >= 1
         assert client.next_transaction.execute()[0]["id"] == tx_id  # this client always asks fields=all

@@ -9,7 +9,7 @@ import {
   createTransactionSubmissionClient,
   getServerHealth,
 } from "@cardano-ogmios/client";
-import { config, devnet, main, report, until } from "./devnet.mjs";
+import { config, devnet, main, report, sleep, until } from "./devnet.mjs";
 
 const connection = { host: "127.0.0.1", port: config.port };
 const context = () => createInteractionContext(
@@ -73,8 +73,12 @@ main(async () => {
   out.evaluation = await submission.evaluateTransaction(config.evaluate);
   const mempool = await createMempoolMonitoringClient(await context());
   await mempool.acquireMempool();
+  // The second acquire waits for the mempool to change; sent before the submission, it sees the
+  // transaction arrive even if a block takes it a slot (0.1 s) later.
+  const changed = mempool.acquireMempool();
+  await sleep(200);
   out.submitted = await submission.submitTransaction(config.submit);
-  out.mempoolSlot = await mempool.acquireMempool(); // waits for the snapshot to change
+  out.mempoolSlot = await changed;
   out.hasTransaction = await mempool.hasTransaction(out.submitted);
   out.sizeOfMempool = await mempool.sizeOfMempool();
   out.nextTransaction = await mempool.nextTransaction({ fields: "all" });

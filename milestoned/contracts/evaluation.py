@@ -1,4 +1,7 @@
-"""Phase-2 evaluation: run every redeemer's Plutus V3 script of a transaction with `uplc`.
+"""Phase-2 evaluation: run every redeemer's Plutus script of a transaction with `uplc`.
+
+V3 scripts see the context of `script_context`; V1 and V2 scripts (spendable as on a node) see the
+context of `legacy_context`, with their own cost models from the same network configuration.
 
 This is the interface the devnet calls to validate transactions and answer `evaluateTransaction`, and
 the one the tests and benchmarks use, so execution units reported anywhere in the project come from
@@ -9,8 +12,8 @@ and a budget equal to mainnet's per-transaction maximum (14,000,000 memory, 10,0
 
 Translation problems that make the whole transaction meaningless to a script (an input missing from
 the resolved UTxO set, a redeemer pointing past the items of its kind, unsupported governance
-features) raise `ScriptContextError`: to a ledger those are phase-1 failures. Problems of a single
-redeemer (no script for it, a script that is not V3, a script that fails or overspends) come back as a
+features, what a V1/V2 context cannot show) raise `ScriptContextError`. Problems of a single
+redeemer (no script for it, a V1/V2 spend without datum, a script that fails or overspends) come back as a
 `RedeemerEvaluation` with `ok=False` and an `error` that says which.
 
 It evaluates only the redeemers the transaction carries. A script input, mint or other script purpose
@@ -27,7 +30,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pycardano
-from pycardano import PlutusV3Script, Transaction, TransactionInput, TransactionOutput
+from pycardano import (
+    PlutusV1Script,
+    PlutusV2Script,
+    PlutusV3Script,
+    Transaction,
+    TransactionInput,
+    TransactionOutput,
+)
 from uplc import unflatten
 from uplc.ast import AST, Apply, BuiltinUnit, PlutusData, Program
 from uplc.cost_model import (
@@ -42,6 +52,7 @@ from uplc.cost_model import (
 )
 from uplc.machine import Machine
 
+from milestoned.contracts.legacy_context import build_legacy_tx_info, legacy_arguments
 from milestoned.contracts.loader import ensure_recursion_limit
 from milestoned.contracts.script_context import (
     ScriptContextError,
@@ -49,6 +60,7 @@ from milestoned.contracts.script_context import (
     SlotConfig,
     available_scripts,
     build_tx_info,
+    nothing,
     script_context,
     script_invocations,
 )
@@ -163,9 +175,73 @@ def evaluate_transaction(
     invocations = script_invocations(tx, utxos)
     if not invocations:
         return []
-    tx_info = build_tx_info(tx, utxos, slot_config, invocations, tx_id=tx_id)
     scripts = available_scripts(tx, utxos)
-    return [evaluate_invocation(invocation, tx_info, scripts) for invocation in invocations]
+    # --- language dispatch (issue 14.4): V1/V2 scripts get their own TxInfo, built once per language.
+    infos: dict[str, PlutusData] = {}
+
+    def info(language: str) -> PlutusData:
+        if language not in infos:
+            if language == "plutus:v3":
+                infos[language] = build_tx_info(tx, utxos, slot_config, invocations, tx_id=tx_id)
+            else:
+                infos[language] = build_legacy_tx_info(
+                    language, tx, utxos, slot_config, invocations, tx_id=tx_id
+                )
+        return infos[language]
+
+    results = []
+    for invocation in invocations:
+        script = scripts.get(invocation.script_hash) if invocation.script_hash is not None else None
+        if isinstance(script, PlutusV1Script | PlutusV2Script):
+            language = "plutus:v1" if isinstance(script, PlutusV1Script) else "plutus:v2"
+            results.append(evaluate_legacy_invocation(tx, invocation, info(language), script, language))
+        else:
+            results.append(evaluate_invocation(invocation, info("plutus:v3"), scripts))
+    return results
+
+
+@functools.cache
+def conway_cost_models(language: str) -> tuple[CekMachineCostModel, BuiltinCostModel]:
+    """The CEK machine and builtin cost models of `plutus:v1`/`v2` (same network configuration as V3)."""
+    name = {"plutus:v1": "PlutusV1", "plutus:v2": "PlutusV2"}[language]
+    network = dict(load_network_config(COST_MODEL_DATE)[name])
+    # uplc's V1 file spells one parameter "cekApplyCost-exBudgetMem"; under that name it is not read
+    # and the machine charges its 30,000,000,000 default per application.
+    if "cekApplyCost-exBudgetMem" in network:
+        network["cekApplyCost-exBudgetMemory"] = network.pop("cekApplyCost-exBudgetMem")
+    cek = updated_cek_machine_cost_model_from_network_config(default_cek_machine_cost_model_base(), network)
+    builtins = updated_builtin_cost_model_from_network_config(default_builtin_cost_model_base(), network)
+    return cek, builtins
+
+
+def evaluate_legacy_invocation(
+    tx: Transaction,
+    invocation: ScriptInvocation,
+    tx_info: PlutusData,
+    script: PlutusV1Script | PlutusV2Script,
+    language: str,
+) -> RedeemerEvaluation:
+    """Run a Plutus V1/V2 script: it passes when it evaluates without error (any result)."""
+    ensure_recursion_limit()
+    where = f"redeemer {invocation.tag.name} #{invocation.index}"
+    if invocation.tag == pycardano.RedeemerTag.SPEND and invocation.script_info.fields[1] == nothing():
+        version = language[-1]
+        error = f"{where}: the spent output has no datum; a Plutus V{version} script cannot run without one"
+        return RedeemerEvaluation(invocation.tag, invocation.index, False, 0, 0, (), error)
+    arguments = legacy_arguments(tx, tx_info, invocation)
+    cek, builtins = conway_cost_models(language)
+    program = decode_program(bytes(script))
+    term: AST = program.term
+    for argument in arguments:
+        term = Apply(term, argument)
+    result = Machine(Budget(cpu=MAX_TX_CPU, memory=MAX_TX_MEM), cek, builtins).eval(
+        Program(program.version, term)
+    )
+    logs = tuple(str(line) for line in result.logs)
+    failure = f"{where}: script failed: {result.result}" if isinstance(result.result, Exception) else None
+    return RedeemerEvaluation(
+        invocation.tag, invocation.index, failure is None, result.cost.memory, result.cost.cpu, logs, failure
+    )
 
 
 __all__ = [

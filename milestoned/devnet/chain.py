@@ -12,7 +12,7 @@ cursor sits on an abandoned block can be told where its fork meets the current c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import cbor2
@@ -32,6 +32,16 @@ from milestoned.devnet.ledger import (
     validate_transaction,
 )
 from milestoned.devnet.parameters import SECURITY_PARAMETER, ExUnits, ProtocolParameters
+from milestoned.devnet.staking import (
+    Account,
+    Credential,
+    StakePool,
+    StakingError,
+    apply_staking,
+    genesis_pool,
+    reward_account_credential,
+    sorted_withdrawals,
+)
 from milestoned.devnet.transaction import DecodedTransaction, block_body_size, decode_transaction
 
 
@@ -59,6 +69,8 @@ class Block:
 class _Undo:
     spent: tuple[tuple[TransactionInput, TransactionOutput], ...]
     created: tuple[TransactionInput, ...]
+    accounts: tuple[tuple[Credential, Account | None], ...] = ()
+    """The reward accounts the block changed, as they were before it (None: not registered)."""
 
 
 Step = tuple[Literal["forward"], Block] | tuple[Literal["backward"], Block | None]
@@ -113,6 +125,12 @@ class Chain:
         self.security_parameter = security_parameter
         self.issuer = encode.block_issuer(blake2b_256(b"block producer" + bytes(faucet.signing_key.payload)))
         """The block producer's keys, derived from the faucet's key: the same for the life of a chain."""
+        pool = genesis_pool(self.issuer, params)
+        self.pools: dict[bytes, StakePool] = {pool.id: pool}
+        """Registered stake pools: the block producer's, from genesis."""
+        self.accounts: dict[Credential, Account] = {}
+        """Registered stake credentials and their reward accounts, at the tip."""
+        self._pending_accounts: dict[Credential, Account] = {}
         funds = {str(Address.from_primitive(a)): lovelace for a, lovelace in (genesis_funds or {}).items()}
         faucet_address = str(faucet.address)
         funds[faucet_address] = funds.get(faucet_address, 0) + FAUCET_FUNDS
@@ -146,10 +164,18 @@ class Chain:
         for block in blocks:
             included = block.transactions
             spent = [(t, self.utxo[t]) for tx in included for t in tx.consumed if t in self.utxo]
+            accounts_before = dict(self.accounts)
             for tx in included:
                 _apply(self.utxo, tx)
+                self._replay_staking(tx)
             self.blocks.append(block)
-            self._undo.append(_Undo(tuple(spent), tuple(t for tx in included for t, _ in tx.produced)))
+            self._undo.append(
+                _Undo(
+                    tuple(spent),
+                    tuple(t for tx in included for t, _ in tx.produced),
+                    _accounts_undo(accounts_before, self.accounts),
+                )
+            )
             self._position[block.id] = len(self.blocks) - 1
             self._known[block.id] = block
         self._forks = forks
@@ -178,6 +204,8 @@ class Chain:
         return block_id in self._position
 
     def view(self, utxo: Mapping[TransactionInput, TransactionOutput] | None = None) -> LedgerView:
+        """What a new transaction is validated against: the mempool's UTxO and accounts (or `utxo`
+        with the tip's accounts, for evaluation)."""
         return LedgerView(
             utxo=self._pending_utxo if utxo is None else utxo,
             slot=self.slot,
@@ -185,6 +213,8 @@ class Chain:
             evaluator=self.evaluator,
             failing_scripts=self.failing_scripts,
             mainnet=self.mainnet,
+            accounts=self._pending_accounts if utxo is None else self.accounts,
+            pools=self.pools,
         )
 
     def utxo_at(self, block_id: bytes | None) -> dict[TransactionInput, TransactionOutput]:
@@ -249,6 +279,7 @@ class Chain:
         if isinstance(result, ValidatedTransaction):
             self.mempool.append(result)
             _apply(self._pending_utxo, result)
+            _apply_accounts(self._pending_accounts, result)
             self._changed()
         return result
 
@@ -278,6 +309,7 @@ class Chain:
         if tip is not None and self.slot <= tip.slot:
             self.slot = tip.slot + 1
         utxo = dict(self.utxo)
+        accounts = dict(self.accounts)
         included: list[ValidatedTransaction] = []
         kept: list[ValidatedTransaction] = []
         size = 0
@@ -290,6 +322,8 @@ class Chain:
             self.failing_scripts,
             self._known_runs(),
             self.mainnet,
+            accounts,
+            self.pools,
         )
         for position, pending in enumerate(self.mempool):
             tx_units = sum((r.budget for r in pending.script_runs), ExUnits(0, 0))
@@ -303,12 +337,14 @@ class Chain:
             if isinstance(revalidated, LedgerError):
                 continue  # expired or conflicting since it was accepted: dropped, as a node does
             _apply(utxo, revalidated)
+            _apply_accounts(accounts, revalidated)
             included.append(revalidated)
             size += pending.decoded.size
             units = units + tx_units
         undo = _Undo(
             spent=tuple((t, self.utxo[t]) for tx in included for t in tx.consumed if t in self.utxo),
             created=tuple(t for tx in included for t, _ in tx.produced),
+            accounts=_accounts_undo(self.accounts, accounts),
         )
         height = (tip.height if tip is not None else 0) + 1
         ancestor = tip.id if tip is not None else None
@@ -321,6 +357,7 @@ class Chain:
         )
         block = Block(height, self.slot, block_id, ancestor, tuple(included), json_bytes)
         self.utxo = utxo
+        self.accounts = accounts
         self.blocks.append(block)
         self._undo.append(undo)
         self._position[block_id] = len(self.blocks) - 1
@@ -350,6 +387,11 @@ class Chain:
             for txin in undo.created:
                 self.utxo.pop(txin, None)
             self.utxo.update(undo.spent)
+            for credential, account in undo.accounts:
+                if account is None:
+                    self.accounts.pop(credential, None)
+                else:
+                    self.accounts[credential] = account
             removed.append(block)
         if count:
             self._forks += 1
@@ -392,6 +434,7 @@ class Chain:
 
     def _recompute_pending(self) -> None:
         self._pending_utxo = dict(self.utxo)
+        self._pending_accounts = dict(self.accounts)
         valid: list[ValidatedTransaction] = []
         view = LedgerView(
             self._pending_utxo,
@@ -401,19 +444,72 @@ class Chain:
             self.failing_scripts,
             self._known_runs(),
             self.mainnet,
+            self._pending_accounts,
+            self.pools,
         )
         for pending in self.mempool:
             revalidated = validate_transaction(view, pending.decoded)
             if isinstance(revalidated, ValidatedTransaction):
                 _apply(self._pending_utxo, revalidated)
+                _apply_accounts(self._pending_accounts, revalidated)
                 valid.append(revalidated)
         self.mempool = valid
+
+    def _replay_staking(self, tx: ValidatedTransaction) -> None:
+        """Re-apply a restored transaction's certificates and withdrawals to the accounts (a state
+        directory keeps transactions, not accounts; the rules are deterministic).
+
+        Rewards credited by `credit_rewards` are not kept, but a kept withdrawal proves the account
+        held that amount then: it is credited back before the withdrawal replays."""
+        body = tx.decoded.tx.transaction_body
+        if tx.spends != "inputs" or not (body.certificates or body.withdraws):
+            return
+        for raw, amount in sorted_withdrawals(body.withdraws):
+            credential = reward_account_credential(raw)[0]
+            account = self.accounts.get(credential)
+            if account is not None and account.rewards < amount:
+                self.accounts[credential] = replace(account, rewards=amount)
+        effects = apply_staking(self.accounts, self.pools, self.params, body, self.mainnet)
+        if isinstance(effects, StakingError):
+            raise ValueError(
+                f"a kept transaction no longer applies to the reward accounts: {effects.message}"
+            )
+        self.accounts = dict(effects.accounts)
+
+    def credit_rewards(self, credential: Credential, lovelace: int) -> None:
+        """Add rewards to a registered account, as an epoch's reward distribution would (the devnet
+        computes no rewards of its own). Not part of any block: a rollback across a block that changed
+        the account puts back the account as that block found it."""
+        if credential not in self.accounts:
+            raise ValueError(f"stake credential {credential[1].hex()} is not registered")
+        if lovelace <= 0:
+            raise ValueError("rewards must be a positive number of lovelace")
+        account = self.accounts[credential]
+        self.accounts[credential] = replace(account, rewards=account.rewards + lovelace)
+        self._recompute_pending()
+        self._changed()
 
 
 def _apply(utxo: dict[TransactionInput, TransactionOutput], tx: ValidatedTransaction) -> None:
     for txin in tx.consumed:
         utxo.pop(txin, None)
     utxo.update(tx.produced)
+
+
+def _apply_accounts(accounts: dict[Credential, Account], tx: ValidatedTransaction) -> None:
+    for credential, account in tx.account_changes:
+        if account is None:
+            accounts.pop(credential, None)
+        else:
+            accounts[credential] = account
+
+
+def _accounts_undo(
+    before: Mapping[Credential, Account], after: Mapping[Credential, Account]
+) -> tuple[tuple[Credential, Account | None], ...]:
+    """What to put back to undo a block: each changed account as it was before (None: absent)."""
+    changed = {c for c in after if before.get(c) != after[c]} | {c for c in before if c not in after}
+    return tuple((c, before.get(c)) for c in changed)
 
 
 def _lovelace(output: TransactionOutput) -> int:

@@ -15,15 +15,19 @@ from typing import Any
 import cbor2
 from nacl.signing import SigningKey
 from pycardano import (
+    Address,
     NativeScript,
     PlutusV1Script,
     PlutusV2Script,
     PlutusV3Script,
     RedeemerTag,
+    ScriptHash,
     TransactionInput,
     TransactionOutput,
     Value,
 )
+from pycardano import certificate as cert
+from pycardano.crypto import bech32
 from pycardano.nativescript import (
     InvalidBefore,
     InvalidHereAfter,
@@ -285,6 +289,12 @@ def transaction(decoded: DecodedTransaction, spends: str) -> Json:
     encoded["outputs"] = [transaction_output(o) for o in body.outputs]
     if body.mint:
         encoded["mint"] = assets(body.mint)
+    if body.certificates:
+        encoded["certificates"] = [entry for c in body.certificates for entry in certificate(c)]
+    if body.withdraws:
+        encoded["withdrawals"] = {
+            str(Address.from_primitive(bytes(raw))): ada(amount) for raw, amount in body.withdraws.items()
+        }
     if body.network_id is not None:
         encoded["network"] = "mainnet" if body.network_id.value == 1 else "testnet"
     if body.script_data_hash is not None:
@@ -323,6 +333,67 @@ def transaction(decoded: DecodedTransaction, spends: str) -> Json:
     if redeemers:
         encoded["redeemers"] = redeemers
     return encoded
+
+
+def _credential(stake_credential: Any) -> Json:
+    inner = stake_credential.credential
+    origin = "script" if isinstance(inner, ScriptHash) else "verificationKey"
+    return {"credential": bytes(inner.payload).hex(), "from": origin}
+
+
+def _delegatee(c: Any) -> Json:
+    encoded: dict[str, Any] = {}
+    pool = getattr(c, "pool_keyhash", None)
+    if pool is not None:
+        encoded["stakePool"] = {"id": str(bech32.encode("pool", bytes(pool.payload)))}
+    drep = getattr(c, "drep", None)
+    if drep is not None:
+        if drep.kind == cert.DRepKind.ALWAYS_ABSTAIN:
+            encoded["delegateRepresentative"] = {"type": "abstain"}
+        elif drep.kind == cert.DRepKind.ALWAYS_NO_CONFIDENCE:
+            encoded["delegateRepresentative"] = {"type": "noConfidence"}
+        else:
+            encoded["delegateRepresentative"] = {"type": "registered", **_drep_id(drep)}
+    return encoded
+
+
+def _drep_id(drep: Any) -> Json:
+    inner = drep.credential
+    return {
+        "id": bytes(inner.payload).hex(),
+        "from": "script" if isinstance(inner, ScriptHash) else "verificationKey",
+    }
+
+
+def certificate(c: Any) -> list[Json]:
+    """A stake certificate as Ogmios shows it; a combined registration-and-delegation certificate is
+    two entries (a registration with its deposit, then a delegation), as Ogmios encodes it."""
+    if isinstance(c, cert.StakeRegistration | cert.StakeRegistrationConway):
+        entry = {"type": "stakeCredentialRegistration", **_credential(c.stake_credential)}
+        if isinstance(c, cert.StakeRegistrationConway):
+            entry["deposit"] = ada(c.coin)
+        return [entry]
+    if isinstance(c, cert.StakeDeregistration | cert.StakeDeregistrationConway):
+        entry = {"type": "stakeCredentialDeregistration", **_credential(c.stake_credential)}
+        if isinstance(c, cert.StakeDeregistrationConway):
+            entry["deposit"] = ada(c.coin)
+        return [entry]
+    delegation = {"type": "stakeDelegation", **_credential(c.stake_credential), **_delegatee(c)}
+    if isinstance(c, cert.StakeDelegation | cert.VoteDelegation | cert.StakeAndVoteDelegation):
+        return [delegation]
+    if isinstance(
+        c,
+        cert.StakeRegistrationAndDelegation
+        | cert.StakeRegistrationAndVoteDelegation
+        | cert.StakeRegistrationAndDelegationAndVoteDelegation,
+    ):
+        registration = {
+            "type": "stakeCredentialRegistration",
+            **_credential(c.stake_credential),
+            "deposit": ada(c.coin),
+        }
+        return [registration, delegation]
+    raise ValueError(f"the devnet does not encode {type(c).__name__} certificates (it refuses them)")
 
 
 def _redeemer_entries(raw: Any) -> list[Json]:

@@ -13,14 +13,12 @@ import cbor2
 from pycardano import RawCBOR, TransactionOutput
 
 from milestoned.devnet import encode
+from milestoned.devnet.errors import LedgerError, err, refs_json
 from milestoned.devnet.ledger import (
     EvaluationContextError,
-    LedgerError,
     LedgerView,
     ScriptRun,
     UtxoSet,
-    _err,
-    _refs_json,
     redeemers_of,
 )
 from milestoned.devnet.scripts import script_hash_of
@@ -64,11 +62,11 @@ def evaluate_redeemers(
     # overlapping reference is reported.
     overlapping = [t for t in additional if t in view.utxo]
     if any(not same_output(additional[t], view.utxo[t]) for t in overlapping):
-        return _err(
+        return err(
             3002,
             "Some additional UTxO entries differ from the ledger's outputs at the same references; "
             "leave them out or pass them exactly as the ledger has them.",
-            {"overlappingOutputReferences": _refs_json(overlapping)},
+            {"overlappingOutputReferences": refs_json(overlapping)},
         )
     utxo = {**view.utxo, **additional}
     wanted = [*decoded.inputs, *decoded.reference_inputs, *decoded.collaterals]
@@ -78,19 +76,19 @@ def evaluate_redeemers(
         inner = {
             "code": 3117,
             "message": "Unknown output references: the inputs do not exist or are already spent.",
-            "data": {"unknownOutputReferences": _refs_json(unknown)},
+            "data": {"unknownOutputReferences": refs_json(unknown)},
         }
-        return _err(
+        return err(
             3010,
             "Some scripts cannot run: their inputs are unknown. Pass them in additionalUtxo.",
             [{"validator": encode.redeemer_pointer(r.tag, r.index), "error": inner} for r in redeemers],
         )
     if view.evaluator is None:
-        return _err(3004, "The devnet has no Plutus evaluator.", {"reason": "Plutus evaluation unavailable"})
+        return err(3004, "The devnet has no Plutus evaluator.", {"reason": "Plutus evaluation unavailable"})
     try:
         runs = view.evaluator(decoded, {t: utxo[t] for t in dict.fromkeys(wanted)})
     except EvaluationContextError as exc:
-        return _err(3004, f"Cannot create the evaluation context: {exc}", {"reason": str(exc)})
+        return err(3004, f"Cannot create the evaluation context: {exc}", {"reason": str(exc)})
     failures = [
         {
             "validator": encode.redeemer_pointer(run.tag, run.index),
@@ -104,5 +102,5 @@ def evaluate_redeemers(
         if not run.ok
     ]
     if failures:
-        return _err(3010, "Some scripts failed to validate; see each validator's error and traces.", failures)
+        return err(3010, "Some scripts failed to validate; see each validator's error and traces.", failures)
     return runs

@@ -8,14 +8,16 @@ transaction that breaks it and nothing else running.
 
 The rules are the Conway rules for what milestoned's transactions use: key-locked and script-locked
 inputs, reference inputs and scripts, inline datums and datum hashes, minting and burning, native
-scripts, Plutus scripts (through `milestoned.contracts.evaluation`), collateral, metadata. Staking
-certificates, withdrawals and governance are refused with a clear message.
+scripts, Plutus scripts, Plutus V1, V2 and V3 scripts (through `milestoned.contracts.evaluation`), collateral,
+metadata, and stake certificates, reward accounts and withdrawals (`staking.py`). Governance
+(votes, proposals, DRep and committee certificates) and stake pool certificates are refused with a
+clear message naming what is unsupported.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import cbor2
@@ -31,7 +33,16 @@ from pycardano import (
 )
 
 from milestoned.devnet import encode
-from milestoned.devnet.hashing import blake2b_224, blake2b_256
+from milestoned.devnet.checks import (
+    check_collateral,
+    check_datums,
+    check_metadata,
+    language_views,
+    payment_script_hash,
+    script_integrity_hash,
+)
+from milestoned.devnet.errors import LedgerError, err, refs_json
+from milestoned.devnet.hashing import blake2b_224
 from milestoned.devnet.parameters import ExUnits, ProtocolParameters
 from milestoned.devnet.scripts import (
     AnyScript,
@@ -40,26 +51,24 @@ from milestoned.devnet.scripts import (
     plutus_language,
     script_hash_of,
 )
-from milestoned.devnet.transaction import DecodedTransaction, _array_item_spans, _head, canonical_set
+from milestoned.devnet.staking import (
+    Account,
+    Credential,
+    StakePool,
+    StakingError,
+    apply_staking,
+    reward_account_credential,
+    reward_address,
+    sorted_withdrawals,
+    unsupported_content,
+)
+from milestoned.devnet.transaction import DecodedTransaction, canonical_set
 from milestoned.devnet.values import Bag, bag_of, multi_asset_entries, total
+
+__all__ = ["LedgerError", "err", "language_views", "refs_json"]
 
 UtxoSet = Mapping[TransactionInput, TransactionOutput]
 Spends = Literal["inputs", "collaterals"]
-
-
-@dataclass(frozen=True)
-class LedgerError:
-    """A rejected transaction, as Ogmios reports it: a JSON-RPC error code, a message and data."""
-
-    code: int
-    message: str
-    data: Any = None
-
-    def to_json(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.data is not None:
-            error["data"] = self.data
-        return error
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,9 @@ class LedgerView:
     so re-validating a mempool transaction for a block need not run its scripts again."""
     mainnet: bool = False
     """The network id outputs must carry: 1 on a devnet with the mainnet profile, else 0."""
+    accounts: Mapping[Credential, Account] = field(default_factory=dict)
+    """Registered stake credentials (reward accounts)."""
+    pools: Mapping[bytes, StakePool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,8 @@ class ValidatedTransaction:
     consumed: tuple[TransactionInput, ...]
     produced: tuple[tuple[TransactionInput, TransactionOutput], ...]
     script_runs: tuple[ScriptRun, ...]
+    account_changes: tuple[tuple[Credential, Account | None], ...] = ()
+    """Reward accounts the transaction changed: each credential's account after it (None: closed)."""
 
     @property
     def id(self) -> bytes:
@@ -168,69 +182,11 @@ def _reference_scripts(view: LedgerView, refs: Iterable[TransactionInput]) -> di
     return scripts
 
 
-def _payment_script_hash(output: TransactionOutput) -> bytes | None:
-    part = output.address.payment_part
-    return bytes(part.payload) if isinstance(part, ScriptHash) else None
-
-
 def _payment_key_hash(output: TransactionOutput) -> bytes | None:
     part = output.address.payment_part
     if part is None or isinstance(part, ScriptHash):
         return None
     return bytes(part.payload)
-
-
-def _witness_datums(decoded: DecodedTransaction) -> dict[bytes, bytes]:
-    """Witness datums by hash, hashed over their bytes as submitted."""
-    raw = decoded.datums_bytes
-    if raw is None:
-        return {}
-    pos = 0
-    major, _, after = _head(raw, pos)
-    if major == 6:  # tag 258: a set
-        pos = after
-    spans = _array_item_spans(raw[pos:], 0)
-    body = raw[pos:]
-    return {blake2b_256(body[start:end]): body[start:end] for start, end in spans}
-
-
-def language_views(params: ProtocolParameters, languages: Iterable[str]) -> bytes:
-    """The cost-model part of the script-integrity hash (Alonzo's peculiar V1 encoding included)."""
-    entries: list[tuple[bytes, bytes]] = []
-    for language in set(languages):
-        model = list(params.cost_models[language])
-        if language == "plutus:v1":
-            key = cbor2.dumps(cbor2.dumps(0))
-            value = cbor2.dumps(b"\x9f" + b"".join(cbor2.dumps(v) for v in model) + b"\xff")
-        else:
-            key = cbor2.dumps({"plutus:v2": 1, "plutus:v3": 2}[language])
-            value = cbor2.dumps(model)
-        entries.append((key, value))
-    entries.sort(key=lambda kv: (len(kv[0]), kv[0]))
-    return _map_header(len(entries)) + b"".join(k + v for k, v in entries)
-
-
-def _map_header(count: int) -> bytes:
-    encoded = cbor2.dumps(count)
-    return bytes([encoded[0] | 0xA0]) + encoded[1:]
-
-
-def script_integrity_hash(
-    params: ProtocolParameters, decoded: DecodedTransaction, languages: Iterable[str]
-) -> bytes | None:
-    if decoded.redeemers_bytes is None and decoded.datums_bytes is None:
-        return None
-    redeemers = decoded.redeemers_bytes if decoded.redeemers_bytes is not None else b"\xa0"
-    datums = decoded.datums_bytes or b""
-    return blake2b_256(redeemers + datums + language_views(params, languages))
-
-
-def _err(code: int, message: str, data: Any = None) -> LedgerError:
-    return LedgerError(code, message, data)
-
-
-def _refs_json(txins: Iterable[TransactionInput]) -> list[Any]:
-    return [encode.output_reference(t) for t in txins]
 
 
 def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> ValidatedTransaction | LedgerError:
@@ -244,39 +200,29 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
     collaterals = list(decoded.collaterals)
     references = list(decoded.reference_inputs)
 
-    unsupported = [
-        name
-        for name, present in (
-            ("certificates", body.certificates),
-            ("withdrawals", body.withdraws),
-            ("governance votes", body.voting_procedures),
-            ("governance proposals", body.proposal_procedures),
-            ("treasury donations", body.donation),
-        )
-        if present
-    ]
+    unsupported = unsupported_content(body)
     if unsupported:
-        return _err(
+        return err(
             3997,
             f"The devnet does not support {', '.join(unsupported)}; remove them from the transaction.",
             {"error": f"unsupported transaction content: {', '.join(unsupported)}"},
         )
     if not inputs:
-        return _err(3121, "The transaction has no input; it needs at least one to be unique.")
+        return err(3121, "The transaction has no input; it needs at least one to be unique.")
 
     unknown = [t for t in dict.fromkeys(inputs + collaterals + references) if t not in view.utxo]
     if unknown:
-        return _err(
+        return err(
             3117,
             "Unknown output references: the inputs do not exist or are already spent.",
-            {"unknownOutputReferences": _refs_json(unknown)},
+            {"unknownOutputReferences": refs_json(unknown)},
         )
     conflicting = [t for t in references if t in set(inputs)]
     if conflicting:
-        return _err(
+        return err(
             3164,
             "Some inputs are also reference inputs; an output is either spent or referenced.",
-            {"conflictingReferences": _refs_json(conflicting)},
+            {"conflictingReferences": refs_json(conflicting)},
         )
 
     lower, upper = body.validity_start, body.ttl
@@ -286,7 +232,7 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
             interval["invalidBefore"] = lower
         if upper is not None:
             interval["invalidAfter"] = upper
-        return _err(
+        return err(
             3118,
             f"The transaction is outside its validity interval at slot {view.slot}.",
             {"validityInterval": interval, "currentSlot": view.slot},
@@ -298,21 +244,25 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
     other = "testnet" if view.mainnet else "mainnet"
     wrong_network = [str(o.address) for o in all_outputs if o.address.network != network]
     if wrong_network:
-        return _err(
+        return err(
             3124,
             f"Some outputs pay to {other} addresses; "
             f"this devnet is a {name} network (network id {network.value}).",
             {"expectedNetwork": name, "discriminatedType": "address", "invalidEntities": wrong_network},
         )
     if body.network_id is not None and body.network_id != network:
-        return _err(
+        return err(
             3124,
             f"The transaction's network id is {other}'s; this devnet is a {name} network.",
             {"expectedNetwork": name, "discriminatedType": "transaction"},
         )
 
+    staking = apply_staking(view.accounts, view.pools, params, body, view.mainnet)
+    if isinstance(staking, StakingError):
+        return err(staking.code, staking.message, staking.data)
+
     if decoded.size > params.max_transaction_size:
-        return _err(
+        return err(
             3119,
             f"The transaction is {decoded.size} bytes; the maximum is {params.max_transaction_size}.",
             {
@@ -326,7 +276,7 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
     for redeemer in redeemers:
         budget = budget + redeemer.budget
     if not budget.fits_in(params.max_execution_units_per_transaction):
-        return _err(
+        return err(
             3134,
             "The transaction's execution units exceed the per-transaction maximum.",
             {
@@ -341,7 +291,7 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
         if view.utxo[t].script is not None
     )
     if reference_scripts_size > params.max_reference_scripts_size:
-        return _err(
+        return err(
             3166,
             "The reference scripts of the transaction are too large in total.",
             {
@@ -351,7 +301,7 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
         )
     minimum_fee = params.minimum_fee(decoded.size, budget, reference_scripts_size)
     if body.fee < minimum_fee:
-        return _err(
+        return err(
             3122,
             f"The fee {body.fee} is below the minimum {minimum_fee} for this transaction.",
             {"minimumRequiredFee": encode.ada(minimum_fee), "providedFee": encode.ada(body.fee)},
@@ -365,27 +315,29 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
                 {"output": encode.transaction_output(output), "minimumRequiredValue": encode.ada(required)}
             )
     if underfunded:
-        return _err(
+        return err(
             3125,
             "Some outputs hold less ada than the minimum for their size.",
             {"insufficientlyFundedOutputs": underfunded},
         )
     too_large = [encode.transaction_output(o) for o in all_outputs if _value_size(o) > params.max_value_size]
     if too_large:
-        return _err(
+        return err(
             3120,
             f"Some output values are larger than {params.max_value_size} bytes once serialized.",
             {"excessivelyLargeOutputs": too_large},
         )
 
+    # Deposits are produced value, refunds and withdrawals consumed value (Conway's balance).
     consumed = total(bag_of(view.utxo[t].amount) for t in dict.fromkeys(inputs)) + Bag(
-        0, multi_asset_entries(body.mint)
+        staking.withdrawn + staking.refunds, multi_asset_entries(body.mint)
     )
-    produced = total(bag_of(o.amount) for o in outputs) + Bag(body.fee)
+    produced = total(bag_of(o.amount) for o in outputs) + Bag(body.fee + staking.deposits)
     if consumed != produced:
-        return _err(
+        return err(
             3123,
-            "Value not conserved: inputs plus minted assets must equal outputs plus fee.",
+            "Value not conserved: inputs, withdrawals, refunds and minted assets must equal outputs, "
+            "fee and deposits.",
             {"valueConsumed": consumed.to_ogmios(), "valueProduced": produced.to_ogmios()},
         )
 
@@ -402,16 +354,17 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
             continue
         signers.add(blake2b_224(key))
     if invalid:
-        return _err(
+        return err(
             3100,
             "Some signatures do not verify; sign the transaction body hash (the transaction id).",
             {"invalidSignatories": invalid},
         )
     needed_signers = {h for t in inputs + collaterals if (h := _payment_key_hash(view.utxo[t])) is not None}
     needed_signers |= {bytes(h.payload) for h in body.required_signers or []}
+    needed_signers |= staking.key_hashes
     missing_signers = sorted(needed_signers - signers)
     if missing_signers:
-        return _err(
+        return err(
             3101,
             "Some signatures are missing (for key-locked inputs, collaterals or required signers).",
             {"missingSignatories": [h.hex() for h in missing_signers]},
@@ -422,35 +375,27 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
     policies = mint_policies(decoded)
     needed_scripts: dict[bytes, list[tuple[RedeemerTag, int]]] = {}
     for index, txin in enumerate(ordered_inputs):
-        if (h := _payment_script_hash(view.utxo[txin])) is not None:
+        if (h := payment_script_hash(view.utxo[txin])) is not None:
             needed_scripts.setdefault(h, []).append((RedeemerTag.SPEND, index))
     for index, policy in enumerate(policies):
         needed_scripts.setdefault(policy, []).append((RedeemerTag.MINT, index))
+    for script_hash, tag, index in staking.scripts():
+        needed_scripts.setdefault(script_hash, []).append((tag, index))
     in_witnesses = {script_hash_of(s): s for s in witness_scripts(decoded)}
     available = {**_reference_scripts(view, inputs + references), **in_witnesses}
     missing_scripts = sorted(h for h in needed_scripts if h not in available)
     if missing_scripts:
-        return _err(
+        return err(
             3102,
             "Some scripts are missing: provide them in the witness set or as reference scripts.",
             {"missingScripts": [h.hex() for h in missing_scripts]},
         )
     extraneous_scripts = sorted(h for h in in_witnesses if h not in needed_scripts)
     if extraneous_scripts:
-        return _err(
+        return err(
             3104,
             "The witness set carries scripts the transaction does not need.",
             {"extraneousScripts": [h.hex() for h in extraneous_scripts]},
-        )
-    old_plutus = sorted(
-        h for h in needed_scripts if is_plutus(available[h]) and plutus_language(available[h]) != "plutus:v3"
-    )
-    if old_plutus:
-        return _err(
-            3997,
-            "The devnet evaluates Plutus V3 scripts only; these scripts are Plutus V1/V2: "
-            + ", ".join(h.hex() for h in old_plutus),
-            {"error": "only Plutus V3 scripts can be evaluated on the devnet"},
         )
     failing_native = sorted(
         h
@@ -458,13 +403,13 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
         if not is_plutus(available[h]) and not native_script_holds(available[h], signers, lower, upper)
     )
     if failing_native:
-        return _err(
+        return err(
             3103,
             "Some native scripts do not hold (signatures or validity interval).",
             {"failingNativeScripts": [h.hex() for h in failing_native]},
         )
 
-    metadata_error = _check_metadata(decoded)
+    metadata_error = check_metadata(decoded)
     if metadata_error is not None:
         return metadata_error
 
@@ -475,24 +420,25 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
     given = {(r.tag, r.index) for r in redeemers}
     missing_redeemers = sorted(plutus_purposes - given, key=lambda p: (p[0].value, p[1]))
     if missing_redeemers:
-        return _err(
+        return err(
             3109,
             "Some Plutus scripts have no redeemer.",
             {
                 "missingRedeemers": [
-                    _script_purpose(tag, i, ordered_inputs, policies) for tag, i in missing_redeemers
+                    _script_purpose(tag, i, ordered_inputs, policies, decoded, view.mainnet)
+                    for tag, i in missing_redeemers
                 ]
             },
         )
     extraneous_redeemers = sorted(given - plutus_purposes, key=lambda p: (p[0].value, p[1]))
     if extraneous_redeemers:
-        return _err(
+        return err(
             3110,
             "Some redeemers point at nothing that runs a Plutus script.",
             {"extraneousRedeemers": [encode.redeemer_pointer(tag, i) for tag, i in extraneous_redeemers]},
         )
 
-    datum_error = _check_datums(view, decoded, ordered_inputs, references, available)
+    datum_error = check_datums(view.utxo, decoded, ordered_inputs, references, available)
     if datum_error is not None:
         return datum_error
 
@@ -500,7 +446,7 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
     computed = script_integrity_hash(params, decoded, languages)
     provided = bytes(body.script_data_hash.payload) if body.script_data_hash is not None else None
     if computed != provided:
-        return _err(
+        return err(
             3113,
             "The script integrity hash does not match the redeemers, datums and cost models.",
             {
@@ -510,14 +456,14 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
         )
 
     if plutus_purposes:
-        collateral_error = _check_collateral(view, decoded, collaterals)
+        collateral_error = check_collateral(view.utxo, params, decoded, collaterals)
         if collateral_error is not None:
             return collateral_error
 
     runs: list[ScriptRun] = []
     if plutus_purposes:
         if view.evaluator is None:
-            return _err(
+            return err(
                 3997,
                 "The devnet has no Plutus evaluator (milestoned.contracts.evaluation is missing).",
                 {"error": "Plutus evaluation unavailable"},
@@ -529,7 +475,7 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
             try:
                 runs = view.evaluator(decoded, context)
             except EvaluationContextError as exc:
-                return _err(3997, f"The scripts cannot be evaluated: {exc}", {"error": str(exc)})
+                return err(3997, f"The scripts cannot be evaluated: {exc}", {"error": str(exc)})
         declared = {(r.tag, r.index): r.budget for r in redeemers}
         scripts_pass = all(
             run.ok and run.budget.fits_in(declared.get((run.tag, run.index), ExUnits(0, 0))) for run in runs
@@ -538,7 +484,7 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
         scripts_pass = True
 
     if scripts_pass and not decoded.is_valid:
-        return _err(
+        return err(
             3136,
             "The transaction is marked invalid (spending its collaterals) but its scripts all pass.",
             {"declaredSpending": "collaterals", "mismatchReason": "every script validates"},
@@ -551,13 +497,24 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
             for r in runs
             if not r.ok
         )
-        return _err(
+        return err(
             3136,
             "The transaction is marked valid but some of its scripts fail.",
             {"declaredSpending": "inputs", "mismatchReason": failures or "execution budget exceeded"},
         )
 
-    return restore_effects(decoded, "inputs" if scripts_pass else "collaterals", tuple(runs))
+    validated = restore_effects(decoded, "inputs" if scripts_pass else "collaterals", tuple(runs))
+    if scripts_pass and (body.certificates or body.withdraws):
+        return replace(validated, account_changes=account_changes(view.accounts, staking.accounts))
+    return validated
+
+
+def account_changes(
+    before: Mapping[Credential, Account], after: Mapping[Credential, Account]
+) -> tuple[tuple[Credential, Account | None], ...]:
+    """The reward accounts that differ between two states, with their account after (None: closed)."""
+    changed = [c for c in after if before.get(c) != after[c]] + [c for c in before if c not in after]
+    return tuple((c, after.get(c)) for c in sorted(changed, key=lambda c: (not c[0], c[1])))
 
 
 def restore_effects(
@@ -601,126 +558,23 @@ def _script_bytes(script: AnyScript) -> bytes:
 
 
 def _script_purpose(
-    tag: RedeemerTag, index: int, ordered_inputs: Sequence[TransactionInput], policies: Sequence[bytes]
+    tag: RedeemerTag,
+    index: int,
+    ordered_inputs: Sequence[TransactionInput],
+    policies: Sequence[bytes],
+    decoded: DecodedTransaction,
+    mainnet: bool,
 ) -> dict[str, Any]:
+    """Ogmios's `ScriptPurpose` of a redeemer pointer (for 3109, missing redeemers)."""
+    body = decoded.tx.transaction_body
     if tag == RedeemerTag.SPEND:
         return {"purpose": "spend", "outputReference": encode.output_reference(ordered_inputs[index])}
+    if tag == RedeemerTag.CERTIFICATE:
+        return {"purpose": "publish", "certificate": encode.certificate(body.certificates[index])[0]}
+    if tag == RedeemerTag.WITHDRAWAL:
+        raw = sorted_withdrawals(body.withdraws)[index][0]
+        return {
+            "purpose": "withdraw",
+            "rewardAccount": reward_address(reward_account_credential(raw)[0], mainnet),
+        }
     return {"purpose": "mint", "policy": policies[index].hex()}
-
-
-def _check_metadata(decoded: DecodedTransaction) -> LedgerError | None:
-    declared = decoded.tx.transaction_body.auxiliary_data_hash
-    aux = decoded.auxiliary_data_bytes
-    if aux is not None and declared is None:
-        return _err(
-            3105,
-            "The transaction has metadata but its body has no auxiliary data hash.",
-            {"metadata": {"hash": blake2b_256(aux).hex()}},
-        )
-    if aux is None and declared is not None:
-        return _err(
-            3106,
-            "The body declares an auxiliary data hash but the transaction has no metadata.",
-            {"metadata": {"hash": bytes(declared.payload).hex()}},
-        )
-    if aux is not None and declared is not None and blake2b_256(aux) != bytes(declared.payload):
-        return _err(
-            3107,
-            "The auxiliary data hash in the body does not match the metadata.",
-            {
-                "provided": {"hash": bytes(declared.payload).hex()},
-                "computed": {"hash": blake2b_256(aux).hex()},
-            },
-        )
-    return None
-
-
-def _check_datums(
-    view: LedgerView,
-    decoded: DecodedTransaction,
-    ordered_inputs: Sequence[TransactionInput],
-    references: Sequence[TransactionInput],
-    available: Mapping[bytes, AnyScript],
-) -> LedgerError | None:
-    witness = _witness_datums(decoded)
-    required: set[bytes] = set()
-    for txin in ordered_inputs:
-        output = view.utxo[txin]
-        script = (h := _payment_script_hash(output)) is not None and available.get(h)
-        # Plutus V3 may spend outputs without a datum (CIP-69); a datum hash must be resolved.
-        if script and is_plutus(script) and output.datum_hash is not None:
-            required.add(bytes(output.datum_hash.payload))
-    missing = sorted(required - set(witness))
-    if missing:
-        return _err(
-            3111,
-            "Some datums of spent script inputs are missing from the witness set.",
-            {"missingDatums": [h.hex() for h in missing]},
-        )
-    allowed = set(required)
-    body = decoded.tx.transaction_body
-    for output in list(body.outputs) + [view.utxo[t] for t in references]:
-        if output.datum_hash is not None:
-            allowed.add(bytes(output.datum_hash.payload))
-    extraneous = sorted(set(witness) - allowed)
-    if extraneous:
-        return _err(
-            3112,
-            "The witness set carries datums that no input or output needs.",
-            {"extraneousDatums": [h.hex() for h in extraneous]},
-        )
-    return None
-
-
-def _check_collateral(
-    view: LedgerView, decoded: DecodedTransaction, collaterals: Sequence[TransactionInput]
-) -> LedgerError | None:
-    params = view.params
-    body = decoded.tx.transaction_body
-    if not collaterals:
-        return _err(3132, "The transaction runs Plutus scripts but has no collateral input.")
-    if len(collaterals) > params.max_collateral_inputs:
-        return _err(
-            3131,
-            f"Too many collateral inputs: at most {params.max_collateral_inputs}.",
-            {
-                "maximumCollateralInputs": params.max_collateral_inputs,
-                "countedCollateralInputs": len(collaterals),
-            },
-        )
-    locked = [t for t in collaterals if _payment_script_hash(view.utxo[t]) is not None]
-    if locked:
-        return _err(
-            3129,
-            "Collateral inputs must be locked by keys, not scripts.",
-            {"unsuitableCollateralInputs": _refs_json(locked)},
-        )
-    balance = total(bag_of(view.utxo[t].amount) for t in dict.fromkeys(collaterals))
-    if body.collateral_return is not None:
-        balance = balance - bag_of(body.collateral_return.amount)
-    if balance.assets:
-        return _err(
-            3133,
-            "The collateral (inputs minus collateral return) must be ada only; return the tokens.",
-            {"unsuitableCollateralValue": balance.to_ogmios()},
-        )
-    required = -((-body.fee * params.collateral_percentage) // 100)
-    if balance.lovelace * 100 < body.fee * params.collateral_percentage:
-        return _err(
-            3128,
-            f"Collateral of {balance.lovelace} lovelace is below the required {required}.",
-            {
-                "providedCollateral": encode.ada(balance.lovelace),
-                "minimumRequiredCollateral": encode.ada(required),
-            },
-        )
-    if body.total_collateral is not None and body.total_collateral != balance.lovelace:
-        return _err(
-            3135,
-            "The declared total collateral differs from collateral inputs minus collateral return.",
-            {
-                "declaredTotalCollateral": encode.ada(body.total_collateral),
-                "computedTotalCollateral": encode.ada(balance.lovelace),
-            },
-        )
-    return None

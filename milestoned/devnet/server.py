@@ -42,7 +42,7 @@ from milestoned.devnet.http import http_aware
 from milestoned.devnet.kupo import KUPO_PREFIX, KupoApi
 from milestoned.devnet.ledger import LedgerError, ValidatedTransaction
 from milestoned.devnet.network import Network
-from milestoned.devnet.queries import Query, governance_and_staking_queries
+from milestoned.devnet.queries import Query, governance_and_staking_queries, stake_credential
 from milestoned.devnet.rpc import RpcError, Session, invalid_params, parse_point, parse_utxo, response
 from milestoned.devnet.transaction import MalformedTransaction, decode_transaction
 
@@ -80,7 +80,6 @@ class DevnetServer:
             "queryLedgerState/eraSummaries": lambda s, p: self.network.era_summaries(self._ledger_slot(s)),
             "queryLedgerState/protocolParameters": lambda s, p: encode.protocol_parameters(self.chain.params),
             "queryLedgerState/utxo": self._query_utxo,
-            "queryLedgerState/rewardAccountSummaries": lambda s, p: [],
             "queryNetwork/tip": lambda s, p: self.chain.point_json(),
             "queryNetwork/blockHeight": lambda s, p: (
                 self.chain.tip.height if self.chain.tip is not None else encode.ORIGIN
@@ -100,6 +99,7 @@ class DevnetServer:
             "devnet/advanceTime": self._advance_time,
             "devnet/produceBlock": lambda s, p: self._produce_block(),
             "devnet/rollback": self._rollback,
+            "devnet/creditRewards": self._credit_rewards,
             "devnet/dropConnections": self._drop_connections,
         }
         for method, query in governance_and_staking_queries(chain, network).items():
@@ -540,6 +540,20 @@ class DevnetServer:
     async def _produce_block(self) -> Any:
         block = await self.forge() if self.forge is not None else self.chain.produce_block()
         return {"block": block.tip, "transactions": [tx.decoded.id_hex for tx in block.transactions]}
+
+    def _credit_rewards(self, session: Session, params: dict[str, Any]) -> Any:
+        """`devnet/creditRewards {rewardAccount, lovelace}`: rewards for a registered stake address, as an
+        epoch's distribution would pay (the devnet computes none of its own), so withdrawals can be tried."""
+        account, lovelace = params.get("rewardAccount"), params.get("lovelace")
+        if not isinstance(account, str) or not account.startswith("stake"):
+            raise invalid_params("devnet/creditRewards needs params.rewardAccount, a stake address.")
+        if not isinstance(lovelace, int) or lovelace <= 0:
+            raise invalid_params("devnet/creditRewards needs params.lovelace, a positive integer.")
+        credential = stake_credential(account, script=False)
+        if credential not in self.chain.accounts:
+            raise invalid_params(f"{account} is not registered (at the tip); register its credential first.")
+        self.chain.credit_rewards(credential, lovelace)
+        return {"rewards": encode.ada(self.chain.accounts[credential].rewards)}
 
     def _rollback(self, session: Session, params: dict[str, Any]) -> Any:
         count = params.get("blocks")

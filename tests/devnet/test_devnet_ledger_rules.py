@@ -30,13 +30,11 @@ from pycardano import (
     Asset,
     AssetName,
     AuxiliaryData,
-    CostModels,
     ExecutionUnits,
     Metadata,
     MultiAsset,
     Network,
     PlutusData,
-    PlutusV2Script,
     PlutusV3Script,
     RedeemerMap,
     RedeemerTag,
@@ -48,14 +46,10 @@ from pycardano import (
     TransactionWitnessSet,
     Value,
     datum_hash,
-    plutus_script_hash,
 )
 from pycardano.nativescript import InvalidBefore, ScriptAll, ScriptPubkey
-from pycardano.utils import script_data_hash
-from uplc import flatten, parse
 
 from milestoned.contracts.evaluation import SlotConfig, evaluate_transaction
-from milestoned.devnet.parameters import plutus_cost_models
 from milestoned.devnet.service import Devnet, run_devnet
 
 UNITS = ExecutionUnits(1_000_000, 500_000_000)
@@ -503,30 +497,6 @@ async def test_3124_outputs_to_mainnet_addresses(probe: OgmiosProbe, devnet: Dev
         "discriminatedType": "address",
         "invalidEntities": [str(mainnet_bob)],
     }
-
-
-async def test_plutus_v2_scripts_are_refused_rather_than_taking_collateral(
-    probe: OgmiosProbe, devnet: Devnet
-) -> None:
-    v2 = PlutusV2Script(flatten(parse("(program 1.0.0 (lam d (lam r (lam c (con unit ())))))")))
-    locked = lock(devnet, ALICE, Address(plutus_script_hash(v2), network=Network.TESTNET), datum=PlutusData())
-    collateral = funds_of(devnet, ALICE)[0]
-    draft = payment(devnet, ALICE, [], inputs=[locked], collateral=[collateral])
-    index = sorted(draft.inputs, key=lambda i: (i.transaction_id.payload, i.index)).index(locked)
-    redeemers = spend_redeemer(index)
-    cost_models = CostModels({1: dict(enumerate(plutus_cost_models()["plutus:v2"]))})
-    body = payment(
-        devnet,
-        ALICE,
-        [],
-        inputs=[locked],
-        collateral=[collateral],
-        script_data_hash=script_data_hash(redeemers, None, cost_models),
-    )
-    error = await submit_error(probe, signed(body, ALICE, plutus_v2_script=[v2], redeemer=redeemers))
-    assert error["code"] == 3997
-    assert "Plutus V3" in error["message"]
-    assert collateral in devnet.chain.utxo
 
 
 async def test_3166_reference_scripts_too_large(probe: OgmiosProbe, devnet: Devnet) -> None:

@@ -1,8 +1,9 @@
 """Staking, rewards and governance queries answered as a node of this devnet would (issue 14, point 10).
 
 Before, each answered -32601 (unknown method) and clients that ask them while setting up stopped.
-The devnet has no pools, no delegation, no reward pots and no governance actions, so the answers say
-so; `OgmiosProbe` validates every answer against the official Ogmios v6.14 schema.
+The devnet has one pool (its block producer), no reward pots and no governance actions, so the answers
+say so; `OgmiosProbe` validates every answer against the official Ogmios v6.14 schema. Reward accounts
+and delegations are tested with the certificates that make them (test_devnet_staking.py).
 """
 
 from __future__ import annotations
@@ -13,9 +14,18 @@ from milestoned.devnet.service import Devnet
 
 
 async def test_staking_and_rewards_queries(probe: OgmiosProbe, devnet: Devnet) -> None:
-    assert await probe.result("queryLedgerState/stakePools") == {}
+    pools = await probe.result("queryLedgerState/stakePools")
+    [pool] = devnet.chain.pools.values()
+    assert (
+        list(pools) == [pool.bech32]
+        and pools[pool.bech32]["vrfVerificationKeyHash"] == pool.vrf_key_hash.hex()
+    )
     assert await probe.result("queryLedgerState/stakePools", {"stakePools": []}) == {}
-    assert await probe.result("queryLedgerState/liveStakeDistribution") == {}
+    assert await probe.result("queryLedgerState/stakePools", {"stakePools": [{"id": pool.bech32}]}) == pools
+    assert await probe.result("queryLedgerState/liveStakeDistribution") == {
+        pool.bech32: {"stake": "0/1", "vrf": pool.vrf_key_hash.hex()}
+    }
+    assert await probe.result("queryLedgerState/rewardAccountSummaries", {"keys": ["ab" * 28]}) == []
     performances = await probe.result("queryLedgerState/stakePoolsPerformances")
     assert performances["desiredNumberOfStakePools"] == 500 and performances["stakePools"] == {}
     provenance = await probe.result("queryLedgerState/rewardsProvenance")

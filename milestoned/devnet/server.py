@@ -40,6 +40,7 @@ from milestoned.devnet.chain import Block, Chain, IntersectionNotFound, PointUnk
 from milestoned.devnet.evaluation import run_for_submission, run_prepared, scripts_for_submission
 from milestoned.devnet.faucet import FaucetError
 from milestoned.devnet.http import http_aware
+from milestoned.devnet.kupo import KUPO_PREFIX, KupoApi
 from milestoned.devnet.ledger import LedgerError, ValidatedTransaction
 from milestoned.devnet.network import Network
 from milestoned.devnet.queries import Query, governance_and_staking_queries, stake_credential
@@ -71,6 +72,8 @@ class DevnetServer:
         self.last_tip_update = self.started_at
         self._last_tip: bytes | None = None
         chain.listeners.append(self._notify)
+        self.kupo = KupoApi(chain)
+        """Kupo's HTTP API subset under KUPO_PREFIX on this port (Lucid's and Blaze's Kupmios providers)."""
         self._methods: dict[str, Callable[[Session, dict[str, Any]], Awaitable[Any] | Any]] = {
             "queryLedgerState/tip": lambda s, p: self._acquired_point(s),
             "queryLedgerState/epoch": lambda s, p: self.network.epoch_of(self._ledger_slot(s)),
@@ -118,7 +121,7 @@ class DevnetServer:
             self.host,
             self.port,
             process_request=self._process_http,
-            create_connection=http_aware(self.answer_http),
+            create_connection=http_aware(self.answer_http, self.kupo.answer, KUPO_PREFIX),
             compression=None,
             max_size=16 * 1024 * 1024,
             ping_interval=None,

@@ -295,6 +295,14 @@ async def _lead_or_follow(service: DaemonService, url: str, config: DaemonConfig
     service.leadership = Leadership(Role.FOLLOWER, 0, "")
     loop = LeadershipLoop(service, election, start_leading, stop_leading)
     service.leadership_loop = loop
+    try:  # the first round now, so that a daemon that can lead does from its first answer
+        outcome = await asyncio.to_thread(election.try_lead)
+        if outcome.role is Role.LEADER:
+            await loop.take_over(outcome)
+        else:
+            service.leadership = outcome
+    except Exception as exc:  # the loop keeps trying
+        log.warning("leader election failed; retrying", error=f"{type(exc).__name__}: {exc}")
     tasks.append(asyncio.create_task(loop.run(), name="leadership"))
 
 

@@ -44,6 +44,7 @@ class LeadershipLoop:
     async def run(self) -> None:
         service = self.service
         while True:
+            await asyncio.sleep(self.election.retry_seconds)  # the first round was made at start
             try:
                 if service.leadership.role is Role.LEADER:
                     leads = await asyncio.wait_for(
@@ -67,7 +68,6 @@ class LeadershipLoop:
                     await self.step_down(f"{type(exc).__name__}: {exc}")
                 else:
                     log.warning("leader election failed; retrying", error=f"{type(exc).__name__}: {exc}")
-            await asyncio.sleep(self.election.retry_seconds)
 
     async def take_over(self, elected: Leadership) -> None:
         service = self.service

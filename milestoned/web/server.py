@@ -32,7 +32,7 @@ class WebServer:
         self.listener = HttpListener(host, port, self.routes.handle, name="web", max_connections=128)
         self.host = host
         self._verify = verify
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     @property
     def url(self) -> str:
@@ -41,13 +41,14 @@ class WebServer:
 
     async def start(self) -> None:
         await self.listener.start()
+        self._tasks.append(asyncio.create_task(self.source.prepare(), name="web-prepare"))
         if self._verify:
-            self._task = asyncio.create_task(self.source.verify_periodically(), name="web-verify")
+            self._tasks.append(asyncio.create_task(self.source.verify_periodically(), name="web-verify"))
         log.info("web view listening", url=self.url)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(BaseException):
-                await self._task
+                await task
         await self.listener.stop()

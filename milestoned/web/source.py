@@ -174,12 +174,14 @@ class DaemonSource:
             key = self._state_key()  # the projections job catches up every 0.5 s; reading never writes
         except Exception as exc:
             raise Unavailable(f"the projections cannot be read now ({type(exc).__name__}); retrying") from exc
-        if self._snapshot is None:
-            self._snapshot, self._key = self._builder(key)(), key
-            self._built_at = time.monotonic()
+        current = self._snapshot
+        if current is None or {i.schedule_id for i in current.schedules} != set(service.index.schedules):
+            # the first snapshot, or a schedule came or went: built now, so that its page is no 404
+            current = self._builder(key)()
+            self._snapshot, self._key, self._built_at = current, key, time.monotonic()
         elif key != self._key and self._building is None and self._due():
             self._refresh(key)
-        return self._snapshot
+        return current
 
     def _due(self) -> bool:
         return time.monotonic() - self._built_at >= max(MIN_REBUILD_S, REBUILD_DUTY * self._build_s)
@@ -200,6 +202,17 @@ class DaemonSource:
                 self._building = None
 
         self._building = asyncio.ensure_future(run())
+
+    async def prepare(self) -> None:
+        """Build the first snapshot in the worker thread as soon as the projections run, so that the
+        first reader does not wait for it on the event loop (a request before then builds it itself)."""
+        while self.service.projector is None:
+            await asyncio.sleep(0.2)
+        if self._snapshot is None and self._building is None:
+            self._refresh(self._state_key())
+            building = self._building
+            if building is not None:
+                await asyncio.shield(building)
 
     async def verify_periodically(self) -> None:
         """Verify the log's hash chain (as `milestonectl log verify` does) in a worker thread: at start,

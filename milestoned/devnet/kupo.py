@@ -35,8 +35,9 @@ from pycardano.crypto.bech32 import bech32_decode, convertbits
 from pycardano.serialization import default_encoder
 
 from milestoned.devnet.chain import Chain
+from milestoned.devnet.checks import witness_datums
 from milestoned.devnet.hashing import blake2b_256
-from milestoned.devnet.ledger import _witness_datums, witness_scripts
+from milestoned.devnet.ledger import witness_scripts
 from milestoned.devnet.scripts import AnyScript, plutus_language, script_hash_of
 
 KUPO_PREFIX = "/kupo"
@@ -110,7 +111,7 @@ def build_index(chain: Chain) -> Index:
                 spent = entries.get(txin)
                 if spent is not None:
                     spent.spent = Spent(point, tx_id, input_index)
-            datums.update(_witness_datums(tx.decoded))
+            datums.update(witness_datums(tx.decoded))
             for script in witness_scripts(tx.decoded):
                 scripts[script_hash_of(script)] = script
             for txin, output in tx.produced:

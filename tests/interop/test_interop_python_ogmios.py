@@ -77,9 +77,10 @@ def test_python_ogmios_client(devnet_process: Any) -> None:
             direction, _, block, _ = client.next_block.execute()
             assert direction == ogmios.Direction.forward
             seen += 1
+            assert block.height == seen  # every block, in order, from the first
             if block.id == tip.id:
                 break
-        assert seen == height
+        assert seen >= 1
 
         # pycardano builds a payment; the ogmios package evaluates, submits and watches the mempool.
         context = KupoChainContextExtension(

@@ -34,7 +34,7 @@ from pycardano import Address, NativeScript, TransactionInput, TransactionOutput
 from pycardano.crypto.bech32 import bech32_decode, convertbits
 from pycardano.serialization import default_encoder
 
-from milestoned.devnet.chain import Chain
+from milestoned.devnet.chain import Block, Chain
 from milestoned.devnet.checks import witness_datums
 from milestoned.devnet.hashing import blake2b_256
 from milestoned.devnet.ledger import witness_scripts
@@ -88,40 +88,42 @@ class KupoError(Exception):
 
 @dataclass
 class Index:
-    """Outputs, datums and scripts of the current chain, rebuilt when the chain's tip changes."""
+    """Outputs, datums and scripts of the current chain, as of `blocks` (the ids applied, in order)."""
 
     entries: dict[TransactionInput, Entry]
     datums: dict[bytes, bytes]
     scripts: dict[bytes, AnyScript]
+    blocks: list[bytes]
 
-
-def build_index(chain: Chain) -> Index:
-    """Walk genesis and every block of the current chain, as Kupo would have indexed them with `*`."""
-    entries: dict[TransactionInput, Entry] = {}
-    datums: dict[bytes, bytes] = {}
-    scripts: dict[bytes, AnyScript] = {}
-    genesis = Point(0, GENESIS_HEADER)
-    for txin, output in chain.genesis_utxo.items():
-        entries[txin] = Entry(txin, output, 0, genesis)
-    for block in chain.blocks:
+    def apply(self, block: Block) -> None:
+        """Index one more block (the next on the chain)."""
         point = Point(block.slot, block.id.hex())
         for position, tx in enumerate(block.transactions):
             tx_id = tx.decoded.id_hex
             for input_index, txin in enumerate(tx.consumed):
-                spent = entries.get(txin)
+                spent = self.entries.get(txin)
                 if spent is not None:
                     spent.spent = Spent(point, tx_id, input_index)
-            datums.update(witness_datums(tx.decoded))
+            self.datums.update(witness_datums(tx.decoded))
             for script in witness_scripts(tx.decoded):
-                scripts[script_hash_of(script)] = script
+                self.scripts[script_hash_of(script)] = script
             for txin, output in tx.produced:
-                entries[txin] = Entry(txin, output, position, point)
+                self.entries[txin] = Entry(txin, output, position, point)
                 inline = _inline_datum(output)
                 if inline is not None:
-                    datums[blake2b_256(inline)] = inline
+                    self.datums[blake2b_256(inline)] = inline
                 if output.script is not None:
-                    scripts[script_hash_of(output.script)] = output.script
-    return Index(entries, datums, scripts)
+                    self.scripts[script_hash_of(output.script)] = output.script
+        self.blocks.append(block.id)
+
+
+def build_index(chain: Chain) -> Index:
+    """Genesis and every block of the current chain, as Kupo would have indexed them with `*`."""
+    genesis = Point(0, GENESIS_HEADER)
+    index = Index({t: Entry(t, o, 0, genesis) for t, o in chain.genesis_utxo.items()}, {}, {}, [])
+    for block in chain.blocks:
+        index.apply(block)
+    return index
 
 
 def _inline_datum(output: TransactionOutput) -> bytes | None:
@@ -309,21 +311,25 @@ def _holds(policy: str, name: str | None) -> Predicate:
 
 
 class KupoApi:
-    """Answers GET requests under KUPO_PREFIX from one chain; the index is rebuilt when the tip moves."""
+    """Answers GET requests under KUPO_PREFIX from one chain, from an index that follows its blocks."""
 
     def __init__(self, chain: Chain, seconds_since_last_block: Callable[[], int | None] = lambda: None):
         self.chain = chain
         self.seconds_since_last_block = seconds_since_last_block
         self._index: Index | None = None
-        self._built_for: tuple[bytes | None, int] | None = None
 
     def index(self) -> Index:
-        tip = self.chain.tip
-        key = (tip.id if tip is not None else None, len(self.chain.blocks))
-        if self._index is None or self._built_for != key:
-            self._index = build_index(self.chain)
-            self._built_for = key
-        return self._index
+        """The index of the current chain: new blocks are applied to the one kept; after a rollback
+        (a block it holds is no longer on the chain) it is rebuilt from genesis."""
+        index = self._index
+        blocks = self.chain.blocks
+        held = len(index.blocks) if index is not None else 0
+        if index is None or held > len(blocks) or (held and blocks[held - 1].id != index.blocks[-1]):
+            index = self._index = build_index(self.chain)
+            return index
+        for block in blocks[held:]:
+            index.apply(block)
+        return index
 
     def checkpoint(self) -> int:
         tip = self.chain.tip

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, get_args
 
 from pycardano import Transaction, TransactionInput
+from pycardano.certificate import Certificate
 from pycardano.hash import TransactionId
 
 from milestoned.devnet.hashing import blake2b_256
@@ -90,6 +92,7 @@ def decode_transaction(raw: bytes) -> DecodedTransaction:
         )
     try:
         tx = Transaction.from_cbor(raw)
+        _decode_certificates(tx)
     except Exception as exc:
         raise MalformedTransaction(f"cannot decode the transaction: {type(exc).__name__}: {exc}") from exc
     body_start, body_end = items[0]
@@ -114,6 +117,30 @@ def decode_transaction(raw: bytes) -> DecodedTransaction:
         datums_bytes=raw[datums[0] : datums[1]] if datums else None,
         is_valid=is_valid_byte == 0xF5,
     )
+
+
+def _decode_certificates(tx: Transaction) -> None:
+    """Decode certificates pycardano left as plain lists: it does so for every certificate of a set
+    carried in tag 258 (how Blaze and other cardano-js-sdk clients encode it), and for a few kinds
+    untagged. A node reads a certificate the same either way; the ledger rules then see its class
+    (a Conway-valid legacy registration in a tagged set was refused as "certificates of type 0")."""
+    body = tx.transaction_body
+    if not body.certificates:
+        return
+    decoded = [_certificate(item) for item in body.certificates]
+    if any(d is not o for d, o in zip(decoded, body.certificates, strict=True)):
+        body.certificates = type(body.certificates)(decoded)
+
+
+def _certificate(item: Any) -> Any:
+    if not (isinstance(item, list) and item and isinstance(item[0], int)):
+        return item
+    for kind in get_args(Certificate):
+        try:
+            return kind.from_primitive(item)
+        except Exception:  # not this kind (each checks its own tag), or a kind pycardano cannot read
+            continue
+    return item  # unknown to pycardano: the ledger names it by its tag
 
 
 def block_body_size(transactions: Sequence[tuple[DecodedTransaction, bool]]) -> int:

@@ -80,12 +80,6 @@ def utxo_at(port: int, address: str) -> list[dict[str, Any]]:
     return result
 
 
-def transaction_on_chain(port: int, tx_id: str) -> dict[str, Any] | None:
-    """The transaction as chain sync shows it (follows the chain from the origin over HTTP), or None."""
-    found = find_transactions(port, {tx_id})
-    return found.get(tx_id)
-
-
 def find_transactions(port: int, ids: set[str]) -> dict[str, dict[str, Any]]:
     """The transactions of `ids` found on the chain, read block by block through chain sync."""
     import asyncio

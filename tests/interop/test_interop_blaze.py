@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from interop_support import Keys, find_transactions, redeemer_is, rpc, run_node, script_json, utxo_at
 
 SPEND, MINT, WITHDRAW = redeemer_is(42, "blaze"), redeemer_is(43, "blaze"), redeemer_is(44, "blaze")
@@ -84,11 +83,6 @@ def test_blaze_through_kupmios(node: str, devnet_process: Any) -> None:
     assert _quantity(wallet, report["mintHash"]) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="waits on helper devnet's certificates and withdrawals (issue 14 point 5, branch devnet): "
-    "the devnet refuses certificates and withdrawals with 3997 until that branch is merged",
-)
 def test_blaze_stake_registration_and_withdraw_zero(node: str, devnet_process: Any) -> None:
     port = devnet_process.port
     alice, _, report = _run_blaze(node, port, staking=True)

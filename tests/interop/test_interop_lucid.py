@@ -9,7 +9,7 @@ from typing import Any
 from interop_support import Keys, find_transactions, kupo, redeemer_is, rpc, run_node, script_json, utxo_at
 from pycardano.crypto.bech32 import Encoding, bech32_encode, convertbits
 
-SPEND, MINT = redeemer_is(42, "lucid"), redeemer_is(43, "lucid")
+SPEND, MINT, WITHDRAW = redeemer_is(42, "lucid"), redeemer_is(43, "lucid"), redeemer_is(44, "lucid")
 
 
 def _private_key(keys: Keys) -> str:
@@ -30,7 +30,11 @@ def test_lucid_evolution_through_kupmios(node: str, devnet_process: Any) -> None
             "port": port,
             "privateKey": _private_key(alice),
             "bob": str(bob.enterprise),
-            "scripts": {"spend": script_json(SPEND), "mint": script_json(MINT)},
+            "scripts": {
+                "spend": script_json(SPEND),
+                "mint": script_json(MINT),
+                "withdraw": script_json(WITHDRAW),
+            },
         },
     )
     steps = report["steps"]
@@ -69,3 +73,14 @@ def test_lucid_evolution_through_kupmios(node: str, devnet_process: Any) -> None
     assert txs[steps["plutusMint"]]["mint"] == {report["mintPolicy"]: {b"lucid".hex(): 1}}
     [holder] = kupo(port, f"/matches/{report['mintPolicy']}.*?unspent")
     assert holder["value"]["assets"][f"{report['mintPolicy']}.{b'lucid'.hex()}"] == 1
+
+    # The withdraw-zero validator: registered, then run once by a zero withdrawal.
+    registration = txs[steps["scriptRegistration"]]["certificates"]
+    assert [c["type"] for c in registration] == ["stakeCredentialRegistration"]
+    withdrawal = txs[steps["withdrawZero"]]
+    assert [r["validator"]["purpose"] for r in withdrawal["redeemers"]] == ["withdraw"]
+    assert withdrawal["withdrawals"] == {report["rewardAddress"]: {"ada": {"lovelace": 0}}}
+    assert report["delegation"] == {"poolId": None, "rewards": "0"}
+    script_hash = script_json(WITHDRAW)["hash"]
+    [account] = rpc(port, "queryLedgerState/rewardAccountSummaries", {"scripts": [script_hash]})
+    assert account["deposit"]["ada"]["lovelace"] == 2_000_000

@@ -99,6 +99,8 @@ async def test_matches_by_address_output_reference_asset_and_credential(devnet: 
 async def test_spent_outputs_datums_scripts_and_rollback(devnet: Devnet) -> None:
     native = ScriptPubkey(ALICE.verification_key.hash())
     inline, hashed = PlutusData(), 42
+    before = (await fetch(devnet, "/matches/*?unspent"))[2]  # the index exists before the block: kept
+    assert before and all(m["spent_at"] is None for m in before)  # and then only brought up to date
     outputs = [
         TransactionOutput(script_address(ALWAYS_SUCCEEDS), 5_000_000, datum=inline),
         TransactionOutput(script_address(ALWAYS_SUCCEEDS), 6_000_000, datum_hash=datum_hash(hashed)),

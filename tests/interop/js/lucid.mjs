@@ -13,6 +13,7 @@ import {
   paymentCredentialOf,
   scriptFromNative,
   validatorToAddress,
+  validatorToRewardAddress,
 } from "@lucid-evolution/lucid";
 import { config, main, report } from "./devnet.mjs";
 
@@ -82,6 +83,19 @@ main(async () => {
     lucid.newTx().mintAssets({ [mintingPolicyToId(mint) + "6c75636964"]: 1n }, Data.to(43n)).attach.MintingPolicy(mint),
   ); // evaluated by Lucid's own (local) UPLC evaluator, its budget then checked by the devnet
   out.mintPolicy = mintingPolicyToId(mint);
+
+  // A withdraw-zero validator (redeemer 44): register its stake credential, then withdraw 0 so that
+  // it runs once, evaluated by the devnet; then the reward account through Lucid's delegationAt.
+  const withdraw = { type: "PlutusV3", script: config.scripts.withdraw.cbor };
+  const rewardAddress = validatorToRewardAddress("Custom", withdraw);
+  out.rewardAddress = rewardAddress;
+  await submit("scriptRegistration", lucid.newTx().register.Stake(rewardAddress));
+  await submit(
+    "withdrawZero",
+    lucid.newTx().withdraw(rewardAddress, 0n, Data.to(44n)).attach.WithdrawalValidator(withdraw),
+    { localUPLCEval: false },
+  );
+  out.delegation = await lucid.delegationAt(rewardAddress);
   out.constr = Data.to(new Constr(0, [])); // the Data encoding Lucid uses, for the record
   report(out);
 });

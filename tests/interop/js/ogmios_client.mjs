@@ -68,6 +68,24 @@ main(async () => {
   out.fromOrigin = fromOrigin;
   originContext.socket.close();
 
+  // --- chain sync from the tip (started before the submission), across a rollback -------------------
+  const events = [];
+  let seen = null;
+  const tipContext = await context();
+  const sync = await createChainSynchronizationClient(tipContext, {
+    rollForward: async ({ block }, next) => {
+      const ids = (block.transactions ?? []).map((tx) => tx.id);
+      events.push({ direction: "forward", id: block.id, slot: block.slot, height: block.height, transactions: ids });
+      if (ids.includes(config.submitId)) seen = (seen ?? 0) + 1;
+      next();
+    },
+    rollBackward: async ({ point }, next) => {
+      events.push({ direction: "backward", point });
+      next();
+    },
+  });
+  out.intersection = await sync.resume(undefined, 5); // the client's own "from the tip"
+
   // --- evaluate, then submit watched by mempool monitoring ------------------------------------------
   const submission = await createTransactionSubmissionClient(await context());
   out.evaluation = await submission.evaluateTransaction(config.evaluate);
@@ -85,27 +103,10 @@ main(async () => {
   out.afterLast = await mempool.nextTransaction();
   await mempool.releaseMempool();
 
-  // --- chain sync from the tip, across a rollback ---------------------------------------------------
-  const events = [];
-  let seen = null;
-  const tipContext = await context();
-  const sync = await createChainSynchronizationClient(tipContext, {
-    rollForward: async ({ block }, next) => {
-      const ids = (block.transactions ?? []).map((tx) => tx.id);
-      events.push({ direction: "forward", id: block.id, slot: block.slot, height: block.height, transactions: ids });
-      if (ids.includes(out.submitted)) seen = (seen ?? 0) + 1;
-      next();
-    },
-    rollBackward: async ({ point }, next) => {
-      events.push({ direction: "backward", point });
-      next();
-    },
-  });
-  out.intersection = await sync.resume(undefined, 5); // the client's own "from the tip"
   await until("the submitted transaction in a block", () => seen === 1);
-  const holding = events.filter((e) => e.direction === "forward" && e.transactions.includes(out.submitted));
-  const last = events.filter((e) => e.direction === "forward").at(-1);
-  out.rollback = await devnet("devnet/rollback", { blocks: last.height - holding[0].height + 1 });
+  const holding = events.find((e) => e.direction === "forward" && e.transactions.includes(config.submitId));
+  const height = await devnet("queryNetwork/blockHeight");
+  out.rollback = await devnet("devnet/rollback", { blocks: height - holding.height + 1 });
   await until("the transaction again on the fork", () => seen === 2);
   out.events = events;
   report(out);

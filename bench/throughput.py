@@ -124,7 +124,7 @@ async def _measure() -> dict[str, float]:
         built_s = time.perf_counter() - started
         await asyncio.gather(*(task for _, task in tails))
         for built in release.txs:
-            await wait_until_confirmed(chain, built.tx, timeout=600)
+            await wait_until_confirmed(chain, built.tx, timeout=600, tx_id=built.tx_id)
         total_s = time.perf_counter() - started
         left = await locked_allocations(chain, plan.schedule_id, plan.validator_address)
         slot_config = (await chain.chain_time()).slot_config()

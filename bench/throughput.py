@@ -1,7 +1,8 @@
 """Release throughput end to end: `python -m bench throughput` (issue 18).
 
-1,000 allocations of one milestone are registered on an in-process devnet (1 s slots, its clock
-running), vest, and are then released: built (every check, local evaluation, fee), signed, submitted
+1,000 allocations of one milestone are registered on a devnet in its own process (`milestoned devnet`,
+1 s slots, its clock running: where a node would be, so the builder and the chain each have a core),
+vest, and are then released: built (every check, local evaluation, fee), signed, submitted
 and waited for until the ledger tip holds every release. The release is cut into one independent chain
 of transactions per core (`build_release(lanes=...)`; the operator's wallet holds one funding UTxO per
 lane, as after a change output is split in advance), built concurrently; each chain is submitted in its
@@ -19,12 +20,18 @@ Takes a few minutes (registration of 1,000 allocations is ~27 chained transactio
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
+import signal
+import sys
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
+import websockets
+
 from bench.release import _address, _key, _oracle_seed
-from milestoned.devnet.service import Devnet, run_devnet
 from milestoned.domain.attestation import sign_attestation
 from milestoned.domain.network import CardanoNetwork
 from milestoned.domain.schedule_file import parse_schedule_document
@@ -44,7 +51,51 @@ VESTING_DELAY_MS = 600_000
 """Vesting this long after the start: registration of 1,000 allocations must be on chain before."""
 
 
-def _schedule(devnet: Devnet, admin: Any, now_ms: int) -> Any:
+@contextlib.asynccontextmanager
+async def devnet_process() -> AsyncIterator[tuple[str, str]]:
+    """`milestoned devnet` in a process of its own: (its Ogmios URL, its faucet's token policy)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "milestoned.daemon.cli",
+        "devnet",
+        "--port",
+        "0",
+        "--slot-length",
+        str(SLOT_SECONDS),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    assert process.stdout is not None
+    url = policy = ""
+    while not (url and policy):
+        line = (await process.stdout.readline()).decode()
+        if not line:
+            raise RuntimeError("milestoned devnet stopped before it printed its URL and faucet")
+        if line.startswith("Ogmios URL: "):
+            url = line.split(": ", 1)[1].strip()
+        if line.startswith("faucet: "):
+            policy = line.rsplit("token policy ", 1)[1].strip(" )\n")
+    drain = asyncio.create_task(process.stdout.read())  # keep its output flowing
+    try:
+        yield url, policy
+    finally:
+        process.send_signal(signal.SIGINT)
+        await process.wait()
+        drain.cancel()
+
+
+async def _control(url: str, method: str, params: dict[str, Any]) -> Any:
+    """One `devnet/...` call (fund, advanceTime) on a connection of its own."""
+    async with websockets.connect(url, max_size=None) as connection:
+        await connection.send(json.dumps({"jsonrpc": "2.0", "method": method, "params": params, "id": 1}))
+        answer = json.loads(await connection.recv())
+    if "error" in answer:
+        raise RuntimeError(f"{method} failed: {answer['error']}")
+    return answer["result"]
+
+
+def _schedule(policy: str, admin: Any, now_ms: int) -> Any:
     from pycardano import PaymentSigningKey, PaymentVerificationKey
 
     oracles = [PaymentVerificationKey.from_signing_key(PaymentSigningKey(_oracle_seed(i))) for i in range(3)]
@@ -54,7 +105,7 @@ def _schedule(devnet: Devnet, admin: Any, now_ms: int) -> Any:
             "network": "devnet",
             "admin": str(admin),
             "token": {
-                "token_policy_id": devnet.faucet.policy.hash().payload.hex(),
+                "token_policy_id": policy,
                 "token_name_utf8": "MILE",
             },
             "oracles": [o.payload.hex() for o in oracles],
@@ -78,14 +129,16 @@ async def _measure() -> dict[str, float]:
 
     lanes = os.cpu_count() or 1
     admin, operator = _key("admin"), _key("operator")
-    async with run_devnet(port=0, slot_length=SLOT_SECONDS) as devnet:
-        devnet.fund(_address(admin), 20_000_000_000, {b"MILE": 10_000_000})
+    async with devnet_process() as (url, policy):
+        admin_funds = {"address": str(_address(admin)), "lovelace": 20_000_000_000}
+        await _control(url, "devnet/fund", {**admin_funds, "assets": {b"MILE".hex(): 10_000_000}})
         for _ in range(lanes):  # one funding UTxO per lane
-            devnet.fund(_address(operator), 1_000_000_000)
-        client = await OgmiosClient.connect(devnet.url, max_frame_bytes=None)
+            operator_funds = {"address": str(_address(operator)), "lovelace": 1_000_000_000}
+            await _control(url, "devnet/fund", operator_funds)
+        client = await OgmiosClient.connect(url, max_frame_bytes=None)
         chain = OgmiosChain(client, CardanoNetwork.DEVNET)
         now_ms = (await chain.chain_time()).now_ms
-        definition = _schedule(devnet, _address(admin), now_ms)
+        definition = _schedule(policy, _address(admin), now_ms)
         started = time.perf_counter()
         plan = await build_registration(chain, definition, _address(admin))
         for built in plan.txs:
@@ -93,7 +146,8 @@ async def _measure() -> dict[str, float]:
         await wait_until_confirmed(chain, plan.txs[-1].tx, timeout=600)
         registered_s = time.perf_counter() - started
         signatures = {b"M1": [sign_attestation(_oracle_seed(i), plan.schedule_id, b"M1") for i in (0, 2)]}
-        devnet.advance(VESTING_DELAY_MS // 1000 + 2)  # vesting is in the future: no need to wait for it
+        # vesting is in the future: move the clock instead of waiting for it
+        await _control(url, "devnet/advanceTime", {"slots": VESTING_DELAY_MS // 1000 + 2})
         while (await chain.chain_time()).now_ms < now_ms + VESTING_DELAY_MS + 1_000:
             await asyncio.sleep(SLOT_SECONDS / 2)
 

@@ -13,7 +13,19 @@ import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("results.json")
-MODULES = ("contracts", "devnet", "ogmios", "store", "indexer", "release", "audit", "cli", "ha", "web")
+MODULES = (
+    "contracts",
+    "devnet",
+    "ogmios",
+    "store",
+    "indexer",
+    "release",
+    "throughput",
+    "audit",
+    "cli",
+    "ha",
+    "web",
+)
 
 
 def main(argv: list[str]) -> int:

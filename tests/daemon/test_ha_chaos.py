@@ -18,7 +18,7 @@ from ha_cluster import cluster
 from milestoned.eventlog.config import PostgresConfig, SQLiteConfig
 
 ALLOCATIONS = 12
-KILLS = 3
+KILLS = 2
 SQLITE_KILLS = 2
 SEED = 12
 

@@ -94,6 +94,23 @@ def demo_schedule_document(examples: Path, faucet_policy_hex: str, now_ms: int) 
     return document
 
 
+def demo_operator_key() -> Any:
+    """The demo operator wallet's signing key (public seed, demo only)."""
+    from pycardano import PaymentSigningKey
+
+    return PaymentSigningKey(hashlib.sha256(b"milestoned/demo/operator").digest())
+
+
+def write_operator_key(path: Path) -> None:
+    """The operator wallet key file, written before the daemon starts so it follows the operator's
+    schedules from its first block (and says nothing about a missing key). The key is fixed, so a
+    demo folder that already holds it keeps it."""
+    if path.exists():
+        return
+    demo_operator_key().save(str(path))
+    path.chmod(0o600)
+
+
 async def register_demo_schedule(daemon: Any, examples: Path, console: Console) -> str:
     """Fund the demo admin and operator, register the schedule on chain through the socket; its id."""
     from pycardano import Address, Network, PaymentSigningKey, PaymentVerificationKey, Transaction
@@ -104,13 +121,12 @@ async def register_demo_schedule(daemon: Any, examples: Path, console: Console) 
     socket_path = Path(daemon.service.config.socket.path)
     admin = PaymentSigningKey(demo_seed("admin"))
     admin_address = Address(PaymentVerificationKey.from_signing_key(admin).hash(), network=Network.TESTNET)
-    operator = PaymentSigningKey(hashlib.sha256(b"milestoned/demo/operator").digest())
+    operator = demo_operator_key()
     operator_address = Address(
         PaymentVerificationKey.from_signing_key(operator).hash(), network=Network.TESTNET
     )
     wallet_key = Path(daemon.service.config.release.wallet_key)
-    operator.save(str(wallet_key))
-    wallet_key.chmod(0o600)
+    write_operator_key(wallet_key)  # when the caller started the daemon itself
     devnet.fund(admin_address, 2_000_000_000, {TOKEN_NAME: 10_000_000})
     devnet.fund(operator_address, 500_000_000)
     now_ms = devnet.network.start_time_ms + devnet.chain.slot * devnet.config.slot_length_ms
@@ -206,6 +222,7 @@ async def run_demo_daemon(
         folder.mkdir(parents=True, exist_ok=True)
         configure_logging("console", "warning")
         config = with_overrides(demo_config(folder, http_port), web={"listen": web_listen})
+        write_operator_key(Path(config.release.wallet_key))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -1,7 +1,8 @@
 """How `milestonectl audit` shows its findings: rich tables for people, and a self-contained HTML report.
 
 Why an HTML file: an auditor archives the report with the engagement's papers, so it must open anywhere,
-years later, offline: one file, inline CSS, no script, font or image from elsewhere. It carries the
+years later, offline: one file, the web view's style sheet inline, no script, font or image from
+elsewhere. It carries the
 machine-readable report too (the `--json` document, in a `<script type="application/json">` block that
 browsers do not run), and, with `--against-log`, the log's head position and hash, which pin the exact
 log that was compared.
@@ -16,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from milestoned.commands.output import Column, Output, verdict_style
 from milestoned.domain.timestamps import format_timestamp
+from milestoned.web import templates
+from milestoned.web.routes import static_file
 
 if TYPE_CHECKING:
     from milestoned.commands.audit_cmd import AuditRun
@@ -226,40 +229,24 @@ def _table(out: Output, title: str, headers: Sequence[str], rows: list[list[str]
         out.table(title, [Column(h) for h in headers], rows)
 
 
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2rem;color:#1b1f24}
-h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2.5rem;border-bottom:2px solid #d0d7de}
-h3{font-size:1rem;margin-top:1.5rem}
-table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.85rem}
-th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top}
-th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}
-code,td.h{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;word-break:break-all}
-.ok{color:#1a7f37;font-weight:600}.bad{color:#cf222e;font-weight:600}
-li.bad{font-weight:normal}
-footer{margin-top:3rem;font-size:.8rem;color:#57606a}
-"""
-
-
 def html_report(run: AuditRun) -> str:
-    """The whole audit as one self-contained HTML document (no external assets)."""
+    """The whole audit as one self-contained HTML document (no external assets), in the web view's
+    page and style sheet, so the daemon's pages, `log report --html` and the audit look alike."""
     parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        "<title>milestoned chain audit</title>",
-        f"<style>{CSS}</style></head><body>",
-        "<h1>milestoned chain audit</h1>",
-        f'<p class="{"ok" if run.ok else "bad"}">'
+        '<h1 id="summary">Chain audit</h1>',
+        f'<p class="{"s-ok" if run.ok else "s-bad"}">'
         + ("Every schedule reconciles." if run.ok else "Differences found: see below.")
         + "</p>",
         _html_pairs(summary_pairs(run)),
     ]
     for schedule in run.report.schedules:
-        parts.append(f"<h2>Schedule <code>{_e(schedule.schedule_id)}</code></h2>")
+        sid = _e(schedule.schedule_id)
+        parts.append(f'<h2 id="schedule-{sid}">Schedule <code>{sid}</code></h2>')
         parts.append(_html_pairs(schedule_pairs(schedule)))
         if schedule.flags:
             parts.append("<h3>Differences</h3><ul>")
             parts += [
-                f'<li class="bad">[{_e(f.code)}] {_e(f.message)} {_e(f.tx_id or f.out_ref)}</li>'
+                f'<li class="s-bad">[{_e(f.code)}] {_e(f.message)} {_e(f.tx_id or f.out_ref)}</li>'
                 for f in schedule.flags
             ]
             parts.append("</ul>")
@@ -286,7 +273,7 @@ def html_report(run: AuditRun) -> str:
         )
     if run.report.flags:
         parts.append("<h2>Other differences</h2><ul>")
-        parts += [f'<li class="bad">[{_e(f.code)}] {_e(f.message)}</li>' for f in run.report.flags]
+        parts += [f'<li class="s-bad">[{_e(f.code)}] {_e(f.message)}</li>' for f in run.report.flags]
         parts.append("</ul>")
     if run.comparison is not None:
         parts.append("<h2>Against the daemon's event log</h2>")
@@ -299,13 +286,25 @@ def html_report(run: AuditRun) -> str:
             )
         else:
             parts.append(
-                f'<p class="ok">The log agrees with the chain up to slot {run.comparison.horizon}.</p>'
+                f'<p class="s-ok">The log agrees with the chain up to slot {run.comparison.horizon}.</p>'
             )
     document = json.dumps(run.to_json(), ensure_ascii=True).replace("</", "<\\/")
     parts.append(f'<script type="application/json" id="audit-json">{document}</script>')
-    parts.append("<footer>Produced by <code>milestonectl audit</code> from the chain alone.</footer>")
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    nav = [("#summary", "Summary")] + [
+        (f"#schedule-{s.schedule_id}", f"schedule {s.schedule_id[:8]}…") for s in run.report.schedules
+    ]
+    return (
+        templates.page(
+            "Chain audit",
+            "\n".join(parts),
+            version="audit",
+            links=templates.Links(live=False),
+            css=static_file("web.css").decode(),
+            nav=nav,
+            note="Produced by milestonectl audit from the chain alone; it does not update.",
+        )
+        + "\n"
+    )
 
 
 def _e(text: Any) -> str:
@@ -313,8 +312,8 @@ def _e(text: Any) -> str:
 
 
 def _html_pairs(pairs: Iterable[tuple[str, str]]) -> str:
-    rows = "".join(f'<tr><th>{_e(k)}</th><td class="h">{_e(v)}</td></tr>' for k, v in pairs)
-    return f"<table>{rows}</table>"
+    rows = "".join(f'<dt>{_e(k)}</dt><dd class="mono">{_e(v)}</dd>' for k, v in pairs)
+    return f'<dl class="facts">{rows}</dl>'
 
 
 def _html_table(headers: Sequence[str], rows: list[list[str]], numeric: Iterable[int] = ()) -> str:
@@ -324,7 +323,7 @@ def _html_table(headers: Sequence[str], rows: list[list[str]], numeric: Iterable
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = "".join(
         "<tr>"
-        + "".join(f'<td class="{"n" if i in right else "h"}">{_e(c)}</td>' for i, c in enumerate(row))
+        + "".join(f'<td class="{"num" if i in right else "mono"}">{_e(c)}</td>' for i, c in enumerate(row))
         + "</tr>"
         for row in rows
     )

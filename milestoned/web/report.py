@@ -21,7 +21,7 @@ from milestoned.projections.projector import Projector
 from milestoned.projections.slots import SlotConfig
 from milestoned.projections.store import ProjectionStore
 from milestoned.web import templates, viewmodels
-from milestoned.web.routes import _static
+from milestoned.web.routes import static_file
 from milestoned.web.snapshot import Snapshot, Verification
 from milestoned.web.source import snapshot_of
 from milestoned.web.templates import Links, h
@@ -79,7 +79,7 @@ def render_report(snapshot: Snapshot, source: str) -> str:
         view = viewmodels.schedule_view(snapshot, info.schedule_id, per_page=allocations)
         sections.append(f"<article>{templates.schedule_body(view, links)}</article>")
     sections.append(templates.activity_body(viewmodels.activity_view(snapshot), links))
-    css = _static("web.css").decode()
+    css = static_file("web.css").decode()
     return templates.page(
         "Event log report", "<hr>".join(sections), version=snapshot.version, links=links, css=css
     )

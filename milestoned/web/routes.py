@@ -53,15 +53,16 @@ _QUERY_TEXT = re.compile(r"[0-9a-z_]*")
 _PATH_TEXT = re.compile(r"[A-Za-z0-9/._\-]*")
 
 
-def _static(name: str) -> bytes:
+def static_file(name: str) -> bytes:
+    """A file of the package's static folder (style sheet, script, icon), for the server and the reports."""
     return resources.files("milestoned.web").joinpath("static", name).read_bytes()
 
 
 STATIC: dict[str, tuple[str, bytes]] = {
-    "/static/web.css": ("text/css; charset=utf-8", _static("web.css")),
-    "/static/live.js": ("text/javascript; charset=utf-8", _static("live.js")),
-    "/static/icon.svg": ("image/svg+xml", _static("icon.svg")),
-    "/favicon.ico": ("image/svg+xml", _static("icon.svg")),
+    "/static/web.css": ("text/css; charset=utf-8", static_file("web.css")),
+    "/static/live.js": ("text/javascript; charset=utf-8", static_file("live.js")),
+    "/static/icon.svg": ("image/svg+xml", static_file("icon.svg")),
+    "/favicon.ico": ("image/svg+xml", static_file("icon.svg")),
 }
 
 

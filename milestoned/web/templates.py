@@ -12,6 +12,7 @@ layout that reflows on a phone (tables scroll sideways in their own box).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -59,8 +60,19 @@ def _a(href: str | None, text: str, cls: str = "") -> str:
     return f'<a href="{h(href)}"{klass}>{text}</a>' if href else f"<span{klass}>{text}</span>"
 
 
-def page(title: str, body: str, *, version: str, links: Links, css: str | None = None) -> str:
-    """The whole document. `css` inlines the style sheet (the offline report); the server links it."""
+def page(
+    title: str,
+    body: str,
+    *,
+    version: str,
+    links: Links,
+    css: str | None = None,
+    nav: Sequence[tuple[str, str]] | None = None,
+    note: str | None = None,
+) -> str:
+    """The whole document. `css` inlines the style sheet (the offline reports); the server links it.
+    `nav` (href, label) replaces the Schedules · Activity links and `note` the offline footer line, for
+    a report of another shape (the chain audit)."""
     style = f"<style>{css}</style>" if css is not None else '<link rel="stylesheet" href="/static/web.css">'
     script = '<script src="/static/live.js" defer></script>' if links.live else ""
     icon = '<link rel="icon" href="/static/icon.svg" type="image/svg+xml">' if links.live else ""
@@ -73,18 +85,20 @@ def page(title: str, body: str, *, version: str, links: Links, css: str | None =
         if links.live
         else ""
     )
+    entries = nav if nav is not None else ((links.home(), "Schedules"), (links.activity(), "Activity"))
+    sections = " · ".join(f'<a href="{h(href)}">{h(label)}</a>' for href, label in entries)
+    if note is None:
+        note = "" if links.live else "A report written from a replayed event log; it does not update."
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{h(title)} · milestoned</title>{icon}{style}{script}</head>"
         f'<body data-version="{h(version)}"><a class="skip" href="#main">Skip to content</a>'
         f'<header class="site"><a class="brand" href="{h(links.home())}">milestoned</a>'
-        f'<nav aria-label="Sections"><a href="{h(links.home())}">Schedules</a> · '
-        f'<a href="{h(links.activity())}">Activity</a></nav>{search}</header>'
+        f'<nav aria-label="Sections">{sections}</nav>{search}</header>'
         f'<main id="main">{body}</main>'
         '<footer><span id="live-status" role="status" aria-live="polite">'
-        f"{'' if links.live else 'A report written from a replayed event log; it does not update.'}"
-        "</span> Read-only view; amounts are token units.</footer></body></html>"
+        f"{h(note)}</span> Read-only view; amounts are token units.</footer></body></html>"
     )
 
 

@@ -36,6 +36,7 @@ from milestoned.indexer.audit_pass import ChainAudit
 from milestoned.indexer.discovery import FollowPolicy, derive_schedule_id
 from milestoned.indexer.filter import WatchedContract
 from milestoned.ogmios.client import OgmiosClient
+from milestoned.web.routes import static_file
 
 
 def in_process(*args: str) -> tuple[int, str]:
@@ -193,6 +194,8 @@ async def test_audit_from_the_chain_alone_and_against_a_real_daemons_log(tmp_pat
             assert head.hash in page and chain.s1_id in page and chain.s2_id in page
             assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)  # no external assets
             assert "<link" not in page and "@import" not in page
+            # the web view's page and style sheet (issue 13.3: the audit report looks like the pages)
+            assert static_file("web.css").decode() in page and '<header class="site">' in page
 
             # one schedule asked for: only it; a schedule whose metadata is foreign: never a schedule
             code, output = await asyncio.to_thread(

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "daemon")
 
 from daemon_process import Daemon, short_folder, write_config
 from devnet_process import devnet_thread
-from ha_chaos import attestation, chaos, fund, operator_key, register, settle_and_audit
+from ha_chaos import chaos, fund, operator_key, settle_and_audit, signed_and_due
 from ha_cluster import cluster
 
 from milestoned.eventlog import EventLog
@@ -53,11 +53,7 @@ def _release(wallet: Path) -> dict[str, Any]:
 
 
 def _signed(daemon: Daemon, devnet: Any, admin: Any) -> str:
-    schedule_id = register(daemon, devnet, admin, ALLOCATIONS)
-    for oracle in ("oracle-1", "oracle-2"):
-        attest = attestation(schedule_id, "M1-testnet-launch", oracle)
-        assert "result" in daemon.call("signature.commit", {"attestations": [attest]})
-    return schedule_id
+    return signed_and_due(daemon, devnet, admin, ALLOCATIONS)
 
 
 def _postgres_chaos(server: PostgresConfig) -> dict[str, float]:

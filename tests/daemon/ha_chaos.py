@@ -104,6 +104,25 @@ def register(daemon: Daemon, devnet: DevnetThread, admin: PaymentSigningKey, all
     return str(registered["result"]["schedule_id"])
 
 
+def signed_and_due(daemon: Daemon, devnet: DevnetThread, admin: PaymentSigningKey, allocations: int) -> str:
+    """Register a schedule, commit M1's quorum, and wait until an M1 allocation is claimable: the
+    chaos must begin with releases due, however fast registration went (with the native evaluator it
+    ends before the first vesting time)."""
+    schedule_id = register(daemon, devnet, admin, allocations)
+    for oracle in ("oracle-1", "oracle-2"):
+        reply = daemon.call(
+            "signature.commit", {"attestations": [attestation(schedule_id, "M1-testnet-launch", oracle)]}
+        )
+        assert "result" in reply, reply
+
+    def due() -> bool:
+        claimable = answer(daemon, "claimable").get("result") or {"allocations": []}
+        return any(a["claimable_now"] or a["released"] or a["in_flight"] for a in claimable["allocations"])
+
+    wait_for(due, "an M1 allocation to fall due", 60)
+    return schedule_id
+
+
 def attestation(schedule_id: str, milestone: str, oracle: str) -> dict[str, str]:
     from milestoned.commands.attestation_file import Attestation, attestation_document
     from milestoned.domain.attestation import sign_attestation

@@ -12,7 +12,7 @@ import shutil
 import pytest
 from daemon_process import Daemon, short_folder, write_config
 from devnet_process import devnet_thread
-from ha_chaos import attestation, chaos, fund, operator_key, register, settle_and_audit
+from ha_chaos import chaos, fund, operator_key, settle_and_audit, signed_and_due
 from ha_cluster import cluster
 
 from milestoned.eventlog.config import PostgresConfig, SQLiteConfig
@@ -28,13 +28,7 @@ def _release(wallet: str) -> dict[str, object]:
 
 
 def _start_signed(daemon: Daemon, devnet: object, admin: object) -> str:
-    schedule_id = register(daemon, devnet, admin, ALLOCATIONS)  # type: ignore[arg-type]
-    for oracle in ("oracle-1", "oracle-2"):
-        reply = daemon.call(
-            "signature.commit", {"attestations": [attestation(schedule_id, "M1-testnet-launch", oracle)]}
-        )
-        assert "result" in reply, reply
-    return schedule_id
+    return signed_and_due(daemon, devnet, admin, ALLOCATIONS)  # type: ignore[arg-type]
 
 
 @pytest.mark.postgres

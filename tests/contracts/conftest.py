@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
 from milestoned.contracts import scenarios as sc
-from milestoned.contracts.evaluation import RedeemerEvaluation, evaluator_in_use, select_evaluator
+from milestoned.contracts.evaluation import EVALUATOR_ENV, RedeemerEvaluation, evaluator_in_use, select_evaluator
 
 _ROWS: list[sc.UnitsRow] = []
 
@@ -28,9 +29,12 @@ def other_schedule() -> sc.Schedule:
 def cross_checked_evaluation() -> Iterator[None]:
     """Every evaluation of the contract tests runs both evaluators, Aiken's native one and uplc, and
     fails (`EvaluatorMismatch`) unless they agree on the verdict and on each redeemer's units: the
-    native evaluator that the builder and the devnet use is held to the reference one here."""
+    native evaluator that the builder and the devnet use is held to the reference one here.
+
+    An explicit `$MILESTONED_EVALUATOR` wins: the mutation run (`make mutants`) sets `native`, since it
+    asks only whether a mutant script is refused, and each mutant would otherwise pay for uplc too."""
     previous = evaluator_in_use()
-    select_evaluator("compare")
+    select_evaluator(os.environ.get(EVALUATOR_ENV) or "compare")  # type: ignore[arg-type]
     yield
     select_evaluator(previous)
 

@@ -79,7 +79,9 @@ def compile_source(file_name: str) -> CompiledScript:
     # OpShin's AST passes recurse deeply on the policy; Python's default limit is too low for them.
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
     config = SOURCE_CONFIG.get(file_name, COMPILER_CONFIG)
-    program = builder.compile(compiler.parse(source, filename=file_name), contract_filename=file_name, config=config)
+    program = builder.compile(
+        compiler.parse(source, filename=file_name), contract_filename=file_name, config=config
+    )
     return CompiledScript(source=file_name, code=flatten(program))
 
 

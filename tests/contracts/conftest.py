@@ -8,7 +8,12 @@ from collections.abc import Callable, Iterator, Sequence
 import pytest
 
 from milestoned.contracts import scenarios as sc
-from milestoned.contracts.evaluation import EVALUATOR_ENV, RedeemerEvaluation, evaluator_in_use, select_evaluator
+from milestoned.contracts.evaluation import (
+    EVALUATOR_ENV,
+    RedeemerEvaluation,
+    evaluator_in_use,
+    select_evaluator,
+)
 
 _ROWS: list[sc.UnitsRow] = []
 

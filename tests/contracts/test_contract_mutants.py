@@ -1,0 +1,41 @@
+"""Tests that kill mutants of the scripts the attack catalogue and the properties let survive.
+
+Each is named after the rule the mutant broke, and each is, as everywhere in the contract tests, one
+change to a transaction the same test first shows accepted, refused by exactly the named redeemer with
+exactly its rule's trace message (`make mutants`, bench/mutants.json; the ones no test can tell apart
+are argued in bench/mutants-equivalent.md).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from pycardano import Asset, AssetName, MultiAsset, RedeemerTag, ScriptHash, Transaction
+
+from milestoned.contracts import scenarios as sc
+from milestoned.contracts.attacks import B1, alloc
+
+from .conftest import Evaluate
+from .test_contract_properties import accepted, refused_by, release
+
+
+def with_mint(built: sc.Built, mint: MultiAsset) -> sc.Built:
+    """The same transaction with another mint field (evaluation only: the scripts see the new field)."""
+    body = copy.deepcopy(built.tx.transaction_body)
+    body.mint = mint
+    return sc.Built(Transaction(body, built.tx.transaction_witness_set), built.utxos, built.spec)
+
+
+def test_spends_read_the_auth_tokens_burn_not_another_token_of_the_policy(
+    schedule: sc.Schedule, evaluate: Evaluate
+) -> None:
+    """A release that also mints a second token name under the schedule's policy is refused by the
+    policy alone ("mint only the auth token"): each spend reads the auth token's burn, the policy's first
+    mint entry, and passes. (Kills the validator reading the last entry instead.)"""
+    built = release(schedule, [alloc(B1, 500)])
+    accepted(evaluate("release 1 (mint as built)", built))
+    policy = ScriptHash(schedule.schedule_id)
+    extra = MultiAsset({policy: Asset({AssetName(b""): -1, AssetName(b"x"): 1})})
+    evaluations = evaluate("release 1, a second token minted", with_mint(built, extra))
+    refused_by(evaluations, "mint only the auth token")
+    assert [e.tag for e in evaluations].count(RedeemerTag.SPEND) == 1  # the spend ran, and passed

@@ -39,3 +39,15 @@ def test_spends_read_the_auth_tokens_burn_not_another_token_of_the_policy(
     evaluations = evaluate("release 1, a second token minted", with_mint(built, extra))
     refused_by(evaluations, "mint only the auth token")
     assert [e.tag for e in evaluations].count(RedeemerTag.SPEND) == 1  # the spend ran, and passed
+
+
+def test_a_reclaim_that_spends_no_allocation_cannot_mint(schedule: sc.Schedule, evaluate: Evaluate) -> None:
+    """The admin, after the deadline, reclaims nothing and mints a token of another name under the
+    schedule's policy instead of burning auth tokens: refused ("burn count": at least one allocation must
+    be spent, so `minted_count == -spent` cannot hold with nothing). (Kills `spent > 0` becoming `>=`.)"""
+    deadline = schedule.reclaim_deadline_ms
+    spent = sc.allocation_utxos(schedule, [alloc(B1, 500)])
+    accepted(evaluate("reclaim 1", sc.reclaim_tx(schedule, spent, validity_start_ms=deadline)))
+    nothing_spent = sc.reclaim_tx(schedule, {}, validity_start_ms=deadline)
+    minted = MultiAsset({ScriptHash(schedule.schedule_id): Asset({AssetName(b"x"): 1})})
+    refused_by(evaluate("reclaim of nothing, minting", with_mint(nothing_spent, minted)), "burn count")

@@ -12,6 +12,7 @@ import copy
 
 from pycardano import Asset, AssetName, MultiAsset, RedeemerTag, ScriptHash, Transaction
 
+from milestoned.contracts import attacks
 from milestoned.contracts import scenarios as sc
 from milestoned.contracts.attacks import B1, alloc
 
@@ -51,3 +52,19 @@ def test_a_reclaim_that_spends_no_allocation_cannot_mint(schedule: sc.Schedule, 
     nothing_spent = sc.reclaim_tx(schedule, {}, validity_start_ms=deadline)
     minted = MultiAsset({ScriptHash(schedule.schedule_id): Asset({AssetName(b"x"): 1})})
     refused_by(evaluate("reclaim of nothing, minting", with_mint(nothing_spent, minted)), "burn count")
+
+
+def test_one_key_with_two_staking_parts_is_two_runs(schedule: sc.Schedule, evaluate: Evaluate) -> None:
+    """Consecutive allocations to two addresses that share the payment key but not the staking part are
+    two runs, paid by two payouts; one payout of both to the first address is refused. (Kills the run
+    merge comparing payment credentials only: the second address's tokens would go to the first.)"""
+    allocations = [alloc(B1, 300), alloc(sc.beneficiary("alice", staked=False), 200)]
+    accepted(evaluate("release to one key, two staking parts", release(schedule, allocations)))
+    merged = [schedule.payout(B1, 500, lovelace=2 * sc.ALLOCATION_LOVELACE)]
+    refused_by(
+        evaluate(
+            "release to one key, two staking parts, one payout",
+            release(schedule, allocations, payouts=merged),
+        ),
+        attacks.NOT_MATCHED + "wrong address or order",
+    )

@@ -9,6 +9,12 @@ The largest batch is searched for, not extrapolated: every candidate size is bui
 the answer is the largest count whose transaction passes, fits the size limit and the unit limits.
 Each allocation of a batch goes to its own beneficiary (one payout output each, the worst case for size)
 under one milestone signed by a quorum of two oracles.
+
+Issue 18's figures: `contracts.release_mem_per_allocation` / `_cpu_per_allocation` are the largest
+batch's total budget (policy and every spend) over its allocations, printed beside the figures the issue
+measured before its point 5; `contracts.allocations_per_mainnet_block` is how many allocations one
+mainnet block releases by its execution-unit limits (62M memory, 20G CPU) with transactions of the
+best batch size, and `..._with_body_size` the same once the block body's 90,112 bytes count too.
 """
 
 from __future__ import annotations
@@ -19,6 +25,14 @@ from milestoned.contracts.loader import default_blueprint
 
 MAX_TX_BYTES = 16_384
 BATCH = 40
+# Mainnet's per-block limits (protocol parameters maxBlockExecutionUnits and maxBlockBodySize).
+MAX_BLOCK_MEM = 62_000_000
+MAX_BLOCK_CPU = 20_000_000_000
+MAX_BLOCK_BYTES = 90_112
+# The per-allocation figures of issue 18 before its point 5, on the 52-allocation batch it measured
+# (13,789,164 memory / 4,164,935,571 CPU units in total), printed as the floor of the new ones.
+ISSUE_18_MEM_PER_ALLOCATION = 13_789_164 / 52
+ISSUE_18_CPU_PER_ALLOCATION = 4_164_935_571 / 52
 
 
 def measure(schedule: sc.Schedule, count: int) -> sc.UnitsRow:
@@ -26,7 +40,7 @@ def measure(schedule: sc.Schedule, count: int) -> sc.UnitsRow:
     return sc.units_row(f"release of {count}", built, built.evaluate())
 
 
-def fits(row: sc.UnitsRow) -> bool:
+def fits_tx(row: sc.UnitsRow) -> bool:
     return row.accepted and row.tx_bytes <= MAX_TX_BYTES and row.mem <= MAX_TX_MEM and row.cpu <= MAX_TX_CPU
 
 
@@ -42,14 +56,39 @@ def largest_batch(schedule: sc.Schedule, first: sc.UnitsRow, batch: sc.UnitsRow)
     )
     count = max(1, int(estimate) + 1)
     row = measure(schedule, count)
-    while not fits(row) and count > 1:
+    while not fits_tx(row) and count > 1:
         count -= 1
         row = measure(schedule, count)
     while True:
         bigger = measure(schedule, count + 1)
-        if not fits(bigger):
+        if not fits_tx(bigger):
             return row
         count, row = count + 1, bigger
+
+
+def block_packing(row: sc.UnitsRow, allocations: int) -> tuple[int, int]:
+    """How many copies of this release fit one mainnet block: (by execution units, by units and body
+    size), each as allocations released per block."""
+    by_units = min(MAX_BLOCK_MEM // row.mem, MAX_BLOCK_CPU // row.cpu)
+    by_size = min(by_units, MAX_BLOCK_BYTES // row.tx_bytes)
+    return by_units * allocations, by_size * allocations
+
+
+def allocations_per_block(schedule: sc.Schedule, first: sc.UnitsRow, best: sc.UnitsRow) -> sc.UnitsRow:
+    """The batch size that releases the most allocations per mainnet block by execution units: a block
+    holds about 4.4 largest batches, so a smaller batch that fits one more transaction can release more.
+    Candidates come from the linear model through the two measured points; each is then measured."""
+    largest = best.redeemers - 1
+    per_mem = (best.mem - first.mem) / (largest - 1)
+    per_cpu = (best.cpu - first.cpu) / (largest - 1)
+    candidates = {largest}
+    for txs in range(1, 16):
+        by_mem = (MAX_BLOCK_MEM / txs - first.mem) / per_mem
+        size = min(by_mem, (MAX_BLOCK_CPU / txs - first.cpu) / per_cpu) + 1
+        if 1 <= size <= largest:
+            candidates.add(int(size))
+    rows = [best if n == largest else measure(schedule, n) for n in sorted(candidates)]
+    return max((r for r in rows if fits_tx(r)), key=lambda r: block_packing(r, r.redeemers - 1)[0])
 
 
 def per_redeemer(schedule: sc.Schedule) -> dict[str, float]:
@@ -100,8 +139,30 @@ def run() -> dict[str, float]:
         f"script sizes: validator {validator_bytes} bytes, policy {policy_bytes} bytes applied "
         f"({len(blueprint.policy_template)} unapplied); both are meant as reference scripts"
     )
+    largest = best.redeemers - 1
+    mem_per_allocation = best.mem / largest
+    cpu_per_allocation = best.cpu / largest
+    print(
+        f"per allocation in the largest batch: {mem_per_allocation:,.0f} memory, "
+        f"{cpu_per_allocation:,.0f} CPU "
+        f"(floor: {ISSUE_18_MEM_PER_ALLOCATION:,.0f} / {ISSUE_18_CPU_PER_ALLOCATION:,.0f} before issue 18.5)"
+    )
+    packed = allocations_per_block(schedule, first, best)
+    n = packed.redeemers - 1
+    by_units, by_size = block_packing(packed, n)
+    print(
+        f"mainnet block ({MAX_BLOCK_MEM:,} memory, {MAX_BLOCK_CPU:,} CPU, {MAX_BLOCK_BYTES:,} bytes): "
+        f"{by_units} allocations by execution units ({by_units // n} releases of {n}, "
+        f"{packed.mem:,} memory each); {by_size} once the block body size counts too "
+        f"({packed.tx_bytes:,} bytes each)"
+    )
     redeemers = per_redeemer(schedule)
     return {
+        "contracts.release_mem_per_allocation": mem_per_allocation,
+        "contracts.release_cpu_per_allocation": cpu_per_allocation,
+        "contracts.allocations_per_mainnet_block": by_units,
+        "contracts.allocations_per_mainnet_block.batch": n,
+        "contracts.allocations_per_mainnet_block_with_body_size": by_size,
         **redeemers,
         "contracts.release1.mem": first.mem,
         "contracts.release1.cpu": first.cpu,

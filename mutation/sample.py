@@ -53,10 +53,10 @@ SAMPLE: tuple[Pick, ...] = (
     ),
     Pick(
         "milestoned/contracts/onchain/allocation_validator.py",
-        "constant",
-        "b'' -> b'\\x00'",
-        "the validator looks for the burn of another token name than the auth token's",
-        on_line_with="auth token not burned",
+        "swap_comparison",
+        "(Lt->LtE)",
+        "the validator accepts a spend whose transaction burns nothing of the schedule's policy",
+        on_line_with="mint.get(allocation.schedule_id, nothing)",
     ),
 )
 

@@ -42,6 +42,14 @@ POLICY_TITLE = "schedule_policy.mint"
 # script deposit per schedule).
 COMPILER_CONFIG: CompilationConfig = DEFAULT_CONFIG.update(OPT_O3_CONFIG).update(remove_trace=False)
 
+# Per-source adjustments. The validator runs once per allocation spent, and it is small: inlining the
+# shared code patterns (field access, list look-ups) instead of calling them saves about 9k memory units
+# per allocation for 10 more bytes. The policy stays compressed: inlined it would be over 18 KB, too big
+# for the transaction that deploys it as a reference script.
+SOURCE_CONFIG: dict[str, CompilationConfig] = {
+    "allocation_validator.py": COMPILER_CONFIG.update(compress_patterns=False),
+}
+
 # The policy's parameters, in the order the compiled code takes them (see ScheduleParameters).
 POLICY_PARAMETERS: tuple[tuple[str, Any], ...] = (
     ("admin_key_hash", bytes),
@@ -70,8 +78,9 @@ def compile_source(file_name: str) -> CompiledScript:
     source = (ONCHAIN_DIR / file_name).read_text()
     # OpShin's AST passes recurse deeply on the policy; Python's default limit is too low for them.
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
+    config = SOURCE_CONFIG.get(file_name, COMPILER_CONFIG)
     program = builder.compile(
-        compiler.parse(source, filename=file_name), contract_filename=file_name, config=COMPILER_CONFIG
+        compiler.parse(source, filename=file_name), contract_filename=file_name, config=config
     )
     return CompiledScript(source=file_name, code=flatten(program))
 

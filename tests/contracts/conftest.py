@@ -9,7 +9,12 @@ from collections.abc import Callable, Iterator, Sequence
 import pytest
 
 from milestoned.contracts import scenarios as sc
-from milestoned.contracts.evaluation import RedeemerEvaluation, evaluator_in_use, select_evaluator
+from milestoned.contracts.evaluation import (
+    EVALUATOR_ENV,
+    RedeemerEvaluation,
+    evaluator_in_use,
+    select_evaluator,
+)
 from milestoned.contracts.native_evaluation import unavailable_reason
 
 _ROWS: list[sc.UnitsRow] = []
@@ -31,7 +36,10 @@ def other_schedule() -> sc.Schedule:
 def cross_checked_evaluation() -> Iterator[None]:
     """Every evaluation of the contract tests runs both evaluators, Aiken's native one and uplc, and
     fails (`EvaluatorMismatch`) unless they agree on the verdict and on each redeemer's units: the
-    native evaluator that the builder and the devnet use is held to the reference one here."""
+    native evaluator that the builder and the devnet use is held to the reference one here.
+
+    An explicit `$MILESTONED_EVALUATOR` wins: the mutation run (`make mutants`) sets `native`, since it
+    asks only whether a mutant script is refused, and each mutant would otherwise pay for uplc too."""
     previous = evaluator_in_use()
     missing = unavailable_reason()
     if missing is not None and os.environ.get("CI") != "true":
@@ -41,7 +49,7 @@ def cross_checked_evaluation() -> Iterator[None]:
         )
         yield
         return
-    select_evaluator("compare")  # in CI a missing native evaluator fails here
+    select_evaluator(os.environ.get(EVALUATOR_ENV) or "compare")  # type: ignore[arg-type]
     yield
     select_evaluator(previous)
 

@@ -12,7 +12,9 @@ by a schedule policy, are not affected.
 The validator reads its datum from the V3 ScriptInfo (`SpendingScript out_ref (Just datum)`) and never
 walks the inputs: its cost does not grow with the number of allocations in the transaction. A
 transaction that mints nothing under the schedule's policy reads as burning nothing, so it fails with
-"auth token not burned" rather than a missing-key error.
+"auth token not burned" rather than a missing-key error. The burn read is the policy's first minted
+entry (`items()[0]`): a schedule policy mints or burns only its auth token, so that entry is the auth
+token, and reading it costs no key look-up in a script that runs once per allocation.
 """
 
 from opshin.prelude import *
@@ -57,4 +59,6 @@ def validator(context: SpendingContext) -> None:
     allocation: AllocationDatum = script_info.datum.datum
     # a mint without the schedule's policy reads as nothing burned, so the failure says why
     nothing: Dict[bytes, int] = {b"": 0}
-    assert context.transaction.mint.get(allocation.schedule_id, nothing)[b""] < 0, "auth token not burned"
+    assert context.transaction.mint.get(allocation.schedule_id, nothing).items()[0][1] < 0, (
+        "auth token not burned"
+    )

@@ -24,6 +24,10 @@ the inputs and one over the outputs:
   compared pairwise, the outputs as a chain of PaidOutput data (no list indexing, linear). A tagged
   output holds ADA and the released token only and no reference script: the submitter cannot load a
   beneficiary's payout with foreign tokens or a large script that make it costly to spend.
+  Cost: each payout is compared with the output its run expects (beneficiary, its own ADA and exactly
+  the run's token amount, the tag, no reference script) in one `equals_data`; only when that fails
+  does `explain_payout` look at the parts to name the rule broken. ADA is read as the first entry of a
+  value (the ledger's canonical order puts ADA first in every output), not looked up by key.
 - Reclaim: exactly the Reclaim redeemer (any other constructor is refused, not taken for a reclaim),
   admin signature, validity range starting at or after the reclaim deadline.
 - Release and reclaim count the spent UTxOs at the validator whose datum names this schedule and burn
@@ -74,9 +78,7 @@ class Run(PlutusData):
 class PaidOutput(PlutusData):
     # the tagged outputs, last first, as a chain: `rest` is the PaidOutput before it or NoPaidOutput
     CONSTR_ID = 0
-    address: Address
-    amount: int
-    lovelace: int
+    output: TxOut
     rest: Anything
 
 
@@ -166,6 +168,21 @@ def check_spendable(address: Address) -> None:
             ), "beneficiary pointer out of range"
 
 
+def explain_payout(out: TxOut, run: Run, lovelace: int, token_policy_id: bytes, token_name: bytes) -> None:
+    # Only for a payout that differs from the one its run expects: names the first rule it breaks. The
+    # expected output differs from it only in these four parts (the datum is the tag by selection and
+    # the lovelace is its own), so one of the checks fails.
+    value = out.value
+    no_tokens: Dict[bytes, int] = {}
+    amount = value.get(token_policy_id, no_tokens).get(token_name, 0)
+    expected = Holding({b"": {b"": lovelace}, token_policy_id: {token_name: amount}})
+    assert equals_data(Holding(value), expected), "payout must hold ADA and the released token only"
+    reference_script = out.reference_script
+    assert isinstance(reference_script, NoScriptHash), "payout carries a reference script"
+    assert out.address == run.beneficiary, "payouts do not match the allocations: wrong address or order"
+    assert amount == run.amount, "payouts do not match the allocations: wrong token amount"
+
+
 def next_payout(paid: Union[PaidOutput, NoPaidOutput]) -> PaidOutput:
     assert isinstance(paid, PaidOutput), (
         "payouts do not match the allocations: fewer tagged payouts than runs"
@@ -229,9 +246,8 @@ def validator(
             assert admin_key_hash in tx.signatories, "admin signature missing"
             assert now >= reclaim_deadline_ms, "before reclaim deadline"
         spent = 0
-        # payout runs, newest first
+        # payout runs, newest first; the open run is the last allocation's (spent > 1: one is open)
         runs: List[Run] = []
-        run_open = False
         run_address = Address(validator_credential, NoStakingCredential())
         run_amount = 0
         run_lovelace = 0
@@ -247,17 +263,15 @@ def validator(
                         assert allocation.milestone_id in verified, "milestone not attested"
                         assert allocation.vesting_time <= now, "not vested"
                         beneficiary = allocation.beneficiary
-                        locked = resolved.value[b""][b""]
-                        if run_open and beneficiary == run_address:
+                        if spent > 1 and beneficiary == run_address:
                             run_amount += allocation.amount
-                            run_lovelace += locked
+                            run_lovelace += resolved.value.items()[0][1].items()[0][1]
                         else:
-                            if run_open:
+                            if spent > 1:
                                 runs = [Run(run_address, run_amount, run_lovelace)] + runs
-                            run_open = True
                             run_address = beneficiary
                             run_amount = allocation.amount
-                            run_lovelace = locked
+                            run_lovelace = resolved.value.items()[0][1].items()[0][1]
         # Every auth token sits alone in an allocation UTxO at the validator (register guarantees it and
         # this check keeps it so): burning as many tokens as there are spent UTxOs naming this schedule
         # means each of them held one (a spoofed one would leave the count short) and none escapes.
@@ -268,24 +282,24 @@ def validator(
             paid: Union[PaidOutput, NoPaidOutput] = NoPaidOutput()
             for out in tx.outputs:
                 if out.datum == tag:
-                    value = out.value
-                    lovelace = value[b""][b""]
-                    amount = value.get(token_policy_id, no_tokens).get(token_name, 0)
-                    expected = Holding({b"": {b"": lovelace}, token_policy_id: {token_name: amount}})
-                    assert equals_data(Holding(value), expected), (
-                        "payout must hold ADA and the released token only"
-                    )
-                    reference_script = out.reference_script
-                    assert isinstance(reference_script, NoScriptHash), "payout carries a reference script"
-                    paid = PaidOutput(out.address, amount, lovelace, paid)
-            # both newest first: the last run is paid by the last tagged output, and so on
+                    paid = PaidOutput(out, paid)
+            no_script = NoScriptHash()
+            # both newest first: the last run is paid by the last tagged output, and so on. A payout is
+            # the output its run expects (its beneficiary, exactly its amount of the token and its own
+            # ADA, nothing else, the tag, no reference script), compared as data in one builtin call.
             for run in runs:
                 payout = next_payout(paid)
-                assert payout.address == run.beneficiary, (
-                    "payouts do not match the allocations: wrong address or order"
+                out = payout.output
+                lovelace = out.value.items()[0][1].items()[0][1]
+                expected = TxOut(
+                    run.beneficiary,
+                    {b"": {b"": lovelace}, token_policy_id: {token_name: run.amount}},
+                    tag,
+                    no_script,
                 )
-                assert payout.amount == run.amount, "payouts do not match the allocations: wrong token amount"
-                assert payout.lovelace >= run.lovelace, "payout carries less ADA than its allocations locked"
+                if not equals_data(out, expected):
+                    explain_payout(out, run, lovelace, token_policy_id, token_name)
+                assert lovelace >= run.lovelace, "payout carries less ADA than its allocations locked"
                 rest: Union[PaidOutput, NoPaidOutput] = payout.rest
                 paid = rest
             assert isinstance(paid, NoPaidOutput), (

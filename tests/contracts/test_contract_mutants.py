@@ -1,0 +1,70 @@
+"""Tests that kill mutants of the scripts the attack catalogue and the properties let survive.
+
+Each is named after the rule the mutant broke, and each is, as everywhere in the contract tests, one
+change to a transaction the same test first shows accepted, refused by exactly the named redeemer with
+exactly its rule's trace message (`make mutants`, bench/mutants.json; the ones no test can tell apart
+are argued in bench/mutants-equivalent.md).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from pycardano import Asset, AssetName, MultiAsset, RedeemerTag, ScriptHash, Transaction
+
+from milestoned.contracts import attacks
+from milestoned.contracts import scenarios as sc
+from milestoned.contracts.attacks import B1, alloc
+
+from .conftest import Evaluate
+from .test_contract_properties import accepted, refused_by, release
+
+
+def with_mint(built: sc.Built, mint: MultiAsset) -> sc.Built:
+    """The same transaction with another mint field (evaluation only: the scripts see the new field)."""
+    body = copy.deepcopy(built.tx.transaction_body)
+    body.mint = mint
+    return sc.Built(Transaction(body, built.tx.transaction_witness_set), built.utxos, built.spec)
+
+
+def test_spends_read_the_auth_tokens_burn_not_another_token_of_the_policy(
+    schedule: sc.Schedule, evaluate: Evaluate
+) -> None:
+    """A release that also mints a second token name under the schedule's policy is refused by the
+    policy alone ("mint only the auth token"): each spend reads the auth token's burn, the policy's first
+    mint entry, and passes. (Kills the validator reading the last entry instead.)"""
+    built = release(schedule, [alloc(B1, 500)])
+    accepted(evaluate("release 1 (mint as built)", built))
+    policy = ScriptHash(schedule.schedule_id)
+    extra = MultiAsset({policy: Asset({AssetName(b""): -1, AssetName(b"x"): 1})})
+    evaluations = evaluate("release 1, a second token minted", with_mint(built, extra))
+    refused_by(evaluations, "mint only the auth token")
+    assert [e.tag for e in evaluations].count(RedeemerTag.SPEND) == 1  # the spend ran, and passed
+
+
+def test_a_reclaim_that_spends_no_allocation_cannot_mint(schedule: sc.Schedule, evaluate: Evaluate) -> None:
+    """The admin, after the deadline, reclaims nothing and mints a token of another name under the
+    schedule's policy instead of burning auth tokens: refused ("burn count": at least one allocation must
+    be spent, so `minted_count == -spent` cannot hold with nothing). (Kills `spent > 0` becoming `>=`.)"""
+    deadline = schedule.reclaim_deadline_ms
+    spent = sc.allocation_utxos(schedule, [alloc(B1, 500)])
+    accepted(evaluate("reclaim 1", sc.reclaim_tx(schedule, spent, validity_start_ms=deadline)))
+    nothing_spent = sc.reclaim_tx(schedule, {}, validity_start_ms=deadline)
+    minted = MultiAsset({ScriptHash(schedule.schedule_id): Asset({AssetName(b"x"): 1})})
+    refused_by(evaluate("reclaim of nothing, minting", with_mint(nothing_spent, minted)), "burn count")
+
+
+def test_one_key_with_two_staking_parts_is_two_runs(schedule: sc.Schedule, evaluate: Evaluate) -> None:
+    """Consecutive allocations to two addresses that share the payment key but not the staking part are
+    two runs, paid by two payouts; one payout of both to the first address is refused. (Kills the run
+    merge comparing payment credentials only: the second address's tokens would go to the first.)"""
+    allocations = [alloc(B1, 300), alloc(sc.beneficiary("alice", staked=False), 200)]
+    accepted(evaluate("release to one key, two staking parts", release(schedule, allocations)))
+    merged = [schedule.payout(B1, 500, lovelace=2 * sc.ALLOCATION_LOVELACE)]
+    refused_by(
+        evaluate(
+            "release to one key, two staking parts, one payout",
+            release(schedule, allocations, payouts=merged),
+        ),
+        attacks.NOT_MATCHED + "wrong address or order",
+    )

@@ -132,15 +132,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         targets = [t for t in targets if wanted[t.path]]
         mutants = [m for t in targets for m in mutants_of(t, wanted[t.path])]
     else:
-        mutants = select([m for t in targets for m in mutants_of(t)], None, args.stride)
+        # every n-th mutant of each module: a later run of one module with the same stride picks the same
+        # mutants as the run of the whole group did
+        mutants = [m for t in targets for m in select(mutants_of(t), None, args.stride)]
     if ids is not None and len(mutants) != len(ids):
         missing = ids - {m.id for m in mutants}
         raise SystemExit(f"no such mutant: {', '.join(sorted(missing))} (see `python -m mutation list`)")
     print(f"[mutation] {len(mutants)} mutants of {len(targets)} modules, {args.jobs} at a time")
     output = Path(args.output) if args.output else None
     records = load_records(output) if output else load_records()
-    complete = ids is None and args.stride == 1
-    if complete and not args.output:  # a full run of a target replaces its earlier records
+    # A run of whole modules (all of their mutants or every n-th) replaces their earlier records: after an
+    # edit of a module its ids denote other mutants, so old records would count changes never run.
+    complete = ids is None
+    if complete and not args.output:
         paths = {t.path for t in targets}
         records = {k: v for k, v in records.items() if v["target"] not in paths}
 
@@ -199,7 +203,7 @@ def main(argv: list[str]) -> int:
         )
         if name == "run":
             p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
-            p.add_argument("--stride", type=int, default=1, help="run every n-th mutant only")
+            p.add_argument("--stride", type=int, default=1, help="run every n-th mutant of each module only")
             p.add_argument("--ids", help="comma-separated mutant ids (path#index)")
             p.add_argument("--output", help="write records here instead of bench/ (figures are not written)")
             p.add_argument(

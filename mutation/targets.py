@@ -19,10 +19,12 @@ DOMAIN_SCHEDULE = (
     "tests/domain/test_domain_addresses_mutants.py",
     "tests/domain/test_domain_onchain_decode_mutants.py",
     "tests/domain/test_domain_schedule_errors_mutants.py",
+    "tests/domain/test_domain_schedule_order_mutants.py",
 )
 ADDRESS_TESTS = (
     "tests/domain/test_domain_addresses_and_keys.py",
     "tests/domain/test_domain_addresses_mutants.py",
+    "tests/domain/test_domain_encoding_mutants.py",
 )
 TXBUILDER_FAST = ("tests/txbuilder/test_txbuilder_units.py", "tests/txbuilder/test_txbuilder_lifecycle.py")
 DAEMON_PROCESS = ("tests/daemon/test_daemon_process.py",)
@@ -70,6 +72,7 @@ CORE: tuple[Target, ...] = (
     _domain(
         "onchain_types",
         "tests/domain/test_domain_onchain_decode_mutants.py",
+        "tests/domain/test_domain_encoding_mutants.py",
         "tests/contracts/test_onchain_types.py",
         "tests/indexer/test_indexer_filter.py",
         "tests/contracts/test_script_context.py",
@@ -134,6 +137,7 @@ CORE: tuple[Target, ...] = (
         "milestoned/txbuilder/assembly.py",
         (
             "tests/txbuilder/test_txbuilder_selection_mutants.py",
+            "tests/txbuilder/test_txbuilder_assembly_mutants.py",
             *TXBUILDER_FAST,
             "tests/txbuilder/test_txbuilder_errors.py",
         ),

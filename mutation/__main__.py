@@ -5,6 +5,7 @@
     python -m mutation run core --module milestoned/txbuilder/fees.py --stride 3
     python -m mutation list core                   # how many mutants, per module and operator
     python -m mutation survivors                   # the survivors recorded in bench/mutants.json
+    python -m mutation equivalents [--fix]         # argued mutants whose id now names another change
 
 Results are merged into `bench/mutants.json` (one record per mutant: target, operator, file:line,
 status, the test that killed it) and the figures recomputed from it into `bench/results.json`
@@ -26,6 +27,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mutation import equivalents
 from mutation.runner import REPO, Result, mutants_of, run_mutants, select
 from mutation.targets import TARGETS, Target
 
@@ -40,9 +42,8 @@ def group_of(record: dict[str, Any]) -> str:
 
 
 def equivalent_ids(path: Path = EQUIVALENT_MD) -> set[str]:
-    if not path.exists():
-        return set()
-    return set(re.findall(r"^## (\S+#\d+)", path.read_text(), flags=re.MULTILINE))
+    """The argued survivors whose entry still names the mutant it argues (see mutation/equivalents.py)."""
+    return equivalents.valid_ids(path)
 
 
 def figures(records: dict[str, dict[str, Any]], equivalent: set[str]) -> dict[str, float]:
@@ -182,13 +183,30 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_survivors(args: argparse.Namespace) -> int:
     equivalent = equivalent_ids()
+    stale = {c.entry.id for c in equivalents.problems()}
     for record in load_records().values():
         if record["status"] in ("survived", "error"):
-            mark = "equivalent" if record["id"] in equivalent else "UNARGUED"
+            mark = (
+                "equivalent"
+                if record["id"] in equivalent
+                else "STALE ARGUMENT"
+                if record["id"] in stale
+                else "UNARGUED"
+            )
             print(
                 f"{record['id']} {record['location']} {record['operator']}: {record['description']} [{mark}]"
             )
     return 0
+
+
+def cmd_equivalents(args: argparse.Namespace) -> int:
+    """Entries of bench/mutants-equivalent.md that no longer name their mutant (exit 1 if any)."""
+    left = equivalents.fix() if args.fix else equivalents.problems()
+    for c in left if args.fix else equivalents.problems():
+        print(f"{c.entry.id}: {c.problem}")
+    if args.fix:
+        print(f"[mutation] {len(left)} entries left to look at by hand")
+    return 1 if left else 0
 
 
 def main(argv: list[str]) -> int:
@@ -214,6 +232,8 @@ def main(argv: list[str]) -> int:
         else:
             p.add_argument("-v", "--verbose", action="store_true")
     sub.add_parser("survivors")
+    p = sub.add_parser("equivalents", help="check that each argued mutant is still the one argued")
+    p.add_argument("--fix", action="store_true", help="move entries whose change moved to another id")
     args = parser.parse_args(argv)
     if args.command in ("run", "list"):
         args.groups = args.groups or list(TARGETS)
@@ -224,6 +244,8 @@ def main(argv: list[str]) -> int:
         return cmd_run(args)
     if args.command == "list":
         return cmd_list(args)
+    if args.command == "equivalents":
+        return cmd_equivalents(args)
     return cmd_survivors(args)
 
 

@@ -324,12 +324,15 @@ class Pool:
 
 
 def baseline_seconds(pool: Pool, targets: Sequence[Target], say: Any) -> dict[tuple[str, ...], float]:
-    """Run each distinct test set once unmutated: it must pass, and its time sets the timeouts."""
+    """Run each distinct test set once unmutated (as many at a time as there are slots, as the mutants
+    will run): it must pass, and its time sets the timeouts."""
     seconds: dict[tuple[str, ...], float] = {}
-    pending = {t.tests: t for t in targets}
-    for tests, target in pending.items():
-        pool.start(None, target, timeout=900)
+    pending = list({t.tests: t for t in targets}.values())
+    while pending or pool.running:
+        while pending and pool.has_free_slot():
+            pool.start(None, pending.pop(0), timeout=900)
         run, outcome, elapsed = pool.wait_one()
+        tests = run.target.tests
         if outcome["status"] != "survived":
             log = run.out.with_suffix(".log").read_text()[-3000:]
             raise RuntimeError(f"the unmutated tests {list(tests)} do not pass: {outcome}\n{log}")

@@ -22,7 +22,6 @@ import argparse
 import collections
 import json
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any

@@ -114,8 +114,10 @@ def check(entry: Entry) -> Check:
         return Check(entry, None)
     same = [index for index, pin in pins.items() if pin == entry.pin]
     moved = f"{entry.path}#{same[0]}" if len(same) == 1 else None
-    where = f"; the same change is now {moved}" if moved else (
-        "; that change is gone" if not same else f"; the same change is at {len(same)} sites"
+    where = (
+        f"; the same change is now {moved}"
+        if moved
+        else ("; that change is gone" if not same else f"; the same change is at {len(same)} sites")
     )
     return Check(entry, f"now names another mutant{where}", moved)
 

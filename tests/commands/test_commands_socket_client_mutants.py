@@ -192,3 +192,22 @@ def test_a_long_answer_is_read_whole(serve: Callable[[Script], Path]) -> None:
         connection.sendall(orjson.dumps({"id": 1, "result": "x" * 300_000}) + b"\n")
 
     assert call(serve(script), "status") == "x" * 300_000
+
+
+def test_a_daemon_that_drops_the_connection_unread_is_a_broken_connection(
+    serve: Callable[[Script], Path],
+) -> None:
+    """Closing a Unix socket with the request still unread resets it: the client's read fails."""
+    arrived = threading.Event()
+
+    def script(connection: socket.socket) -> None:
+        while not connection.recv(1, socket.MSG_PEEK):  # the request is there, and stays unread
+            pass
+        arrived.set()
+
+    error = failing(serve, script)
+    assert arrived.is_set()
+    assert (error.message, error.hint) == (
+        "the connection to the daemon broke: [Errno 104] Connection reset by peer",
+        "check the daemon's log",
+    )

@@ -162,8 +162,7 @@ def pytest_args(target: Target, slot: Slot) -> list[str]:
         "-q",
         "-p",
         "no:cacheprovider",
-        "-m",
-        "not postgres",
+        *(() if target.postgres else ("-m", "not postgres")),
         f"--basetemp={slot.root / 'pytest'}",
     ]
     if target.package == "contracts":

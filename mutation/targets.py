@@ -3,7 +3,9 @@
 Each mutant runs only the tests that cover its module (a full suite per mutant would take days on two
 cores). The files are the ones that exercise the module directly, fastest first, so that `-x` stops at
 the first failing test early; the PostgreSQL variants of the store tests are left out (the SQLite
-variants run the same code paths of these modules), as is anything that needs the devnet.
+variants run the same code paths of these modules) except for `projections/store.py`, which has
+PostgreSQL-only lines; anything that needs the devnet is left out too, except the lifecycle tests of
+the transaction builders.
 
 The core list is issue 19's; the script target is issue 11's (the OpShin sources, compiled on the
 `make contracts` path and run against the contract tests).
@@ -38,6 +40,8 @@ class Target:
     tests: tuple[str, ...]
     # the OpShin sources: also mutate compared addresses to their payment credential only
     weak_fields: bool = False
+    # also run the PostgreSQL variants of the store tests (for modules with PostgreSQL-only lines)
+    postgres: bool = False
 
     @property
     def package(self) -> str:
@@ -125,6 +129,7 @@ CORE: tuple[Target, ...] = (
             "tests/projections/test_projections_replay_backends.py",
             "tests/projections/test_projections_property.py",
         ),
+        postgres=True,  # the search path and the placeholder translation run on PostgreSQL only
     ),
     Target(
         "milestoned/txbuilder/release_checks.py",

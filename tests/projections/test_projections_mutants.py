@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import orjson
+import pytest
+from eventsourcing.persistence import ConnectionPoolClosedError, OperationalError
 
 from milestoned.eventlog.testing import StoreHarness
 from milestoned.projections.store import ProjectionStore
@@ -14,3 +16,13 @@ def test_an_empty_store_is_at_position_zero_in_its_dump(store: StoreHarness) -> 
         document = orjson.loads(projections.dump())
     assert document["position"] == 0 and document["position"] is not False
     assert all(rows == [] for rows in document["tables"].values())
+
+
+def test_leaving_the_with_block_closes_the_store(store: StoreHarness) -> None:
+    """The store's connections are released at the end of the block: it cannot be used after it
+    (SQLite's pool says it is closed; PostgreSQL's pool that it cannot be reused)."""
+    with ProjectionStore(store.config("p")) as projections:
+        assert projections.position() == 0
+    closed = ConnectionPoolClosedError if store.backend == "sqlite" else OperationalError
+    with pytest.raises(closed):
+        projections.position()

@@ -9,6 +9,8 @@ Why this shape:
   imports those libraries once (never `milestoned` itself) and forks a child per mutant: the child
   imports only our modules (from the slot) and the test files, then runs `pytest.main`.
 - Each child is the leader of its own process group, so a timeout kills it and whatever it started.
+- The children set MILESTONED_HEAVY_TESTS=1: the few boundary tests too heavy for every `make test`
+  (a 256 MiB answer at the socket client's limit) run where they matter, against mutants.
 - Hypothesis runs derandomized (fixed seed) with no example database, so a result is reproducible and
   no failing example of a mutant leaks into `.hypothesis/` of the checkout.
 - For the OpShin sources the child first compiles both scripts with `milestoned.contracts.build` (the
@@ -180,6 +182,7 @@ def _child(mutant: Mutant | None, target: Target, slot: Slot, out: Path) -> None
         os.dup2(log, 2)
         sys.dont_write_bytecode = True
         os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+        os.environ["MILESTONED_HEAVY_TESTS"] = "1"  # boundary tests too heavy for every `make test`
         os.environ["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(slot.root), os.environ.get("PYTHONPATH", "")) if p
         )

@@ -7,6 +7,7 @@ a hang-up, silence. Each way the conversation fails must end in its own `Command
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -16,7 +17,14 @@ import orjson
 import pytest
 
 from milestoned.commands.output import CommandError, ExitCode
-from milestoned.commands.socket_client import DEFAULT_SOCKET, DaemonClient, DaemonRefused, call, socket_path
+from milestoned.commands.socket_client import (
+    DEFAULT_SOCKET,
+    MAX_ANSWER_BYTES,
+    DaemonClient,
+    DaemonRefused,
+    call,
+    socket_path,
+)
 
 Script = Callable[[socket.socket], None]
 
@@ -211,3 +219,33 @@ def test_a_daemon_that_drops_the_connection_unread_is_a_broken_connection(
         "the connection to the daemon broke: [Errno 104] Connection reset by peer",
         "check the daemon's log",
     )
+
+
+HEAVY = pytest.mark.skipif(
+    os.environ.get("MILESTONED_HEAVY_TESTS") != "1",
+    reason="moves 2 x 256 MiB through a socket (~1 GB of memory): set MILESTONED_HEAVY_TESTS=1; "
+    "`python -m mutation` does",
+)
+
+
+@HEAVY
+@pytest.mark.parametrize("over", [0, 1])
+def test_an_answer_is_read_up_to_the_limit_and_refused_past_it(
+    serve: Callable[[Script], Path], over: int
+) -> None:
+    """MAX_ANSWER_BYTES (256 MiB) counts the whole line with its newline: at it the answer is read."""
+    head, tail = b'{"id":1,"result":"', b'"}\n'
+    size = 256 * 1024 * 1024 - len(head) - len(tail) + over
+    answer = head + b"x" * size + tail
+    assert len(answer) == MAX_ANSWER_BYTES + over
+
+    def script(connection: socket.socket) -> None:
+        read_request(connection)
+        connection.sendall(answer)
+
+    if over:
+        error = failing(serve, script, timeout_s=60)
+        assert (error.message, error.hint) == ("the daemon's answer is too large", "narrow the query")
+    else:
+        result = call(serve(script), "status")
+        assert len(result) == size and result.count("x") == size

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import cbor2
 import pytest
-from pycardano import Address, Network, VerificationKeyHash
+from pycardano import Address, Network, PointerAddress, VerificationKeyHash
 
 from milestoned.domain import onchain_types as ot
 from milestoned.domain.addresses import AddressError, _abbreviate, parse_payment_address
@@ -54,3 +54,46 @@ def test_a_staking_credential_with_another_arity_is_refused(fields: list[object]
     with pytest.raises(ot.OnchainDecodeError) as refused:
         ot.allocation_datum_from_cbor(datum_with_staking(staking))
     assert str(refused.value) == f"not an allocation datum: unreadable staking part {ot._show(staking)}"
+
+
+def test_an_address_with_no_payload_is_not_well_formed() -> None:
+    empty = bech32(b"")
+    with pytest.raises(AddressError) as refused:
+        parse_payment_address(empty, CardanoNetwork.PREPROD)
+    assert (refused.value.problem, refused.value.hint) == (
+        f"{_abbreviate(empty)} is not a well-formed address",
+        "copy it again from the wallet",
+    )
+
+
+# The ledger keeps a pointer's slot as a Word32 and its indexes as Word16 (written out here, not taken
+# from the module under test, so that a changed bound fails).
+WORD32, WORD16 = 4_294_967_295, 65_535
+HASH_KEY = VerificationKeyHash(bytes(range(1, 29)))
+
+
+def pointer_address(slot: int, tx_index: int, cert_index: int) -> str:
+    return str(Address(HASH_KEY, PointerAddress(slot, tx_index, cert_index), network=Network.TESTNET))
+
+
+def test_the_largest_pointer_the_ledger_keeps_is_accepted() -> None:
+    text = pointer_address(WORD32, WORD16, WORD16)
+    pointer = parse_payment_address(text, CardanoNetwork.PREPROD).staking_part
+    assert isinstance(pointer, PointerAddress)
+    assert (pointer.slot, pointer.tx_index, pointer.cert_index) == (WORD32, WORD16, WORD16)
+
+
+@pytest.mark.parametrize(
+    "pointer", [(WORD32 + 1, 0, 0), (0, WORD16 + 1, 0), (0, 0, WORD16 + 1)], ids=["slot", "tx", "cert"]
+)
+def test_a_pointer_past_the_ledger_ranges_is_refused(pointer: tuple[int, int, int]) -> None:
+    text = pointer_address(*pointer)
+    with pytest.raises(AddressError) as refused:
+        parse_payment_address(text, CardanoNetwork.PREPROD)
+    slot, tx_index, cert_index = pointer
+    assert (refused.value.problem, refused.value.hint) == (
+        f"{_abbreviate(text)} is a pointer address whose pointer (slot {slot}, transaction {tx_index}, "
+        f"certificate {cert_index}) is out of range (at most 4294967295, 65535, 65535): the ledger would "
+        "not keep it, so no payout could reach it",
+        "use the wallet's base or enterprise address",
+    )

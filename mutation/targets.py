@@ -56,7 +56,12 @@ def _domain(name: str, *tests: str) -> Target:
 
 CORE: tuple[Target, ...] = (
     _domain("addresses", *ADDRESS_TESTS, "tests/domain/test_domain_schedule_file.py"),
-    _domain("allocation", "tests/domain/test_domain_eligibility.py", *DOMAIN_SCHEDULE),
+    _domain(
+        "allocation",
+        "tests/domain/test_domain_eligibility.py",
+        "tests/domain/test_domain_eligibility_mutants.py",
+        *DOMAIN_SCHEDULE,
+    ),
     _domain(
         "attestation",
         "tests/domain/test_domain_eligibility.py",

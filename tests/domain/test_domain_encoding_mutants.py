@@ -97,3 +97,20 @@ def test_a_pointer_past_the_ledger_ranges_is_refused(pointer: tuple[int, int, in
         "not keep it, so no payout could reach it",
         "use the wallet's base or enterprise address",
     )
+
+
+UNDECODABLE = [
+    # a Byron start with no "1" in its first 12 characters (here the 13th is one)
+    ("DdzFFzCqrhsw1prhfMF", "{} looks like a Byron (legacy) address, which Plutus scripts cannot pay to"),
+    # the same start with a "1" among the first 12: bech32 text that happens to begin so
+    ("Ae2tdPwUPEZ1abc", "{} mixes upper and lower case, which bech32 forbids"),
+    ("ADDR_TEST1QQQQZQSRQSZSVPCGPY9Q", "{} is not a valid bech32 address (a wrong or missing character "
+     "breaks its checksum)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "problem"), UNDECODABLE)
+def test_text_that_is_no_bech32_is_named_by_what_it_looks_like(text: str, problem: str) -> None:
+    with pytest.raises(AddressError) as refused:
+        parse_payment_address(text, CardanoNetwork.PREPROD)
+    assert refused.value.problem == problem.format(_abbreviate(text))

@@ -12,7 +12,7 @@ cursor sits on an abandoned block can be told where its fork meets the current c
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import cbor2
@@ -20,7 +20,7 @@ import orjson
 from pycardano import Address, TransactionInput, TransactionOutput
 
 from milestoned.devnet import encode
-from milestoned.devnet.evaluation import evaluate_redeemers
+from milestoned.devnet.evaluation import Prepared, prepare_evaluation, run_prepared
 from milestoned.devnet.faucet import FAUCET_FUNDS, Faucet, funding_transaction, genesis_input
 from milestoned.devnet.hashing import blake2b_256
 from milestoned.devnet.ledger import (
@@ -233,8 +233,13 @@ class Chain:
         for listener in list(self.listeners):
             listener()
 
-    def submit(self, decoded: DecodedTransaction) -> ValidatedTransaction | LedgerError:
-        """Validate against the mempool's view at the current slot and queue for the next block."""
+    def submit(
+        self, decoded: DecodedTransaction, runs: tuple[ScriptRun, ...] | None = None
+    ) -> ValidatedTransaction | LedgerError:
+        """Validate against the mempool's view at the current slot and queue for the next block.
+
+        `runs` are the transaction's script results when computed ahead (off the event loop, by
+        `devnet.evaluation.run_for_submission` over this chain's view)."""
         if decoded.id in {tx.id for tx in self.mempool}:
             return LedgerError(
                 3117,
@@ -245,7 +250,8 @@ class Chain:
                     ]
                 },
             )
-        result = validate_transaction(self.view(), decoded)
+        view = self.view() if runs is None else replace(self.view(), known_runs={decoded.id: runs})
+        result = validate_transaction(view, decoded)
         if isinstance(result, ValidatedTransaction):
             self.mempool.append(result)
             _apply(self._pending_utxo, result)
@@ -255,15 +261,22 @@ class Chain:
     def evaluate(
         self, decoded: DecodedTransaction, additional: Mapping[TransactionInput, TransactionOutput]
     ) -> list[ScriptRun] | LedgerError:
-        """`evaluateTransaction` as Ogmios (>= 6.2) does it: the outputs of mempool transactions are
-        added to the caller's `additional` entries (the caller's win), so a transaction spending an
-        output still in the mempool evaluates; the ledger's UTxO is the tip's."""
+        """`evaluateTransaction` as Ogmios (>= 6.2) does it (see `prepare_evaluation`), all at once."""
+        prepared = self.prepare_evaluation(decoded, additional)
+        return prepared if isinstance(prepared, LedgerError) else run_prepared(decoded, prepared)
+
+    def prepare_evaluation(
+        self, decoded: DecodedTransaction, additional: Mapping[TransactionInput, TransactionOutput]
+    ) -> Prepared | LedgerError:
+        """`evaluateTransaction`'s view: the outputs of mempool transactions are added to the caller's
+        `additional` entries (the caller's win), so a transaction spending an output still in the
+        mempool evaluates; the ledger's UTxO is the tip's. The scripts then run in `run_prepared`."""
         from_mempool: dict[TransactionInput, TransactionOutput] = {}
         for pending in self.mempool:
             for txin in pending.consumed:
                 from_mempool.pop(txin, None)
             from_mempool.update(pending.produced)
-        return evaluate_redeemers(self.view(self.utxo), decoded, {**from_mempool, **additional})
+        return prepare_evaluation(self.view(self.utxo), decoded, {**from_mempool, **additional})
 
     def advance(self, slots: int) -> None:
         """Move the slot clock forward (never backward)."""

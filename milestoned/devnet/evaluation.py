@@ -3,6 +3,12 @@
 WHY apart from the ledger rules: evaluation answers other questions with other codes (3002, 3004,
 3010, 3012) over a different UTxO set: the ledger's tip plus the caller's `additionalUtxo` plus the
 outputs of mempool transactions, and the transaction may be unbalanced and unsigned.
+
+WHY in three steps (`prepare_evaluation`, `run_prepared`, and `scripts_for_submission` /
+`run_for_submission` for submissions): the scripts are the slow part, and the server runs them in a
+worker thread while its event loop keeps serving chain sync and other clients. Everything that reads
+the chain's state (which the loop changes) happens on the loop, before: the thread gets its own copy of
+the outputs the scripts see, and the transaction, both immutable for it.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from milestoned.devnet.ledger import (
     EvaluationContextError,
     LedgerError,
     LedgerView,
+    PlutusEvaluator,
     ScriptRun,
     UtxoSet,
     _err,
@@ -53,6 +60,10 @@ def _datum_value(datum: Any) -> Any:
     return plain(parse(bytes(raw)))
 
 
+Prepared = tuple[PlutusEvaluator, UtxoSet]
+"""The evaluator and the outputs the transaction's scripts see (a copy, safe to hand to a thread)."""
+
+
 def evaluate_redeemers(
     view: LedgerView, decoded: DecodedTransaction, additional: UtxoSet
 ) -> list[ScriptRun] | LedgerError:
@@ -60,6 +71,17 @@ def evaluate_redeemers(
 
     The transaction may be unbalanced and unsigned; only what the scripts need must resolve.
     """
+    prepared = prepare_evaluation(view, decoded, additional)
+    if isinstance(prepared, LedgerError):
+        return prepared
+    return run_prepared(decoded, prepared)
+
+
+def prepare_evaluation(
+    view: LedgerView, decoded: DecodedTransaction, additional: UtxoSet
+) -> Prepared | LedgerError:
+    """`evaluateTransaction`'s checks that read the chain (on the event loop): what the scripts see,
+    or the error Ogmios answers instead of running them."""
     # As Ogmios 6.14: entries the ledger also has are fine when identical; if any differs, every
     # overlapping reference is reported.
     overlapping = [t for t in additional if t in view.utxo]
@@ -87,8 +109,14 @@ def evaluate_redeemers(
         )
     if view.evaluator is None:
         return _err(3004, "The devnet has no Plutus evaluator.", {"reason": "Plutus evaluation unavailable"})
+    return view.evaluator, {t: utxo[t] for t in dict.fromkeys(wanted)}
+
+
+def run_prepared(decoded: DecodedTransaction, prepared: Prepared) -> list[ScriptRun] | LedgerError:
+    """Run the scripts (anywhere: reads nothing of the chain) and answer as `evaluateTransaction`."""
+    evaluator, context = prepared
     try:
-        runs = view.evaluator(decoded, {t: utxo[t] for t in dict.fromkeys(wanted)})
+        runs = evaluator(decoded, context)
     except EvaluationContextError as exc:
         return _err(3004, f"Cannot create the evaluation context: {exc}", {"reason": str(exc)})
     failures = [
@@ -106,3 +134,25 @@ def evaluate_redeemers(
     if failures:
         return _err(3010, "Some scripts failed to validate; see each validator's error and traces.", failures)
     return runs
+
+
+def scripts_for_submission(view: LedgerView, decoded: DecodedTransaction) -> Prepared | None:
+    """What a submitted transaction's scripts see, to run them before the ledger's rules (off the event
+    loop); None when there is nothing to run ahead (no redeemer, no evaluator, an output that does not
+    resolve: the ledger's rules then answer, with the code they give)."""
+    if view.evaluator is None or not redeemers_of(decoded):
+        return None
+    wanted = [*decoded.inputs, *decoded.reference_inputs, *decoded.collaterals]
+    if any(t not in view.utxo for t in wanted):
+        return None
+    return view.evaluator, {t: view.utxo[t] for t in dict.fromkeys(wanted)}
+
+
+def run_for_submission(decoded: DecodedTransaction, prepared: Prepared) -> tuple[ScriptRun, ...] | None:
+    """The script runs the ledger would compute for `decoded` (its `known_runs`), or None when the
+    evaluator refuses the context (the ledger re-raises that with its own code)."""
+    evaluator, context = prepared
+    try:
+        return tuple(evaluator(decoded, context))
+    except EvaluationContextError:
+        return None

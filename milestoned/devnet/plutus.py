@@ -39,7 +39,7 @@ def contracts_evaluator(network: Network) -> PlutusEvaluator:
             # only guards against a caller that bypassed `decode_transaction`.
             raise EvaluationContextError("an output reference is repeated in a set of the transaction")
         try:
-            results = evaluate_transaction(tx.tx, utxos, slot_config)
+            results = evaluate_transaction(tx.tx, utxos, slot_config, tx_id=tx.id, tx_cbor=tx.raw)
         except ScriptContextError as exc:
             raise EvaluationContextError(str(exc)) from exc
         return [

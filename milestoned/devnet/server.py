@@ -37,6 +37,7 @@ from websockets.http11 import Request, Response
 
 from milestoned.devnet import encode
 from milestoned.devnet.chain import Block, Chain, IntersectionNotFound, PointUnknown, dumps, entries_at
+from milestoned.devnet.evaluation import run_for_submission, run_prepared, scripts_for_submission
 from milestoned.devnet.faucet import FaucetError
 from milestoned.devnet.http import http_aware
 from milestoned.devnet.ledger import LedgerError, ValidatedTransaction
@@ -424,20 +425,29 @@ class DevnetServer:
             eras = ("shelley", "allegra", "mary", "alonzo", "babbage", "conway")
             raise RpcError(-32602, message, {era: str(exc) for era in eras}) from exc
 
-    def _submit(self, session: Session, params: dict[str, Any]) -> Any:
+    async def _submit(self, session: Session, params: dict[str, Any]) -> Any:
         decoded = self._decode(params)
-        result = self.chain.submit(decoded)
+        # The scripts run in a worker thread, ahead of the ledger's rules: the loop keeps serving
+        # chain sync and every other client meanwhile (several submissions evaluate in parallel).
+        prepared = scripts_for_submission(self.chain.view(), decoded)
+        runs = await asyncio.to_thread(run_for_submission, decoded, prepared) if prepared else None
+        result = self.chain.submit(decoded, runs)
         if isinstance(result, LedgerError):
             raise RpcError(result.code, result.message, result.data)
         return {"transaction": {"id": decoded.id_hex}}
 
-    def _evaluate(self, session: Session, params: dict[str, Any]) -> Any:
+    async def _evaluate(self, session: Session, params: dict[str, Any]) -> Any:
         decoded = self._decode(params)
         additional = {}
         for entry in params.get("additionalUtxo") or []:
             txin, output = parse_utxo(entry)
             additional[txin] = output
-        result = self.chain.evaluate(decoded, additional)
+        prepared = self.chain.prepare_evaluation(decoded, additional)
+        result = (
+            prepared
+            if isinstance(prepared, LedgerError)
+            else await asyncio.to_thread(run_prepared, decoded, prepared)
+        )
         if isinstance(result, LedgerError):
             raise RpcError(result.code, result.message, result.data)
         return [

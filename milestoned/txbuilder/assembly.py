@@ -7,8 +7,9 @@ module does the rest the same way for all of them:
 1. select the paying wallet's UTxOs to cover outputs, tokens, fee and change;
 2. pick a collateral UTxO (ADA only) and declare `total_collateral` with a collateral return, so a
    large UTxO can serve without being forfeited whole;
-3. ask the node's evaluator for each redeemer's execution units (never guessed), declare them with a
-   1% margin (the final transaction differs from the evaluated one in its fee and change amounts);
+3. evaluate each redeemer's execution units (never guessed; locally from the UTxOs resolved in step 1,
+   or by the node: `txbuilder.evaluation`), declare them with a 1% margin (the final transaction
+   differs from the evaluated one in its fee and change amounts);
 4. compute the ledger's minimum fee for the final size (vkey witnesses counted), repeating until the
    fee's own CBOR width stops moving it.
 
@@ -48,17 +49,16 @@ from pycardano import (
     script_data_hash,
 )
 
-from milestoned.ogmios.errors import ScriptExecutionFailure
 from milestoned.ogmios.model import ProtocolParameters
 from milestoned.txbuilder import fees
 from milestoned.txbuilder.chain_context import OgmiosChain
 from milestoned.txbuilder.errors import EvaluationFailed, InsufficientFunds, NoCollateral, TxBuildError
+from milestoned.txbuilder.evaluation import PURPOSE_TAGS, ScriptsFail, measure_units
 from milestoned.txbuilder.utxo_codec import input_text
 
 UNITS_MARGIN_PERCENT = 1
 FEE_RESERVE = 3_000_000
 """Lovelace set aside for the fee while selecting inputs, before the fee is known."""
-PURPOSE_TAGS = {"spend": RedeemerTag.SPEND, "mint": RedeemerTag.MINT}
 
 
 class TooLarge(TxBuildError):
@@ -348,11 +348,17 @@ async def assemble(chain: OgmiosChain, plan: TxPlan) -> BuiltTx:
         if h not in signers:
             signers.append(h)
 
+    data_hashes: dict[int, Any] = {}
+    """The script data hash by `id(units)`: the fee loop rebuilds with the same units, and hashing the
+    redeemers (a release's carries every attestation) is costly."""
+
     def build(fee: int, units: Mapping[tuple[RedeemerTag, int], ExecutionUnits] | None) -> Transaction:
         change_value = in_value - outputs_value - Value(fee)
         change = TransactionOutput(plan.change_address, change_value)
         outputs = [*plan.outputs, change]
         redeemers = _redeemers(plan, input_refs, units)
+        if redeemers and id(units) not in data_hashes:
+            data_hashes[id(units)] = script_data_hash(redeemers, None, cost_models)
         collateral_fields: dict[str, Any] = {}
         if collateral is not None:
             total = fees.required_collateral(params, fee)
@@ -373,7 +379,7 @@ async def assemble(chain: OgmiosChain, plan: TxPlan) -> BuiltTx:
             required_signers=list(plan.required_signers) or None,
             reference_inputs=[u.input for u in plan.reference_inputs] or None,
             auxiliary_data_hash=plan.auxiliary_data.hash() if plan.auxiliary_data is not None else None,
-            script_data_hash=script_data_hash(redeemers, None, cost_models) if redeemers else None,
+            script_data_hash=data_hashes[id(units)] if redeemers else None,
             **collateral_fields,
         )
         witness = TransactionWitnessSet(redeemer=redeemers or None)
@@ -409,32 +415,26 @@ async def assemble(chain: OgmiosChain, plan: TxPlan) -> BuiltTx:
             or i in {u.input for u in plan.reference_inputs}
             or (collateral and i == collateral.input)
         }
+        resolved = {u.input: u.output for u in [*all_inputs, *plan.reference_inputs]}
+        if collateral is not None:
+            resolved[collateral.input] = collateral.output
         try:
-            budgets = await chain.evaluate(first, unconfirmed)
-        except ScriptExecutionFailure as exc:
-            if any(
-                "budget" in f.message.lower() or "budget" in str(f.validation_error).lower()
-                for f in exc.failures
-            ):
+            measured = await measure_units(chain, first, resolved, unconfirmed)
+        except ScriptsFail as exc:
+            if exc.over_budget:
                 raise TooLarge(
                     f"this {plan.kind} needs more execution units than one transaction may use",
                     size=size,
                     mem=None,
                     cpu=None,
                 ) from exc
-            raise EvaluationFailed(
-                f"the node's evaluator says this {plan.kind} would fail, so it was not submitted: {exc}"
-            ) from exc
-        units = {}
-        for budget in budgets:
-            tag = PURPOSE_TAGS.get(budget.validator.purpose)
-            if tag is None:
-                raise EvaluationFailed(
-                    f"unexpected redeemer purpose {budget.validator.purpose} in the evaluation"
-                )
-            m = budget.budget.memory * (100 + UNITS_MARGIN_PERCENT) // 100 + 1
-            c = budget.budget.cpu * (100 + UNITS_MARGIN_PERCENT) // 100 + 1
-            units[(tag, budget.validator.index)] = ExecutionUnits(m, c)
+            raise EvaluationFailed(f"this {plan.kind} would fail, so it was not submitted: {exc}") from exc
+        units = {
+            key: ExecutionUnits(
+                m * (100 + UNITS_MARGIN_PERCENT) // 100 + 1, c * (100 + UNITS_MARGIN_PERCENT) // 100 + 1
+            )
+            for key, (m, c) in measured.items()
+        }
         mem = sum(u.mem for u in units.values())
         cpu = sum(u.steps for u in units.values())
         if mem > limits.memory or cpu > limits.cpu:
@@ -480,4 +480,13 @@ async def assemble(chain: OgmiosChain, plan: TxPlan) -> BuiltTx:
     return BuiltTx(plan.kind, tx, fee, spent, mem, cpu, signers)
 
 
-__all__ = ["BuiltTx", "ScriptHash", "TooLarge", "TxPlan", "assemble", "is_plain", "select_inputs"]
+__all__ = [
+    "PURPOSE_TAGS",
+    "BuiltTx",
+    "ScriptHash",
+    "TooLarge",
+    "TxPlan",
+    "assemble",
+    "is_plain",
+    "select_inputs",
+]

@@ -13,7 +13,8 @@ parameter cache. So:
   (`await chain.snapshot([addresses])`): protocol and genesis parameters, the tip, and the UTxOs of
   the addresses the builder will spend from. Builders work on a snapshot, which is also what makes a
   build reproducible (the same snapshot gives the same transaction). Evaluation and submission are
-  not part of the snapshot: they are I/O and go through `OgmiosChain` (`evaluate`, `submit`).
+  not part of the snapshot: they go through `OgmiosChain` (`submit`; execution units are measured
+  locally or by the node's `evaluate`, as `OgmiosChain.evaluation` says: `txbuilder.evaluation`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fractions import Fraction
+from typing import TYPE_CHECKING, Literal
 
 from pycardano import (
     Address,
@@ -41,6 +43,9 @@ from milestoned.ogmios import model
 from milestoned.ogmios.chaintime import slot_to_time, time_to_slot
 from milestoned.ogmios.client import OgmiosClient
 from milestoned.txbuilder.utxo_codec import input_to_reference, utxo_to_ogmios, utxo_to_pycardano
+
+if TYPE_CHECKING:
+    from milestoned.contracts.script_context import SlotConfig
 
 EPOCH_RECHECK_SECONDS = 30.0
 """How long cached protocol parameters are trusted before the epoch is asked again."""
@@ -69,6 +74,17 @@ class ChainTime:
     def now_ms(self) -> int:
         """Chain time: the start of the tip's slot."""
         return self.slot_to_ms(self.tip_slot)
+
+    def slot_config(self) -> SlotConfig:
+        """The slot arithmetic of the tip's era, as a script context needs it (validity ranges in POSIX
+        time): a transaction built now has its validity interval in this era."""
+        from milestoned.contracts.script_context import SlotConfig
+
+        era = next(e for e in self.summaries if e.contains_slot(self.tip_slot))
+        if era.slot_length_ms.denominator != 1:
+            raise ValueError(f"a slot length of {era.slot_length_ms} ms is not a whole number of ms")
+        start = era.start.slot
+        return SlotConfig(self.slot_to_ms(start), start, int(era.slot_length_ms))
 
     def slots_for(self, milliseconds: int) -> int:
         """How many slots of the tip's era span `milliseconds` (at least 1)."""
@@ -196,9 +212,15 @@ class OgmiosChain:
         network: CardanoNetwork,
         *,
         monotonic: Callable[[], float] = time.monotonic,
+        evaluation: Literal["auto", "local", "node"] = "auto",
     ) -> None:
         self.client = client
         self.network = network
+        self.evaluation = evaluation
+        """Where execution units are measured (`txbuilder.evaluation`): auto, local or node."""
+        self.local_evaluations = 0
+        """How many transactions were evaluated here (the no-round-trip path is testable)."""
+        self.last_chain_time: ChainTime | None = None
         self._monotonic = monotonic
         self._parameters: model.ProtocolParameters | None = None
         self._parameters_epoch: int | None = None
@@ -232,7 +254,8 @@ class OgmiosChain:
         tip = await self.client.ledger_tip()
         summaries = await self.client.era_summaries()
         tip_slot = 0 if tip == model.ORIGIN else tip.slot
-        return ChainTime(tip_slot, tuple(summaries), self._start_time)
+        self.last_chain_time = ChainTime(tip_slot, tuple(summaries), self._start_time)
+        return self.last_chain_time
 
     async def utxos_at(self, addresses: Iterable[Address | str]) -> list[UTxO]:
         wanted = sorted({str(a) for a in addresses})

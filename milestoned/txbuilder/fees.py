@@ -10,7 +10,7 @@ from __future__ import annotations
 from copy import deepcopy
 from fractions import Fraction
 
-from pycardano import TransactionOutput
+from pycardano import MultiAsset, TransactionOutput, Value
 
 from milestoned.ogmios.model import ExecutionUnits, ProtocolParameters
 
@@ -56,18 +56,39 @@ def minimum_fee(
     )
 
 
+def _uint_width(value: int) -> int:
+    """Bytes of a CBOR unsigned integer: the head alone below 24, then 1, 2, 4 or 8 more."""
+    if value < 24:
+        return 1
+    if value < 0x100:
+        return 2
+    if value < 0x10000:
+        return 3
+    if value < 0x100000000:
+        return 5
+    return 9
+
+
 def minimum_lovelace(params: ProtocolParameters, output: TransactionOutput) -> int:
-    """Babbage/Conway min-UTxO of `output`, with its lovelace field at the width the result needs."""
+    """Babbage/Conway min-UTxO of `output`, with its lovelace field at the width the result needs.
+
+    The output is encoded once (with a one-byte coin); only the coin's width depends on the answer, so
+    the fixed point is found by arithmetic, not by encoding again (a release computes this for every
+    payout of every batch it tries: encoding dominated its build time).
+    """
     amount = output.amount if isinstance(output.amount, int) else deepcopy(output.amount)
     probe = TransactionOutput(output.address, amount, datum=output.datum, script=output.script)
     probe.post_alonzo = True
+    floor = max(output.amount, 1) if isinstance(output.amount, int) else 1
+    if isinstance(probe.amount, int):
+        probe.amount = 0
+    else:
+        probe.amount.coin = 0
+    base = len(probe.to_cbor()) - _uint_width(0)
     required = 0
     for _ in range(4):  # the coin's own CBOR width depends on the answer; it settles at once
-        if isinstance(probe.amount, int):
-            probe.amount = max(required, probe.amount, 1)
-        else:
-            probe.amount.coin = max(required, 1)
-        needed = (MIN_UTXO_OVERHEAD_BYTES + len(probe.to_cbor())) * params.min_utxo_deposit_coefficient
+        size = base + _uint_width(max(required, floor))
+        needed = (MIN_UTXO_OVERHEAD_BYTES + size) * params.min_utxo_deposit_coefficient
         if needed <= required:
             return required
         required = needed
@@ -78,14 +99,16 @@ def with_minimum_lovelace(
     params: ProtocolParameters, output: TransactionOutput, at_least: int = 0
 ) -> TransactionOutput:
     """`output` holding max(its minimum, `at_least`) lovelace (a copy; the argument is not changed)."""
-    copy = TransactionOutput.from_cbor(output.to_cbor())
-    copy.datum = output.datum  # keep the typed datum (the CBOR round trip would make it raw)
     coin = max(minimum_lovelace(params, output), at_least)
-    if isinstance(copy.amount, int):
-        copy.amount = coin
-    else:
-        copy.amount.coin = coin
-    return copy
+    assets = output.amount.multi_asset if isinstance(output.amount, Value) else MultiAsset()
+    return TransactionOutput(
+        output.address,
+        Value(coin, deepcopy(assets)),
+        datum_hash=output.datum_hash,
+        datum=output.datum,
+        script=output.script,
+        post_alonzo=output.post_alonzo,
+    )
 
 
 def required_collateral(params: ProtocolParameters, fee: int) -> int:

@@ -95,7 +95,7 @@ def sign(
             f"{', '.join(h.payload.hex() for h in missing)}; "
             "pass their signing keys, or export it unsigned and sign it with cardano-cli or a hardware wallet"
         )
-    body_hash = tx.transaction_body.hash()
+    body_hash = bytes(built.tx_id.payload) if isinstance(built, BuiltTx) else tx.transaction_body.hash()
     witnesses = [
         VerificationKeyWitness(k.to_verification_key(), k.sign(body_hash))
         for h, k in by_hash.items()

@@ -69,10 +69,11 @@ async def submit_all(chain: OgmiosChain, txs: Sequence[Transaction]) -> list[str
     return [await submit(chain, tx) for tx in txs]
 
 
-async def is_confirmed(chain: OgmiosChain, tx: Transaction) -> bool:
+async def is_confirmed(chain: OgmiosChain, tx: Transaction, tx_id: TransactionId | None = None) -> bool:
     """True once the ledger tip holds the transaction's effects (one of its outputs is in the UTxO set,
-    or, for a transaction whose outputs were all spent since, its inputs are gone)."""
-    tx_id = tx.id  # pycardano hashes the whole body on every `.id` (~20 ms for a large release): once
+    or, for a transaction whose outputs were all spent since, its inputs are gone). Pass `tx_id` when
+    known: pycardano hashes the whole body on every `.id` (~20 ms for a large release)."""
+    tx_id = tx_id or tx.id
     outputs = [TransactionInput(tx_id, i) for i in range(len(tx.transaction_body.outputs))]
     return bool(await chain.utxos_by_inputs(outputs))
 
@@ -83,9 +84,10 @@ async def wait_until_confirmed(
     """Wait for the transaction to be in a block (polling the ledger's UTxO by output reference)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    while not await is_confirmed(chain, tx):
+    tx_id = tx.id  # once, not per poll
+    while not await is_confirmed(chain, tx, tx_id):
         if loop.time() > deadline:
-            raise TimeoutError(f"transaction {tx.id} was not in a block after {timeout:.0f} s")
+            raise TimeoutError(f"transaction {tx_id} was not in a block after {timeout:.0f} s")
         await asyncio.sleep(poll)
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
 from milestoned.contracts import scenarios as sc
-from milestoned.contracts.evaluation import RedeemerEvaluation
+from milestoned.contracts.evaluation import RedeemerEvaluation, evaluator_in_use, select_evaluator
 
 _ROWS: list[sc.UnitsRow] = []
 
@@ -22,6 +22,17 @@ def schedule() -> sc.Schedule:
 def other_schedule() -> sc.Schedule:
     """A second schedule with the same admin rules but its own id (another nonce and oracles)."""
     return sc.Schedule(label="s2", oracle_count=3, quorum=2)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cross_checked_evaluation() -> Iterator[None]:
+    """Every evaluation of the contract tests runs both evaluators, Aiken's native one and uplc, and
+    fails (`EvaluatorMismatch`) unless they agree on the verdict and on each redeemer's units: the
+    native evaluator that the builder and the devnet use is held to the reference one here."""
+    previous = evaluator_in_use()
+    select_evaluator("compare")
+    yield
+    select_evaluator(previous)
 
 
 Evaluate = Callable[[str, sc.Built], list[RedeemerEvaluation]]

@@ -153,6 +153,14 @@ CORE: tuple[Target, ...] = (
         ),
     ),
     Target(
+        "milestoned/txbuilder/evaluation.py",  # the evaluator's answers, moved out of assembly.py
+        (
+            "tests/txbuilder/test_txbuilder_assembly_mutants.py",
+            "tests/txbuilder/test_txbuilder_evaluation.py",
+            *TXBUILDER_FAST,
+        ),
+    ),
+    Target(
         "milestoned/txbuilder/signing.py",
         (
             "tests/txbuilder/test_txbuilder_signing_mutants.py",

@@ -69,8 +69,10 @@ def utxo(n: int, amount: int | Value, address: Address = WALLET) -> UTxO:
 
 @dataclass
 class StubChain:
-    """The node's side of `assemble`: protocol parameters and a scripted evaluator."""
+    """The node's side of `assemble`: protocol parameters and a scripted evaluator (asked, as
+    `evaluation="node"` says, instead of running the scripts here)."""
 
+    evaluation = "node"
     budgets: Sequence[tuple[str, int, int, int]] = ()  # purpose, index, memory, cpu
     failure: ScriptExecutionFailure | None = None
     evaluated: list[tuple[Transaction, dict[TransactionInput, TransactionOutput]]] = field(
@@ -198,7 +200,8 @@ def test_a_script_that_fails_is_an_evaluation_failure_that_says_why() -> None:
         build(StubChain(failure=answer), mint_plan(utxo(1, 20_000_000)))
     assert not isinstance(refused.value, TooLarge)
     assert str(refused.value) == (
-        f"the node's evaluator says this release would fail, so it was not submitted: {answer}"
+        "this release would fail, so it was not submitted: the node's evaluator says its scripts fail: "
+        f"{answer}"
     )
     assert "auth token not burned" in str(refused.value)
 
@@ -297,3 +300,12 @@ def test_a_surplus_in_the_script_inputs_does_not_lower_the_reserve_the_wallet_mu
     with pytest.raises(InsufficientFunds) as refused:
         build(StubChain(budgets=[("spend", 1, 1_000, 1_000)]), plan)
     assert (refused.value.needed, refused.value.available) == (3_000_000, 2_999_999)
+
+
+def test_a_budget_for_a_purpose_the_plan_cannot_have_is_an_evaluation_failure() -> None:
+    with pytest.raises(EvaluationFailed) as refused:
+        build(StubChain(budgets=[("publish", 0, 1_000, 1_000)]), mint_plan(utxo(1, 20_000_000)))
+    assert str(refused.value) == (
+        "this release would fail, so it was not submitted: unexpected redeemer purpose publish in the "
+        "evaluation"
+    )

@@ -22,6 +22,7 @@ DOMAIN_SCHEDULE = (
     "tests/domain/test_domain_onchain_decode_mutants.py",
     "tests/domain/test_domain_schedule_errors_mutants.py",
     "tests/domain/test_domain_schedule_order_mutants.py",
+    "tests/domain/test_domain_schedule_text_mutants.py",
 )
 ADDRESS_TESTS = (
     "tests/domain/test_domain_addresses_and_keys.py",

@@ -117,11 +117,16 @@ CORE: tuple[Target, ...] = (
     ),
     Target(
         "milestoned/eventlog/verify.py",
-        ("tests/eventlog/test_eventlog_verify.py", "tests/eventlog/test_eventlog_mutants.py"),
+        (
+            "tests/eventlog/test_eventlog_verify.py",
+            "tests/eventlog/test_eventlog_mutants.py",
+            "tests/eventlog/test_eventlog_check_store_mutants.py",
+        ),
     ),
     Target(
         "milestoned/projections/changes.py",
         (
+            "tests/projections/test_projections_changes_mutants.py",
             "tests/projections/test_projections_readmodels.py",
             "tests/projections/test_projections_property.py",
         ),

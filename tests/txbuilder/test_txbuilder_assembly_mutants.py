@@ -309,3 +309,21 @@ def test_a_budget_for_a_purpose_the_plan_cannot_have_is_an_evaluation_failure() 
         "this release would fail, so it was not submitted: unexpected redeemer purpose publish in the "
         "evaluation"
     )
+
+
+def test_a_built_transaction_describes_itself_for_dry_runs() -> None:
+    built = build(StubChain(budgets=[("mint", 0, 1_000_000, 123_456_789)]), mint_plan(utxo(1, 20_000_000)))
+    built.details["allocations"] = ["x#0"]
+    body = built.tx.transaction_body
+    assert built.to_json() == {
+        "kind": "release",
+        "id": str(built.tx.id),
+        "fee_lovelace": built.fee,
+        "size_bytes": len(built.tx.to_cbor()),
+        "execution_units": {"memory": 1_010_001, "cpu": 124_691_357},
+        "validity": {"invalid_before": None, "invalid_hereafter": None},
+        "inputs": [f"{bytes([1]).hex() * 32}#0"],
+        "signers": [bytes(range(28)).hex()],
+        "allocations": ["x#0"],
+    }
+    assert body.inputs == [utxo(1, 0).input]

@@ -327,3 +327,11 @@ def test_a_built_transaction_describes_itself_for_dry_runs() -> None:
         "allocations": ["x#0"],
     }
     assert body.inputs == [utxo(1, 0).input]
+
+
+def test_a_utxo_holding_a_single_token_is_a_holder() -> None:
+    from milestoned.txbuilder.assembly import select_inputs
+
+    single = utxo(1, Value(2_000_000, tokens(POLICY, B=1)))
+    plan = payment_plan(single, utxo(2, 30_000_000))
+    assert select_inputs(plan, Value(0, tokens(POLICY, B=1)), 0) == [single]

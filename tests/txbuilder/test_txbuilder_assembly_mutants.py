@@ -12,6 +12,7 @@ value to the lovelace and the token.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +34,9 @@ from pycardano import (
     TransactionWitnessSet,
     UTxO,
     Value,
+    VerificationKey,
     VerificationKeyHash,
+    VerificationKeyWitness,
 )
 
 from milestoned.devnet.encode import protocol_parameters
@@ -42,7 +45,7 @@ from milestoned.ogmios.errors import ScriptExecutionFailure
 from milestoned.ogmios.model import ExecutionUnits, RedeemerPointer, ScriptBudget
 from milestoned.ogmios.parsing import parse_protocol_parameters
 from milestoned.txbuilder import fees
-from milestoned.txbuilder.assembly import BuiltTx, TooLarge, TxPlan, _fake_witness, assemble
+from milestoned.txbuilder.assembly import BuiltTx, TooLarge, TxPlan, assemble, pick_collateral, select_inputs
 from milestoned.txbuilder.errors import EvaluationFailed, InsufficientFunds
 
 PARAMS = parse_protocol_parameters(protocol_parameters(MAINNET_CONWAY))
@@ -142,12 +145,19 @@ def test_declared_units_are_the_evaluated_ones_plus_one_percent_plus_one() -> No
     assert_balanced(built)
 
 
+def witness() -> VerificationKeyWitness:
+    return VerificationKeyWitness(VerificationKey(bytes(32)), bytes(64))
+
+
 def built_size(built: BuiltTx) -> int:
-    """The size the fee was computed for: the transaction with one vkey witness per signer."""
+    """The size the fee was computed for: the transaction with one vkey witness per signer (an ed25519
+    witness: a 32-byte key and a 64-byte signature)."""
     witnessed = Transaction(
         built.tx.transaction_body,
         TransactionWitnessSet(
-            vkey_witnesses=[_fake_witness() for _ in built.signers],
+            vkey_witnesses=[
+                VerificationKeyWitness(VerificationKey(bytes(32)), bytes(64)) for _ in built.signers
+            ],
             redeemer=built.tx.transaction_witness_set.redeemer,
         ),
         auxiliary_data=built.tx.auxiliary_data,
@@ -330,8 +340,81 @@ def test_a_built_transaction_describes_itself_for_dry_runs() -> None:
 
 
 def test_a_utxo_holding_a_single_token_is_a_holder() -> None:
-    from milestoned.txbuilder.assembly import select_inputs
-
     single = utxo(1, Value(2_000_000, tokens(POLICY, B=1)))
     plan = payment_plan(single, utxo(2, 30_000_000))
     assert select_inputs(plan, Value(0, tokens(POLICY, B=1)), 0) == [single]
+
+
+def test_the_lovelace_target_is_the_outputs_plus_the_reserve_whatever_tokens_they_need() -> None:
+    """2 ADA and a token out: the holder's 2 ADA and a 3 ADA UTxO are exactly the outputs and the reserve."""
+    holder = utxo(1, Value(2_000_000, tokens(POLICY, B=1)))
+    reserve = utxo(2, 3_000_000)
+    plan = payment_plan(holder, reserve)
+    plan.outputs = [TransactionOutput(PAYEE, Value(2_000_000, tokens(POLICY, B=1)))]
+    built = build(StubChain(), plan)
+    assert set(built.tx.transaction_body.inputs) == {holder.input, reserve.input}
+    assert_balanced(built)
+
+
+def test_required_signers_are_counted_as_witnesses() -> None:
+    extra = VerificationKeyHash(bytes([4]) * 28)
+    plan = payment_plan(utxo(1, 20_000_000))
+    plan.required_signers = [extra]
+    built = build(StubChain(), plan)
+    assert built.signers == [VerificationKeyHash(bytes(range(28))), extra]
+    assert built.tx.transaction_body.required_signers == [extra]
+    assert built.fee == fees.minimum_fee(PARAMS, built_size(built), 0, 0, 0)
+
+
+def test_a_wallet_behind_a_native_script_has_no_key_witness_to_count() -> None:
+    multisig = Address(ScriptHash(bytes([6]) * 28), network=Network.TESTNET)
+    plan = payment_plan(utxo(1, 20_000_000, multisig))
+    plan.change_address = multisig
+    built = build(StubChain(), plan)
+    assert built.signers == []
+    assert built.fee == fees.minimum_fee(PARAMS, len(built.tx.to_cbor()), 0, 0, 0)
+    assert_balanced(built)
+
+
+def test_collateral_is_key_locked_even_when_a_script_address_holds_more() -> None:
+    at_script = utxo(1, 50_000_000, SCRIPT)
+    key_locked = utxo(2, 9_000_000)
+    assert pick_collateral(mint_plan(at_script, key_locked), PARAMS, 1_000_000) == key_locked
+
+
+@dataclass
+class LimitedChain(StubChain):
+    """The stub with another per-transaction size limit."""
+
+    max_size: int = 16_384
+
+    async def protocol_parameters(self) -> Any:
+        return dataclasses.replace(PARAMS, max_transaction_size=self.max_size)
+
+
+def test_a_script_run_exactly_at_the_size_limit_is_evaluated_before_its_final_size_refuses_it() -> None:
+    """The first build (the fee reserve as fee, no units yet) may be exactly as large as allowed: it is
+    evaluated; the final build, with its units, is larger, and is refused with the figures."""
+    budgets = [("mint", 0, 1_000_000, 123_456_789)]
+    with pytest.raises(TooLarge) as probe:
+        build(LimitedChain(budgets=budgets, max_size=100), mint_plan(utxo(1, 20_000_000)))
+    first = probe.value.size
+    assert (probe.value.mem, probe.value.cpu) == (None, None)  # refused before evaluation
+    chain = LimitedChain(budgets=budgets, max_size=first)
+    with pytest.raises(TooLarge) as refused:
+        build(chain, mint_plan(utxo(1, 20_000_000)))
+    assert len(chain.evaluated) == 1
+    assert (refused.value.mem, refused.value.cpu) == (1_010_001, 124_691_357)
+    assert refused.value.size > first
+    assert str(refused.value) == (
+        f"this release would be {refused.value.size:,} bytes, over the limit of {first:,}"
+    )
+
+
+def test_a_payment_over_the_size_limit_is_refused_with_its_size() -> None:
+    with pytest.raises(TooLarge) as probe:
+        build(LimitedChain(max_size=100), payment_plan(utxo(1, 20_000_000)))
+    assert (probe.value.mem, probe.value.cpu) == (0, 0)
+    assert probe.value.size > 100
+    at_limit = build(LimitedChain(max_size=probe.value.size), payment_plan(utxo(1, 20_000_000)))
+    assert at_limit.size <= probe.value.size

@@ -162,6 +162,7 @@ CORE: tuple[Target, ...] = (
         "milestoned/txbuilder/evaluation.py",  # the evaluator's answers, moved out of assembly.py
         (
             "tests/txbuilder/test_txbuilder_assembly_mutants.py",
+            "tests/txbuilder/test_txbuilder_local_evaluation_mutants.py",
             "tests/txbuilder/test_txbuilder_evaluation.py",
             *TXBUILDER_FAST,
         ),

@@ -376,8 +376,8 @@ def test_a_wallet_behind_a_native_script_has_no_key_witness_to_count() -> None:
     assert_balanced(built)
 
 
-def test_collateral_is_key_locked_even_when_a_script_address_holds_more() -> None:
-    at_script = utxo(1, 50_000_000, SCRIPT)
+def test_collateral_is_key_locked_even_when_a_smaller_utxo_sits_at_a_script_address() -> None:
+    at_script = utxo(1, 6_000_000, SCRIPT)  # smallest first would take it
     key_locked = utxo(2, 9_000_000)
     assert pick_collateral(mint_plan(at_script, key_locked), PARAMS, 1_000_000) == key_locked
 

@@ -103,6 +103,7 @@ CORE: tuple[Target, ...] = (
         (
             "tests/indexer/test_indexer_filter.py",
             "tests/indexer/test_indexer_filter_mutants.py",
+            "tests/indexer/test_indexer_signatures_mutants.py",
             "tests/indexer/test_indexer_prefilter.py",
         ),
     ),

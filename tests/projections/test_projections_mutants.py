@@ -26,3 +26,13 @@ def test_leaving_the_with_block_closes_the_store(store: StoreHarness) -> None:
     closed = ConnectionPoolClosedError if store.backend == "sqlite" else OperationalError
     with pytest.raises(closed):
         projections.position()
+
+
+def test_of_several_tip_moves_in_one_batch_the_last_is_the_tip(store: StoreHarness) -> None:
+    from milestoned.projections.changes import MoveTip
+
+    moves = [MoveTip(10, "aa" * 32, 1_000), MoveTip(11, "bb" * 32, 1_200), MoveTip(12, "cc" * 32, 1_400)]
+    with ProjectionStore(store.config("p")) as projections:
+        projections.apply(moves, position=3)
+        tip = projections.chain_tip()
+        assert tip is not None and (tip.slot, tip.header_hash) == (12, "cc" * 32)

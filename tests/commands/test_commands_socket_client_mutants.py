@@ -309,3 +309,11 @@ def test_a_request_cut_off_by_the_daemon_is_named_with_its_size(serve: Callable[
     assert refused.value.message.startswith(
         f"the daemon closed the connection while status ({size:,} bytes) was being sent: "
     )
+
+
+def test_an_empty_answer_line_is_an_answer_that_is_not_json(serve: Callable[[Script], Path]) -> None:
+    def script(connection: socket.socket) -> None:
+        read_request(connection)
+        connection.sendall(b"\n")
+
+    assert failing(serve, script).message == "the daemon sent an answer that is not JSON"

@@ -186,7 +186,11 @@ CORE: tuple[Target, ...] = (
     ),
     Target(
         "milestoned/daemon/config.py",
-        ("tests/daemon/test_daemon_config.py", "tests/daemon/test_daemon_config_mutants.py"),
+        (
+            "tests/daemon/test_daemon_config.py",
+            "tests/daemon/test_daemon_config_mutants.py",
+            "tests/daemon/test_daemon_config_more_mutants.py",
+        ),
     ),
     Target(
         "milestoned/commands/socket_client.py",

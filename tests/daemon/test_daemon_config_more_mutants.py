@@ -43,3 +43,23 @@ def test_both_socket_timeouts_are_checked() -> None:
             f"socket.{key}: 0.0 must be a number of seconds in (0, 86400]"
         ]
         assert problems(**{f"socket_{key}": "86400"}) == []
+
+
+def test_an_unknown_log_level_is_named() -> None:
+    assert problems(log_level="loud") == [
+        "log.level: 'loud' is not a level; use debug, info, warning or error"
+    ]
+
+
+def test_anchors_are_off_or_at_least_a_minute_apart() -> None:
+    too_often = (
+        "anchor.every_seconds: must be 0 (off) or at least 60 (each anchor is a transaction that costs fees)"
+    )
+    unpaid = (
+        "release.wallet_key: anchor.every_seconds is set but no operator wallet key pays for the anchors; "
+        "set release.wallet_key, or anchor.every_seconds = 0"
+    )
+    assert problems(anchor_every_seconds="0") == []
+    assert problems(anchor_every_seconds="59.5") == [too_often, unpaid]
+    assert problems(anchor_every_seconds="60") == [unpaid]
+    assert problems(anchor_every_seconds="-1") == [too_often, unpaid]

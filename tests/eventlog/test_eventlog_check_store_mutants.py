@@ -15,7 +15,7 @@ from milestoned.eventlog.config import SQLiteConfig
 from milestoned.eventlog.hashchain import LogHead
 from milestoned.eventlog.store import EventLog
 from milestoned.eventlog.testing import make_schedule, oracle_signature
-from milestoned.eventlog.verify import StoreCheck, check_store
+from milestoned.eventlog.verify import StoreCheck, check_store, verify
 
 
 def store_with(tmp_path: Path, count: int) -> tuple[SQLiteConfig, LogHead]:
@@ -88,3 +88,15 @@ def test_a_file_that_is_not_a_database_cannot_be_read_and_held_something(tmp_pat
     check = check_store(config, None)
     assert check.existed is True and len(check.problems) == 1
     assert check.problems[0].startswith(f"the event log at {config.describe()} cannot be read: ")
+
+
+def test_an_event_type_stored_as_a_blob_is_reported_at_its_position(tmp_path: Path) -> None:
+    """SQLite keeps whatever type an UPDATE writes: a topic turned into a blob is named as such."""
+    import sqlite3
+
+    config, _ = store_with(tmp_path, 2)
+    with sqlite3.connect(config.path) as db:
+        db.execute("UPDATE stored_events SET topic = X'41' WHERE originator_version = 2")
+    with EventLog(config) as log:
+        problems = [(p.position, p.message) for p in verify(log).problems]
+    assert (2, "the event type is stored as bytes, not text (edited by hand?)") in problems

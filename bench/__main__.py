@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).with_name("results.json")
-MODULES = ("contracts", "devnet", "ogmios", "store", "indexer", "release", "audit", "cli")
+MODULES = ("contracts", "devnet", "ogmios", "store", "indexer", "release", "throughput", "audit", "cli")
 
 
 def main(argv: list[str]) -> int:

@@ -148,7 +148,12 @@ CORE: tuple[Target, ...] = (
         ("tests/txbuilder/test_txbuilder_release_checks_mutants.py", *TXBUILDER_FAST),
     ),
     Target(
-        "milestoned/txbuilder/fees.py", ("tests/txbuilder/test_txbuilder_fees_mutants.py", *TXBUILDER_FAST)
+        "milestoned/txbuilder/fees.py",
+        (
+            "tests/txbuilder/test_txbuilder_fees_mutants.py",
+            "tests/txbuilder/test_txbuilder_min_lovelace.py",
+            *TXBUILDER_FAST,
+        ),
     ),
     Target(
         "milestoned/txbuilder/assembly.py",

@@ -12,9 +12,16 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from milestoned.eventlog.config import PostgresConfig
 from milestoned.eventlog.testing import StoreHarness, postgres_for_tests, postgres_unreachable_reason
+
+# Property tests run with a fixed seed and no example database, so a failure in CI reproduces on any
+# machine and a green run stays green; `HYPOTHESIS_PROFILE=explore` searches fresh examples instead.
+settings.register_profile("fixed", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
 
 
 @pytest.fixture

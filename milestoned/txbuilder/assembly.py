@@ -446,15 +446,21 @@ async def assemble(chain: OgmiosChain, plan: TxPlan) -> BuiltTx:
                 mem=mem,
                 cpu=cpu,
             )
-    # The fee's own CBOR width moves the size: start from the size without units or fee and settle
-    # upwards; the loop stops at the first fee that covers the size it produces (one or two rounds).
-    fee = fees.minimum_fee(params, size, mem, cpu, ref_size)
+    # The fee's own CBOR width moves the size: start from the size without units or fee, plus what the
+    # declared units add to the placeholders' encoding (so the first round usually settles: each round
+    # encodes the whole transaction). The loop stops at a fee that covers the size it produces: the
+    # first that does when settling upwards, or, when the estimate was above the size's own fee (an
+    # amount's width shrank), after trying that lower fee once.
+    grown = sum(fees.uint_width(u.mem) + fees.uint_width(u.steps) - 2 for u in (units or {}).values())
+    fee = fees.minimum_fee(params, size + grown, mem, cpu, ref_size)
+    lowered = False
     for _ in range(8):
         tx = build(fee, units)
         size = sized(tx)
         needed_fee = fees.minimum_fee(params, size, mem, cpu, ref_size)
-        if needed_fee <= fee:
+        if needed_fee == fee or (needed_fee < fee and lowered):
             break
+        lowered = lowered or needed_fee < fee
         fee = needed_fee
     else:
         raise TxBuildError(

@@ -56,7 +56,7 @@ def minimum_fee(
     )
 
 
-def _uint_width(value: int) -> int:
+def uint_width(value: int) -> int:
     """Bytes of a CBOR unsigned integer: the head alone below 24, then 1, 2, 4 or 8 more."""
     if value < 24:
         return 1
@@ -84,10 +84,10 @@ def minimum_lovelace(params: ProtocolParameters, output: TransactionOutput) -> i
         probe.amount = 0
     else:
         probe.amount.coin = 0
-    base = len(probe.to_cbor()) - _uint_width(0)
+    base = len(probe.to_cbor()) - uint_width(0)
     required = 0
     for _ in range(4):  # the coin's own CBOR width depends on the answer; it settles at once
-        size = base + _uint_width(max(required, floor))
+        size = base + uint_width(max(required, floor))
         needed = (MIN_UTXO_OVERHEAD_BYTES + size) * params.min_utxo_deposit_coefficient
         if needed <= required:
             return required

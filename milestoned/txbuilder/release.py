@@ -8,7 +8,13 @@ the payer only pays the fee; the payer may be the beneficiary or the operator's 
 tokens go to the beneficiary either way.
 
 Batches are as large as the limits allow, measured by evaluation (`allocations.build_in_batches`),
-and chained: the second transaction pays its fee from the first one's change. The validity interval
+and chained: the second transaction pays its fee from the first one's change. With `lanes` > 1 and
+as many funding UTxOs in the payer's wallet (plain, at least `LANE_FUNDING_LOVELACE` each: several
+wallets' change, or a change output split in advance), the allocations are cut into that many
+independent chains of transactions, built concurrently: their scripts are evaluated in worker threads
+(the native evaluator releases the GIL), so more cores release faster. `ReleasePlan.txs` interleaves
+the chains, each in its own order, so submitting in list order never sends a transaction before the
+one whose change it spends. The validity interval
 starts at the tip's slot (whose time has reached every vesting time of the batch, or the checks would
 have refused) and ends `validity_ms` later, so a transaction that does not make it into a block soon
 expires and its allocations may be released again.
@@ -16,7 +22,9 @@ expires and its allocations may be released again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+import asyncio
+import copy
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +37,7 @@ from milestoned.domain.attestation import OracleSignature
 from milestoned.domain.schedule import ScheduleDefinition
 from milestoned.txbuilder import fees
 from milestoned.txbuilder.allocations import AllocationUtxo, build_in_batches, locked_allocations
-from milestoned.txbuilder.assembly import BuiltTx, TxPlan, assemble
+from milestoned.txbuilder.assembly import BuiltTx, TxPlan, assemble, is_plain
 from milestoned.txbuilder.chain_context import ChainTime, OgmiosChain
 from milestoned.txbuilder.errors import Refusal, TxBuildError
 from milestoned.txbuilder.registration import (
@@ -51,6 +59,9 @@ from milestoned.txbuilder.wallet import ChainedWallet, spendable
 DEFAULT_VALIDITY_MS = 10 * 60_000
 """A release or reclaim is valid for 10 minutes of chain time: long enough to reach a block, short
 enough that a lost one soon expires and its allocations may be released again."""
+LANE_FUNDING_LOVELACE = 50_000_000
+"""The least a wallet UTxO must hold to fund a chain of release transactions of its own (fees of a few
+ADA each, and the collateral, which a passing transaction gives back)."""
 FIRST_RELEASE_BATCH = 52
 """Allocations tried in the first release transaction (the measured maximum, one beneficiary each, is 52:
 `python -m bench contracts`)."""
@@ -151,6 +162,7 @@ async def build_release(
     spent_elsewhere: Collection[str] = (),
     unconfirmed_tx_ids: Collection[str] = (),
     on_built: Callable[[BuiltTx], None] | None = None,
+    lanes: int = 1,
 ) -> ReleasePlan:
     """Build (unsigned) the release of the given allocations, a beneficiary's, or every claimable one.
 
@@ -165,6 +177,7 @@ async def build_release(
     pays the fee and the collateral; its key is the only signature a release needs. The payer's UTxOs
     in `spent_elsewhere` (`txid#index` spent by a pending transaction, the mempool's included) or
     produced by a transaction in `unconfirmed_tx_ids` are never selected (`wallet.spendable`).
+    `lanes`: at most this many independent chains of transactions, built concurrently (module docstring).
     """
     payer = Address.from_primitive(payer_address) if isinstance(payer_address, str) else payer_address
     on_chain = await schedule_on_chain(chain, definition, reference_address)
@@ -206,7 +219,7 @@ async def build_release(
     wallet = ChainedWallet(usable, payer, pending)
     params = snapshot.parameters
 
-    async def build(batch: Sequence[AllocationUtxo]) -> BuiltTx:
+    async def build(batch: Sequence[AllocationUtxo], wallet: ChainedWallet) -> BuiltTx:
         outputs, described = payouts(on_chain, batch, params)
         milestones = [a.datum.milestone_id for a in batch]
         redeemer = ot.Release(attestations(definition, schedule_id, quorum_of, signatures, milestones))
@@ -231,9 +244,53 @@ async def build_release(
             on_built(built)
         return built
 
+    def builder(wallet: ChainedWallet) -> Callable[[Sequence[AllocationUtxo]], Awaitable[BuiltTx]]:
+        return lambda batch: build(batch, wallet)
+
     ordered = sorted(check.releasable, key=lambda a: a.sort_key)
-    plan.txs = await build_in_batches(ordered, first_batch, params, build)
+    wallets = lane_wallets(wallet, min(lanes, -(-len(ordered) // max(first_batch, 1))))
+    share = -(-len(ordered) // len(wallets))
+    chains = await asyncio.gather(
+        *(
+            build_in_batches(
+                ordered[i * share : (i + 1) * share],
+                first_batch,
+                params,
+                builder(lane),
+            )
+            for i, lane in enumerate(wallets)
+        )
+    )
+    plan.txs = [tx for round_ in _rounds(chains) for tx in round_]
     return plan
+
+
+def lane_wallets(wallet: ChainedWallet, lanes: int) -> list[ChainedWallet]:
+    """`wallet` cut into at most `lanes` wallets of one funding UTxO each (plain, at least
+    LANE_FUNDING_LOVELACE, largest first); the wallet itself when fewer than two such UTxOs exist."""
+    funding = sorted(
+        (u for u in wallet.utxos if is_plain(u.output) and _lovelace(u.output) >= LANE_FUNDING_LOVELACE),
+        key=lambda u: -_lovelace(u.output),
+    )[: max(lanes, 1)]
+    if len(funding) < 2:
+        return [wallet]
+    cut: list[ChainedWallet] = []
+    for utxo in funding:
+        lane = copy.copy(wallet)
+        lane.utxos = [utxo]
+        lane.unconfirmed = dict(wallet.unconfirmed)
+        cut.append(lane)
+    return cut
+
+
+def _lovelace(output: TransactionOutput) -> int:
+    return output.amount if isinstance(output.amount, int) else output.amount.coin
+
+
+def _rounds(chains: Sequence[Sequence[BuiltTx]]) -> list[list[BuiltTx]]:
+    """The chains' transactions interleaved: every chain's first, then every chain's second…"""
+    longest = max((len(c) for c in chains), default=0)
+    return [[c[i] for c in chains if i < len(c)] for i in range(longest)]
 
 
 def _details(

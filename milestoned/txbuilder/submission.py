@@ -79,12 +79,18 @@ async def is_confirmed(chain: OgmiosChain, tx: Transaction, tx_id: TransactionId
 
 
 async def wait_until_confirmed(
-    chain: OgmiosChain, tx: Transaction, *, timeout: float = 60.0, poll: float = 0.05
+    chain: OgmiosChain,
+    tx: Transaction,
+    *,
+    timeout: float = 60.0,
+    poll: float = 0.05,
+    tx_id: TransactionId | None = None,
 ) -> None:
-    """Wait for the transaction to be in a block (polling the ledger's UTxO by output reference)."""
+    """Wait for the transaction to be in a block (polling the ledger's UTxO by output reference).
+    `tx_id`, when the caller has it (`BuiltTx.tx_id`), saves hashing the body again."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    tx_id = tx.id  # once, not per poll
+    tx_id = tx_id or tx.id  # once, not per poll
     while not await is_confirmed(chain, tx, tx_id):
         if loop.time() > deadline:
             raise TimeoutError(f"transaction {tx_id} was not in a block after {timeout:.0f} s")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
 from milestoned.contracts import scenarios as sc
 from milestoned.contracts.evaluation import RedeemerEvaluation, evaluator_in_use, select_evaluator
+from milestoned.contracts.native_evaluation import unavailable_reason
 
 _ROWS: list[sc.UnitsRow] = []
 
@@ -30,7 +33,15 @@ def cross_checked_evaluation() -> Iterator[None]:
     fails (`EvaluatorMismatch`) unless they agree on the verdict and on each redeemer's units: the
     native evaluator that the builder and the devnet use is held to the reference one here."""
     previous = evaluator_in_use()
-    select_evaluator("compare")
+    missing = unavailable_reason()
+    if missing is not None and os.environ.get("CI") != "true":
+        # as with PostgreSQL: outside CI a machine without the native library runs uplc alone, visibly
+        warnings.warn(
+            f"contract tests not cross-checked: native evaluator unavailable ({missing})", stacklevel=1
+        )
+        yield
+        return
+    select_evaluator("compare")  # in CI a missing native evaluator fails here
     yield
     select_evaluator(previous)
 

@@ -80,5 +80,5 @@ def test_missing_limits_default_to_the_mainnet_ones() -> None:
     "value", [0, 23, 24, 255, 256, 65_535, 65_536, 2**32 - 1, 2**32, 2**64 - 1], ids=lambda v: f"{v:#x}"
 )
 def test_the_coin_width_is_the_cbor_encoding_length(value: int) -> None:
-    """`_uint_width` stands in for encoding the coin: it must agree with a CBOR encoder at every edge."""
-    assert fees._uint_width(value) == len(cbor2.dumps(value))
+    """`uint_width` stands in for encoding the coin: it must agree with a CBOR encoder at every edge."""
+    assert fees.uint_width(value) == len(cbor2.dumps(value))

@@ -418,3 +418,18 @@ def test_a_payment_over_the_size_limit_is_refused_with_its_size() -> None:
     assert probe.value.size > 100
     at_limit = build(LimitedChain(max_size=probe.value.size), payment_plan(utxo(1, 20_000_000)))
     assert at_limit.size <= probe.value.size
+
+
+def test_a_change_at_the_edge_of_a_cbor_width_settles_on_the_fee_that_covers_it() -> None:
+    """A change just over 2^32 lovelace is a 9-byte integer, just under it a 5-byte one: raising the fee
+    by those 4 bytes' price pushes the change under 2^32, which makes the lower fee enough again. The
+    loop must stop on the higher fee (it covers its size) instead of going back and forth."""
+    width_fee = 4 * 44  # the 4 more bytes of a 9-byte change, at 44 lovelace a byte
+    low = build(StubChain(), payment_plan(utxo(1, 2**32 - 10_000_000)))  # change far under 2^32
+    edge = 2**32 + 2_000_000 + low.fee + width_fee // 2  # change at the lower fee: 2^32 + 88
+    built = build(StubChain(), payment_plan(utxo(1, edge)))
+    change = value_of(built.tx.transaction_body.outputs[-1]).coin
+    assert built.fee == low.fee + width_fee
+    assert change == 2**32 + width_fee // 2 - width_fee < 2**32
+    assert built.fee >= fees.minimum_fee(PARAMS, built_size(built), 0, 0, 0)
+    assert_balanced(built)

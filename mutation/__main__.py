@@ -5,6 +5,7 @@
     python -m mutation run core --module milestoned/txbuilder/fees.py --stride 3
     python -m mutation list core                   # how many mutants, per module and operator
     python -m mutation survivors                   # the survivors recorded in bench/mutants.json
+    python -m mutation equivalents [--fix]         # argued mutants whose id now names another change
 
 Results are merged into `bench/mutants.json` (one record per mutant: target, operator, file:line,
 status, the test that killed it) and the figures recomputed from it into `bench/results.json`
@@ -21,11 +22,11 @@ import argparse
 import collections
 import json
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
+from mutation import equivalents
 from mutation.runner import REPO, Result, mutants_of, run_mutants, select
 from mutation.targets import TARGETS, Target
 
@@ -40,9 +41,8 @@ def group_of(record: dict[str, Any]) -> str:
 
 
 def equivalent_ids(path: Path = EQUIVALENT_MD) -> set[str]:
-    if not path.exists():
-        return set()
-    return set(re.findall(r"^## (\S+#\d+)", path.read_text(), flags=re.MULTILINE))
+    """The argued survivors whose entry still names the mutant it argues (see mutation/equivalents.py)."""
+    return equivalents.valid_ids(path)
 
 
 def figures(records: dict[str, dict[str, Any]], equivalent: set[str]) -> dict[str, float]:
@@ -132,15 +132,19 @@ def cmd_run(args: argparse.Namespace) -> int:
         targets = [t for t in targets if wanted[t.path]]
         mutants = [m for t in targets for m in mutants_of(t, wanted[t.path])]
     else:
-        mutants = select([m for t in targets for m in mutants_of(t)], None, args.stride)
+        # every n-th mutant of each module: a later run of one module with the same stride picks the same
+        # mutants as the run of the whole group did
+        mutants = [m for t in targets for m in select(mutants_of(t), None, args.stride)]
     if ids is not None and len(mutants) != len(ids):
         missing = ids - {m.id for m in mutants}
         raise SystemExit(f"no such mutant: {', '.join(sorted(missing))} (see `python -m mutation list`)")
     print(f"[mutation] {len(mutants)} mutants of {len(targets)} modules, {args.jobs} at a time")
     output = Path(args.output) if args.output else None
     records = load_records(output) if output else load_records()
-    complete = ids is None and args.stride == 1
-    if complete and not args.output:  # a full run of a target replaces its earlier records
+    # A run of whole modules (all of their mutants or every n-th) replaces their earlier records: after an
+    # edit of a module its ids denote other mutants, so old records would count changes never run.
+    complete = ids is None
+    if complete and not args.output:
         paths = {t.path for t in targets}
         records = {k: v for k, v in records.items() if v["target"] not in paths}
 
@@ -178,13 +182,30 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_survivors(args: argparse.Namespace) -> int:
     equivalent = equivalent_ids()
+    stale = {c.entry.id for c in equivalents.problems()}
     for record in load_records().values():
         if record["status"] in ("survived", "error"):
-            mark = "equivalent" if record["id"] in equivalent else "UNARGUED"
+            mark = (
+                "equivalent"
+                if record["id"] in equivalent
+                else "STALE ARGUMENT"
+                if record["id"] in stale
+                else "UNARGUED"
+            )
             print(
                 f"{record['id']} {record['location']} {record['operator']}: {record['description']} [{mark}]"
             )
     return 0
+
+
+def cmd_equivalents(args: argparse.Namespace) -> int:
+    """Entries of bench/mutants-equivalent.md that no longer name their mutant (exit 1 if any)."""
+    left = equivalents.fix() if args.fix else equivalents.problems()
+    for c in left if args.fix else equivalents.problems():
+        print(f"{c.entry.id}: {c.problem}")
+    if args.fix:
+        print(f"[mutation] {len(left)} entries left to look at by hand")
+    return 1 if left else 0
 
 
 def main(argv: list[str]) -> int:
@@ -199,7 +220,7 @@ def main(argv: list[str]) -> int:
         )
         if name == "run":
             p.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
-            p.add_argument("--stride", type=int, default=1, help="run every n-th mutant only")
+            p.add_argument("--stride", type=int, default=1, help="run every n-th mutant of each module only")
             p.add_argument("--ids", help="comma-separated mutant ids (path#index)")
             p.add_argument("--output", help="write records here instead of bench/ (figures are not written)")
             p.add_argument(
@@ -210,6 +231,8 @@ def main(argv: list[str]) -> int:
         else:
             p.add_argument("-v", "--verbose", action="store_true")
     sub.add_parser("survivors")
+    p = sub.add_parser("equivalents", help="check that each argued mutant is still the one argued")
+    p.add_argument("--fix", action="store_true", help="move entries whose change moved to another id")
     args = parser.parse_args(argv)
     if args.command in ("run", "list"):
         args.groups = args.groups or list(TARGETS)
@@ -220,6 +243,8 @@ def main(argv: list[str]) -> int:
         return cmd_run(args)
     if args.command == "list":
         return cmd_list(args)
+    if args.command == "equivalents":
+        return cmd_equivalents(args)
     return cmd_survivors(args)
 
 

@@ -3,7 +3,9 @@
 Each mutant runs only the tests that cover its module (a full suite per mutant would take days on two
 cores). The files are the ones that exercise the module directly, fastest first, so that `-x` stops at
 the first failing test early; the PostgreSQL variants of the store tests are left out (the SQLite
-variants run the same code paths of these modules), as is anything that needs the devnet.
+variants run the same code paths of these modules) except for `projections/store.py`, which has
+PostgreSQL-only lines; anything that needs the devnet is left out too, except the lifecycle tests of
+the transaction builders.
 
 The core list is issue 19's; the script target is issue 11's (the OpShin sources, compiled on the
 `make contracts` path and run against the contract tests).
@@ -19,10 +21,13 @@ DOMAIN_SCHEDULE = (
     "tests/domain/test_domain_addresses_mutants.py",
     "tests/domain/test_domain_onchain_decode_mutants.py",
     "tests/domain/test_domain_schedule_errors_mutants.py",
+    "tests/domain/test_domain_schedule_order_mutants.py",
+    "tests/domain/test_domain_schedule_text_mutants.py",
 )
 ADDRESS_TESTS = (
     "tests/domain/test_domain_addresses_and_keys.py",
     "tests/domain/test_domain_addresses_mutants.py",
+    "tests/domain/test_domain_encoding_mutants.py",
 )
 TXBUILDER_FAST = ("tests/txbuilder/test_txbuilder_units.py", "tests/txbuilder/test_txbuilder_lifecycle.py")
 DAEMON_PROCESS = ("tests/daemon/test_daemon_process.py",)
@@ -36,6 +41,8 @@ class Target:
     tests: tuple[str, ...]
     # the OpShin sources: also mutate compared addresses to their payment credential only
     weak_fields: bool = False
+    # also run the PostgreSQL variants of the store tests (for modules with PostgreSQL-only lines)
+    postgres: bool = False
 
     @property
     def package(self) -> str:
@@ -50,7 +57,12 @@ def _domain(name: str, *tests: str) -> Target:
 
 CORE: tuple[Target, ...] = (
     _domain("addresses", *ADDRESS_TESTS, "tests/domain/test_domain_schedule_file.py"),
-    _domain("allocation", "tests/domain/test_domain_eligibility.py", *DOMAIN_SCHEDULE),
+    _domain(
+        "allocation",
+        "tests/domain/test_domain_eligibility.py",
+        "tests/domain/test_domain_eligibility_mutants.py",
+        *DOMAIN_SCHEDULE,
+    ),
     _domain(
         "attestation",
         "tests/domain/test_domain_eligibility.py",
@@ -70,6 +82,7 @@ CORE: tuple[Target, ...] = (
     _domain(
         "onchain_types",
         "tests/domain/test_domain_onchain_decode_mutants.py",
+        "tests/domain/test_domain_encoding_mutants.py",
         "tests/contracts/test_onchain_types.py",
         "tests/indexer/test_indexer_filter.py",
         "tests/contracts/test_script_context.py",
@@ -90,6 +103,7 @@ CORE: tuple[Target, ...] = (
         (
             "tests/indexer/test_indexer_filter.py",
             "tests/indexer/test_indexer_filter_mutants.py",
+            "tests/indexer/test_indexer_signatures_mutants.py",
             "tests/indexer/test_indexer_prefilter.py",
         ),
     ),
@@ -104,11 +118,16 @@ CORE: tuple[Target, ...] = (
     ),
     Target(
         "milestoned/eventlog/verify.py",
-        ("tests/eventlog/test_eventlog_verify.py", "tests/eventlog/test_eventlog_mutants.py"),
+        (
+            "tests/eventlog/test_eventlog_verify.py",
+            "tests/eventlog/test_eventlog_mutants.py",
+            "tests/eventlog/test_eventlog_check_store_mutants.py",
+        ),
     ),
     Target(
         "milestoned/projections/changes.py",
         (
+            "tests/projections/test_projections_changes_mutants.py",
             "tests/projections/test_projections_readmodels.py",
             "tests/projections/test_projections_property.py",
         ),
@@ -122,6 +141,7 @@ CORE: tuple[Target, ...] = (
             "tests/projections/test_projections_replay_backends.py",
             "tests/projections/test_projections_property.py",
         ),
+        postgres=True,  # the search path and the placeholder translation run on PostgreSQL only
     ),
     Target(
         "milestoned/txbuilder/release_checks.py",
@@ -139,8 +159,18 @@ CORE: tuple[Target, ...] = (
         "milestoned/txbuilder/assembly.py",
         (
             "tests/txbuilder/test_txbuilder_selection_mutants.py",
+            "tests/txbuilder/test_txbuilder_assembly_mutants.py",
             *TXBUILDER_FAST,
             "tests/txbuilder/test_txbuilder_errors.py",
+        ),
+    ),
+    Target(
+        "milestoned/txbuilder/evaluation.py",  # the evaluator's answers, moved out of assembly.py
+        (
+            "tests/txbuilder/test_txbuilder_assembly_mutants.py",
+            "tests/txbuilder/test_txbuilder_local_evaluation_mutants.py",
+            "tests/txbuilder/test_txbuilder_evaluation.py",
+            *TXBUILDER_FAST,
         ),
     ),
     Target(
@@ -161,7 +191,11 @@ CORE: tuple[Target, ...] = (
     ),
     Target(
         "milestoned/daemon/config.py",
-        ("tests/daemon/test_daemon_config.py", "tests/daemon/test_daemon_config_mutants.py"),
+        (
+            "tests/daemon/test_daemon_config.py",
+            "tests/daemon/test_daemon_config_mutants.py",
+            "tests/daemon/test_daemon_config_more_mutants.py",
+        ),
     ),
     Target(
         "milestoned/commands/socket_client.py",

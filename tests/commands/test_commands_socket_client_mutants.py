@@ -7,6 +7,7 @@ a hang-up, silence. Each way the conversation fails must end in its own `Command
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -16,7 +17,14 @@ import orjson
 import pytest
 
 from milestoned.commands.output import CommandError, ExitCode
-from milestoned.commands.socket_client import DEFAULT_SOCKET, DaemonClient, DaemonRefused, call, socket_path
+from milestoned.commands.socket_client import (
+    DEFAULT_SOCKET,
+    MAX_ANSWER_BYTES,
+    DaemonClient,
+    DaemonRefused,
+    call,
+    socket_path,
+)
 
 Script = Callable[[socket.socket], None]
 
@@ -192,3 +200,120 @@ def test_a_long_answer_is_read_whole(serve: Callable[[Script], Path]) -> None:
         connection.sendall(orjson.dumps({"id": 1, "result": "x" * 300_000}) + b"\n")
 
     assert call(serve(script), "status") == "x" * 300_000
+
+
+def test_a_daemon_that_drops_the_connection_unread_is_a_broken_connection(
+    serve: Callable[[Script], Path],
+) -> None:
+    """Closing a Unix socket with the request still unread resets it: the client's read fails."""
+    arrived = threading.Event()
+
+    def script(connection: socket.socket) -> None:
+        while not connection.recv(1, socket.MSG_PEEK):  # the request is there, and stays unread
+            pass
+        arrived.set()
+
+    error = failing(serve, script)
+    assert arrived.is_set()
+    assert (error.message, error.hint) == (
+        "the connection to the daemon broke: [Errno 104] Connection reset by peer",
+        "check the daemon's log",
+    )
+
+
+HEAVY = pytest.mark.skipif(
+    os.environ.get("MILESTONED_HEAVY_TESTS") != "1",
+    reason="moves 2 x 256 MiB through a socket (~1 GB of memory): set MILESTONED_HEAVY_TESTS=1; "
+    "`python -m mutation` does",
+)
+
+
+@HEAVY
+@pytest.mark.parametrize("over", [0, 1])
+def test_an_answer_is_read_up_to_the_limit_and_refused_past_it(
+    serve: Callable[[Script], Path], over: int
+) -> None:
+    """MAX_ANSWER_BYTES (256 MiB) counts the whole line with its newline: at it the answer is read."""
+    head, tail = b'{"id":1,"result":"', b'"}\n'
+    size = 256 * 1024 * 1024 - len(head) - len(tail) + over
+    answer = head + b"x" * size + tail
+    assert len(answer) == MAX_ANSWER_BYTES + over
+
+    def script(connection: socket.socket) -> None:
+        read_request(connection)
+        connection.sendall(answer)
+
+    if over:
+        error = failing(serve, script, timeout_s=60)
+        assert (error.message, error.hint) == ("the daemon's answer is too large", "narrow the query")
+    else:
+        result = call(serve(script), "status")
+        assert len(result) == size and result.count("x") == size
+
+
+def test_the_client_reads_the_daemons_error_codes() -> None:
+    """The codes the client acts on are the daemon's (milestonectl uploads in parts on -32002)."""
+    from milestoned.commands import socket_client
+    from milestoned.daemon import jsonrpc
+
+    assert socket_client.REQUEST_TOO_LARGE == jsonrpc.REQUEST_TOO_LARGE == -32002
+    assert socket_client.PERMISSION_DENIED == -32001
+    assert socket_client.INVALID_PARAMS == -32602
+
+
+def test_leaving_the_with_block_hangs_up(serve: Callable[[Script], Path]) -> None:
+    hung_up = threading.Event()
+
+    def script(connection: socket.socket) -> None:
+        read_request(connection)
+        connection.sendall(orjson.dumps({"id": 1, "result": 1}) + b"\n")
+        connection.settimeout(10)
+        if connection.recv(1) == b"":
+            hung_up.set()
+
+    path = serve(script)
+    with DaemonClient(path, timeout_s=5) as client:
+        assert client.call("status") == 1
+    assert hung_up.wait(10)
+    assert client._sock is None
+
+
+def test_a_refused_connection_leaves_no_socket_open(tmp_path: Path) -> None:
+    """The socket of a failed connect is closed at once, not left for the garbage collector."""
+    import contextlib
+    import gc
+    import warnings
+
+    stale = tmp_path / "stale.sock"
+    bound = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    bound.bind(str(stale))
+    bound.close()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for missing in (stale, tmp_path / "none.sock"):
+            with contextlib.suppress(CommandError):
+                DaemonClient(missing).connect()
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def test_a_request_cut_off_by_the_daemon_is_named_with_its_size(serve: Callable[[Script], Path]) -> None:
+    params = {"blob": "x" * (8 * 1024 * 1024)}  # far more than the socket buffers hold
+
+    def script(connection: socket.socket) -> None:
+        connection.recv(16)  # the daemon reads a little, then hangs up without answering
+
+    with pytest.raises(CommandError) as refused, DaemonClient(serve(script), timeout_s=10) as client:
+        client.call("status", params)
+    size = len(orjson.dumps({"jsonrpc": "2.0", "id": 1, "method": "status", "params": params})) + 1
+    assert refused.value.message.startswith(
+        f"the daemon closed the connection while status ({size:,} bytes) was being sent: "
+    )
+
+
+def test_an_empty_answer_line_is_an_answer_that_is_not_json(serve: Callable[[Script], Path]) -> None:
+    def script(connection: socket.socket) -> None:
+        read_request(connection)
+        connection.sendall(b"\n")
+
+    assert failing(serve, script).message == "the daemon sent an answer that is not JSON"

@@ -19,6 +19,7 @@ from pycardano import (
 
 from milestoned.domain.addresses import (
     AddressError,
+    _abbreviate,
     canonical_address,
     parse_admin_key_hash,
     parse_payment_address,
@@ -55,30 +56,45 @@ def test_upper_case_bech32_is_accepted_and_stored_lower_case() -> None:
     assert canonical_address(address) == TESTNET_ADDRESS
 
 
+CHECKSUM = "{} is not a valid bech32 address (a wrong or missing character breaks its checksum)"
+RETYPED = "copy the address again from the wallet rather than typing it"
+
+
 @pytest.mark.parametrize(
-    ("value", "network", "fragment"),
+    ("value", "network", "problem", "hint"),
     [
-        (MAINNET_ADDRESS, CardanoNetwork.DEVNET, "is a mainnet address but the schedule's network is devnet"),
-        (TESTNET_ADDRESS, CardanoNetwork.MAINNET, "is a testnet address but the schedule's network is"),
-        (STAKE_ADDRESS, CardanoNetwork.DEVNET, "stake (reward) address"),
-        (TESTNET_ADDRESS[:-1] + LAST_CHAR_TYPO, CardanoNetwork.DEVNET, "checksum"),
-        (TESTNET_ADDRESS[:30], CardanoNetwork.DEVNET, "checksum"),
-        (TESTNET_ADDRESS[:12] + TESTNET_ADDRESS[12:].upper(), CardanoNetwork.DEVNET, "mixes upper and lower"),
+        (MAINNET_ADDRESS, CardanoNetwork.DEVNET,
+         "{} is a mainnet address but the schedule's network is devnet (a testnet)",
+         "use a devnet address, starting addr_test1, or correct the schedule's network"),
+        (TESTNET_ADDRESS, CardanoNetwork.MAINNET,
+         "{} is a testnet address but the schedule's network is mainnet",
+         "use a mainnet address, starting addr1, or correct the schedule's network"),
+        (STAKE_ADDRESS, CardanoNetwork.DEVNET, "{} is a stake (reward) address, which cannot hold tokens",
+         "use the wallet's payment address, starting addr_test1"),
+        (TESTNET_ADDRESS[:-1] + LAST_CHAR_TYPO, CardanoNetwork.DEVNET, CHECKSUM, RETYPED),
+        (TESTNET_ADDRESS[:30], CardanoNetwork.DEVNET, CHECKSUM, RETYPED),
+        (TESTNET_ADDRESS[:12] + TESTNET_ADDRESS[12:].upper(), CardanoNetwork.DEVNET,
+         "{} mixes upper and lower case, which bech32 forbids", "copy the address again from the wallet"),
         ("DdzFFzCqrhsw3prhfMFDNFowbzUku3QmrMwarfjUbWXRisodn97R436SHc1rimp4MhPNmbdYb1aTdqtGSJixMVMi5MkArDQJ6Sc1n3Ez",
-         CardanoNetwork.MAINNET, "Byron"),
-        ("", CardanoNetwork.DEVNET, "is empty"),
-        (" " + TESTNET_ADDRESS, CardanoNetwork.DEVNET, "spaces"),
-        (42, CardanoNetwork.DEVNET, "got a whole number"),
-        ("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", CardanoNetwork.DEVNET, "prefix 'bc'"),
+         CardanoNetwork.MAINNET, "{} looks like a Byron (legacy) address, which Plutus scripts cannot pay to",
+         "use a Shelley payment address, starting addr1"),
+        ("", CardanoNetwork.DEVNET, "is empty", "paste the address, starting addr_test1"),
+        (" " + TESTNET_ADDRESS, CardanoNetwork.DEVNET, "has spaces or line breaks around the address",
+         "remove them; copy only the address itself"),
+        (42, CardanoNetwork.DEVNET, "must be a bech32 address string, got a whole number",
+         'write it in quotes, e.g. "addr_test1…"'),
+        ("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq", CardanoNetwork.DEVNET,
+         "{} has the prefix 'bc', which is not a Cardano payment address",
+         "a payment address starts addr_test1"),
     ],
 )  # fmt: skip
 def test_addresses_that_cannot_receive_the_tokens_are_named(
-    value: object, network: CardanoNetwork, fragment: str
+    value: object, network: CardanoNetwork, problem: str, hint: str
 ) -> None:
+    """The whole problem (with the address abbreviated where `{}` stands) and the whole hint."""
     with pytest.raises(AddressError) as raised:
         parse_payment_address(value, network)
-    assert fragment in raised.value.problem
-    assert raised.value.hint
+    assert (raised.value.problem, raised.value.hint) == (problem.format(_abbreviate(str(value))), hint)
 
 
 def test_an_address_whose_header_network_contradicts_its_prefix_is_malformed() -> None:
@@ -92,8 +108,10 @@ def test_an_address_whose_header_network_contradicts_its_prefix_is_malformed() -
 
 def test_without_a_known_network_everything_but_the_network_is_checked() -> None:
     assert parse_payment_address(MAINNET_ADDRESS, None).network == Network.MAINNET
-    with pytest.raises(AddressError, match="checksum"):
-        parse_payment_address(MAINNET_ADDRESS[:-2] + "zz", None)
+    typo = MAINNET_ADDRESS[:-2] + "zz"
+    with pytest.raises(AddressError) as raised:
+        parse_payment_address(typo, None)
+    assert raised.value.problem == CHECKSUM.format(_abbreviate(typo))
 
 
 def test_admin_is_a_key_hash_or_a_key_address() -> None:

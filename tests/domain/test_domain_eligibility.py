@@ -184,9 +184,10 @@ def test_both_facts_are_kept_beside_the_reason() -> None:
 
 
 def test_bad_inputs_are_refused() -> None:
-    with pytest.raises(ValueError, match="unique"):
+    with pytest.raises(ValueError) as twice:
         evaluate([locked("x", ALICE, 1, b"M", 0), locked("x", BOB, 1, b"M", 0)], {}, now=0)
-    with pytest.raises(ValueError, match="quorum is at least 1"):
+    assert str(twice.value) == "allocation references must be unique within one evaluation"
+    with pytest.raises(ValueError, match=r"^a quorum is at least 1, got 0$"):
         evaluate([], {}, now=0, quorum=0)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import orjson
+import pytest
+from eventsourcing.persistence import ConnectionPoolClosedError, OperationalError
 
 from milestoned.eventlog.testing import StoreHarness
 from milestoned.projections.store import ProjectionStore
@@ -14,3 +16,23 @@ def test_an_empty_store_is_at_position_zero_in_its_dump(store: StoreHarness) -> 
         document = orjson.loads(projections.dump())
     assert document["position"] == 0 and document["position"] is not False
     assert all(rows == [] for rows in document["tables"].values())
+
+
+def test_leaving_the_with_block_closes_the_store(store: StoreHarness) -> None:
+    """The store's connections are released at the end of the block: it cannot be used after it
+    (SQLite's pool says it is closed; PostgreSQL's pool that it cannot be reused)."""
+    with ProjectionStore(store.config("p")) as projections:
+        assert projections.position() == 0
+    closed = ConnectionPoolClosedError if store.backend == "sqlite" else OperationalError
+    with pytest.raises(closed):
+        projections.position()
+
+
+def test_of_several_tip_moves_in_one_batch_the_last_is_the_tip(store: StoreHarness) -> None:
+    from milestoned.projections.changes import MoveTip
+
+    moves = [MoveTip(10, "aa" * 32, 1_000), MoveTip(11, "bb" * 32, 1_200), MoveTip(12, "cc" * 32, 1_400)]
+    with ProjectionStore(store.config("p")) as projections:
+        projections.apply(moves, position=3)
+        tip = projections.chain_tip()
+        assert tip is not None and (tip.slot, tip.header_hash) == (12, "cc" * 32)

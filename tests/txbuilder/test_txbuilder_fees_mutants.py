@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import cbor2
 import pytest
 from pycardano import Address, Network, TransactionOutput, VerificationKeyHash
 
@@ -73,3 +74,11 @@ def test_missing_limits_default_to_the_mainnet_ones() -> None:
     limits = model.ExecutionUnits(1, 2)
     assert fees.max_units(with_(max_execution_units_per_transaction=limits)) == limits
     assert fees.max_tx_size(with_(max_transaction_size=99)) == 99
+
+
+@pytest.mark.parametrize(
+    "value", [0, 23, 24, 255, 256, 65_535, 65_536, 2**32 - 1, 2**32, 2**64 - 1], ids=lambda v: f"{v:#x}"
+)
+def test_the_coin_width_is_the_cbor_encoding_length(value: int) -> None:
+    """`uint_width` stands in for encoding the coin: it must agree with a CBOR encoder at every edge."""
+    assert fees.uint_width(value) == len(cbor2.dumps(value))

@@ -1,0 +1,65 @@
+"""The row changes of the chain events added with discovery: tests for mutants of
+`projections/changes.py` that survived (issue 19)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import ClassVar
+
+import pytest
+
+from milestoned.domain.attestation import sign_attestation
+from milestoned.eventlog.events import ChainEvent, ChainPoint, OracleSignatureSeen, ScheduleDiscovered
+from milestoned.eventlog.testing import make_schedule
+from milestoned.projections.changes import AddSignature, DiscoverSchedule, MoveTip, changes_for
+from milestoned.projections.slots import SlotConfig
+
+SLOTS = SlotConfig(zero_time_ms=1000, zero_slot=10, slot_length_ms=200)
+POINT = ChainPoint(slot=42, header_hash="cd" * 32)
+TIP = MoveTip(slot=42, header_hash="cd" * 32, chain_time_ms=1000 + (42 - 10) * 200)
+
+
+def test_a_discovered_schedule_is_one_row_at_its_point_then_the_tip() -> None:
+    registered = make_schedule(0)
+    registration = {"transactions": [{"tx_id": "aa" * 32, "slot": 42, "header_hash": "cd" * 32}]}
+    event = ScheduleDiscovered(POINT, "bb" * 28, registered.definition, registered.policy, registration)
+    discover, tip = changes_for(event, SLOTS)
+    assert tip == TIP
+    assert isinstance(discover, DiscoverSchedule)
+    assert (discover.schedule_id, discover.quorum, discover.slot, discover.header_hash) == (
+        "bb" * 28,
+        registered.policy.quorum,
+        42,
+        "cd" * 32,
+    )
+    assert json.loads(discover.oracle_keys) == sorted(registered.policy.oracle_keys)
+    assert json.loads(discover.definition) == dict(registered.definition)
+    assert json.loads(discover.registration) == registration
+
+
+def test_a_signature_seen_on_chain_is_a_row_when_it_verifies_and_the_tip_moves_either_way() -> None:
+    seed, schedule, milestone = bytes([3]) * 32, bytes([1]) * 28, b"M1"
+    signed = sign_attestation(seed, schedule, milestone)
+    valid = OracleSignatureSeen(
+        POINT, "aa" * 32, schedule.hex(), milestone.hex(), signed.oracle_key.hex(), signed.signature.hex()
+    )
+    assert changes_for(valid, SLOTS) == (
+        AddSignature(schedule.hex(), milestone.hex(), signed.oracle_key.hex(), signed.signature.hex()),
+        TIP,
+    )
+    forged = OracleSignatureSeen(
+        POINT, "aa" * 32, schedule.hex(), milestone.hex(), signed.oracle_key.hex(), "00" * 64
+    )
+    assert changes_for(forged, SLOTS) == (TIP,)
+
+
+@dataclass(frozen=True, slots=True)
+class Unruled(ChainEvent):
+    topic: ClassVar[str] = "unruled"
+
+
+def test_a_chain_event_without_a_rule_is_refused_by_name() -> None:
+    with pytest.raises(TypeError) as refused:
+        changes_for(Unruled(POINT), SLOTS)
+    assert str(refused.value) == "no projection rule for chain event unruled"

@@ -176,10 +176,6 @@ def signature_is_valid(event: OracleSignatureCommitted | OracleSignatureSeen) ->
         return False
 
 
-def _exit_fields(event: AllocationReleased | AllocationReclaimed) -> tuple[str, str, str, int, str]:
-    return (event.out_ref, event.schedule_id, event.tx_id, event.point.slot, event.point.header_hash)
-
-
 def changes_for(event: Event, slots: SlotConfig) -> tuple[RowChange, ...]:
     """The row changes one event makes, in order. Pure: same event, same changes."""
     match event:

@@ -316,8 +316,7 @@ class ProjectionStore:
             reclaims = tuple(
                 ExitFact(*r) for r in self._rows(cursor, SELECT_EXITS.format(table="proj_reclaims"))
             )
-            tips = self._rows(cursor, "SELECT slot, header_hash, chain_time_ms FROM proj_chain_tip")
-        tip = ChainTip(*tips[0]) if tips else None
+            tip = self._tip(cursor)
         return Facts(schedules, signatures, locks, releases, reclaims, tip)
 
     def milestone_states(self) -> list[MilestoneState]:
@@ -340,7 +339,10 @@ class ProjectionStore:
     def chain_tip(self) -> ChainTip | None:
         """The projections' chain tip alone (`status` asks for it often; `facts()` reads every table)."""
         with self._transaction(commit=False) as cursor:
-            tips = self._rows(cursor, "SELECT slot, header_hash, chain_time_ms FROM proj_chain_tip")
+            return self._tip(cursor)
+
+    def _tip(self, cursor: Any) -> ChainTip | None:
+        tips = self._rows(cursor, "SELECT slot, header_hash, chain_time_ms FROM proj_chain_tip")
         return ChainTip(*tips[0]) if tips else None
 
     def dump(self, *, include_position: bool = True) -> bytes:

@@ -106,6 +106,14 @@ def test_numbers_lists_and_modes_from_the_environment(tmp_path: Path) -> None:
         ({"socket_path": "/" + "s" * 107}, "socket.path: '/" + "s" * 107 + "' is longer than the 107 bytes"),
         ({"socket_mode": "0000"}, None),
         ({"socket_mode": "0777"}, "socket.mode: 0o777 lets every user on the machine connect"),
+        ({"socket_mode": "0661"}, "socket.mode: 0o661 lets every user"),  # any bit for others
+        ({"socket_mode": "0770"}, None),
+        ({"socket_max_connections_per_uid": "1"}, None),
+        ({"socket_max_connections_per_uid": "0"}, "socket.max_connections_per_uid: must be at least 1"),
+        ({"web_listen": "127.0.0.1:0"}, None),  # port 0: a free port (the demo's)
+        ({"web_listen": "127.0.0.1:65535"}, None),
+        ({"web_listen": "127.0.0.1:65536"}, "web.listen: '127.0.0.1:65536' is not HOST:PORT"),
+        ({"web_listen": "127.0.0.1"}, "web.listen: '127.0.0.1' is not HOST:PORT"),
         ({"socket_mode": "1000"}, "socket.mode: 0o1000 is not a permission mode"),
         ({"socket_mode": "-1"}, "socket.mode: -0o1 is not a permission mode"),
         ({"socket_admin_uids": "0", "socket_admin_gids": "0"}, None),

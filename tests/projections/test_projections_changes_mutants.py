@@ -10,7 +10,15 @@ from typing import ClassVar
 import pytest
 
 from milestoned.domain.attestation import sign_attestation
-from milestoned.eventlog.events import ChainEvent, ChainPoint, OracleSignatureSeen, ScheduleDiscovered
+from milestoned.eventlog.events import (
+    ChainEvent,
+    ChainPoint,
+    HeadAnchored,
+    LeaderElected,
+    LocalEvent,
+    OracleSignatureSeen,
+    ScheduleDiscovered,
+)
 from milestoned.eventlog.testing import make_schedule
 from milestoned.projections.changes import AddSignature, DiscoverSchedule, MoveTip, changes_for
 from milestoned.projections.slots import SlotConfig
@@ -63,3 +71,22 @@ def test_a_chain_event_without_a_rule_is_refused_by_name() -> None:
     with pytest.raises(TypeError) as refused:
         changes_for(Unruled(POINT), SLOTS)
     assert str(refused.value) == "no projection rule for chain event unruled"
+
+
+@dataclass(frozen=True, slots=True)
+class UnruledLocal(LocalEvent):
+    topic: ClassVar[str] = "unruled-local"
+
+
+def test_a_local_event_without_a_rule_is_refused_by_its_class() -> None:
+    with pytest.raises(TypeError) as refused:
+        changes_for(UnruledLocal(), SLOTS)
+    assert str(refused.value) == "no projection rule for event UnruledLocal"
+
+
+def test_facts_for_auditors_and_leadership_make_no_rows() -> None:
+    """An anchor, an election and an intent are log facts, not projection rows: an empty tuple (the
+    projector extends its batch with it; `None` would break the batch)."""
+    anchored = HeadAnchored(tx_id="aa" * 32, position=7, head_hash="bb" * 32)
+    assert changes_for(anchored, SLOTS) == ()
+    assert changes_for(LeaderElected(term=2, leader="second"), SLOTS) == ()

@@ -39,8 +39,15 @@ async def anchor_head(service: Any) -> str | None:
     key, payer = service._load_wallet()
     chain = await service._tx_chain()
     anchor = HeadAnchor(service.config.chain.network, head.position, head.hash)
-    built = await build_head_anchor(chain, payer, anchor)
-    tx_id = await submit(chain, sign(built, [key]))
+    previous: list[Any] = getattr(service, "pending_anchor", [])
+    built = await build_head_anchor(chain, payer, anchor, previous)
+    signed = sign(built, [key])
+    try:
+        tx_id = await submit(chain, signed)
+    except Exception:
+        service.pending_anchor = []  # a previous anchor that never landed must not be chained on again
+        raise
+    service.pending_anchor = [signed]  # the next anchor spends its change, not its inputs
     async with service.write_lock:
         await service.aappend([HeadAnchored(tx_id=str(tx_id), position=head.position, head_hash=head.hash)])
     log.info("log head published on chain", tx_id=str(tx_id), position=head.position, hash=head.hash)

@@ -220,6 +220,9 @@ async def _running_daemon(
             tasks: list[asyncio.Task[Any]] = []
             scheduler: Any = None
             try:
+                # the election's first round before the socket opens: a daemon that can lead answers
+                # its first client as the leader, never as a follower of term 0
+                await _lead_or_follow(service, url, config, tasks)
                 await socket_server.start()
                 if http is not None:
                     await http.start()
@@ -227,7 +230,6 @@ async def _running_daemon(
                     await web.start()
                 await link.refresh_tip()
                 tasks.append(asyncio.create_task(_start_projections(service), name="projections"))
-                await _lead_or_follow(service, url, config, tasks)
                 scheduler = _start_scheduler(service, socket_server, metrics, notifier, config)
                 notifier.ready(f"serving {config.socket.path}")
                 log.info(

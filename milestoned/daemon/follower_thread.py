@@ -57,6 +57,11 @@ class FollowerThread:
             with contextlib.suppress(RuntimeError):  # closed meanwhile
                 loop.call_soon_threadsafe(fn)
 
+    def ended(self) -> bool:
+        """Whether the thread's loop has finished (after `stop`, `cancel` or a failure)."""
+        loop = self._loop
+        return loop is not None and loop.is_closed()
+
     def cancel(self) -> None:
         task = self._task
         if task is not None:

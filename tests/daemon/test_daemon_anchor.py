@@ -64,6 +64,15 @@ async def test_the_head_is_published_and_a_rewrite_no_longer_matches_it() -> Non
                     )
                 ]
             )
+            # the follower stops first: the devnet's idle blocks would otherwise append checkpoints
+            # at any moment, and "nothing moved" below would race with them
+            thread, follower = daemon.service.follower_thread, daemon.service.follower
+            thread.call(follower.stop)
+            for _ in range(100):
+                if thread.ended():
+                    break
+                await asyncio.sleep(0.1)
+            assert thread.ended()
             head = daemon.service.log.head()
             tx_id = await anchor_head(daemon.service)
             assert tx_id is not None
@@ -144,3 +153,45 @@ def test_only_well_formed_documents_are_anchors() -> None:
         "not a map",
     ):
         assert read_anchor(bad) is None, bad
+
+
+async def test_a_second_anchor_before_the_first_lands_spends_its_change_not_its_inputs() -> None:
+    """Two heads anchored back to back from a wallet of one UTxO: the second is built while the first
+    is still in the mempool, so it must spend the first one's change (spending the same input again
+    is refused by the ledger: 3117, and that anchor is lost)."""
+    with tempfile.TemporaryDirectory(prefix="man-", dir="/tmp") as folder:
+        data = Path(folder)
+        key = PaymentSigningKey(hashlib.sha256(b"milestoned/test/anchor-operator-2").digest())
+        key.save(str(data / "operator.skey"))
+        (data / "operator.skey").chmod(0o600)
+        config = with_overrides(
+            demo_config(data), release={"auto": False, "wallet_key": str(data / "operator.skey")}
+        )
+        async with running_daemon(config) as daemon:
+            address = Address(PaymentVerificationKey.from_signing_key(key).hash(), network=Network.TESTNET)
+            daemon.devnet.fund(address, 50_000_000)
+            schedule_id = bytes(28)
+            ids = []
+            for oracle in ("oracle-1", "oracle-2"):
+                signature = sign_attestation(demo_seed(oracle), schedule_id, b"M1")
+                daemon.service.append(
+                    [
+                        OracleSignatureCommitted(
+                            schedule_id=schedule_id.hex(),
+                            milestone_id=b"M1".hex(),
+                            oracle_key=signature.oracle_key.hex(),
+                            signature=signature.signature.hex(),
+                        )
+                    ]
+                )
+                ids.append(await anchor_head(daemon.service))  # the head moved: a new anchor each time
+            first, second = ids
+            assert first is not None and second is not None and first != second
+            mempool = {tx.id.hex() for tx in daemon.devnet.chain.mempool}
+            on_chain = {tx_id for tx_id, _ in anchors_on_chain(daemon.devnet)}
+            assert {first, second} <= mempool | on_chain  # both accepted by the ledger
+            for _ in range(100):
+                if {first, second} <= {tx_id for tx_id, _ in anchors_on_chain(daemon.devnet)}:
+                    break
+                await asyncio.sleep(0.2)
+            assert [t for t, _ in anchors_on_chain(daemon.devnet)] == [first, second]

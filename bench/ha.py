@@ -68,14 +68,7 @@ def _postgres_chaos(server: PostgresConfig) -> dict[str, float]:
                 daemon.start()
             leader = daemons[0].wait_until(group.leader, "a leader")
             schedule_id = _signed(leader, devnet, admin)
-            store = PostgresConfig(
-                host=server.host,
-                port=server.port,
-                user=server.user,
-                password=server.password,
-                dbname=server.dbname,
-                schema=group.url.rsplit("schema=", 1)[1],
-            )
+            store = group.store
             report = chaos(daemons, schedule_id, store, kills=KILLS, seed=SEED, hook_every=3)
             devnet.call(lambda d: d.advance(400))  # past every validity: inherited intents may expire
             settle_and_audit(daemons, store, report, timeout=600)

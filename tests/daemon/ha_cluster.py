@@ -9,7 +9,7 @@ import shutil
 import signal
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,8 @@ class Cluster:
     url: str
     ogmios_url: str
     folder: Path
+    store: PostgresConfig
+    """The shared store, for reading the log the daemons write."""
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
     daemons: list[Daemon] = field(default_factory=list)
 
@@ -92,7 +94,9 @@ class Cluster:
 def cluster(server: PostgresConfig, ogmios_url: str, **sections: dict[str, Any]) -> Iterator[Cluster]:
     schema = f"ha_{uuid.uuid4().hex[:12]}"
     folder = short_folder()
-    group = Cluster(store_url(server, schema), ogmios_url, folder, dict(sections))
+    group = Cluster(
+        store_url(server, schema), ogmios_url, folder, replace(server, schema=schema), dict(sections)
+    )
     try:
         yield group
     finally:

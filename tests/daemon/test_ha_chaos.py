@@ -45,14 +45,7 @@ def test_chaos_on_postgresql_two_daemons(postgres_server: PostgresConfig) -> Non
                 daemon.start()
             leader = daemons[0].wait_until(group.leader, "a leader")
             schedule_id = _start_signed(leader, devnet, admin)
-            store = PostgresConfig(
-                host=postgres_server.host,
-                port=postgres_server.port,
-                user=postgres_server.user,
-                password=postgres_server.password,
-                dbname=postgres_server.dbname,
-                schema=group.url.rsplit("schema=", 1)[1],
-            )
+            store = group.store
             report = chaos(daemons, schedule_id, store, kills=KILLS, seed=SEED, hook_every=2)
             devnet.call(lambda d: d.advance(400))  # past every validity: inherited intents may expire
             settle_and_audit(daemons, store, report)

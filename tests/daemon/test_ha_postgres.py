@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import replace
 
 import pytest
 from daemon_process import demo_attestations, example_schedule_document
@@ -96,14 +97,7 @@ def test_a_deposed_leaders_append_is_refused_in_its_own_transaction(postgres_ser
     from milestoned.eventlog.events import LeaderElected
 
     schema = f"ha_{uuid.uuid4().hex[:12]}"
-    config = PostgresConfig(
-        host=postgres_server.host,
-        port=postgres_server.port,
-        user=postgres_server.user,
-        password=postgres_server.password,
-        dbname=postgres_server.dbname,
-        schema=schema,
-    )
+    config = replace(postgres_server, schema=schema)
     first = PostgresElection(config, "first", 3.0)
     second = PostgresElection(config, "second", 3.0)
     try:

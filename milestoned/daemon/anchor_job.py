@@ -39,8 +39,7 @@ async def anchor_head(service: Any) -> str | None:
     key, payer = service._load_wallet()
     chain = await service._tx_chain()
     anchor = HeadAnchor(service.config.chain.network, head.position, head.hash)
-    previous: list[Any] = getattr(service, "pending_anchor", [])
-    built = await build_head_anchor(chain, payer, anchor, previous)
+    built = await build_head_anchor(chain, payer, anchor, service.pending_anchor)
     signed = sign(built, [key])
     try:
         tx_id = await submit(chain, signed)

@@ -106,6 +106,8 @@ class DaemonService:
         self.leadership_loop: Any = None
         self.follower_thread: Any = None
         """The chain follower's thread (`follower_thread.FollowerThread`) while this daemon writes."""
+        self.pending_anchor: list[Any] = []
+        """The last head anchor submitted (`anchor_job`): the next one spends its change, not its inputs."""
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="milestoned-store-write")
         self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="milestoned-store-read")
         self._catch_up_lock = threading.Lock()

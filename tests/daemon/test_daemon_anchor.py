@@ -39,31 +39,37 @@ def anchors_on_chain(devnet: Any) -> list[tuple[str, HeadAnchor]]:
     return found
 
 
+def _operator(data: Path, label: str) -> tuple[PaymentSigningKey, Any]:
+    """A demo daemon's config in `data` whose operator wallet (key file written, 0600) pays anchors."""
+    key = PaymentSigningKey(hashlib.sha256(f"milestoned/test/{label}".encode()).digest())
+    key.save(str(data / "operator.skey"))
+    (data / "operator.skey").chmod(0o600)
+    config = with_overrides(
+        demo_config(data), release={"auto": False, "wallet_key": str(data / "operator.skey")}
+    )
+    return key, config
+
+
+def _signature_event(oracle: str) -> OracleSignatureCommitted:
+    """An oracle's signature of M1 (of a schedule id of zeros) as committed: appending it moves the head."""
+    signature = sign_attestation(demo_seed(oracle), bytes(28), b"M1")
+    return OracleSignatureCommitted(
+        schedule_id=bytes(28).hex(),
+        milestone_id=b"M1".hex(),
+        oracle_key=signature.oracle_key.hex(),
+        signature=signature.signature.hex(),
+    )
+
+
 async def test_the_head_is_published_and_a_rewrite_no_longer_matches_it() -> None:
     with tempfile.TemporaryDirectory(prefix="man-", dir="/tmp") as folder:
         data = Path(folder)
-        key = PaymentSigningKey(hashlib.sha256(b"milestoned/test/anchor-operator").digest())
-        key.save(str(data / "operator.skey"))
-        (data / "operator.skey").chmod(0o600)
-        config = with_overrides(
-            demo_config(data), release={"auto": False, "wallet_key": str(data / "operator.skey")}
-        )
+        key, config = _operator(data, "anchor-operator")
         async with running_daemon(config) as daemon:
             sock = Path(config.socket.path)
             address = Address(PaymentVerificationKey.from_signing_key(key).hash(), network=Network.TESTNET)
             daemon.devnet.fund(address, 50_000_000)
-            schedule_id = bytes(28)
-            signature = sign_attestation(demo_seed("oracle-1"), schedule_id, b"M1")
-            daemon.service.append(
-                [
-                    OracleSignatureCommitted(
-                        schedule_id=schedule_id.hex(),
-                        milestone_id=b"M1".hex(),
-                        oracle_key=signature.oracle_key.hex(),
-                        signature=signature.signature.hex(),
-                    )
-                ]
-            )
+            daemon.service.append([_signature_event("oracle-1")])
             # the follower stops first: the devnet's idle blocks would otherwise append checkpoints
             # at any moment, and "nothing moved" below would race with them
             thread, follower = daemon.service.follower_thread, daemon.service.follower
@@ -112,17 +118,7 @@ async def test_the_head_is_published_and_a_rewrite_no_longer_matches_it() -> Non
         with sqlite3.connect(log_path) as db:
             db.execute("DELETE FROM stored_events WHERE originator_version >= ?", (head.position,))
         with EventLog(SQLiteConfig(log_path)) as log:
-            other = sign_attestation(demo_seed("oracle-2"), schedule_id, b"M1")
-            log.append(
-                [
-                    OracleSignatureCommitted(
-                        schedule_id=schedule_id.hex(),
-                        milestone_id=b"M1".hex(),
-                        oracle_key=other.oracle_key.hex(),
-                        signature=other.signature.hex(),
-                    )
-                ]
-            )
+            log.append([_signature_event("oracle-2")])
             assert verify(log).ok
             hashes = {e.position: e.hash for e in log.iter_events()}
             [problem] = mismatches(anchors, hashes, log.head().position)
@@ -161,29 +157,13 @@ async def test_a_second_anchor_before_the_first_lands_spends_its_change_not_its_
     is refused by the ledger: 3117, and that anchor is lost)."""
     with tempfile.TemporaryDirectory(prefix="man-", dir="/tmp") as folder:
         data = Path(folder)
-        key = PaymentSigningKey(hashlib.sha256(b"milestoned/test/anchor-operator-2").digest())
-        key.save(str(data / "operator.skey"))
-        (data / "operator.skey").chmod(0o600)
-        config = with_overrides(
-            demo_config(data), release={"auto": False, "wallet_key": str(data / "operator.skey")}
-        )
+        key, config = _operator(data, "anchor-operator-2")
         async with running_daemon(config) as daemon:
             address = Address(PaymentVerificationKey.from_signing_key(key).hash(), network=Network.TESTNET)
             daemon.devnet.fund(address, 50_000_000)
-            schedule_id = bytes(28)
             ids = []
             for oracle in ("oracle-1", "oracle-2"):
-                signature = sign_attestation(demo_seed(oracle), schedule_id, b"M1")
-                daemon.service.append(
-                    [
-                        OracleSignatureCommitted(
-                            schedule_id=schedule_id.hex(),
-                            milestone_id=b"M1".hex(),
-                            oracle_key=signature.oracle_key.hex(),
-                            signature=signature.signature.hex(),
-                        )
-                    ]
-                )
+                daemon.service.append([_signature_event(oracle)])
                 ids.append(await anchor_head(daemon.service))  # the head moved: a new anchor each time
             first, second = ids
             assert first is not None and second is not None and first != second

@@ -14,7 +14,7 @@ from milestoned.eventlog.events import ChainEvent, ChainPoint, Event
 from milestoned.eventlog.hashchain import LogHead, seal
 from milestoned.eventlog.store import EventLog
 from milestoned.eventlog.testing import ChainSimulator, StoreHarness, make_schedule, oracle_signature
-from milestoned.eventlog.verify import verify
+from milestoned.eventlog.verify import VerifyProblem, verify
 
 
 def build_log(store: StoreHarness) -> tuple[StoreConfig, LogHead]:
@@ -156,7 +156,14 @@ def test_a_cut_off_end_is_detected_against_an_anchor(store: StoreHarness) -> Non
         assert verify(log).ok
         report = verify(log, anchor=head)
     assert not report.ok
-    assert "cut off" in report.summary()
+    shorter = head.position - 1
+    assert report.problems == (
+        VerifyProblem(
+            shorter,
+            f"the log ends at {shorter} but the anchor says position {head.position} existed "
+            "(events were cut off the end)",
+        ),
+    )
 
 
 def test_verify_reads_back_what_was_appended(store: StoreHarness) -> None:

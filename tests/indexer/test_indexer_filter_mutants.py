@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import cbor2
+import pytest
 from indexer_support import (
     BENEFICIARY,
     CONTRACT,
@@ -25,6 +26,7 @@ from indexer_support import (
 
 from milestoned.domain import onchain_types as ot
 from milestoned.eventlog.events import AllocationReclaimed, ChainPoint
+from milestoned.indexer import filter as block_filter
 from milestoned.indexer.filter import (
     _bech32,
     _touches,
@@ -63,6 +65,17 @@ def test_beneficiaries_with_one_payment_key_and_other_stake_keys_keep_their_own_
     first, second = _bech32(plain, network), _bech32(other_stake, network)
     assert first == str(ot.plutus_to_address(plain, network))
     assert second == str(ot.plutus_to_address(other_stake, network)) != first
+
+
+def test_the_bech32_memo_never_holds_more_than_its_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The memo lives as long as the daemon and beneficiaries keep coming: it is emptied when full, so it
+    holds at most `_BECH32_MEMO_SIZE` addresses, and an address met when it is full is still right."""
+    full = {("filler", n): "x" for n in range(block_filter._BECH32_MEMO_SIZE)}
+    monkeypatch.setattr(block_filter, "_BECH32_MEMO", full)
+    plain = ot.address_to_plutus(BENEFICIARY)
+    assert _bech32(plain, CONTRACT.network) == str(ot.plutus_to_address(plain, CONTRACT.network))
+    assert len(block_filter._BECH32_MEMO) <= block_filter._BECH32_MEMO_SIZE
+    assert ("filler", 0) not in block_filter._BECH32_MEMO
 
 
 def bare(**fields: Any) -> dict[str, Any]:

@@ -42,6 +42,11 @@ def indented(document: Any) -> bytes:
     return json.dumps(document, indent=2).encode()
 
 
+def spaced(document: Any) -> bytes:
+    """JSON with a space before each colon and none after (`"key" :value`): valid, not compact."""
+    return json.dumps(document, separators=(",", " :")).encode()
+
+
 def reordered(document: Any) -> bytes:
     """Compact JSON, every object's keys reversed (Ogmios lists an asset map's empty name first)."""
 
@@ -115,7 +120,9 @@ def test_a_schedule_id_named_elsewhere_than_as_its_auth_token_does_not_make_a_bl
     assert block_events(block, CONTRACT, MANY, {}) == []
 
 
-@pytest.mark.parametrize("encode", [indented, reordered], ids=["indented", "empty-name-last"])
+@pytest.mark.parametrize(
+    "encode", [indented, spaced, reordered], ids=["indented", "space-before-colon", "empty-name-last"]
+)
 def test_a_frame_not_in_ogmios_compact_form_falls_back_and_is_still_judged_right(encode: Any) -> None:
     locking = with_second_asset(register(SCHEDULE))  # reversed, its output's empty name comes last
     relevant = block_of([*NOISE, locking], encode=encode)
@@ -140,8 +147,12 @@ def test_a_frame_not_in_ogmios_compact_form_falls_back_and_is_still_judged_right
         (b'{"' + b"ab" * 28 + b'":{"00":1,"":1}}', None),  # the empty name not first
         (b'[{"":1}]', None),
         (b'{"a\\"":1}', None),  # an escaped quote ending a key
+        (b'{":\\"":1}', None),  # an escaped quote ending a key that starts with a colon
+        (b'{"' + b"ab" * 28 + b'" :{"":1}}', None),  # whitespace before the colon: not the compact form
         (b'{"a":"b"}', []),  # no empty string at all
         (b'{"a":""', None),  # truncated right after an empty string
+        (b'{"":1,"b":', None),  # an empty key at the start, the frame cut after a colon
+        (b'{"":{"c":1},"d":', None),  # the same: its verdict does not read the frame's end
         (b'""', None),
     ],
 )

@@ -36,3 +36,21 @@ def test_of_several_tip_moves_in_one_batch_the_last_is_the_tip(store: StoreHarne
         projections.apply(moves, position=3)
         tip = projections.chain_tip()
         assert tip is not None and (tip.slot, tip.header_hash) == (12, "cc" * 32)
+
+
+def test_a_dump_neither_waits_for_a_write_in_progress_nor_sees_it(store: StoreHarness) -> None:
+    """The daemon dumps the projections (a log check asked over the socket) while its follower may be in
+    the middle of a batch on the same store: a dump is a read, served beside the open write transaction
+    (on SQLite the writer's connection is exclusive), and it shows only what is committed."""
+    from milestoned.projections.changes import MoveTip
+
+    with ProjectionStore(store.config("p")) as projections:
+        projections.apply([MoveTip(10, "aa" * 32, 1_000)], position=1)
+        committed = projections.dump()
+        with projections._transaction() as cursor:  # the follower's batch, not yet committed
+            cursor.execute("DELETE FROM proj_chain_tip")
+            assert projections.dump() == committed
+        tables = orjson.loads(projections.dump())["tables"]
+    # the one tip row (id 1) was committed before the write began; the delete shows once committed
+    assert orjson.loads(committed)["tables"]["proj_chain_tip"] == [[1, 10, "aa" * 32, 1_000]]
+    assert tables["proj_chain_tip"] == []

@@ -29,6 +29,7 @@ from milestoned.eventlog.testing import (
     oracle_signature,
 )
 from milestoned.projections.projector import Projector
+from milestoned.projections.readmodels import SignatureFact
 from milestoned.projections.replay import ReplayTargetNotEmptyError, compare, replay
 from milestoned.projections.store import ProjectionStore
 
@@ -170,7 +171,8 @@ def test_a_rollback_undoes_exactly_the_rows_above_its_point(store: StoreHarness)
     log.append([RolledBack(point=ChainPoint.origin())])
     projector.catch_up()
     assert projections.claimable() == [] and projections.chain_tip() is None
-    assert len(projections.facts().signatures) == 1  # local facts are never rolled back
+    signed = SignatureFact(SID, "01", SCHEDULE.policy.oracle_keys[0])
+    assert projections.facts().signatures == (signed,)  # local facts are never rolled back
     for handle in (log, projections, before_fork, expected_log):
         handle.close()
 
@@ -269,10 +271,10 @@ def test_signatures_that_do_not_verify_never_count(store: StoreHarness) -> None:
     log.append([make_schedule(0), forged, truncated, other_milestone, other_schedule])
     Projector(log, projections, TEST_SLOTS).catch_up()
     assert projections.facts().signatures == ()
-    assert len(projections.facts().schedules) == 1
+    assert [fact.schedule_id for fact in projections.facts().schedules] == [SID]
     log.append([good])
     Projector(log, projections, TEST_SLOTS).catch_up()
-    assert len(projections.facts().signatures) == 1
+    assert projections.facts().signatures == (SignatureFact(SID, "01", good.oracle_key),)
     log.close()
     projections.close()
 

@@ -6,9 +6,13 @@ ISO 8601 twin, and answers given while the daemon syncs say so (`stale`).
 
 from __future__ import annotations
 
+import functools
 import os
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from milestoned import __version__
 from milestoned.daemon.jsonrpc import only_params, param
@@ -18,6 +22,8 @@ from milestoned.eventlog.events import ScheduleRegistered
 if TYPE_CHECKING:
     from milestoned.daemon.peercred import Peer
     from milestoned.daemon.service import DaemonService
+    from milestoned.domain.network import CardanoNetwork
+    from milestoned.projections.store import ProjectionStore
 
 
 def _point_or_none(point: Any) -> str | None:
@@ -100,6 +106,27 @@ async def schedules(service: DaemonService, params: dict[str, Any], peer: Peer) 
     ]
 
 
+_MILESTONES_OF: dict[str, tuple[object, tuple[tuple[str, str], ...]]] = {}
+
+
+def registered_milestones(schedule_id: str, event: Any) -> tuple[tuple[str, str], ...]:
+    """(hex id, label) of each milestone a schedule's definition names, in order of first use.
+
+    Remembered per schedule event: a definition does not change, and reading all 10,000 allocations of
+    a large schedule on the loop for every `milestones` request would hold up every other client.
+    """
+    cached = _MILESTONES_OF.get(schedule_id)
+    if cached is not None and cached[0] is event:
+        return cached[1]
+    labels = dict.fromkeys(
+        str(allocation["milestone_identifier"])
+        for allocation in event.definition.get("beneficiary_allocations", ())
+    )
+    found = tuple((label.encode().hex(), label) for label in labels)
+    _MILESTONES_OF[schedule_id] = (event, found)
+    return found
+
+
 async def milestones(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:
     only_params(params, {"schedule_id"})
     schedule_id = param(params, "schedule_id", str, required=False)
@@ -124,14 +151,13 @@ async def milestones(service: DaemonService, params: dict[str, Any], peer: Peer)
             "amount_reclaimed": state.amount_reclaimed,
         }
     for sid, event in service.index.schedules.items():  # registered milestones nobody signed yet
-        for allocation in event.definition.get("beneficiary_allocations", ()):
-            hex_id = str(allocation["milestone_identifier"]).encode().hex()
+        for hex_id, label in registered_milestones(sid, event):
             rows.setdefault(
                 (sid, hex_id),
                 {
                     "schedule_id": sid,
                     "milestone_id": hex_id,
-                    "milestone": allocation["milestone_identifier"],
+                    "milestone": label,
                     "quorum": event.policy.quorum,
                     "signatures": 0,
                     "signed_by": [],
@@ -152,36 +178,56 @@ async def claimable(service: DaemonService, params: dict[str, Any], peer: Peer) 
     beneficiary = param(params, "beneficiary", str, required=False)
     schedule_id = param(params, "schedule_id", str, required=False)
     if beneficiary is not None:
-        beneficiary = check_address("beneficiary", beneficiary, service.config.chain.cardano_network)
+        beneficiary = checked_beneficiary(beneficiary, service.config.chain.cardano_network)
     if schedule_id is not None:
         schedule_id = check_schedule_id(schedule_id, service.index.schedules)
     await service.acatch_up(wait=False)
-    allocations = await service.read(service.projections.claimable, beneficiary)
     in_flight = service.index.in_flight_refs()
-    rows = [
-        {
-            "beneficiary": a.beneficiary,
-            "allocation": a.out_ref,
-            "schedule_id": a.schedule_id,
-            "milestone": milestone_label(a.milestone_id),
-            "amount": a.amount,
-            "vesting_time_ms": a.vesting_time_ms,
-            "milestone_verified": a.milestone_verified,
-            "vesting_passed": a.vesting_passed,
-            "released": a.released,
-            "reclaimed": a.reclaimed,
-            "claimable_now": a.claimable_now,
-            "next_unlock_ms": a.next_unlock_ms,
-            "in_flight": a.out_ref in in_flight,
-        }
-        for a in allocations
-        if schedule_id is None or a.schedule_id == schedule_id
-    ]
+    # read, shaped and serialised in a worker thread: an unfiltered answer over a 10,000-allocation
+    # schedule is megabytes of JSON, which must not be built on the loop that serves everyone else
+    return await service.read(claimable_answer, service.projections, beneficiary, schedule_id, in_flight)
+
+
+def claimable_answer(
+    projections: ProjectionStore,
+    beneficiary: str | None,
+    schedule_id: str | None,
+    in_flight: Mapping[str, str],
+) -> orjson.Fragment:
+    """The `claimable` answer (allocations and per-beneficiary totals), already serialised."""
+    allocations = projections.claimable(beneficiary)
+    rows = []
     totals: dict[str, int] = {}
     for a in allocations:
-        if schedule_id is None or a.schedule_id == schedule_id:
-            totals[a.beneficiary] = totals.get(a.beneficiary, 0) + (a.amount if a.claimable_now else 0)
-    return {"allocations": rows, "claimable_now_by_beneficiary": totals}
+        if schedule_id is not None and a.schedule_id != schedule_id:
+            continue
+        rows.append(
+            {
+                "beneficiary": a.beneficiary,
+                "allocation": a.out_ref,
+                "schedule_id": a.schedule_id,
+                "milestone": milestone_label(a.milestone_id),
+                "amount": a.amount,
+                "vesting_time_ms": a.vesting_time_ms,
+                "milestone_verified": a.milestone_verified,
+                "vesting_passed": a.vesting_passed,
+                "released": a.released,
+                "reclaimed": a.reclaimed,
+                "claimable_now": a.claimable_now,
+                "next_unlock_ms": a.next_unlock_ms,
+                "in_flight": a.out_ref in in_flight,
+            }
+        )
+        totals[a.beneficiary] = totals.get(a.beneficiary, 0) + (a.amount if a.claimable_now else 0)
+    return orjson.Fragment(orjson.dumps({"allocations": rows, "claimable_now_by_beneficiary": totals}))
+
+
+@functools.lru_cache(maxsize=4096)
+def checked_beneficiary(address: str, network: CardanoNetwork) -> str:
+    """`check_address` for a beneficiary, remembered: decoding bech32 in pure Python costs about a
+    millisecond on the loop, and clients ask about the same few thousand addresses again and again
+    (a refused address raises, and is not remembered)."""
+    return check_address("beneficiary", address, network)
 
 
 async def submissions(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:

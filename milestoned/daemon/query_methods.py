@@ -26,6 +26,44 @@ if TYPE_CHECKING:
     from milestoned.projections.store import ProjectionStore
 
 
+QUERY_CATCH_UP_BATCHES = 1
+"""How many projection batches a query applies itself before answering (when no catch-up is under way).
+The daemon's projections job catches up the rest every half second."""
+
+
+async def catch_up_for_query(service: DaemonService) -> None:
+    """Bring the projections forward a little before answering, never by a whole catch-up.
+
+    A query used to catch the projections up entirely when no catch-up was under way: the first query
+    after the follower recorded a 10,000-allocation registration then applied all of it (seconds) before
+    answering. Now it applies at most `QUERY_CATCH_UP_BATCHES` batches (all a small log ever needs, so
+    small schedules see exactly what they saw before) and answers from the projections as they are.
+    """
+    if service.projector is None or not service.may_project or service._catch_up_lock.locked():
+        return
+    await service.read(_apply_a_few_batches, service)
+
+
+def _apply_a_few_batches(service: DaemonService) -> None:
+    """`DaemonService.catch_up` bounded to `QUERY_CATCH_UP_BATCHES` (a worker thread; same bookkeeping)."""
+    projector = service.projector
+    if projector is None or not service._catch_up_lock.acquire(blocking=False):
+        return
+    try:
+        try:
+            for _ in range(QUERY_CATCH_UP_BATCHES):
+                if projector.catch_up_once() < projector.batch_size:
+                    break
+            service.projection_position = service.projections.position()
+        except Exception as exc:
+            service.checks.projections_failed(exc)
+            service.projection_position = None
+            raise
+    finally:
+        service._catch_up_lock.release()
+    service.checks.projections_ok()
+
+
 def _point_or_none(point: Any) -> str | None:
     """A chain point as `SLOT.HASH` (what `--from` and the recovery card take), None when unknown."""
     if point is None:
@@ -132,7 +170,7 @@ async def milestones(service: DaemonService, params: dict[str, Any], peer: Peer)
     schedule_id = param(params, "schedule_id", str, required=False)
     if schedule_id is not None:
         schedule_id = check_schedule_id(schedule_id, service.index.schedules)
-    await service.acatch_up(wait=False)
+    await catch_up_for_query(service)
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for state in await service.read(service.projections.milestone_states):
         rows[(state.schedule_id, state.milestone_id)] = {
@@ -181,7 +219,7 @@ async def claimable(service: DaemonService, params: dict[str, Any], peer: Peer) 
         beneficiary = checked_beneficiary(beneficiary, service.config.chain.cardano_network)
     if schedule_id is not None:
         schedule_id = check_schedule_id(schedule_id, service.index.schedules)
-    await service.acatch_up(wait=False)
+    await catch_up_for_query(service)
     in_flight = service.index.in_flight_refs()
     # read, shaped and serialised in a worker thread: an unfiltered answer over a 10,000-allocation
     # schedule is megabytes of JSON, which must not be built on the loop that serves everyone else
@@ -233,7 +271,7 @@ def checked_beneficiary(address: str, network: CardanoNetwork) -> str:
 async def submissions(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:
     only_params(params, {"status"})
     status = param(params, "status", str, required=False)
-    await service.acatch_up(wait=False)
+    await catch_up_for_query(service)
     return [
         {
             "tx_id": s.tx_id,

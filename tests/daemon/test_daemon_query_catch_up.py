@@ -1,0 +1,82 @@
+"""A query brings the projections forward by at most one batch before answering, never by a whole
+catch-up (the first query after a 10,000-allocation registration was recorded used to apply all of it
+first), and answers from the projections as they are while another catch-up is under way. Counted in
+projection positions, in process (the socket-level version is test_daemon_scale_queries)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from milestoned.daemon import jsonrpc, query_methods
+from milestoned.daemon.config import DaemonConfig, with_overrides
+from milestoned.daemon.peercred import AdminPolicy, Peer
+from milestoned.daemon.service import DaemonService
+from milestoned.eventlog import EventLog, parse_store_url
+from milestoned.eventlog.events import AllocationLocked, Event
+from milestoned.eventlog.testing import TEST_SLOTS, ChainSimulator, make_schedule
+from milestoned.projections.projector import Projector
+from milestoned.projections.store import ProjectionStore
+
+ROOT = Peer(0, 0, 1, frozenset())
+BATCH = 4
+
+
+async def test_a_query_applies_one_batch_and_the_projections_job_the_rest(tmp_path: Path) -> None:
+    config = with_overrides(DaemonConfig(), chain={"network": "devnet"}, store={"data_dir": str(tmp_path)})
+    with (
+        EventLog(parse_store_url(str(tmp_path / "events.db"))) as log,
+        ProjectionStore(parse_store_url(str(tmp_path / "projections.db"))) as projections,
+    ):
+        service = DaemonService(config, log, projections, None, AdminPolicy.build((), (), ""))
+        try:
+            service.projector = Projector(log, projections, TEST_SLOTS, batch_size=BATCH)
+            service.append([make_schedule(0)])
+            assert projections.position() == 1
+            simulator = ChainSimulator(schedules=1)
+            events: list[Event] = []
+            while len(events) < 5 * BATCH:
+                events += simulator.next_block(max_locks=3, max_exits=0)
+            log.append(events)  # as the chain follower records a block: not through the service
+            head = log.head().position
+
+            answer = await query_methods.claimable(service, {}, ROOT)
+            assert projections.position() == 1 + BATCH
+            assert service.projection_position == 1 + BATCH
+            shown = orjson.loads(jsonrpc.result_line(1, answer))["result"]["allocations"]
+            locked_so_far = [e for e in events[:BATCH] if isinstance(e, AllocationLocked)]
+            assert sorted(row["allocation"] for row in shown) == sorted(e.out_ref for e in locked_so_far)
+
+            await query_methods.milestones(service, {}, ROOT)
+            assert projections.position() == 1 + 2 * BATCH
+
+            with service._catch_up_lock:  # a catch-up under way: the query answers without waiting
+                await query_methods.submissions(service, {}, ROOT)
+                assert projections.position() == 1 + 2 * BATCH
+
+            assert service.catch_up() == head - 1 - 2 * BATCH  # the projections job: all the rest
+            everything = orjson.loads(
+                jsonrpc.result_line(1, await query_methods.claimable(service, {}, ROOT))
+            )
+            locked = [e for e in events if isinstance(e, AllocationLocked)]
+            assert len(everything["result"]["allocations"]) == len(locked)
+        finally:
+            service.close_threads()
+
+
+async def test_a_refused_beneficiary_is_refused_every_time(tmp_path: Path) -> None:
+    """Checked addresses are remembered; refusals are not (each bad request gets its error)."""
+    config = with_overrides(DaemonConfig(), chain={"network": "devnet"}, store={"data_dir": str(tmp_path)})
+    with (
+        EventLog(parse_store_url(str(tmp_path / "events.db"))) as log,
+        ProjectionStore(parse_store_url(str(tmp_path / "projections.db"))) as projections,
+    ):
+        service = DaemonService(config, log, projections, None, AdminPolicy.build((), (), ""))
+        try:
+            for _ in range(2):
+                with pytest.raises(jsonrpc.RpcError, match="beneficiary"):
+                    await query_methods.claimable(service, {"beneficiary": "addr_test1notanaddress"}, ROOT)
+        finally:
+            service.close_threads()

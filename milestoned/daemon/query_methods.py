@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import time
+import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from milestoned.daemon.peercred import Peer
     from milestoned.daemon.service import DaemonService
     from milestoned.domain.network import CardanoNetwork
+    from milestoned.projections.readmodels import ChainTip
     from milestoned.projections.store import ProjectionStore
 
 
@@ -78,13 +80,34 @@ def milestone_label(milestone_hex: str) -> str:
         return milestone_hex
 
 
+_TIPS: weakref.WeakKeyDictionary[DaemonService, tuple[int, ChainTip | None]] = weakref.WeakKeyDictionary()
+
+
+async def projections_tip(service: DaemonService) -> ChainTip | None:
+    """The projections' chain tip, read again only when their position moved.
+
+    The tip is a function of the projections' position (only applied events move it), so `status`, the
+    most frequent question, is answered on the loop without a trip to a worker thread while nothing
+    moved. Should the position be read before a catch-up and the tip after it, the cached tip is newer
+    than its key, and the next position change reads it again.
+    """
+    position = service.projection_position
+    cached = _TIPS.get(service)
+    if position is not None and cached is not None and cached[0] == position:
+        return cached[1]
+    tip = await service.read(service.projections.chain_tip)
+    if position is not None:
+        _TIPS[service] = (position, tip)
+    return tip
+
+
 async def status(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:
     only_params(params, set())
     head = service.log.head()
     health = service.health()
     progress = service.follower.progress() if service.follower is not None else None
     try:
-        tip = await service.read(service.projections.chain_tip)
+        tip = await projections_tip(service)
     except Exception:  # reported in health.problems; the rest of the status still answers
         tip = None
     return {
@@ -215,24 +238,30 @@ async def claimable(service: DaemonService, params: dict[str, Any], peer: Peer) 
     only_params(params, {"beneficiary", "schedule_id"})
     beneficiary = param(params, "beneficiary", str, required=False)
     schedule_id = param(params, "schedule_id", str, required=False)
-    if beneficiary is not None:
-        beneficiary = checked_beneficiary(beneficiary, service.config.chain.cardano_network)
     if schedule_id is not None:
         schedule_id = check_schedule_id(schedule_id, service.index.schedules)
     await catch_up_for_query(service)
     in_flight = service.index.in_flight_refs()
-    # read, shaped and serialised in a worker thread: an unfiltered answer over a 10,000-allocation
-    # schedule is megabytes of JSON, which must not be built on the loop that serves everyone else
-    return await service.read(claimable_answer, service.projections, beneficiary, schedule_id, in_flight)
+    # checked, read, shaped and serialised in a worker thread: bech32 in pure Python costs a millisecond,
+    # and an unfiltered answer over a 10,000-allocation schedule is megabytes of JSON; neither may hold
+    # up the loop that serves everyone else
+    network = service.config.chain.cardano_network
+    return await service.read(
+        claimable_answer, service.projections, beneficiary, network, schedule_id, in_flight
+    )
 
 
 def claimable_answer(
     projections: ProjectionStore,
     beneficiary: str | None,
+    network: CardanoNetwork,
     schedule_id: str | None,
     in_flight: Mapping[str, str],
 ) -> orjson.Fragment:
-    """The `claimable` answer (allocations and per-beneficiary totals), already serialised."""
+    """The `claimable` answer (allocations and per-beneficiary totals), already serialised; a
+    beneficiary that is not a payment address of `network` is refused (INVALID_PARAMS)."""
+    if beneficiary is not None:
+        beneficiary = checked_beneficiary(beneficiary, network)
     allocations = projections.claimable(beneficiary)
     rows = []
     totals: dict[str, int] = {}

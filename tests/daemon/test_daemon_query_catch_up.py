@@ -51,6 +51,7 @@ async def test_a_query_applies_one_batch_and_the_projections_job_the_rest(tmp_pa
 
             await query_methods.milestones(service, {}, ROOT)
             assert projections.position() == 1 + 2 * BATCH
+            assert (await _status_tip(service)) == _tip(projections)  # the tip of that position
 
             with service._catch_up_lock:  # a catch-up under way: the query answers without waiting
                 await query_methods.submissions(service, {}, ROOT)
@@ -62,6 +63,7 @@ async def test_a_query_applies_one_batch_and_the_projections_job_the_rest(tmp_pa
             )
             locked = [e for e in events if isinstance(e, AllocationLocked)]
             assert len(everything["result"]["allocations"]) == len(locked)
+            assert (await _status_tip(service)) == _tip(projections) != (None, None)  # read again
         finally:
             service.close_threads()
 
@@ -80,3 +82,13 @@ async def test_a_refused_beneficiary_is_refused_every_time(tmp_path: Path) -> No
                     await query_methods.claimable(service, {"beneficiary": "addr_test1notanaddress"}, ROOT)
         finally:
             service.close_threads()
+
+
+async def _status_tip(service: DaemonService) -> tuple[int | None, str | None]:
+    tip = (await query_methods.status(service, {}, ROOT))["projections"]["chain_tip"]
+    return (None, None) if tip is None else (tip["slot"], tip["header_hash"])
+
+
+def _tip(projections: ProjectionStore) -> tuple[int | None, str | None]:
+    tip = projections.chain_tip()
+    return (None, None) if tip is None else (tip.slot, tip.header_hash)

@@ -49,7 +49,7 @@ from daemon_process import Daemon, short_folder, write_config
 from bench.chain_fixture import ADMIN, SCALE_SHAPE, BenchChain, ScheduleShape, bench_chain, beneficiary
 
 ALLOCATIONS = 10_000
-BLOCKS = 3_000
+BLOCKS = 200
 CLIENTS = 50
 THINK_S = 0.1
 IDLE_S = 10.0
@@ -86,7 +86,7 @@ def daemon_config(folder: Path, chain: BenchChain, clients: int) -> Path:
         chain={"ogmios_url": chain.url, "network": "devnet", "start": "origin"},
         follow={"admin_key_hashes": [admin_hash]},
         socket={"max_connections": clients + 16, "max_connections_per_uid": clients + 8},
-        log={"format": "json", "level": "warning"},
+        log={"format": "json", "level": "info"},
     )
 
 
@@ -112,6 +112,17 @@ async def run_load(spec: dict[str, Any]) -> dict[str, Any]:
     if process.returncode != 0:
         raise AssertionError(f"the load generator failed ({process.returncode}): {out[-4000:]!r}")
     return json.loads(out)  # type: ignore[no-any-return]
+
+
+def sync_began(logs: str) -> float:
+    """When the daemon's chain follower intersected (its log line's time), as POSIX seconds."""
+    import datetime
+
+    for line in logs.splitlines():
+        if "chain sync intersects" in line:
+            stamp = orjson.loads(line)["timestamp"]
+            return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    raise AssertionError("the daemon's log has no 'chain sync intersects' line")
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -150,6 +161,7 @@ async def measure_daemon(
         assert daemon.process is not None
         report["rss_mb"] = peak_rss_mb(daemon.process.pid)
         report["daemon_started"] = started
+        report["indexing_began"] = sync_began(daemon.logs())
         status = daemon.call("status")["result"]
         report["log_position"] = status["log"]["position"]
         began = time.perf_counter()
@@ -210,13 +222,14 @@ async def measure(allocations: int = ALLOCATIONS, clients: int = CLIENTS) -> dic
         )
         report = await measure_daemon(chain, shape, clients=clients, think_s=THINK_S, idle_s=IDLE_S)
         floor_s, floor_events = await follower_floor(chain)
-    caught_up_s = report["caught_up_at"] - report["daemon_started"]
+    caught_up_s = report["caught_up_at"] - report["indexing_began"]
     events_per_s = report["log_position"] / caught_up_s
     floor_per_s = floor_events / floor_s
     figures: dict[str, float] = {}
     print(
         f"  {clients} clients, {THINK_S * 1000:.0f} ms pause between answers; daemon caught up "
-        f"{report['log_position']} events in {caught_up_s:.1f} s from its start"
+        f"{report['log_position']} events in {caught_up_s:.1f} s from its chain sync's start "
+        f"({report['indexing_began'] - report['daemon_started']:.1f} s after the process started)"
     )
     for method in ("status", "claimable"):
         p50, p99, count = summarise(report, "during", method)

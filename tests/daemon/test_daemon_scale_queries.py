@@ -14,7 +14,7 @@ from bench.chain_fixture import bench_chain
 from bench.scale_queries import measure_daemon, shape_for
 
 ALLOCATIONS = 200
-BLOCKS = 5_000
+BLOCKS = 2_000
 CLIENTS = 5
 
 

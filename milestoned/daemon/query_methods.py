@@ -101,10 +101,31 @@ async def projections_tip(service: DaemonService) -> ChainTip | None:
     return tip
 
 
+HEAD_REFRESHES = 3
+
+
+async def consistent_health(service: DaemonService) -> Any:
+    """The health answer, its log position never behind its projections' position.
+
+    The chain follower appends in its own thread and notes the log's new head after the commit; in
+    between, a catch-up in a worker thread may already have applied the committed events, and the
+    noted head (what `health` reads, without a database trip) is behind the projections. Then the head
+    is read again from the database in a worker thread (it waits for the append to finish noting it)
+    and the health taken again (a few times at most: each catch-up can only follow a commit).
+    """
+    health = service.health()
+    for _ in range(HEAD_REFRESHES):
+        if health.projection_position is None or health.projection_position <= health.log_position:
+            break
+        await service.read(functools.partial(service.log.head, refresh=True))
+        health = service.health()
+    return health
+
+
 async def status(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:
     only_params(params, set())
+    health = await consistent_health(service)
     head = service.log.head()
-    health = service.health()
     progress = service.follower.progress() if service.follower is not None else None
     try:
         tip = await projections_tip(service)

@@ -92,3 +92,32 @@ async def _status_tip(service: DaemonService) -> tuple[int | None, str | None]:
 def _tip(projections: ProjectionStore) -> tuple[int | None, str | None]:
     tip = projections.chain_tip()
     return (None, None) if tip is None else (tip.slot, tip.header_hash)
+
+
+async def test_status_never_shows_the_projections_ahead_of_the_log(tmp_path: Path) -> None:
+    """Events committed by another writer (as the chain follower's thread commits before noting the
+    head) and already projected: status reads the head again rather than answer projections at 5 and a
+    log at 1."""
+    config = with_overrides(DaemonConfig(), chain={"network": "devnet"}, store={"data_dir": str(tmp_path)})
+    with (
+        EventLog(parse_store_url(str(tmp_path / "events.db"))) as log,
+        EventLog(parse_store_url(str(tmp_path / "events.db"))) as other_writer,
+        ProjectionStore(parse_store_url(str(tmp_path / "projections.db"))) as projections,
+    ):
+        service = DaemonService(config, log, projections, None, AdminPolicy.build((), (), ""))
+        try:
+            service.projector = Projector(log, projections, TEST_SLOTS, batch_size=BATCH)
+            service.append([make_schedule(0)])
+            simulator = ChainSimulator(schedules=1)
+            events: list[Event] = []
+            while len(events) < 2 * BATCH:
+                events += simulator.next_block(max_locks=3, max_exits=0)
+            other_writer.head(refresh=True)
+            other_writer.append(events)
+            service.catch_up()
+            assert log.head().position == 1 < projections.position() == 1 + len(events)  # the race
+            answer = await query_methods.status(service, {}, ROOT)
+            assert answer["projections"]["position"] == 1 + len(events)
+            assert answer["log"]["position"] == 1 + len(events) == answer["health"]["log_position"]
+        finally:
+            service.close_threads()

@@ -262,7 +262,7 @@ async def claimable(service: DaemonService, params: dict[str, Any], peer: Peer) 
     if schedule_id is not None:
         schedule_id = check_schedule_id(schedule_id, service.index.schedules)
     await catch_up_for_query(service)
-    in_flight = service.index.in_flight_refs()
+    in_flight = in_flight_refs(service)
     # checked, read, shaped and serialised in a worker thread: bech32 in pure Python costs a millisecond,
     # and an unfiltered answer over a 10,000-allocation schedule is megabytes of JSON; neither may hold
     # up the loop that serves everyone else
@@ -270,6 +270,27 @@ async def claimable(service: DaemonService, params: dict[str, Any], peer: Peer) 
     return await service.read(
         claimable_answer, service.projections, beneficiary, network, schedule_id, in_flight
     )
+
+
+_IN_FLIGHT: weakref.WeakKeyDictionary[DaemonService, tuple[object, int, Mapping[str, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def in_flight_refs(service: DaemonService) -> Mapping[str, str]:
+    """`LocalIndex.in_flight_refs()`, built again only when the index folded more of the log.
+
+    The index changes only by folding events (its position moves), and while a release of thousands of
+    allocations is under way every claimable question would otherwise rebuild the map of all of them
+    on the loop.
+    """
+    index = service.index
+    cached = _IN_FLIGHT.get(service)
+    if cached is not None and cached[0] is index and cached[1] == index.position:
+        return cached[2]
+    refs = index.in_flight_refs()
+    _IN_FLIGHT[service] = (index, index.position, refs)
+    return refs
 
 
 def claimable_answer(

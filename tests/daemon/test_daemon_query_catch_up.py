@@ -121,3 +121,41 @@ async def test_status_never_shows_the_projections_ahead_of_the_log(tmp_path: Pat
             assert answer["log"]["position"] == 1 + len(events) == answer["health"]["log_position"]
         finally:
             service.close_threads()
+
+
+async def test_in_flight_follows_the_log_between_claimable_answers(tmp_path: Path) -> None:
+    """The in-flight map is remembered between answers while the log does not move, and is built again
+    as soon as a submission is recorded or settled."""
+    from milestoned.eventlog.events import ReleaseSubmitted, SubmissionExpired
+
+    config = with_overrides(DaemonConfig(), chain={"network": "devnet"}, store={"data_dir": str(tmp_path)})
+    with (
+        EventLog(parse_store_url(str(tmp_path / "events.db"))) as log,
+        ProjectionStore(parse_store_url(str(tmp_path / "projections.db"))) as projections,
+    ):
+        service = DaemonService(config, log, projections, None, AdminPolicy.build((), (), ""))
+        try:
+            service.projector = Projector(log, projections, TEST_SLOTS)
+            service.append([make_schedule(0)])
+            simulator = ChainSimulator(schedules=1)
+            events: list[Event] = []
+            while sum(isinstance(e, AllocationLocked) for e in events) < 2:
+                events += simulator.next_block(max_locks=3, max_exits=0)
+            service.append(events)
+            ref = next(e.out_ref for e in events if isinstance(e, AllocationLocked))
+
+            async def in_flight() -> dict[str, bool]:
+                answer = orjson.loads(
+                    jsonrpc.result_line(1, await query_methods.claimable(service, {}, ROOT))
+                )
+                return {row["allocation"]: row["in_flight"] for row in answer["result"]["allocations"]}
+
+            assert not any((await in_flight()).values())
+            service.append([ReleaseSubmitted(tx_id="ab" * 32, allocation_refs=(ref,), validity_upper_slot=9)])
+            shown = await in_flight()
+            assert shown[ref] and sum(shown.values()) == 1
+            assert await in_flight() == shown  # nothing moved: the same answer
+            service.append([SubmissionExpired(tx_id="ab" * 32, reason="validity passed")])
+            assert not any((await in_flight()).values())
+        finally:
+            service.close_threads()

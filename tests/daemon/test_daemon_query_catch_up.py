@@ -159,3 +159,47 @@ async def test_in_flight_follows_the_log_between_claimable_answers(tmp_path: Pat
             assert not any((await in_flight()).values())
         finally:
             service.close_threads()
+
+
+async def test_a_beneficiary_with_allocations_is_answered_without_decoding_its_address(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows hold canonical addresses of the daemon's network: an address that has rows is answered as
+    is; any other is checked (and refused when it is no address), each time."""
+    config = with_overrides(DaemonConfig(), chain={"network": "devnet"}, store={"data_dir": str(tmp_path)})
+    checks: list[str] = []
+    real_check = query_methods.checked_beneficiary
+
+    def counting_check(address: str, network: object) -> str:
+        checks.append(address)
+        return real_check(address, network)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(query_methods, "checked_beneficiary", counting_check)
+    with (
+        EventLog(parse_store_url(str(tmp_path / "events.db"))) as log,
+        ProjectionStore(parse_store_url(str(tmp_path / "projections.db"))) as projections,
+    ):
+        service = DaemonService(config, log, projections, None, AdminPolicy.build((), (), ""))
+        try:
+            service.projector = Projector(log, projections, TEST_SLOTS)
+            service.append([make_schedule(0)])
+            simulator = ChainSimulator(schedules=1)
+            events: list[Event] = []
+            while not any(isinstance(e, AllocationLocked) for e in events):
+                events += simulator.next_block(max_locks=3, max_exits=0)
+            service.append(events)
+            lock = next(e for e in events if isinstance(e, AllocationLocked))
+
+            async def rows(address: str) -> list[dict[str, object]]:
+                answer = await query_methods.claimable(service, {"beneficiary": address}, ROOT)
+                return orjson.loads(jsonrpc.result_line(1, answer))["result"]["allocations"]  # type: ignore[no-any-return]
+
+            mine = await rows(lock.beneficiary)
+            assert mine and all(row["beneficiary"] == lock.beneficiary for row in mine)
+            assert checks == []
+            nobody = "addr_test1vz7x35nfy9eu9lnyyre0m4vc67g4qsvenklnlqn4r70qk9svf3rxr"
+            assert await rows(nobody) == [] and checks == [nobody]
+            with pytest.raises(jsonrpc.RpcError, match="beneficiary"):
+                await rows("addr_test1notanaddress")
+        finally:
+            service.close_threads()

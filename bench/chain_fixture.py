@@ -19,11 +19,14 @@ evaluator; the context keeps the devnet up so several measurements share one cha
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pycardano import Address, Network, PaymentSigningKey, PaymentVerificationKey
@@ -45,6 +48,31 @@ SLOT_MS = 100
 BENEFICIARIES = 20
 DEADLINE_MS = 3_600_000
 TOKEN = "MILE"
+SUBMIT_CHUNK = 8
+"""Transactions submitted before the devnet forges them (see `submit_all`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleShape:
+    """How each schedule's allocations are laid out: allocation i goes to beneficiary i % beneficiaries,
+    on milestone M(1 + i // (allocations // milestones)) (the last milestone takes any remainder), with
+    `oracles` oracles of which `quorum` must sign. The default is the audit/recovery chain's shape;
+    `SCALE_SHAPE` with 10,000 allocations is the issue's 2,000 beneficiaries x 5 milestones, 3-of-5."""
+
+    beneficiaries: int = BENEFICIARIES
+    milestones: int = 2
+    oracles: int = 3
+    quorum: int = 2
+
+    def milestone(self, index: int, allocations: int) -> str:
+        per_milestone = max(1, allocations // self.milestones)
+        return f"M{1 + min(self.milestones - 1, index // per_milestone)}"
+
+
+BUILT_NOTE = "bench-chain.json"
+"""In a chain's state directory: the arguments it was built with and what was built (`BenchChain`)."""
+
+SCALE_SHAPE = ScheduleShape(beneficiaries=2_000, milestones=5, oracles=5, quorum=3)
 
 
 def _key(label: str) -> PaymentSigningKey:
@@ -89,23 +117,28 @@ def beneficiary(schedule: int, index: int) -> Address:
     return _address(_key(f"beneficiary-{schedule}-{index}"))
 
 
-def schedule_definition(devnet: Devnet, index: int, allocations: int, now_ms: int) -> Any:
-    oracles = [PaymentVerificationKey.from_signing_key(PaymentSigningKey(_oracle_seed(i))) for i in range(3)]
-    beneficiaries = [str(beneficiary(index, i)) for i in range(BENEFICIARIES)]
+def schedule_definition(
+    devnet: Devnet, index: int, allocations: int, now_ms: int, shape: ScheduleShape = ScheduleShape()
+) -> Any:
+    oracles = [
+        PaymentVerificationKey.from_signing_key(PaymentSigningKey(_oracle_seed(i)))
+        for i in range(shape.oracles)
+    ]
+    beneficiaries = [str(beneficiary(index, i)) for i in range(shape.beneficiaries)]
     return parse_schedule_document(
         {
             "network": "devnet",
             "admin": str(_address(ADMIN)),
             "token": {"token_policy_id": devnet.faucet.policy.hash().payload.hex(), "token_name_utf8": TOKEN},
             "oracles": [o.payload.hex() for o in oracles],
-            "quorum_threshold": 2,
+            "quorum_threshold": shape.quorum,
             "reclaim_deadline": format_timestamp(now_ms + DEADLINE_MS),
             "nonce": hashlib.blake2b(f"bench-schedule-{index}".encode(), digest_size=16).hexdigest(),
             "beneficiary_allocations": [
                 {
-                    "beneficiary_address": beneficiaries[i % BENEFICIARIES],
+                    "beneficiary_address": beneficiaries[i % shape.beneficiaries],
                     "token_amount": 1_000 + i,
-                    "milestone_identifier": "M1" if i < allocations // 2 else "M2",
+                    "milestone_identifier": shape.milestone(i, allocations),
                     "vesting_timestamp": format_timestamp(now_ms + 5_000 + i),
                 }
                 for i in range(allocations)
@@ -122,10 +155,35 @@ async def bench_chain(
     reclaims: int = 2,
     *,
     quiet: bool = False,
+    shape: ScheduleShape = ScheduleShape(),
+    state_dir: Path | None = None,
 ) -> AsyncIterator[BenchChain]:
-    """The chain described in the module docstring, on a running devnet (stopped on exit)."""
+    """The chain described in the module docstring, on a running devnet (stopped on exit).
+
+    With `state_dir`, the devnet keeps its chain there (`milestoned devnet --state`) with a note of what
+    was built; a later call with the same arguments and directory serves that chain again instead of
+    building it (minutes for 10,000 allocations), e.g. while profiling one benchmark repeatedly.
+    """
     began = time.perf_counter()
-    async with run_devnet(port=0, clock=False, slot_length=SLOT_MS / 1000) as devnet:
+    key = {
+        "schedules": schedules,
+        "allocations": allocations,
+        "blocks": blocks,
+        "reclaims": reclaims,
+        "shape": dataclasses.asdict(shape),
+    }
+    note = None if state_dir is None else state_dir / BUILT_NOTE
+    if note is not None and note.exists():
+        saved = json.loads(note.read_text())
+        if saved["key"] != key:
+            raise ValueError(
+                f"{state_dir} holds a bench chain built with {saved['key']}, not {key}; "
+                "remove the directory or choose another one"
+            )
+        async with run_devnet(port=0, clock=False, slot_length=SLOT_MS / 1000, state_dir=state_dir) as devnet:
+            yield BenchChain(devnet, **saved["built"])
+        return
+    async with run_devnet(port=0, clock=False, slot_length=SLOT_MS / 1000, state_dir=state_dir) as devnet:
         built = BenchChain(devnet)
         admin, operator = _address(ADMIN), _address(OPERATOR)
         per_schedule_ada = allocations * 3_000_000 + 200_000_000
@@ -140,20 +198,30 @@ async def bench_chain(
             def now_ms() -> int:
                 return devnet.network.start_time_ms + devnet.chain.slot * SLOT_MS
 
-            def settle() -> None:
+            def drain() -> None:
                 for _ in range(200):
                     devnet.produce_block()
                     if not devnet.chain.mempool:
                         break
+
+            def settle() -> None:
+                drain()
                 for _ in range(gap):
                     devnet.produce_block()
 
+            async def submit_all(txs: list[Any], key: PaymentSigningKey) -> None:
+                """Submit in chunks, each forged before the next: the devnet checks every pending
+                transaction again at each block, so hundreds pending at once cost quadratic time."""
+                for start in range(0, len(txs), SUBMIT_CHUNK):
+                    for tx in txs[start : start + SUBMIT_CHUNK]:
+                        await submit(chain, sign(tx, [key]))
+                    drain()
+
             definitions = []
             for index in range(schedules):
-                definition = schedule_definition(devnet, index, allocations, now_ms())
+                definition = schedule_definition(devnet, index, allocations, now_ms(), shape)
                 plan = await build_registration(chain, definition, admin)
-                for tx in plan.txs:
-                    await submit(chain, sign(tx, [ADMIN]))
+                await submit_all(plan.txs, ADMIN)
                 built.transactions += len(plan.txs)
                 settle()
                 definitions.append((definition, plan.schedule_id))
@@ -167,7 +235,9 @@ async def bench_chain(
             devnet.advance(10_000 // SLOT_MS + allocations)
             devnet.produce_block()
             for index, (definition, schedule_id) in enumerate(definitions):
-                signatures = [sign_attestation(_oracle_seed(i), schedule_id, b"M1") for i in (0, 1)]
+                signatures = [
+                    sign_attestation(_oracle_seed(i), schedule_id, b"M1") for i in range(shape.quorum)
+                ]
                 release = await build_release(
                     chain, definition, {b"M1": signatures}, operator, beneficiary=str(beneficiary(index, 0))
                 )
@@ -191,4 +261,7 @@ async def bench_chain(
         finally:
             await client.close()
         built.build_seconds = time.perf_counter() - began
+        if note is not None:
+            fields = {f.name: getattr(built, f.name) for f in dataclasses.fields(built) if f.name != "devnet"}
+            note.write_text(json.dumps({"key": key, "built": fields}, indent=2) + "\n")
         yield built

@@ -6,9 +6,14 @@ ISO 8601 twin, and answers given while the daemon syncs say so (`stale`).
 
 from __future__ import annotations
 
+import functools
 import os
 import time
+import weakref
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from milestoned import __version__
 from milestoned.daemon.jsonrpc import only_params, param
@@ -18,6 +23,47 @@ from milestoned.eventlog.events import ScheduleRegistered
 if TYPE_CHECKING:
     from milestoned.daemon.peercred import Peer
     from milestoned.daemon.service import DaemonService
+    from milestoned.domain.network import CardanoNetwork
+    from milestoned.projections.readmodels import ChainTip
+    from milestoned.projections.store import ProjectionStore
+
+
+QUERY_CATCH_UP_BATCHES = 1
+"""How many projection batches a query applies itself before answering (when no catch-up is under way).
+The daemon's projections job catches up the rest every half second."""
+
+
+async def catch_up_for_query(service: DaemonService) -> None:
+    """Bring the projections forward a little before answering, never by a whole catch-up.
+
+    A query used to catch the projections up entirely when no catch-up was under way: the first query
+    after the follower recorded a 10,000-allocation registration then applied all of it (seconds) before
+    answering. Now it applies at most `QUERY_CATCH_UP_BATCHES` batches (all a small log ever needs, so
+    small schedules see exactly what they saw before) and answers from the projections as they are.
+    """
+    if service.projector is None or not service.may_project or service._catch_up_lock.locked():
+        return
+    await service.read(_apply_a_few_batches, service)
+
+
+def _apply_a_few_batches(service: DaemonService) -> None:
+    """`DaemonService.catch_up` bounded to `QUERY_CATCH_UP_BATCHES` (a worker thread; same bookkeeping)."""
+    projector = service.projector
+    if projector is None or not service._catch_up_lock.acquire(blocking=False):
+        return
+    try:
+        try:
+            for _ in range(QUERY_CATCH_UP_BATCHES):
+                if projector.catch_up_once() < projector.batch_size:
+                    break
+            service.projection_position = service.projections.position()
+        except Exception as exc:
+            service.checks.projections_failed(exc)
+            service.projection_position = None
+            raise
+    finally:
+        service._catch_up_lock.release()
+    service.checks.projections_ok()
 
 
 def _point_or_none(point: Any) -> str | None:
@@ -34,13 +80,55 @@ def milestone_label(milestone_hex: str) -> str:
         return milestone_hex
 
 
+_TIPS: weakref.WeakKeyDictionary[DaemonService, tuple[int, ChainTip | None]] = weakref.WeakKeyDictionary()
+
+
+async def projections_tip(service: DaemonService) -> ChainTip | None:
+    """The projections' chain tip, read again only when their position moved.
+
+    The tip is a function of the projections' position (only applied events move it), so `status`, the
+    most frequent question, is answered on the loop without a trip to a worker thread while nothing
+    moved. Should the position be read before a catch-up and the tip after it, the cached tip is newer
+    than its key, and the next position change reads it again.
+    """
+    position = service.projection_position
+    cached = _TIPS.get(service)
+    if position is not None and cached is not None and cached[0] == position:
+        return cached[1]
+    tip = await service.read(service.projections.chain_tip)
+    if position is not None:
+        _TIPS[service] = (position, tip)
+    return tip
+
+
+HEAD_REFRESHES = 3
+
+
+async def consistent_health(service: DaemonService) -> Any:
+    """The health answer, its log position never behind its projections' position.
+
+    The chain follower appends in its own thread and notes the log's new head after the commit; in
+    between, a catch-up in a worker thread may already have applied the committed events, and the
+    noted head (what `health` reads, without a database trip) is behind the projections. Then the head
+    is read again from the database in a worker thread (it waits for the append to finish noting it)
+    and the health taken again (a few times at most: each catch-up can only follow a commit).
+    """
+    health = service.health()
+    for _ in range(HEAD_REFRESHES):
+        if health.projection_position is None or health.projection_position <= health.log_position:
+            break
+        await service.read(functools.partial(service.log.head, refresh=True))
+        health = service.health()
+    return health
+
+
 async def status(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:
     only_params(params, set())
+    health = await consistent_health(service)
     head = service.log.head()
-    health = service.health()
     progress = service.follower.progress() if service.follower is not None else None
     try:
-        tip = await service.read(service.projections.chain_tip)
+        tip = await projections_tip(service)
     except Exception:  # reported in health.problems; the rest of the status still answers
         tip = None
     return {
@@ -100,12 +188,33 @@ async def schedules(service: DaemonService, params: dict[str, Any], peer: Peer) 
     ]
 
 
+_MILESTONES_OF: dict[str, tuple[object, tuple[tuple[str, str], ...]]] = {}
+
+
+def registered_milestones(schedule_id: str, event: Any) -> tuple[tuple[str, str], ...]:
+    """(hex id, label) of each milestone a schedule's definition names, in order of first use.
+
+    Remembered per schedule event: a definition does not change, and reading all 10,000 allocations of
+    a large schedule on the loop for every `milestones` request would hold up every other client.
+    """
+    cached = _MILESTONES_OF.get(schedule_id)
+    if cached is not None and cached[0] is event:
+        return cached[1]
+    labels = dict.fromkeys(
+        str(allocation["milestone_identifier"])
+        for allocation in event.definition.get("beneficiary_allocations", ())
+    )
+    found = tuple((label.encode().hex(), label) for label in labels)
+    _MILESTONES_OF[schedule_id] = (event, found)
+    return found
+
+
 async def milestones(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:
     only_params(params, {"schedule_id"})
     schedule_id = param(params, "schedule_id", str, required=False)
     if schedule_id is not None:
         schedule_id = check_schedule_id(schedule_id, service.index.schedules)
-    await service.acatch_up(wait=False)
+    await catch_up_for_query(service)
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for state in await service.read(service.projections.milestone_states):
         rows[(state.schedule_id, state.milestone_id)] = {
@@ -124,14 +233,13 @@ async def milestones(service: DaemonService, params: dict[str, Any], peer: Peer)
             "amount_reclaimed": state.amount_reclaimed,
         }
     for sid, event in service.index.schedules.items():  # registered milestones nobody signed yet
-        for allocation in event.definition.get("beneficiary_allocations", ()):
-            hex_id = str(allocation["milestone_identifier"]).encode().hex()
+        for hex_id, label in registered_milestones(sid, event):
             rows.setdefault(
                 (sid, hex_id),
                 {
                     "schedule_id": sid,
                     "milestone_id": hex_id,
-                    "milestone": allocation["milestone_identifier"],
+                    "milestone": label,
                     "quorum": event.policy.quorum,
                     "signatures": 0,
                     "signed_by": [],
@@ -151,43 +259,95 @@ async def claimable(service: DaemonService, params: dict[str, Any], peer: Peer) 
     only_params(params, {"beneficiary", "schedule_id"})
     beneficiary = param(params, "beneficiary", str, required=False)
     schedule_id = param(params, "schedule_id", str, required=False)
-    if beneficiary is not None:
-        beneficiary = check_address("beneficiary", beneficiary, service.config.chain.cardano_network)
     if schedule_id is not None:
         schedule_id = check_schedule_id(schedule_id, service.index.schedules)
-    await service.acatch_up(wait=False)
-    allocations = await service.read(service.projections.claimable, beneficiary)
-    in_flight = service.index.in_flight_refs()
-    rows = [
-        {
-            "beneficiary": a.beneficiary,
-            "allocation": a.out_ref,
-            "schedule_id": a.schedule_id,
-            "milestone": milestone_label(a.milestone_id),
-            "amount": a.amount,
-            "vesting_time_ms": a.vesting_time_ms,
-            "milestone_verified": a.milestone_verified,
-            "vesting_passed": a.vesting_passed,
-            "released": a.released,
-            "reclaimed": a.reclaimed,
-            "claimable_now": a.claimable_now,
-            "next_unlock_ms": a.next_unlock_ms,
-            "in_flight": a.out_ref in in_flight,
-        }
-        for a in allocations
-        if schedule_id is None or a.schedule_id == schedule_id
-    ]
+    await catch_up_for_query(service)
+    in_flight = in_flight_refs(service)
+    # checked, read, shaped and serialised in a worker thread: bech32 in pure Python costs a millisecond,
+    # and an unfiltered answer over a 10,000-allocation schedule is megabytes of JSON; neither may hold
+    # up the loop that serves everyone else
+    network = service.config.chain.cardano_network
+    return await service.read(
+        claimable_answer, service.projections, beneficiary, network, schedule_id, in_flight
+    )
+
+
+_IN_FLIGHT: weakref.WeakKeyDictionary[DaemonService, tuple[object, int, Mapping[str, str]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def in_flight_refs(service: DaemonService) -> Mapping[str, str]:
+    """`LocalIndex.in_flight_refs()`, built again only when the index folded more of the log.
+
+    The index changes only by folding events (its position moves), and while a release of thousands of
+    allocations is under way every claimable question would otherwise rebuild the map of all of them
+    on the loop.
+    """
+    index = service.index
+    cached = _IN_FLIGHT.get(service)
+    if cached is not None and cached[0] is index and cached[1] == index.position:
+        return cached[2]
+    refs = index.in_flight_refs()
+    _IN_FLIGHT[service] = (index, index.position, refs)
+    return refs
+
+
+def claimable_answer(
+    projections: ProjectionStore,
+    beneficiary: str | None,
+    network: CardanoNetwork,
+    schedule_id: str | None,
+    in_flight: Mapping[str, str],
+) -> orjson.Fragment:
+    """The `claimable` answer (allocations and per-beneficiary totals), already serialised; a
+    beneficiary that is not a payment address of `network` is refused (INVALID_PARAMS)."""
+    allocations = projections.claimable(beneficiary)
+    if beneficiary is not None and not allocations:
+        # Not a beneficiary as spelt. Rows hold only canonical payment addresses of this network, so an
+        # address that has rows needs no check (bech32 in pure Python, a millisecond for each new one);
+        # any other is checked now: refused, or read again in its canonical spelling.
+        canonical = checked_beneficiary(beneficiary, network)
+        if canonical != beneficiary:
+            allocations = projections.claimable(canonical)
+    rows = []
     totals: dict[str, int] = {}
     for a in allocations:
-        if schedule_id is None or a.schedule_id == schedule_id:
-            totals[a.beneficiary] = totals.get(a.beneficiary, 0) + (a.amount if a.claimable_now else 0)
-    return {"allocations": rows, "claimable_now_by_beneficiary": totals}
+        if schedule_id is not None and a.schedule_id != schedule_id:
+            continue
+        rows.append(
+            {
+                "beneficiary": a.beneficiary,
+                "allocation": a.out_ref,
+                "schedule_id": a.schedule_id,
+                "milestone": milestone_label(a.milestone_id),
+                "amount": a.amount,
+                "vesting_time_ms": a.vesting_time_ms,
+                "milestone_verified": a.milestone_verified,
+                "vesting_passed": a.vesting_passed,
+                "released": a.released,
+                "reclaimed": a.reclaimed,
+                "claimable_now": a.claimable_now,
+                "next_unlock_ms": a.next_unlock_ms,
+                "in_flight": a.out_ref in in_flight,
+            }
+        )
+        totals[a.beneficiary] = totals.get(a.beneficiary, 0) + (a.amount if a.claimable_now else 0)
+    return orjson.Fragment(orjson.dumps({"allocations": rows, "claimable_now_by_beneficiary": totals}))
+
+
+@functools.lru_cache(maxsize=4096)
+def checked_beneficiary(address: str, network: CardanoNetwork) -> str:
+    """`check_address` for a beneficiary, remembered: decoding bech32 in pure Python costs about a
+    millisecond on the loop, and clients ask about the same few thousand addresses again and again
+    (a refused address raises, and is not remembered)."""
+    return check_address("beneficiary", address, network)
 
 
 async def submissions(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:
     only_params(params, {"status"})
     status = param(params, "status", str, required=False)
-    await service.acatch_up(wait=False)
+    await catch_up_for_query(service)
     return [
         {
             "tx_id": s.tx_id,

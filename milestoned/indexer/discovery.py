@@ -238,6 +238,8 @@ def complete(
     from milestoned.domain.schedule_canonical import schedule_document
     from milestoned.domain.schedule_file import ScheduleValidationError, parse_schedule_json
 
+    if _still_missing(parts):
+        return None
     newest = parts[-1]
     sid = newest.schedule_id
     read = [read_part(p.part) for p in parts]
@@ -293,6 +295,31 @@ def complete(
                 )
             )
     return events
+
+
+def _still_missing(parts: Sequence[RegistrationPartSeen]) -> bool:
+    """True when `assemble` would return None for these parts: they agree and do not overlap, and a part
+    is still to come. Read from each part's recorded span alone (checked by `read_part` when the part
+    was seen), so that a registration of P parts arriving one by one costs P span checks each, not P
+    full readings of every part's text (a 10,000-allocation schedule has hundreds of parts). Anything
+    else (a complete set, parts that disagree or overlap) is left to `assemble` to judge, as before."""
+    head = parts[0].part
+    for seen in parts:
+        document = seen.part
+        if (document["schedule"], document["of"], document["hash"]) != (
+            head["schedule"],
+            head["of"],
+            head["hash"],
+        ):
+            return False
+    position = 0
+    for first, end in sorted(seen.part["allocations"] for seen in parts):
+        if first < position:
+            return False
+        if first > position:
+            return True
+        position = end
+    return bool(position != head["of"])
 
 
 def _transaction_document(part: RegistrationPart, seen: RegistrationPartSeen) -> dict[str, Any]:

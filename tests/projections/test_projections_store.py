@@ -138,6 +138,43 @@ def test_milestone_state_and_claimable_amounts_as_a_user_expects(store: StoreHar
     projections.close()
 
 
+def test_one_beneficiarys_facts_hold_only_its_own_locks_releases_and_reclaims(store: StoreHarness) -> None:
+    """A claimable answer for one address reads that address' rows, not every exit of every schedule
+    (at 10,000 allocations, every release would be read for each beneficiary's question)."""
+    log, projections = open_stores(store)
+    log.append([SCHEDULE])
+    log.append(
+        [
+            locked(100, 1, ALICE, 5, vesting_slot=90),
+            locked(100, 2, BOB, 7, vesting_slot=90),
+            locked(100, 3, BOB, 9, vesting_slot=90),
+            locked(100, 4, ALICE, 11, vesting_slot=90),
+            checkpoint(100),
+        ]
+    )
+    reclaim = AllocationReclaimed(
+        point=point(170), tx_id=f"{2003:064x}", schedule_id=SID, out_ref=f"{3:064x}#0"
+    )
+    log.append([released(160, 1), released(160, 2), reclaim, checkpoint(170)])
+    Projector(log, projections, TEST_SLOTS).catch_up()
+
+    alice = projections.facts(beneficiary=ALICE)
+    assert sorted(lock.amount for lock in alice.locks) == [5, 11]
+    assert [e.out_ref for e in alice.releases] == [f"{1:064x}#0"] and alice.reclaims == ()
+    bob = projections.facts(beneficiary=BOB)
+    assert [e.out_ref for e in bob.releases] == [f"{2:064x}#0"]
+    assert [(e.out_ref, e.tx_id, e.slot) for e in bob.reclaims] == [(f"{3:064x}#0", f"{2003:064x}", 170)]
+    everyone = projections.facts()
+    assert len(everyone.releases) == 2 and len(everyone.reclaims) == 1 and len(everyone.locks) == 4
+    assert alice.schedules == everyone.schedules and alice.tip == everyone.tip
+    assert projections.facts(beneficiary="addr_test1qnobody").releases == ()
+    by_ref = {a.out_ref: a for a in projections.claimable(BOB)}
+    assert by_ref[f"{2:064x}#0"].released and by_ref[f"{3:064x}#0"].reclaimed
+    assert [a.released for a in projections.claimable(ALICE)] == [True, False]
+    log.close()
+    projections.close()
+
+
 def test_a_rollback_undoes_exactly_the_rows_above_its_point(store: StoreHarness) -> None:
     log, projections = open_stores(store)
     projector = Projector(log, projections, TEST_SLOTS)

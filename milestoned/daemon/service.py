@@ -22,13 +22,13 @@ from typing import Any, TypeVar
 
 import structlog
 
-from milestoned.daemon import jsonrpc, log_methods, query_methods, release_method
-from milestoned.daemon.chain_calls import long_build, on_chain
+from milestoned.daemon import jsonrpc, log_methods, query_methods, registration_method, release_method
+from milestoned.daemon.chain_calls import on_chain
 from milestoned.daemon.chain_link import ChainLink
 from milestoned.daemon.config import DaemonConfig
 from milestoned.daemon.health import Health, assess
 from milestoned.daemon.health_checks import HealthChecks, sqlite_folders
-from milestoned.daemon.jobs import Jobs, Progress
+from milestoned.daemon.jobs import Jobs
 from milestoned.daemon.jsonrpc import RpcError, only_params, param
 from milestoned.daemon.local_index import LocalIndex
 from milestoned.daemon.peercred import AdminPolicy, Peer
@@ -41,8 +41,6 @@ from milestoned.eventlog import EventLog
 from milestoned.eventlog.events import (
     Event,
     OracleSignatureCommitted,
-    SchedulePolicy,
-    ScheduleRegistered,
 )
 from milestoned.projections.projector import Projector
 from milestoned.projections.store import ProjectionStore
@@ -365,103 +363,13 @@ class DaemonService:
     async def submissions(self, params: dict[str, Any], peer: Peer) -> Any:
         return await query_methods.submissions(self, params, peer)
 
-    # --- schedule registration -----------------------------------------------------------------------------
+    # --- schedule registration (registration_method) -------------------------------------------------------
 
     async def schedule_register(self, params: dict[str, Any], peer: Peer) -> Any:
-        return await self._schedule_register(params, peer, None)
-
-    async def _schedule_register(self, params: dict[str, Any], peer: Peer, progress: Progress | None) -> Any:
-        only_params(params, {"schedule", "dry_run", "admin_address", "upload_id", "background"})
-        if params.get("background"):  # building many registration transactions takes minutes: a job
-            rest = {k: v for k, v in params.items() if k != "background"}
-            if "upload_id" in rest:  # take the upload now, so a wrong id is refused at once
-                rest["schedule"] = self.uploads.take(param(params, "upload_id", str))
-                del rest["upload_id"]
-
-            async def register(progress: Progress) -> Any:
-                progress.phase = "building registration transactions"
-                answer = await self._schedule_register(rest, peer, progress)
-                progress.built = len((answer.get("transactions") or {}).get("unsigned", []))
-                return answer
-
-            return {"job_id": self.jobs.start("register", peer.describe(), register).id}
-        upload_id = param(params, "upload_id", str, required=False)
-        document = self.uploads.take(upload_id) if upload_id else param(params, "schedule", (dict, str))
-        dry_run = bool(param(params, "dry_run", bool, required=False))
-        admin_address = param(params, "admin_address", str, required=False)
-        definition = _read_schedule(document)
-        if definition.network.value != self.config.chain.network:
-            raise RpcError(
-                jsonrpc.VALIDATION_FAILED,
-                f"the schedule is for network {definition.network.value!r} but this daemon follows "
-                f"{self.config.chain.network!r}",
-                'register it with the daemon of its network, or fix the schedule\'s "network"',
-            )
-        from milestoned.commands.output import CommandError
-        from milestoned.commands.schedule_identity import schedule_identity
-        from milestoned.domain.schedule_canonical import schedule_document
-
-        try:
-            identity = await asyncio.to_thread(schedule_identity, definition)
-        except CommandError as exc:
-            raise RpcError(jsonrpc.INTERNAL_ERROR, exc.message, exc.hint) from None
-        schedule_id = identity.schedule_id.hex()
-        event = ScheduleRegistered(
-            schedule_id=schedule_id,
-            definition=schedule_document(definition),
-            policy=SchedulePolicy.from_parameters(definition.to_parameters()),
-        )
-        result: dict[str, Any] = {
-            "schedule_id": schedule_id,
-            "validator_address": identity.validator_address,
-            "network": definition.network.value,
-            "quorum": definition.quorum,
-            "oracles": len(definition.oracle_keys),
-            "allocations": len(definition.allocations),
-            "milestones": [m.decode("utf-8", "backslashreplace") for m in definition.milestone_ids],
-            "total_amount": definition.total_amount,
-            "dry_run": dry_run,
-        }
-        if admin_address is not None:
-            result["transactions"] = await self._registration_transactions(
-                definition, admin_address, progress
-            )
-        if dry_run:
-            result["registered"] = False
-            result["already_registered"] = schedule_id in self.index.schedules
-            return result
-        async with self.write_lock:
-            await self.afold()
-            if schedule_id in self.index.schedules:
-                result.update(registered=False, already_registered=True)
-            else:
-                position = await self.aappend([event])
-                result.update(registered=True, already_registered=False, log_position=position)
-                log.info("schedule registered", schedule_id=schedule_id, caller=peer.describe())
-        return result
+        return await registration_method.schedule_register(self, params, peer)
 
     async def schedule_upload(self, params: dict[str, Any], peer: Peer) -> Any:
         return self.uploads.add(params)
-
-    async def _registration_transactions(
-        self, definition: Any, admin_address: str, progress: Progress | None = None
-    ) -> dict[str, Any]:
-        """The unsigned registration transactions, for the admin to sign elsewhere (txbuilder)."""
-        from milestoned.txbuilder.errors import TxBuildError
-        from milestoned.txbuilder.registration import build_registration
-        from milestoned.txbuilder.signing import unsigned_envelope
-
-        chain = await self._tx_chain()
-        try:
-            on_built = progress.count_built if progress is not None else None
-            plan = await long_build(
-                self.link, chain, build_registration(chain, definition, admin_address, on_built=on_built)
-            )
-        except (TxBuildError, ValueError) as exc:
-            raise RpcError(
-                jsonrpc.TX_REFUSED, str(exc), "fund the admin address or fix the schedule"
-            ) from None
-        return {"plan": plan.to_json(), "unsigned": [unsigned_envelope(t) for t in plan.txs]}
 
     async def _tx_chain(self) -> Any:
         if self.link is None:
@@ -679,28 +587,6 @@ class DaemonService:
 
     async def log_replay(self, params: dict[str, Any], peer: Peer) -> Any:
         return await log_methods.log_replay(self, params, peer)
-
-
-def _read_schedule(document: object) -> Any:
-    from milestoned.domain.schedule_file import load_schedule_json, parse_schedule_document
-    from milestoned.domain.validation_errors import ScheduleValidationError
-
-    try:
-        decoded = load_schedule_json(document) if isinstance(document, str) else document
-        return parse_schedule_document(decoded)
-    except ScheduleValidationError as invalid:
-        errors = [{"path": e.path, "message": e.message, "hint": e.hint} for e in invalid.errors]
-        raise RpcError(
-            jsonrpc.VALIDATION_FAILED,
-            f"the schedule has {len(errors)} error(s): "
-            + "; ".join(f"{e['path']}: {e['message']}" for e in errors[:5]),
-            "fix them and check with `milestonectl schedule validate "
-            "FILE`; send the schedule with its oracle "
-            "keys inline (milestonectl does this for you)",
-            errors=errors,
-        ) from None
-    except ValueError as exc:
-        raise RpcError(jsonrpc.VALIDATION_FAILED, f"the schedule is not readable: {exc}") from None
 
 
 async def submission_outcomes(service: DaemonService, *, recheck_confirmed: bool) -> list[Event]:

@@ -33,7 +33,7 @@ async def schedule_register(service: DaemonService, params: dict[str, Any], peer
 async def _schedule_register(
     service: DaemonService, params: dict[str, Any], peer: Peer, progress: Progress | None
 ) -> Any:
-    only_params(params, {"schedule", "dry_run", "admin_address", "upload_id", "background"})
+    only_params(params, {"schedule", "dry_run", "admin_address", "upload_id", "background", "resume"})
     if params.get("background"):  # building many registration transactions takes minutes: a job
         rest = {k: v for k, v in params.items() if k != "background"}
         if "upload_id" in rest:  # take the upload now, so a wrong id is refused at once
@@ -51,6 +51,7 @@ async def _schedule_register(
     document = service.uploads.take(upload_id) if upload_id else param(params, "schedule", (dict, str))
     dry_run = bool(param(params, "dry_run", bool, required=False))
     admin_address = param(params, "admin_address", str, required=False)
+    resume = bool(param(params, "resume", bool, required=False))
     definition = read_schedule(document)
     if definition.network.value != service.config.chain.network:
         raise RpcError(
@@ -85,7 +86,9 @@ async def _schedule_register(
         "dry_run": dry_run,
     }
     if admin_address is not None:
-        result["transactions"] = await registration_transactions(service, definition, admin_address, progress)
+        result["transactions"] = await registration_transactions(
+            service, definition, admin_address, progress, resume=resume
+        )
     if dry_run:
         result["registered"] = False
         result["already_registered"] = schedule_id in service.index.schedules
@@ -102,22 +105,70 @@ async def _schedule_register(
 
 
 async def registration_transactions(
-    service: DaemonService, definition: Any, admin_address: str, progress: Progress | None = None
+    service: DaemonService,
+    definition: Any,
+    admin_address: str,
+    progress: Progress | None = None,
+    *,
+    resume: bool = False,
 ) -> dict[str, Any]:
-    """The unsigned registration transactions, for the admin to sign elsewhere (txbuilder)."""
-    from milestoned.txbuilder.errors import TxBuildError
+    """The unsigned registration transactions, for the admin to sign elsewhere (txbuilder).
+
+    `resume`: only the allocations after those already locked on chain (an interrupted registration
+    whose signed files are lost). Refused while a transaction of the admin's wallet is still in the
+    mempool: the allocations it locks are not on chain yet, and building them again would lock them
+    twice (`tx submit` of the same signed files resumes without that wait)."""
+    from milestoned.txbuilder.errors import Refusal, TxBuildError
     from milestoned.txbuilder.registration import build_registration
     from milestoned.txbuilder.signing import unsigned_envelope
 
     chain = await service._tx_chain()
+    if resume:
+        await _refuse_while_in_mempool(service, chain, admin_address)
     try:
         on_built = progress.count_built if progress is not None else None
+        if progress is not None:
+            progress.allocations_total = len(definition.allocations)
         plan = await long_build(
-            service.link, chain, build_registration(chain, definition, admin_address, on_built=on_built)
+            service.link,
+            chain,
+            build_registration(chain, definition, admin_address, on_built=on_built, resume=resume),
         )
+    except Refusal as exc:
+        hint = (
+            "pass resume to build only the allocations not yet locked (`schedule register --resume`)"
+            if "resume it" in str(exc)
+            else "`milestonectl claimable --schedule-id ID` shows what is locked"
+        )
+        raise RpcError(jsonrpc.TX_REFUSED, str(exc), hint, rule=exc.rule) from None
     except (TxBuildError, ValueError) as exc:
         raise RpcError(jsonrpc.TX_REFUSED, str(exc), "fund the admin address or fix the schedule") from None
     return {"plan": plan.to_json(), "unsigned": [unsigned_envelope(t) for t in plan.txs]}
+
+
+async def _refuse_while_in_mempool(service: DaemonService, chain: Any, admin_address: str) -> None:
+    from pycardano import Address
+
+    from milestoned.daemon.chain_calls import on_chain
+    from milestoned.txbuilder.mempool import mempool_view
+    from milestoned.txbuilder.utxo_codec import input_text
+
+    try:
+        admin = Address.from_primitive(admin_address)
+    except Exception as exc:  # pycardano raises several types for a malformed address
+        raise RpcError(jsonrpc.INVALID_PARAMS, f"admin_address is not an address: {exc}") from None
+    pool = await on_chain(service.link, mempool_view(chain))
+    held = await on_chain(service.link, chain.utxos_at([admin]))
+    waiting = {pool.spent[ref] for ref in (input_text(u.input) for u in held) if ref in pool.spent}
+    if waiting:
+        raise RpcError(
+            jsonrpc.TX_REFUSED,
+            f"{len(waiting)} transaction(s) of the admin wallet {admin} are still in the mempool "
+            f"(e.g. {min(waiting)}): the allocations they lock are not on chain yet, and registering "
+            "them again would lock them twice",
+            "wait until they are in a block and resume again, or finish with the signed files you have: "
+            "`milestonectl tx submit DIR` sends only those not sent before",
+        )
 
 
 def read_schedule(document: object) -> Any:

@@ -34,7 +34,7 @@ from milestoned.daemon.local_index import LocalIndex
 from milestoned.daemon.peercred import AdminPolicy, Peer
 from milestoned.daemon.schedule_upload import ScheduleUploads
 from milestoned.daemon.socket_server import Method
-from milestoned.daemon.submissions import Outgoing, send_recorded
+from milestoned.daemon.submissions import Outgoing, send_recorded, transaction_known
 from milestoned.domain.attestation import verify_attestation
 from milestoned.domain.leadership import Leadership, Role
 from milestoned.eventlog import EventLog
@@ -534,12 +534,21 @@ class DaemonService:
             facts = await self.read(self.projections.facts)
             spending = self._allocations_spent_by(txs, facts)
             tx_ids: list[str] = []
+            already: list[str] = []
+            known = self.index.submitted.keys() | self.index.in_flight.keys() | self.index.intents.keys()
             try:
                 for tx, (refs, ttl) in zip(txs, spending, strict=True):
-                    if refs:  # a release or reclaim: its intent is recorded before it is sent
+                    if str(tx.id) in known:  # a release or reclaim sent before: never twice
+                        already.append(str(tx.id))
+                    elif refs:  # a release or reclaim: its intent is recorded before it is sent
                         tx_ids += await send_recorded(self, chain, [Outgoing(tx, refs, ttl)])
                     else:
-                        tx_ids.append(await on_chain(self.link, submit(chain, tx), timeout=None))
+                        try:
+                            tx_ids.append(await on_chain(self.link, submit(chain, tx), timeout=None))
+                        except TxBuildError:
+                            if not await transaction_known(self, chain, tx):
+                                raise
+                            already.append(str(tx.id))  # sent before an interruption: not again
             except TxBuildError as exc:
                 raise RpcError(
                     jsonrpc.TX_REFUSED,
@@ -547,7 +556,7 @@ class DaemonService:
                     f"the {len(tx_ids)} transaction(s) before it were sent; a refused release is recorded "
                     "as failed; nothing else was recorded",
                 ) from None
-            result: dict[str, Any] = {"submitted": [str(t) for t in tx_ids]}
+            result: dict[str, Any] = {"submitted": [str(t) for t in tx_ids], "already_submitted": already}
             if any(refs for refs, _ttl in spending):
                 result["log_position"] = self.log.head().position
         return result

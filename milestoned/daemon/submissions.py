@@ -183,6 +183,24 @@ async def reconcile_intents(service: DaemonService) -> list[dict[str, str]]:
     return found
 
 
+async def transaction_known(service: DaemonService, chain: Any, tx: Any) -> bool:
+    """Whether `tx` is already in the node's mempool or on chain (one of its first outputs unspent in the
+    ledger). Why: `tx submit` of a chain of signed transactions, interrupted and run again with the
+    same files, meets the ones that were sent before the interruption; the node refuses those (their
+    inputs are spent, by themselves), which is no reason to stop before the ones that were not sent."""
+    from pycardano import TransactionInput
+
+    from milestoned.txbuilder.mempool import mempool_view
+
+    tx_id = str(tx.id)
+    pool = await on_chain(service.link, mempool_view(chain))
+    if tx_id in pool.tx_ids:
+        return True
+    count = min(OUTPUTS_CHECKED, len(tx.transaction_body.outputs))
+    outputs = [TransactionInput(tx.id, i) for i in range(count)]
+    return bool(await on_chain(service.link, chain.utxos_by_inputs(outputs)))
+
+
 async def wallet_exclusions(service: DaemonService, chain: Any) -> tuple[dict[str, str], set[str], set[str]]:
     """(allocations in flight: ref → tx id, wallet inputs not to spend, tx ids whose outputs not to
     spend): our intents and unconfirmed submissions, and everything in the node's mempool."""

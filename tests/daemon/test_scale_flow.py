@@ -1,0 +1,152 @@
+"""A large schedule's register and release show progress and survive interruption without a duplicate
+transaction (issue 12, point 1; the 10,000-allocation run is `python -m bench scale`). The real daemon
+process and socket, `milestonectl` as a process, the devnet in a thread of the test.
+
+- registration: the build job counts allocations (its bar), `tx submit` of the signed files is cut by
+  a kill -9 of the daemon after the first file; run again with all the files after the restart, it
+  sends only the rest (the first is answered as already submitted), and every allocation is locked once;
+- release: in rounds (small here: `release_method.ROUND_ENV`), each transaction's intent recorded before
+  it is sent; the client is interrupted (Ctrl-C: it detaches) and the daemon killed mid-release; the
+  release run again after the restart sends only what is neither on chain nor in flight: every
+  attested allocation is released exactly once, and the remainder (no quorum) is left locked;
+- the daemon's log has a structured "job progress" line for each transaction built and submitted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections import Counter
+from typing import Any
+
+from daemon_process import REPO, Daemon, short_folder, write_config
+from devnet_process import devnet_thread
+from scale_flow import (
+    TOKEN,
+    address_of,
+    commit_quorums,
+    ctl,
+    funds_needed,
+    key,
+    register,
+    released_count,
+    result,
+    save_key,
+    schedule_document,
+    submitted_allocations,
+    wait_indexed,
+)
+
+from milestoned.daemon.release_method import ROUND_ENV
+
+BENEFICIARIES = 8
+REMAINDER = 2
+ATTESTED = BENEFICIARIES * 5
+
+
+PIPES: dict[str, Any] = {
+    "cwd": REPO,
+    "stdout": subprocess.PIPE,
+    "stderr": subprocess.STDOUT,
+    "text": True,
+    "env": {**os.environ, "PYTHONUNBUFFERED": "1"},
+}
+
+
+def ctl_command(daemon: Daemon, *args: str) -> list[str]:
+    return [sys.executable, "-m", "milestoned.commands.cli", "--socket", str(daemon.socket_path), *args]
+
+
+def release_job(daemon: Daemon, submitted: int) -> dict[str, Any] | None:
+    """The newest release job once it submitted at least `submitted` transactions."""
+    jobs = [j for j in result(daemon.call("jobs")) if j["kind"] == "release"]
+    return jobs[-1] if jobs and jobs[-1]["submitted"] >= submitted else None
+
+
+def test_register_and_release_show_progress_and_resume_after_a_kill_without_a_duplicate() -> None:
+    folder = short_folder()
+    admin, operator = key("test-admin"), key("test-operator")
+    with devnet_thread() as devnet:
+        wallet = save_key(operator, folder / "operator.skey")
+        config = write_config(
+            folder, chain={"ogmios_url": devnet.url, "start": "origin"}, release={"wallet_key": str(wallet)}
+        )
+        daemon = Daemon(config, folder / "d.sock", folder / "daemon.log", env={ROUND_ENV: "12"})
+        try:
+            lovelace, tokens = funds_needed(ATTESTED + REMAINDER)
+            devnet.call(lambda d: d.fund(address_of(admin), lovelace, {TOKEN: tokens}))
+            for _ in range(2):  # one funding UTxO per release lane (two cores)
+                devnet.call(lambda d: d.fund(address_of(operator), 500_000_000))
+            daemon.start()
+            now_ms = devnet.call(lambda d: d.network.start_time_ms + d.chain.slot * d.config.slot_length_ms)
+            policy = devnet.call(lambda d: d.faucet.policy.hash().payload.hex())
+            document = schedule_document(
+                policy, address_of(admin), now_ms, BENEFICIARIES, REMAINDER, now_ms + 3_600_000
+            )
+            schedule = folder / "schedule.json"
+            schedule.write_text(json.dumps(document))
+            assert ctl(daemon.socket_path, "schedule", "validate", str(schedule))["valid"] is True
+
+            # --- registration: the job counts allocations; tx submit resumed after a kill -9 -------------
+            registered = register(daemon, folder, schedule, admin)
+            total = ATTESTED + REMAINDER
+            assert registered.job["allocations_total"] == total
+            assert registered.job["allocations_built"] == total
+            assert len(registered.files) >= 3  # the reference scripts, then the allocations in two or more
+            first = ctl(daemon.socket_path, "tx", "submit", str(registered.files[0]))
+            assert len(first["submitted"]) == 1
+            daemon.signal(signal.SIGKILL)
+            daemon.start()
+            again = ctl(daemon.socket_path, "tx", "submit", str(registered.files[0].parent))
+            assert again["already_submitted"] == first["submitted"]  # not sent twice
+            assert len(again["submitted"]) == len(registered.files) - 1
+            schedule_id = registered.schedule_id
+            wait_indexed(daemon, schedule_id, total, timeout=120)
+            rows = result(daemon.call("claimable", {"schedule_id": schedule_id}))["allocations"]
+            assert len({r["allocation"] for r in rows}) == total  # each locked once
+
+            # --- release: rounds; the daemon is killed mid-way; the client detaches on Ctrl-C -------------
+            commit_quorums(daemon, schedule_id)
+            killed = subprocess.Popen(ctl_command(daemon, "release", "--schedule-id", schedule_id), **PIPES)
+            job = daemon.wait_until(lambda: release_job(daemon, 2), "two release transactions", timeout=120)
+            assert job["allocations_total"] == ATTESTED
+            daemon.signal(signal.SIGKILL)
+            killed.communicate(timeout=30)
+            daemon.start()
+            before = Counter(submitted_allocations(daemon))
+            assert before and max(before.values()) == 1 and len(before) < ATTESTED
+
+            client = subprocess.Popen(ctl_command(daemon, "release", "--schedule-id", schedule_id), **PIPES)
+            assert client.stdout is not None
+            watching = client.stdout.readline()  # the client follows the job now
+            job = daemon.wait_until(lambda: release_job(daemon, 0), "the resumed release job", timeout=60)
+            assert job["job_id"] in watching, watching
+            client.send_signal(signal.SIGINT)  # Ctrl-C: the client detaches, the job goes on
+            output, _ = client.communicate(timeout=30)
+            assert "detached" in output and f"jobs watch {job['job_id']}" in output, output
+            watched = ctl(daemon.socket_path, "jobs", "watch", job["job_id"])
+            assert watched["state"] == "done", watched
+            after = Counter(submitted_allocations(daemon))
+            assert max(after.values()) == 1, [ref for ref, n in after.items() if n > 1]  # none twice
+            assert len(after) == ATTESTED  # every attested allocation, the remainder none
+            assert watched["allocations_total"] == ATTESTED - len(before)  # only what was left
+            daemon.wait_until(lambda: released_count(daemon, schedule_id) == ATTESTED, "all released", 120)
+
+            progress = [json.loads(line) for line in daemon.logs().splitlines() if '"job progress"' in line]
+            by_job: dict[str, list[int]] = {}
+            for line in progress:
+                if line["step"] == "submitted":
+                    by_job.setdefault(line["job_id"], []).append(line["allocations_submitted"])
+            assert len(by_job) == 2  # the release killed mid-way and the one that finished it
+            assert all(counts == sorted(counts) for counts in by_job.values())
+            assert sum(counts[-1] for counts in by_job.values()) >= ATTESTED
+            assert any(p["step"] == "built" and p["job_id"].startswith("register") for p in progress)
+            assert result(daemon.call("log.verify"))["ok"] is True
+            assert "Traceback" not in daemon.logs()
+        finally:
+            daemon.stop()
+            shutil.rmtree(folder, ignore_errors=True)

@@ -109,7 +109,14 @@ async def release_schedule(
     async with service.release_lock:
         while True:
             request = (schedule_id, definition, allocations, beneficiary)
-            plan = await _build_round(service, chain, request, payer, sent, limit, progress)
+            # each transaction is sent as soon as it is built, while the next ones are built; a round
+            # ends when all of its are sent and recorded (the next one leaves them out as in flight)
+            sender = None if dry_run else Sender(service, chain, key, progress, result, sent)
+            try:
+                plan = await _build_round(service, chain, request, payer, sent, limit, progress, sender)
+            finally:
+                if sender is not None:
+                    await sender.finish()
             if plan is None:  # a later round found nothing left: everything is on its way
                 break
             if "plan" not in result:
@@ -121,11 +128,8 @@ async def release_schedule(
             if dry_run:
                 progress.built = len(plan.txs)
                 return result
-            progress.phase = "submitting"
-            await _send_round(service, chain, plan, key, progress, result, sent)
             if limit is None or len(plan.released) >= plan.releasable:
                 break
-            progress.phase = "building"
         result["submitted"] = list(progress.tx_ids)
         progress.phase = "confirming"
     log.info("release submitted", schedule_id=schedule_id, transactions=len(progress.tx_ids), caller=caller)
@@ -140,6 +144,7 @@ async def _build_round(
     sent: dict[str, Any],
     limit: int | None,
     progress: Progress,
+    sender: Sender | None = None,
 ) -> Any:
     """One round's plan; None when a round after the first finds nothing (more) to release.
 
@@ -152,7 +157,7 @@ async def _build_round(
     waited_s = 0.0
     while True:
         try:
-            return await _build_once(service, chain, request, payer, sent, limit, progress)
+            return await _build_once(service, chain, request, payer, sent, limit, progress, sender)
         except InsufficientFunds as exc:
             earlier = service.index.unconfirmed_tx_ids() - set(sent)
             if not earlier or waited_s >= service.config.release.validity_seconds:
@@ -180,8 +185,14 @@ async def _build_once(
     sent: dict[str, Any],
     limit: int | None,
     progress: Progress,
+    sender: Sender | None,
 ) -> Any:
     from milestoned.txbuilder.release import build_release
+
+    def built(tx: Any) -> None:
+        progress.count_built(tx)
+        if sender is not None:
+            sender.put(tx)
 
     schedule_id, definition, allocations, beneficiary = request
     async with service.write_lock:
@@ -204,7 +215,7 @@ async def _build_once(
             spent_elsewhere=spent,
             unconfirmed_tx_ids=unconfirmed - set(sent),
             pending=pending,
-            on_built=progress.count_built,
+            on_built=built,
             # independent chains, one per funding UTxO, evaluated in parallel (issue 18.3);
             # still submitted one at a time, each intent recorded before its send
             lanes=os.cpu_count() or 1,
@@ -223,29 +234,55 @@ def _refused(exc: Any) -> RpcError:
     )
 
 
-async def _send_round(
-    service: DaemonService,
-    chain: Any,
-    plan: Any,
-    key: Any,
-    progress: Progress,
-    result: dict[str, Any],
-    sent: dict[str, Any],
-) -> None:
-    """Send a round's transactions one at a time, each with its intent recorded before it is sent and
-    recorded as submitted as soon as Ogmios accepted it: `submissions` shows it at once, a crash between
-    sending and recording loses nothing, and a refusal half-way leaves the earlier ones tracked."""
-    from milestoned.txbuilder.errors import TxBuildError
-    from milestoned.txbuilder.signing import sign
+class Sender:
+    """Sends a round's transactions as they are built, in the order built (each lane's in its chain's
+    order), one at a time: each with its intent recorded before it is sent and recorded as submitted as
+    soon as Ogmios accepted it. So the devnet or node checks one while the next is built, `submissions`
+    shows each at once, a crash between sending and recording loses nothing, and a refusal half-way
+    leaves the earlier ones tracked (and the later ones unsent)."""
 
-    for built in plan.txs:
+    def __init__(
+        self,
+        service: DaemonService,
+        chain: Any,
+        key: Any,
+        progress: Progress,
+        result: dict[str, Any],
+        sent: dict[str, Any],
+    ) -> None:
+        self.service, self.chain, self.key = service, chain, key
+        self.progress, self.result, self.sent = progress, result, sent
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        self.task = asyncio.create_task(self._run(), name="release sender")
+
+    def put(self, built: Any) -> None:
+        self.queue.put_nowait(built)
+
+    async def finish(self) -> None:
+        """Wait until everything built so far is sent (raises the refusal that stopped it, if any)."""
+        self.queue.put_nowait(None)
+        try:
+            await asyncio.shield(self.task)
+        except asyncio.CancelledError:
+            self.task.cancel()
+            raise
+
+    async def _run(self) -> None:
+        while (built := await self.queue.get()) is not None:
+            await self._send(built)
+
+    async def _send(self, built: Any) -> None:
+        from milestoned.txbuilder.errors import TxBuildError
+        from milestoned.txbuilder.signing import sign
+
+        service, progress = self.service, self.progress
         refs = tuple(built.details["allocations"])
-        signed = sign(built, [key])
+        signed = sign(built, [self.key])
         outgoing = Outgoing(signed, refs, int(built.tx.transaction_body.ttl or 0))
         try:
             async with service.write_lock:
                 await service.afold()
-                [tx_id] = await send_recorded(service, chain, [outgoing])
+                [tx_id] = await send_recorded(service, self.chain, [outgoing])
         except TxBuildError as exc:
             raise RpcError(
                 jsonrpc.TX_REFUSED,
@@ -254,8 +291,9 @@ async def _send_round(
                 "`milestonectl submissions` shows what was submitted; release again for the rest",
                 submitted=list(progress.tx_ids),
             ) from None
-        result["log_position"] = service.log.head().position
-        sent[str(tx_id)] = signed
+        self.result["log_position"] = service.log.head().position
+        self.sent[str(tx_id)] = signed
+        progress.phase = "submitting"
         progress.count_submitted(str(tx_id), len(refs))
 
 

@@ -337,7 +337,7 @@ async def _build_registration(
             reference_inputs=[policy_ref],
             required_signers=[admin_hash],
             auxiliary_data=schedule_metadata(scripts.schedule_id, text, position, position + count, total),
-            unconfirmed=dict(wallet.unconfirmed),
+            unconfirmed=wallet.unconfirmed,  # read only: no copy per transaction
         )
         try:
             built = await assemble(chain, plan)

@@ -242,7 +242,7 @@ async def build_release(
             reference_inputs=on_chain.references.as_list(),
             validity_start=time.tip_slot,
             ttl=time.tip_slot + time.slots_for(validity_ms),
-            unconfirmed=dict(wallet.unconfirmed),
+            unconfirmed=wallet.unconfirmed,  # read only: no copy per transaction
         )
         built = await assemble(chain, tx_plan)
         built.details = _details(schedule_id, batch, time, built, payouts=described)

@@ -25,6 +25,7 @@ MODULES = (
     "cli",
     "ha",
     "web",
+    "scale",
 )
 
 

@@ -34,7 +34,6 @@ from milestoned.daemon.local_index import LocalIndex
 from milestoned.daemon.peercred import AdminPolicy, Peer
 from milestoned.daemon.schedule_upload import ScheduleUploads
 from milestoned.daemon.socket_server import Method
-from milestoned.daemon.submissions import Outgoing, send_recorded, transaction_known
 from milestoned.domain.attestation import verify_attestation
 from milestoned.domain.leadership import Leadership, Role
 from milestoned.eventlog import EventLog
@@ -517,77 +516,9 @@ class DaemonService:
         return await reclaim(self, params, peer)
 
     async def tx_submit(self, params: dict[str, Any], peer: Peer) -> Any:
-        only_params(params, {"transactions"})
-        envelopes = param(params, "transactions", list)
-        from milestoned.txbuilder.errors import TxBuildError
-        from milestoned.txbuilder.signing import transaction_from_envelope
-        from milestoned.txbuilder.submission import submit
+        from milestoned.daemon.tx_submit_method import tx_submit
 
-        try:
-            txs = [transaction_from_envelope(e) for e in envelopes]
-        except (TxBuildError, ValueError, TypeError, KeyError) as exc:
-            raise RpcError(jsonrpc.INVALID_PARAMS, f"not a signed transaction envelope: {exc}") from None
-        chain = await self._tx_chain()
-        async with self.write_lock:
-            await self.afold()
-            await self.acatch_up()
-            facts = await self.read(self.projections.facts)
-            spending = self._allocations_spent_by(txs, facts)
-            tx_ids: list[str] = []
-            already: list[str] = []
-            known = self.index.submitted.keys() | self.index.in_flight.keys() | self.index.intents.keys()
-            try:
-                for tx, (refs, ttl) in zip(txs, spending, strict=True):
-                    if str(tx.id) in known:  # a release or reclaim sent before: never twice
-                        already.append(str(tx.id))
-                    elif refs:  # a release or reclaim: its intent is recorded before it is sent
-                        tx_ids += await send_recorded(self, chain, [Outgoing(tx, refs, ttl)])
-                    else:
-                        try:
-                            tx_ids.append(await on_chain(self.link, submit(chain, tx), timeout=None))
-                        except TxBuildError:
-                            if not await transaction_known(self, chain, tx):
-                                raise
-                            already.append(str(tx.id))  # sent before an interruption: not again
-            except TxBuildError as exc:
-                raise RpcError(
-                    jsonrpc.TX_REFUSED,
-                    str(exc),
-                    f"the {len(tx_ids)} transaction(s) before it were sent; a refused release is recorded "
-                    "as failed; nothing else was recorded",
-                ) from None
-            result: dict[str, Any] = {"submitted": [str(t) for t in tx_ids], "already_submitted": already}
-            if any(refs for refs, _ttl in spending):
-                result["log_position"] = self.log.head().position
-        return result
-
-    def _allocations_spent_by(self, txs: list[Any], facts: Any) -> list[tuple[tuple[str, ...], int]]:
-        """For each signed transaction, the open allocations it spends and its validity end (slot).
-
-        Why: a release or reclaim signed elsewhere (exported unsigned, signed offline) and submitted
-        here must count as live like one the daemon built, so that its allocations are not released a
-        second time meanwhile and its outcome is settled in the log. Refused, before anything is sent,
-        when an allocation is already spent by another live submission.
-        """
-        exits = {exit_.out_ref for exit_ in (*facts.releases, *facts.reclaims)}
-        open_refs = {lock.out_ref for lock in facts.locks if lock.out_ref not in exits}
-        live = self.index.in_flight_refs()
-        spending: list[tuple[tuple[str, ...], int]] = []
-        for tx in txs:
-            body = tx.transaction_body
-            refs = tuple(f"{i.transaction_id}#{i.index}" for i in body.inputs)
-            ours = tuple(ref for ref in refs if ref in open_refs)
-            taken = {ref: live[ref] for ref in refs if ref in live and live[ref] != str(tx.id)}
-            if taken:
-                ref, other = next(iter(taken.items()))
-                raise RpcError(
-                    jsonrpc.TX_REFUSED,
-                    f"refused (not_in_flight): allocation {ref} is already spent by live submission {other}",
-                    "wait until that transaction is confirmed, or until it expires "
-                    "(`milestonectl submissions` shows both)",
-                )
-            spending.append((ours, int(body.ttl or 0)))
-        return spending
+        return await tx_submit(self, params, peer)
 
     # --- auditing ----------------------------------------------------------------------------------------
 

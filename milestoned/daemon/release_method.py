@@ -121,7 +121,6 @@ async def release_schedule(
                 break
             if "plan" not in result:
                 result["plan"] = plan.to_json()
-                progress.allocations_total = plan.releasable
             else:
                 result["plan"]["transactions"] += [t.to_json() for t in plan.txs]
                 result["plan"]["total_fee_lovelace"] += sum(t.fee for t in plan.txs)
@@ -216,12 +215,19 @@ async def _build_once(
             unconfirmed_tx_ids=unconfirmed - set(sent),
             pending=pending,
             on_built=built,
+            on_checked=lambda plan: _count_total(progress, plan.releasable),
             # independent chains, one per funding UTxO, evaluated in parallel (issue 18.3);
             # still submitted one at a time, each intent recorded before its send
             lanes=os.cpu_count() or 1,
             limit=limit,
         ),
     )
+
+
+def _count_total(progress: Progress, releasable: int) -> None:
+    """The job's total: what the first round found releasable (later rounds find what is left of it)."""
+    if progress.allocations_total is None:
+        progress.allocations_total = releasable
 
 
 def _refused(exc: Any) -> RpcError:

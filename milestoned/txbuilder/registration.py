@@ -325,7 +325,7 @@ async def _build_registration(
     # longer wait for all of them), and kept for a retry after a batch was too large.
     outputs_by_index: dict[int, TransactionOutput] = {}
 
-    def outputs(first: int, count: int) -> list[TransactionOutput]:
+    def allocation_outputs(first: int, count: int) -> list[TransactionOutput]:
         for index in range(first, first + count):
             if index not in outputs_by_index:
                 outputs_by_index[index] = allocation_output(
@@ -338,7 +338,7 @@ async def _build_registration(
     batch = min(FIRST_BATCH_GUESS, total)
     while position < total:
         count = min(batch, total - position)
-        chunk = outputs(position, count)
+        chunk = allocation_outputs(position, count)
         plan = TxPlan(
             "registration",
             list(chunk),

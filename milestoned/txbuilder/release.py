@@ -166,6 +166,7 @@ async def build_release(
     on_built: Callable[[BuiltTx], None] | None = None,
     lanes: int = 1,
     limit: int | None = None,
+    on_checked: Callable[[ReleasePlan], None] | None = None,
 ) -> ReleasePlan:
     """Build (unsigned) the release of the given allocations, a beneficiary's, or every claimable one.
 
@@ -183,6 +184,8 @@ async def build_release(
     `lanes`: at most this many independent chains of transactions, built concurrently (module docstring).
     `limit`: release at most this many of the releasable allocations (the first in ledger order), so a
     caller can build and send a large release in rounds (`ReleasePlan.releasable` counts them all).
+    `on_checked` is called with the (still empty) plan once the checks are done, before the first
+    transaction is built (a job knows how many allocations it will release before it has built any).
     """
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be at least 1 allocation, not {limit}")
@@ -219,6 +222,8 @@ async def build_release(
     if not check.releasable:
         raise nothing_to_release(check, what)
     plan = ReleasePlan(schedule_id, refused=list(check.refusals), releasable=len(check.releasable))
+    if on_checked is not None:
+        on_checked(plan)
     quorum_of = quorums(definition, schedule_id, [a.datum.milestone_id for a in check.releasable], signatures)
     usable = spendable(
         snapshot.utxos(payer), spent_elsewhere=spent_elsewhere, unconfirmed_tx_ids=unconfirmed_tx_ids

@@ -9,6 +9,9 @@ whose counters (`built`) the client draws as a bar.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
+import time
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -24,6 +27,11 @@ if TYPE_CHECKING:
     from milestoned.daemon.service import DaemonService
 
 log = structlog.get_logger("milestoned.commands")
+REATTACH_S = 600.0
+"""`schedule register` of the same schedule for the same admin, sent again while its build job runs or
+this long after it ended, re-attaches to that job instead of building everything again: the client
+interrupted by Ctrl-C while a 10,000-allocation registration was being built (minutes) gets the
+transactions when run again. Later, a request builds afresh (the chain may have moved on)."""
 
 
 async def schedule_register(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:
@@ -46,7 +54,13 @@ async def _schedule_register(
             progress.built = len((answer.get("transactions") or {}).get("unsigned", []))
             return answer
 
-        return {"job_id": service.jobs.start("register", peer.describe(), register).id}
+        key = hashlib.sha256(json.dumps(rest, sort_keys=True).encode()).hexdigest()
+        earlier = _reattachable(service, service.register_jobs.get(key))
+        if earlier is not None:
+            return {"job_id": earlier, "reattached": True}
+        job_id = service.jobs.start("register", peer.describe(), register).id
+        service.register_jobs[key] = job_id
+        return {"job_id": job_id}
     upload_id = param(params, "upload_id", str, required=False)
     document = service.uploads.take(upload_id) if upload_id else param(params, "schedule", (dict, str))
     dry_run = bool(param(params, "dry_run", bool, required=False))
@@ -102,6 +116,22 @@ async def _schedule_register(
             result.update(registered=True, already_registered=False, log_position=position)
             log.info("schedule registered", schedule_id=schedule_id, caller=peer.describe())
     return result
+
+
+def _reattachable(service: DaemonService, job_id: str | None) -> str | None:
+    """The earlier build job of the same request, while it runs or within `REATTACH_S` after it ended
+    well (the client that started it was interrupted before it wrote the files); else None."""
+    if job_id is None:
+        return None
+    try:
+        job = service.jobs.get(job_id)
+    except RpcError:  # forgotten
+        return None
+    if job.state == "running":
+        return job.id
+    if job.state == "done" and job.finished is not None and time.time() - job.finished < REATTACH_S:
+        return job.id
+    return None
 
 
 async def registration_transactions(

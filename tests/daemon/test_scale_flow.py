@@ -2,12 +2,15 @@
 transaction (issue 12, point 1; the 10,000-allocation run is `python -m bench scale`). The real daemon
 process and socket, `milestonectl` as a process, the devnet in a thread of the test.
 
-- registration: the build job counts allocations (its bar), `tx submit` of the signed files is cut by
-  a kill -9 of the daemon after the first file; run again with all the files after the restart, it
-  sends only the rest (the first is answered as already submitted), and every allocation is locked once;
+- registration: the client interrupted (Ctrl-C) while the daemon builds re-attaches to the same job
+  when run again (built once); the build job counts allocations (its bar); `tx submit` of the signed
+  files is cut by a kill -9 of the daemon after the first file; run again with all the files after
+  the restart, it sends only the rest (the first is answered as already submitted), and every
+  allocation is locked once;
 - release: in rounds (small here: `release_method.ROUND_ENV`), each transaction's intent recorded before
-  it is sent; the client is interrupted (Ctrl-C: it detaches) and the daemon killed mid-release; the
-  release run again after the restart sends only what is neither on chain nor in flight: every
+  it is sent; the daemon is killed mid-release; the release run again after the restart sends only
+  what is neither on chain nor in flight (its client interrupted by Ctrl-C detaches, and `jobs watch`
+  re-attaches); every
   attested allocation is released exactly once, and the remainder (no quorum) is left locked;
 - the daemon's log has a structured "job progress" line for each transaction built and submitted.
 """
@@ -61,6 +64,15 @@ def ctl_command(daemon: Daemon, *args: str) -> list[str]:
     return [sys.executable, "-m", "milestoned.commands.cli", "--socket", str(daemon.socket_path), *args]
 
 
+def following(client: subprocess.Popen[str]) -> str:
+    """The client's line saying which job it follows (after any warnings): it polls the job now."""
+    assert client.stdout is not None
+    for line in client.stdout:
+        if "Ctrl-C detaches" in line:
+            return line
+    raise AssertionError(f"the client ended without following a job (exit {client.wait()})")
+
+
 def release_job(daemon: Daemon, submitted: int) -> dict[str, Any] | None:
     """The newest release job once it submitted at least `submitted` transactions."""
     jobs = [j for j in result(daemon.call("jobs")) if j["kind"] == "release"]
@@ -92,7 +104,17 @@ def test_register_and_release_show_progress_and_resume_after_a_kill_without_a_du
             assert ctl(daemon.socket_path, "schedule", "validate", str(schedule))["valid"] is True
 
             # --- registration: the job counts allocations; tx submit resumed after a kill -9 -------------
+            # the client interrupted (Ctrl-C) while the daemon builds: run again, it re-attaches to the job
+            unsigned = ("--admin-address", str(address_of(admin)), "--unsigned-out", str(folder / "register"))
+            first_client = subprocess.Popen(
+                ctl_command(daemon, "schedule", "register", str(schedule), *unsigned), **PIPES
+            )
+            interrupted = following(first_client)
+            first_client.send_signal(signal.SIGINT)
+            first_client.communicate(timeout=30)
             registered = register(daemon, folder, schedule, admin)
+            assert registered.job["job_id"] in interrupted  # the same job: built once
+            assert len([j for j in result(daemon.call("jobs")) if j["kind"] == "register"]) == 1
             total = ATTESTED + REMAINDER
             assert registered.job["allocations_total"] == total
             assert registered.job["allocations_built"] == total
@@ -121,8 +143,7 @@ def test_register_and_release_show_progress_and_resume_after_a_kill_without_a_du
             assert before and max(before.values()) == 1 and len(before) < ATTESTED
 
             client = subprocess.Popen(ctl_command(daemon, "release", "--schedule-id", schedule_id), **PIPES)
-            assert client.stdout is not None
-            watching = client.stdout.readline()  # the client follows the job now
+            watching = following(client)
             job = daemon.wait_until(lambda: release_job(daemon, 0), "the resumed release job", timeout=60)
             assert job["job_id"] in watching, watching
             client.send_signal(signal.SIGINT)  # Ctrl-C: the client detaches, the job goes on

@@ -4,9 +4,10 @@ process and socket, `milestonectl` as a process, the devnet in a thread of the t
 
 - registration: the client interrupted (Ctrl-C) while the daemon builds re-attaches to the same job
   when run again (built once); the build job counts allocations (its bar); `tx submit` of the signed
-  files is cut by a kill -9 of the daemon after the first file; run again with all the files after
-  the restart, it sends only the rest (the first is answered as already submitted), and every
-  allocation is locked once;
+  files is cut by a kill -9 of the daemon after the second file; run again with all the files after
+  the restart, it sends only the rest (the first two are answered as already submitted), and every
+  allocation is locked once; `schedule register --resume` (for lost files) is refused while the
+  admin's transactions are in the mempool, then builds only the allocations not locked;
 - release: in rounds (small here: `release_method.ROUND_ENV`), each transaction's intent recorded before
   it is sent; the daemon is killed mid-release; the release run again after the restart sends only
   what is neither on chain nor in flight (its client interrupted by Ctrl-C detaches, and `jobs watch`
@@ -119,14 +120,25 @@ def test_register_and_release_show_progress_and_resume_after_a_kill_without_a_du
             assert registered.job["allocations_total"] == total
             assert registered.job["allocations_built"] == total
             assert len(registered.files) >= 3  # the reference scripts, then the allocations in two or more
-            first = ctl(daemon.socket_path, "tx", "submit", str(registered.files[0]))
-            assert len(first["submitted"]) == 1
+            resume = {"schedule": document, "admin_address": str(address_of(admin)), "resume": True}
+            devnet.call(lambda d: setattr(d, "hold_blocks", True))
+            first = ctl(daemon.socket_path, "tx", "submit", *map(str, registered.files[:2]))
+            assert len(first["submitted"]) == 2
+            refused = daemon.call("schedule.register", resume)["error"]  # they are in the mempool
+            assert "still in the mempool" in refused["message"], refused
+            devnet.call(lambda d: setattr(d, "hold_blocks", False))
+            schedule_id = registered.schedule_id
+            in_first = len(registered.job["result"]["transactions"]["plan"]["transactions"][1]["allocations"])
+            wait_indexed(daemon, schedule_id, in_first, timeout=60)
+            # the signed files lost: --resume builds only what is not locked (not submitted here)
+            rest = result(daemon.call("schedule.register", resume))["transactions"]["plan"]["transactions"]
+            assert rest[0]["allocations"][0]["index"] == in_first
+            assert sum(len(t["allocations"]) for t in rest) == total - in_first
             daemon.signal(signal.SIGKILL)
             daemon.start()
             again = ctl(daemon.socket_path, "tx", "submit", str(registered.files[0].parent))
             assert again["already_submitted"] == first["submitted"]  # not sent twice
-            assert len(again["submitted"]) == len(registered.files) - 1
-            schedule_id = registered.schedule_id
+            assert len(again["submitted"]) == len(registered.files) - 2
             wait_indexed(daemon, schedule_id, total, timeout=120)
             rows = result(daemon.call("claimable", {"schedule_id": schedule_id}))["allocations"]
             assert len({r["allocation"] for r in rows}) == total  # each locked once

@@ -38,10 +38,6 @@ def watch(
                     time.sleep(POLL_S)
                     job = client.call("job", {"job_id": job_id})
                 return job
-            out.line(
-                f"job {job_id}: Ctrl-C detaches (the job goes on); "
-                f"`milestonectl jobs watch {job_id}` re-attaches"
-            )
             from rich.progress import (
                 BarColumn,
                 Progress,
@@ -61,6 +57,12 @@ def watch(
                 console=out.stdout,
             ) as bar:
                 task = bar.add_task(job["phase"], total=None, counts="")
+                bar.update(task, counts=_counts(job))  # everything drawn once (rich imports as it goes)
+                # said once all is loaded: a Ctrl-C during an import can be swallowed by importlib
+                out.line(
+                    f"job {job_id}: Ctrl-C detaches (the job goes on); "
+                    f"`milestonectl jobs watch {job_id}` re-attaches"
+                )
                 while True:
                     total, done = bar_position(job)
                     bar.update(

@@ -284,7 +284,7 @@ class Sender:
         service, progress = self.service, self.progress
         refs = tuple(built.details["allocations"])
         signed = sign(built, [self.key])
-        outgoing = Outgoing(signed, refs, int(built.tx.transaction_body.ttl or 0))
+        outgoing = Outgoing(signed, refs, int(built.tx.transaction_body.ttl or 0), built.id)
         try:
             async with service.write_lock:
                 await service.afold()

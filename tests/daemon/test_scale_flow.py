@@ -74,6 +74,16 @@ def following(client: subprocess.Popen[str]) -> str:
     raise AssertionError(f"the client ended without following a job (exit {client.wait()})")
 
 
+def settled(daemon: Daemon, devnet: Any, schedule_id: str) -> Counter[str] | None:
+    """After a kill: the allocations of the submissions, once every one is settled (an intent sent
+    before the kill is reconciled by the settlement job, after the start) and the chain agrees."""
+    subs = result(daemon.call("submissions"))
+    if devnet.call(lambda d: d.pending()) or any(s["status"] == "submitted" for s in subs):
+        return None
+    confirmed = [ref for s in subs if s["status"] == "confirmed" for ref in s["allocations"]]
+    return Counter(confirmed) if released_count(daemon, schedule_id) == len(confirmed) else None
+
+
 def release_job(daemon: Daemon, submitted: int) -> dict[str, Any] | None:
     """The newest release job once it submitted at least `submitted` transactions."""
     jobs = [j for j in result(daemon.call("jobs")) if j["kind"] == "release"]
@@ -151,9 +161,12 @@ def test_register_and_release_show_progress_and_resume_after_a_kill_without_a_du
             daemon.signal(signal.SIGKILL)
             killed.communicate(timeout=30)
             daemon.start()
-            before = Counter(submitted_allocations(daemon))
+            before = daemon.wait_until(
+                lambda: settled(daemon, devnet, schedule_id), "the killed release settled"
+            )
             assert before and max(before.values()) == 1 and len(before) < ATTESTED
 
+            devnet.call(lambda d: setattr(d, "hold_blocks", True))  # the client waits for confirmations
             client = subprocess.Popen(ctl_command(daemon, "release", "--schedule-id", schedule_id), **PIPES)
             watching = following(client)
             job = daemon.wait_until(lambda: release_job(daemon, 0), "the resumed release job", timeout=60)
@@ -161,6 +174,7 @@ def test_register_and_release_show_progress_and_resume_after_a_kill_without_a_du
             client.send_signal(signal.SIGINT)  # Ctrl-C: the client detaches, the job goes on
             output, _ = client.communicate(timeout=30)
             assert "detached" in output and f"jobs watch {job['job_id']}" in output, output
+            devnet.call(lambda d: setattr(d, "hold_blocks", False))
             watched = ctl(daemon.socket_path, "jobs", "watch", job["job_id"])
             assert watched["state"] == "done", watched
             after = Counter(submitted_allocations(daemon))

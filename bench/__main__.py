@@ -26,6 +26,7 @@ MODULES = (
     "ha",
     "web",
     "scale_queries",
+    "scale",
 )
 
 

@@ -107,9 +107,9 @@ def _run_tx_submit(args: argparse.Namespace, out: Output) -> int:
         from milestoned.commands.claim_cmd import submit_direct
 
         return submit_direct(args.ogmios, files, out)
-    from milestoned.commands import daemon_cmd
+    from milestoned.commands import tx_submit_cmd
 
-    return daemon_cmd.tx_submit(socket_of(args), files, out)
+    return tx_submit_cmd.tx_submit(socket_of(args), files, out)
 
 
 def _run_attestations_export(args: argparse.Namespace, out: Output) -> int:

@@ -80,7 +80,14 @@ def _run_register(args: argparse.Namespace, out: Output) -> int:
     from milestoned.commands import daemon_cmd
 
     return daemon_cmd.schedule_register(
-        socket_of(args), args.file, args.dry_run, args.admin_address, args.unsigned_out, out, force=args.force
+        socket_of(args),
+        args.file,
+        args.dry_run,
+        args.admin_address,
+        args.unsigned_out,
+        out,
+        force=args.force,
+        resume=args.resume,
     )
 
 
@@ -174,6 +181,12 @@ def _add_schedule_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     )
     register.add_argument(
         "--force", action="store_true", help="register even though the reclaim deadline is already past"
+    )
+    register.add_argument(
+        "--resume",
+        action="store_true",
+        help="with --admin-address: build only the allocations not yet locked on chain (an interrupted "
+        "registration whose signed files are lost; with the files, run `tx submit DIR` again instead)",
     )
     json_flag(register)
     socket_flag(register)

@@ -182,6 +182,7 @@ def schedule_register(
     out: Output,
     *,
     force: bool = False,
+    resume: bool = False,
 ) -> int:
     from milestoned.commands.schedule_source import load_schedule
     from milestoned.domain.schedule_canonical import schedule_document
@@ -203,6 +204,8 @@ def schedule_register(
     if admin_address:  # the daemon builds the registration transactions: minutes when large, so a job
         params["admin_address"] = admin_address
         params["background"] = True
+        if resume:
+            params["resume"] = True
     try:
         result = call(socket, "schedule.register", params)
     except DaemonRefused as refused:
@@ -528,24 +531,6 @@ def show_refused(out: Output, refused: list[dict[str, Any]], verb: str, listed: 
         )
     if refused:
         out.line(f"({len(refused)} not included in all; --json lists each one)")
-
-
-def tx_submit(socket: Path, files: list[Path], out: Output) -> int:
-    envelopes = []
-    for file in files:
-        try:
-            envelopes.append(json.loads(read_text(file, "transaction file", 16 * 1024 * 1024)))
-        except json.JSONDecodeError as exc:
-            raise CommandError(
-                f"{file} is not JSON: {exc}", "give the signed text envelope cardano-cli wrote"
-            ) from None
-    result = call(socket, "tx.submit", {"transactions": envelopes})
-    if out.json_mode:
-        _ok(out, result)
-    else:
-        for tx_id in result["submitted"]:
-            out.line(f"submitted {tx_id}", style="green")
-    return ExitCode.OK
 
 
 # --- auditing ---------------------------------------------------------------------------------------

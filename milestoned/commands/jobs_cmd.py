@@ -38,7 +38,14 @@ def watch(
                     time.sleep(POLL_S)
                     job = client.call("job", {"job_id": job_id})
                 return job
-            from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             with Progress(
                 SpinnerColumn(),
@@ -46,12 +53,18 @@ def watch(
                 BarColumn(),
                 TextColumn("{task.fields[counts]}"),
                 TimeElapsedColumn(),
+                TimeRemainingColumn(),
                 console=out.stdout,
             ) as bar:
                 task = bar.add_task(job["phase"], total=None, counts="")
+                bar.update(task, counts=_counts(job))  # everything drawn once (rich imports as it goes)
+                # said once all is loaded: a Ctrl-C during an import can be swallowed by importlib
+                out.line(
+                    f"job {job_id}: Ctrl-C detaches (the job goes on); "
+                    f"`milestonectl jobs watch {job_id}` re-attaches"
+                )
                 while True:
-                    total = job["built"] or None
-                    done = job["confirmed"] if job["phase"] in ("confirming", "done") else job["submitted"]
+                    total, done = bar_position(job)
                     bar.update(
                         task,
                         description=f"{job['kind']} {job['phase']}",
@@ -69,8 +82,25 @@ def watch(
     return job
 
 
+def bar_position(job: dict[str, Any]) -> tuple[int | None, int]:
+    """(total, done) of the bar. By allocations when the job knows how many it handles (a schedule's
+    registration or release: the total is known from the start, so the bar and its time estimate are
+    right early): those built into transactions for a registration, those submitted for a release.
+    Otherwise by transactions: submitted, then confirmed, of those built."""
+    total = job.get("allocations_total")
+    if total:
+        done = job["allocations_built"] if job["kind"] == "register" else job["allocations_submitted"]
+        return int(total), int(done)
+    done = job["confirmed"] if job["phase"] in ("confirming", "done") else job["submitted"]
+    return job["built"] or None, done
+
+
 def _counts(job: dict[str, Any]) -> str:
-    return f"built {job['built']}  submitted {job['submitted']}  confirmed {job['confirmed']}"
+    transactions = f"built {job['built']}  submitted {job['submitted']}  confirmed {job['confirmed']}"
+    if not job.get("allocations_total"):
+        return transactions
+    done = job["allocations_built"] if job["kind"] == "register" else job["allocations_submitted"]
+    return f"{done:,}/{job['allocations_total']:,} allocations  {transactions}"
 
 
 def raise_if_failed(job: dict[str, Any]) -> None:

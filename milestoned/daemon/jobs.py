@@ -31,16 +31,49 @@ KEEP_FINISHED = 100
 
 @dataclass
 class Progress:
-    """Counters a job's work updates as it goes (read by `job` requests at any moment)."""
+    """Counters a job's work updates as it goes (read by `job` requests at any moment).
+
+    Transactions built and submitted, and (for a schedule's registration or release of thousands) the
+    allocations: how many the job will handle in all, and how many are in the transactions built and
+    submitted so far, so the bar and its time estimate move by allocations, whose count is known from
+    the start, not by transactions, whose count is only known at the end. Each change is also a
+    structured line in the daemon's log ("job progress"), for an operator who reads logs, not bars.
+    """
 
     phase: str = "starting"
     built: int = 0
     submitted: int = 0
     tx_ids: list[str] = field(default_factory=list)
+    allocations_total: int | None = None
+    allocations_built: int = 0
+    allocations_submitted: int = 0
+    job_id: str = ""
 
-    def count_built(self, _built: Any) -> None:
+    def count_built(self, built: Any) -> None:
         """The txbuilder's `on_built` hook: one more transaction built (the bar moves while it builds)."""
         self.built += 1
+        self.allocations_built += len(getattr(built, "details", {}).get("allocations", ()))
+        self.report("built")
+
+    def count_submitted(self, tx_id: str, allocations: int) -> None:
+        self.submitted += 1
+        self.tx_ids.append(tx_id)
+        self.allocations_submitted += allocations
+        self.report("submitted", tx_id=tx_id)
+
+    def report(self, step: str, **extra: Any) -> None:
+        log.info(
+            "job progress",
+            job_id=self.job_id or None,
+            step=step,
+            phase=self.phase,
+            built=self.built,
+            submitted=self.submitted,
+            allocations_total=self.allocations_total,
+            allocations_built=self.allocations_built,
+            allocations_submitted=self.allocations_submitted,
+            **extra,
+        )
 
 
 @dataclass
@@ -66,6 +99,9 @@ class Job:
             "submitted": self.progress.submitted,
             "confirmed": confirmed,
             "tx_ids": list(self.progress.tx_ids),
+            "allocations_total": self.progress.allocations_total,
+            "allocations_built": self.progress.allocations_built,
+            "allocations_submitted": self.progress.allocations_submitted,
             "caller": self.caller,
             "started_ms": int(self.started * 1000),
             "finished_ms": None if self.finished is None else int(self.finished * 1000),
@@ -84,6 +120,7 @@ class Jobs:
 
     def start(self, kind: str, caller: str, work: Work) -> Job:
         job = Job(id=f"{kind}-{int(time.time())}-{next(self._ids)}", kind=kind, caller=caller)
+        job.progress.job_id = job.id
         job.task = asyncio.create_task(self._run(job, work), name=f"job {job.id}")
         self._jobs[job.id] = job
         self._forget_old()

@@ -22,27 +22,24 @@ from typing import Any, TypeVar
 
 import structlog
 
-from milestoned.daemon import jsonrpc, log_methods, query_methods, release_method
-from milestoned.daemon.chain_calls import long_build, on_chain
+from milestoned.daemon import jsonrpc, log_methods, query_methods, registration_method, release_method
+from milestoned.daemon.chain_calls import on_chain
 from milestoned.daemon.chain_link import ChainLink
 from milestoned.daemon.config import DaemonConfig
 from milestoned.daemon.health import Health, assess
 from milestoned.daemon.health_checks import HealthChecks, sqlite_folders
-from milestoned.daemon.jobs import Jobs, Progress
+from milestoned.daemon.jobs import Jobs
 from milestoned.daemon.jsonrpc import RpcError, only_params, param
 from milestoned.daemon.local_index import LocalIndex
 from milestoned.daemon.peercred import AdminPolicy, Peer
 from milestoned.daemon.schedule_upload import ScheduleUploads
 from milestoned.daemon.socket_server import Method
-from milestoned.daemon.submissions import Outgoing, send_recorded
 from milestoned.domain.attestation import verify_attestation
 from milestoned.domain.leadership import Leadership, Role
 from milestoned.eventlog import EventLog
 from milestoned.eventlog.events import (
     Event,
     OracleSignatureCommitted,
-    SchedulePolicy,
-    ScheduleRegistered,
 )
 from milestoned.projections.projector import Projector
 from milestoned.projections.store import ProjectionStore
@@ -84,6 +81,8 @@ class DaemonService:
         self.index = LocalIndex()
         self.uploads = ScheduleUploads()
         self.jobs = Jobs()
+        self.register_jobs: dict[str, str] = {}
+        """Registration build jobs by request (`registration_method.REATTACH_S`)."""
         self.write_lock = asyncio.Lock()
         self.release_lock = asyncio.Lock()
         """Serialises building releases (which must not pick the same allocations twice); held without
@@ -365,103 +364,13 @@ class DaemonService:
     async def submissions(self, params: dict[str, Any], peer: Peer) -> Any:
         return await query_methods.submissions(self, params, peer)
 
-    # --- schedule registration -----------------------------------------------------------------------------
+    # --- schedule registration (registration_method) -------------------------------------------------------
 
     async def schedule_register(self, params: dict[str, Any], peer: Peer) -> Any:
-        return await self._schedule_register(params, peer, None)
-
-    async def _schedule_register(self, params: dict[str, Any], peer: Peer, progress: Progress | None) -> Any:
-        only_params(params, {"schedule", "dry_run", "admin_address", "upload_id", "background"})
-        if params.get("background"):  # building many registration transactions takes minutes: a job
-            rest = {k: v for k, v in params.items() if k != "background"}
-            if "upload_id" in rest:  # take the upload now, so a wrong id is refused at once
-                rest["schedule"] = self.uploads.take(param(params, "upload_id", str))
-                del rest["upload_id"]
-
-            async def register(progress: Progress) -> Any:
-                progress.phase = "building registration transactions"
-                answer = await self._schedule_register(rest, peer, progress)
-                progress.built = len((answer.get("transactions") or {}).get("unsigned", []))
-                return answer
-
-            return {"job_id": self.jobs.start("register", peer.describe(), register).id}
-        upload_id = param(params, "upload_id", str, required=False)
-        document = self.uploads.take(upload_id) if upload_id else param(params, "schedule", (dict, str))
-        dry_run = bool(param(params, "dry_run", bool, required=False))
-        admin_address = param(params, "admin_address", str, required=False)
-        definition = _read_schedule(document)
-        if definition.network.value != self.config.chain.network:
-            raise RpcError(
-                jsonrpc.VALIDATION_FAILED,
-                f"the schedule is for network {definition.network.value!r} but this daemon follows "
-                f"{self.config.chain.network!r}",
-                'register it with the daemon of its network, or fix the schedule\'s "network"',
-            )
-        from milestoned.commands.output import CommandError
-        from milestoned.commands.schedule_identity import schedule_identity
-        from milestoned.domain.schedule_canonical import schedule_document
-
-        try:
-            identity = await asyncio.to_thread(schedule_identity, definition)
-        except CommandError as exc:
-            raise RpcError(jsonrpc.INTERNAL_ERROR, exc.message, exc.hint) from None
-        schedule_id = identity.schedule_id.hex()
-        event = ScheduleRegistered(
-            schedule_id=schedule_id,
-            definition=schedule_document(definition),
-            policy=SchedulePolicy.from_parameters(definition.to_parameters()),
-        )
-        result: dict[str, Any] = {
-            "schedule_id": schedule_id,
-            "validator_address": identity.validator_address,
-            "network": definition.network.value,
-            "quorum": definition.quorum,
-            "oracles": len(definition.oracle_keys),
-            "allocations": len(definition.allocations),
-            "milestones": [m.decode("utf-8", "backslashreplace") for m in definition.milestone_ids],
-            "total_amount": definition.total_amount,
-            "dry_run": dry_run,
-        }
-        if admin_address is not None:
-            result["transactions"] = await self._registration_transactions(
-                definition, admin_address, progress
-            )
-        if dry_run:
-            result["registered"] = False
-            result["already_registered"] = schedule_id in self.index.schedules
-            return result
-        async with self.write_lock:
-            await self.afold()
-            if schedule_id in self.index.schedules:
-                result.update(registered=False, already_registered=True)
-            else:
-                position = await self.aappend([event])
-                result.update(registered=True, already_registered=False, log_position=position)
-                log.info("schedule registered", schedule_id=schedule_id, caller=peer.describe())
-        return result
+        return await registration_method.schedule_register(self, params, peer)
 
     async def schedule_upload(self, params: dict[str, Any], peer: Peer) -> Any:
         return self.uploads.add(params)
-
-    async def _registration_transactions(
-        self, definition: Any, admin_address: str, progress: Progress | None = None
-    ) -> dict[str, Any]:
-        """The unsigned registration transactions, for the admin to sign elsewhere (txbuilder)."""
-        from milestoned.txbuilder.errors import TxBuildError
-        from milestoned.txbuilder.registration import build_registration
-        from milestoned.txbuilder.signing import unsigned_envelope
-
-        chain = await self._tx_chain()
-        try:
-            on_built = progress.count_built if progress is not None else None
-            plan = await long_build(
-                self.link, chain, build_registration(chain, definition, admin_address, on_built=on_built)
-            )
-        except (TxBuildError, ValueError) as exc:
-            raise RpcError(
-                jsonrpc.TX_REFUSED, str(exc), "fund the admin address or fix the schedule"
-            ) from None
-        return {"plan": plan.to_json(), "unsigned": [unsigned_envelope(t) for t in plan.txs]}
 
     async def _tx_chain(self) -> Any:
         if self.link is None:
@@ -609,68 +518,9 @@ class DaemonService:
         return await reclaim(self, params, peer)
 
     async def tx_submit(self, params: dict[str, Any], peer: Peer) -> Any:
-        only_params(params, {"transactions"})
-        envelopes = param(params, "transactions", list)
-        from milestoned.txbuilder.errors import TxBuildError
-        from milestoned.txbuilder.signing import transaction_from_envelope
-        from milestoned.txbuilder.submission import submit
+        from milestoned.daemon.tx_submit_method import tx_submit
 
-        try:
-            txs = [transaction_from_envelope(e) for e in envelopes]
-        except (TxBuildError, ValueError, TypeError, KeyError) as exc:
-            raise RpcError(jsonrpc.INVALID_PARAMS, f"not a signed transaction envelope: {exc}") from None
-        chain = await self._tx_chain()
-        async with self.write_lock:
-            await self.afold()
-            await self.acatch_up()
-            facts = await self.read(self.projections.facts)
-            spending = self._allocations_spent_by(txs, facts)
-            tx_ids: list[str] = []
-            try:
-                for tx, (refs, ttl) in zip(txs, spending, strict=True):
-                    if refs:  # a release or reclaim: its intent is recorded before it is sent
-                        tx_ids += await send_recorded(self, chain, [Outgoing(tx, refs, ttl)])
-                    else:
-                        tx_ids.append(await on_chain(self.link, submit(chain, tx), timeout=None))
-            except TxBuildError as exc:
-                raise RpcError(
-                    jsonrpc.TX_REFUSED,
-                    str(exc),
-                    f"the {len(tx_ids)} transaction(s) before it were sent; a refused release is recorded "
-                    "as failed; nothing else was recorded",
-                ) from None
-            result: dict[str, Any] = {"submitted": [str(t) for t in tx_ids]}
-            if any(refs for refs, _ttl in spending):
-                result["log_position"] = self.log.head().position
-        return result
-
-    def _allocations_spent_by(self, txs: list[Any], facts: Any) -> list[tuple[tuple[str, ...], int]]:
-        """For each signed transaction, the open allocations it spends and its validity end (slot).
-
-        Why: a release or reclaim signed elsewhere (exported unsigned, signed offline) and submitted
-        here must count as live like one the daemon built, so that its allocations are not released a
-        second time meanwhile and its outcome is settled in the log. Refused, before anything is sent,
-        when an allocation is already spent by another live submission.
-        """
-        exits = {exit_.out_ref for exit_ in (*facts.releases, *facts.reclaims)}
-        open_refs = {lock.out_ref for lock in facts.locks if lock.out_ref not in exits}
-        live = self.index.in_flight_refs()
-        spending: list[tuple[tuple[str, ...], int]] = []
-        for tx in txs:
-            body = tx.transaction_body
-            refs = tuple(f"{i.transaction_id}#{i.index}" for i in body.inputs)
-            ours = tuple(ref for ref in refs if ref in open_refs)
-            taken = {ref: live[ref] for ref in refs if ref in live and live[ref] != str(tx.id)}
-            if taken:
-                ref, other = next(iter(taken.items()))
-                raise RpcError(
-                    jsonrpc.TX_REFUSED,
-                    f"refused (not_in_flight): allocation {ref} is already spent by live submission {other}",
-                    "wait until that transaction is confirmed, or until it expires "
-                    "(`milestonectl submissions` shows both)",
-                )
-            spending.append((ours, int(body.ttl or 0)))
-        return spending
+        return await tx_submit(self, params, peer)
 
     # --- auditing ----------------------------------------------------------------------------------------
 
@@ -679,28 +529,6 @@ class DaemonService:
 
     async def log_replay(self, params: dict[str, Any], peer: Peer) -> Any:
         return await log_methods.log_replay(self, params, peer)
-
-
-def _read_schedule(document: object) -> Any:
-    from milestoned.domain.schedule_file import load_schedule_json, parse_schedule_document
-    from milestoned.domain.validation_errors import ScheduleValidationError
-
-    try:
-        decoded = load_schedule_json(document) if isinstance(document, str) else document
-        return parse_schedule_document(decoded)
-    except ScheduleValidationError as invalid:
-        errors = [{"path": e.path, "message": e.message, "hint": e.hint} for e in invalid.errors]
-        raise RpcError(
-            jsonrpc.VALIDATION_FAILED,
-            f"the schedule has {len(errors)} error(s): "
-            + "; ".join(f"{e['path']}: {e['message']}" for e in errors[:5]),
-            "fix them and check with `milestonectl schedule validate "
-            "FILE`; send the schedule with its oracle "
-            "keys inline (milestonectl does this for you)",
-            errors=errors,
-        ) from None
-    except ValueError as exc:
-        raise RpcError(jsonrpc.VALIDATION_FAILED, f"the schedule is not readable: {exc}") from None
 
 
 async def submission_outcomes(service: DaemonService, *, recheck_confirmed: bool) -> list[Event]:

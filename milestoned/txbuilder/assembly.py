@@ -408,13 +408,12 @@ async def assemble(chain: OgmiosChain, plan: TxPlan) -> BuiltTx:
                 mem=None,
                 cpu=None,
             )
-        unconfirmed = {
-            i: o
-            for i, o in plan.unconfirmed.items()
-            if i in set(input_refs)
-            or i in {u.input for u in plan.reference_inputs}
-            or (collateral and i == collateral.input)
-        }
+        # only what this transaction spends or reads: looked up, not scanned (the chain's unconfirmed
+        # outputs grow with every transaction of a large registration)
+        wanted = [*input_refs, *(u.input for u in plan.reference_inputs)]
+        if collateral:
+            wanted.append(collateral.input)
+        unconfirmed = {i: plan.unconfirmed[i] for i in wanted if i in plan.unconfirmed}
         resolved = {u.input: u.output for u in [*all_inputs, *plan.reference_inputs]}
         if collateral is not None:
             resolved[collateral.input] = collateral.output

@@ -115,7 +115,7 @@ async def build_reclaim(
             required_signers=[VerificationKeyHash(definition.admin_key_hash)],
             validity_start=time.tip_slot,
             ttl=time.tip_slot + time.slots_for(validity_ms),
-            unconfirmed=dict(wallet.unconfirmed),
+            unconfirmed=wallet.unconfirmed,  # read only: no copy per transaction
         )
         built = await assemble(chain, tx_plan)
         built.details = _details(schedule_id, batch, time, built, reclaimed_amount=amount, to=str(admin))

@@ -320,13 +320,25 @@ async def _build_registration(
     allocations = definition.allocations
     total = len(allocations)
     text = canonical_schedule_json(definition).decode("utf-8")
-    outputs_all = [allocation_output(params, scripts, validator_address, token, a) for a in allocations]
+    # Each allocation's output, made when its transaction is first tried (min-ADA encodes the output:
+    # about a minute for 10,000 on a busy machine, so the first transaction, and the job's progress, no
+    # longer wait for all of them), and kept for a retry after a batch was too large.
+    outputs_by_index: dict[int, TransactionOutput] = {}
+
+    def allocation_outputs(first: int, count: int) -> list[TransactionOutput]:
+        for index in range(first, first + count):
+            if index not in outputs_by_index:
+                outputs_by_index[index] = allocation_output(
+                    params, scripts, validator_address, token, allocations[index]
+                )
+        return [outputs_by_index[index] for index in range(first, first + count)]
+
     admin_hash = VerificationKeyHash(definition.admin_key_hash)
     position = first
     batch = min(FIRST_BATCH_GUESS, total)
     while position < total:
         count = min(batch, total - position)
-        chunk = outputs_all[position : position + count]
+        chunk = allocation_outputs(position, count)
         plan = TxPlan(
             "registration",
             list(chunk),
@@ -337,7 +349,7 @@ async def _build_registration(
             reference_inputs=[policy_ref],
             required_signers=[admin_hash],
             auxiliary_data=schedule_metadata(scripts.schedule_id, text, position, position + count, total),
-            unconfirmed=dict(wallet.unconfirmed),
+            unconfirmed=wallet.unconfirmed,  # read only: no copy per transaction
         )
         try:
             built = await assemble(chain, plan)

@@ -74,6 +74,8 @@ class ReleasePlan:
     schedule_id: bytes
     txs: list[BuiltTx] = field(default_factory=list)
     refused: list[tuple[str, Refusal]] = field(default_factory=list)
+    releasable: int = 0
+    """Allocations that passed every check (more than `released` when `limit` cut the plan short)."""
 
     @property
     def released(self) -> list[str]:
@@ -163,6 +165,8 @@ async def build_release(
     unconfirmed_tx_ids: Collection[str] = (),
     on_built: Callable[[BuiltTx], None] | None = None,
     lanes: int = 1,
+    limit: int | None = None,
+    on_checked: Callable[[ReleasePlan], None] | None = None,
 ) -> ReleasePlan:
     """Build (unsigned) the release of the given allocations, a beneficiary's, or every claimable one.
 
@@ -178,7 +182,13 @@ async def build_release(
     in `spent_elsewhere` (`txid#index` spent by a pending transaction, the mempool's included) or
     produced by a transaction in `unconfirmed_tx_ids` are never selected (`wallet.spendable`).
     `lanes`: at most this many independent chains of transactions, built concurrently (module docstring).
+    `limit`: release at most this many of the releasable allocations (the first in ledger order), so a
+    caller can build and send a large release in rounds (`ReleasePlan.releasable` counts them all).
+    `on_checked` is called with the (still empty) plan once the checks are done, before the first
+    transaction is built (a job knows how many allocations it will release before it has built any).
     """
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be at least 1 allocation, not {limit}")
     payer = Address.from_primitive(payer_address) if isinstance(payer_address, str) else payer_address
     on_chain = await schedule_on_chain(chain, definition, reference_address)
     schedule_id = on_chain.scripts.schedule_id
@@ -211,7 +221,9 @@ async def build_release(
         raise nothing_to_release(ReleaseCheck((), check.refusals), what)
     if not check.releasable:
         raise nothing_to_release(check, what)
-    plan = ReleasePlan(schedule_id, refused=list(check.refusals))
+    plan = ReleasePlan(schedule_id, refused=list(check.refusals), releasable=len(check.releasable))
+    if on_checked is not None:
+        on_checked(plan)
     quorum_of = quorums(definition, schedule_id, [a.datum.milestone_id for a in check.releasable], signatures)
     usable = spendable(
         snapshot.utxos(payer), spent_elsewhere=spent_elsewhere, unconfirmed_tx_ids=unconfirmed_tx_ids
@@ -235,7 +247,7 @@ async def build_release(
             reference_inputs=on_chain.references.as_list(),
             validity_start=time.tip_slot,
             ttl=time.tip_slot + time.slots_for(validity_ms),
-            unconfirmed=dict(wallet.unconfirmed),
+            unconfirmed=wallet.unconfirmed,  # read only: no copy per transaction
         )
         built = await assemble(chain, tx_plan)
         built.details = _details(schedule_id, batch, time, built, payouts=described)
@@ -247,7 +259,7 @@ async def build_release(
     def builder(wallet: ChainedWallet) -> Callable[[Sequence[AllocationUtxo]], Awaitable[BuiltTx]]:
         return lambda batch: build(batch, wallet)
 
-    ordered = sorted(check.releasable, key=lambda a: a.sort_key)
+    ordered = sorted(check.releasable, key=lambda a: a.sort_key)[:limit]
     wallets = lane_wallets(wallet, min(lanes, -(-len(ordered) // max(first_batch, 1))))
     share = -(-len(ordered) // len(wallets))
     chains = await asyncio.gather(

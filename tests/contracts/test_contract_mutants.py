@@ -68,3 +68,20 @@ def test_one_key_with_two_staking_parts_is_two_runs(schedule: sc.Schedule, evalu
         ),
         attacks.NOT_MATCHED + "wrong address or order",
     )
+
+
+def test_a_negative_oracle_index_is_refused(schedule: sc.Schedule, evaluate: Evaluate) -> None:
+    """Oracle 2 signs twice, once as index -1 (read from the end of the list, it names oracle 2 again) and
+    once as index 2: the indices ascend from -1, but the first must be at least 0, so the quorum of two
+    is not filled by one oracle ("oracle indices must ascend"). (Kills `previous = -1` becoming -2.)"""
+    twice = schedule.attestation(b"m1", [1, 2])
+    accepted(
+        evaluate("release 1, oracles 1 and 2", release(schedule, [alloc(B1, 500)], attestations=[twice]))
+    )
+    negative = schedule.attestation(b"m1", [-1, 2], signers=[2, 2])
+    refused_by(
+        evaluate(
+            "release 1, oracle 2 as -1 and 2", release(schedule, [alloc(B1, 500)], attestations=[negative])
+        ),
+        "oracle indices must ascend",
+    )

@@ -85,3 +85,31 @@ def test_a_negative_oracle_index_is_refused(schedule: sc.Schedule, evaluate: Eva
         ),
         "oracle indices must ascend",
     )
+
+
+def test_a_registration_counts_the_auth_token_it_mints_not_another_name(
+    schedule: sc.Schedule, evaluate: Evaluate
+) -> None:
+    """A registration of one allocation that mints one token of another name under the schedule's policy
+    instead of the auth token is refused ("mint count": the count reads the auth token, absent here, as
+    0). (Kills the count's default 0 becoming 1, which would read the other name's mint as one auth
+    token minted.)"""
+    built = attacks.register(attacks.Schedules(), schedule=schedule)
+    accepted(evaluate("register 1 (mint as built)", built))
+    other_name = MultiAsset({ScriptHash(schedule.schedule_id): Asset({AssetName(b"x"): 1})})
+    refused_by(evaluate("register 1, another name minted", with_mint(built, other_name)), "mint count")
+
+
+def test_a_release_must_burn_the_auth_token_not_another_name(
+    schedule: sc.Schedule, evaluate: Evaluate
+) -> None:
+    """A release of one allocation that burns one token of another name under the schedule's policy
+    instead of its auth token (which would then leave the validator) is refused by the policy alone
+    ("burn count"; the spend passes, it sees a burn under the policy). (Kills the count's default 0
+    becoming -1, which would read that burn as the auth token's.)"""
+    built = release(schedule, [alloc(B1, 500)])
+    accepted(evaluate("release 1 (mint as built)", built))
+    other_name = MultiAsset({ScriptHash(schedule.schedule_id): Asset({AssetName(b"x"): -1})})
+    evaluations = evaluate("release 1, another name burned", with_mint(built, other_name))
+    refused_by(evaluations, "burn count")
+    assert [e.tag for e in evaluations].count(RedeemerTag.SPEND) == 1

@@ -142,11 +142,56 @@ def _drop_pyc(path: Path) -> None:
             pyc.unlink()
 
 
-class _Recorder:
-    """pytest plugin in the child: remembers the first failing test (or collection error)."""
+def kill_counts(records: Iterable[dict[str, Any]], package: str) -> dict[str, int]:
+    """How many recorded mutants of `package` each test killed first (bench/mutants.json's `killed_by`)."""
+    counts: dict[str, int] = {}
+    for record in records:
+        test = record.get("killed_by") or ""
+        ran = "::" in test and not test.startswith(("collection:", "compile:", "pytest exit"))
+        if record["package"] == package and record["status"] == "killed" and ran:
+            counts[test] = counts.get(test, 0) + 1
+    return counts
 
-    def __init__(self) -> None:
+
+def order_by_kills(nodeids: Sequence[str], kills: dict[str, int]) -> list[int]:
+    """The positions of `nodeids` in the order a mutant should run them under `-x`: the test files that
+    killed most earlier mutants first, and in each file its best killers first; ties keep pytest's order.
+
+    A file's tests stay together, so a module-scoped fixture is still set up once per file. Only the
+    order changes, never the set: a survivor still passes every test.
+    """
+
+    def module(nodeid: str) -> str:
+        return nodeid.split("::", 1)[0]
+
+    per_module: dict[str, int] = {}
+    first_seen: dict[str, int] = {}
+    for position, nodeid in enumerate(nodeids):
+        first_seen.setdefault(module(nodeid), position)
+        per_module[module(nodeid)] = per_module.get(module(nodeid), 0) + kills.get(nodeid, 0)
+    return sorted(
+        range(len(nodeids)),
+        key=lambda i: (
+            -per_module[module(nodeids[i])],
+            first_seen[module(nodeids[i])],
+            -kills.get(nodeids[i], 0),
+            i,
+        ),
+    )
+
+
+class _Recorder:
+    """pytest plugin in the child: remembers the first failing test (or collection error), and runs the
+    tests in the order of `kills` (see `order_by_kills`) when given."""
+
+    def __init__(self, kills: dict[str, int] | None = None) -> None:
         self.first_failure: str | None = None
+        self.kills = kills
+
+    def pytest_collection_modifyitems(self, items: list[Any]) -> None:
+        if self.kills:
+            order = order_by_kills([item.nodeid for item in items], self.kills)
+            items[:] = [items[i] for i in order]
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         if report.failed and self.first_failure is None:
@@ -172,7 +217,9 @@ def pytest_args(target: Target, slot: Slot) -> list[str]:
     return args
 
 
-def _child(mutant: Mutant | None, target: Target, slot: Slot, out: Path) -> None:
+def _child(
+    mutant: Mutant | None, target: Target, slot: Slot, out: Path, kills: dict[str, int] | None = None
+) -> None:
     """Runs in the forked child: never returns."""
     code = 3
     try:
@@ -200,7 +247,7 @@ def _child(mutant: Mutant | None, target: Target, slot: Slot, out: Path) -> None
 
             settings.register_profile("mutation", database=None, derandomize=True, deadline=None)
             settings.load_profile("mutation")
-            recorder = _Recorder()
+            recorder = _Recorder(kills)
             exit_code = pytest.main(pytest_args(target, slot), plugins=[recorder])
             if exit_code == 0:
                 status = {"status": "survived"}
@@ -272,8 +319,9 @@ def preload() -> None:
 class Pool:
     """Up to `jobs` forked children at a time, one per slot."""
 
-    def __init__(self, jobs: int, workdir: Path) -> None:
+    def __init__(self, jobs: int, workdir: Path, kills: dict[str, dict[str, int]] | None = None) -> None:
         self.workdir = workdir
+        self.kills = kills or {}
         self.slots = [Slot.create(workdir, n) for n in range(jobs)]
         self.running: list[_Running] = []
         self.counter = 0
@@ -290,7 +338,7 @@ class Pool:
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            _child(mutant, target, slot, out)
+            _child(mutant, target, slot, out, self.kills.get(target.package))
         slot.busy = True
         now = time.monotonic()
         self.running.append(_Running(pid, slot, mutant, target, out, now, now + timeout))
@@ -349,11 +397,14 @@ def run_mutants(
     say: Any = print,
     on_result: Any = None,
     timeout: float | None = None,
+    kills: dict[str, dict[str, int]] | None = None,
 ) -> list[Result]:
-    """Run every mutant (at most `jobs` at a time); returns their results in input order."""
+    """Run every mutant (at most `jobs` at a time); returns their results in input order.
+
+    `kills` (package -> test -> mutants it killed, see `kill_counts`) orders that package's tests."""
     preload()
     with tempfile.TemporaryDirectory(prefix="milestoned-mutation-") as tmp:
-        pool = Pool(jobs, Path(tmp))
+        pool = Pool(jobs, Path(tmp), kills)
         targets = list({m.target.path: m.target for m in mutants}.values())
         base = (
             baseline_seconds(pool, targets, say)

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 import copy
 
-from pycardano import Asset, AssetName, MultiAsset, RedeemerTag, ScriptHash, Transaction
+from pycardano import (
+    Asset,
+    AssetName,
+    MultiAsset,
+    RedeemerTag,
+    ScriptHash,
+    Transaction,
+    TransactionOutput,
+    Value,
+)
 
 from milestoned.contracts import attacks
 from milestoned.contracts import scenarios as sc
@@ -67,4 +76,100 @@ def test_one_key_with_two_staking_parts_is_two_runs(schedule: sc.Schedule, evalu
             release(schedule, allocations, payouts=merged),
         ),
         attacks.NOT_MATCHED + "wrong address or order",
+    )
+
+
+def test_a_negative_oracle_index_is_refused(schedule: sc.Schedule, evaluate: Evaluate) -> None:
+    """Oracle 2 signs twice, once as index -1 (read from the end of the list, it names oracle 2 again) and
+    once as index 2: the indices ascend from -1, but the first must be at least 0, so the quorum of two
+    is not filled by one oracle ("oracle indices must ascend"). (Kills `previous = -1` becoming -2.)"""
+    twice = schedule.attestation(b"m1", [1, 2])
+    accepted(
+        evaluate("release 1, oracles 1 and 2", release(schedule, [alloc(B1, 500)], attestations=[twice]))
+    )
+    negative = schedule.attestation(b"m1", [-1, 2], signers=[2, 2])
+    refused_by(
+        evaluate(
+            "release 1, oracle 2 as -1 and 2", release(schedule, [alloc(B1, 500)], attestations=[negative])
+        ),
+        "oracle indices must ascend",
+    )
+
+
+def test_a_registration_counts_the_auth_token_it_mints_not_another_name(
+    schedule: sc.Schedule, evaluate: Evaluate
+) -> None:
+    """A registration of one allocation that mints one token of another name under the schedule's policy
+    instead of the auth token is refused ("mint count": the count reads the auth token, absent here, as
+    0). (Kills the count's default 0 becoming 1, which would read the other name's mint as one auth
+    token minted.)"""
+    built = attacks.register(attacks.Schedules(), schedule=schedule)
+    accepted(evaluate("register 1 (mint as built)", built))
+    other_name = MultiAsset({ScriptHash(schedule.schedule_id): Asset({AssetName(b"x"): 1})})
+    refused_by(evaluate("register 1, another name minted", with_mint(built, other_name)), "mint count")
+
+
+def test_a_release_must_burn_the_auth_token_not_another_name(
+    schedule: sc.Schedule, evaluate: Evaluate
+) -> None:
+    """A release of one allocation that burns one token of another name under the schedule's policy
+    instead of its auth token (which would then leave the validator) is refused by the policy alone
+    ("burn count"; the spend passes, it sees a burn under the policy). (Kills the count's default 0
+    becoming -1, which would read that burn as the auth token's.)"""
+    built = release(schedule, [alloc(B1, 500)])
+    accepted(evaluate("release 1 (mint as built)", built))
+    other_name = MultiAsset({ScriptHash(schedule.schedule_id): Asset({AssetName(b"x"): -1})})
+    evaluations = evaluate("release 1, another name burned", with_mint(built, other_name))
+    refused_by(evaluations, "burn count")
+    assert [e.tag for e in evaluations].count(RedeemerTag.SPEND) == 1
+
+
+def with_policy_token(schedule: sc.Schedule, out: TransactionOutput, name: bytes) -> TransactionOutput:
+    """`out` also holding one token `name` under the schedule's policy."""
+    extra = sc.tokens(schedule.schedule_id, name, 1)
+    return TransactionOutput(
+        out.address, Value(out.amount.coin, out.amount.multi_asset + extra), datum=out.datum
+    )
+
+
+def test_an_allocation_output_holds_the_auth_token_and_no_other_name_of_the_policy(
+    schedule: sc.Schedule, evaluate: Evaluate
+) -> None:
+    """A registration whose allocation output holds, beside its auth token, a token of another name
+    under the schedule's policy, or that other token instead of the auth token, is refused ("one auth
+    token per output"; one auth token is minted either way). (Kills the output check dropping
+    `len(auth) == 1`, and its read of the auth token defaulting to 1 instead of 0.)"""
+    schedules = attacks.Schedules()
+    accepted(evaluate("register 1", attacks.register(schedules, schedule=schedule)))
+    with_auth = schedule.allocation_output(alloc())
+    without_auth = schedule.allocation_output(alloc(), auth_tokens=0)
+    for case, out in (
+        ("register 1, another name beside the auth token", with_policy_token(schedule, with_auth, b"x")),
+        (
+            "register 1, another name instead of the auth token",
+            with_policy_token(schedule, without_auth, b"x"),
+        ),
+    ):
+        built = attacks.register(schedules, schedule=schedule, outputs=[out], minted=1)
+        refused_by(evaluate(case, built), "one auth token per output")
+
+
+def test_an_allocation_of_one_token_registers_and_holding_none_is_refused(
+    schedule: sc.Schedule, evaluate: Evaluate
+) -> None:
+    """The smallest allocation, 1 token, registers; the same allocation output holding none of the token
+    is refused ("token amount held differs from the datum amount"). (Kills `amount > 0` becoming
+    `> 1`, and the held amount's default 0 becoming 1, which would take an unfunded output for 1.)"""
+    schedules = attacks.Schedules()
+    one = alloc(B1, 1)
+    accepted(
+        evaluate("register 1 of 1 token", attacks.register(schedules, schedule=schedule, allocations=[one]))
+    )
+    unfunded = schedule.allocation_output(one, funded=0)
+    refused_by(
+        evaluate(
+            "register 1 of 1 token, holding none",
+            attacks.register(schedules, schedule=schedule, allocations=[one], outputs=[unfunded]),
+        ),
+        "token amount held differs from the datum amount",
     )

@@ -115,6 +115,15 @@ ATTACKS: tuple[Attack, ...] = (
         "one oracle signing twice", release, _release_base, _attestation([1, 1]), "oracle indices must ascend"
     ),
     Attack(
+        # oracle 2 as index -1 (read from the list's end) and as 2: ascending from -1, but an index
+        # starts at 0 (the mutation run found this unguarded; see test_contract_mutants)
+        "one oracle signing twice, once as a negative index",
+        release,
+        _release_base,
+        _attestation([-1, 2], signers=[2, 2]),
+        "oracle indices must ascend",
+    ),
+    Attack(
         "oracle indices descending",
         release,
         _release_base,

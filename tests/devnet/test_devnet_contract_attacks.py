@@ -28,6 +28,7 @@ ISSUE_LIST = (
     "one payout for two schedules",  # ... and across schedules
     "spoofed UTxO beside a real allocation",
     "one oracle signing twice",  # duplicate oracle signature
+    "one oracle signing twice, once as a negative index",  # ... found by the mutation run
     "unknown oracle index",
     "outsider key signing as oracle 1",  # foreign oracle signature
     "release before vesting",

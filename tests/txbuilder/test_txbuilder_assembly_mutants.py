@@ -25,6 +25,7 @@ from pycardano import (
     MultiAsset,
     Network,
     PlutusData,
+    PlutusV3Script,
     RedeemerTag,
     ScriptHash,
     Transaction,
@@ -45,7 +46,15 @@ from milestoned.ogmios.errors import ScriptExecutionFailure
 from milestoned.ogmios.model import ExecutionUnits, RedeemerPointer, ScriptBudget
 from milestoned.ogmios.parsing import parse_protocol_parameters
 from milestoned.txbuilder import fees
-from milestoned.txbuilder.assembly import BuiltTx, TooLarge, TxPlan, assemble, pick_collateral, select_inputs
+from milestoned.txbuilder.assembly import (
+    FEE_RESERVE,
+    BuiltTx,
+    TooLarge,
+    TxPlan,
+    assemble,
+    pick_collateral,
+    select_inputs,
+)
 from milestoned.txbuilder.errors import EvaluationFailed, InsufficientFunds
 
 PARAMS = parse_protocol_parameters(protocol_parameters(MAINNET_CONWAY))
@@ -432,4 +441,82 @@ def test_a_change_at_the_edge_of_a_cbor_width_settles_on_the_fee_that_covers_it(
     assert built.fee == low.fee + width_fee
     assert change == 2**32 + width_fee // 2 - width_fee < 2**32
     assert built.fee >= fees.minimum_fee(PARAMS, built_size(built), 0, 0, 0)
+    assert_balanced(built)
+
+
+def test_a_fee_raised_past_two_width_edges_is_lowered_to_the_one_that_covers_it() -> None:
+    """Two amounts move with the fee: the change (down by the fee) and the collateral return (down by
+    150% of it). Each is a 9-byte integer at 2^32 lovelace or more and a 5-byte one below. Here the
+    first estimate E (both under 2^32 at the fee reserve) makes both wide, so the next round asks for
+    E + 2 x 176; that pushes the change under 2^32 but leaves the collateral return wide, so E + 176 is
+    enough, and it covers its own size (the collateral return stays wide until the fee passes E + 352).
+    The loop must try that lower fee once rather than keep the E + 352 it overshot to; no lower fee
+    covers its size (under E + 176 the change or both amounts are wide)."""
+    width_fee = 4 * 44  # the 4 more bytes of a 9-byte amount, at 44 lovelace a byte
+    budgets = [("mint", 0, 1_000_000, 123_456_789)]
+    narrow = build(StubChain(budgets=budgets), mint_plan(utxo(1, 20_000_000), utxo(2, 10_000_000)))
+    estimate = narrow.fee  # both amounts 5-byte integers, as at the fee reserve
+    change_edge = 2**32 + 2_000_000 + estimate  # the change is 2^32 at the fee `estimate`, under it above
+    return_edge = 2**32 + fees.required_collateral(PARAMS, estimate + 2 * width_fee)  # 2^32 at E + 352
+    built = build(StubChain(budgets=budgets), mint_plan(utxo(1, change_edge), utxo(2, return_edge)))
+    body = built.tx.transaction_body
+    assert body.collateral == [utxo(2, return_edge).input] and body.inputs == [utxo(1, change_edge).input]
+    assert built.fee == estimate + width_fee
+    assert value_of(body.outputs[-1]).coin == 2**32 - width_fee  # the change: a 5-byte integer
+    assert value_of(body.collateral_return).coin >= 2**32  # the collateral return: a 9-byte integer
+    assert built.fee == fees.minimum_fee(PARAMS, built_size(built), built.mem, built.cpu, 0)
+    assert_balanced(built)
+
+
+def reference_scripts_plan(wallet: int, collateral: int, script_size: int) -> TxPlan:
+    """`mint_plan` with a reference input carrying a `script_size`-byte script: its fee raises the
+    transaction's without changing its size."""
+    scripts = utxo(3, Value(20_000_000), PAYEE)
+    scripts.output.script = PlutusV3Script(bytes(script_size))
+    plan = mint_plan(utxo(1, wallet), utxo(2, collateral))
+    plan.reference_inputs = [scripts]
+    return plan
+
+
+@pytest.mark.parametrize(
+    ("under_reserve", "return_wide_to"),
+    [
+        (250, 250),  # the estimate E + 176 covers its size: an estimate short of it climbs to E + 352
+        (150, 370),  # the estimate E + 352 overshoots: it must come down to E + 176, not climb to it
+    ],
+)
+def test_a_fee_near_the_reserve_with_two_amounts_at_a_width_edge_is_the_least_that_covers_it(
+    under_reserve: int, return_wide_to: int
+) -> None:
+    """A fee close to the 3 ADA reserve (large reference scripts) and both the change and the collateral
+    return near 2^32 lovelace, where each is a 9-byte integer instead of a 5-byte one. E is the fee
+    when both are 5 bytes, between `under_reserve` and `under_reserve` - 100 lovelace under the reserve;
+    the first estimate is the fee the sizes at the reserve need. The change is 9 bytes up to a fee of
+    E + 150, the collateral return up to E + `return_wide_to`. So under E + 176 the change (or both) is
+    9 bytes and the fee does not cover its size; E + 176, with only the collateral return at 9 bytes,
+    does. The fee loop must settle on it, whether its first estimate is E + 176 (first row) or E + 352
+    (second row), and an estimate one byte off either way must not move it."""
+    width_fee = 4 * 44  # the 4 more bytes of a 9-byte amount, at 44 lovelace a byte
+    budgets = [("mint", 0, 1_000_000, 123_456_789)]
+    probe = build(StubChain(budgets=budgets), reference_scripts_plan(20_000_000, 10_000_000, 1_000))
+    base = probe.fee - fees.reference_scripts_fee(PARAMS, 1_000)  # E without the reference scripts
+
+    def fee_at(script_size: int) -> int:
+        return base + fees.reference_scripts_fee(PARAMS, script_size)
+
+    low, high = 1_000, 200_000  # the smallest script size whose E reaches the reserve - under_reserve
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (middle + 1, high) if fee_at(middle) < FEE_RESERVE - under_reserve else (low, middle)
+    size, estimate = low, fee_at(low)
+    assert FEE_RESERVE - under_reserve <= estimate < FEE_RESERVE - under_reserve + 100
+    change_edge = 2**32 + 2_000_000 + estimate + 150
+    return_edge = 2**32 + fees.required_collateral(PARAMS, estimate + return_wide_to)
+    built = build(StubChain(budgets=budgets), reference_scripts_plan(change_edge, return_edge, size))
+    body = built.tx.transaction_body
+    assert body.collateral == [utxo(2, return_edge).input] and body.inputs == [utxo(1, change_edge).input]
+    assert built.fee == estimate + width_fee
+    assert value_of(body.outputs[-1]).coin < 2**32 <= value_of(body.collateral_return).coin
+    assert built.fee == fees.minimum_fee(PARAMS, built_size(built), built.mem, built.cpu, size)
+    assert fees.reference_scripts_fee(PARAMS, size) > 2_000_000  # the scripts bring the fee near the reserve
     assert_balanced(built)

@@ -3,13 +3,15 @@ resume the same chain, and a test can stop it to cut the daemon off from Ogmios.
 
 from __future__ import annotations
 
+import collections
 import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from daemon_process import REPO
@@ -27,6 +29,8 @@ def free_port() -> int:
 class DevnetProcess:
     port: int
     process: subprocess.Popen[bytes]
+    output: collections.deque[str] = field(default_factory=lambda: collections.deque(maxlen=200))
+    """The devnet's last lines of output (read continuously: an unread pipe would fill and stall it)."""
 
     @property
     def url(self) -> str:
@@ -61,7 +65,18 @@ def start_devnet(port: int | None = None, slot_length: float = 0.2) -> DevnetPro
         if "Ogmios URL" in line or not line:
             break
     assert process.poll() is None, "the devnet did not start"
-    return DevnetProcess(port, process)
+    devnet = DevnetProcess(port, process)
+    threading.Thread(target=_drain, args=(process, devnet.output), daemon=True).start()
+    return devnet
+
+
+def _drain(process: subprocess.Popen[bytes], into: collections.deque[str]) -> None:
+    assert process.stdout is not None
+    try:
+        for raw in process.stdout:
+            into.append(raw.decode(errors="replace"))
+    except (ValueError, OSError):  # the pipe closed by whoever stopped the devnet
+        return
 
 
 @contextmanager

@@ -188,6 +188,12 @@ def schedule_register(
     from milestoned.domain.schedule_canonical import schedule_document
     from milestoned.domain.schedule_timing import timing_notes
 
+    if resume and not admin_address:
+        raise CommandError(
+            "--resume builds the registration transactions not yet locked, which needs the admin's address",
+            "add --admin-address ADDR (the wallet that pays the registration) and --unsigned-out DIR",
+            ExitCode.USAGE,
+        )
     definition = load_schedule(file)  # every problem at once, before bothering the daemon
     timing = timing_notes(definition, int(time.time() * 1000))
     if timing.reclaim_deadline_past and not force:

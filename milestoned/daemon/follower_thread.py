@@ -46,8 +46,12 @@ class FollowerThread:
 
     async def run(self) -> None:
         """Await the thread's end (a task on the daemon's loop awaits this)."""
-        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
-        await asyncio.to_thread(self._main)
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(min(previous, SWITCH_INTERVAL_S))
+        try:
+            await asyncio.to_thread(self._main)
+        finally:
+            sys.setswitchinterval(previous)
 
     def _main(self) -> None:
         loop = asyncio.new_event_loop()

@@ -66,6 +66,12 @@ async def _schedule_register(
     dry_run = bool(param(params, "dry_run", bool, required=False))
     admin_address = param(params, "admin_address", str, required=False)
     resume = bool(param(params, "resume", bool, required=False))
+    if resume and admin_address is None:
+        raise RpcError(
+            jsonrpc.INVALID_PARAMS,
+            "resume builds the registration transactions not yet locked, which needs admin_address",
+            "pass admin_address (milestonectl schedule register --resume --admin-address ADDR)",
+        )
     definition = read_schedule(document)
     if definition.network.value != service.config.chain.network:
         raise RpcError(

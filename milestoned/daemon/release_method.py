@@ -153,18 +153,22 @@ async def _build_round(
     as a transaction stays valid (by then each is confirmed or expired), instead of failing."""
     from milestoned.txbuilder.errors import InsufficientFunds, Refusal, TxBuildError
 
-    waited_s = 0.0
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     while True:
         try:
             return await _build_once(service, chain, request, payer, sent, limit, progress, sender)
         except InsufficientFunds as exc:
+            if sender is not None:
+                # what this attempt built before running short is sent and recorded before the next
+                # attempt reads the in-flight set, so the next one leaves those allocations out
+                await sender.drain()
             earlier = service.index.unconfirmed_tx_ids() - set(sent)
-            if not earlier or waited_s >= service.config.release.validity_seconds:
+            if not earlier or loop.time() - started >= service.config.release.validity_seconds:
                 raise _refused(exc) from None
             progress.phase = f"waiting for {len(earlier)} earlier transaction(s) to be confirmed"
             progress.report("waiting")
             await asyncio.sleep(SETTLE_POLL_S)
-            waited_s += SETTLE_POLL_S
             progress.phase = "building"
         except Refusal as exc:
             if sent:  # the earlier rounds took what there was
@@ -189,6 +193,8 @@ async def _build_once(
     from milestoned.txbuilder.release import build_release
 
     def built(tx: Any) -> None:
+        if sender is not None and sender.task.done():
+            sender.task.result()  # a send was refused: stop building what would never be sent
         progress.count_built(tx)
         if sender is not None:
             sender.put(tx)
@@ -264,6 +270,17 @@ class Sender:
     def put(self, built: Any) -> None:
         self.queue.put_nowait(built)
 
+    async def drain(self) -> None:
+        """Wait until everything queued so far is sent and recorded, the sender staying open (raises the
+        refusal that stopped it, if any)."""
+        joined = asyncio.ensure_future(self.queue.join())
+        try:
+            await asyncio.wait({joined, self.task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            joined.cancel()
+        if self.task.done():
+            self.task.result()
+
     async def finish(self) -> None:
         """Wait until everything built so far is sent (raises the refusal that stopped it, if any)."""
         self.queue.put_nowait(None)
@@ -275,7 +292,10 @@ class Sender:
 
     async def _run(self) -> None:
         while (built := await self.queue.get()) is not None:
-            await self._send(built)
+            try:
+                await self._send(built)
+            finally:
+                self.queue.task_done()
 
     async def _send(self, built: Any) -> None:
         from milestoned.txbuilder.errors import TxBuildError

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from milestoned.daemon import jsonrpc
 from milestoned.daemon.chain_calls import on_chain
 from milestoned.daemon.jsonrpc import RpcError, only_params, param
-from milestoned.daemon.submissions import Outgoing, send_recorded, transaction_known
+from milestoned.daemon.submissions import Outgoing, reconcile_intents, send_recorded, transaction_known
 
 if TYPE_CHECKING:
     from milestoned.daemon.peercred import Peer
@@ -36,11 +36,17 @@ async def tx_submit(service: DaemonService, params: dict[str, Any], peer: Peer) 
     chain = await service._tx_chain()
     async with service.write_lock:
         await service.afold()
+        if service.index.intents:
+            # an intent left by an interruption between recording and sending: resolved against the
+            # mempool and the chain first, so that one never sent is sent now, not answered as sent
+            await reconcile_intents(service)
+            await service.afold()
         await service.acatch_up()
         facts = await service.read(service.projections.facts)
         spending = allocations_spent_by(service, txs, facts)
         tx_ids: list[str] = []
         already: list[str] = []
+        # after the reconciliation the only intents left are a deposed leader's, which it may still send
         known = service.index.submitted.keys() | service.index.in_flight.keys() | service.index.intents.keys()
         try:
             for tx, (refs, ttl) in zip(txs, spending, strict=True):

@@ -26,7 +26,7 @@ import asyncio
 import copy
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pycardano import Address, Transaction, TransactionOutput, Value
 
@@ -55,6 +55,8 @@ from milestoned.txbuilder.release_checks import (
     quorums,
 )
 from milestoned.txbuilder.wallet import ChainedWallet, spendable
+
+T = TypeVar("T")
 
 DEFAULT_VALIDITY_MS = 10 * 60_000
 """A release or reclaim is valid for 10 minutes of chain time: long enough to reach a block, short
@@ -262,8 +264,8 @@ async def build_release(
     ordered = sorted(check.releasable, key=lambda a: a.sort_key)[:limit]
     wallets = lane_wallets(wallet, min(lanes, -(-len(ordered) // max(first_batch, 1))))
     share = -(-len(ordered) // len(wallets))
-    chains = await asyncio.gather(
-        *(
+    chains = await all_or_none(
+        [
             build_in_batches(
                 ordered[i * share : (i + 1) * share],
                 first_batch,
@@ -271,10 +273,27 @@ async def build_release(
                 builder(lane),
             )
             for i, lane in enumerate(wallets)
-        )
+        ]
     )
     plan.txs = [tx for round_ in _rounds(chains) for tx in round_]
     return plan
+
+
+async def all_or_none(coroutines: Sequence[Awaitable[T]]) -> list[T]:
+    """Each coroutine's result, or the first exception with the others cancelled and finished.
+
+    Why not a bare `gather`: it leaves the other lanes building after one fails, and each built
+    transaction is handed to `on_built` (the daemon sends it) while the caller, already holding the
+    error, may build the same allocations again. Why not a TaskGroup: it wraps the error in an
+    ExceptionGroup, and the callers decide by the error's own type (InsufficientFunds, Refusal...)."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def lane_wallets(wallet: ChainedWallet, lanes: int) -> list[ChainedWallet]:

@@ -193,3 +193,26 @@ def test_schedule_folder_can_move(run: Runner, examples: Path, tmp_path: Path) -
     moved = tmp_path / "moved"
     shutil.move(examples, moved)
     assert run("schedule", "validate", moved / "schedule.json").code == 0
+
+
+def test_register_resume_without_the_admin_address_is_refused_with_what_to_add(
+    run: Runner, examples: Path, tmp_path: Path
+) -> None:
+    """`--resume` builds the registration transactions not yet locked, which needs the admin's address:
+    without it the command stops and says what to add, before it reads the file or calls the daemon."""
+    result = run(
+        "--json",
+        "--socket",
+        tmp_path / "absent.sock",
+        "schedule",
+        "register",
+        examples / "schedule.json",
+        "--resume",
+    )
+    assert result.code == 2, result.out
+    assert result.json()["error"] == {
+        "message": "--resume builds the registration transactions not yet locked, which needs the admin's "
+        "address",
+        "hint": "add --admin-address ADDR (the wallet that pays the registration) and --unsigned-out DIR",
+        "exit_code": 2,
+    }

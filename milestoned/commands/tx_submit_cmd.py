@@ -17,7 +17,7 @@ from typing import Any
 
 from milestoned.commands.daemon_cmd import _ok
 from milestoned.commands.output import CommandError, ExitCode, Output
-from milestoned.commands.socket_client import DaemonClient
+from milestoned.commands.socket_client import DaemonClient, DaemonRefused
 from milestoned.commands.textfiles import read_text
 
 SUBMIT_CHUNK = 10
@@ -39,8 +39,11 @@ def tx_submit(socket: Path, files: list[Path], out: Output) -> int:
     chunks = [envelopes[i : i + SUBMIT_CHUNK] for i in range(0, len(envelopes), SUBMIT_CHUNK)]
     result: dict[str, Any] = {"submitted": [], "already_submitted": []}
     with _submit_bar(out, len(envelopes)) as advance, DaemonClient(socket) as client:
-        for chunk in chunks:
-            answer = client.call("tx.submit", {"transactions": chunk})
+        for number, chunk in enumerate(chunks):
+            try:
+                answer = client.call("tx.submit", {"transactions": chunk})
+            except DaemonRefused as refused:
+                raise _refused_file(refused, files, number * SUBMIT_CHUNK, result) from None
             result["submitted"] += answer["submitted"]
             result["already_submitted"] += answer.get("already_submitted", [])
             if "log_position" in answer:
@@ -57,6 +60,25 @@ def tx_submit(socket: Path, files: list[Path], out: Output) -> int:
                 "(in the mempool or on chain): not sent again"
             )
     return ExitCode.OK
+
+
+def _refused_file(
+    refused: DaemonRefused, files: list[Path], offset: int, result: dict[str, Any]
+) -> CommandError:
+    """The daemon's refusal named by its file, with what was sent before it in this run (the daemon only
+    knows the chunk it was given)."""
+    index = refused.data.get("refused_index")
+    if not isinstance(index, int) or not 0 <= index < len(files) - offset:
+        return refused
+    sent = len(result["submitted"]) + len(refused.data.get("submitted", []))
+    already = len(result["already_submitted"]) + index - len(refused.data.get("submitted", []))
+    return CommandError(
+        f"{files[offset + index]} was refused: {refused.message}",
+        f"{sent} transaction(s) before it were sent now and {already} had been sent before; "
+        "a refused release is recorded as failed. Fix the cause and run the same command again: "
+        "what was sent is not sent twice",
+        refused.exit_code,
+    )
 
 
 @contextlib.contextmanager

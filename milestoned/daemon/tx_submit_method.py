@@ -67,6 +67,8 @@ async def tx_submit(service: DaemonService, params: dict[str, Any], peer: Peer) 
                 str(exc),
                 f"the {len(tx_ids)} transaction(s) before it were sent; a refused release is recorded "
                 "as failed; nothing else was recorded",
+                refused_index=len(tx_ids) + len(already),
+                submitted=[str(t) for t in tx_ids],
             ) from None
         result: dict[str, Any] = {"submitted": [str(t) for t in tx_ids], "already_submitted": already}
         if any(refs for refs, _ttl in spending):

@@ -98,7 +98,9 @@ def test_register_and_release_show_progress_and_resume_after_a_kill_without_a_du
         config = write_config(
             folder, chain={"ogmios_url": devnet.url, "start": "origin"}, release={"wallet_key": str(wallet)}
         )
-        daemon = Daemon(config, folder / "d.sock", folder / "daemon.log", env={ROUND_ENV: "12"})
+        # rounds of 6: the kill after the second transaction leaves five rounds unsent, which cannot all
+        # go out between two polls of the job (with rounds of 12, two rounds could)
+        daemon = Daemon(config, folder / "d.sock", folder / "daemon.log", env={ROUND_ENV: "6"})
         try:
             lovelace, tokens = funds_needed(ATTESTED + REMAINDER)
             devnet.call(lambda d: d.fund(address_of(admin), lovelace, {TOKEN: tokens}))

@@ -194,6 +194,15 @@ def schedule_register(
             "add --admin-address ADDR (the wallet that pays the registration) and --unsigned-out DIR",
             ExitCode.USAGE,
         )
+    if unsigned_out is not None and unsigned_out.is_dir():
+        earlier = sorted(p.name for p in unsigned_out.glob("register-*.json"))
+        if earlier:  # a new build's register-1..k beside an old build's k+1..N: `tx submit DIR` mixes them
+            raise CommandError(
+                f"{unsigned_out} already holds {len(earlier)} registration file(s) of an earlier build "
+                f"({earlier[0]}...): the new files would be mixed with them",
+                "give an empty or new folder to --unsigned-out (keep the old files apart if they were sent)",
+                ExitCode.USAGE,
+            )
     definition = load_schedule(file)  # every problem at once, before bothering the daemon
     timing = timing_notes(definition, int(time.time() * 1000))
     if timing.reclaim_deadline_past and not force:

@@ -216,3 +216,32 @@ def test_register_resume_without_the_admin_address_is_refused_with_what_to_add(
         "hint": "add --admin-address ADDR (the wallet that pays the registration) and --unsigned-out DIR",
         "exit_code": 2,
     }
+
+
+def test_register_refuses_an_unsigned_out_folder_holding_an_earlier_build(
+    run: Runner, examples: Path, tmp_path: Path
+) -> None:
+    """A new build's register-1..k written beside an earlier build's files would be signed and submitted
+    together by `tx sign DIR` / `tx submit DIR`: the folder is refused before the daemon is asked."""
+    folder = tmp_path / "register"
+    folder.mkdir()
+    (folder / "register-7.signed.json").write_text("{}")
+    result = run(
+        "--json",
+        "--socket",
+        tmp_path / "absent.sock",
+        "schedule",
+        "register",
+        examples / "schedule.json",
+        "--admin-address",
+        "addr_test1vz2fxv2umyhttkxyxp8x0dlpdt3k6cwng5pxj3jhsydzerspjrlsz",
+        "--unsigned-out",
+        folder,
+    )
+    assert result.code == 2, result.out
+    assert result.json()["error"] == {
+        "message": f"{folder} already holds 1 registration file(s) of an earlier build "
+        "(register-7.signed.json...): the new files would be mixed with them",
+        "hint": "give an empty or new folder to --unsigned-out (keep the old files apart if they were sent)",
+        "exit_code": 2,
+    }

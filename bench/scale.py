@@ -82,6 +82,7 @@ class DevnetProcess:
         self.url = self.policy = ""
         while not (self.url and self.policy):
             if time.monotonic() > deadline or self.process.poll() is not None:
+                self.process.kill()  # not left running when it did not come up in time
                 raise RuntimeError(f"the devnet did not start:\n{self.log.read_text()}")
             text = self.log.read_text()
             if found := re.search(r"Ogmios URL: (\S+)", text):

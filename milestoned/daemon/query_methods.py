@@ -32,6 +32,13 @@ QUERY_CATCH_UP_BATCHES = 1
 """How many projection batches a query applies itself before answering (when no catch-up is under way).
 The daemon's projections job catches up the rest every half second."""
 
+QUERY_CATCH_UP_EVENTS = 32
+"""A query applies new events itself only while the projections are at most this many behind the log.
+Further behind (the follower recording a large chain), a query answering after a batch of a few hundred
+events took 50-200 ms while every other client waited for the interpreter lock; it answers from the
+projections as they are instead (its answer and `status` say how far they are), and the projections
+job catches up."""
+
 
 async def catch_up_for_query(service: DaemonService) -> None:
     """Bring the projections forward a little before answering, never by a whole catch-up.
@@ -43,6 +50,13 @@ async def catch_up_for_query(service: DaemonService) -> None:
     """
     if service.projector is None or not service.may_project or service._catch_up_lock.locked():
         return
+    applied = service.projection_position
+    if applied is not None:
+        behind = service.log.head().position - applied
+        if behind > QUERY_CATCH_UP_EVENTS:
+            return
+        if behind <= 0 and service.leadership.may_write:  # we append, so the head we hold is the log's
+            return
     await service.read(_apply_a_few_batches, service)
 
 

@@ -11,7 +11,7 @@ import os
 import time
 import weakref
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
@@ -70,7 +70,7 @@ def _apply_a_few_batches(service: DaemonService) -> None:
             for _ in range(QUERY_CATCH_UP_BATCHES):
                 if projector.catch_up_once() < projector.batch_size:
                     break
-            service.projection_position = service.projections.position()
+            service.note_projections()
         except Exception as exc:
             service.checks.projections_failed(exc)
             service.projection_position = None
@@ -94,24 +94,23 @@ def milestone_label(milestone_hex: str) -> str:
         return milestone_hex
 
 
-_TIPS: weakref.WeakKeyDictionary[DaemonService, tuple[int, ChainTip | None]] = weakref.WeakKeyDictionary()
-
-
 async def projections_tip(service: DaemonService) -> ChainTip | None:
     """The projections' chain tip, read again only when their position moved.
 
     The tip is a function of the projections' position (only applied events move it), so `status`, the
     most frequent question, is answered on the loop without a trip to a worker thread while nothing
-    moved. Should the position be read before a catch-up and the tip after it, the cached tip is newer
-    than its key, and the next position change reads it again.
+    moved: a catch-up notes the tip with the position (`DaemonService.note_projections`). Otherwise
+    (a follower daemon whose projections the leader moves) it is read here; should the position be read
+    before a catch-up and the tip after it, the noted tip is newer than its key, and the next position
+    change reads it again.
     """
     position = service.projection_position
-    cached = _TIPS.get(service)
-    if position is not None and cached is not None and cached[0] == position:
-        return cached[1]
+    noted = service.projection_tip
+    if position is not None and noted is not None and noted[0] == position:
+        return cast("ChainTip | None", noted[1])
     tip = await service.read(service.projections.chain_tip)
     if position is not None:
-        _TIPS[service] = (position, tip)
+        service.projection_tip = (position, tip)
     return tip
 
 

@@ -28,7 +28,7 @@ import structlog
 
 log = structlog.get_logger("milestoned.daemon")
 
-SWITCH_INTERVAL_S = 0.0001
+SWITCH_INTERVAL_S = 0.0005
 """How long one thread may hold the interpreter lock while another waits for it (Python's default: 5 ms)."""
 
 

@@ -7,6 +7,7 @@ it is about (a stake or Byron header behind a payment prefix, a one-byte payload
 from __future__ import annotations
 
 import pytest
+from pycardano import Address
 from pycardano.crypto.bech32 import Encoding, bech32_encode, convertbits
 
 from milestoned.domain.addresses import AddressError, _abbreviate, canonical_address, parse_payment_address
@@ -78,6 +79,11 @@ def test_the_canonical_spelling_is_lowercase_bech32(payload: bytes, hrp: str) ->
     network = CardanoNetwork.MAINNET if hrp == "addr" else CardanoNetwork.PREPROD
     address = parse_payment_address(text.upper(), network)
     assert canonical_address(address) == address.encode() == text
+
+
+def test_a_byron_address_keeps_its_base58_spelling() -> None:
+    text = "DdzFFzCqrhsw3prhfMFDNFowbzUku3QmrMwarfjUbWXRisodn97R436SHc1rimp4MhPNmbdYb1aTdqtGSJixMVMi5MkArDQJ6Sc1n3Ez"
+    assert canonical_address(Address.decode(text)) == text
 
 
 def test_long_texts_are_abbreviated_in_messages() -> None:

@@ -11,7 +11,7 @@ import os
 import time
 import weakref
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
@@ -32,6 +32,13 @@ QUERY_CATCH_UP_BATCHES = 1
 """How many projection batches a query applies itself before answering (when no catch-up is under way).
 The daemon's projections job catches up the rest every half second."""
 
+QUERY_CATCH_UP_EVENTS = 32
+"""A query applies new events itself only while the projections are at most this many behind the log.
+Further behind (the follower recording a large chain), a query answering after a batch of a few hundred
+events took 50-200 ms while every other client waited for the interpreter lock; it answers from the
+projections as they are instead (its answer and `status` say how far they are), and the projections
+job catches up."""
+
 
 async def catch_up_for_query(service: DaemonService) -> None:
     """Bring the projections forward a little before answering, never by a whole catch-up.
@@ -43,6 +50,13 @@ async def catch_up_for_query(service: DaemonService) -> None:
     """
     if service.projector is None or not service.may_project or service._catch_up_lock.locked():
         return
+    applied = service.projection_position
+    if applied is not None:
+        behind = service.log.head().position - applied
+        if behind > QUERY_CATCH_UP_EVENTS:
+            return
+        if behind <= 0 and service.leadership.may_write:  # we append, so the head we hold is the log's
+            return
     await service.read(_apply_a_few_batches, service)
 
 
@@ -56,7 +70,7 @@ def _apply_a_few_batches(service: DaemonService) -> None:
             for _ in range(QUERY_CATCH_UP_BATCHES):
                 if projector.catch_up_once() < projector.batch_size:
                     break
-            service.projection_position = service.projections.position()
+            service.note_projections()
         except Exception as exc:
             service.checks.projections_failed(exc)
             service.projection_position = None
@@ -80,24 +94,23 @@ def milestone_label(milestone_hex: str) -> str:
         return milestone_hex
 
 
-_TIPS: weakref.WeakKeyDictionary[DaemonService, tuple[int, ChainTip | None]] = weakref.WeakKeyDictionary()
-
-
 async def projections_tip(service: DaemonService) -> ChainTip | None:
     """The projections' chain tip, read again only when their position moved.
 
     The tip is a function of the projections' position (only applied events move it), so `status`, the
     most frequent question, is answered on the loop without a trip to a worker thread while nothing
-    moved. Should the position be read before a catch-up and the tip after it, the cached tip is newer
-    than its key, and the next position change reads it again.
+    moved: a catch-up notes the tip with the position (`DaemonService.note_projections`). Otherwise
+    (a follower daemon whose projections the leader moves) it is read here; should the position be read
+    before a catch-up and the tip after it, the noted tip is newer than its key, and the next position
+    change reads it again.
     """
     position = service.projection_position
-    cached = _TIPS.get(service)
-    if position is not None and cached is not None and cached[0] == position:
-        return cached[1]
+    noted = service.projection_tip
+    if position is not None and noted is not None and noted[0] == position:
+        return cast("ChainTip | None", noted[1])
     tip = await service.read(service.projections.chain_tip)
     if position is not None:
-        _TIPS[service] = (position, tip)
+        service.projection_tip = (position, tip)
     return tip
 
 

@@ -113,8 +113,11 @@ class DaemonService:
         self._fold_lock = asyncio.Lock()
         self.projection_position: int | None = None
         """The projections' position as of the last catch-up (health reads this, not the database)."""
+        self.projection_tip: tuple[int, Any] | None = None
+        """(position, the projections' chain tip at it), noted with the position by a catch-up, so that
+        `status` answers the tip without a trip to a worker thread (queued behind other answers)."""
         try:
-            self.projection_position = projections.position()
+            self.note_projections()
         except Exception as exc:  # a corrupt projection store: the health answer says so
             self.checks.projections_failed(exc)
 
@@ -198,7 +201,7 @@ class DaemonService:
         try:
             try:
                 applied = self.projector.catch_up()
-                self.projection_position = self.projections.position()
+                self.note_projections()
             except Exception as exc:
                 self.checks.projections_failed(exc)
                 self.projection_position = None
@@ -207,6 +210,13 @@ class DaemonService:
             self._catch_up_lock.release()
         self.checks.projections_ok()
         return applied
+
+    def note_projections(self) -> None:
+        """Read the projections' position and tip (in a worker thread, under the catch-up lock or before
+        serving: nothing moves them in between)."""
+        position = self.projections.position()
+        self.projection_tip = (position, self.projections.chain_tip())
+        self.projection_position = position
 
     def refresh_projection_position(self) -> None:
         """For a follower whose projections the leader writes: their position, read (in a thread)."""

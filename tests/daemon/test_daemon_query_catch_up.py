@@ -68,6 +68,36 @@ async def test_a_query_applies_one_batch_and_the_projections_job_the_rest(tmp_pa
             service.close_threads()
 
 
+async def test_far_behind_a_query_answers_from_the_projections_as_they_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More than QUERY_CATCH_UP_EVENTS behind (the follower recording a large chain), a query applies
+    nothing itself: the projections job catches up."""
+    monkeypatch.setattr(query_methods, "QUERY_CATCH_UP_EVENTS", 2 * BATCH)
+    config = with_overrides(DaemonConfig(), chain={"network": "devnet"}, store={"data_dir": str(tmp_path)})
+    with (
+        EventLog(parse_store_url(str(tmp_path / "events.db"))) as log,
+        ProjectionStore(parse_store_url(str(tmp_path / "projections.db"))) as projections,
+    ):
+        service = DaemonService(config, log, projections, None, AdminPolicy.build((), (), ""))
+        try:
+            service.projector = Projector(log, projections, TEST_SLOTS, batch_size=BATCH)
+            service.append([make_schedule(0)])
+            simulator = ChainSimulator(schedules=1)
+            events: list[Event] = []
+            while len(events) <= 2 * BATCH:
+                events += simulator.next_block(max_locks=3, max_exits=0)
+            log.append(events)
+            answer = orjson.loads(jsonrpc.result_line(1, await query_methods.claimable(service, {}, ROOT)))
+            assert answer["result"]["allocations"] == []
+            assert projections.position() == service.projection_position == 1
+            assert service.catch_up() == len(events)
+            await query_methods.claimable(service, {}, ROOT)  # at the head: nothing to apply
+            assert projections.position() == 1 + len(events)
+        finally:
+            service.close_threads()
+
+
 async def test_a_refused_beneficiary_is_refused_every_time(tmp_path: Path) -> None:
     """Checked addresses are remembered; refusals are not (each bad request gets its error)."""
     config = with_overrides(DaemonConfig(), chain={"network": "devnet"}, store={"data_dir": str(tmp_path)})

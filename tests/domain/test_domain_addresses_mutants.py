@@ -7,9 +7,10 @@ it is about (a stake or Byron header behind a payment prefix, a one-byte payload
 from __future__ import annotations
 
 import pytest
+from pycardano import Address
 from pycardano.crypto.bech32 import Encoding, bech32_encode, convertbits
 
-from milestoned.domain.addresses import AddressError, _abbreviate, parse_payment_address
+from milestoned.domain.addresses import AddressError, _abbreviate, canonical_address, parse_payment_address
 from milestoned.domain.allocation import Allocation
 from milestoned.domain.attestation import attestation_message
 from milestoned.domain.network import CardanoNetwork
@@ -55,6 +56,35 @@ def test_a_one_byte_payload_is_not_a_shelley_address() -> None:
 def test_a_surplus_byte_is_refused() -> None:
     text = bech32(bytes([0x60]) + HASH + b"\x00")
     assert problem(text).startswith(f"{_abbreviate(text)} is not a well-formed Shelley address (")
+
+
+def test_a_bech32m_checksum_is_refused() -> None:
+    """The payload is compared as bytes, not re-encoded: the checksum's kind must be checked itself."""
+    data = convertbits(list(bytes([0x60]) + HASH), 8, 5)
+    assert data is not None
+    text = bech32_encode("addr_test", data, Encoding.BECH32M)
+    assert "is not a valid bech32 address" in problem(text)
+
+
+@pytest.mark.parametrize(
+    ("payload", "hrp"),
+    [
+        (bytes([0x00]) + HASH + HASH[::-1], "addr_test"),  # base
+        (bytes([0x71]) + HASH, "addr"),  # enterprise script, mainnet
+        (bytes([0x40]) + HASH + bytes([0x81, 0x00, 0x02, 0x03]), "addr_test"),  # pointer
+    ],
+)
+def test_the_canonical_spelling_is_lowercase_bech32(payload: bytes, hrp: str) -> None:
+    text = bech32(payload, hrp)
+    network = CardanoNetwork.MAINNET if hrp == "addr" else CardanoNetwork.PREPROD
+    address = parse_payment_address(text.upper(), network)
+    assert canonical_address(address) == address.encode() == text
+
+
+def test_a_byron_address_keeps_its_base58_spelling() -> None:
+    text = "DdzFFzCqrhsw3prhfMFDNFowbzUku3QmrMwarfjUbWXRisodn97R436SHc1rimp4"
+    text += "MhPNmbdYb1aTdqtGSJixMVMi5MkArDQJ6Sc1n3Ez"
+    assert canonical_address(Address.decode(text)) == text
 
 
 def test_long_texts_are_abbreviated_in_messages() -> None:

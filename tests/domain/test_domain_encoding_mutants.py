@@ -106,6 +106,9 @@ UNDECODABLE = [
     ("Ae2tdPwUPEZ1abc", "{} mixes upper and lower case, which bech32 forbids"),
     ("ADDR_TEST1QQQQZQSRQSZSVPCGPY9Q", "{} is not a valid bech32 address (a wrong or missing character "
      "breaks its checksum)"),
+    # no "1" in its first 12 characters, but no Byron start either
+    ("QQQQQQQQQQQQQQQQ", "{} is not a valid bech32 address (a wrong or missing character "
+     "breaks its checksum)"),
 ]  # fmt: skip
 
 

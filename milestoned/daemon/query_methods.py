@@ -48,7 +48,7 @@ async def catch_up_for_query(service: DaemonService) -> None:
     answering. Now it applies at most `QUERY_CATCH_UP_BATCHES` batches (all a small log ever needs, so
     small schedules see exactly what they saw before) and answers from the projections as they are.
     """
-    if service.projector is None or not service.may_project or service._catch_up_lock.locked():
+    if service.projector is None or not service.may_project or service.catching_up:
         return
     applied = service.projection_position
     if applied is not None:
@@ -57,27 +57,7 @@ async def catch_up_for_query(service: DaemonService) -> None:
             return
         if behind <= 0 and service.leadership.may_write:  # we append, so the head we hold is the log's
             return
-    await service.read(_apply_a_few_batches, service)
-
-
-def _apply_a_few_batches(service: DaemonService) -> None:
-    """`DaemonService.catch_up` bounded to `QUERY_CATCH_UP_BATCHES` (a worker thread; same bookkeeping)."""
-    projector = service.projector
-    if projector is None or not service._catch_up_lock.acquire(blocking=False):
-        return
-    try:
-        try:
-            for _ in range(QUERY_CATCH_UP_BATCHES):
-                if projector.catch_up_once() < projector.batch_size:
-                    break
-            service.note_projections()
-        except Exception as exc:
-            service.checks.projections_failed(exc)
-            service.projection_position = None
-            raise
-    finally:
-        service._catch_up_lock.release()
-    service.checks.projections_ok()
+    await service.read(service.catch_up, False, QUERY_CATCH_UP_BATCHES)
 
 
 def _point_or_none(point: Any) -> str | None:

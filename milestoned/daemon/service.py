@@ -191,16 +191,22 @@ class DaemonService:
             if len(batch) < 1000:
                 return
 
-    def catch_up(self, wait: bool = True) -> int:
+    @property
+    def catching_up(self) -> bool:
+        """Whether a catch-up is under way (a query then answers without starting another)."""
+        return self._catch_up_lock.locked()
+
+    def catch_up(self, wait: bool = True, batches: int | None = None) -> int:
         """Apply what the log has beyond the projections (one catch-up at a time; with `wait=False`,
-        none when another is under way)."""
+        none when another is under way); with `batches`, at most that many of the projector's batches
+        (a query's bounded catch-up, see query_methods)."""
         if self.projector is None or not self.may_project:
             return 0
         if not self._catch_up_lock.acquire(blocking=wait):
             return 0
         try:
             try:
-                applied = self.projector.catch_up()
+                applied = self.projector.catch_up(batches)
                 self.note_projections()
             except Exception as exc:
                 self.checks.projections_failed(exc)

@@ -50,14 +50,18 @@ class Projector:
         self.store.apply(changes, batch[-1].position)
         return len(batch)
 
-    def catch_up(self) -> int:
-        """Apply batches until the projections reach the log's head; return the number of events."""
+    def catch_up(self, max_batches: int | None = None) -> int:
+        """Apply batches until the projections reach the log's head, or `max_batches` of them; return the
+        number of events."""
         total = 0
-        while True:
+        batches = 0
+        while max_batches is None or batches < max_batches:
             applied = self.catch_up_once()
             total += applied
+            batches += 1
             if applied < self.batch_size:
-                return total
+                break
+        return total
 
     def follow(self, stop: threading.Event, poll_interval_s: float = 0.5) -> None:
         """Catch up, then keep polling until `stop` is set (run it in a thread or `asyncio.to_thread`)."""

@@ -7,8 +7,9 @@ from pathlib import Path
 from mutation.equivalents import EQUIVALENT_MD, entries, fix, problems, valid_ids
 
 
-def test_every_core_entry_still_names_the_mutant_it_argues() -> None:
-    stale = [f"{c.entry.id}: {c.problem}" for c in problems() if "/contracts/" not in c.entry.path]
+def test_every_entry_still_names_the_mutant_it_argues() -> None:
+    """Core and scripts alike (the scripts' 25 entries since their full run in session 6)."""
+    stale = [f"{c.entry.id}: {c.problem}" for c in problems()]
     assert stale == [], "look at these entries of bench/mutants-equivalent.md again:\n" + "\n".join(stale)
 
 

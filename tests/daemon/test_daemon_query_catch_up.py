@@ -53,9 +53,8 @@ async def test_a_query_applies_one_batch_and_the_projections_job_the_rest(tmp_pa
             assert projections.position() == 1 + 2 * BATCH
             assert (await _status_tip(service)) == _tip(projections)  # the tip of that position
 
-            with (
-                service._catch_up_lock
-            ):  # a catch-up under way (catching_up): the query answers without waiting
+            # a catch-up under way (`service.catching_up`): the query answers without waiting
+            with service._catch_up_lock:
                 await query_methods.submissions(service, {}, ROOT)
                 assert projections.position() == 1 + 2 * BATCH
 

@@ -5,6 +5,8 @@ projection positions, in process (the socket-level version is test_daemon_scale_
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -24,7 +26,13 @@ ROOT = Peer(0, 0, 1, frozenset())
 BATCH = 4
 
 
-async def test_a_query_applies_one_batch_and_the_projections_job_the_rest(tmp_path: Path) -> None:
+@contextmanager
+def _service(
+    tmp_path: Path, *, batch_size: int | None = None, projector: bool = True
+) -> Iterator[tuple[DaemonService, EventLog, ProjectionStore]]:
+    """A daemon service in process on SQLite stores in `tmp_path` (its worker threads closed at the end);
+    with `projector`, projecting in batches of `batch_size` (the projector's default when None) and one
+    schedule registered."""
     config = with_overrides(DaemonConfig(), chain={"network": "devnet"}, store={"data_dir": str(tmp_path)})
     with (
         EventLog(parse_store_url(str(tmp_path / "events.db"))) as log,
@@ -32,41 +40,46 @@ async def test_a_query_applies_one_batch_and_the_projections_job_the_rest(tmp_pa
     ):
         service = DaemonService(config, log, projections, None, AdminPolicy.build((), (), ""))
         try:
-            service.projector = Projector(log, projections, TEST_SLOTS, batch_size=BATCH)
-            service.append([make_schedule(0)])
-            assert projections.position() == 1
-            simulator = ChainSimulator(schedules=1)
-            events: list[Event] = []
-            while len(events) < 5 * BATCH:
-                events += simulator.next_block(max_locks=3, max_exits=0)
-            log.append(events)  # as the chain follower records a block: not through the service
-            head = log.head().position
-
-            answer = await query_methods.claimable(service, {}, ROOT)
-            assert projections.position() == 1 + BATCH
-            assert service.projection_position == 1 + BATCH
-            shown = orjson.loads(jsonrpc.result_line(1, answer))["result"]["allocations"]
-            locked_so_far = [e for e in events[:BATCH] if isinstance(e, AllocationLocked)]
-            assert sorted(row["allocation"] for row in shown) == sorted(e.out_ref for e in locked_so_far)
-
-            await query_methods.milestones(service, {}, ROOT)
-            assert projections.position() == 1 + 2 * BATCH
-            assert (await _status_tip(service)) == _tip(projections)  # the tip of that position
-
-            # a catch-up under way (`service.catching_up`): the query answers without waiting
-            with service._catch_up_lock:
-                await query_methods.submissions(service, {}, ROOT)
-                assert projections.position() == 1 + 2 * BATCH
-
-            assert service.catch_up() == head - 1 - 2 * BATCH  # the projections job: all the rest
-            everything = orjson.loads(
-                jsonrpc.result_line(1, await query_methods.claimable(service, {}, ROOT))
-            )
-            locked = [e for e in events if isinstance(e, AllocationLocked)]
-            assert len(everything["result"]["allocations"]) == len(locked)
-            assert (await _status_tip(service)) == _tip(projections) != (None, None)  # read again
+            if projector:
+                options = {} if batch_size is None else {"batch_size": batch_size}
+                service.projector = Projector(log, projections, TEST_SLOTS, **options)
+                service.append([make_schedule(0)])
+            yield service, log, projections
         finally:
             service.close_threads()
+
+
+async def test_a_query_applies_one_batch_and_the_projections_job_the_rest(tmp_path: Path) -> None:
+    with _service(tmp_path, batch_size=BATCH) as (service, log, projections):
+        assert projections.position() == 1
+        simulator = ChainSimulator(schedules=1)
+        events: list[Event] = []
+        while len(events) < 5 * BATCH:
+            events += simulator.next_block(max_locks=3, max_exits=0)
+        log.append(events)  # as the chain follower records a block: not through the service
+        head = log.head().position
+
+        answer = await query_methods.claimable(service, {}, ROOT)
+        assert projections.position() == 1 + BATCH
+        assert service.projection_position == 1 + BATCH
+        shown = orjson.loads(jsonrpc.result_line(1, answer))["result"]["allocations"]
+        locked_so_far = [e for e in events[:BATCH] if isinstance(e, AllocationLocked)]
+        assert sorted(row["allocation"] for row in shown) == sorted(e.out_ref for e in locked_so_far)
+
+        await query_methods.milestones(service, {}, ROOT)
+        assert projections.position() == 1 + 2 * BATCH
+        assert (await _status_tip(service)) == _tip(projections)  # the tip of that position
+
+        # a catch-up under way (`service.catching_up`): the query answers without waiting
+        with service._catch_up_lock:
+            await query_methods.submissions(service, {}, ROOT)
+            assert projections.position() == 1 + 2 * BATCH
+
+        assert service.catch_up() == head - 1 - 2 * BATCH  # the projections job: all the rest
+        everything = orjson.loads(jsonrpc.result_line(1, await query_methods.claimable(service, {}, ROOT)))
+        locked = [e for e in events if isinstance(e, AllocationLocked)]
+        assert len(everything["result"]["allocations"]) == len(locked)
+        assert (await _status_tip(service)) == _tip(projections) != (None, None)  # read again
 
 
 async def test_far_behind_a_query_answers_from_the_projections_as_they_are(
@@ -75,44 +88,26 @@ async def test_far_behind_a_query_answers_from_the_projections_as_they_are(
     """More than QUERY_CATCH_UP_EVENTS behind (the follower recording a large chain), a query applies
     nothing itself: the projections job catches up."""
     monkeypatch.setattr(query_methods, "QUERY_CATCH_UP_EVENTS", 2 * BATCH)
-    config = with_overrides(DaemonConfig(), chain={"network": "devnet"}, store={"data_dir": str(tmp_path)})
-    with (
-        EventLog(parse_store_url(str(tmp_path / "events.db"))) as log,
-        ProjectionStore(parse_store_url(str(tmp_path / "projections.db"))) as projections,
-    ):
-        service = DaemonService(config, log, projections, None, AdminPolicy.build((), (), ""))
-        try:
-            service.projector = Projector(log, projections, TEST_SLOTS, batch_size=BATCH)
-            service.append([make_schedule(0)])
-            simulator = ChainSimulator(schedules=1)
-            events: list[Event] = []
-            while len(events) <= 2 * BATCH:
-                events += simulator.next_block(max_locks=3, max_exits=0)
-            log.append(events)
-            answer = orjson.loads(jsonrpc.result_line(1, await query_methods.claimable(service, {}, ROOT)))
-            assert answer["result"]["allocations"] == []
-            assert projections.position() == service.projection_position == 1
-            assert service.catch_up() == len(events)
-            await query_methods.claimable(service, {}, ROOT)  # at the head: nothing to apply
-            assert projections.position() == 1 + len(events)
-        finally:
-            service.close_threads()
+    with _service(tmp_path, batch_size=BATCH) as (service, log, projections):
+        simulator = ChainSimulator(schedules=1)
+        events: list[Event] = []
+        while len(events) <= 2 * BATCH:
+            events += simulator.next_block(max_locks=3, max_exits=0)
+        log.append(events)
+        answer = orjson.loads(jsonrpc.result_line(1, await query_methods.claimable(service, {}, ROOT)))
+        assert answer["result"]["allocations"] == []
+        assert projections.position() == service.projection_position == 1
+        assert service.catch_up() == len(events)
+        await query_methods.claimable(service, {}, ROOT)  # at the head: nothing to apply
+        assert projections.position() == 1 + len(events)
 
 
 async def test_a_refused_beneficiary_is_refused_every_time(tmp_path: Path) -> None:
     """Checked addresses are remembered; refusals are not (each bad request gets its error)."""
-    config = with_overrides(DaemonConfig(), chain={"network": "devnet"}, store={"data_dir": str(tmp_path)})
-    with (
-        EventLog(parse_store_url(str(tmp_path / "events.db"))) as log,
-        ProjectionStore(parse_store_url(str(tmp_path / "projections.db"))) as projections,
-    ):
-        service = DaemonService(config, log, projections, None, AdminPolicy.build((), (), ""))
-        try:
-            for _ in range(2):
-                with pytest.raises(jsonrpc.RpcError, match="beneficiary"):
-                    await query_methods.claimable(service, {"beneficiary": "addr_test1notanaddress"}, ROOT)
-        finally:
-            service.close_threads()
+    with _service(tmp_path, projector=False) as (service, _, _):
+        for _ in range(2):
+            with pytest.raises(jsonrpc.RpcError, match="beneficiary"):
+                await query_methods.claimable(service, {"beneficiary": "addr_test1notanaddress"}, ROOT)
 
 
 async def _status_tip(service: DaemonService) -> tuple[int | None, str | None]:
@@ -129,29 +124,21 @@ async def test_status_never_shows_the_projections_ahead_of_the_log(tmp_path: Pat
     """Events committed by another writer (as the chain follower's thread commits before noting the
     head) and already projected: status reads the head again rather than answer projections at 5 and a
     log at 1."""
-    config = with_overrides(DaemonConfig(), chain={"network": "devnet"}, store={"data_dir": str(tmp_path)})
     with (
-        EventLog(parse_store_url(str(tmp_path / "events.db"))) as log,
+        _service(tmp_path, batch_size=BATCH) as (service, log, projections),
         EventLog(parse_store_url(str(tmp_path / "events.db"))) as other_writer,
-        ProjectionStore(parse_store_url(str(tmp_path / "projections.db"))) as projections,
     ):
-        service = DaemonService(config, log, projections, None, AdminPolicy.build((), (), ""))
-        try:
-            service.projector = Projector(log, projections, TEST_SLOTS, batch_size=BATCH)
-            service.append([make_schedule(0)])
-            simulator = ChainSimulator(schedules=1)
-            events: list[Event] = []
-            while len(events) < 2 * BATCH:
-                events += simulator.next_block(max_locks=3, max_exits=0)
-            other_writer.head(refresh=True)
-            other_writer.append(events)
-            service.catch_up()
-            assert log.head().position == 1 < projections.position() == 1 + len(events)  # the race
-            answer = await query_methods.status(service, {}, ROOT)
-            assert answer["projections"]["position"] == 1 + len(events)
-            assert answer["log"]["position"] == 1 + len(events) == answer["health"]["log_position"]
-        finally:
-            service.close_threads()
+        simulator = ChainSimulator(schedules=1)
+        events: list[Event] = []
+        while len(events) < 2 * BATCH:
+            events += simulator.next_block(max_locks=3, max_exits=0)
+        other_writer.head(refresh=True)
+        other_writer.append(events)
+        service.catch_up()
+        assert log.head().position == 1 < projections.position() == 1 + len(events)  # the race
+        answer = await query_methods.status(service, {}, ROOT)
+        assert answer["projections"]["position"] == 1 + len(events)
+        assert answer["log"]["position"] == 1 + len(events) == answer["health"]["log_position"]
 
 
 async def test_in_flight_follows_the_log_between_claimable_answers(tmp_path: Path) -> None:
@@ -159,37 +146,25 @@ async def test_in_flight_follows_the_log_between_claimable_answers(tmp_path: Pat
     as soon as a submission is recorded or settled."""
     from milestoned.eventlog.events import ReleaseSubmitted, SubmissionExpired
 
-    config = with_overrides(DaemonConfig(), chain={"network": "devnet"}, store={"data_dir": str(tmp_path)})
-    with (
-        EventLog(parse_store_url(str(tmp_path / "events.db"))) as log,
-        ProjectionStore(parse_store_url(str(tmp_path / "projections.db"))) as projections,
-    ):
-        service = DaemonService(config, log, projections, None, AdminPolicy.build((), (), ""))
-        try:
-            service.projector = Projector(log, projections, TEST_SLOTS)
-            service.append([make_schedule(0)])
-            simulator = ChainSimulator(schedules=1)
-            events: list[Event] = []
-            while sum(isinstance(e, AllocationLocked) for e in events) < 2:
-                events += simulator.next_block(max_locks=3, max_exits=0)
-            service.append(events)
-            ref = next(e.out_ref for e in events if isinstance(e, AllocationLocked))
+    with _service(tmp_path) as (service, _, _):
+        simulator = ChainSimulator(schedules=1)
+        events: list[Event] = []
+        while sum(isinstance(e, AllocationLocked) for e in events) < 2:
+            events += simulator.next_block(max_locks=3, max_exits=0)
+        service.append(events)
+        ref = next(e.out_ref for e in events if isinstance(e, AllocationLocked))
 
-            async def in_flight() -> dict[str, bool]:
-                answer = orjson.loads(
-                    jsonrpc.result_line(1, await query_methods.claimable(service, {}, ROOT))
-                )
-                return {row["allocation"]: row["in_flight"] for row in answer["result"]["allocations"]}
+        async def in_flight() -> dict[str, bool]:
+            answer = orjson.loads(jsonrpc.result_line(1, await query_methods.claimable(service, {}, ROOT)))
+            return {row["allocation"]: row["in_flight"] for row in answer["result"]["allocations"]}
 
-            assert not any((await in_flight()).values())
-            service.append([ReleaseSubmitted(tx_id="ab" * 32, allocation_refs=(ref,), validity_upper_slot=9)])
-            shown = await in_flight()
-            assert shown[ref] and sum(shown.values()) == 1
-            assert await in_flight() == shown  # nothing moved: the same answer
-            service.append([SubmissionExpired(tx_id="ab" * 32, reason="validity passed")])
-            assert not any((await in_flight()).values())
-        finally:
-            service.close_threads()
+        assert not any((await in_flight()).values())
+        service.append([ReleaseSubmitted(tx_id="ab" * 32, allocation_refs=(ref,), validity_upper_slot=9)])
+        shown = await in_flight()
+        assert shown[ref] and sum(shown.values()) == 1
+        assert await in_flight() == shown  # nothing moved: the same answer
+        service.append([SubmissionExpired(tx_id="ab" * 32, reason="validity passed")])
+        assert not any((await in_flight()).values())
 
 
 async def test_a_beneficiary_with_allocations_is_answered_without_decoding_its_address(
@@ -197,7 +172,6 @@ async def test_a_beneficiary_with_allocations_is_answered_without_decoding_its_a
 ) -> None:
     """Rows hold canonical addresses of the daemon's network: an address that has rows is answered as
     is; any other is checked (and refused when it is no address), each time."""
-    config = with_overrides(DaemonConfig(), chain={"network": "devnet"}, store={"data_dir": str(tmp_path)})
     checks: list[str] = []
     real_check = query_methods.checked_beneficiary
 
@@ -206,31 +180,22 @@ async def test_a_beneficiary_with_allocations_is_answered_without_decoding_its_a
         return real_check(address, network)  # type: ignore[arg-type]
 
     monkeypatch.setattr(query_methods, "checked_beneficiary", counting_check)
-    with (
-        EventLog(parse_store_url(str(tmp_path / "events.db"))) as log,
-        ProjectionStore(parse_store_url(str(tmp_path / "projections.db"))) as projections,
-    ):
-        service = DaemonService(config, log, projections, None, AdminPolicy.build((), (), ""))
-        try:
-            service.projector = Projector(log, projections, TEST_SLOTS)
-            service.append([make_schedule(0)])
-            simulator = ChainSimulator(schedules=1)
-            events: list[Event] = []
-            while not any(isinstance(e, AllocationLocked) for e in events):
-                events += simulator.next_block(max_locks=3, max_exits=0)
-            service.append(events)
-            lock = next(e for e in events if isinstance(e, AllocationLocked))
+    with _service(tmp_path) as (service, _, _):
+        simulator = ChainSimulator(schedules=1)
+        events: list[Event] = []
+        while not any(isinstance(e, AllocationLocked) for e in events):
+            events += simulator.next_block(max_locks=3, max_exits=0)
+        service.append(events)
+        lock = next(e for e in events if isinstance(e, AllocationLocked))
 
-            async def rows(address: str) -> list[dict[str, object]]:
-                answer = await query_methods.claimable(service, {"beneficiary": address}, ROOT)
-                return orjson.loads(jsonrpc.result_line(1, answer))["result"]["allocations"]  # type: ignore[no-any-return]
+        async def rows(address: str) -> list[dict[str, object]]:
+            answer = await query_methods.claimable(service, {"beneficiary": address}, ROOT)
+            return orjson.loads(jsonrpc.result_line(1, answer))["result"]["allocations"]  # type: ignore[no-any-return]
 
-            mine = await rows(lock.beneficiary)
-            assert mine and all(row["beneficiary"] == lock.beneficiary for row in mine)
-            assert checks == []
-            nobody = "addr_test1vz7x35nfy9eu9lnyyre0m4vc67g4qsvenklnlqn4r70qk9svf3rxr"
-            assert await rows(nobody) == [] and checks == [nobody]
-            with pytest.raises(jsonrpc.RpcError, match="beneficiary"):
-                await rows("addr_test1notanaddress")
-        finally:
-            service.close_threads()
+        mine = await rows(lock.beneficiary)
+        assert mine and all(row["beneficiary"] == lock.beneficiary for row in mine)
+        assert checks == []
+        nobody = "addr_test1vz7x35nfy9eu9lnyyre0m4vc67g4qsvenklnlqn4r70qk9svf3rxr"
+        assert await rows(nobody) == [] and checks == [nobody]
+        with pytest.raises(jsonrpc.RpcError, match="beneficiary"):
+            await rows("addr_test1notanaddress")

@@ -20,7 +20,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
-import cbor2
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 from pycardano import (
@@ -28,6 +27,7 @@ from pycardano import (
     Network,
     RedeemerTag,
     ScriptHash,
+    TransactionId,
     TransactionInput,
     TransactionOutput,
 )
@@ -239,7 +239,7 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
         )
 
     outputs = list(body.outputs)
-    all_outputs = outputs + ([body.collateral_return] if body.collateral_return is not None else [])
+    all_outputs = decoded.all_outputs
     network, name = (Network.MAINNET, "mainnet") if view.mainnet else (Network.TESTNET, "testnet")
     other = "testnet" if view.mainnet else "mainnet"
     wrong_network = [str(o.address) for o in all_outputs if o.address.network != network]
@@ -308,8 +308,8 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
         )
 
     underfunded = []
-    for output in all_outputs:
-        required = params.minimum_lovelace(len(output.to_cbor()))
+    for output, (size, _) in zip(all_outputs, decoded.output_sizes, strict=True):
+        required = params.minimum_lovelace(size)
         if _coin(output) < required:
             underfunded.append(
                 {"output": encode.transaction_output(output), "minimumRequiredValue": encode.ada(required)}
@@ -320,7 +320,11 @@ def validate_transaction(view: LedgerView, decoded: DecodedTransaction) -> Valid
             "Some outputs hold less ada than the minimum for their size.",
             {"insufficientlyFundedOutputs": underfunded},
         )
-    too_large = [encode.transaction_output(o) for o in all_outputs if _value_size(o) > params.max_value_size]
+    too_large = [
+        encode.transaction_output(o)
+        for o, (_, value_size) in zip(all_outputs, decoded.output_sizes, strict=True)
+        if value_size > params.max_value_size
+    ]
     if too_large:
         return err(
             3120,
@@ -527,15 +531,15 @@ def restore_effects(
     from a state directory, where the transactions were validated when first accepted.
     """
     body = decoded.tx.transaction_body
-    tx_id = bytes(decoded.id)
+    tx_id = TransactionId(bytes(decoded.id))  # built directly: from_primitive type-checks each (slow)
     outputs = list(body.outputs)
     if spends == "inputs":
         produced_outputs = tuple(
-            (TransactionInput.from_primitive([tx_id, index]), output) for index, output in enumerate(outputs)
+            (TransactionInput(tx_id, index), output) for index, output in enumerate(outputs)
         )
         return ValidatedTransaction(decoded, "inputs", decoded.inputs, produced_outputs, runs)
     collateral_return = (
-        ((TransactionInput.from_primitive([tx_id, len(outputs)]), body.collateral_return),)
+        ((TransactionInput(tx_id, len(outputs)), body.collateral_return),)
         if body.collateral_return is not None
         else ()
     )
@@ -544,11 +548,6 @@ def restore_effects(
 
 def _coin(output: TransactionOutput) -> int:
     return output.amount if isinstance(output.amount, int) else output.amount.coin
-
-
-def _value_size(output: TransactionOutput) -> int:
-    amount = output.amount
-    return len(cbor2.dumps(amount)) if isinstance(amount, int) else len(amount.to_cbor())
 
 
 def _script_bytes(script: AnyScript) -> bytes:

@@ -70,13 +70,23 @@ class DecodedTransaction:
 
     @cached_property
     def output_sizes(self) -> tuple[tuple[int, int], ...]:
-        """Each of `all_outputs`' serialised size and its value's, in bytes (min-ADA and the value cap).
+        """Each of `all_outputs`' size as submitted and its value's size re-serialised, in bytes.
 
-        WHY cached: they depend on the transaction alone, and a mempool transaction is re-validated at
-        every block (as a node re-applies its mempool); re-encoding every output each time made a
-        block's cost grow with the square of the mempool (45 ms of a 21-output transaction's 50 ms).
+        The ledger's min-ADA rule measures an output by the bytes it was decoded from (Babbage's
+        `Sized` outputs), so a client's non-canonical encoding counts as sent; the value cap
+        re-serialises the value (`validateOutputTooBigUTxO`). WHY cached: both depend on the
+        transaction alone, and a mempool transaction is re-validated at every block (as a node
+        re-applies its mempool); re-encoding each output each time made a block cost the square of the
+        mempool (45 ms of a 21-output transaction's 50 ms).
         """
-        return tuple((len(o.to_cbor()), _value_size(o)) for o in self.all_outputs)
+        body = _map_value_spans(self.body_bytes, 0, "a transaction body")
+        start, _ = body[1]
+        spans = _item_spans(self.body_bytes, start)
+        if 16 in body:
+            spans.append(body[16])
+        return tuple(
+            (end - begin, _value_size(o)) for (begin, end), o in zip(spans, self.all_outputs, strict=True)
+        )
 
 
 def _value_size(output: TransactionOutput) -> int:
@@ -240,6 +250,18 @@ def _skip(data: bytes, pos: int) -> int:
 
 
 def _array_item_spans(data: bytes, pos: int) -> list[tuple[int, int]]:
+    """Spans of the items of the CBOR array that is the whole of `data` from `pos` (a transaction)."""
+    spans = _item_spans(data, pos)
+    _, argument, end = _head(data, pos)
+    end = spans[-1][1] if spans else end
+    end += argument is None  # an indefinite array's break
+    if end != len(data):
+        raise ValueError(f"{len(data) - end} trailing bytes after the transaction")
+    return spans
+
+
+def _item_spans(data: bytes, pos: int) -> list[tuple[int, int]]:
+    """Spans of the items of the CBOR array at `pos`, definite or indefinite."""
     major, argument, pos = _head(data, pos)
     if major != 4:
         raise ValueError("expected a CBOR array")
@@ -249,22 +271,19 @@ def _array_item_spans(data: bytes, pos: int) -> list[tuple[int, int]]:
             end = _skip(data, pos)
             spans.append((pos, end))
             pos = end
-        pos += 1
     else:
         for _ in range(argument):
             end = _skip(data, pos)
             spans.append((pos, end))
             pos = end
-    if pos != len(data):
-        raise ValueError(f"{len(data) - pos} trailing bytes after the transaction")
     return spans
 
 
-def _map_value_spans(data: bytes, pos: int) -> dict[int, tuple[int, int]]:
-    """Spans of the values of a CBOR map with small unsigned-integer keys (a witness set)."""
+def _map_value_spans(data: bytes, pos: int, what: str = "the witness set") -> dict[int, tuple[int, int]]:
+    """Spans of the values of a CBOR map with small unsigned-integer keys (a witness set, a body)."""
     major, argument, pos = _head(data, pos)
     if major != 5:
-        raise MalformedTransaction("the witness set must be a CBOR map")
+        raise MalformedTransaction(f"{what} must be a CBOR map")
     spans: dict[int, tuple[int, int]] = {}
     count = 0
     while (argument is None and data[pos] != 0xFF) or (argument is not None and count < argument):

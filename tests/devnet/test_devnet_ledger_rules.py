@@ -7,8 +7,10 @@ official schema.
 from __future__ import annotations
 
 from collections.abc import Callable
+from hashlib import blake2b
 from typing import Any
 
+import cbor2
 import websockets
 from devnet_support import (
     ALICE,
@@ -145,6 +147,34 @@ async def test_3125_output_below_min_utxo(probe: OgmiosProbe, devnet: Devnet) ->
     [underfunded] = error["data"]["insufficientlyFundedOutputs"]
     assert underfunded["output"]["address"] == str(BOB.address)
     assert underfunded["minimumRequiredValue"]["ada"]["lovelace"] > 800_000
+
+
+async def test_3125_min_utxo_measures_the_output_as_submitted(probe: OgmiosProbe, devnet: Devnet) -> None:
+    """The ledger sizes each output by the bytes it was decoded from (Babbage's `Sized` outputs): an
+    output whose coin is written in 9 bytes where 5 would do needs 4 bytes' more ADA than the same
+    output written canonically, which passes at exactly its minimum."""
+    params = devnet.chain.params
+    minimum = params.minimum_lovelace(len(TransactionOutput(BOB.address, 1_000_000).to_cbor()))
+    canonical = pay_bob(devnet, lovelace=minimum)
+    body = canonical.to_cbor()
+    address = cbor2.dumps(bytes(BOB.address))
+    short = address + cbor2.dumps(minimum)
+    assert body.count(short) == 1 and cbor2.dumps(minimum)[0] == 0x1A  # a 5-byte unsigned integer
+    wide = body.replace(short, address + b"\x1b" + minimum.to_bytes(8, "big"))
+    witness = [
+        bytes(ALICE.verification_key.payload),
+        ALICE.signing_key.sign(blake2b(wide, digest_size=32).digest()),
+    ]
+    raw = b"\x84" + wide + cbor2.dumps({0: [witness]}) + b"\xf5\xf6"
+    error = await probe.error("submitTransaction", {"transaction": {"cbor": raw.hex()}})
+    assert error["code"] == 3125
+    [underfunded] = error["data"]["insufficientlyFundedOutputs"]
+    assert underfunded["output"]["address"] == str(BOB.address)
+    assert (
+        underfunded["minimumRequiredValue"]["ada"]["lovelace"]
+        == minimum + 4 * params.min_utxo_deposit_coefficient
+    )
+    await submit_ok(probe, signed(canonical, ALICE))
 
 
 async def test_3120_output_value_too_large(probe: OgmiosProbe, devnet: Devnet) -> None:

@@ -81,8 +81,6 @@ class DaemonService:
         self.index = LocalIndex()
         self.uploads = ScheduleUploads()
         self.jobs = Jobs()
-        self.register_jobs: dict[str, str] = {}
-        """Registration build jobs by request (`registration_method.REATTACH_S`)."""
         self.write_lock = asyncio.Lock()
         self.release_lock = asyncio.Lock()
         """Serialises building releases (which must not pick the same allocations twice); held without

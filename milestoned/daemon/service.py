@@ -24,8 +24,6 @@ import structlog
 
 from milestoned.daemon import jsonrpc, log_methods, query_methods, registration_method, release_method
 from milestoned.daemon.chain_calls import on_chain
-from milestoned.daemon.chain_link import ChainLink
-from milestoned.daemon.config import DaemonConfig
 from milestoned.daemon.health import Health, assess
 from milestoned.daemon.health_checks import HealthChecks, sqlite_folders
 from milestoned.daemon.jobs import Jobs
@@ -43,6 +41,8 @@ from milestoned.eventlog.events import (
 )
 from milestoned.projections.projector import Projector
 from milestoned.projections.store import ProjectionStore
+from milestoned.shared.chain_link import ChainLink
+from milestoned.shared.config import DaemonConfig
 
 log = structlog.get_logger("milestoned.commands")
 T = TypeVar("T")

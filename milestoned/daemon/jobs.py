@@ -170,7 +170,11 @@ class Jobs:
         return sorted(self._jobs.values(), key=lambda j: j.started)
 
     def _forget_old(self) -> None:
-        finished = [j for j in self.all() if j.state != "running"]
+        """Keep the `KEEP_FINISHED` that finished last (by when they finished, so a long job that started
+        before many short ones is not forgotten the moment it ends, under its watcher's eyes)."""
+        finished = sorted(
+            (j for j in self._jobs.values() if j.finished is not None), key=lambda j: j.finished or 0
+        )
         for job in finished[: max(0, len(finished) - KEEP_FINISHED)]:
             del self._jobs[job.id]
 

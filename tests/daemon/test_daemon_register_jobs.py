@@ -6,6 +6,7 @@ no chain."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from test_daemon_query_catch_up import ROOT, _service
 
 from milestoned.daemon import jsonrpc, registration_method
 from milestoned.daemon.demo_wiring import demo_schedule_document
-from milestoned.daemon.jobs import KEEP_FINISHED, Progress
+from milestoned.daemon.jobs import KEEP_FINISHED, Jobs, Progress
 from milestoned.daemon.jsonrpc import RpcError
 
 
@@ -59,3 +60,28 @@ async def test_a_finished_registration_is_forgotten_with_the_jobs_and_a_late_re_
         assert "reattached" not in fresh and fresh["job_id"] != first["job_id"]
         repeated = await _finished(service, fresh["job_id"])
         assert (repeated["result"]["registered"], repeated["result"]["already_registered"]) == (False, True)
+
+
+async def test_the_jobs_kept_are_those_that_finished_last_not_those_that_started_last() -> None:
+    """A long job (a 10,000-allocation registration) that started before many short ones is kept when it
+    ends, for its watcher to read; the short job that finished first is the one forgotten."""
+    jobs = Jobs()
+    release = asyncio.Event()
+
+    async def long(progress: Progress) -> str:
+        await release.wait()
+        return "built"
+
+    async def short(progress: Progress) -> None:
+        return None
+
+    slow = jobs.start("register", "test", long, key="request")
+    quick = [jobs.start("release", "test", short) for _ in range(KEEP_FINISHED)]
+    await asyncio.gather(*(j.task for j in quick if j.task is not None))
+    assert len(jobs.all()) == KEEP_FINISHED + 1  # the running one is never counted
+    release.set()
+    assert slow.task is not None
+    await slow.task
+    kept = {j.id for j in jobs.all()}
+    assert slow.id in kept and quick[0].id not in kept and {j.id for j in quick[1:]} <= kept
+    assert jobs.find("request") is slow and jobs.get(slow.id).result == "built"

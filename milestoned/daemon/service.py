@@ -311,7 +311,7 @@ class DaemonService:
             "claimable": Method(self.claimable, False, "claimable amounts per beneficiary and allocation"),
             "submissions": Method(self.submissions, False, "release transactions and their outcome"),
             "job": Method(self.job, False, "a job's state: built, submitted, confirmed"),
-            "jobs": Method(self.list_jobs, False, "the jobs since the daemon started"),
+            "jobs": Method(self.list_jobs, False, "the jobs kept: running, and the last finished"),
             "release": Method(self.release, True, "build, sign and submit release transactions"),
             "tx.submit": Method(self.tx_submit, True, "submit transactions signed elsewhere"),
             "reclaim": Method(self.reclaim, True, "after the deadline: reclaim (or export it unsigned)"),

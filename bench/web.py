@@ -144,7 +144,6 @@ def _p99(times: list[float]) -> float:
 
 
 async def _measure(folder: Path) -> dict[str, float]:
-    from milestoned.daemon.config import DaemonConfig, with_overrides
     from milestoned.daemon.peercred import AdminPolicy
     from milestoned.daemon.service import DaemonService
     from milestoned.eventlog import EventLog, parse_store_url
@@ -152,6 +151,7 @@ async def _measure(folder: Path) -> dict[str, float]:
     from milestoned.eventlog.testing import TEST_SLOTS
     from milestoned.projections.projector import Projector
     from milestoned.projections.store import ProjectionStore
+    from milestoned.shared.config import DaemonConfig, with_overrides
     from milestoned.web.server import WebServer
 
     batches, schedule_id, refs = _events()

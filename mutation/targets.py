@@ -190,7 +190,7 @@ CORE: tuple[Target, ...] = (
         ),
     ),
     Target(
-        "milestoned/daemon/config.py",
+        "milestoned/shared/config.py",
         (
             "tests/daemon/test_daemon_config.py",
             "tests/daemon/test_daemon_config_mutants.py",

@@ -309,7 +309,8 @@ def _add_daemon_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         "jobs",
         "long work in the daemon (releases, registration builds): list, or `jobs watch ID`",
         "Releases and registrations that build transactions run in the daemon as jobs. Without an "
-        "action: every job since the daemon started, with transactions built, submitted and confirmed. "
+        "action: the jobs the daemon keeps (those running and the latest finished, until it restarts), "
+        "with transactions built, submitted and confirmed. "
         "`jobs watch ID` follows one with a live progress bar until its transactions are settled; Ctrl-C "
         "only detaches.",
     )

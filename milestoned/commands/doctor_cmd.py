@@ -55,7 +55,7 @@ def doctor(config_path: Path | None, socket_option: Path | None, out: Output) ->
 
 
 def run_checks(config_path: Path | None, socket_option: Path | None) -> list[Check]:
-    from milestoned.daemon.config import ConfigError, DaemonConfig, load_config
+    from milestoned.shared.config import ConfigError, DaemonConfig, load_config
 
     checks: list[Check] = []
     try:
@@ -89,7 +89,7 @@ def run_checks(config_path: Path | None, socket_option: Path | None) -> list[Che
 
 
 async def _ogmios_checks(url: str, config: Any) -> list[Check]:
-    from milestoned.daemon.chain_link import ChainLink
+    from milestoned.shared.chain_link import ChainLink
 
     link = ChainLink(url, config.chain.cardano_network)
     checks: list[Check] = []

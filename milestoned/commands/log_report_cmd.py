@@ -39,9 +39,9 @@ def _network_of(event_log: object, given: str | None) -> CardanoNetwork:
 
 def log_report(source: str, html_out: Path, network: str | None, ogmios: str | None, out: Output) -> int:
     from milestoned.commands.audit_cmd import _require_schema
-    from milestoned.daemon.chain_link import PUBLIC_SLOT_CONFIGS, ChainLink
     from milestoned.eventlog import EventLog
     from milestoned.eventlog.config import PostgresConfig, SQLiteConfig, parse_store_url
+    from milestoned.shared.chain_link import PUBLIC_SLOT_CONFIGS, ChainLink
     from milestoned.web.report import write_report
 
     try:

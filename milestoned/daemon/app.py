@@ -27,8 +27,6 @@ from typing import Any
 import structlog
 
 from milestoned.daemon.attestations_method import http_attestations
-from milestoned.daemon.chain_link import ChainLink
-from milestoned.daemon.config import DaemonConfig, with_overrides
 from milestoned.daemon.http_endpoint import HttpEndpoint, Metrics
 from milestoned.daemon.peercred import AdminPolicy
 from milestoned.daemon.projection_recovery import open_projections
@@ -39,6 +37,8 @@ from milestoned.daemon.systemd import Notifier
 from milestoned.eventlog import EventLog, parse_store_url
 from milestoned.projections.projector import Projector
 from milestoned.projections.store import ProjectionStore
+from milestoned.shared.chain_link import ChainLink
+from milestoned.shared.config import DaemonConfig, with_overrides
 
 log = structlog.get_logger("milestoned.daemon")
 

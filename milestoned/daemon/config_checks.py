@@ -12,7 +12,7 @@ import os
 import stat
 from pathlib import Path
 
-from milestoned.daemon.config import DaemonConfig
+from milestoned.shared.config import DaemonConfig
 
 
 def machine_problems(config: DaemonConfig) -> list[str]:

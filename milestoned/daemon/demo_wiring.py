@@ -29,7 +29,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from milestoned.daemon.config import DaemonConfig, with_overrides
+from milestoned.shared.config import DaemonConfig, with_overrides
 
 DEMO_SLOT_LENGTH_S = 0.2
 TOKEN_NAME = b"MILE"

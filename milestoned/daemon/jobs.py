@@ -7,7 +7,9 @@ request that starts it answers `{"job_id": ...}`, and `job` / `jobs` report its 
 (transactions built, submitted, confirmed), so `milestonectl` can draw a live bar and re-attach later.
 
 Jobs live in memory: a restart forgets them, but never what they did (each submission is in the log as
-it is submitted, and `submissions` shows it). Finished jobs are kept for `KEEP_FINISHED` entries.
+it is submitted, and `submissions` shows it). Running jobs are kept, and the `KEEP_FINISHED` most recent
+finished ones (with their results, which for a large registration are its unsigned transactions, tens
+of MB): that one rule also ends what refers to a job by its `key` (a repeated request re-attaching).
 """
 
 from __future__ import annotations
@@ -88,6 +90,8 @@ class Job:
     started: float = field(default_factory=time.time)
     finished: float | None = None
     task: asyncio.Task[None] | None = None
+    key: str | None = None
+    """The request this job does, when the same request sent again may re-attach to it (`Jobs.find`)."""
 
     def to_json(self, confirmed: int) -> dict[str, Any]:
         return {
@@ -118,8 +122,8 @@ class Jobs:
         self._jobs: dict[str, Job] = {}
         self._ids = itertools.count(1)
 
-    def start(self, kind: str, caller: str, work: Work) -> Job:
-        job = Job(id=f"{kind}-{int(time.time())}-{next(self._ids)}", kind=kind, caller=caller)
+    def start(self, kind: str, caller: str, work: Work, *, key: str | None = None) -> Job:
+        job = Job(id=f"{kind}-{int(time.time())}-{next(self._ids)}", kind=kind, caller=caller, key=key)
         job.progress.job_id = job.id
         job.task = asyncio.create_task(self._run(job, work), name=f"job {job.id}")
         self._jobs[job.id] = job
@@ -144,22 +148,33 @@ class Jobs:
             job.finished = time.time()
             job.progress.phase = job.state
             log.info("job finished", job_id=job.id, state=job.state, submitted=job.progress.submitted)
+            self._forget_old()  # as each job ends, not only when the next starts: results are large
 
     def get(self, job_id: str) -> Job:
         job = self._jobs.get(job_id)
         if job is None:
             raise RpcError(
                 jsonrpc.NOT_FOUND,
-                f"no job {job_id!r} (jobs are kept in memory until the daemon restarts)",
-                "`milestonectl jobs` lists the jobs; `milestonectl submissions` shows every submission",
+                f"no job {job_id!r}: the daemon keeps its running jobs and its last {KEEP_FINISHED} finished "
+                "ones, in memory until it restarts; an older or mistyped job is not known",
+                "`milestonectl jobs` lists the jobs kept; `milestonectl submissions` shows every submission",
             )
         return job
+
+    def find(self, key: str) -> Job | None:
+        """The latest job started for `key` that is still kept (running, or among the last finished)."""
+        found = [j for j in self._jobs.values() if j.key == key]
+        return max(found, key=lambda j: j.started) if found else None
 
     def all(self) -> list[Job]:
         return sorted(self._jobs.values(), key=lambda j: j.started)
 
     def _forget_old(self) -> None:
-        finished = [j for j in self.all() if j.state != "running"]
+        """Keep the `KEEP_FINISHED` that finished last (by when they finished, so a long job that started
+        before many short ones is not forgotten the moment it ends, under its watcher's eyes)."""
+        finished = sorted(
+            (j for j in self._jobs.values() if j.finished is not None), key=lambda j: j.finished or 0
+        )
         for job in finished[: max(0, len(finished) - KEEP_FINISHED)]:
             del self._jobs[job.id]
 

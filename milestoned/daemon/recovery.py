@@ -27,7 +27,6 @@ from typing import Any
 import orjson
 import structlog
 
-from milestoned.daemon.config import DaemonConfig
 from milestoned.eventlog import EventLog, parse_store_url
 from milestoned.eventlog.anchor import HEAD_FILE_NAME, HeadFile
 from milestoned.eventlog.config import PostgresConfig, SQLiteConfig, StoreConfig
@@ -46,6 +45,7 @@ from milestoned.eventlog.hashchain import open_record
 from milestoned.eventlog.recovery_card import RecoveryCard, RecoveryCardError, point_text, read_card
 from milestoned.eventlog.verify import StoreCheck
 from milestoned.eventlog.verify import check_store as verify_store
+from milestoned.shared.config import DaemonConfig
 
 log = structlog.get_logger("milestoned.recovery")
 

@@ -55,12 +55,10 @@ async def _schedule_register(
             return answer
 
         key = hashlib.sha256(json.dumps(rest, sort_keys=True).encode()).hexdigest()
-        earlier = _reattachable(service, service.register_jobs.get(key))
+        earlier = _reattachable(service, key)
         if earlier is not None:
             return {"job_id": earlier, "reattached": True}
-        job_id = service.jobs.start("register", peer.describe(), register).id
-        service.register_jobs[key] = job_id
-        return {"job_id": job_id}
+        return {"job_id": service.jobs.start("register", peer.describe(), register, key=key).id}
     upload_id = param(params, "upload_id", str, required=False)
     document = service.uploads.take(upload_id) if upload_id else param(params, "schedule", (dict, str))
     dry_run = bool(param(params, "dry_run", bool, required=False))
@@ -124,14 +122,12 @@ async def _schedule_register(
     return result
 
 
-def _reattachable(service: DaemonService, job_id: str | None) -> str | None:
+def _reattachable(service: DaemonService, key: str) -> str | None:
     """The earlier build job of the same request, while it runs or within `REATTACH_S` after it ended
-    well (the client that started it was interrupted before it wrote the files); else None."""
-    if job_id is None:
-        return None
-    try:
-        job = service.jobs.get(job_id)
-    except RpcError:  # forgotten
+    well (the client that started it was interrupted before it wrote the files), if the daemon still
+    keeps it (`jobs.KEEP_FINISHED`); else None."""
+    job = service.jobs.find(key)
+    if job is None:
         return None
     if job.state == "running":
         return job.id

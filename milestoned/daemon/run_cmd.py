@@ -31,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from milestoned.daemon.config import ConfigError, config_document, load_config
     from milestoned.daemon.config_checks import machine_problems
+    from milestoned.shared.config import ConfigError, config_document, load_config
 
     try:
         config = load_config(args.config)

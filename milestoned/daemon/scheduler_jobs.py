@@ -16,7 +16,6 @@ from typing import Any
 
 import structlog
 
-from milestoned.daemon.config import DaemonConfig
 from milestoned.daemon.http_endpoint import Metrics
 from milestoned.daemon.jsonrpc import RpcError
 from milestoned.daemon.release_method import release_schedule
@@ -24,6 +23,7 @@ from milestoned.daemon.service import DaemonService, submission_outcomes
 from milestoned.daemon.socket_server import SocketServer
 from milestoned.daemon.submissions import reconcile_intents
 from milestoned.daemon.systemd import Notifier
+from milestoned.shared.config import DaemonConfig
 
 log = structlog.get_logger("milestoned.daemon")
 

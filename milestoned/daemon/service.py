@@ -24,8 +24,6 @@ import structlog
 
 from milestoned.daemon import jsonrpc, log_methods, query_methods, registration_method, release_method
 from milestoned.daemon.chain_calls import on_chain
-from milestoned.daemon.chain_link import ChainLink
-from milestoned.daemon.config import DaemonConfig
 from milestoned.daemon.health import Health, assess
 from milestoned.daemon.health_checks import HealthChecks, sqlite_folders
 from milestoned.daemon.jobs import Jobs
@@ -43,6 +41,8 @@ from milestoned.eventlog.events import (
 )
 from milestoned.projections.projector import Projector
 from milestoned.projections.store import ProjectionStore
+from milestoned.shared.chain_link import ChainLink
+from milestoned.shared.config import DaemonConfig
 
 log = structlog.get_logger("milestoned.commands")
 T = TypeVar("T")
@@ -81,8 +81,6 @@ class DaemonService:
         self.index = LocalIndex()
         self.uploads = ScheduleUploads()
         self.jobs = Jobs()
-        self.register_jobs: dict[str, str] = {}
-        """Registration build jobs by request (`registration_method.REATTACH_S`)."""
         self.write_lock = asyncio.Lock()
         self.release_lock = asyncio.Lock()
         """Serialises building releases (which must not pick the same allocations twice); held without
@@ -313,7 +311,7 @@ class DaemonService:
             "claimable": Method(self.claimable, False, "claimable amounts per beneficiary and allocation"),
             "submissions": Method(self.submissions, False, "release transactions and their outcome"),
             "job": Method(self.job, False, "a job's state: built, submitted, confirmed"),
-            "jobs": Method(self.list_jobs, False, "the jobs since the daemon started"),
+            "jobs": Method(self.list_jobs, False, "the jobs kept: running, and the last finished"),
             "release": Method(self.release, True, "build, sign and submit release transactions"),
             "tx.submit": Method(self.tx_submit, True, "submit transactions signed elsewhere"),
             "reclaim": Method(self.reclaim, True, "after the deadline: reclaim (or export it unsigned)"),

@@ -41,7 +41,7 @@ def add_rebuild_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(path: Path | None, **overrides: Any) -> Any:
-    from milestoned.daemon.config import ConfigError, load_config, with_overrides
+    from milestoned.shared.config import ConfigError, load_config, with_overrides
 
     try:
         config = load_config(path)

@@ -10,8 +10,9 @@ module does the rest the same way for all of them:
 3. evaluate each redeemer's execution units (never guessed; locally from the UTxOs resolved in step 1,
    or by the node: `txbuilder.evaluation`), declare them with a 1% margin (the final transaction
    differs from the evaluated one in its fee and change amounts);
-4. compute the ledger's minimum fee for the final size (vkey witnesses counted), repeating until the
-   fee's own CBOR width stops moving it.
+4. pay the lowest fee that covers the ledger's minimum fee for the transaction's own size (vkey
+   witnesses counted): the fee moves the CBOR width of itself, the change and the collateral return
+   (`least_covering_fee`).
 
 A transaction that would exceed the size or execution limits raises `TooLarge` with the figures, so
 the batching builders can shrink the batch.
@@ -20,7 +21,7 @@ the batching builders can shrink the batch.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -317,6 +318,44 @@ def _reference_scripts_size(plan: TxPlan, inputs: Sequence[UTxO]) -> int:
     )
 
 
+FEE_ROUNDS = 8
+
+
+def least_covering_fee(needs: Callable[[int], int], estimate: int) -> int | None:
+    """The lowest fee that covers what the transaction paying it needs (`needs(fee) <= fee`); None when
+    raising the fee to what it needs does not settle within `FEE_ROUNDS`.
+
+    Why a search and not the first fixed point: the change and the collateral return shrink as the fee
+    grows, and each is a 9-byte CBOR integer from 2^32 lovelace and a 5-byte one below, so a fee raised
+    to cover a wide amount can narrow it (or both) and need less again; stopping there, or going back
+    and forth, overpays by up to 2 x 4 bytes' price. `needs` only falls as the fee rises (a higher fee
+    only narrows those amounts; the fee and `total_collateral` keep their 5-byte width from 65,536 to
+    2^32 lovelace, and the smallest fee is 155,381), so no fee under `needs(fee)` covers and every fee
+    over one that covers does too: raise the fee until it covers, then bisect between what it needs and
+    itself. When the estimate is what its size asks for (nearly always) that is one build; an estimate
+    a few bytes high is two; only an amount at a width edge costs the bisection (at most 9 more).
+    """
+    fee = estimate
+    for _ in range(FEE_ROUNDS):
+        needed = needs(fee)
+        if needed <= fee:
+            break
+        fee = needed
+    else:
+        return None
+    low = needs(fee)  # no lower fee covers (see above); when it is `fee` itself, that is the answer
+    if needs(low) <= low:
+        return low
+    low += 1
+    while low < fee:
+        middle = (low + fee) // 2
+        if needs(middle) <= middle:
+            fee = middle
+        else:
+            low = middle + 1
+    return fee
+
+
 async def assemble(chain: OgmiosChain, plan: TxPlan) -> BuiltTx:
     """Select, evaluate and balance `plan` into an unsigned transaction (see the module docstring)."""
     params = await chain.protocol_parameters()
@@ -447,24 +486,25 @@ async def assemble(chain: OgmiosChain, plan: TxPlan) -> BuiltTx:
             )
     # The fee's own CBOR width moves the size: start from the size without units or fee, plus what the
     # declared units add to the placeholders' encoding (so the first round usually settles: each round
-    # encodes the whole transaction). The loop stops at a fee that covers the size it produces: the
-    # first that does when settling upwards, or, when the estimate was above the size's own fee (an
-    # amount's width shrank), after trying that lower fee once.
+    # encodes the whole transaction).
     grown = sum(fees.uint_width(u.mem) + fees.uint_width(u.steps) - 2 for u in (units or {}).values())
-    fee = fees.minimum_fee(params, size + grown, mem, cpu, ref_size)
-    lowered = False
-    for _ in range(8):
-        tx = build(fee, units)
-        size = sized(tx)
-        needed_fee = fees.minimum_fee(params, size, mem, cpu, ref_size)
-        if needed_fee == fee or (needed_fee < fee and lowered):
-            break
-        lowered = lowered or needed_fee < fee
-        fee = needed_fee
-    else:
+    tried: dict[int, tuple[Transaction, int, int]] = {}
+
+    def needs(fee: int) -> int:
+        """The fee the transaction paying `fee` needs for its size (each fee built once)."""
+        if fee not in tried:
+            paying = build(fee, units)
+            paying_size = sized(paying)
+            tried[fee] = (paying, paying_size, fees.minimum_fee(params, paying_size, mem, cpu, ref_size))
+        return tried[fee][2]
+
+    settled = least_covering_fee(needs, fees.minimum_fee(params, size + grown, mem, cpu, ref_size))
+    if settled is None:
         raise TxBuildError(
-            f"the fee of this {plan.kind} did not settle (last {fee:,} lovelace); please report it"
+            f"the fee of this {plan.kind} did not settle (last {max(tried):,} lovelace); please report it"
         )
+    fee = settled
+    tx, size, _ = tried[fee]
     if size > fees.max_tx_size(params):
         raise TooLarge(
             f"this {plan.kind} would be {size:,} bytes, over the limit of {fees.max_tx_size(params):,}",

@@ -15,7 +15,6 @@ from pycardano import Address, Network, PaymentSigningKey
 from rich.console import Console
 
 from milestoned.daemon.app import running_daemon
-from milestoned.daemon.config import with_overrides
 from milestoned.daemon.demo_wiring import (
     commit_demo_signatures,
     demo_config,
@@ -23,6 +22,7 @@ from milestoned.daemon.demo_wiring import (
     register_demo_schedule,
     rpc,
 )
+from milestoned.shared.config import with_overrides
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 M1 = "M1-testnet-launch"

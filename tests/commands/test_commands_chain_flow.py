@@ -14,7 +14,6 @@ from daemon_process import eventually
 from rich.console import Console
 
 from milestoned.daemon.app import running_daemon
-from milestoned.daemon.config import with_overrides
 from milestoned.daemon.demo_wiring import (
     RECLAIM_OFFSET_MS,
     commit_demo_signatures,
@@ -22,6 +21,7 @@ from milestoned.daemon.demo_wiring import (
     register_demo_schedule,
     rpc,
 )
+from milestoned.shared.config import with_overrides
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 M1 = "M1-testnet-launch"

@@ -13,8 +13,8 @@ from daemon_process import eventually
 from rich.console import Console
 
 from milestoned.daemon.app import running_daemon
-from milestoned.daemon.config import with_overrides
 from milestoned.daemon.demo_wiring import RECLAIM_OFFSET_MS, demo_config, register_demo_schedule, rpc
+from milestoned.shared.config import with_overrides
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from daemon_process import REPO
 
-from milestoned.daemon.config import ConfigError, load_config
 from milestoned.daemon.config_checks import machine_problems
+from milestoned.shared.config import ConfigError, load_config
 
 
 def check_config(path: Path) -> subprocess.CompletedProcess[str]:

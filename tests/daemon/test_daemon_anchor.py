@@ -14,13 +14,13 @@ from pycardano import Address, Network, PaymentSigningKey, PaymentVerificationKe
 
 from milestoned.daemon.anchor_job import anchor_head
 from milestoned.daemon.app import running_daemon
-from milestoned.daemon.config import with_overrides
 from milestoned.daemon.demo_wiring import demo_config, demo_seed, rpc
 from milestoned.domain.attestation import sign_attestation
 from milestoned.domain.head_anchor import HEAD_ANCHOR_LABEL, HeadAnchor, mismatches, read_anchor
 from milestoned.eventlog import EventLog, SQLiteConfig
 from milestoned.eventlog.events import HeadAnchored, OracleSignatureCommitted
 from milestoned.eventlog.verify import verify
+from milestoned.shared.config import with_overrides
 
 
 def anchors_on_chain(devnet: Any) -> list[tuple[str, HeadAnchor]]:

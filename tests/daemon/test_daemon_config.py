@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from milestoned.daemon.config import ConfigError, load_config
 from milestoned.daemon.jsonrpc import RpcError, parse_request
 from milestoned.daemon.logs import REDACTED, redact_secrets
+from milestoned.shared.config import ConfigError, load_config
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -1,5 +1,5 @@
 """Configuration readers and checks added since the first mutation run: tests for mutants of
-`daemon/config.py` that survived (issue 19). Each problem is matched whole."""
+`shared/config.py` that survived (issue 19). Each problem is matched whole."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from test_daemon_config_mutants import loaded, problems
 
-from milestoned.daemon.config import DevnetSettings
+from milestoned.shared.config import DevnetSettings
 
 
 def test_the_documented_admin_reserve_is_the_default() -> None:

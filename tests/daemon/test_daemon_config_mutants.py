@@ -1,4 +1,4 @@
-"""Configuration bounds, defaults and readers: tests for mutants of `daemon/config.py` that survived
+"""Configuration bounds, defaults and readers: tests for mutants of `shared/config.py` that survived
 (issue 19). Each range is tried at both of its ends and one step beyond, each reader on every form it
 takes, and each problem is matched whole.
 """
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from milestoned.daemon.config import (
+from milestoned.domain.network import CardanoNetwork
+from milestoned.shared.config import (
     NETWORK_MAGIC,
     ConfigError,
     DaemonConfig,
@@ -18,7 +19,6 @@ from milestoned.daemon.config import (
     load_config,
     with_overrides,
 )
-from milestoned.domain.network import CardanoNetwork
 
 
 def problems(path: Path | None = None, **env: str) -> list[str]:

@@ -13,7 +13,6 @@ import orjson
 import pytest
 
 from milestoned.daemon import jsonrpc, query_methods
-from milestoned.daemon.config import DaemonConfig, with_overrides
 from milestoned.daemon.peercred import AdminPolicy, Peer
 from milestoned.daemon.service import DaemonService
 from milestoned.eventlog import EventLog, parse_store_url
@@ -21,6 +20,7 @@ from milestoned.eventlog.events import AllocationLocked, Event
 from milestoned.eventlog.testing import TEST_SLOTS, ChainSimulator, make_schedule
 from milestoned.projections.projector import Projector
 from milestoned.projections.store import ProjectionStore
+from milestoned.shared.config import DaemonConfig, with_overrides
 
 ROOT = Peer(0, 0, 1, frozenset())
 BATCH = 4

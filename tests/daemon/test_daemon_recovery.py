@@ -29,11 +29,11 @@ from daemon_process import eventually
 from rich.console import Console
 
 from milestoned.daemon.app import RunningDaemon, StartupError, running_daemon
-from milestoned.daemon.config import DaemonConfig, with_overrides
 from milestoned.daemon.demo_wiring import commit_demo_signatures, demo_config, register_demo_schedule, rpc
 from milestoned.devnet.service import Devnet, run_devnet
 from milestoned.eventlog.config import PostgresConfig
 from milestoned.eventlog.testing import postgres_for_tests
+from milestoned.shared.config import DaemonConfig, with_overrides
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 M1, M2 = "M1-testnet-launch", "M2-security-audit"

@@ -14,9 +14,9 @@ from daemon_process import eventually
 from rich.console import Console
 
 from milestoned.daemon.app import RunningDaemon, running_daemon
-from milestoned.daemon.config import with_overrides
 from milestoned.daemon.demo_wiring import commit_demo_signatures, demo_config, register_demo_schedule, rpc
 from milestoned.ogmios.connection import OgmiosConnection
+from milestoned.shared.config import with_overrides
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 M1, M2 = "M1-testnet-launch", "M2-security-audit"

@@ -117,7 +117,7 @@ def test_a_damaged_head_file_is_reported_not_trusted(tmp_path: Path) -> None:
 
 def test_doctor_verifies_the_event_log_as_the_daemon_does(tmp_path: Path) -> None:
     from milestoned.commands.doctor_cmd import _log_check
-    from milestoned.daemon.config import DaemonConfig, with_overrides
+    from milestoned.shared.config import DaemonConfig, with_overrides
 
     config = with_overrides(DaemonConfig(), store={"data_dir": str(tmp_path)})
     log_config, _ = written_log(tmp_path)
@@ -132,8 +132,8 @@ def test_doctor_verifies_the_event_log_as_the_daemon_does(tmp_path: Path) -> Non
 def test_two_recoveries_in_one_second_never_share_a_damaged_folder(tmp_path: Path) -> None:
     import time
 
-    from milestoned.daemon.config import DaemonConfig, with_overrides
     from milestoned.daemon.recovery import free_stamp, stamp
+    from milestoned.shared.config import DaemonConfig, with_overrides
 
     config = with_overrides(DaemonConfig(), store={"data_dir": str(tmp_path)})
     now = time.time()

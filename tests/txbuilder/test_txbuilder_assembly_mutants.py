@@ -52,6 +52,7 @@ from milestoned.txbuilder.assembly import (
     TooLarge,
     TxPlan,
     assemble,
+    least_covering_fee,
     pick_collateral,
     select_inputs,
 )
@@ -429,18 +430,20 @@ def test_a_payment_over_the_size_limit_is_refused_with_its_size() -> None:
     assert at_limit.size <= probe.value.size
 
 
-def test_a_change_at_the_edge_of_a_cbor_width_settles_on_the_fee_that_covers_it() -> None:
+def test_a_change_at_the_edge_of_a_cbor_width_settles_on_the_lowest_fee_that_covers_it() -> None:
     """A change just over 2^32 lovelace is a 9-byte integer, just under it a 5-byte one: raising the fee
     by those 4 bytes' price pushes the change under 2^32, which makes the lower fee enough again. The
-    loop must stop on the higher fee (it covers its size) instead of going back and forth."""
+    loop must neither go back and forth nor keep the raised fee: the lowest fee that covers its size is
+    the first that makes the change a 5-byte integer (2^32 - 1), 89 lovelace over the lower fee, whose
+    size asks for the lower fee alone; every fee under it leaves the change wide and falls short."""
     width_fee = 4 * 44  # the 4 more bytes of a 9-byte change, at 44 lovelace a byte
     low = build(StubChain(), payment_plan(utxo(1, 2**32 - 10_000_000)))  # change far under 2^32
     edge = 2**32 + 2_000_000 + low.fee + width_fee // 2  # change at the lower fee: 2^32 + 88
     built = build(StubChain(), payment_plan(utxo(1, edge)))
     change = value_of(built.tx.transaction_body.outputs[-1]).coin
-    assert built.fee == low.fee + width_fee
-    assert change == 2**32 + width_fee // 2 - width_fee < 2**32
-    assert built.fee >= fees.minimum_fee(PARAMS, built_size(built), 0, 0, 0)
+    assert built.fee == low.fee + width_fee // 2 + 1
+    assert change == 2**32 - 1
+    assert fees.minimum_fee(PARAMS, built_size(built), 0, 0, 0) == low.fee < built.fee
     assert_balanced(built)
 
 
@@ -466,6 +469,70 @@ def test_a_fee_raised_past_two_width_edges_is_lowered_to_the_one_that_covers_it(
     assert value_of(body.collateral_return).coin >= 2**32  # the collateral return: a 9-byte integer
     assert built.fee == fees.minimum_fee(PARAMS, built_size(built), built.mem, built.cpu, 0)
     assert_balanced(built)
+
+
+@pytest.mark.parametrize(
+    ("change_wide_to", "return_wide_to", "lowest"),
+    [
+        (100, 300, 176),  # over E + 100 only the collateral return is wide: E + 176 covers, nothing under it
+        (100, 120, 121),  # over E + 120 neither is wide: E + 121 covers (the size's fee is E), E + 120 not
+    ],
+)
+def test_a_fee_that_narrows_both_amounts_at_once_comes_down_to_the_lowest_that_covers(
+    change_wide_to: int, return_wide_to: int, lowest: int
+) -> None:
+    """Both the change and the collateral return near 2^32 lovelace: each is a 9-byte integer while the
+    fee is at most E + `change_wide_to` (the change) or E + `return_wide_to` (the collateral return),
+    where E is the fee with both at 5 bytes. The first estimate E makes both wide, which asks for
+    E + 2 x 176; there both are narrow again, whose size asks only for E. Going back and forth between
+    the two and keeping E + 352 overpays: the lowest fee that covers its own size is E + `lowest`, the
+    first fee that is at least what its size asks for (E + 352 while both are wide, E + 176 while one is,
+    E when none is)."""
+    budgets = [("mint", 0, 1_000_000, 123_456_789)]
+    narrow = build(StubChain(budgets=budgets), mint_plan(utxo(1, 20_000_000), utxo(2, 10_000_000)))
+    estimate = narrow.fee  # both amounts 5-byte integers, as at the fee reserve
+    change_edge = 2**32 + 2_000_000 + estimate + change_wide_to  # the change is 2^32 at E + change_wide_to
+    return_edge = 2**32 + fees.required_collateral(PARAMS, estimate + return_wide_to)
+    built = build(StubChain(budgets=budgets), mint_plan(utxo(1, change_edge), utxo(2, return_edge)))
+    body = built.tx.transaction_body
+    assert body.collateral == [utxo(2, return_edge).input] and body.inputs == [utxo(1, change_edge).input]
+    assert built.fee == estimate + lowest
+    assert value_of(body.outputs[-1]).coin == 2**32 + change_wide_to - lowest < 2**32
+    wide_return = value_of(body.collateral_return).coin >= 2**32
+    assert wide_return == (lowest <= return_wide_to)
+    needed = fees.minimum_fee(PARAMS, built_size(built), built.mem, built.cpu, 0)
+    assert needed == estimate + (176 if wide_return else 0) <= built.fee
+    assert_balanced(built)
+
+
+def test_the_least_covering_fee_is_the_lowest_that_covers_from_any_estimate() -> None:
+    """Against every fee tried one by one: a size fee that falls by 176 at each of two edges (the change
+    and the collateral return turning 5-byte integers), at pairs of edges around E, from estimates under,
+    at and over the answer; the lowest fee as estimate costs one build when it is exactly what its size
+    asks for, any other a bisection, not a walk."""
+    base = 200_000
+    asked: list[int] = []
+    for change_edge in range(base - 28, base + 400, 7):  # both grids hold E itself: the lowest is then E + 1
+        for return_edge in range(base - 33, base + 400, 11):
+
+            def needs(fee: int, c: int = change_edge, r: int = return_edge) -> int:
+                asked.append(fee)
+                return base + 176 * (fee <= c) + 176 * (fee <= r)
+
+            lowest = next(fee for fee in range(base, base + 353) if needs(fee) <= fee)
+            fixed_point = needs(lowest) == lowest  # no search can then find a lower fee
+            for estimate in (base, base + 100, base + 176, base + 352, lowest):
+                asked.clear()
+                assert least_covering_fee(needs, estimate) == lowest, (change_edge, return_edge, estimate)
+                assert len(set(asked)) <= (1 if estimate == lowest and fixed_point else 12)
+
+    def flat(fee: int) -> int:
+        asked.append(fee)
+        return base
+
+    asked.clear()
+    assert least_covering_fee(flat, base) == base and set(asked) == {base}
+    assert least_covering_fee(lambda fee: fee + 1, base) is None  # never settles: the caller reports it
 
 
 def reference_scripts_plan(wallet: int, collateral: int, script_size: int) -> TxPlan:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from milestoned.daemon.config import ConfigError, load_config
+from milestoned.shared.config import ConfigError, load_config
 
 
 def test_off_by_default_and_read_from_the_environment() -> None:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from milestoned.daemon.config import DaemonConfig, with_overrides
 from milestoned.daemon.peercred import AdminPolicy
 from milestoned.daemon.service import DaemonService
 from milestoned.eventlog import EventLog, parse_store_url
 from milestoned.eventlog.testing import TEST_SLOTS, ChainSimulator, make_schedule
 from milestoned.projections.projector import Projector
 from milestoned.projections.store import ProjectionStore
+from milestoned.shared.config import DaemonConfig, with_overrides
 from milestoned.web import source
 
 

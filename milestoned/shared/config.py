@@ -3,7 +3,7 @@
 Why a plain value built by a pure function: the operator's file, the environment (systemd's
 `Environment=`, a container's `-e`) and the defaults meet in ONE place (`load_config`), and every problem
 is reported at once with the key, what was wrong and how to write it, before anything opens a socket or a
-database. Nothing here reads a file the configuration names: `config_checks` does (the wallet key),
+database. Nothing here reads a file the configuration names: `daemon.config_checks` does (the wallet key),
 in `milestoned run` and `--check-config`.
 
     [chain]      ogmios_url = "ws://127.0.0.1:1337" | "embedded-devnet"; network; start

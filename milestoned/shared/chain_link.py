@@ -3,6 +3,7 @@
 Why a second connection beside chain sync: chain sync pipelines `nextBlock` and may be mid-intersection;
 queries (tip, protocol parameters, UTxOs, submit) must not wait behind it. This link reconnects lazily:
 a failed query marks it disconnected (the health answer says so) and the next use tries again.
+`milestonectl doctor` and `log report` use the same link for the node's facts and a devnet's slot clock.
 
 The slot clock of the projections: the public networks use their published constants (so a replay gives
 the same bytes on any machine); the devnet's start time is whatever the devnet says, read once.

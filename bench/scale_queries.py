@@ -13,10 +13,11 @@ later, so that the first round arrives at the rate of every later one (CLIENTS p
 50 first requests left within the same millisecond, 50 ms after the socket appeared, they queued behind
 each other: about 20 ms of the daemon's work on an idle core (a status answer takes 0.08 ms of it, a
 claimable one 0.5 ms), on 2 cores shared with the devnet and this load generator, while the follower
-began its catch-up. That one queue held the slowest answers of nearly every run (p99 18-90 ms, with or
-without the daemon's changes that came with this; of the answers after it, the 4th slowest, about the
-p99, was 12 and 21 ms in two traced runs): it measured a burst of simultaneous first requests, not the
-answers during indexing that the figure is about. The clients stay 50, and concurrent, from the start.
+began its catch-up. That one queue held the slowest answers of nearly every run (p99 18-91 ms, with or
+without the daemon's changes that came with this; of the answers after it, the 4th slowest of each
+method, about the p99, was 9/21 and 12/19 ms for status/claimable in two traced runs): it measured a
+burst of simultaneous first requests, not the answers during indexing that the figure is about. The
+clients stay 50, and concurrent, from the start.
 
 Figures (bench/results.json):
 - `scale.status_p99_ms`, `scale.claimable_p99_ms`: p99 of the answers given from the daemon's start until

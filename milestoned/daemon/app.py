@@ -26,6 +26,7 @@ from typing import Any
 
 import structlog
 
+from milestoned.contracts.loader import prepare as prepare_scripts
 from milestoned.daemon.attestations_method import http_attestations
 from milestoned.daemon.http_endpoint import HttpEndpoint, Metrics
 from milestoned.daemon.peercred import AdminPolicy
@@ -211,6 +212,9 @@ async def _running_daemon(
             tasks: list[asyncio.Task[Any]] = []
             scheduler: Any = None
             try:
+                # what the follower would otherwise decode at the first registration it meets, in the
+                # first blocks of a catch-up while the first clients ask their questions
+                await asyncio.to_thread(prepare_scripts)
                 # the election's first round before the socket opens: a daemon that can lead answers
                 # its first client as the leader, never as a follower of term 0
                 await _lead_or_follow(service, url, config, tasks)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 
 from pycardano import Address, PointerAddress, VerificationKeyHash
-from pycardano.crypto.bech32 import Encoding, bech32_decode, bech32_encode, convertbits
+from pycardano.crypto.bech32 import convertbits
 
+from milestoned.domain import bech32
 from milestoned.domain.json_types import json_type_name
 from milestoned.domain.network import CardanoNetwork
 from milestoned.domain.validation_errors import InputProblem
@@ -51,9 +52,10 @@ def parse_payment_address(value: object, network: CardanoNetwork | None) -> Addr
         raise AddressError(
             "has spaces or line breaks around the address", "remove them; copy only the address itself"
         )
-    hrp, data, spec = bech32_decode(text)
-    if hrp is None or data is None or spec is not Encoding.BECH32:  # a Bech32m checksum is not Cardano's
+    decoded = bech32.decode(text)  # a Bech32m checksum (not Cardano's) is refused too
+    if decoded is None:
         raise _undecodable(text, prefix)
+    hrp, data = decoded
     if hrp in _STAKE_PREFIXES:
         raise AddressError(
             f"{_abbreviate(text)} is a stake (reward) address, which cannot hold tokens",
@@ -163,7 +165,7 @@ def canonical_address(address: Address) -> str:
     more pure-Python checksum; a schedule of 10,000 allocations reads thousands of addresses)."""
     if address.is_byron:
         return str(address.encode())
-    return str(bech32_encode(address.hrp, convertbits(bytes(address), 8, 5), Encoding.BECH32))
+    return bech32.encode(address.hrp, convertbits(bytes(address), 8, 5))
 
 
 def _expected_prefix(network: CardanoNetwork | None) -> str:

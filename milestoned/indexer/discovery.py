@@ -20,6 +20,10 @@ is assembled across restarts, and a rollback of any part forgets just that part)
 so a rollback below it undoes the schedule and its allocations together, and a rollback above it nothing.
 Anything that fails a check is a `Rejection` (a reason code for the metrics counter, and a message for the
 one log line), never an exception and never a schedule.
+
+The schedule parser is imported with this module, not at the first registration met: that registration
+comes in the first blocks of a daemon's catch-up, while it answers its first clients, and importing the
+parser then took 20-50 ms of the follower's thread (bench/scale_queries.py, traced).
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ from milestoned.domain.registration_metadata import (
     assemble,
     read_part,
 )
+from milestoned.domain.schedule_canonical import schedule_document
+from milestoned.domain.schedule_file import ScheduleValidationError, parse_schedule_json
 from milestoned.eventlog.events import (
     AllocationLocked,
     ChainEvent,
@@ -235,9 +241,6 @@ def complete(
 ) -> list[ChainEvent] | Rejection | None:
     """`ScheduleDiscovered` and the schedule's `AllocationLocked` events once `parts` complete a
     registration that checks out; None while parts are missing; a `Rejection` when it cannot be one."""
-    from milestoned.domain.schedule_canonical import schedule_document
-    from milestoned.domain.schedule_file import ScheduleValidationError, parse_schedule_json
-
     if _still_missing(parts):
         return None
     newest = parts[-1]

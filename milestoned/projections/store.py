@@ -153,11 +153,22 @@ INDEXES = (
 INSERT_TIP = "INSERT INTO proj_chain_tip (id, slot, header_hash, chain_time_ms) VALUES (1, ?, ?, ?)"
 SELECT_SIGNATURES = "SELECT schedule_id, milestone_id, oracle_key FROM proj_signatures"
 SELECT_EXITS = "SELECT out_ref, schedule_id, tx_id, slot FROM {table}"
-SELECT_EXITS_OF = (
-    "SELECT e.out_ref, e.schedule_id, e.tx_id, e.slot FROM {table} e "
-    "JOIN proj_locks l ON l.out_ref = e.out_ref WHERE l.beneficiary = ?"
+SELECT_LOCKS = (
+    "SELECT out_ref, schedule_id, milestone_id, beneficiary, amount, vesting_time_ms, tx_id, slot "
+    "FROM proj_locks"
 )
-"""One beneficiary's exits: a claimable answer for one address reads its few rows, not every release."""
+SELECT_LOCKS_AND_EXITS_OF = (
+    "SELECT l.out_ref, l.schedule_id, l.milestone_id, l.beneficiary, l.amount, l.vesting_time_ms, l.tx_id, "
+    "l.slot, r.out_ref AS r_out_ref, r.schedule_id AS r_schedule_id, r.tx_id AS r_tx_id, r.slot AS r_slot, "
+    "c.out_ref AS c_out_ref, c.schedule_id AS c_schedule_id, c.tx_id AS c_tx_id, c.slot AS c_slot "
+    "FROM proj_locks l LEFT JOIN proj_releases r ON r.out_ref = l.out_ref "
+    "LEFT JOIN proj_reclaims c ON c.out_ref = l.out_ref WHERE l.beneficiary = ?"
+)
+"""One beneficiary's locks with their release and reclaim (each out-ref exits at most once per table):
+a claimable answer for one address reads its few rows, not every exit of every schedule, and in one
+statement instead of three (the reader thread gives the interpreter lock up at each statement, and
+gets it back only after the follower's thread had its turn). Every column is named apart: PostgreSQL's
+rows are dicts by column name."""
 CHAIN_TABLES = ("proj_locks", "proj_releases", "proj_reclaims", "proj_discovered")
 SELECT_SCHEDULES = (
     "SELECT schedule_id, quorum, oracle_keys FROM proj_schedules "
@@ -307,27 +318,18 @@ class ProjectionStore:
                 for r in self._rows(cursor, SELECT_SCHEDULES)
             )
             signatures = tuple(SignatureFact(*r) for r in self._rows(cursor, SELECT_SIGNATURES))
-            lock_sql = (
-                "SELECT out_ref, schedule_id, milestone_id, beneficiary, amount, vesting_time_ms, "
-                "tx_id, slot FROM proj_locks"
-            )
-            lock_rows = (
-                self._rows(cursor, lock_sql + " WHERE beneficiary = ?", (beneficiary,))
-                if beneficiary is not None
-                else self._rows(cursor, lock_sql)
-            )
-            locks = tuple(LockFact(r[0], r[1], r[2], r[3], int(r[4]), r[5], r[6], r[7]) for r in lock_rows)
-            releases, reclaims = (
-                tuple(
-                    ExitFact(*r)
-                    for r in (
-                        self._rows(cursor, SELECT_EXITS_OF.format(table=table), (beneficiary,))
-                        if beneficiary is not None
-                        else self._rows(cursor, SELECT_EXITS.format(table=table))
-                    )
+            if beneficiary is not None:
+                rows = self._rows(cursor, SELECT_LOCKS_AND_EXITS_OF, (beneficiary,))
+                locks = tuple(LockFact(r[0], r[1], r[2], r[3], int(r[4]), r[5], r[6], r[7]) for r in rows)
+                releases = tuple(ExitFact(*r[8:12]) for r in rows if r[8] is not None)
+                reclaims = tuple(ExitFact(*r[12:16]) for r in rows if r[12] is not None)
+            else:
+                rows = self._rows(cursor, SELECT_LOCKS)
+                locks = tuple(LockFact(r[0], r[1], r[2], r[3], int(r[4]), r[5], r[6], r[7]) for r in rows)
+                releases, reclaims = (
+                    tuple(ExitFact(*r) for r in self._rows(cursor, SELECT_EXITS.format(table=table)))
+                    for table in ("proj_releases", "proj_reclaims")
                 )
-                for table in ("proj_releases", "proj_reclaims")
-            )
             tip = self._tip(cursor)
         return Facts(schedules, signatures, locks, releases, reclaims, tip)
 

@@ -59,6 +59,31 @@ def test_schedule_id_is_the_applied_policy_hash_and_is_reproducible() -> None:
 @pytest.mark.parametrize(
     "change",
     [
+        {},
+        {"token_name": b"", "nonce": b""},
+        {"token_name": b"\xff" * 32, "nonce": bytes(range(256)) * 2},  # byte strings of several chunks
+        {"oracle_keys": tuple(bytes([i]) * 32 for i in range(1, 8)), "quorum": 7},
+        {"reclaim_deadline_ms": 0},
+        {"reclaim_deadline_ms": 2**63 - 1, "quorum": 1, "oracle_keys": (b"\x07" * 32,)},
+    ],
+)
+def test_the_policy_applied_bit_by_bit_is_what_uplc_encodes(change: dict[str, object]) -> None:
+    """`_apply` splices the template's flat bits with the encoded arguments instead of decoding and
+    encoding the whole program; the bytes (so the schedule id) are exactly uplc's, whatever the
+    arguments' lengths do to the byte alignment of what follows them."""
+    blueprint = loader.default_blueprint()
+    arguments = loader.parameter_data(dataclasses.replace(PARAMETERS, **change), blueprint.validator_hash)
+    spliced = loader._apply.__wrapped__(blueprint.policy_template, arguments)
+    assert spliced == loader._apply_by_uplc(blueprint.policy_template, arguments)
+    odd = arguments[:-1]  # an odd number of arguments moves the template's bits: uplc's own way then
+    assert loader._apply.__wrapped__(blueprint.policy_template, odd) == loader._apply_by_uplc(
+        blueprint.policy_template, odd
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
         {"nonce": b"n2"},
         {"quorum": 3},
         {"oracle_keys": (b"\x02" * 32, b"\x01" * 32, b"\x03" * 32)},

@@ -240,6 +240,11 @@ class ReleaseWorkers:
                 )
             return self._pool
 
+    async def start(self) -> None:
+        """Start every worker and wait until each is warm (a first release then pays no start-up)."""
+        executor = self._executor()
+        await asyncio.gather(*(asyncio.wrap_future(executor.submit(warm)) for _ in range(self.size)))
+
     async def build(
         self, job: ReleaseTxJob, known: Mapping[TransactionInput, TransactionOutput]
     ) -> tuple[BuiltTx, list[dict[str, Any]]]:

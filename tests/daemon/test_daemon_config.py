@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -75,6 +76,13 @@ def test_every_problem_is_listed_with_key_and_fix(tmp_path: Path) -> None:
         "MILESTONED_HTTP_PORTT",
     ):
         assert expected in text, expected
+
+
+def test_release_build_workers_default_to_the_cores_and_0_builds_in_process() -> None:
+    assert load_config(None, environ={}).release.build_workers == (os.cpu_count() or 1)
+    assert load_config(None, environ={"MILESTONED_RELEASE_BUILD_WORKERS": "0"}).release.build_workers == 0
+    with pytest.raises(ConfigError, match=r"release.build_workers: must be 0 .* not -1"):
+        load_config(None, environ={"MILESTONED_RELEASE_BUILD_WORKERS": "-1"})
 
 
 def test_unreadable_and_invalid_toml(tmp_path: Path) -> None:

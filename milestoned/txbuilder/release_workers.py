@@ -31,6 +31,8 @@ import asyncio
 import concurrent.futures
 import functools
 import multiprocessing
+import multiprocessing.connection
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -212,11 +214,21 @@ def built_from(result: WorkerResult, known: Mapping[TransactionInput, Transactio
 
 
 def warm() -> None:
-    """A worker's start: the imports and the native evaluator, loaded before the first task."""
+    """A worker's start: the imports and the native evaluator, loaded before the first task; and a
+    watch on the parent, so a daemon killed (SIGKILL, OOM) leaves no worker behind (a pool's workers
+    wait on a queue whose writing end they hold themselves: they would never see it close)."""
     from milestoned.contracts.evaluation import evaluator_in_use
     from milestoned.txbuilder import allocations, registration, release  # noqa: F401
 
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.sentinel is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True, name="parent watch").start()
     evaluator_in_use()
+
+
+def _exit_with(sentinel: int) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(0)
 
 
 class ReleaseWorkers:

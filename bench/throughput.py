@@ -10,7 +10,7 @@ order as soon as it is built (the devnet checks one while the next is built), th
 Registration is not timed.
 
 - `release.allocations_per_s`: 1,000 over the seconds from the start of the build to the last
-  confirmation (each transaction built in a worker process, as the daemon does).
+  confirmation (built in this process, evaluation in threads: the daemon's default).
 - `release.allocations_per_s_processes`: build only (checks, payouts, evaluation, fee; nothing sent),
   the 1,000 allocations over one lane per core, each transaction built in a worker process
   (`release_workers`, a warm pool); `release.allocations_per_s_threads`: the same lanes built in this
@@ -184,13 +184,7 @@ async def _measure() -> dict[str, float]:
                 tails[lane] = (built, task)
 
         release = await build_release(
-            chain,
-            definition,
-            signatures,
-            _address(operator),
-            lanes=lanes,
-            on_built=send_when_built,
-            workers=workers,
+            chain, definition, signatures, _address(operator), lanes=lanes, on_built=send_when_built
         )
         built_s = time.perf_counter() - started
         await asyncio.gather(*(task for _, task in tails))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -78,9 +77,9 @@ def test_every_problem_is_listed_with_key_and_fix(tmp_path: Path) -> None:
         assert expected in text, expected
 
 
-def test_release_build_workers_default_to_the_cores_and_0_builds_in_process() -> None:
-    assert load_config(None, environ={}).release.build_workers == (os.cpu_count() or 1)
-    assert load_config(None, environ={"MILESTONED_RELEASE_BUILD_WORKERS": "0"}).release.build_workers == 0
+def test_release_build_workers_are_opt_in_and_a_negative_count_is_refused() -> None:
+    assert load_config(None, environ={}).release.build_workers == 0
+    assert load_config(None, environ={"MILESTONED_RELEASE_BUILD_WORKERS": "4"}).release.build_workers == 4
     with pytest.raises(ConfigError, match=r"release.build_workers: must be 0 .* not -1"):
         load_config(None, environ={"MILESTONED_RELEASE_BUILD_WORKERS": "-1"})
 

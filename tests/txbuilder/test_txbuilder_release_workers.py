@@ -28,7 +28,7 @@ from milestoned.txbuilder.assembly import BuiltTx
 from milestoned.txbuilder.errors import InsufficientFunds
 from milestoned.txbuilder.registration import build_registration
 from milestoned.txbuilder.release import build_release
-from milestoned.txbuilder.release_workers import ReleaseWorkers
+from milestoned.txbuilder.release_workers import ReleaseWorkers, shared_workers
 from milestoned.txbuilder.signing import sign
 
 
@@ -111,3 +111,10 @@ async def test_a_lane_short_of_funds_fails_as_in_process_and_stops_the_others(
     assert "has 2,000,000 lovelace" in str(there.value)
     assert (there.value.needed, there.value.available) == (here.value.needed, here.value.available)
     assert handed == at_failure  # the other lane handed nothing over after the failure
+
+
+def test_the_daemon_s_pool_is_one_per_size_and_none_for_0() -> None:
+    assert shared_workers(0) is None  # release.build_workers = 0: built in the daemon's process
+    first = shared_workers(3)
+    assert first is not None and first.size == 3
+    assert shared_workers(3) is first  # every round and release reuses the same (warm) pool

@@ -227,8 +227,9 @@ async def _build_once(
             # still submitted one at a time, each intent recorded before its send
             lanes=os.cpu_count() or 1,
             limit=limit,
-            # each transaction built in a worker process (created once, kept warm across rounds):
-            # pycardano's encoding holds the GIL, so threads only spread the evaluation
+            # with release.build_workers > 0 (opt-in), each transaction is built in a worker process
+            # of a pool created once and kept warm across rounds: pycardano's encoding holds the GIL,
+            # so threads only spread the evaluation; 0 (the default) builds here
             workers=shared_workers(service.config.release.build_workers),
         ),
     )

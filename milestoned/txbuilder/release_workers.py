@@ -178,8 +178,7 @@ def build_release_tx(job: ReleaseTxJob) -> WorkerResult:
     try:
         built = _loop().run_until_complete(assemble(OfflineChain(job.parameters, job.chain_time), plan))
     except TxBuildError as exc:
-        fields = {k: v for k, v in vars(exc).items() if not k.startswith("_")}
-        return WorkerResult(error=type(exc).__name__, message=str(exc), fields=tuple(fields.items()))
+        return failure(exc)
     return WorkerResult(
         tx_cbor=built.tx.to_cbor(),
         tx_id=built.tx_id.payload,
@@ -189,6 +188,12 @@ def build_release_tx(job: ReleaseTxJob) -> WorkerResult:
         signers=tuple(h.payload for h in built.signers),
         payouts=tuple(described),
     )
+
+
+def failure(error: TxBuildError) -> WorkerResult:
+    """A build error as a worker answers it (its class name, message and fields)."""
+    fields = {k: v for k, v in vars(error).items() if not k.startswith("_")}
+    return WorkerResult(error=type(error).__name__, message=str(error), fields=tuple(fields.items()))
 
 
 def rebuilt_error(result: WorkerResult) -> TxBuildError:

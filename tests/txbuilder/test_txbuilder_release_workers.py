@@ -8,6 +8,7 @@ the other lanes stopped: nothing more is handed over once the release has failed
 from __future__ import annotations
 
 import asyncio
+import pickle
 from collections.abc import Iterator
 
 import pytest
@@ -24,11 +25,17 @@ from txbuilder_support import (
 from milestoned.domain.attestation import OracleSignature
 from milestoned.domain.schedule import ScheduleDefinition
 from milestoned.txbuilder import release
-from milestoned.txbuilder.assembly import BuiltTx
-from milestoned.txbuilder.errors import InsufficientFunds
+from milestoned.txbuilder.assembly import BuiltTx, TooLarge
+from milestoned.txbuilder.errors import InsufficientFunds, NoCollateral, Refusal, TxBuildError
 from milestoned.txbuilder.registration import build_registration
 from milestoned.txbuilder.release import build_release
-from milestoned.txbuilder.release_workers import ReleaseWorkers, shared_workers
+from milestoned.txbuilder.release_workers import (
+    ReleaseWorkers,
+    WorkerResult,
+    failure,
+    rebuilt_error,
+    shared_workers,
+)
 from milestoned.txbuilder.signing import sign
 
 
@@ -118,3 +125,22 @@ def test_the_daemon_s_pool_is_one_per_size_and_none_for_0() -> None:
     first = shared_workers(3)
     assert first is not None and first.size == 3
     assert shared_workers(3) is first  # every round and release reuses the same (warm) pool
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        TooLarge("this release would be 17,000 bytes", size=17_000, mem=None, cpu=12),
+        InsufficientFunds("the paying wallet has 2 lovelace", needed=3, available=2),
+        NoCollateral("no collateral"),
+        Refusal("allocation_locked", "not vested yet", passes_at_ms=1_000),
+        TxBuildError("the fee did not settle"),
+    ],
+)
+def test_a_worker_s_build_error_comes_back_as_the_same_exception(error: TxBuildError) -> None:
+    answer = pickle.loads(pickle.dumps(failure(error)))  # what crosses from the worker
+    assert isinstance(answer, WorkerResult)
+    rebuilt = rebuilt_error(answer)
+    assert type(rebuilt) is type(error)
+    assert str(rebuilt) == str(error)
+    assert vars(rebuilt) == vars(error)  # TooLarge's size/mem/cpu shrink the batch, needed/available...

@@ -3,7 +3,10 @@
 WHY processes: a release transaction's build is evaluation (native, releases the GIL, so threads run
 it in parallel) plus about as much pycardano work (outputs, encoding, the script data hash, the fee
 loop), which holds the GIL: with threads only the evaluation used more cores. A worker process runs the
-whole build, so each core builds a lane's transaction of its own.
+whole build, so each core builds a lane's transaction of its own. The price: 15 to 25% more CPU per
+transaction (its UTxOs encoded, sent and decoded both ways). On two cores that made workers ~10% slower
+than threads (`python -m bench throughput`), so the daemon uses them only when asked
+(`release.build_workers`); by the measured split they should pay from about four cores.
 
 WHY one transaction per task, not one lane per task: the lanes stay in the caller (`build_release`),
 which chains each lane's transactions (the wallet advances by each one's change), shrinks a batch that

@@ -10,7 +10,13 @@ order as soon as it is built (the devnet checks one while the next is built), th
 Registration is not timed.
 
 - `release.allocations_per_s`: 1,000 over the seconds from the start of the build to the last
-  confirmation.
+  confirmation (built in this process, evaluation in threads: the daemon's default).
+- `release.allocations_per_s_processes`: build only (checks, payouts, evaluation, fee; nothing sent),
+  the 1,000 allocations over one lane per core, each transaction built in a worker process
+  (`release_workers`, a warm pool); `release.allocations_per_s_threads`: the same lanes built in this
+  process (evaluation in threads); `release.allocations_per_s_one_lane`: one lane in this process, the
+  floor. All three from the same UTxOs in the same run (the processes' batches are checked to be the
+  threads').
 - printed beside it, its floor in the same run: the seconds the scripts alone take (each transaction
   evaluated twice, by the builder and by the devnet on submit, natively, spread over the cores).
 
@@ -42,6 +48,7 @@ from milestoned.txbuilder.assembly import BuiltTx
 from milestoned.txbuilder.chain_context import OgmiosChain
 from milestoned.txbuilder.registration import build_registration
 from milestoned.txbuilder.release import build_release
+from milestoned.txbuilder.release_workers import ReleaseWorkers
 from milestoned.txbuilder.signing import sign
 from milestoned.txbuilder.submission import submit, wait_until_confirmed
 
@@ -129,6 +136,8 @@ async def _measure() -> dict[str, float]:
 
     lanes = os.cpu_count() or 1
     admin, operator = _key("admin"), _key("operator")
+    workers = ReleaseWorkers(lanes)
+    await workers.start()  # as in the daemon, whose pool outlives every release: warm before timing
     async with devnet_process() as (url, policy):
         admin_funds = {"address": str(_address(admin)), "lovelace": 20_000_000_000}
         await _control(url, "devnet/fund", {**admin_funds, "assets": {b"MILE".hex(): 10_000_000}})
@@ -150,6 +159,8 @@ async def _measure() -> dict[str, float]:
         await _control(url, "devnet/advanceTime", {"slots": VESTING_DELAY_MS // 1000 + 2})
         while (await chain.chain_time()).now_ms < now_ms + VESTING_DELAY_MS + 1_000:
             await asyncio.sleep(SLOT_SECONDS / 2)
+
+        builds = await _build_rates(chain, definition, signatures, _address(operator), lanes, workers)
 
         started = time.perf_counter()
         tails: list[tuple[BuiltTx, asyncio.Task[None]]] = []  # each chain's last transaction and its send
@@ -186,6 +197,7 @@ async def _measure() -> dict[str, float]:
             i for b in release.txs for i in b.tx.transaction_body.reference_inputs or []
         )
         await client.close()
+    workers.close()
     released = len(release.released)
     assert released == ALLOCATIONS and not left, f"released {released}, {len(left)} still locked"
     eval_s = 0.0
@@ -206,7 +218,42 @@ async def _measure() -> dict[str, float]:
         f"(floor, scripts alone: {floor_s:.1f} s = {ALLOCATIONS / floor_s:.0f} allocations/s; "
         f"evaluator: {ev.evaluator_in_use()}, {lanes} core(s))"
     )
-    return {"release.allocations_per_s": rate}
+    one_lane, threads, processes = (ALLOCATIONS / seconds for seconds in builds)
+    print(
+        f"build only, {ALLOCATIONS:,} allocations, same chain state: {lanes} lanes in {lanes} worker "
+        f"processes {processes:.1f} allocations/s, {lanes} lanes in threads {threads:.1f}/s, one lane "
+        f"(floor) {one_lane:.1f}/s: processes x{processes / one_lane:.2f} the floor, "
+        f"x{processes / threads:.2f} threads"
+    )
+    return {
+        "release.allocations_per_s": rate,
+        "release.allocations_per_s_processes": processes,
+        "release.allocations_per_s_threads": threads,
+        "release.allocations_per_s_one_lane": one_lane,
+    }
+
+
+async def _build_rates(
+    chain: OgmiosChain,
+    definition: Any,
+    signatures: Any,
+    payer: Any,
+    lanes: int,
+    workers: ReleaseWorkers,
+) -> tuple[float, float, float]:
+    """Seconds to build (not send) the whole release: one lane in this process (the floor), `lanes` lanes
+    in this process (evaluation in threads), `lanes` lanes in worker processes. Nothing is submitted in
+    between, so each builds from the same chain state; the last two build the same transactions."""
+    seconds = []
+    plans = []
+    for lane_count, pool in ((1, None), (lanes, None), (lanes, workers)):
+        began = time.perf_counter()
+        plan = await build_release(chain, definition, signatures, payer, lanes=lane_count, workers=pool)
+        plans.append(plan)
+        seconds.append(time.perf_counter() - began)
+    batches = [[t.details["allocations"] for t in p.txs] for p in plans[1:]]
+    assert batches[0] == batches[1], "processes batched the allocations otherwise than threads"
+    return seconds[0], seconds[1], seconds[2]
 
 
 def run() -> dict[str, float]:

@@ -191,6 +191,7 @@ async def _build_once(
     sender: Sender | None,
 ) -> Any:
     from milestoned.txbuilder.release import build_release
+    from milestoned.txbuilder.release_workers import shared_workers
 
     def built(tx: Any) -> None:
         if sender is not None and sender.task.done():
@@ -226,6 +227,10 @@ async def _build_once(
             # still submitted one at a time, each intent recorded before its send
             lanes=os.cpu_count() or 1,
             limit=limit,
+            # with release.build_workers > 0 (opt-in), each transaction is built in a worker process
+            # of a pool created once and kept warm across rounds: pycardano's encoding holds the GIL,
+            # so threads only spread the evaluation; 0 (the default) builds here
+            workers=shared_workers(service.config.release.build_workers),
         ),
     )
 

@@ -14,7 +14,7 @@ in `milestoned run` and `--check-config`.
     [http]       listen, port (0 = off)
     [web]        listen = "HOST:PORT" (the read-only web view; empty = off, the default), hosts
     [log]        format = auto | json | console; level
-    [release]    auto (opt-in), wallet_key, interval_seconds, validity_seconds
+    [release]    auto (opt-in), wallet_key, interval_seconds, validity_seconds, build_workers
     [devnet]     slot_length, port, state_dir (only with ogmios_url = "embedded-devnet")
 """
 
@@ -34,6 +34,7 @@ ENV_PREFIX = "MILESTONED_"
 DEFAULT_DATA_DIR = Path("/var/lib/milestoned")
 DEFAULT_SOCKET = Path("/run/milestoned/milestoned.sock")
 DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
+MAX_BUILD_WORKERS = 256
 NETWORK_MAGIC: Mapping[CardanoNetwork, int] = {
     CardanoNetwork.MAINNET: 764824073,
     CardanoNetwork.PREPROD: 1,
@@ -165,6 +166,10 @@ class ReleaseSettings:
     """cardano-cli payment .skey of the operator wallet (must be chmod 600); needed by `release`."""
     interval_seconds: float = 60.0
     validity_seconds: int = 600
+    build_workers: int = 0
+    """Worker processes that build release transactions (txbuilder.release_workers); 0, the default,
+    builds them in the daemon's process, evaluating in threads. Opt-in: on two cores it measured no
+    faster than threads (docs/operations.md §5, build workers)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,6 +531,11 @@ def validate(config: DaemonConfig) -> list[str]:
         )
     if release.validity_seconds < 60:
         problems.append("release.validity_seconds: must be at least 60 (a transaction needs time to land)")
+    if not 0 <= release.build_workers <= MAX_BUILD_WORKERS:
+        problems.append(
+            f"release.build_workers: must be 0 (build in the daemon's process) to {MAX_BUILD_WORKERS} worker "
+            f"processes, not {release.build_workers}; more than the cores gains nothing"
+        )
     if config.devnet.slot_length <= 0:
         problems.append("devnet.slot_length: must be a positive number of seconds, e.g. 1.0 or 0.2")
     return problems

@@ -21,7 +21,10 @@ clients stay 50, and concurrent, from the start.
 
 Figures (bench/results.json):
 - `scale.status_p99_ms`, `scale.claimable_p99_ms`: p99 of the answers given from the daemon's start until
-  its projections reached the chain's tip (aim < 20 ms), with their p50 printed; floor in the same run:
+  its projections reached the chain's tip (aim < 20 ms), with their p50 printed; beside them, from a
+  second daemon on the same chain, `scale.status_p99_ms_first_requests_at_once` and
+  `scale.claimable_p99_ms_first_requests_at_once`: the same with all 50 first requests sent together (the
+  burst above, kept in view: a socket that never stalls should absorb it too); floor in the same run:
   `scale.idle_status_p99_ms`, `scale.idle_claimable_p99_ms`, the same clients and queries once the daemon
   is caught up and idle;
 - `scale.index_events_per_s`: events in the daemon's log over the seconds from its start to caught up;
@@ -143,16 +146,24 @@ def peak_rss_mb(pid: int) -> float:
 
 
 async def measure_daemon(
-    chain: BenchChain, shape: ScheduleShape, *, clients: int, think_s: float, idle_s: float
+    chain: BenchChain,
+    shape: ScheduleShape,
+    *,
+    clients: int,
+    think_s: float,
+    idle_s: float,
+    staggered: bool = True,
 ) -> dict[str, Any]:
     """Start a daemon with a fresh store on `chain`, load its socket from its start until it is caught up
-    and then for `idle_s`; the load generator's report plus the daemon's figures."""
+    and then for `idle_s`; the load generator's report plus the daemon's figures. `staggered`: the
+    clients' first requests spread over one pause (see the module docstring), else all at once."""
     expected = expected_claims(chain, shape)
     folder = short_folder()
     daemon = Daemon(daemon_config(folder, chain, clients), folder / "d.sock", folder / "daemon.log")
     spec = {
         "socket": str(daemon.socket_path),
         "clients": clients,
+        "staggered": staggered,
         "think_s": think_s,
         "idle_s": idle_s,
         "tip_slot": tip_slot(chain),
@@ -231,6 +242,9 @@ async def measure(allocations: int = ALLOCATIONS, clients: int = CLIENTS) -> dic
             flush=True,
         )
         report = await measure_daemon(chain, shape, clients=clients, think_s=THINK_S, idle_s=IDLE_S)
+        burst = await measure_daemon(
+            chain, shape, clients=clients, think_s=THINK_S, idle_s=0.0, staggered=False
+        )
         floor_s, floor_events = await follower_floor(chain)
     caught_up_s = report["caught_up_at"] - report["indexing_began"]
     events_per_s = report["log_position"] / caught_up_s
@@ -250,6 +264,12 @@ async def measure(allocations: int = ALLOCATIONS, clients: int = CLIENTS) -> dic
         )
         figures[f"scale.{method}_p99_ms"] = p99
         figures[f"scale.idle_{method}_p99_ms"] = idle99
+        burst50, burst99, burst_count = summarise(burst, "during", method)
+        print(
+            f"  {method:9s} the same, all 50 first requests at once: p50 {burst50:6.1f} ms  p99 "
+            f"{burst99:6.1f} ms  ({burst_count} answers)"
+        )
+        figures[f"scale.{method}_p99_ms_first_requests_at_once"] = burst99
     print(
         f"  indexing: {events_per_s:8.0f} events/s in the daemon   floor: the bare follower "
         f"{floor_per_s:8.0f} events/s ({floor_events} events in {floor_s:.1f} s)"
@@ -317,7 +337,8 @@ class Load:
         reader, writer = await asyncio.open_unix_connection(self.socket, limit=64 * 1024 * 1024)
         request_id = 0
         try:
-            await asyncio.sleep(number * self.spec["think_s"] / self.spec["clients"])  # see the docstring
+            if self.spec["staggered"]:  # see the module docstring
+                await asyncio.sleep(number * self.spec["think_s"] / self.spec["clients"])
             while not self.stop.is_set():
                 request_id += 1
                 if (request_id + number) % 2:

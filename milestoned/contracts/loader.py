@@ -165,7 +165,7 @@ def _apply_by_uplc(template: bytes, arguments: tuple[PlutusData, ...]) -> bytes:
 
 
 def prepare() -> None:
-    """Decode the committed policy's template now (what `_apply` needs once, 50-150 ms of pure Python):
+    """Decode the committed policy's template now (what `_apply` needs once, 25-40 ms of pure Python):
     the daemon calls it before its socket opens, instead of in the follower at the first registration."""
     _template_bits(default_blueprint().policy_template)
 

@@ -8,6 +8,7 @@ sent with its intent recorded first and recorded as submitted as soon as Ogmios 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -190,6 +191,7 @@ async def _build_once(
     progress: Progress,
     sender: Sender | None,
 ) -> Any:
+    from milestoned.daemon.logs import configure_logging
     from milestoned.txbuilder.release import build_release
     from milestoned.txbuilder.release_workers import shared_workers
 
@@ -230,7 +232,10 @@ async def _build_once(
             # with release.build_workers > 0 (opt-in), each transaction is built in a worker process
             # of a pool created once and kept warm across rounds: pycardano's encoding holds the GIL,
             # so threads only spread the evaluation; 0 (the default) builds here
-            workers=shared_workers(service.config.release.build_workers),
+            workers=shared_workers(
+                service.config.release.build_workers,
+                functools.partial(configure_logging, service.config.log.format, service.config.log.level),
+            ),
         ),
     )
 

@@ -37,7 +37,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -221,11 +221,16 @@ def built_from(result: WorkerResult, known: Mapping[TransactionInput, Transactio
     return built
 
 
-def warm() -> None:
-    """A worker's start: the imports and the native evaluator, loaded before the first task; and a
-    watch on the parent, so a daemon killed (SIGKILL, OOM) leaves no worker behind (a pool's workers
-    wait on a queue whose writing end they hold themselves: they would never see it close)."""
+def warm(setup: Callable[[], None] | None = None) -> None:
+    """A worker's start: the caller's `setup` (the daemon's logging: a spawned process starts with
+    structlog's defaults, whose console lines would break a JSON log stream and skip its redaction),
+    the imports and the native evaluator, loaded before the first task; and a watch on the parent, so
+    a daemon killed (SIGKILL, OOM) leaves no worker behind (a pool's workers wait on a queue whose
+    writing end they hold themselves: they would never see it close)."""
     from milestoned.contracts.evaluation import evaluator_in_use
+
+    if setup is not None:
+        setup()
     from milestoned.txbuilder import allocations, registration, release  # noqa: F401
 
     parent = multiprocessing.parent_process()
@@ -245,10 +250,12 @@ class ReleaseWorkers:
     Started with `spawn`: the daemon runs threads (chain sync, the socket, evaluation), and forking a
     threaded process may copy a lock held by another thread into the child."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, setup: Callable[[], None] | None = None) -> None:
         if size < 1:
             raise ValueError(f"a worker pool needs at least 1 process, not {size}")
         self.size = size
+        self.setup = setup
+        """Run first in each worker (picklable: a module-level function or a partial of one)."""
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -256,7 +263,10 @@ class ReleaseWorkers:
         with self._lock:
             if self._pool is None:
                 self._pool = concurrent.futures.ProcessPoolExecutor(
-                    self.size, mp_context=multiprocessing.get_context("spawn"), initializer=warm
+                    self.size,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=warm,
+                    initargs=(self.setup,),
                 )
             return self._pool
 
@@ -301,14 +311,14 @@ _shared: dict[int, ReleaseWorkers] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_workers(size: int) -> ReleaseWorkers | None:
-    """The process's pool of `size` workers (created once, reused by every round and release); None
-    for 0 (build in this process, with threads)."""
+def shared_workers(size: int, setup: Callable[[], None] | None = None) -> ReleaseWorkers | None:
+    """The process's pool of `size` workers (created once, with `setup` run first in each worker, and
+    reused by every round and release); None for 0 (build in this process, with threads)."""
     if size < 1:
         return None
     with _shared_lock:
         if size not in _shared:
-            _shared[size] = ReleaseWorkers(size)
+            _shared[size] = ReleaseWorkers(size, setup)
         return _shared[size]
 
 

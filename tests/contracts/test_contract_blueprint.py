@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from pycardano import Address, Network, PlutusV3Script, plutus_script_hash
+from uplc import flatten, unflatten
 
 from milestoned.contracts import loader
 from milestoned.contracts.build import build_blueprint
@@ -79,6 +80,13 @@ def test_the_policy_applied_bit_by_bit_is_what_uplc_encodes(change: dict[str, ob
     assert loader._apply.__wrapped__(blueprint.policy_template, odd) == loader._apply_by_uplc(
         blueprint.policy_template, odd
     )
+
+
+def test_the_committed_policy_template_is_uplcs_own_encoding() -> None:
+    """The splice reuses the template's bits as they are: that equals uplc's apply only while the
+    template is what uplc itself encodes (a blueprint written by another encoder would change ids)."""
+    template = loader.default_blueprint().policy_template
+    assert bytes(flatten(unflatten(template))) == template
 
 
 @pytest.mark.parametrize(

@@ -77,11 +77,14 @@ def test_every_problem_is_listed_with_key_and_fix(tmp_path: Path) -> None:
         assert expected in text, expected
 
 
-def test_release_build_workers_are_opt_in_and_a_negative_count_is_refused() -> None:
+def test_release_build_workers_are_opt_in_and_a_count_out_of_range_is_refused() -> None:
     assert load_config(None, environ={}).release.build_workers == 0
     assert load_config(None, environ={"MILESTONED_RELEASE_BUILD_WORKERS": "4"}).release.build_workers == 4
+    assert load_config(None, environ={"MILESTONED_RELEASE_BUILD_WORKERS": "64"}).release.build_workers == 64
     with pytest.raises(ConfigError, match=r"release.build_workers: must be 0 .* not -1"):
         load_config(None, environ={"MILESTONED_RELEASE_BUILD_WORKERS": "-1"})
+    with pytest.raises(ConfigError, match=r"release.build_workers: must be 0 .* to 64 .* not 65; .* 90 MB"):
+        load_config(None, environ={"MILESTONED_RELEASE_BUILD_WORKERS": "65"})
 
 
 def test_unreadable_and_invalid_toml(tmp_path: Path) -> None:

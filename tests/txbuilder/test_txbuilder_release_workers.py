@@ -8,8 +8,10 @@ the other lanes stopped: nothing more is handed over once the release has failed
 from __future__ import annotations
 
 import asyncio
+import functools
 import pickle
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from txbuilder_support import (
@@ -125,6 +127,18 @@ def test_the_daemon_s_pool_is_one_per_size_and_none_for_0() -> None:
     first = shared_workers(3)
     assert first is not None and first.size == 3
     assert shared_workers(3) is first  # every round and release reuses the same (warm) pool
+
+
+def test_each_worker_runs_the_callers_setup_first(tmp_path: Path) -> None:
+    """The daemon hands its logging set-up to the pool (a spawned worker starts with structlog's defaults,
+    whose console lines would break a JSON log stream): here a set-up that leaves a file behind."""
+    ran = tmp_path / "setup ran"
+    workers = ReleaseWorkers(1, functools.partial(Path.touch, ran))
+    try:
+        asyncio.run(workers.start())
+    finally:
+        workers.close()
+    assert ran.exists()
 
 
 @pytest.mark.parametrize(

@@ -57,6 +57,7 @@ def _domain(name: str, *tests: str) -> Target:
 
 CORE: tuple[Target, ...] = (
     _domain("addresses", *ADDRESS_TESTS, "tests/domain/test_domain_schedule_file.py"),
+    _domain("bech32", "tests/domain/test_domain_bech32.py", *ADDRESS_TESTS),
     _domain(
         "allocation",
         "tests/domain/test_domain_eligibility.py",

@@ -63,3 +63,34 @@ def test_anchors_are_off_or_at_least_a_minute_apart() -> None:
     assert problems(anchor_every_seconds="59.5") == [too_often, unpaid]
     assert problems(anchor_every_seconds="60") == [unpaid]
     assert problems(anchor_every_seconds="-1") == [too_often, unpaid]
+
+
+def test_the_edges_of_the_ranges_are_where_the_messages_say() -> None:
+    """Each bound as written: a timeout of a second (inside (0, 86400]), a takeover of 60 s but not 61,
+    an anchor every half second (neither off nor a minute apart)."""
+    for key in ("read_timeout_seconds", "idle_timeout_seconds"):
+        assert problems(**{f"socket_{key}": "1"}) == []
+    assert problems(ha_takeover_seconds="60") == []
+    assert problems(ha_takeover_seconds="61") == [
+        "ha.takeover_seconds: 61.0 is outside 1.5..60; the default is 10 "
+        "(shorter: more election queries; longer: a longer wait after the leader dies)"
+    ]
+    assert problems(anchor_every_seconds="0.5")[0].startswith(
+        "anchor.every_seconds: must be 0 (off) or at least 60"
+    )
+
+
+def test_a_hash_of_the_right_length_but_not_hex_is_refused() -> None:
+    not_hex = "zz" * 28
+    assert problems(follow_admin_key_hashes=not_hex) == [
+        f"follow.admin_key_hashes (from MILESTONED_FOLLOW_ADMIN_KEY_HASHES): {not_hex!r} is not a 28-byte "
+        f"hash written as 56 hex digits; got {not_hex!r}"
+    ]
+
+
+def test_an_octal_number_is_read_as_octal_and_a_bad_one_named_as_octal() -> None:
+    assert loaded(socket_max_connections="0o17").socket.max_connections == 15
+    assert problems(socket_max_connections="0o9") == [
+        "socket.max_connections (from MILESTONED_SOCKET_MAX_CONNECTIONS): invalid literal for int() with "
+        "base 8: '0o9'; got '0o9'"
+    ]

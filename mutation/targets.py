@@ -163,6 +163,7 @@ CORE: tuple[Target, ...] = (
             "tests/txbuilder/test_txbuilder_assembly_mutants.py",
             *TXBUILDER_FAST,
             "tests/txbuilder/test_txbuilder_errors.py",
+            "tests/txbuilder/test_txbuilder_linear.py",  # one build per transaction at its first fee
         ),
     ),
     Target(

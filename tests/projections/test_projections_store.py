@@ -167,6 +167,11 @@ def test_one_beneficiarys_facts_hold_only_its_own_locks_releases_and_reclaims(st
     everyone = projections.facts()
     assert len(everyone.releases) == 2 and len(everyone.reclaims) == 1 and len(everyone.locks) == 4
     assert alice.schedules == everyone.schedules and alice.tip == everyone.tip
+    for who, facts in ((ALICE, alice), (BOB, bob)):  # every field as the unfiltered read gives it
+        assert set(facts.locks) == {lock for lock in everyone.locks if lock.beneficiary == who}
+        mine = {lock.out_ref for lock in facts.locks}
+        assert set(facts.releases) == {e for e in everyone.releases if e.out_ref in mine}
+        assert set(facts.reclaims) == {e for e in everyone.reclaims if e.out_ref in mine}
     assert projections.facts(beneficiary="addr_test1qnobody").releases == ()
     by_ref = {a.out_ref: a for a in projections.claimable(BOB)}
     assert by_ref[f"{2:064x}#0"].released and by_ref[f"{3:064x}#0"].reclaimed

@@ -16,6 +16,7 @@ RESULTS = Path(__file__).with_name("results.json")
 MODULES = (
     "contracts",
     "devnet",
+    "devnet_mempool",
     "ogmios",
     "store",
     "indexer",

@@ -120,7 +120,7 @@ def signed_and_due(daemon: Daemon, devnet: DevnetThread, admin: PaymentSigningKe
         claimable = answer(daemon, "claimable").get("result") or {"allocations": []}
         return any(a["claimable_now"] or a["released"] or a["in_flight"] for a in claimable["allocations"])
 
-    wait_for(due, "an M1 allocation to fall due", 60)
+    wait_for(due, "an M1 allocation to fall due", 180)
     return schedule_id
 
 
@@ -257,7 +257,7 @@ def chaos(
     kills: int,
     seed: int,
     hook_every: int = 3,
-    takeover_timeout: float = 60.0,
+    takeover_timeout: float = 180.0,
 ) -> ChaosReport:
     """Kill the writing daemon `kills` times; with one daemon it is restarted, with several the next one
     must take over (measured from the kill to its health answer saying leader)."""
@@ -333,7 +333,7 @@ def settle_and_audit(
 
     wait_for(settled, "every submission settled", timeout)
     revive(daemons, report)
-    writer = wait_for(lambda: next((d for d in daemons if is_writer(d)), None), "a writer", 60)
+    writer = wait_for(lambda: next((d for d in daemons if is_writer(d)), None), "a writer", 180)
     with EventLog(store) as log:
         audit_log((e.event for e in log.iter_events()), report.commits_acknowledged, report)
     report.verify_ok = answer(writer, "log.verify").get("result", {}).get("ok") is True

@@ -245,7 +245,6 @@ class ChainFollower:
             events = [*events, *found]
         for rejection in rejections:
             self._rejected(rejection)
-        self.position = Point(slot, block.id)
         self._unrecorded_blocks += 1
         if (
             events
@@ -260,6 +259,10 @@ class ChainFollower:
             or now - self._held_since >= self.config.checkpoint_every_seconds
         ):
             self.flush()
+        # After the flush: the daemon's health reads this position from another thread, and a client
+        # that sees the indexer at the node's tip (synced) must find the tip's events in the log, not
+        # still on their way to it (catching up, below the tip, blocks may wait in memory by design).
+        self.position = Point(slot, block.id)
 
     def _rejected(self, rejection: Rejection) -> None:
         self.discovery_rejections[rejection.reason] = self.discovery_rejections.get(rejection.reason, 0) + 1

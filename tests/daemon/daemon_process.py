@@ -119,7 +119,10 @@ class Daemon:
             sock.sendall(data)
             return orjson.loads(read_line(sock))  # type: ignore[no-any-return]
 
-    def wait_until(self, predicate: Any, what: str, timeout: float = 60.0) -> Any:
+    def wait_until(self, predicate: Any, what: str, timeout: float = 180.0) -> Any:
+        """`predicate()` once it is true, polled every 0.2 s. The timeout only ends a wait that will never
+        succeed: most waits span the daemon's 10 s settlement job and a few devnet blocks, which on a
+        loaded 2-core machine can take far longer than on an idle one, so it is generous."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             value = predicate()

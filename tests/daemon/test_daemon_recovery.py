@@ -160,7 +160,7 @@ async def second_daemon_agrees(folder: Path, devnet: Devnet, before: dict[str, A
 
         await eventually(synced, "the second daemon to sync")
         await eventually(
-            lambda: _same_allocations(sock, before), "the second daemon to see every allocation", timeout=30
+            lambda: _same_allocations(sock, before), "the second daemon to see every allocation", timeout=180
         )
         after = await snapshot(sock)
         assert after["schedules"] == before["schedules"]
@@ -375,7 +375,7 @@ async def test_a_card_off_the_chain_is_refused_and_changes_wait() -> None:
                     status = await rpc(sock, "status")
                     return status if status["recovery"]["state"] == "refused" else None
 
-                status = await eventually(refused, "the card to be refused", timeout=30)
+                status = await eventually(refused, "the card to be refused", timeout=180)
                 assert status["state"] == "recovering"
                 assert (
                     "899000" in status["recovery"]["error"]

@@ -53,7 +53,7 @@ def test_one_leads_the_other_follows_and_takes_over_after_kill_9(postgres_server
         term = group.role(leader)[1]  # type: ignore[index]
 
         group.kill(leader)
-        new_leader = follower.wait_until(group.leader, "the follower takes over", timeout=60)
+        new_leader = follower.wait_until(group.leader, "the follower takes over", timeout=180)
         assert new_leader is follower
         assert group.role(follower)[1] > term  # type: ignore[index]
         committed = follower.call("signature.commit", {"attestations": demo_attestations(M2, 2)})["result"]

@@ -124,7 +124,7 @@ def test_register_and_release_show_progress_and_resume_after_a_kill_without_a_du
             )
             interrupted = following(first_client)
             first_client.send_signal(signal.SIGINT)
-            first_client.communicate(timeout=30)
+            first_client.communicate(timeout=120)
             registered = register(daemon, folder, schedule, admin)
             assert registered.job["job_id"] in interrupted  # the same job: built once
             assert len([j for j in result(daemon.call("jobs")) if j["kind"] == "register"]) == 1
@@ -141,7 +141,7 @@ def test_register_and_release_show_progress_and_resume_after_a_kill_without_a_du
             devnet.call(lambda d: setattr(d, "hold_blocks", False))
             schedule_id = registered.schedule_id
             in_first = len(registered.job["result"]["transactions"]["plan"]["transactions"][1]["allocations"])
-            wait_indexed(daemon, schedule_id, in_first, timeout=60)
+            wait_indexed(daemon, schedule_id, in_first, timeout=180)
             # the signed files lost: --resume builds only what is not locked (not submitted here)
             rest = result(daemon.call("schedule.register", resume))["transactions"]["plan"]["transactions"]
             assert rest[0]["allocations"][0]["index"] == in_first
@@ -151,18 +151,18 @@ def test_register_and_release_show_progress_and_resume_after_a_kill_without_a_du
             again = ctl(daemon.socket_path, "tx", "submit", str(registered.files[0].parent))
             assert again["already_submitted"] == first["submitted"]  # not sent twice
             assert len(again["submitted"]) == len(registered.files) - 2
-            wait_indexed(daemon, schedule_id, total, timeout=120)
+            wait_indexed(daemon, schedule_id, total, timeout=180)
             rows = result(daemon.call("claimable", {"schedule_id": schedule_id}))["allocations"]
             assert len({r["allocation"] for r in rows}) == total  # each locked once
 
             # --- release: rounds; the daemon is killed mid-way; the client detaches on Ctrl-C -------------
             commit_quorums(daemon, schedule_id)
             killed = subprocess.Popen(ctl_command(daemon, "release", "--schedule-id", schedule_id), **PIPES)
-            job = daemon.wait_until(lambda: release_job(daemon, 2), "two release transactions", timeout=120)
+            job = daemon.wait_until(lambda: release_job(daemon, 2), "two release transactions", timeout=180)
             assert job["allocations_total"] == ATTESTED
             killed_job = job["job_id"]
             daemon.signal(signal.SIGKILL)
-            killed.communicate(timeout=30)
+            killed.communicate(timeout=120)
             daemon.start()
             before = daemon.wait_until(
                 lambda: settled(daemon, devnet, schedule_id), "the killed release settled"
@@ -172,10 +172,10 @@ def test_register_and_release_show_progress_and_resume_after_a_kill_without_a_du
             devnet.call(lambda d: setattr(d, "hold_blocks", True))  # the client waits for confirmations
             client = subprocess.Popen(ctl_command(daemon, "release", "--schedule-id", schedule_id), **PIPES)
             watching = following(client)
-            job = daemon.wait_until(lambda: release_job(daemon, 0), "the resumed release job", timeout=60)
+            job = daemon.wait_until(lambda: release_job(daemon, 0), "the resumed release job", timeout=180)
             assert job["job_id"] in watching, watching
             client.send_signal(signal.SIGINT)  # Ctrl-C: the client detaches, the job goes on
-            output, _ = client.communicate(timeout=30)
+            output, _ = client.communicate(timeout=120)
             assert "detached" in output and f"jobs watch {job['job_id']}" in output, output
             devnet.call(lambda d: setattr(d, "hold_blocks", False))
             watched = ctl(daemon.socket_path, "jobs", "watch", job["job_id"])
@@ -184,7 +184,7 @@ def test_register_and_release_show_progress_and_resume_after_a_kill_without_a_du
             assert max(after.values()) == 1, [ref for ref, n in after.items() if n > 1]  # none twice
             assert len(after) == ATTESTED  # every attested allocation, the remainder none
             assert watched["allocations_total"] == ATTESTED - len(before)  # only what was left
-            daemon.wait_until(lambda: released_count(daemon, schedule_id) == ATTESTED, "all released", 120)
+            daemon.wait_until(lambda: released_count(daemon, schedule_id) == ATTESTED, "all released", 180)
 
             progress = [json.loads(line) for line in daemon.logs().splitlines() if '"job progress"' in line]
             by_job: dict[str, list[int]] = {}

@@ -69,12 +69,23 @@ def slowloris(path: Path, count: int, give_up_s: float) -> Callable[[Callable[[b
                 except BlockingIOError:
                     pass
                 except OSError as exc:
-                    ended[number] = f"send: {exc}"
+                    # the daemon answered and closed between the recv above and this send (a refusal
+                    # at the first tick, or the read timeout): its answer is still there to read
+                    ended[number] = _left_to_read(sock) or f"send: {exc}"
             tick += 1
             time.sleep(1.0)
         return orjson.dumps([ended.get(n, "open") for n in range(count)])
 
     return job
+
+
+def _left_to_read(sock: socket.socket) -> str:
+    """The first line the peer sent before closing, if any (empty if nothing is there)."""
+    try:
+        data = sock.recv(65536)
+    except OSError:
+        return ""
+    return data.split(b"\n")[0].decode()
 
 
 def idle(path: Path, count: int, give_up_s: float) -> Callable[[Callable[[bytes], None]], bytes]:

@@ -38,7 +38,7 @@ def journal_lines(path: Path) -> list[int]:
 
 
 def wait_for_progress(
-    child: subprocess.Popen[bytes], journal: Path, seen: int, timeout_s: float = 20.0
+    child: subprocess.Popen[bytes], journal: Path, seen: int, timeout_s: float = 120.0
 ) -> None:
     deadline = time.monotonic() + timeout_s
     while len(journal_lines(journal)) <= seen:

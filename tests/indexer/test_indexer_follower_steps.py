@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from indexer_support import (
@@ -319,3 +320,28 @@ def test_after_a_failed_write_the_state_is_rebuilt_from_the_log(event_log: Event
     follower._reload_from_log()
     assert follower.state.open_allocations == written
     assert follower.position is None
+
+
+def test_the_position_health_reads_reaches_a_block_only_after_its_events_are_in_the_log(
+    event_log: EventLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon's health reads the follower's position from another thread: seen at the tip while the
+    tip's events were still being appended, a client took the daemon for caught up and read answers
+    without them (test_daemon_scale_queries under load)."""
+    follower = follower_on(event_log)
+    chain = ChainBuilder()
+    seen_while_appending: list[Any] = []
+    append = event_log.append
+
+    def observed(*args: Any, **kwargs: Any) -> Any:
+        seen_while_appending.append(follower.progress().position)
+        return append(*args, **kwargs)
+
+    monkeypatch.setattr(event_log, "append", observed)
+    locking = register(SCHEDULE)
+    first = chain.block(locking)
+    follower.roll_forward(first, at_tip=True)
+    second = chain.block(spend(SCHEDULE, [out_ref(locking, 0)], ot.Release([]), outputs=[payout(SCHEDULE)]))
+    follower.roll_forward(second, at_tip=True)
+    assert seen_while_appending == [None, point_of(first)]  # never the block being written
+    assert follower.progress().position == point_of(second)

@@ -143,6 +143,9 @@ def _statuses(page: Any) -> dict[str, str]:
 def test_the_schedule_page_follows_locks_and_the_release_without_reload(browser: Browser) -> None:
     page = browser.live_page
     page.evaluate("window.__not_reloaded = true")
+    # the page was opened when the schedule was recorded, before its registration was even submitted:
+    # M1's allocations are read once the demo says the indexer saw them all locked
+    browser.demo.wait_for(r"the indexer saw \d+ allocations locked")
     claimable = browser.demo.ctl("claimable", "--schedule-id", browser.schedule_id)
     m1 = {a["allocation"] for a in claimable["allocations"] if a["milestone"] == M1}
     assert len(m1) == 3

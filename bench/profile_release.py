@@ -5,7 +5,9 @@ pinned configuration of `milestoned.contracts.build` (plus any `--set` override,
 `--set compress_patterns=false` for the policy), evaluates correct releases of 1, 10, 20 and 40
 allocations with them, and prints the policy's and one spend's units, the policy's marginal cost per
 allocation (slope between 10 and 40), and with `--block` the figures of `python -m bench contracts`
-(per allocation in the largest batch, allocations per mainnet block). The committed blueprint is neither
+(per allocation in the largest batch, allocations per mainnet block); `--own-traces-only` drops OpShin's
+own trace messages from both scripts (`ForeignTraces`), which makes an inlined policy small enough to
+deploy. The committed blueprint is neither
 read nor written: a scratch copy of the scripts, with a part removed or rewritten, is measured against
 the shipped ones, which is how docs/onchain.md's profile for issue 18.5 was made.
 """

@@ -56,7 +56,8 @@ async def on_chain(
         log.warning("chain unreachable during a command", ogmios_url=link.url, error=str(exc) or repr(exc))
         link.connected = False
         link.last_error = str(exc)
-        await link.reset()
+        # a timeout may be a slow node behind another call on the same link: that call keeps it
+        await (link.reset_if_idle() if isinstance(exc, TimeoutError) else link.reset())
         raise chain_unreachable(link.url, exc, recorded) from None
 
 

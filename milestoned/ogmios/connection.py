@@ -199,6 +199,12 @@ class OgmiosConnection:
         stream = self._stream
         return len(self._pending) + (0 if stream is None else len(stream.expected))
 
+    @property
+    def awaited(self) -> int:
+        """Requests sent, not answered yet, and still awaited: not those whose caller gave up (a timeout
+        cancels the caller's future; the entry stays until the answer comes, to be dropped then)."""
+        return sum(1 for entry in self._pending.values() if not entry.future.done())
+
     def attach(self, stream: AnswerStream) -> None:
         """Route answers to `stream`'s requests to it (one stream per connection: chain sync)."""
         if self._stream is not None and self._stream is not stream:

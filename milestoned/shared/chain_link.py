@@ -78,12 +78,28 @@ class ChainLink:
             with contextlib.suppress(Exception):
                 await client.close()
 
+    async def reset_if_idle(self) -> None:
+        """After a call of ours timed out: reset the link only when no other call waits on it.
+
+        Why not always: the link is one connection shared by every chain call, answered in order. A query
+        that times out behind a long one (a large release's evaluation on a busy node) says the node is
+        slow, not that the link is dead; closing it would fail that other call too (a release's submit
+        lost to the scheduler's tip probe). A dead link leaves every call waiting: the last one to time
+        out finds the link idle and resets it."""
+        client = self.client
+        if client is None or client.connection.awaited == 0:
+            await self.reset()
+
     async def refresh_tip(self) -> int | None:
         """Ask the node for its tip; marks the link connected or disconnected."""
         try:
             client = await self.ensure()
             tip = await asyncio.wait_for(client.network_tip(), QUERY_TIMEOUT_S)
-        except (OgmiosConnectionError, OSError, TimeoutError) as exc:
+        except TimeoutError as exc:
+            self._disconnected(exc)
+            await self.reset_if_idle()
+            return None
+        except (OgmiosConnectionError, OSError) as exc:
             self._disconnected(exc)
             await self.reset()
             return None

@@ -4,11 +4,17 @@ in its own process, which the test stops."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import signal
 
+import pytest
 from daemon_process import Daemon, example_schedule_document, short_folder, write_config
-from devnet_process import devnet_running
+from devnet_process import DevnetProcess, devnet_running
+
+from milestoned.domain.network import CardanoNetwork
+from milestoned.shared import chain_link
+from milestoned.shared.chain_link import ChainLink
 
 ADMIN_ADDRESS = "addr_test1vpsgcwe3hmt069357v95gta2s5nkcr0hf985y4nyu8h34rcv8g57a"
 
@@ -52,3 +58,39 @@ def test_schedule_register_with_an_admin_address_during_an_outage_answers_32003(
         finally:
             daemon.stop()
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_tip_probe_timing_out_behind_another_call_leaves_that_call_its_link(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The query link is one connection shared by every chain call. A call that times out behind
+    another one (a node slow on a large evaluation) closes the link only once nothing else waits on it:
+    the other call still gets its answer when the node resumes. A link left idle by the timeout is reset,
+    as before (the next use reconnects)."""
+    monkeypatch.setattr(chain_link, "QUERY_TIMEOUT_S", 0.5)
+
+    async def scenario(devnet: DevnetProcess) -> None:
+        link = ChainLink(devnet.url, CardanoNetwork.DEVNET)
+        assert await link.refresh_tip() is not None
+        client = await link.ensure()
+        devnet.process.send_signal(signal.SIGSTOP)  # the node stalls with the socket open
+        try:
+            other = asyncio.ensure_future(client.network_tip())  # waits on the link (a release, say)
+            await asyncio.sleep(0)
+            assert await link.refresh_tip() is None  # the scheduler's probe times out behind it
+            assert link.client is client and not other.done()  # the link is kept for the other call
+            assert not link.connected  # and health says the node is not answering
+        finally:
+            devnet.process.send_signal(signal.SIGCONT)
+        assert await asyncio.wait_for(other, 30) is not None  # the other call is answered
+        devnet.process.send_signal(signal.SIGSTOP)
+        try:
+            assert await link.refresh_tip() is None  # timed out with nothing else waiting: reset
+            assert link.client is None
+        finally:
+            devnet.process.send_signal(signal.SIGCONT)
+        assert await link.refresh_tip() is not None and link.connected  # reconnected at the next use
+        await link.reset()
+
+    with devnet_running() as devnet:
+        asyncio.run(scenario(devnet))

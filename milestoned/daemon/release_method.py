@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -114,7 +115,15 @@ async def release_schedule(
             # ends when all of its are sent and recorded (the next one leaves them out as in flight)
             sender = None if dry_run else Sender(service, chain, key, progress, result, sent)
             try:
-                plan = await _build_round(service, chain, request, payer, sent, limit, progress, sender)
+                plan = await _build_round(
+                    service,
+                    functools.partial(
+                        _build_once, service, chain, request, payer, sent, limit, progress, sender
+                    ),
+                    sent,
+                    progress,
+                    sender,
+                )
             finally:
                 if sender is not None:
                     await sender.finish()
@@ -138,15 +147,13 @@ async def release_schedule(
 
 async def _build_round(
     service: DaemonService,
-    chain: Any,
-    request: tuple[str, Any, list[str] | None, str | None],
-    payer: Any,
+    build_once: Callable[[], Awaitable[Any]],
     sent: dict[str, Any],
-    limit: int | None,
     progress: Progress,
-    sender: Sender | None = None,
+    sender: Sender | None,
 ) -> Any:
-    """One round's plan; None when a round after the first finds nothing (more) to release.
+    """One round's plan (`build_once`, retried); None when a round after the first finds nothing (more)
+    to release.
 
     When the wallet cannot pay only because its funds sit in earlier transactions of ours that are not
     confirmed yet (a release resumed after a restart: their change may not be spent before they are
@@ -158,7 +165,7 @@ async def _build_round(
     started = loop.time()
     while True:
         try:
-            return await _build_once(service, chain, request, payer, sent, limit, progress, sender)
+            return await build_once()
         except InsufficientFunds as exc:
             if sender is not None:
                 # what this attempt built before running short is sent and recorded before the next

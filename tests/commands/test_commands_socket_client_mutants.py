@@ -15,6 +15,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from ci_rule import in_ci
 
 from milestoned.commands.output import CommandError, ExitCode
 from milestoned.commands.socket_client import (
@@ -224,7 +225,7 @@ def test_a_daemon_that_drops_the_connection_unread_is_a_broken_connection(
 # About 3 s and 1.1 GB of memory: always in CI (CI=true) and mutation runs; on a developer's machine
 # only when asked, since a laptop in the middle of other work may not have the gigabyte free.
 HEAVY = pytest.mark.skipif(
-    os.environ.get("MILESTONED_HEAVY_TESTS") != "1" and os.environ.get("CI", "").lower() != "true",
+    os.environ.get("MILESTONED_HEAVY_TESTS") != "1" and not in_ci(),
     reason="moves 2 x 256 MiB through a socket (~1 GB of memory): set MILESTONED_HEAVY_TESTS=1 "
     "(CI=true and `python -m mutation` run it)",
 )

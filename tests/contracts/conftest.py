@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
+from ci_rule import in_ci
 
 from milestoned.contracts import scenarios as sc
 from milestoned.contracts.evaluation import (
@@ -42,7 +43,7 @@ def cross_checked_evaluation() -> Iterator[None]:
     asks only whether a mutant script is refused, and each mutant would otherwise pay for uplc too."""
     previous = evaluator_in_use()
     missing = unavailable_reason()
-    if missing is not None and os.environ.get("CI") != "true":
+    if missing is not None and not in_ci():
         # as with PostgreSQL: outside CI a machine without the native library runs uplc alone, visibly
         warnings.warn(
             f"contract tests not cross-checked: native evaluator unavailable ({missing})", stacklevel=1

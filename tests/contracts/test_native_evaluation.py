@@ -7,12 +7,12 @@ exact units (no padding), the GIL released during a call, and the fallback when 
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 
 import cbor2
 import pytest
+from ci_rule import in_ci
 from structlog.testing import capture_logs
 from uplc.cost_model import load_network_config
 
@@ -22,7 +22,7 @@ from milestoned.contracts import scenarios as sc
 from milestoned.devnet.parameters import plutus_cost_models
 
 pytestmark = pytest.mark.skipif(
-    native.unavailable_reason() is not None and os.environ.get("CI") != "true",
+    native.unavailable_reason() is not None and not in_ci(),
     reason=f"no native evaluator here ({native.unavailable_reason()}); in CI this fails instead",
 )
 

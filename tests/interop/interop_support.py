@@ -4,7 +4,6 @@ own Ogmios (JSON-RPC over HTTP POST) to check what the client did."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import urllib.request
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ci_rule import requirement_missing
 from pycardano import Address, Network, PaymentSigningKey, PlutusV3Script, StakeSigningKey, plutus_script_hash
 from uplc import flatten, parse
 
@@ -26,9 +26,7 @@ def require_node() -> str:
     elif not (JS / "node_modules" / ".package-lock.json").exists():
         reason = f"the interop packages are not installed: run `make setup` (npm ci in {JS})"
     if reason:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true requires the interop suite to run: {reason}", pytrace=False)
-        pytest.skip(reason)
+        requirement_missing("the interop suite to run", reason)
     assert node is not None
     return node
 

@@ -10,7 +10,7 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
+from ci_rule import requirement_missing
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
@@ -30,8 +30,6 @@ def chromium_path() -> str:
         except ImportError:
             problem = "playwright is not installed: `make setup` installs it"
     if problem is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true requires the browser tests to run: {problem}")
-        pytest.skip(problem)
+        requirement_missing("the browser tests to run", problem)
     assert found
     return found

@@ -92,6 +92,8 @@ CORE: tuple[Target, ...] = (
     _domain("schedule", *DOMAIN_SCHEDULE, "tests/domain/test_domain_eligibility.py"),
     _domain("schedule_canonical", *DOMAIN_SCHEDULE),
     _domain("schedule_file", *DOMAIN_SCHEDULE),
+    _domain("schedule_fields", *DOMAIN_SCHEDULE),
+    _domain("schedule_json", *DOMAIN_SCHEDULE),
     _domain(
         "timestamps",
         "tests/domain/test_domain_timestamps.py",

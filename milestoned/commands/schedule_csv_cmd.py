@@ -17,7 +17,7 @@ from milestoned.commands.schedule_cmd import field_error_document
 from milestoned.commands.schedule_source import key_file_loader, load_schedule
 from milestoned.commands.textfiles import SCHEDULE_MAX_BYTES, read_text
 from milestoned.domain.schedule_csv import recipients_csv, recipients_document
-from milestoned.domain.schedule_file import load_schedule_json
+from milestoned.domain.schedule_json import load_schedule_json
 from milestoned.domain.validation_errors import FieldError, ScheduleValidationError
 
 RECIPIENTS_MAX_BYTES = 16 * 1024 * 1024  # ~100,000 rows; a larger round is several schedules

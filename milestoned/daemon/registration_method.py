@@ -205,7 +205,8 @@ async def _refuse_while_in_mempool(service: DaemonService, chain: Any, admin_add
 
 def read_schedule(document: object) -> Any:
     """The schedule sent over the socket, parsed and validated by the domain; every problem named."""
-    from milestoned.domain.schedule_file import load_schedule_json, parse_schedule_document
+    from milestoned.domain.schedule_file import parse_schedule_document
+    from milestoned.domain.schedule_json import load_schedule_json
     from milestoned.domain.validation_errors import ScheduleValidationError
 
     try:

@@ -6,15 +6,14 @@ and how to fix it; checks across fields (quorum against the oracles, the reclaim
 vesting times, duplicates) run whenever the fields they need could be read. Only when nothing is wrong
 does it return a definition, otherwise it raises one `ScheduleValidationError` holding them all.
 
-The format itself is documented in docs/schedule-format.md. Pure: key files named in the document are
-read through the `load_key_file` hook the caller passes in.
+The format itself is documented in docs/schedule-format.md. Decoding the JSON text is
+`schedule_json`'s, the field names and the words of the hints `schedule_fields`'. Pure: key files named
+in the document are read through the `load_key_file` hook the caller passes in.
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -38,6 +37,19 @@ from milestoned.domain.schedule import (
     Token,
 )
 from milestoned.domain.schedule_canonical import derive_nonce
+from milestoned.domain.schedule_fields import (
+    ALLOCATION_FIELDS,
+    OPTIONAL_TOP_LEVEL_FIELDS,
+    TOKEN_FIELDS,
+    TOP_LEVEL_FIELDS,
+    document_order,
+    how_to_write,
+    join_path,
+    quoted_list,
+    suggestion,
+    where,
+)
+from milestoned.domain.schedule_json import load_schedule_json
 from milestoned.domain.timestamps import format_timestamp, parse_timestamp
 from milestoned.domain.validation_errors import (
     ROOT_PATH,
@@ -46,44 +58,6 @@ from milestoned.domain.validation_errors import (
     ScheduleValidationError,
 )
 
-TOP_LEVEL_FIELDS = (
-    "network",
-    "admin",
-    "token",
-    "oracles",
-    "quorum_threshold",
-    "reclaim_deadline",
-    "nonce",
-    "beneficiary_allocations",
-)
-OPTIONAL_TOP_LEVEL_FIELDS = frozenset({"nonce"})
-TOKEN_FIELDS = ("token_policy_id", "token_name", "token_name_utf8")
-ALLOCATION_FIELDS = ("beneficiary_address", "token_amount", "milestone_identifier", "vesting_timestamp")
-
-# Names people reach for that mean one of our fields; difflib alone does not find these.
-_ALIASES = {
-    "quorum": "quorum_threshold",
-    "threshold": "quorum_threshold",
-    "allocations": "beneficiary_allocations",
-    "beneficiaries": "beneficiary_allocations",
-    "deadline": "reclaim_deadline",
-    "reclaim_time": "reclaim_deadline",
-    "oracle_keys": "oracles",
-    "oracle_vkeys": "oracles",
-    "admin_key_hash": "admin",
-    "admin_address": "admin",
-    "policy_id": "token_policy_id",
-    "asset_name": "token_name",
-    "amount": "token_amount",
-    "quantity": "token_amount",
-    "milestone": "milestone_identifier",
-    "milestone_id": "milestone_identifier",
-    "vesting": "vesting_timestamp",
-    "vesting_time": "vesting_timestamp",
-    "unlock_time": "vesting_timestamp",
-    "address": "beneficiary_address",
-    "beneficiary": "beneficiary_address",
-}
 _HEX = re.compile(r"[0-9a-fA-F]*")
 _ABSENT: Any = object()  # a key not in the document, as opposed to one whose value is null
 _T = TypeVar("_T")
@@ -115,66 +89,6 @@ def schedule_errors(
     reader = _Reader(load_key_file)
     reader.read(document)
     return tuple(reader.errors)
-
-
-class _ObjectWithDuplicateKeys(dict[str, Any]):
-    """A JSON object that named some key twice; plain `json` would silently keep the last value."""
-
-    duplicate_keys: tuple[str, ...] = ()
-
-
-def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
-    duplicates: list[str] = []
-    for key, value in pairs:
-        if key in seen and key not in duplicates:
-            duplicates.append(key)
-        seen[key] = value
-    if not duplicates:
-        return seen
-    flagged = _ObjectWithDuplicateKeys(seen)
-    flagged.duplicate_keys = tuple(duplicates)
-    return flagged
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def load_schedule_json(text: str | bytes) -> object:
-    """Decode a schedule file's JSON text, keeping track of keys written twice in one object.
-
-    Raises `ScheduleValidationError` with the line and column of a syntax error.
-    """
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise ScheduleValidationError(
-                (FieldError(ROOT_PATH, f"is not UTF-8 text ({error})", "save the file as UTF-8"),)
-            ) from None
-    text = text.removeprefix("\ufeff")
-    if not text.strip():
-        raise ScheduleValidationError(
-            (FieldError(ROOT_PATH, "is empty", "start from examples/schedule.json"),)
-        )
-    try:
-        return json.loads(text, object_pairs_hook=_object_pairs, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as error:
-        raise ScheduleValidationError(
-            (
-                FieldError(
-                    ROOT_PATH,
-                    f"is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}",
-                    "look just before that point for a missing comma, quote or bracket, or a trailing "
-                    "comma (JSON allows none after the last item); JSON has no comments",
-                ),
-            )
-        ) from None
-    except ValueError as error:
-        raise ScheduleValidationError(
-            (FieldError(ROOT_PATH, f"is not valid JSON: {error}", "write plain numbers"),)
-        ) from None
 
 
 @dataclass
@@ -216,7 +130,7 @@ class _Reader:
         if deadline is not None:
             self._check_deadline(deadline)
         allocations = readable if allocations_ok else None
-        self.errors.sort(key=_document_order)
+        self.errors.sort(key=document_order)
         if (
             network is None
             or admin is None
@@ -247,20 +161,20 @@ class _Reader:
     ) -> None:
         for key in getattr(obj, "duplicate_keys", ()):
             self.add(
-                _join(path, key),
+                join_path(path, key),
                 "is written twice in the same object; JSON readers silently keep only the last one",
                 "remove the copy you did not mean",
             )
         for key in obj:
             if key not in known:
                 self.add(
-                    _join(path, key),
-                    ("is not a schedule field" if not path else "is not a field" + _where(path)),
-                    _suggest(str(key), known),
+                    join_path(path, key),
+                    ("is not a schedule field" if not path else "is not a field" + where(path)),
+                    suggestion(str(key), known),
                 )
         for key in known:
             if key not in obj and key not in optional:
-                self.add(_join(path, key), "is missing", _how_to_write(key))
+                self.add(join_path(path, key), "is missing", how_to_write(key))
 
     def _parse_present(self, obj: Mapping[str, object], key: str, parse: Callable[[object], _T]) -> _T | None:
         """Parse `obj[key]` with `parse` when present (missing keys are reported by `_check_keys`)."""
@@ -280,7 +194,9 @@ class _Reader:
         names = [network.value for network in CardanoNetwork]
         if not isinstance(value, str):
             self.add(
-                "network", f"must be a string, got {json_type_name(value)}", f"write one of {_list(names)}"
+                "network",
+                f"must be a string, got {json_type_name(value)}",
+                f"write one of {quoted_list(names)}",
             )
             return None
         if value in names:
@@ -295,7 +211,9 @@ class _Reader:
             )
         else:
             self.add(
-                "network", f'"{value}" is not a network milestoned knows', f"write one of {_list(names)}"
+                "network",
+                f'"{value}" is not a network milestoned knows',
+                f"write one of {quoted_list(names)}",
             )
         return None
 
@@ -674,64 +592,3 @@ def _canonical_beneficiary(text: str, network: CardanoNetwork | None) -> str:
     an allocation per milestone; the daemon's discovery and the chain audit read every definition found
     on chain. Refusals raise, so they are never cached."""
     return canonical_address(parse_payment_address(text, network))
-
-
-def _document_order(error: FieldError) -> tuple[int, int]:
-    """Sort key: the top-level field's place in the format, then the list index (stable otherwise)."""
-    match = re.match(r"([a-z_]+)(?:\[(\d+)\])?", error.path)
-    if match is None:
-        return (-1, -1)
-    name, index = match.group(1), match.group(2)
-    rank = TOP_LEVEL_FIELDS.index(name) if name in TOP_LEVEL_FIELDS else -1
-    return (rank, int(index) if index is not None else -1)
-
-
-def _join(path: str, key: object) -> str:
-    return f"{path}.{key}" if path else str(key)
-
-
-def _where(path: str) -> str:
-    if not path:
-        return ""
-    if path == "token":
-        return ' of "token"'
-    return " of an allocation"
-
-
-def _suggest(key: str, known: Sequence[str]) -> str:
-    spelled = key.strip().lower()
-    alias = _ALIASES.get(spelled)
-    if alias in known:
-        return f'did you mean "{alias}"?'
-    if spelled in known:
-        return f'write it in lower case: "{spelled}"'
-    field_name = alias or spelled
-    if field_name in TOKEN_FIELDS and field_name not in known:
-        return f'"{field_name}" belongs inside the "token" object'
-    if field_name in ALLOCATION_FIELDS and field_name not in known:
-        return f'"{field_name}" belongs inside each entry of "beneficiary_allocations"'
-    close = difflib.get_close_matches(spelled, known, n=1, cutoff=0.6)
-    if close:
-        return f'did you mean "{close[0]}"?'
-    return f"remove it; the fields here are {_list(known)}"
-
-
-def _how_to_write(key: str) -> str:
-    return {
-        "network": 'add "network": one of "mainnet", "preprod", "preview", "devnet"',
-        "admin": 'add "admin": the admin\'s payment key hash (56 hex digits) or key address',
-        "token": 'add "token": {"token_policy_id": "<56 hex>", "token_name": "<hex>"}',
-        "oracles": 'add "oracles": a list of oracle verification keys (hex or .vkey)',
-        "quorum_threshold": 'add "quorum_threshold": how many oracles must sign each milestone',
-        "reclaim_deadline": 'add "reclaim_deadline": e.g. "2028-01-01T00:00:00Z"',
-        "beneficiary_allocations": 'add "beneficiary_allocations": a list of allocations',
-        "token_policy_id": 'add "token_policy_id": the token\'s policy id, 56 hex digits',
-        "beneficiary_address": 'add "beneficiary_address": the bech32 address that receives the tokens',
-        "token_amount": 'add "token_amount": a whole number of token units',
-        "milestone_identifier": 'add "milestone_identifier": the milestone\'s id, e.g. "M1-prototype"',
-        "vesting_timestamp": 'add "vesting_timestamp": e.g. "2027-03-01T12:00:00Z" or POSIX seconds',
-    }.get(key, f'add "{key}"')
-
-
-def _list(names: Sequence[str]) -> str:
-    return ", ".join(f'"{name}"' for name in names)

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from milestoned.domain.schedule_file import load_schedule_json, schedule_errors
+from milestoned.domain.schedule_file import schedule_errors
+from milestoned.domain.schedule_json import load_schedule_json
 
 # The `run` fixture (conftest.py) returns a Run(code, out, err) with .json().
 Runner = Callable[..., Any]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 
-from milestoned.domain.schedule_file import load_schedule_json, schedule_errors
+from milestoned.domain.schedule_file import schedule_errors
+from milestoned.domain.schedule_json import load_schedule_json
 
 from .test_domain_schedule_errors_mutants import example
 

@@ -7,7 +7,8 @@ import json
 
 from milestoned.domain.schedule import Token
 from milestoned.domain.schedule_canonical import schedule_to_json
-from milestoned.domain.schedule_file import load_schedule_json, parse_schedule_document, schedule_errors
+from milestoned.domain.schedule_file import parse_schedule_document, schedule_errors
+from milestoned.domain.schedule_json import load_schedule_json
 
 from .test_domain_schedule_errors_mutants import example
 

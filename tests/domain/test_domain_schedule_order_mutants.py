@@ -55,3 +55,39 @@ def test_errors_follow_the_format_with_unplaceable_ones_first() -> None:
         "beneficiary_allocations[0].token_amount",
         "beneficiary_allocations[2].token_amount",
     ]
+
+
+def test_unplaceable_keys_keep_the_order_they_were_written_in() -> None:
+    # "Zeta" (upper case) cannot be parsed as a field path, "zeta" cannot be placed: neither goes first
+    document = example()
+    text = '{"zeta": 1, "Zeta": 2, ' + json.dumps(document)[1:]
+    assert [path for path, _ in paths_and_messages(text)] == ["zeta", "Zeta"]
+
+
+def test_an_unknown_key_comes_before_a_duplicate_of_the_first_field() -> None:
+    # the duplicate is found first (`_check_keys`), but "network" has a place in the format and the
+    # unknown key has none
+    document = example()
+    body = json.dumps(document)[1:-1]
+    text = '{"network": "preprod", "colour": "blue", ' + body + "}"
+    assert [path for path, _ in paths_and_messages(text)] == ["colour", "network"]
+
+
+def test_an_unknown_key_far_from_any_field_lists_the_fields_to_choose_from() -> None:
+    document = example()
+    document["token"]["xq"] = 1
+    [problem] = schedule_errors(document)
+    assert problem.hint == 'remove it; the fields here are "token_policy_id", "token_name", "token_name_utf8"'
+
+
+def test_allocations_whose_address_cannot_be_read_are_not_compared_as_duplicates() -> None:
+    # with their addresses unread, two otherwise equal allocations are no duplicate of each other:
+    # only each one's address is reported
+    document = example()
+    first = document["beneficiary_allocations"][0]
+    first["beneficiary_address"] = "addr_test1_not_an_address"
+    document["beneficiary_allocations"] = [first, dict(first)]
+    assert [path for path, _ in paths_and_messages(json.dumps(document))] == [
+        "beneficiary_allocations[0].beneficiary_address",
+        "beneficiary_allocations[1].beneficiary_address",
+    ]

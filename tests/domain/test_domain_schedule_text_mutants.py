@@ -82,3 +82,18 @@ def test_the_deadline_problem_counts_the_allocations_that_vest_at_or_after_it() 
         "(2 allocations vest at or after it); the admin could take back tokens before their beneficiary "
         "could release them"
     )
+
+
+def test_one_allocation_vesting_after_the_deadline_is_named_without_a_count() -> None:
+    document = example()
+    allocations = document["beneficiary_allocations"]
+    for allocation in allocations:
+        allocation["vesting_timestamp"] = "2027-01-15T12:00:00Z"
+    allocations[0]["vesting_timestamp"] = "2027-10-01T00:00:00Z"
+    document["reclaim_deadline"] = "2027-08-01T00:00:00Z"
+    [problem] = schedule_errors(document)
+    assert problem.message == (
+        "is 2027-08-01T00:00:00Z, not after every vesting time: "
+        "beneficiary_allocations[0] vests at 2027-10-01T00:00:00Z; the admin could take back tokens "
+        "before their beneficiary could release them"
+    )

@@ -170,7 +170,7 @@ async def _running_daemon(
         async with _embedded_devnet(config) as devnet:
             devnet_url = devnet.url if devnet is not None else None
             url = devnet_url or config.chain.ogmios_url
-            link = ChainLink(url, config.chain.cardano_network)
+            link = ChainLink(url, config.chain.cardano_network, config.chain.call_timeout_seconds)
             admins = AdminPolicy.build(
                 config.socket.admin_uids, config.socket.admin_gids, config.socket.admin_group
             )

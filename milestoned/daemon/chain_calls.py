@@ -21,21 +21,22 @@ from milestoned.daemon.jsonrpc import RpcError
 log = structlog.get_logger("milestoned.chain")
 T = TypeVar("T")
 
-CHAIN_CALL_TIMEOUT_S = 30.0
-"""Longest a command waits for the chain before answering "chain unreachable" (a stalled Ogmios)."""
 CHAIN_FAILURES = (ConnectionError, OSError, TimeoutError)
 """What an unreachable, closed or stalled Ogmios raises (OgmiosConnectionError is a ConnectionError)."""
 
 
-def chain_unreachable(url: str, exc: BaseException, recorded: str = "nothing was recorded") -> RpcError:
+def chain_unreachable(
+    url: str, exc: BaseException, recorded: str = "nothing was recorded", waited_s: float | None = None
+) -> RpcError:
     detail = str(exc) or type(exc).__name__
-    if isinstance(exc, TimeoutError):
-        detail = f"Ogmios at {url} did not answer within {CHAIN_CALL_TIMEOUT_S:g} s"
+    hint = "start Ogmios (and its cardano-node), or fix chain.ogmios_url"
+    if isinstance(exc, TimeoutError) and waited_s is not None:
+        detail = f"Ogmios at {url} did not answer within {waited_s:g} s"
+        hint += " (a slow node: raise chain.call_timeout_seconds)"
     return RpcError(
         jsonrpc.NOT_READY,
         f"chain unreachable: {detail}",
-        f"{recorded}; start Ogmios (and its cardano-node), or fix chain.ogmios_url; "
-        "`milestonectl doctor` checks it; then try again",
+        f"{recorded}; {hint}; `milestonectl doctor` checks it; then try again",
         ogmios_url=url,
     )
 
@@ -44,12 +45,14 @@ async def on_chain(
     link: Any,
     call: Awaitable[T],
     *,
-    timeout: float | None = CHAIN_CALL_TIMEOUT_S,
+    bounded: bool = True,
     recorded: str = "nothing was recorded",
 ) -> T:
-    """Await `call` (which talks to Ogmios through `link`); an outage becomes RpcError NOT_READY."""
+    """Await `call` (which talks to Ogmios through `link`), bounded by the link's `call_timeout_s`
+    (`chain.call_timeout_seconds`) unless `bounded` is False; an outage becomes RpcError NOT_READY."""
+    timeout: float = link.call_timeout_s
     try:
-        if timeout is None:
+        if not bounded:
             return await call
         return await asyncio.wait_for(call, timeout)
     except CHAIN_FAILURES as exc:
@@ -58,14 +61,15 @@ async def on_chain(
         link.last_error = str(exc)
         # a timeout may be a slow node behind another call on the same link: that call keeps it
         await (link.reset_if_idle() if isinstance(exc, TimeoutError) else link.reset())
-        raise chain_unreachable(link.url, exc, recorded) from None
+        raise chain_unreachable(link.url, exc, recorded, timeout) from None
 
 
 async def long_build(link: Any, chain: Any, build: Awaitable[T]) -> T:
     """A build of many transactions (a large registration or release: minutes, each one evaluated):
-    the chain is first asked for its tip within `CHAIN_CALL_TIMEOUT_S`, so a stalled or dead Ogmios is
-    answered "chain unreachable" at once; the build itself then has no overall bound (the wrong one
-    would cut a healthy large build short), and a connection lost while it runs still becomes
-    "chain unreachable". A stall in the middle of a build is not bounded: the job's counters stop."""
+    the chain is first asked for its tip within the link's bound (`chain.call_timeout_seconds`), so a
+    stalled or dead Ogmios is answered "chain unreachable" at once; the build itself then has no
+    overall bound (the wrong one would cut a healthy large build short), and a connection lost while it
+    runs still becomes "chain unreachable". A stall in the middle of a build is not bounded: the job's
+    counters stop."""
     await on_chain(link, chain.client.network_tip())
-    return await on_chain(link, build, timeout=None)
+    return await on_chain(link, build, bounded=False)

@@ -102,7 +102,7 @@ async def send_recorded(service: DaemonService, chain: Any, outgoing: Sequence[O
                 tx_id = await on_chain(
                     service.link,
                     submit(chain, item.tx),
-                    timeout=None,
+                    bounded=False,
                     recorded="its intent is recorded and will be reconciled with the chain once it is back",
                 )
             except TxBuildError as exc:

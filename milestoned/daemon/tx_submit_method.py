@@ -56,7 +56,7 @@ async def tx_submit(service: DaemonService, params: dict[str, Any], peer: Peer) 
                     tx_ids += await send_recorded(service, chain, [Outgoing(tx, refs, ttl)])
                 else:
                     try:
-                        tx_ids.append(await on_chain(service.link, submit(chain, tx), timeout=None))
+                        tx_ids.append(await on_chain(service.link, submit(chain, tx), bounded=False))
                     except TxBuildError:
                         if not await transaction_known(service, chain, tx):
                             raise

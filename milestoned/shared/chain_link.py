@@ -46,9 +46,11 @@ class NodeFacts:
 
 
 class ChainLink:
-    def __init__(self, url: str, network: CardanoNetwork) -> None:
+    def __init__(self, url: str, network: CardanoNetwork, call_timeout_s: float = 30.0) -> None:
         self.url = url
         self.network = network
+        self.call_timeout_s = call_timeout_s
+        """How long a command's chain call may take (`chain.call_timeout_seconds`)."""
         self.client: OgmiosClient | None = None
         self.connected = False
         self.tip_slot: int | None = None

@@ -6,7 +6,8 @@ is reported at once with the key, what was wrong and how to write it, before any
 database. Nothing here reads a file the configuration names: `daemon.config_checks` does (the wallet key),
 in `milestoned run` and `--check-config`.
 
-    [chain]      ogmios_url = "ws://127.0.0.1:1337" | "embedded-devnet"; network; start
+    [chain]      ogmios_url = "ws://127.0.0.1:1337" | "embedded-devnet"; network; start;
+                 call_timeout_seconds
     [store]      url (default sqlite under data_dir); data_dir
     [socket]     path, group, mode, admin_uids, admin_gids, max_request_bytes, max_connections,
                  max_connections_per_uid, admin_reserved_connections, read_timeout_seconds,
@@ -63,6 +64,9 @@ class ChainSettings:
     """mainnet | preprod | preview | devnet: checked against the node's network magic."""
     start: str = "tip"
     """Where the indexer starts when the log is empty: origin | tip | SLOT.HEADER_HASH."""
+    call_timeout_seconds: float = 30.0
+    """Longest a command waits for Ogmios before answering "chain unreachable" (a stalled node): long
+    enough for a slow remote Ogmios, short enough that an admin is not left waiting on a dead one."""
 
     @property
     def cardano_network(self) -> CardanoNetwork:
@@ -443,6 +447,11 @@ def validate(config: DaemonConfig) -> list[str]:
         problems.append(f"chain.network: {chain.network!r} is not a network; use one of {networks}")
     if not chain.embedded:
         problems.extend(ogmios_url_problems(chain.ogmios_url))
+    if not 0 < chain.call_timeout_seconds <= 3600:
+        problems.append(
+            f"chain.call_timeout_seconds: {chain.call_timeout_seconds} must be a number of seconds in "
+            "(0, 3600], e.g. 30"
+        )
     if chain.embedded and chain.network != CardanoNetwork.DEVNET.value:
         problems.append(
             f"chain.network: the embedded devnet is network 'devnet', not {chain.network!r}; "

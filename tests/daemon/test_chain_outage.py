@@ -22,7 +22,10 @@ ADMIN_ADDRESS = "addr_test1vpsgcwe3hmt069357v95gta2s5nkcr0hf985y4nyu8h34rcv8g57a
 def test_schedule_register_with_an_admin_address_during_an_outage_answers_32003() -> None:
     folder = short_folder()
     with devnet_running() as devnet:
-        config = write_config(folder, chain={"ogmios_url": devnet.url, "start": "origin"})
+        # a short bound (`chain.call_timeout_seconds`): the stalled call is answered after it, naming it
+        config = write_config(
+            folder, chain={"ogmios_url": devnet.url, "start": "origin", "call_timeout_seconds": 3}
+        )
         daemon = Daemon(config, folder / "d.sock", folder / "daemon.log")
         daemon.start()
         try:
@@ -41,7 +44,11 @@ def test_schedule_register_with_an_admin_address_during_an_outage_answers_32003(
             finally:
                 devnet.process.send_signal(signal.SIGCONT)
             assert stalled["error"]["code"] == -32003, stalled
-            assert "chain unreachable" in stalled["error"]["message"]
+            assert (
+                stalled["error"]["message"]
+                == f"chain unreachable: Ogmios at {devnet.url} did not answer within 3 s"
+            )
+            assert "raise chain.call_timeout_seconds" in stalled["error"]["data"]["hint"]
             devnet.stop()
             # at once (the query link still believes it is connected) and once the daemon knows
             first = daemon.call("schedule.register", params)

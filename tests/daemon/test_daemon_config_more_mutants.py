@@ -94,3 +94,14 @@ def test_an_octal_number_is_read_as_octal_and_a_bad_one_named_as_octal() -> None
         "socket.max_connections (from MILESTONED_SOCKET_MAX_CONNECTIONS): invalid literal for int() with "
         "base 8: '0o9'; got '0o9'"
     ]
+
+
+def test_the_chain_call_bound_is_checked_at_its_edges() -> None:
+    assert loaded().chain.call_timeout_seconds == 30.0
+    assert loaded(chain_call_timeout_seconds="0.5").chain.call_timeout_seconds == 0.5
+    for good in ("0.001", "3600"):
+        assert problems(chain_call_timeout_seconds=good) == []
+    for bad, shown in (("0", "0.0"), ("-1", "-1.0"), ("3600.5", "3600.5")):
+        assert problems(chain_call_timeout_seconds=bad) == [
+            f"chain.call_timeout_seconds: {shown} must be a number of seconds in (0, 3600], e.g. 30"
+        ]

@@ -71,6 +71,13 @@ CORE: tuple[Target, ...] = (
         "tests/txbuilder/test_txbuilder_units.py",
         "tests/contracts/test_contract_properties.py",
         "tests/contracts/test_contract_attacks.py",  # the bad-signature attacks live there now
+        "tests/commands/test_commands_attest_cancel.py",
+    ),
+    _domain(
+        "attestation_file",
+        "tests/commands/test_commands_attest.py",
+        "tests/commands/test_commands_attest_cancel.py",
+        "tests/domain/test_domain_eligibility.py",
     ),
     _domain(
         "eligibility",

@@ -1,5 +1,9 @@
 """`milestonectl attest sign|verify`: an oracle signs a milestone offline; anyone checks the files.
 
+With `--cancel` the oracle signs instead that the milestone will never be delivered (a cancellation,
+a message of its own: it can never be counted as an attestation, nor the reverse), and `verify
+--cancel` checks cancellation files the same way.
+
 Signing needs no daemon and no network: the schedule id is derived from the schedule file (or given),
 the key is read from the oracle's own `.skey`, and the result is a small JSON file for the admin to
 commit. The signing key never leaves this process: it is not printed, logged or written anywhere.
@@ -12,12 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from milestoned.commands.attestation_file import (
-    Attestation,
-    attestation_document,
-    attestation_json,
-    parse_attestation_json,
-)
 from milestoned.commands.attestation_review import AttestationVerdict, Verdict, review_attestations
 from milestoned.commands.keyfiles import read_signing_key
 from milestoned.commands.output import Column, CommandError, ExitCode, Output, verdict_style
@@ -25,7 +23,13 @@ from milestoned.commands.schedule_identity import schedule_identity
 from milestoned.commands.schedule_source import load_schedule
 from milestoned.commands.textfiles import read_text, write_text_atomically
 from milestoned.domain.allocation import MAX_MILESTONE_ID_BYTES, milestone_id_bytes
-from milestoned.domain.attestation import SCHEDULE_ID_BYTES, sign_attestation, verify_attestation
+from milestoned.domain.attestation import SCHEDULE_ID_BYTES, Statement, sign_attestation, verify_attestation
+from milestoned.domain.attestation_file import (
+    Attestation,
+    attestation_document,
+    attestation_json,
+    parse_attestation_json,
+)
 from milestoned.domain.eligibility import MilestoneQuorum
 from milestoned.domain.schedule import ScheduleDefinition
 from milestoned.domain.validation_errors import InputProblem
@@ -42,6 +46,7 @@ class SignRequest:
     schedule_id_hex: str | None = None
     out: str | None = None  # a path, "-" for stdout, or None for the default file name
     force: bool = False
+    statement: Statement = Statement.ATTEST
 
 
 # --- sign -------------------------------------------------------------------------------------------
@@ -92,7 +97,8 @@ def _known_milestone(definition: ScheduleDefinition, milestone: bytes, schedule_
 
 def default_attestation_path(attestation: Attestation) -> Path:
     slug = _UNSAFE_FILE_CHARACTERS.sub("_", attestation.milestone_label).strip("._") or "milestone"
-    return Path(f"attestation-{slug}-{attestation.signature.oracle_key.hex()[:8]}.json")
+    kind = "cancellation" if attestation.statement is Statement.CANCEL else "attestation"
+    return Path(f"{kind}-{slug}-{attestation.signature.oracle_key.hex()[:8]}.json")
 
 
 def sign(request: SignRequest, out: Output) -> int:
@@ -105,7 +111,7 @@ def sign(request: SignRequest, out: Output) -> int:
     else:
         schedule_id = parse_schedule_id(request.schedule_id_hex or "")
     seed = read_signing_key(request.key_path)
-    signature = sign_attestation(seed, schedule_id, milestone)
+    signature = sign_attestation(seed, schedule_id, milestone, request.statement)
     del seed
     oracle_index: int | None = None
     if definition is not None:
@@ -117,9 +123,9 @@ def sign(request: SignRequest, out: Output) -> int:
                 ExitCode.FAILED,
             )
         oracle_index = definition.oracle_keys.index(signature.oracle_key)
-    if not verify_attestation(signature, schedule_id, milestone):  # a broken crypto library, not a user error
+    if not verify_attestation(signature, schedule_id, milestone, request.statement):  # a broken library
         raise CommandError("the signature just made does not verify", "report this as a bug", ExitCode.FAILED)
-    attestation = Attestation(schedule_id, milestone, signature)
+    attestation = Attestation(schedule_id, milestone, signature, request.statement)
     written = _write_attestation(attestation, request, out)
     report: dict[str, Any] = {
         "ok": True,
@@ -132,8 +138,9 @@ def sign(request: SignRequest, out: Output) -> int:
         out.emit_json(report)
     elif written is not None:
         who = f"oracles[{oracle_index}]" if oracle_index is not None else signature.oracle_key.hex()
+        signed = "the cancellation of milestone" if request.statement is Statement.CANCEL else "milestone"
         out.line(
-            f'✓ signed milestone "{attestation.milestone_label}" of schedule {schedule_id.hex()} as {who}',
+            f'✓ signed {signed} "{attestation.milestone_label}" of schedule {schedule_id.hex()} as {who}',
             style="green",
         )
         out.line(f"wrote {written}: give it to the schedule's admin, who commits it to milestoned")
@@ -186,7 +193,13 @@ def _read_attestation(path: Path) -> Attestation:
         raise CommandError(f"{path}: {problem.problem}", problem.hint, ExitCode.FAILED) from None
 
 
-def verify(files: list[Path], schedule_path: Path, require_quorum: bool, out: Output) -> int:
+def verify(
+    files: list[Path],
+    schedule_path: Path,
+    require_quorum: bool,
+    out: Output,
+    statement: Statement = Statement.ATTEST,
+) -> int:
     definition = load_schedule(schedule_path)
     schedule_id = schedule_identity(definition).schedule_id
     read: list[tuple[Path, Attestation | CommandError]] = []
@@ -196,7 +209,9 @@ def verify(files: list[Path], schedule_path: Path, require_quorum: bool, out: Ou
         except CommandError as error:
             read.append((path, error))
     attestations = [item for _, item in read if isinstance(item, Attestation)]
-    review = review_attestations(attestations, definition=definition, schedule_id=schedule_id)
+    review = review_attestations(
+        attestations, definition=definition, schedule_id=schedule_id, statement=statement
+    )
     verdicts = iter(review.verdicts)
     results = [
         _FileResult(str(path), unreadable=item)
@@ -204,7 +219,9 @@ def verify(files: list[Path], schedule_path: Path, require_quorum: bool, out: Ou
         else _FileResult(str(path), next(verdicts))
         for path, item in read
     ]
-    attested = {a.milestone_id for a in attestations if a.schedule_id == schedule_id}
+    attested = {
+        a.milestone_id for a in attestations if a.schedule_id == schedule_id and a.statement is statement
+    }
     short = [m for m in review.milestones if m.milestone_id in attested and not m.verified]
     accepted = all(r.verdict is not None and r.verdict.verdict.accepted for r in results)
     ok = accepted and not (require_quorum and short)
@@ -213,6 +230,7 @@ def verify(files: list[Path], schedule_path: Path, require_quorum: bool, out: Ou
         "schedule": str(schedule_path),
         "schedule_id": schedule_id.hex(),
         "quorum_threshold": definition.quorum,
+        "statement": statement.word,
         "attestations": [_result_document(r) for r in results],
         "milestones": [_quorum_document(m) for m in review.milestones],
     }
@@ -262,11 +280,15 @@ def _quorum_document(quorum: MilestoneQuorum) -> dict[str, Any]:
     }
 
 
+def _files_word(report: dict[str, Any]) -> str:
+    return "cancellation" if report["statement"] == Statement.CANCEL.word else "attestation"
+
+
 def _render_verify(
     out: Output, report: dict[str, Any], require_quorum: bool, short: list[MilestoneQuorum]
 ) -> None:
     out.table(
-        f"attestations for schedule {report['schedule_id']}",
+        f"{_files_word(report)} for schedule {report['schedule_id']}",
         (
             Column("file"),
             Column("milestone"),
@@ -308,9 +330,9 @@ def _render_verify(
     rejected = sum(1 for a in report["attestations"] if not a["accepted"])
     total = len(report["attestations"])
     if rejected:
-        out.line(f"✗ {rejected} of {total} attestation files rejected", style=verdict_style(False))
+        out.line(f"✗ {rejected} of {total} {_files_word(report)} files rejected", style=verdict_style(False))
     else:
-        out.line(f"✓ all {total} attestation files are valid", style=verdict_style(True))
+        out.line(f"✓ all {total} {_files_word(report)} files are valid", style=verdict_style(True))
     if require_quorum and short:
         names = ", ".join(m.milestone_id.decode("utf-8", errors="backslashreplace") for m in short)
         out.line(f"✗ quorum not reached for: {names}", style=verdict_style(False))

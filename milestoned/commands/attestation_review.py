@@ -1,5 +1,9 @@
 """Judging attestation files against a schedule: one verdict per file, one quorum status per milestone.
 
+The files are judged for one statement: attestations (the milestone is delivered) or, with
+`attest verify --cancel`, cancellations (it never will be); a file of the other statement is named as
+such, never counted.
+
 The quorum count itself is the domain's (`eligibility.milestone_quorum`), the same rule the daemon and
 the on-chain policy apply; this module adds the per-file reading an admin needs before committing files:
 which one is for another schedule, names a milestone the schedule does not have, comes from a key that
@@ -12,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from milestoned.commands.attestation_file import Attestation
-from milestoned.domain.attestation import verify_attestation
+from milestoned.domain.attestation import Statement, verify_attestation
+from milestoned.domain.attestation_file import Attestation
 from milestoned.domain.eligibility import MilestoneQuorum, milestone_quorum
 from milestoned.domain.schedule import ScheduleDefinition
 
@@ -22,6 +26,7 @@ class Verdict(StrEnum):
     VALID = "valid"
     DUPLICATE = "duplicate"  # valid, but this oracle already signed this milestone: counted once
     OTHER_SCHEDULE = "other_schedule"
+    OTHER_STATEMENT = "other_statement"  # a cancellation where attestations are judged, or the reverse
     UNKNOWN_MILESTONE = "unknown_milestone"
     UNKNOWN_ORACLE = "unknown_oracle"
     INVALID_SIGNATURE = "invalid_signature"
@@ -52,14 +57,18 @@ class AttestationReview:
 
 
 def review_attestations(
-    attestations: Sequence[Attestation], *, definition: ScheduleDefinition, schedule_id: bytes
+    attestations: Sequence[Attestation],
+    *,
+    definition: ScheduleDefinition,
+    schedule_id: bytes,
+    statement: Statement = Statement.ATTEST,
 ) -> AttestationReview:
     oracle_index = {key: index for index, key in enumerate(definition.oracle_keys)}
     milestones = definition.milestone_ids
     counted: set[tuple[bytes, bytes]] = set()
     verdicts: list[AttestationVerdict] = []
     for attestation in attestations:
-        verdict = _judge(attestation, schedule_id, milestones, oracle_index, counted)
+        verdict = _judge(attestation, statement, schedule_id, milestones, oracle_index, counted)
         if verdict.verdict is Verdict.VALID:
             counted.add((attestation.milestone_id, attestation.signature.oracle_key))
         verdicts.append(verdict)
@@ -70,10 +79,11 @@ def review_attestations(
             [
                 a.signature
                 for a in attestations
-                if a.schedule_id == schedule_id and a.milestone_id == milestone
+                if a.schedule_id == schedule_id and a.milestone_id == milestone and a.statement is statement
             ],
             oracle_keys=definition.oracle_keys,
             quorum=definition.quorum,
+            statement=statement,
         )
         for milestone in milestones
     )
@@ -82,6 +92,7 @@ def review_attestations(
 
 def _judge(
     attestation: Attestation,
+    statement: Statement,
     schedule_id: bytes,
     milestones: Sequence[bytes],
     oracle_index: dict[bytes, int],
@@ -89,6 +100,19 @@ def _judge(
 ) -> AttestationVerdict:
     key = attestation.signature.oracle_key
     index = oracle_index.get(key)
+    if attestation.statement is not statement:
+        said = "a cancellation" if attestation.statement is Statement.CANCEL else "an attestation"
+        judged = "cancellations" if statement is Statement.CANCEL else "attestations"
+        return AttestationVerdict(
+            attestation,
+            Verdict.OTHER_STATEMENT,
+            f'is {said} of milestone "{attestation.milestone_label}", and {judged} are checked here; '
+            "it never counts as one",
+            "verify it with `milestonectl attest verify --cancel`"
+            if attestation.statement is Statement.CANCEL
+            else "verify it with `milestonectl attest verify` (without --cancel)",
+            index,
+        )
     if attestation.schedule_id != schedule_id:
         return AttestationVerdict(
             attestation,
@@ -116,7 +140,7 @@ def _judge(
             'only keys listed under "oracles" in the schedule count; check the oracle signed with the key '
             "whose .vkey is in the schedule",
         )
-    if not verify_attestation(attestation.signature, schedule_id, attestation.milestone_id):
+    if not verify_attestation(attestation.signature, schedule_id, attestation.milestone_id, statement):
         return AttestationVerdict(
             attestation,
             Verdict.INVALID_SIGNATURE,

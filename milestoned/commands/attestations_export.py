@@ -21,9 +21,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from milestoned.commands.attestation_file import Attestation, attestation_document, parse_attestation_document
 from milestoned.commands.output import CommandError, ExitCode
-from milestoned.domain.attestation import OracleSignature, verify_attestation
+from milestoned.domain.attestation import OracleSignature, Statement, verify_attestation
+from milestoned.domain.attestation_file import Attestation, attestation_document, parse_attestation_document
 from milestoned.domain.validation_errors import InputProblem
 
 FORMAT = "milestoned-attestations/v1"
@@ -85,6 +85,7 @@ def read_export(text: str, source: str) -> AttestationsExport:
             ) from None
         if (
             attestation.schedule_id != schedule_id
+            or attestation.statement is not Statement.ATTEST
             or attestation.signature.oracle_key not in oracles
             or attestation.milestone_id not in definition.milestone_ids
             or not verify_attestation(attestation.signature, schedule_id, attestation.milestone_id)

@@ -52,6 +52,7 @@ def _run_to_csv(args: argparse.Namespace, out: Output) -> int:
 
 def _run_sign(args: argparse.Namespace, out: Output) -> int:
     from milestoned.commands import attest_cmd
+    from milestoned.domain.attestation import Statement
 
     request = attest_cmd.SignRequest(
         key_path=args.key,
@@ -60,14 +61,17 @@ def _run_sign(args: argparse.Namespace, out: Output) -> int:
         schedule_id_hex=args.schedule_id,
         out=args.out,
         force=args.force,
+        statement=Statement.CANCEL if args.cancel else Statement.ATTEST,
     )
     return attest_cmd.sign(request, out)
 
 
 def _run_verify(args: argparse.Namespace, out: Output) -> int:
     from milestoned.commands import attest_cmd
+    from milestoned.domain.attestation import Statement
 
-    return attest_cmd.verify(args.files, args.schedule, args.require_quorum, out)
+    statement = Statement.CANCEL if args.cancel else Statement.ATTEST
+    return attest_cmd.verify(args.files, args.schedule, args.require_quorum, out, statement)
 
 
 def _run_keys_check(args: argparse.Namespace, out: Output) -> int:
@@ -222,6 +226,13 @@ def _add_attest_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         help="where to write the attestation ('-' for stdout; default attestation-<milestone>-<key>.json)",
     )
     sign.add_argument("--force", action="store_true", help="replace an existing --out file that differs")
+    sign.add_argument(
+        "--cancel",
+        action="store_true",
+        help="sign instead that the milestone will never be delivered (a cancellation file, default "
+        "cancellation-<milestone>-<key>.json; its message milestoned/cancel/v1 can never count as an "
+        "attestation)",
+    )
     json_flag(sign)
     sign.set_defaults(handler=_run_sign)
     verify = actions.add_parser(
@@ -241,6 +252,12 @@ def _add_attest_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
         "--require-quorum",
         action="store_true",
         help="also fail (exit 1) unless every milestone the files attest to has reached its quorum",
+    )
+    verify.add_argument(
+        "--cancel",
+        action="store_true",
+        help="check cancellation files (attest sign --cancel) instead: an attestation is refused here, "
+        "as a cancellation is without --cancel",
     )
     json_flag(verify)
     verify.set_defaults(handler=_run_verify)

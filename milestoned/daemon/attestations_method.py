@@ -30,8 +30,8 @@ async def attestations(service: DaemonService, params: dict[str, Any], peer: Pee
 
 def attestations_document(service: DaemonService, schedule_id: str) -> dict[str, Any]:
     """The attestations file of a registered schedule (RpcError when the id is wrong or unknown)."""
-    from milestoned.commands.attestation_file import Attestation
     from milestoned.commands.attestations_export import export_document
+    from milestoned.domain.attestation_file import Attestation
 
     schedule_id = check_schedule_id(schedule_id, service.index.schedules)
     registered = service.index.schedules[schedule_id]

@@ -158,8 +158,8 @@ async def register_demo_schedule(daemon: Any, examples: Path, console: Console) 
 
 
 async def commit_demo_signatures(socket_path: Path, examples: Path, schedule_id: str, milestone: str) -> Any:
-    from milestoned.commands.attestation_file import Attestation, attestation_document
     from milestoned.domain.attestation import sign_attestation
+    from milestoned.domain.attestation_file import Attestation, attestation_document
 
     schedule = bytes.fromhex(schedule_id)
     attestations = [

@@ -32,7 +32,7 @@ from milestoned.daemon.local_index import LocalIndex
 from milestoned.daemon.peercred import AdminPolicy, Peer
 from milestoned.daemon.schedule_upload import ScheduleUploads
 from milestoned.daemon.socket_server import Method
-from milestoned.domain.attestation import verify_attestation
+from milestoned.domain.attestation import Statement, verify_attestation
 from milestoned.domain.leadership import Leadership, Role
 from milestoned.eventlog import EventLog
 from milestoned.eventlog.events import (
@@ -398,7 +398,7 @@ class DaemonService:
         attestations = param(params, "attestations", list)
         if not attestations:
             raise RpcError(jsonrpc.INVALID_PARAMS, '"attestations" is empty', "pass at least one attestation")
-        from milestoned.commands.attestation_file import parse_attestation_document, parse_attestation_json
+        from milestoned.domain.attestation_file import parse_attestation_document, parse_attestation_json
         from milestoned.domain.validation_errors import InputProblem
 
         async with self.write_lock:
@@ -422,6 +422,11 @@ class DaemonService:
                 key = attestation.signature.oracle_key.hex()
                 label = attestation.milestone_label
                 problem = self._attestation_problem(sid, attestation.milestone_id, key, label)
+                if problem is None and attestation.statement is not Statement.ATTEST:
+                    problem = (
+                        f"is a cancellation of milestone {label!r} (attest sign --cancel), not an "
+                        "attestation: it never counts toward a release; commit only attestation files"
+                    )
                 if problem is None and not verify_attestation(
                     attestation.signature, attestation.schedule_id, attestation.milestone_id
                 ):

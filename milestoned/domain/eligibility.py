@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from milestoned.domain.allocation import Allocation
-from milestoned.domain.attestation import OracleSignature, verify_attestation
+from milestoned.domain.attestation import OracleSignature, Statement, verify_attestation
 
 
 class AllocationStatus(StrEnum):
@@ -164,8 +164,10 @@ def milestone_quorum(
     *,
     oracle_keys: Collection[bytes],
     quorum: int,
+    statement: Statement = Statement.ATTEST,
 ) -> MilestoneQuorum:
-    """Count the distinct known oracles whose signature over this schedule's milestone is valid."""
+    """Count the distinct known oracles whose signature of `statement` (an attestation unless said
+    otherwise) over this schedule's milestone is valid."""
     _check_quorum(quorum)
     known = frozenset(oracle_keys)
     signers: set[bytes] = set()
@@ -173,7 +175,7 @@ def milestone_quorum(
     for signature in signatures:
         if signature.oracle_key not in known:
             reason: IgnoredSignatureReason | None = IgnoredSignatureReason.UNKNOWN_ORACLE
-        elif not verify_attestation(signature, schedule_id, milestone_id):
+        elif not verify_attestation(signature, schedule_id, milestone_id, statement):
             reason = IgnoredSignatureReason.INVALID_SIGNATURE
         elif signature.oracle_key in signers:
             reason = IgnoredSignatureReason.DUPLICATE

@@ -11,16 +11,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
 
-from milestoned.commands.attestation_file import (
+from milestoned.commands.attestation_review import Verdict, review_attestations
+from milestoned.domain.allocation import Allocation
+from milestoned.domain.attestation import sign_attestation
+from milestoned.domain.attestation_file import (
     Attestation,
     attestation_document,
     attestation_json,
     parse_attestation_document,
     parse_attestation_json,
 )
-from milestoned.commands.attestation_review import Verdict, review_attestations
-from milestoned.domain.allocation import Allocation
-from milestoned.domain.attestation import sign_attestation
 from milestoned.domain.network import CardanoNetwork
 from milestoned.domain.schedule import ScheduleDefinition, Token
 from milestoned.domain.validation_errors import InputProblem

@@ -175,21 +175,25 @@ def example_schedule_document() -> dict[str, Any]:
     return schedule_document(load_schedule(EXAMPLES / "schedule.json"))
 
 
-def demo_attestations(milestone: str, count: int) -> list[dict[str, str]]:
-    """Attestations of the example schedule's `milestone` by the first `count` demo oracles."""
-    from milestoned.commands.attestation_file import Attestation, attestation_document
+def demo_attestations(milestone: str, count: int, *, cancel: bool = False) -> list[dict[str, str]]:
+    """Attestations (cancellations with `cancel`) of the example schedule's `milestone` by the first
+    `count` demo oracles."""
     from milestoned.commands.key_envelopes import signing_key_seed
     from milestoned.commands.schedule_identity import schedule_identity
     from milestoned.commands.schedule_source import load_schedule
-    from milestoned.domain.attestation import sign_attestation
+    from milestoned.domain.attestation import Statement, sign_attestation
+    from milestoned.domain.attestation_file import Attestation, attestation_document
 
+    statement = Statement.CANCEL if cancel else Statement.ATTEST
     definition = load_schedule(EXAMPLES / "schedule.json")
     schedule_id = schedule_identity(definition).schedule_id
     documents = []
     for seed_file in sorted((EXAMPLES / "oracles").glob("*.skey"))[:count]:
         seed = signing_key_seed(seed_file.read_text())
-        signature = sign_attestation(seed, schedule_id, milestone.encode())
-        documents.append(attestation_document(Attestation(schedule_id, milestone.encode(), signature)))
+        signature = sign_attestation(seed, schedule_id, milestone.encode(), statement)
+        documents.append(
+            attestation_document(Attestation(schedule_id, milestone.encode(), signature, statement))
+        )
     return documents
 
 

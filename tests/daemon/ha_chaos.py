@@ -125,8 +125,8 @@ def signed_and_due(daemon: Daemon, devnet: DevnetThread, admin: PaymentSigningKe
 
 
 def attestation(schedule_id: str, milestone: str, oracle: str) -> dict[str, str]:
-    from milestoned.commands.attestation_file import Attestation, attestation_document
     from milestoned.domain.attestation import sign_attestation
+    from milestoned.domain.attestation_file import Attestation, attestation_document
 
     schedule = bytes.fromhex(schedule_id)
     signature = sign_attestation(demo_seed(oracle), schedule, milestone.encode())

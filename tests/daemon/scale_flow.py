@@ -154,8 +154,8 @@ def wait_indexed(daemon: Daemon, schedule_id: str, count: int, timeout: float) -
 
 def commit_quorums(daemon: Daemon, schedule_id: str) -> None:
     """Oracles 0, 2 and 4 attest M1..M5; the remainder's milestone gets two signatures, one short."""
-    from milestoned.commands.attestation_file import Attestation, attestation_document
     from milestoned.domain.attestation import sign_attestation
+    from milestoned.domain.attestation_file import Attestation, attestation_document
 
     schedule = bytes.fromhex(schedule_id)
     documents = [

@@ -153,6 +153,14 @@ def test_signature_commit_reaches_quorum_and_is_idempotent(daemon: Daemon) -> No
     refused = daemon.call("signature.commit", {"attestations": [tampered]})
     assert refused["error"]["code"] == -32010
     assert "does not verify" in refused["error"]["data"]["problems"][0]["message"]
+    # a valid cancellation (the oracle signed that M2 will never be delivered) is no attestation
+    [cancellation] = demo_attestations("M2-security-audit", 1, cancel=True)
+    refused = daemon.call("signature.commit", {"attestations": [cancellation]})
+    assert refused["error"]["code"] == -32010
+    assert refused["error"]["data"]["problems"][0]["message"] == (
+        "attestation 1: is a cancellation of milestone 'M2-security-audit' (attest sign --cancel), not an "
+        "attestation: it never counts toward a release; commit only attestation files"
+    )
     logged = [e for e in _events(daemon) if e["topic"].startswith("OracleSignatureCommitted")]
     assert len(logged) == 2
     assert result(daemon.call("status"))["log"]["position"] >= head  # type: ignore[index]

@@ -86,8 +86,8 @@ def keys_and_config(folder: Path, devnet: DevnetThread) -> tuple[PaymentSigningK
 
 
 def commit_m1_signatures(daemon: Daemon, schedule_id: str) -> None:
-    from milestoned.commands.attestation_file import Attestation, attestation_document
     from milestoned.domain.attestation import sign_attestation
+    from milestoned.domain.attestation_file import Attestation, attestation_document
 
     schedule = bytes.fromhex(schedule_id)
     attestations = [

@@ -8,6 +8,8 @@ are the signed message's parts, the oracle key says who signed, the signature pr
      "oracle_key": "<64 hex>", "signature": "<128 hex>"}
 
 `milestone_id` is the milestone's identifier as written in the schedule (its UTF-8 bytes are signed).
+A cancellation (`milestonectl attest sign --cancel`: the milestone will never be delivered) is the same
+file with `"statement": "cancel"`; without that field a file is an attestation, as files always were.
 Other fields are ignored, so a later version may add some. Pure: text in, values out.
 """
 
@@ -25,6 +27,7 @@ from milestoned.domain.attestation import (
     SCHEDULE_ID_BYTES,
     SIGNATURE_BYTES,
     OracleSignature,
+    Statement,
 )
 from milestoned.domain.json_types import json_type_name
 from milestoned.domain.validation_errors import InputProblem
@@ -36,11 +39,12 @@ _SIGN_AGAIN = "ask the oracle for the file `milestonectl attest sign` wrote, unc
 
 @dataclass(frozen=True)
 class Attestation:
-    """An oracle's signature over `b"milestoned/attest/v1" || schedule_id || milestone_id`."""
+    """An oracle's signature over `statement prefix || schedule_id || milestone_id`."""
 
     schedule_id: bytes
     milestone_id: bytes  # on-chain bytes: the UTF-8 of the schedule's milestone_identifier
     signature: OracleSignature
+    statement: Statement = Statement.ATTEST
 
     @property
     def milestone_label(self) -> str:
@@ -48,12 +52,15 @@ class Attestation:
 
 
 def attestation_document(attestation: Attestation) -> dict[str, str]:
-    return {
+    document = {
         "schedule_id": attestation.schedule_id.hex(),
         "milestone_id": attestation.milestone_id.decode("utf-8"),
         "oracle_key": attestation.signature.oracle_key.hex(),
         "signature": attestation.signature.signature.hex(),
     }
+    if attestation.statement is not Statement.ATTEST:
+        document["statement"] = attestation.statement.word
+    return document
 
 
 def attestation_json(attestation: Attestation) -> str:
@@ -82,9 +89,27 @@ def parse_attestation_document(document: object) -> Attestation:
     oracle_key = _hex_field(document, "oracle_key", ORACLE_KEY_BYTES, problems)
     signature = _hex_field(document, "signature", SIGNATURE_BYTES, problems)
     milestone = _milestone_field(document, problems)
-    if problems or schedule_id is None or oracle_key is None or signature is None or milestone is None:
+    statement = _statement_field(document, problems)
+    if (
+        problems
+        or schedule_id is None
+        or oracle_key is None
+        or signature is None
+        or milestone is None
+        or statement is None
+    ):
         raise InputProblem("; ".join(problems), _SIGN_AGAIN)
-    return Attestation(schedule_id, milestone, OracleSignature(oracle_key, signature))
+    return Attestation(schedule_id, milestone, OracleSignature(oracle_key, signature), statement)
+
+
+def _statement_field(document: Mapping[str, Any], problems: list[str]) -> Statement | None:
+    value = document.get("statement", Statement.ATTEST.word)
+    for statement in Statement:
+        if value == statement.word:
+            return statement
+    words = " or ".join(f'"{s.word}"' for s in Statement)
+    problems.append(f'"statement" must be {words} (absent: "attest"), got {json.dumps(value)}')
+    return None
 
 
 def _hex_field(document: Mapping[str, Any], name: str, size: int, problems: list[str]) -> bytes | None:

@@ -72,9 +72,11 @@ CORE: tuple[Target, ...] = (
         "tests/contracts/test_contract_properties.py",
         "tests/contracts/test_contract_attacks.py",  # the bad-signature attacks live there now
         "tests/commands/test_commands_attest_cancel.py",
+        "tests/domain/test_domain_attestation_file.py",
     ),
     _domain(
         "attestation_file",
+        "tests/domain/test_domain_attestation_file.py",
         "tests/commands/test_commands_attest.py",
         "tests/commands/test_commands_attest_cancel.py",
         "tests/domain/test_domain_eligibility.py",

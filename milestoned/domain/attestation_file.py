@@ -90,9 +90,9 @@ def parse_attestation_document(document: object) -> Attestation:
     signature = _hex_field(document, "signature", SIGNATURE_BYTES, problems)
     milestone = _milestone_field(document, problems)
     statement = _statement_field(document, problems)
+    # each field that could not be read is None with its problem listed (and only then)
     if (
-        problems
-        or schedule_id is None
+        schedule_id is None
         or oracle_key is None
         or signature is None
         or milestone is None

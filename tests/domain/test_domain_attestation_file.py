@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from milestoned.domain.attestation import OracleSignature, Statement
+from milestoned.domain.attestation import OracleSignature, Statement, sign_attestation
 from milestoned.domain.attestation_file import (
     Attestation,
+    attestation_document,
     attestation_json,
     parse_attestation_document,
     parse_attestation_json,
@@ -24,6 +27,7 @@ GOOD = {
     "oracle_key": "cd" * 32,
     "signature": "ef" * 64,
 }
+milestone_ids = st.text(min_size=1, max_size=20).filter(lambda text: len(text.encode()) <= 64)
 
 
 def problem_of(document: object) -> InputProblem:
@@ -109,3 +113,16 @@ def test_a_refused_signature_is_false_not_merely_falsy() -> None:
     assert verify_attestation(short_key, bytes(28), b"M1") is False
     wrong = OracleSignature(bytes.fromhex("cd" * 32), bytes(64))  # a key that is not even a curve point
     assert verify_attestation(wrong, bytes(28), b"M1") is False
+
+
+@given(
+    schedule_id=st.binary(min_size=28, max_size=28),
+    milestone=milestone_ids,
+    seed=st.binary(min_size=32, max_size=32),
+)
+def test_file_round_trip(schedule_id: bytes, milestone: str, seed: bytes) -> None:
+    attestation = Attestation(
+        schedule_id, milestone.encode(), sign_attestation(seed, schedule_id, milestone.encode())
+    )
+    assert parse_attestation_json(attestation_json(attestation)) == attestation
+    assert json.loads(attestation_json(attestation)) == attestation_document(attestation)

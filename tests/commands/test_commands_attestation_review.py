@@ -1,14 +1,11 @@
-"""The attestation file format and the per-file verdicts, without the CLI around them."""
+"""The per-file verdicts and quorums of `attest verify`, without the CLI around them (the file format's
+own tests are in tests/domain/test_domain_attestation_file.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from nacl.signing import SigningKey
 
 from milestoned.commands.attestation_review import Verdict, review_attestations
@@ -16,67 +13,14 @@ from milestoned.domain.allocation import Allocation
 from milestoned.domain.attestation import sign_attestation
 from milestoned.domain.attestation_file import (
     Attestation,
-    attestation_document,
-    attestation_json,
-    parse_attestation_document,
-    parse_attestation_json,
 )
 from milestoned.domain.network import CardanoNetwork
 from milestoned.domain.schedule import ScheduleDefinition, Token
-from milestoned.domain.validation_errors import InputProblem
 
 Runner = Callable[..., Any]
 SEEDS = [bytes([n]) * 32 for n in (1, 2, 3)]
 ORACLES = tuple(bytes(SigningKey(seed).verify_key) for seed in SEEDS)
 SCHEDULE_ID = bytes(range(28))
-milestone_ids = st.text(min_size=1, max_size=20).filter(lambda text: len(text.encode()) <= 64)
-
-
-@given(
-    schedule_id=st.binary(min_size=28, max_size=28),
-    milestone=milestone_ids,
-    seed=st.binary(min_size=32, max_size=32),
-)
-def test_file_round_trip(schedule_id: bytes, milestone: str, seed: bytes) -> None:
-    attestation = Attestation(
-        schedule_id, milestone.encode(), sign_attestation(seed, schedule_id, milestone.encode())
-    )
-    assert parse_attestation_json(attestation_json(attestation)) == attestation
-    assert json.loads(attestation_json(attestation)) == attestation_document(attestation)
-
-
-def _document() -> dict[str, Any]:
-    signature = sign_attestation(SEEDS[0], SCHEDULE_ID, b"M1")
-    return attestation_document(Attestation(SCHEDULE_ID, b"M1", signature))
-
-
-@pytest.mark.parametrize(
-    ("field", "value", "expected"),
-    [
-        ("schedule_id", "00" * 27, '"schedule_id" must be 56 hex digits'),
-        ("oracle_key", "zz" * 32, '"oracle_key" must be 64 hex digits'),
-        ("signature", 12, '"signature" must be 128 hex digits'),
-        ("milestone_id", "", '"milestone_id" must be the milestone identifier'),
-        ("milestone_id", "x" * 65, "longer than 64 bytes"),
-        ("schedule_id", None, 'has no "schedule_id"'),
-    ],
-)
-def test_each_bad_field_is_named(field: str, value: object, expected: str) -> None:
-    document = _document()
-    if value is None:
-        del document[field]
-    else:
-        document[field] = value
-    with pytest.raises(InputProblem) as raised:
-        parse_attestation_document(document)
-    assert expected in raised.value.problem
-
-
-def test_extra_fields_are_ignored_and_non_objects_refused() -> None:
-    document = {**_document(), "comment": "signed after the demo"}
-    assert parse_attestation_document(document).milestone_id == b"M1"
-    with pytest.raises(InputProblem, match="JSON object"):
-        parse_attestation_document([document])
 
 
 def _definition() -> ScheduleDefinition:

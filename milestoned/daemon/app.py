@@ -193,6 +193,7 @@ async def _running_daemon(
                 admin_reserved_connections=config.socket.admin_reserved_connections,
                 read_timeout=config.socket.read_timeout_seconds,
                 idle_timeout=config.socket.idle_timeout_seconds,
+                priority=service.priority,
             )
             metrics = Metrics()
             http = (
@@ -218,6 +219,7 @@ async def _running_daemon(
                 # the election's first round before the socket opens: a daemon that can lead answers
                 # its first client as the leader, never as a follower of term 0
                 await _lead_or_follow(service, url, config, tasks)
+                await service.start_threads()
                 await socket_server.start()
                 if http is not None:
                     await http.start()
@@ -379,7 +381,7 @@ async def _start_projections(service: DaemonService) -> None:
             delay = min(delay * 2, 30.0)
     service.projector = Projector(service.log, service.projections, slots, batch_size=CATCH_UP_BATCH)
     try:
-        caught = await service.acatch_up()
+        caught = await service.acatch_up(background=True)
     except Exception as exc:  # in the health answer; the projections job keeps trying
         log.error("projections failing", reason=f"{type(exc).__name__}: {exc}")
         return
@@ -432,6 +434,7 @@ async def _run_follower(service: DaemonService, url: str, config: DaemonConfig) 
         FollowerConfig(start=parse_start_point(config.chain.start)),
         follow=follow_policy(config),
         network=config.chain.network,
+        safe_point=service.priority.pause,
     )
     service.follower = follower
     while True:

@@ -13,6 +13,7 @@ Rules every handler follows:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import threading
 import time
@@ -140,11 +141,13 @@ class DaemonService:
         The pool would start them at the first reads: in the first burst of queries, while the chain
         follower begins its catch-up, and each start waits for the new thread to get the interpreter
         lock (milliseconds then, on the loop). The barrier makes the readers run at once, so that the
-        pool starts all of them and each opens its connection."""
+        pool starts all of them and each opens its connection (a pool that already had idle threads
+        breaks the barrier after a while: the reads are done all the same)."""
         barrier = threading.Barrier(READER_THREADS)
 
         def open_reader() -> int:
-            barrier.wait(timeout=10.0)
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=5.0)
             return self.projections.position()
 
         await asyncio.gather(*(self.read(open_reader) for _ in range(READER_THREADS)))

@@ -31,8 +31,9 @@ from milestoned.daemon.attestations_method import http_attestations
 from milestoned.daemon.http_endpoint import HttpEndpoint, Metrics
 from milestoned.daemon.peercred import AdminPolicy
 from milestoned.daemon.projection_recovery import open_projections
+from milestoned.daemon.query_priority import start_worker_threads
 from milestoned.daemon.scheduler_jobs import start_scheduler
-from milestoned.daemon.service import DaemonService
+from milestoned.daemon.service import READER_THREADS, DaemonService
 from milestoned.daemon.socket_server import SocketServer
 from milestoned.daemon.systemd import Notifier
 from milestoned.eventlog import EventLog, parse_store_url
@@ -219,7 +220,7 @@ async def _running_daemon(
                 # the election's first round before the socket opens: a daemon that can lead answers
                 # its first client as the leader, never as a follower of term 0
                 await _lead_or_follow(service, url, config, tasks)
-                await service.start_threads()
+                await start_worker_threads(service, READER_THREADS)
                 await socket_server.start()
                 if http is not None:
                     await http.start()

@@ -18,10 +18,15 @@ threads only (on the event loop it would hold up the very answers it waits for).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
 import time
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from milestoned.daemon.service import DaemonService
 
 MAX_PAUSE_S = 0.05
 """The longest one safe point waits for queries (a query answers in 0.1-0.5 ms; a burst of 50 in ~15)."""
@@ -85,3 +90,23 @@ class QueryPriority:
                 self.pauses += 1
                 self.paused_s += time.monotonic() - began
         return True
+
+
+async def start_worker_threads(service: DaemonService, readers: int) -> None:
+    """Start the service's worker threads now, each with its store connection open (before the socket
+    opens).
+
+    The pool would start them at the first reads: in the first burst of queries, while the chain
+    follower begins its catch-up, and each start waits on the loop for the new thread to get the
+    interpreter lock (tens of milliseconds in all, traced). The barrier makes the `readers` reads run at
+    once, so that the pool starts a thread for each and each opens its connection (a pool that already
+    had idle threads breaks the barrier after a while: the reads are done all the same)."""
+    barrier = threading.Barrier(readers)
+
+    def open_reader() -> int:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=5.0)
+        return service.projections.position()
+
+    await asyncio.gather(*(service.read(open_reader) for _ in range(readers)))
+    await service.write(service.log.head)

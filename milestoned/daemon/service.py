@@ -13,7 +13,6 @@ Rules every handler follows:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import threading
 import time
@@ -135,36 +134,17 @@ class DaemonService:
         """Run a store read in a reader thread."""
         return await asyncio.get_running_loop().run_in_executor(self._readers, functools.partial(fn, *args))
 
-    async def start_threads(self) -> None:
-        """Start every worker thread now, each with its store connection open (before the socket opens).
-
-        The pool would start them at the first reads: in the first burst of queries, while the chain
-        follower begins its catch-up, and each start waits for the new thread to get the interpreter
-        lock (milliseconds then, on the loop). The barrier makes the readers run at once, so that the
-        pool starts all of them and each opens its connection (a pool that already had idle threads
-        breaks the barrier after a while: the reads are done all the same)."""
-        barrier = threading.Barrier(READER_THREADS)
-
-        def open_reader() -> int:
-            with contextlib.suppress(threading.BrokenBarrierError):
-                barrier.wait(timeout=5.0)
-            return self.projections.position()
-
-        await asyncio.gather(*(self.read(open_reader) for _ in range(READER_THREADS)))
-        await self.write(self.log.head)
-
     async def afold(self, *, background: bool = False) -> None:
         """Bring the local index up to the log's head: read in a thread, apply on the loop.
         `background` (the projections job, while the follower records a catch-up): smaller batches, each
         read after a pause for the socket's queries (`query_priority`); decoding a thousand events is
         milliseconds of the interpreter lock that a query would otherwise wait behind."""
-        limit = BACKGROUND_FOLD_BATCH if background else FOLD_BATCH
+        read, limit = (
+            (self._read_after_pause, BACKGROUND_FOLD_BATCH) if background else (self.log.read, FOLD_BATCH)
+        )
         async with self._fold_lock:
             while True:
-                if background:
-                    batch = await self.read(self._read_after_pause, self.index.position, limit)
-                else:
-                    batch = await self.read(self.log.read, self.index.position, limit)
+                batch = await self.read(read, self.index.position, limit)
                 for logged in batch:
                     if logged.position <= self.index.position:
                         continue

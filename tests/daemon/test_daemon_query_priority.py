@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from milestoned.daemon.peercred import AdminPolicy, Peer
-from milestoned.daemon.query_priority import QueryPriority
+from milestoned.daemon.query_priority import QueryPriority, start_worker_threads
 from milestoned.daemon.service import READER_THREADS, DaemonService
 from milestoned.daemon.socket_server import Method, SocketServer
 from milestoned.eventlog import EventLog, parse_store_url
@@ -157,6 +157,6 @@ async def test_worker_threads_are_started_before_the_socket_opens(tmp_path: Path
 
     with _service(tmp_path) as (service, _log, _projections):
         before = len(readers())
-        await service.start_threads()
+        await start_worker_threads(service, READER_THREADS)
         assert len(readers()) - before == READER_THREADS
         assert any(t.name.startswith("milestoned-store-write") for t in threading.enumerate())

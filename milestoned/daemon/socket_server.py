@@ -172,7 +172,7 @@ class SocketServer:
         admitted: Peer | None = None
         try:
             sock = writer.get_extra_info("socket")
-            peer = peer_of(sock) if sock is not None else Peer(-1, -1, -1, frozenset())
+            peer = peer_of(sock, self.admins) if sock is not None else Peer(-1, -1, -1, frozenset())
             refusal = self.limits.admit(peer.uid, self.admins.is_admin(peer))
             if refusal is not None:
                 self.connections_refused += 1

@@ -31,8 +31,9 @@ from milestoned.daemon.attestations_method import http_attestations
 from milestoned.daemon.http_endpoint import HttpEndpoint, Metrics
 from milestoned.daemon.peercred import AdminPolicy
 from milestoned.daemon.projection_recovery import open_projections
+from milestoned.daemon.query_priority import start_worker_threads
 from milestoned.daemon.scheduler_jobs import start_scheduler
-from milestoned.daemon.service import DaemonService
+from milestoned.daemon.service import READER_THREADS, DaemonService
 from milestoned.daemon.socket_server import SocketServer
 from milestoned.daemon.systemd import Notifier
 from milestoned.eventlog import EventLog, parse_store_url
@@ -193,6 +194,7 @@ async def _running_daemon(
                 admin_reserved_connections=config.socket.admin_reserved_connections,
                 read_timeout=config.socket.read_timeout_seconds,
                 idle_timeout=config.socket.idle_timeout_seconds,
+                priority=service.priority,
             )
             metrics = Metrics()
             http = (
@@ -218,6 +220,7 @@ async def _running_daemon(
                 # the election's first round before the socket opens: a daemon that can lead answers
                 # its first client as the leader, never as a follower of term 0
                 await _lead_or_follow(service, url, config, tasks)
+                await start_worker_threads(service, READER_THREADS)
                 await socket_server.start()
                 if http is not None:
                     await http.start()
@@ -379,7 +382,7 @@ async def _start_projections(service: DaemonService) -> None:
             delay = min(delay * 2, 30.0)
     service.projector = Projector(service.log, service.projections, slots, batch_size=CATCH_UP_BATCH)
     try:
-        caught = await service.acatch_up()
+        caught = await service.acatch_up(background=True)
     except Exception as exc:  # in the health answer; the projections job keeps trying
         log.error("projections failing", reason=f"{type(exc).__name__}: {exc}")
         return
@@ -432,6 +435,7 @@ async def _run_follower(service: DaemonService, url: str, config: DaemonConfig) 
         FollowerConfig(start=parse_start_point(config.chain.start)),
         follow=follow_policy(config),
         network=config.chain.network,
+        safe_point=service.priority.pause,
     )
     service.follower = follower
     while True:

@@ -85,11 +85,11 @@ def start_scheduler(
 
         if not service.leadership.may_write:  # the leader appends: see how far
             await service.write(lambda: service.log.head(refresh=True))
-        await service.afold()
+        await service.afold(background=True)
         failing = service.checks.projections_error is not None
         try:
             if service.may_project:
-                await service.acatch_up()
+                await service.acatch_up(background=True)
             else:
                 await service.read(service.refresh_projection_position)
         except Exception as exc:  # in the health answer; logged once per failing spell, not every 0.5 s
@@ -150,7 +150,7 @@ def start_scheduler(
     async def auto_release() -> None:
         if not service.health().ok or not service.leadership.may_write:
             return
-        await service.acatch_up()
+        await service.acatch_up(background=True)
         in_flight = service.index.in_flight_refs()
         due = {
             a.schedule_id

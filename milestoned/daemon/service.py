@@ -30,6 +30,7 @@ from milestoned.daemon.jobs import Jobs
 from milestoned.daemon.jsonrpc import RpcError, only_params, param
 from milestoned.daemon.local_index import LocalIndex
 from milestoned.daemon.peercred import AdminPolicy, Peer
+from milestoned.daemon.query_priority import QueryPriority
 from milestoned.daemon.schedule_upload import ScheduleUploads
 from milestoned.daemon.socket_server import Method
 from milestoned.domain.attestation import Statement, verify_attestation
@@ -39,6 +40,7 @@ from milestoned.eventlog.events import (
     Event,
     OracleSignatureCommitted,
 )
+from milestoned.eventlog.store import LoggedEvent
 from milestoned.projections.projector import Projector
 from milestoned.projections.store import ProjectionStore
 from milestoned.shared.chain_link import ChainLink
@@ -48,6 +50,7 @@ log = structlog.get_logger("milestoned.commands")
 T = TypeVar("T")
 READER_THREADS = 4
 FOLD_BATCH = 1000
+BACKGROUND_FOLD_BATCH = 250
 
 
 class DaemonService:
@@ -108,6 +111,8 @@ class DaemonService:
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="milestoned-store-write")
         self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="milestoned-store-read")
         self._catch_up_lock = threading.Lock()
+        self.priority = QueryPriority()
+        """Read-only socket requests being answered; the follower and the projections job pause for them."""
         self._fold_lock = asyncio.Lock()
         self.projection_position: int | None = None
         """The projections' position as of the last catch-up (health reads this, not the database)."""
@@ -129,28 +134,39 @@ class DaemonService:
         """Run a store read in a reader thread."""
         return await asyncio.get_running_loop().run_in_executor(self._readers, functools.partial(fn, *args))
 
-    async def afold(self) -> None:
-        """Bring the local index up to the log's head: read in a thread, apply on the loop."""
+    async def afold(self, *, background: bool = False) -> None:
+        """Bring the local index up to the log's head: read in a thread, apply on the loop.
+        `background` (the projections job, while the follower records a catch-up): smaller batches, each
+        read after a pause for the socket's queries (`query_priority`); decoding a thousand events is
+        milliseconds of the interpreter lock that a query would otherwise wait behind."""
+        read, limit = (
+            (self._read_after_pause, BACKGROUND_FOLD_BATCH) if background else (self.log.read, FOLD_BATCH)
+        )
         async with self._fold_lock:
             while True:
-                batch = await self.read(self.log.read, self.index.position, FOLD_BATCH)
+                batch = await self.read(read, self.index.position, limit)
                 for logged in batch:
                     if logged.position <= self.index.position:
                         continue
                     self.index.apply(logged.event)
                     self.index.position = logged.position
-                if len(batch) < FOLD_BATCH:
+                if len(batch) < limit:
                     return
 
-    async def acatch_up(self, *, wait: bool = True) -> int:
+    def _read_after_pause(self, after: int, limit: int) -> list[LoggedEvent]:
+        self.priority.pause()
+        return self.log.read(after, limit)
+
+    async def acatch_up(self, *, wait: bool = True, background: bool = False) -> int:
         """Catch the projections up in a worker thread (not the writer: a log append waiting for a slow
         database must not hold up a query's catch-up). `wait=False` (queries): when a catch-up is
-        already under way, answer at once from the projections as they are instead of waiting for it."""
+        already under way, answer at once from the projections as they are instead of waiting for it.
+        `background` (the projections job): pause between batches while socket queries are answered."""
         if self.projector is None or not self.may_project:
             return 0
         if not wait and self._catch_up_lock.locked():
             return 0
-        return await self.read(self.catch_up, wait)
+        return await self.read(functools.partial(self.catch_up, wait, background=background))
 
     async def aappend(self, events: list[Event]) -> int:
         """`append` off the loop: the append in the writer thread, then the index and the projections."""
@@ -194,17 +210,19 @@ class DaemonService:
         """Whether a catch-up is under way (a query then answers without starting another)."""
         return self._catch_up_lock.locked()
 
-    def catch_up(self, wait: bool = True, batches: int | None = None) -> int:
+    def catch_up(self, wait: bool = True, batches: int | None = None, *, background: bool = False) -> int:
         """Apply what the log has beyond the projections (one catch-up at a time; with `wait=False`,
         none when another is under way); with `batches`, at most that many of the projector's batches
-        (a query's bounded catch-up, see query_methods)."""
+        (a query's bounded catch-up, see query_methods); `background`: pausing between batches for the
+        socket's queries (`query_priority`; never inside a query, which would wait for itself)."""
         if self.projector is None or not self.may_project:
             return 0
         if not self._catch_up_lock.acquire(blocking=wait):
             return 0
         try:
             try:
-                applied = self.projector.catch_up(batches)
+                between = self.priority.pause if background else None
+                applied = self.projector.catch_up(batches, between)
                 self.note_projections()
             except Exception as exc:
                 self.checks.projections_failed(exc)

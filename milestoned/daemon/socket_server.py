@@ -16,7 +16,9 @@ What it guarantees, whatever a client sends:
 - malformed JSON, an unknown method, wrong parameters: a JSON-RPC error, and the connection stays open;
 - a handler that fails unexpectedly gives INTERNAL_ERROR with the reason, is logged, and the daemon keeps
   serving: an exception never leaves a connection task;
-- mutating methods are refused to callers that are not admins (`peercred`), before the handler runs.
+- mutating methods are refused to callers that are not admins (`peercred`), before the handler runs;
+- while a read-only request is answered, the daemon's background threads pause at their next safe
+  point (`query_priority`), so a burst of queries is not shared with a catch-up.
 Handlers that commit events do so in one log append, so a request either committed or did not.
 """
 
@@ -39,6 +41,7 @@ from milestoned.daemon import jsonrpc
 from milestoned.daemon.connection_limits import ConnectionLimits
 from milestoned.daemon.jsonrpc import RpcError
 from milestoned.daemon.peercred import AdminPolicy, Peer, peer_of
+from milestoned.daemon.query_priority import QueryPriority
 
 log = structlog.get_logger("milestoned.socket")
 
@@ -76,6 +79,7 @@ class SocketServer:
         admin_reserved_connections: int = 4,
         read_timeout: float = 30.0,
         idle_timeout: float = 300.0,
+        priority: QueryPriority | None = None,
     ) -> None:
         self.path = path
         self.methods = methods
@@ -86,6 +90,8 @@ class SocketServer:
         self.limits = ConnectionLimits(max_connections, max_connections_per_uid, admin_reserved_connections)
         self.read_timeout = read_timeout
         self.idle_timeout = idle_timeout
+        self.priority = priority or QueryPriority()
+        """Counts the read-only requests being answered, for the background threads to pause for."""
         self.connections_refused = 0
         self.connections_timed_out = 0
         self.requests_too_large = 0
@@ -166,7 +172,7 @@ class SocketServer:
         admitted: Peer | None = None
         try:
             sock = writer.get_extra_info("socket")
-            peer = peer_of(sock) if sock is not None else Peer(-1, -1, -1, frozenset())
+            peer = peer_of(sock, self.admins) if sock is not None else Peer(-1, -1, -1, frozenset())
             refusal = self.limits.admit(peer.uid, self.admins.is_admin(peer))
             if refusal is not None:
                 self.connections_refused += 1
@@ -320,7 +326,11 @@ class SocketServer:
                     "run it as root or as a user in socket.admin_uids / "
                     "socket.admin_gids / socket.admin_group",
                 )
-            result = await method.handler(request.params, peer)
+            if method.mutating:
+                result = await method.handler(request.params, peer)
+            else:
+                with self.priority.answering():
+                    result = await method.handler(request.params, peer)
         except RpcError as error:
             self.requests_failed += 1
             if request_id is None and "id" in error.data:

@@ -37,6 +37,7 @@ from milestoned.eventlog.config import PostgresConfig, StoreConfig
 from milestoned.eventlog.cursor import live_points_newest_first, spread_points
 from milestoned.eventlog.events import ChainCursorCheckpointed, ChainEvent, ChainPoint, Event, RolledBack
 from milestoned.eventlog.hashchain import LogHead, seal_batch
+from milestoned.eventlog.sqlite_statements import use_statement_cache
 
 LOG_STREAM_ID = UUID("6d696c65-7374-6f6e-6564-2f6c6f672f31")  # "milestoned/log/1" as bytes
 EVENTS_TABLE = "stored_events"
@@ -82,9 +83,11 @@ def open_factory(config: StoreConfig) -> InfrastructureFactory[Any]:
     """The library's infrastructure factory for `config` (creating a PostgreSQL schema if needed)."""
     if isinstance(config, PostgresConfig):
         ensure_postgres_schema(config)
-    else:
-        config.path.parent.mkdir(parents=True, exist_ok=True)
-    return InfrastructureFactory.construct(config.factory_env())
+        return InfrastructureFactory.construct(config.factory_env())
+    config.path.parent.mkdir(parents=True, exist_ok=True)
+    factory = InfrastructureFactory.construct(config.factory_env())
+    use_statement_cache(factory)  # the library's connections cache one statement (sqlite_statements)
+    return factory
 
 
 class EventLog:

@@ -372,9 +372,12 @@ class Discovery:
         block: Block,
         known: Collection[str],
         pending: Mapping[str, Mapping[int, RegistrationPartSeen]],
+        *,
+        safe_point: Callable[[], object] | None = None,
     ) -> tuple[list[ChainEvent], list[Rejection]]:
         """The discovery events of `block` (parts, then each completed schedule and its allocations),
-        and the rejections met; `pending` (schedule id → first allocation → part) is not modified."""
+        and the rejections met; `pending` (schedule id → first allocation → part) is not modified.
+        `safe_point` is called between two registration transactions (see `filter.block_events`)."""
         events: list[ChainEvent] = []
         rejections: list[Rejection] = []
         if block.slot is None or self.follow.follows_nothing:
@@ -382,7 +385,9 @@ class Discovery:
         new_parts: dict[str, dict[int, RegistrationPartSeen]] = {}
         done: set[str] = set()
         point: ChainPoint | None = None
-        for tx in registration_transactions(block):
+        for n, tx in enumerate(registration_transactions(block)):
+            if n and safe_point is not None:
+                safe_point()
             point = point or ChainPoint(block.slot, block.id)
             seen = part_seen(tx, point, self.contract, set(known) | done, self.follow)
             if seen is None:

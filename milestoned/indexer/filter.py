@@ -34,7 +34,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -152,6 +152,8 @@ def block_events(
     contract: WatchedContract,
     schedules: Collection[str],
     open_allocations: Mapping[str, str],
+    *,
+    safe_point: Callable[[], object] | None = None,
 ) -> list[ChainEvent]:
     """The chain events of `block`.
 
@@ -159,7 +161,9 @@ def block_events(
     `open_allocations` maps each unspent allocation out-ref ("txid#index") to its schedule id. Neither is
     modified. A block that the pre-filter (`mentions_any`) finds no known schedule in is skipped without
     typing its transactions: every lock outputs the auth token and every spend moves or burns it, so both
-    name the schedule, as the policy of an empty-named asset.
+    name the schedule, as the policy of an empty-named asset. `safe_point` is called between two
+    transactions that matter (a block of a large registration is tens of milliseconds of pure Python;
+    the daemon pauses there for its socket's queries, `daemon.query_priority`).
     """
     if not schedules or block.slot is None or not mentions_any(block, schedules):
         return []  # the usual case: no ChainPoint (a validated value, microseconds) is even built
@@ -168,7 +172,9 @@ def block_events(
     locked_here: dict[str, str] = {}
     spent_here: set[str] = set()
     attested: set[tuple[str, str]] = set()
-    for tx in _transactions_touching(block, schedules, open_allocations, locked_here):
+    for n, tx in enumerate(_transactions_touching(block, schedules, open_allocations, locked_here)):
+        if n and safe_point is not None:
+            safe_point()
         for ref in tx.consumed:
             out_ref = f"{ref.transaction_id}#{ref.index}"
             if out_ref in spent_here:

@@ -103,8 +103,13 @@ class ChainFollower:
         clock: Callable[[], float] = time.monotonic,
         follow: FollowPolicy | None = None,
         network: str | None = None,
+        safe_point: Callable[[], object] | None = None,
     ) -> None:
         self.log = event_log
+        self.safe_point = safe_point
+        """Called before each block is processed and between the transactions of a block that matter (the
+        daemon pauses there for its socket's queries, `daemon.query_priority`): pure work on either side,
+        nothing half-written."""
         self.contract = contract
         self.config = config or FollowerConfig()
         self.discovery = Discovery(contract, follow or FollowPolicy(), network=network)
@@ -210,6 +215,8 @@ class ChainFollower:
                         raise self._interrupt from None
                     break  # stop() while waiting for a block
                 self.messages += 1
+                if self.safe_point is not None:
+                    self.safe_point()
                 if isinstance(result, RollForward):
                     self.tip_slot = result.tip.slot
                     self.roll_forward(result.block, at_tip=result.tip.id == result.block.id)
@@ -237,9 +244,15 @@ class ChainFollower:
             or now - self._last_refresh >= self.config.schedule_refresh_seconds
         ):
             self.fold_log()
-        events = block_events(block, self.contract, self.state.schedules, self.state.open_allocations)
+        events = block_events(
+            block,
+            self.contract,
+            self.state.schedules,
+            self.state.open_allocations,
+            safe_point=self.safe_point,
+        )
         found, rejections = self.discovery.block_events(
-            block, self.state.schedules, self.state.registration_parts
+            block, self.state.schedules, self.state.registration_parts, safe_point=self.safe_point
         )
         if found:
             events = [*events, *found]

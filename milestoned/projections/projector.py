@@ -9,6 +9,7 @@ catch-up simply redoes the batch.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from milestoned.eventlog.store import EventLog
 from milestoned.projections.changes import RowChange, changes_for
@@ -50,12 +51,17 @@ class Projector:
         self.store.apply(changes, batch[-1].position)
         return len(batch)
 
-    def catch_up(self, max_batches: int | None = None) -> int:
+    def catch_up(
+        self, max_batches: int | None = None, between_batches: Callable[[], object] | None = None
+    ) -> int:
         """Apply batches until the projections reach the log's head, or `max_batches` of them; return the
-        number of events."""
+        number of events. `between_batches` is called before each batch after the first (the daemon's
+        projections job pauses there for socket queries, `daemon.query_priority`)."""
         total = 0
         batches = 0
         while max_batches is None or batches < max_batches:
+            if batches and between_batches is not None:
+                between_batches()
             applied = self.catch_up_once()
             total += applied
             batches += 1

@@ -4,6 +4,7 @@ move through the daemon's fold of the log. (The daemon-process tests beside this
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 from hypothesis import given, seed, settings
@@ -64,6 +65,28 @@ def test_health_is_failing_with_a_problem_whatever_the_sync() -> None:
     assert failing.state == "failing" and not failing.ok
     assert failing.to_json()["problems"] == [{"check": "store", "reason": "disk full"}]
     assert assess(**synced, projection_position=None).state == "syncing"  # unreadable: never synced
+
+
+def test_the_health_document_is_every_field_in_order_as_asdict_would_give_it() -> None:
+    """`to_json` is written out (no deep copy); a field added to Health and left out of it fails here."""
+    for health in (
+        assess(connected=True, node_tip_slot=100, indexer_slot=90, log_position=5, projection_position=5),
+        assess(
+            connected=False,
+            node_tip_slot=None,
+            indexer_slot=None,
+            log_position=7,
+            projection_position=None,
+            problems=(Problem("store", "disk full"), Problem("follower", "gone")),
+            role="leader",
+            term=3,
+        ),
+    ):
+        document = health.to_json()
+        expected = asdict(health)
+        expected["problems"] = [asdict(p) for p in health.problems]
+        assert document == expected
+        assert list(document) == list(expected)
 
 
 def test_a_follower_failure_counts_for_a_while_and_a_probe_names_the_folder(tmp_path: Path) -> None:

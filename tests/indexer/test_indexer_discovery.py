@@ -402,3 +402,14 @@ def test_a_daemon_that_follows_nothing_found_on_chain_does_not_look() -> None:
     even scan (the indexer's cost stays what it was for such a daemon)."""
     chain = Chain(FollowPolicy())
     assert chain.block(registration_tx(0, 6)) == [] and chain.rejections == []
+
+
+def test_the_safe_point_is_called_between_registration_transactions_and_changes_nothing() -> None:
+    """See test_indexer_filter: the follower's pause for socket queries, between two registration parts."""
+    txs = [registration_tx(0, 2), registration_tx(2, 3), registration_tx(3, 6)]
+    block = block_of(txs, slot=9_000)
+    calls: list[int] = []
+    paused = Discovery(CONTRACT, EVERYTHING).block_events(block, {}, {}, safe_point=lambda: calls.append(1))
+    assert len(calls) == 2
+    assert paused == Discovery(CONTRACT, EVERYTHING).block_events(block, {}, {})
+    assert [type(e) for e in paused[0]][:4] == [RegistrationPartSeen] * 3 + [ScheduleDiscovered]

@@ -237,3 +237,15 @@ def test_only_the_transactions_that_matter_are_typed_and_a_block_without_its_fra
     unframed = block_events(without_frame, CONTRACT, KNOWN, {})
     assert [replace(e, point=unframed[0].point) for e in framed] == unframed  # blocks differ only in id
     assert [type(e) for e in framed] == [AllocationLocked, AllocationReleased]
+
+
+def test_the_safe_point_is_called_between_the_transactions_that_matter_and_changes_nothing() -> None:
+    """The daemon pauses the follower there for its socket's queries (`daemon.query_priority`): between
+    two of a block's transactions that matter, never before the first, and the events are the same."""
+    txs = [register(SCHEDULE, count=2), register(SCHEDULE, count=1), transaction(), register(SCHEDULE)]
+    block = block_of(txs, slot=7_778)
+    calls: list[int] = []
+    with_pauses = block_events(block, CONTRACT, KNOWN, {}, safe_point=lambda: calls.append(len(calls)))
+    assert len(calls) == 2  # three registrations: two points between them; the plain transaction is skipped
+    assert with_pauses == block_events(block, CONTRACT, KNOWN, {})
+    assert len(with_pauses) == 4

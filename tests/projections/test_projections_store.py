@@ -349,3 +349,19 @@ def test_projections_may_share_the_log_database_and_follow_it_in_a_thread(store:
     assert projections.dump() == fresh.dump()
     for handle in (log, projections, fresh):
         handle.close()
+
+
+def test_between_batches_is_called_before_each_batch_after_the_first(store: StoreHarness) -> None:
+    """The daemon's projections job pauses there for socket queries: between two batches, each applied
+    whole (the position at each call is a batch's end), never inside one."""
+    log, projections = open_stores(store)
+    log.append([make_schedule(0)] + [checkpoint(slot) for slot in range(1, 10)])  # 10 events
+    projector = Projector(log, projections, TEST_SLOTS, batch_size=4)
+    positions: list[int] = []
+    assert projector.catch_up(1, lambda: positions.append(projections.position())) == 4
+    assert positions == []  # one batch: nothing between
+    assert projector.catch_up(None, lambda: positions.append(projections.position())) == 6
+    assert positions == [8]  # batches 5-8 and 9-10: one call, after the first was applied
+    assert projections.position() == 10
+    for handle in (log, projections):
+        handle.close()

@@ -54,3 +54,24 @@ def test_the_connections_are_the_library_s_otherwise(tmp_path: Path) -> None:
             assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         finally:
             pool.put_connection(connection)
+
+
+def test_the_copied_connection_code_is_still_the_library_s() -> None:
+    """`create_connection` is the library's `_create_connection` of eventsourcing 9.5 with one argument
+    changed. When an upgrade changes that method (or fixes the cache upstream), this fails: compare the
+    two again, and drop ours if the library now caches statements."""
+    import hashlib
+    import inspect
+
+    from eventsourcing.sqlite import SQLiteConnectionPool
+
+    from milestoned.eventlog import sqlite_statements
+
+    library = inspect.getsource(SQLiteConnectionPool._create_connection)
+    assert "cached_statements=True" in library  # the bug this module works around is still there
+    ours = inspect.getsource(sqlite_statements.create_connection)
+    for line in ("uri=True", "check_same_thread=False", "isolation_level=None", "PRAGMA journal_mode=WAL;"):
+        assert line in library and line in ours, line
+    # the method as copied (eventsourcing 9.5.6); another version: compare it with ours, then update this
+    digest = hashlib.sha256(library.encode()).hexdigest()[:16]
+    assert digest == "4635cb356e9ae4ec", "the library's _create_connection changed: compare it with ours again"

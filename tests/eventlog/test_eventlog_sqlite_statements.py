@@ -74,4 +74,4 @@ def test_the_copied_connection_code_is_still_the_library_s() -> None:
         assert line in library and line in ours, line
     # the method as copied (eventsourcing 9.5.6); another version: compare it with ours, then update this
     digest = hashlib.sha256(library.encode()).hexdigest()[:16]
-    assert digest == "4635cb356e9ae4ec", "the library's _create_connection changed: compare it with ours again"
+    assert digest == "4635cb356e9ae4ec", "eventsourcing changed _create_connection: compare it with ours"

@@ -5,8 +5,8 @@ pinned configuration of `milestoned.contracts.build` (plus any `--set` override,
 `--set compress_patterns=false` for the policy), evaluates correct releases of 1, 10, 20 and 40
 allocations with them, and prints the policy's and one spend's units, the policy's marginal cost per
 allocation (slope between 10 and 40), and with `--block` the figures of `python -m bench contracts`
-(per allocation in the largest batch, allocations per mainnet block). Like the build, it keeps only the
-traces of each source's own asserts (`build.ForeignTraces`). The committed blueprint is neither
+(per allocation in the largest batch, allocations per mainnet block). Like the build, it runs OpShin's output
+through `milestoned.contracts.uplc_passes.finish`. The committed blueprint is neither
 read nor written: a scratch copy of the scripts, with a part removed or rewritten, is measured against
 the shipped ones, which is how docs/onchain.md's profile for issue 18.5 was made.
 """
@@ -20,10 +20,9 @@ from pathlib import Path
 from opshin import builder, compiler
 from pycardano import PlutusV3Script
 from uplc import flatten
-from uplc.ast import Program
 
 from bench import contracts as bc
-from milestoned.contracts import build, loader
+from milestoned.contracts import build, loader, uplc_passes
 from milestoned.contracts import scenarios as sc
 from milestoned.contracts.loader import Blueprint
 
@@ -38,16 +37,15 @@ def _value(text: str) -> bool | int | float:
 
 
 def compile_file(path: Path, overrides: dict[str, bool | int | float]) -> bytes:
-    """One source compiled as `build.compile_source` does (only its own asserts' traces kept), with
-    `overrides` on its configuration."""
+    """One source compiled as `build.compile_source` does (then `uplc_passes.finish`), with `overrides`
+    on its configuration."""
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
     config = build.SOURCE_CONFIG.get(path.name, build.COMPILER_CONFIG).update(**overrides)
     source = path.read_text()
     program = builder.compile(
         compiler.parse(source, filename=path.name), contract_filename=path.name, config=config
     )
-    program = Program(program.version, build.ForeignTraces(build.assert_messages(source)).visit(program.term))
-    return bytes(flatten(program))
+    return bytes(flatten(uplc_passes.finish(source, program)))
 
 
 def use_scripts(onchain: Path, policy_overrides: dict[str, bool | int | float]) -> Blueprint:

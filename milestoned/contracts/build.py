@@ -12,7 +12,6 @@ datum / redeemer / parameter schemas, the compiled code (unapplied, for the poli
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import json
 import sys
@@ -26,9 +25,8 @@ from opshin import builder, compiler
 from opshin.compiler_config import DEFAULT_CONFIG, OPT_O3_CONFIG, CompilationConfig
 from pycardano import PlutusData, PlutusV3Script, plutus_script_hash
 from uplc import flatten
-from uplc.ast import AST, Apply, BuiltIn, BuiltInFun, BuiltinString, Force, Program
-from uplc.util import NodeTransformer
 
+from milestoned.contracts.uplc_passes import finish
 from milestoned.domain import onchain_types as types
 
 ONCHAIN_DIR = Path(__file__).with_name("onchain")
@@ -47,44 +45,14 @@ COMPILER_CONFIG: CompilationConfig = DEFAULT_CONFIG.update(OPT_O3_CONFIG).update
 
 # Per-source adjustments. The validator runs once per allocation spent, and it is small: inlining the
 # shared code patterns (field access, list look-ups) instead of calling them saves about 9k memory units
-# per allocation for 10 more bytes. The policy stays compressed: inlined it would be over 18 KB, too big
-# for the transaction that deploys it as a reference script.
+# per allocation for 10 more bytes. The policy too since issue 18.5 (17,700 per allocation): inlined it
+# was over 18 KB, too big for the transaction that deploys it as a reference script, until OpShin's own
+# trace messages were dropped (`uplc_passes.finish`).
 SOURCE_CONFIG: dict[str, CompilationConfig] = {
     "allocation_validator.py": COMPILER_CONFIG.update(compress_patterns=False),
     # issue 18.5: inlined patterns too, which fits once OpShin's own trace messages are dropped below
     "schedule_policy.py": COMPILER_CONFIG.update(compress_patterns=False),
 }
-
-
-# OpShin's own messages that a rule's refusal shows (check_integrity of a registered datum)
-KEPT_OPSHIN_TRACES = frozenset({"ValueError: datum integrity check failed"})
-
-
-def assert_messages(source: str) -> frozenset[str]:
-    """The messages of the source's own `assert` statements: the traces a refusal must keep."""
-    return KEPT_OPSHIN_TRACES | frozenset(
-        node.msg.value
-        for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.Assert)
-        and isinstance(node.msg, ast.Constant)
-        and isinstance(node.msg.value, str)
-    )
-
-
-class ForeignTraces(NodeTransformer):
-    """Drops `trace msg x` (keeps `x`) where msg is not one of `keep`: OpShin's own messages
-    (NameError, IntegrityError, KeyError...), about 5 KB of the policy that no rule names."""
-
-    def __init__(self, keep: frozenset[str]) -> None:
-        self.keep = keep
-
-    def visit_Apply(self, node: Apply) -> AST:
-        inner = node.f
-        if isinstance(inner, Apply) and isinstance(inner.x, BuiltinString) and inner.x.value not in self.keep:
-            trace = inner.f.term if isinstance(inner.f, Force) else inner.f
-            if isinstance(trace, BuiltIn) and trace.builtin == BuiltInFun.Trace:
-                return self.visit(node.x)
-        return self.generic_visit(node)
 
 
 # The policy's parameters, in the order the compiled code takes them (see ScheduleParameters).
@@ -119,8 +87,7 @@ def compile_source(file_name: str) -> CompiledScript:
     program = builder.compile(
         compiler.parse(source, filename=file_name), contract_filename=file_name, config=config
     )
-    program = Program(program.version, ForeignTraces(assert_messages(source)).visit(program.term))
-    return CompiledScript(source=file_name, code=flatten(program))
+    return CompiledScript(source=file_name, code=flatten(finish(source, program)))
 
 
 def _schema(typ: Any) -> dict[str, Any]:

@@ -28,15 +28,15 @@ the inputs and one over the outputs:
   are then walked last first, so the runs close last first too, and each run is checked against the
   head of the chain as soon as it closes (`check_payout`): its payout is the output it expects
   (beneficiary, its own ADA and exactly the run's token amount, the tag, no reference script), compared
-  as data in one `equals_data`, with at least the run's lovelace. The open run starts at an address
-  with an empty credential, which no registered beneficiary has (`check_spendable`), so the first
-  allocation always closes it; its payout is a placeholder output pushed on the chain's head. A run
-  that does not match is carried on as an `Unpaid` marker (not raised in the loop), so that a release
-  with a wrong payout still fails the input checks and the burn count first; only then does
-  `explain_unpaid` look at the parts of the marked payout to name the rule broken, and a tagged output
-  left unmatched fails as "more tagged payouts than runs". ADA is read as the first entry of a value
-  (the ledger's canonical order puts ADA first in every output), not looked up by key. Reclaim walks
-  the inputs in a loop of its own that only counts.
+  as data in one `==` (the `equalsData` builtin), with at least the run's lovelace. The open run
+  starts at an address with an empty credential, which no registered beneficiary has
+  (`check_spendable`), so the first allocation always closes it; its payout is a placeholder output
+  pushed on the chain's head. A run that does not match is carried on as an `Unpaid` marker (not
+  raised in the loop), so that a release with a wrong payout still fails the input checks and the burn
+  count first; only then does `explain_unpaid` look at the parts of the marked payout to name the rule
+  broken, and a tagged output left unmatched fails as "more tagged payouts than runs". ADA is read as
+  the first entry of a value (the ledger's canonical order puts ADA first in every output), not looked
+  up by key. Reclaim walks the inputs in a loop of its own that only counts.
 - Reclaim: exactly the Reclaim redeemer (any other constructor is refused, not taken for a reclaim),
   admin signature, validity range starting at or after the reclaim deadline.
 - Release and reclaim count the spent UTxOs at the validator whose datum names this schedule and burn
@@ -300,9 +300,10 @@ def validator(
                     tag,
                     no_script,
                 )
-                if equals_data(out, expected) and lovelace >= locked:
-                    rest: Union[PaidOutput, NoPaidOutput, Unpaid] = paid.rest
-                    return rest
+                if out == expected:
+                    if lovelace >= locked:
+                        rest: Union[PaidOutput, NoPaidOutput, Unpaid] = paid.rest
+                        return rest
             elif isinstance(paid, Unpaid):
                 return paid
             return Unpaid(Run(beneficiary, amount, locked), paid)

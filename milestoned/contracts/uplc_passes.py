@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import inspect
 from collections import Counter
 
 from uplc import flatten
@@ -30,6 +31,8 @@ from uplc.ast import (
     Apply,
     BuiltIn,
     BuiltInFun,
+    BuiltInFunEvalMap,
+    BuiltInFunForceMap,
     BuiltinString,
     Constant,
     Delay,
@@ -144,11 +147,20 @@ def is_variable(term: AST, name: str) -> bool:
     return isinstance(term, Variable) and term.name == name
 
 
+def takes_two_or_more(builtin: BuiltIn) -> bool:
+    """A builtin that needs no force and two arguments or more: applied to one argument it only waits,
+    as the lambda around it would, so replacing the lambda by it changes no failure's moment."""
+    if builtin.builtin not in BuiltInFunEvalMap or BuiltInFunForceMap[builtin.builtin] != 0:
+        return False
+    return len(inspect.signature(BuiltInFunEvalMap[builtin.builtin]).parameters) >= 2
+
+
 class Peepholes(NodeTransformer):
     """Three shapes of OpShin's output replaced by what they compute, each where it computes exactly
     that (same value, same failures, same traces):
 
-    - `(lam a (lam b [[B a] b]))` by the builtin `B` itself (eta: a builtin is a value);
+    - `(lam a (lam b [[B a] b]))` by the builtin `B` itself (eta: a builtin is a value), where `B` needs
+      no force and takes at least two arguments;
     - `[[(lam a (lam b a)) X] v]` by `X` where `v` is a value (an index read's constant selector);
     - the element-by-element copy of a list by the list, where the list comes from `unListData` (so it is
       a list of data: the copy is total on it and returns an equal list).
@@ -162,6 +174,7 @@ class Peepholes(NodeTransformer):
                 isinstance(body, Apply)
                 and isinstance(body.f, Apply)
                 and isinstance(body.f.f, BuiltIn)
+                and takes_two_or_more(body.f.f)
                 and is_variable(body.f.x, node.var_name)
                 and is_variable(body.x, inner.var_name)
             ):

@@ -42,3 +42,19 @@ def test_finish_keeps_the_sources_own_assert_messages_only() -> None:
         ' [[(force (builtin trace)) (con string "NameError: x")] (con integer 1)]])'
     )
     assert eval(finish(source, program)).logs == ["x not positive"]
+
+
+def test_a_two_argument_builtin_in_a_lambda_is_the_builtin_and_a_one_argument_one_is_kept() -> None:
+    eta = (
+        "(program 1.0.0 [[[(lam f f) (lam a (lam b [[(builtin addInteger) a] b]))] (con integer 2)]"
+        " (con integer 3)])"
+    )
+    reduced = beta_values(parse(eta))
+    assert dumps(reduced) == "(program 1.0.0 [[(builtin addInteger) (con integer 2)] (con integer 3)])"
+    assert str(eval(reduced).result) == "BuiltinInteger(value=5)"
+    # unIData takes one argument: applied to one, the lambda waits where the builtin would already fail
+    kept = (
+        "(program 1.0.0 [(lam a (lam b [[(builtin unIData) a] b])) [(builtin bData) (con bytestring #00)]])"
+    )
+    assert "(lam" in dumps(beta_values(parse(kept)))
+    assert "Error" not in str(eval(beta_values(parse(kept))).result)

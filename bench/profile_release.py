@@ -5,9 +5,8 @@ pinned configuration of `milestoned.contracts.build` (plus any `--set` override,
 `--set compress_patterns=false` for the policy), evaluates correct releases of 1, 10, 20 and 40
 allocations with them, and prints the policy's and one spend's units, the policy's marginal cost per
 allocation (slope between 10 and 40), and with `--block` the figures of `python -m bench contracts`
-(per allocation in the largest batch, allocations per mainnet block); `--own-traces-only` drops OpShin's
-own trace messages from both scripts (`ForeignTraces`), which makes an inlined policy small enough to
-deploy. The committed blueprint is neither
+(per allocation in the largest batch, allocations per mainnet block). Like the build, it runs OpShin's output
+through `milestoned.contracts.uplc_passes.finish`. The committed blueprint is neither
 read nor written: a scratch copy of the scripts, with a part removed or rewritten, is measured against
 the shipped ones, which is how docs/onchain.md's profile for issue 18.5 was made.
 """
@@ -15,18 +14,15 @@ the shipped ones, which is how docs/onchain.md's profile for issue 18.5 was made
 from __future__ import annotations
 
 import argparse
-import ast
 import sys
 from pathlib import Path
 
 from opshin import builder, compiler
 from pycardano import PlutusV3Script
 from uplc import flatten
-from uplc.ast import AST, Apply, BuiltIn, BuiltInFun, BuiltinString, Force, Program
-from uplc.util import NodeTransformer
 
 from bench import contracts as bc
-from milestoned.contracts import build, loader
+from milestoned.contracts import build, loader, uplc_passes
 from milestoned.contracts import scenarios as sc
 from milestoned.contracts.loader import Blueprint
 
@@ -40,59 +36,22 @@ def _value(text: str) -> bool | int | float:
     return float(text) if "." in text else int(text)
 
 
-# OpShin's own messages that a rule's refusal shows (check_integrity of a registered datum)
-KEPT_OPSHIN_TRACES = frozenset({"ValueError: datum integrity check failed"})
-
-
-def assert_messages(source: str) -> frozenset[str]:
-    """The messages of the source's own `assert` statements: the traces a refusal must keep."""
-    return KEPT_OPSHIN_TRACES | frozenset(
-        node.msg.value
-        for node in ast.walk(ast.parse(source))
-        if isinstance(node, ast.Assert)
-        and isinstance(node.msg, ast.Constant)
-        and isinstance(node.msg.value, str)
-    )
-
-
-class ForeignTraces(NodeTransformer):
-    """Drops `trace msg x` (keeps `x`) where msg is not one of `keep`: OpShin's own messages
-    (NameError, IntegrityError, KeyError...), about 5 KB of the policy that no rule's test reads."""
-
-    def __init__(self, keep: frozenset[str]) -> None:
-        self.keep = keep
-
-    def visit_Apply(self, node: Apply) -> AST:
-        inner = node.f
-        if isinstance(inner, Apply) and isinstance(inner.x, BuiltinString) and inner.x.value not in self.keep:
-            trace = inner.f.term if isinstance(inner.f, Force) else inner.f
-            if isinstance(trace, BuiltIn) and trace.builtin == BuiltInFun.Trace:
-                return self.visit(node.x)
-        return self.generic_visit(node)
-
-
-def compile_file(
-    path: Path, overrides: dict[str, bool | int | float], own_traces_only: bool = False
-) -> bytes:
-    """One source compiled as `build.compile_source` does, with `overrides` on its configuration (and,
-    with `own_traces_only`, only the traces of its own asserts kept)."""
+def compile_file(path: Path, overrides: dict[str, bool | int | float]) -> bytes:
+    """One source compiled as `build.compile_source` does (then `uplc_passes.finish`), with `overrides`
+    on its configuration."""
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
     config = build.SOURCE_CONFIG.get(path.name, build.COMPILER_CONFIG).update(**overrides)
     source = path.read_text()
     program = builder.compile(
         compiler.parse(source, filename=path.name), contract_filename=path.name, config=config
     )
-    if own_traces_only:
-        program = Program(program.version, ForeignTraces(assert_messages(source)).visit(program.term))
-    return bytes(flatten(program))
+    return bytes(flatten(uplc_passes.finish(source, program)))
 
 
-def use_scripts(
-    onchain: Path, policy_overrides: dict[str, bool | int | float], own_traces_only: bool = False
-) -> Blueprint:
+def use_scripts(onchain: Path, policy_overrides: dict[str, bool | int | float]) -> Blueprint:
     """Make `loader.default_blueprint` (hence every `scenarios.Schedule`) use the scripts of `onchain`."""
-    validator = PlutusV3Script(compile_file(onchain / "allocation_validator.py", {}, own_traces_only))
-    policy = compile_file(onchain / "schedule_policy.py", policy_overrides, own_traces_only)
+    validator = PlutusV3Script(compile_file(onchain / "allocation_validator.py", {}))
+    policy = compile_file(onchain / "schedule_policy.py", policy_overrides)
     blueprint = Blueprint(validator, policy, {})
     loader.default_blueprint = lambda: blueprint  # type: ignore[assignment]
     return blueprint
@@ -137,10 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--block", action="store_true", help="also the largest batch and allocations per block"
     )
-    parser.add_argument("--own-traces-only", action="store_true", help="drop OpShin's own trace messages")
     args = parser.parse_args(argv)
     overrides = {key: _value(value) for key, _, value in (item.partition("=") for item in args.set)}
-    blueprint = use_scripts(args.onchain, overrides, args.own_traces_only)
+    blueprint = use_scripts(args.onchain, overrides)
     print(
         f"{args.onchain}: policy {len(blueprint.policy_template):,} bytes unapplied, validator "
         f"{len(blueprint.validator):,} bytes; policy options {overrides or 'as built'}"

@@ -65,11 +65,14 @@ _EVALUATED: dict[bytes, list[RedeemerEvaluation]] = {}
 def evaluate() -> Evaluate:
     """Evaluate a built transaction's scripts and record its execution units under `case`.
 
-    The same transaction (byte for byte) is evaluated once per session: several attacks start from
-    the same accepted transaction, and evaluation is deterministic."""
+    The same transaction (byte for byte, over the same spent outputs) is evaluated once per session:
+    several attacks start from the same accepted transaction, and evaluation is deterministic. The
+    spent outputs are part of the key: two tests may build the same body over UTxOs with other datums."""
 
     def run(case: str, built: sc.Built) -> list[RedeemerEvaluation]:
-        key = built.tx.to_cbor()
+        key = built.tx.to_cbor() + b"".join(
+            i.to_cbor() + o.to_cbor() for i, o in sorted(built.utxos.items(), key=lambda kv: kv[0].to_cbor())
+        )
         if key not in _EVALUATED:
             _EVALUATED[key] = built.evaluate()
             _ROWS.append(sc.units_row(case, built, _EVALUATED[key]))

@@ -173,3 +173,21 @@ def test_an_allocation_of_one_token_registers_and_holding_none_is_refused(
         ),
         "token amount held differs from the datum amount",
     )
+
+
+def test_a_run_of_two_allocations_must_be_paid_the_ada_of_both(
+    schedule: sc.Schedule, evaluate: Evaluate
+) -> None:
+    """Two consecutive allocations of one beneficiary are one run, paid by one payout carrying the ADA
+    both locked; one lovelace less is refused ("payout carries less ADA than its allocations locked").
+    (Kills the merged allocation's ADA read from its value's last policy entry, an auth token's 1 or the
+    token amount, instead of ADA: the run's locked ADA would be undercounted.)"""
+    allocations = [alloc(B1, 300), alloc(B1, 250)]
+    both = 2 * sc.ALLOCATION_LOVELACE
+    paid = [schedule.payout(B1, 550, lovelace=both)]
+    accepted(evaluate("release of a run of two", release(schedule, allocations, payouts=paid)))
+    short = [schedule.payout(B1, 550, lovelace=both - 1)]
+    refused_by(
+        evaluate("release of a run of two, 1 lovelace short", release(schedule, allocations, payouts=short)),
+        attacks.LESS_ADA,
+    )

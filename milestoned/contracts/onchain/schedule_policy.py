@@ -20,14 +20,23 @@ the inputs and one over the outputs:
   datum = schedule id) pay, in output order, exactly one run each, to its beneficiary, exactly its
   token amount and at least the lovelace its allocations held (so whoever submits a release, anyone
   once the signatures are public, cannot pay min-ADA and keep the rest). A tagged output is thus
-  counted once, for one schedule. The runs and the tagged outputs are both gathered last first and
-  compared pairwise, the outputs as a chain of PaidOutput data (no list indexing, linear). A tagged
-  output holds ADA and the released token only and no reference script: the submitter cannot load a
-  beneficiary's payout with foreign tokens or a large script that make it costly to spend.
-  Cost: each payout is compared with the output its run expects (beneficiary, its own ADA and exactly
-  the run's token amount, the tag, no reference script) in one `equals_data`; only when that fails
-  does `explain_payout` look at the parts to name the rule broken. ADA is read as the first entry of a
-  value (the ledger's canonical order puts ADA first in every output), not looked up by key.
+  counted once, for one schedule. A tagged output holds ADA and the released token only and no
+  reference script: the submitter cannot load a beneficiary's payout with foreign tokens or a large
+  script that make it costly to spend.
+  How (issue 18.5, one pass each way, nothing built per allocation but the data compared): the tagged
+  outputs are first gathered into a chain of PaidOutput data, last first (no list indexing). The inputs
+  are then walked last first, so the runs close last first too, and each run is checked against the
+  head of the chain as soon as it closes (`check_payout`): its payout is the output it expects
+  (beneficiary, its own ADA and exactly the run's token amount, the tag, no reference script), compared
+  as data in one `==` (the `equalsData` builtin), with at least the run's lovelace. The open run
+  starts at an address with an empty credential, which no registered beneficiary has
+  (`check_spendable`), so the first allocation always closes it; its payout is a placeholder output
+  pushed on the chain's head. A run that does not match is carried on as an `Unpaid` marker (not
+  raised in the loop), so that a release with a wrong payout still fails the input checks and the burn
+  count first; only then does `explain_unpaid` look at the parts of the marked payout to name the rule
+  broken, and a tagged output left unmatched fails as "more tagged payouts than runs". ADA is read as
+  the first entry of a value (the ledger's canonical order puts ADA first in every output), not looked
+  up by key. Reclaim walks the inputs in a loop of its own that only counts.
 - Reclaim: exactly the Reclaim redeemer (any other constructor is refused, not taken for a reclaim),
   admin signature, validity range starting at or after the reclaim deadline.
 - Release and reclaim count the spent UTxOs at the validator whose datum names this schedule and burn
@@ -92,6 +101,15 @@ class Holding(PlutusData):
 @dataclass()
 class NoPaidOutput(PlutusData):
     CONSTR_ID = 1
+
+
+@dataclass()
+class Unpaid(PlutusData):
+    # the first run (last first) whose payout does not match, and the tagged outputs from there: the
+    # release fails after the input checks and the burn count, naming the rule (as checking last did)
+    CONSTR_ID = 2
+    run: Run
+    paid: Anything
 
 
 @dataclass()
@@ -190,6 +208,17 @@ def next_payout(paid: Union[PaidOutput, NoPaidOutput]) -> PaidOutput:
     return paid
 
 
+def explain_unpaid(unpaid: Unpaid, token_policy_id: bytes, token_name: bytes) -> None:
+    # fails with the rule the marked run's payout breaks
+    run = unpaid.run
+    at: Union[PaidOutput, NoPaidOutput] = unpaid.paid
+    payout = next_payout(at)
+    out = payout.output
+    lovelace = out.value.items()[0][1].items()[0][1]
+    explain_payout(out, run, lovelace, token_policy_id, token_name)
+    assert lovelace >= run.lovelace, "payout carries less ADA than its allocations locked"
+
+
 def validator(
     admin_key_hash: bytes,
     token_policy_id: bytes,
@@ -246,62 +275,84 @@ def validator(
             assert admin_key_hash in tx.signatories, "admin signature missing"
             assert now >= reclaim_deadline_ms, "before reclaim deadline"
         spent = 0
-        # payout runs, newest first; the open run is the last allocation's (spent > 1: one is open)
-        runs: List[Run] = []
-        run_address = Address(validator_credential, NoStakingCredential())
+        # the open payout run (spent > 0: one is open) and the tagged outputs not yet matched, in output
+        # order, last first: walking the inputs last first, a run is checked against the tagged output
+        # before those already matched as soon as it closes
+        # no registered beneficiary has an empty credential (check_spendable): the first allocation never
+        # merges into this run, and its payout is the placeholder pushed on the chain below
+        no_credential: Union[PubKeyCredential, ScriptCredential] = PubKeyCredential(b"")
+        run_address = Address(no_credential, NoStakingCredential())
         run_amount = 0
         run_lovelace = 0
-        for i in tx.inputs:
-            resolved = i.resolved
-            if resolved.address.payment_credential == validator_credential:
-                in_datum = resolved.datum
-                assert isinstance(in_datum, SomeOutputDatum), "no inline datum"
-                allocation: AllocationDatum = in_datum.datum
-                if allocation.schedule_id == own_id:
-                    spent += 1
-                    if releasing:
+        tag = SomeOutputDatum(own_id)
+        no_script = NoScriptHash()
+        paid: Union[PaidOutput, NoPaidOutput, Unpaid] = NoPaidOutput()
+
+        def check_payout(
+            paid: Union[PaidOutput, NoPaidOutput, Unpaid], beneficiary: Address, amount: int, locked: int
+        ) -> Union[PaidOutput, NoPaidOutput, Unpaid]:
+            if isinstance(paid, PaidOutput):
+                out = paid.output
+                lovelace = out.value.items()[0][1].items()[0][1]
+                expected = TxOut(
+                    beneficiary,
+                    {b"": {b"": lovelace}, token_policy_id: {token_name: amount}},
+                    tag,
+                    no_script,
+                )
+                if out == expected:
+                    if lovelace >= locked:
+                        rest: Union[PaidOutput, NoPaidOutput, Unpaid] = paid.rest
+                        return rest
+            elif isinstance(paid, Unpaid):
+                return paid
+            return Unpaid(Run(beneficiary, amount, locked), paid)
+
+        if releasing:
+            for out in tx.outputs:
+                if out.datum == tag:
+                    paid = PaidOutput(out, paid)
+            placeholder = TxOut(
+                run_address, {b"": {b"": 0}, token_policy_id: {token_name: 0}}, tag, no_script
+            )
+            paid = PaidOutput(placeholder, paid)
+        if releasing:
+            for i in reversed(tx.inputs):
+                resolved = i.resolved
+                if resolved.address.payment_credential == validator_credential:
+                    in_datum = resolved.datum
+                    assert isinstance(in_datum, SomeOutputDatum), "no inline datum"
+                    allocation: AllocationDatum = in_datum.datum
+                    if allocation.schedule_id == own_id:
+                        spent += 1
                         assert allocation.milestone_id in verified, "milestone not attested"
                         assert allocation.vesting_time <= now, "not vested"
                         beneficiary = allocation.beneficiary
-                        if spent > 1 and beneficiary == run_address:
+                        if beneficiary == run_address:
                             run_amount += allocation.amount
                             run_lovelace += resolved.value.items()[0][1].items()[0][1]
                         else:
-                            if spent > 1:
-                                runs = [Run(run_address, run_amount, run_lovelace)] + runs
+                            paid = check_payout(paid, run_address, run_amount, run_lovelace)
                             run_address = beneficiary
                             run_amount = allocation.amount
                             run_lovelace = resolved.value.items()[0][1].items()[0][1]
+        else:
+            for i in tx.inputs:
+                resolved = i.resolved
+                if resolved.address.payment_credential == validator_credential:
+                    in_datum = resolved.datum
+                    assert isinstance(in_datum, SomeOutputDatum), "no inline datum"
+                    allocation: AllocationDatum = in_datum.datum
+                    if allocation.schedule_id == own_id:
+                        spent += 1
         # Every auth token sits alone in an allocation UTxO at the validator (register guarantees it and
         # this check keeps it so): burning as many tokens as there are spent UTxOs naming this schedule
         # means each of them held one (a spoofed one would leave the count short) and none escapes.
         assert minted_count == -spent and spent > 0, "burn count"
         if releasing:
-            runs = [Run(run_address, run_amount, run_lovelace)] + runs
-            tag = SomeOutputDatum(own_id)
-            paid: Union[PaidOutput, NoPaidOutput] = NoPaidOutput()
-            for out in tx.outputs:
-                if out.datum == tag:
-                    paid = PaidOutput(out, paid)
-            no_script = NoScriptHash()
-            # both newest first: the last run is paid by the last tagged output, and so on. A payout is
-            # the output its run expects (its beneficiary, exactly its amount of the token and its own
-            # ADA, nothing else, the tag, no reference script), compared as data in one builtin call.
-            for run in runs:
-                payout = next_payout(paid)
-                out = payout.output
-                lovelace = out.value.items()[0][1].items()[0][1]
-                expected = TxOut(
-                    run.beneficiary,
-                    {b"": {b"": lovelace}, token_policy_id: {token_name: run.amount}},
-                    tag,
-                    no_script,
-                )
-                if not equals_data(out, expected):
-                    explain_payout(out, run, lovelace, token_policy_id, token_name)
-                assert lovelace >= run.lovelace, "payout carries less ADA than its allocations locked"
-                rest: Union[PaidOutput, NoPaidOutput] = payout.rest
-                paid = rest
-            assert isinstance(paid, NoPaidOutput), (
+            rest = check_payout(paid, run_address, run_amount, run_lovelace)
+            assert not isinstance(rest, PaidOutput), (
                 "payouts do not match the allocations: more tagged payouts than runs"
             )
+            if isinstance(rest, Unpaid):
+                explain_unpaid(rest, token_policy_id, token_name)

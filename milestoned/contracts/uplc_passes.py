@@ -64,18 +64,27 @@ def assert_messages(source: str) -> frozenset[str]:
 
 
 class ForeignTraces(NodeTransformer):
-    """Drops `trace msg x` (keeps `x`) where msg is not one of `keep`: OpShin's own messages
-    (NameError, IntegrityError, KeyError...), about 5 KB of the policy that no rule names."""
+    """Drops `[[(force (builtin trace)) msg] x]` (keeps `x`) where msg is not one of `keep`: OpShin's
+    own messages (NameError, IntegrityError, KeyError...), about 5 KB of the policy that no rule names.
+
+    Only the forced builtin: that application logs msg and returns x, so x alone does the same but
+    the log line. An unforced `(builtin trace)` (OpShin emits none) fails when applied; dropping it
+    would turn a refusing script into an accepting one, so it is left as it is."""
 
     def __init__(self, keep: frozenset[str]) -> None:
         self.keep = keep
 
     def visit_Apply(self, node: Apply) -> AST:
         inner = node.f
-        if isinstance(inner, Apply) and isinstance(inner.x, BuiltinString) and inner.x.value not in self.keep:
-            trace = inner.f.term if isinstance(inner.f, Force) else inner.f
-            if isinstance(trace, BuiltIn) and trace.builtin == BuiltInFun.Trace:
-                return self.visit(node.x)
+        if (
+            isinstance(inner, Apply)
+            and isinstance(inner.x, BuiltinString)
+            and inner.x.value not in self.keep
+            and isinstance(inner.f, Force)
+            and isinstance(inner.f.term, BuiltIn)
+            and inner.f.term.builtin == BuiltInFun.Trace
+        ):
+            return self.visit(node.x)
         return self.generic_visit(node)
 
 

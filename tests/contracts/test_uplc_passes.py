@@ -58,3 +58,17 @@ def test_a_two_argument_builtin_in_a_lambda_is_the_builtin_and_a_one_argument_on
     )
     assert "(lam" in dumps(beta_values(parse(kept)))
     assert "Error" not in str(eval(beta_values(parse(kept))).result)
+
+
+def test_foreign_traces_drops_only_a_forced_trace() -> None:
+    """An unforced `(builtin trace)` applied fails (the uplc review's counterexample): dropping it as a
+    foreign trace would turn that refusal into an acceptance of `1`; it must be left in place."""
+    unforced = '(program 1.1.0 [[(builtin trace) (con string "NameError: x")] (con integer 1)])'
+    before, after = eval(parse(unforced)), eval(finish("", parse(unforced)))
+    assert isinstance(before.result, Exception)
+    assert isinstance(after.result, Exception)
+    assert "(builtin trace)" in dumps(finish("", parse(unforced)))
+    forced = '(program 1.1.0 [[(force (builtin trace)) (con string "NameError: x")] (con integer 1)])'
+    dropped = finish("", parse(forced))
+    assert dumps(dropped) == "(program 1.1.0 (con integer 1))"
+    assert str(eval(dropped).result) == "BuiltinInteger(value=1)" and eval(dropped).logs == []

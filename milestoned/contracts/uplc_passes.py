@@ -229,7 +229,13 @@ def beta_values(program: Program) -> Program:
     return program
 
 
+def drop_foreign_traces(source: str, program: Program) -> Program:
+    """OpShin's output with only the source's own traces: the unoptimised reference that the contract
+    tests evaluate beside the shipped scripts (tests/contracts/unoptimised.py)."""
+    return Program(program.version, ForeignTraces(assert_messages(source)).visit(program.term))
+
+
 def finish(source: str, program: Program) -> Program:
     """What `make contracts` does to OpShin's output: only the source's own traces kept, then values
     bound to variables substituted."""
-    return beta_values(Program(program.version, ForeignTraces(assert_messages(source)).visit(program.term)))
+    return beta_values(drop_foreign_traces(source, program))

@@ -72,3 +72,15 @@ def test_foreign_traces_drops_only_a_forced_trace() -> None:
     dropped = finish("", parse(forced))
     assert dumps(dropped) == "(program 1.1.0 (con integer 1))"
     assert str(eval(dropped).result) == "BuiltinInteger(value=1)" and eval(dropped).logs == []
+
+
+def test_uplc_inliner_keeps_the_verdict_but_may_show_another_message() -> None:
+    """What the module's docstring says of `InlineVariableOptimizer` (the uplc review's example): the
+    argument that fails with "A" is moved into the body, after the part that fails with "B"."""
+    text = (
+        "(program 1.1.0 [(lam x [[(builtin addInteger) (force [[(force (builtin trace)) (con string"
+        ' "B")] (delay (error))])] x]) (force [[(force (builtin trace)) (con string "A")] (delay (error))])])'
+    )
+    before, after = eval(parse(text)), eval(beta_values(parse(text)))
+    assert isinstance(before.result, Exception) and before.logs == ["A"]
+    assert isinstance(after.result, Exception) and after.logs == ["B"]

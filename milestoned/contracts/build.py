@@ -16,6 +16,7 @@ import dataclasses
 import json
 import sys
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from opshin import builder, compiler
 from opshin.compiler_config import DEFAULT_CONFIG, OPT_O3_CONFIG, CompilationConfig
 from pycardano import PlutusData, PlutusV3Script, plutus_script_hash
 from uplc import flatten
+from uplc.ast import Program
 
 from milestoned.contracts.uplc_passes import finish
 from milestoned.domain import onchain_types as types
@@ -78,8 +80,13 @@ class CompiledScript:
         return plutus_script_hash(PlutusV3Script(self.code)).payload
 
 
-def compile_source(file_name: str) -> CompiledScript:
-    """Compile one OpShin source of `onchain/` with the pinned configuration."""
+Passes = Callable[[str, Program], Program]
+"""What runs over OpShin's output, given the source's text (`finish`, or a test's reference)."""
+
+
+def compile_source(file_name: str, passes: Passes = finish) -> CompiledScript:
+    """Compile one OpShin source of `onchain/` with the pinned configuration, then `passes` (by
+    default ours, `uplc_passes.finish`: what plutus.json holds)."""
     source = (ONCHAIN_DIR / file_name).read_text()
     # OpShin's AST passes recurse deeply on the policy; Python's default limit is too low for them.
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
@@ -87,7 +94,7 @@ def compile_source(file_name: str) -> CompiledScript:
     program = builder.compile(
         compiler.parse(source, filename=file_name), contract_filename=file_name, config=config
     )
-    return CompiledScript(source=file_name, code=flatten(finish(source, program)))
+    return CompiledScript(source=file_name, code=flatten(passes(source, program)))
 
 
 def _schema(typ: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -9,6 +10,7 @@ from collections.abc import Callable, Iterator, Sequence
 import pytest
 from ci_rule import in_ci
 
+from milestoned.contracts import evaluation
 from milestoned.contracts import scenarios as sc
 from milestoned.contracts.evaluation import (
     EVALUATOR_ENV,
@@ -18,7 +20,10 @@ from milestoned.contracts.evaluation import (
 )
 from milestoned.contracts.native_evaluation import unavailable_reason
 
+from .unoptimised import Twins, build_reference, reference_key
+
 _ROWS: list[sc.UnitsRow] = []
+_TWINS: list[Twins] = []
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +60,42 @@ def cross_checked_evaluation() -> Iterator[None]:
     select_evaluator(previous)
 
 
+@pytest.fixture(scope="session")
+def twins(request: pytest.FixtureRequest) -> Twins:
+    """The committed scripts and their references built without our UPLC passes (`unoptimised`).
+
+    The reference is built at its first use (about 20 s of OpShin) and kept in pytest's cache under a
+    key of everything it depends on, so a later session reuses it."""
+    cache = request.config.cache
+    key = f"milestoned/unoptimised/{reference_key()}"
+
+    @functools.cache
+    def reference() -> tuple[bytes, bytes]:
+        stored = cache.get(key, None) if cache is not None else None
+        if stored is not None:
+            return bytes.fromhex(stored[0]), bytes.fromhex(stored[1])
+        built = build_reference()
+        if cache is not None:
+            cache.set(key, [built[0].hex(), built[1].hex()])
+        return built
+
+    _TWINS.append(Twins(evaluation.run_script, reference))
+    return _TWINS[-1]
+
+
+@pytest.fixture(autouse=True)
+def evaluated_without_our_passes_too(twins: Twins, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every uplc run of the committed scripts in the contract tests is repeated with the scripts built
+    without our UPLC passes, on the same script context, and fails the test (`PassesChangedOutcome`)
+    unless both give the same verdict and the same trace messages (tests/contracts/unoptimised.py).
+
+    Not in the mutation run (`$MILESTONED_EVALUATOR=native`): its scripts are mutants, and a
+    reference built from each mutant would cost every mutant 20 s of OpShin."""
+    if os.environ.get(EVALUATOR_ENV) == "native":
+        return
+    monkeypatch.setattr(evaluation, "run_script", twins.run_script)
+
+
 Evaluate = Callable[[str, sc.Built], list[RedeemerEvaluation]]
 
 
@@ -89,3 +130,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _ROWS:
         terminalreporter.section("contract execution units (per transaction, Conway mainnet V3 cost model)")
         terminalreporter.write_line(sc.format_units_table(_ROWS))
+    for twins in (t for t in _TWINS if t.compared):
+        terminalreporter.write_line(
+            f"uplc runs compared with the scripts built without our UPLC passes: "
+            f"{twins.compared['policy']} of the policy, {twins.compared['validator']} of the validator"
+        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 from pycardano import (
     Asset,
     AssetName,
@@ -23,7 +24,7 @@ from pycardano import (
 
 from milestoned.contracts import attacks
 from milestoned.contracts import scenarios as sc
-from milestoned.contracts.attacks import B1, alloc
+from milestoned.contracts.attacks import B1, B2, alloc
 
 from .conftest import Evaluate
 from .test_contract_properties import accepted, refused_by, release
@@ -190,4 +191,39 @@ def test_a_run_of_two_allocations_must_be_paid_the_ada_of_both(
     refused_by(
         evaluate("release of a run of two, 1 lovelace short", release(schedule, allocations, payouts=short)),
         attacks.LESS_ADA,
+    )
+
+
+def wrong_payout(schedule: sc.Schedule, how: str, amount: int) -> TransactionOutput:
+    """B1's payout of a run of `amount` tokens, one token short or one lovelace short of its ADA."""
+    if how == "wrong token amount":
+        return schedule.payout(B1, amount - 1)
+    return schedule.payout(B1, amount, lovelace=sc.ALLOCATION_LOVELACE - 1)
+
+
+@pytest.mark.parametrize(
+    ("first_run", "last_run", "reason"),
+    [
+        ("wrong token amount", "less ADA", attacks.LESS_ADA),
+        ("less ADA", "wrong token amount", attacks.NOT_MATCHED + "wrong token amount"),
+    ],
+    ids=["amount, then ADA", "ADA, then amount"],
+)
+def test_a_release_with_two_wrong_payout_runs_names_the_rule_of_the_run_checked_first(
+    schedule: sc.Schedule, evaluate: Evaluate, first_run: str, last_run: str, reason: str
+) -> None:
+    """Runs b1, b2, b1 paid with the first and the last payout wrong, each breaking another rule: refused
+    with the rule of the last run. The policy checks the runs last first (it walks the inputs last
+    first); once one mismatches, the runs before it are no longer compared, and the message comes from
+    `explain_unpaid` on the mismatched one (the uplc review's note): it must name that run's rule, not
+    the other wrong run's, nor a mix."""
+    runs = [schedule.payout(B1, 100), schedule.payout(B2, 200), schedule.payout(B1, 300)]
+    accepted(evaluate("runs b1, b2, b1", release(schedule, attacks.RUNS, payouts=runs)))
+    runs[0], runs[2] = wrong_payout(schedule, first_run, 100), wrong_payout(schedule, last_run, 300)
+    refused_by(
+        evaluate(
+            f"runs b1, b2, b1, the first ({first_run}) and last ({last_run}) payout wrong",
+            release(schedule, attacks.RUNS, payouts=runs),
+        ),
+        reason,
     )

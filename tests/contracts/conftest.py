@@ -65,8 +65,8 @@ def twins(request: pytest.FixtureRequest) -> Twins:
     """The committed scripts and their references built without our UPLC passes (`unoptimised`).
 
     The reference is built at its first use (about 20 s of OpShin) and kept in pytest's cache under a
-    key of everything it depends on, so a later session reuses it."""
-    cache = request.config.cache
+    key of everything it depends on, so a later session reuses it (not with `-p no:cacheprovider`)."""
+    cache = getattr(request.config, "cache", None)
     key = f"milestoned/unoptimised/{reference_key()}"
 
     @functools.cache

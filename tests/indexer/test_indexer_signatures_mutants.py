@@ -57,3 +57,12 @@ def test_without_the_schedule_rules_no_signature_is_named() -> None:
     tx = spend(SCHEDULE, [FIRST], redeemer)
     events = block_events(block_of([tx], slot=9), CONTRACT, {SID: "rules"}, {FIRST: SID})
     assert [type(e) for e in events] == [AllocationReleased]
+
+
+def test_a_negative_oracle_index_names_no_oracle() -> None:
+    # Python would read index -1 as the last oracle's key: the filter must name no one
+    redeemer = ot.Release([ot.milestone_attestation(b"M1", {-1: bytes([4]) * 64, 1: bytes([5]) * 64})])
+    tx = spend(SCHEDULE, [FIRST], redeemer)
+    events = block_events(block_of([tx], slot=9), CONTRACT, {SID: POLICY}, {FIRST: SID})
+    seen = [e for e in events if isinstance(e, OracleSignatureSeen)]
+    assert [(e.oracle_key, e.signature) for e in seen] == [(KEYS[1], (bytes([5]) * 64).hex())]

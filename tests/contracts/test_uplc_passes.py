@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from uplc.ast import Program
+from uplc.machine import Budget
 from uplc.tools import dumps, eval, parse
 from uplc.transformer.unique_variables import UniqueVariableTransformer
 
@@ -92,9 +93,10 @@ def test_uplc_inliner_keeps_the_verdict_but_may_show_another_message() -> None:
 # --- each rewrite evaluated before and after ---------------------------------------------------------------
 
 
-def outcome(program: Program) -> tuple[str, list[str]]:
-    """(result, logs) of a program: the result's text, or "error" when it fails."""
-    run = eval(program)
+def outcome(program: Program, budget: Budget | None = None) -> tuple[str, list[str]]:
+    """(result, logs) of a program: the result's text, or "error" when it fails (or exceeds `budget`:
+    random programs may loop)."""
+    run = eval(program) if budget is None else eval(program, budget=budget)
     result = "error" if isinstance(run.result, Exception) else run.result.dumps()
     return result, [str(line) for line in run.logs]
 

@@ -14,10 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from uplc.ast import Program
 from uplc.machine import Budget
-from uplc.tools import eval, parse
-from uplc.transformer.unique_variables import UniqueVariableTransformer
+from uplc.tools import parse
 
-from milestoned.contracts.uplc_passes import BetaValues, Occurrences, Peepholes, beta_values, finish
+from milestoned.contracts.uplc_passes import beta_values, finish
+
+from .test_uplc_passes import outcome as passes_outcome
+from .test_uplc_passes import substituted
 
 NAMES = ("x", "y", "z", "w")
 
@@ -115,18 +117,11 @@ class Terms:
         return f"(lam {name} {self.term({**env, name: 'i'}, depth)})"
 
 
+BUDGET = Budget(cpu=10**9, memory=10**7)
+
+
 def outcome(program: Program) -> tuple[str, list[str]]:
-    run = eval(program, budget=Budget(cpu=10**9, memory=10**7))
-    result = "error" if isinstance(run.result, Exception) else run.result.dumps()
-    return result, [str(line) for line in run.logs]
-
-
-def substituted(program: Program) -> Program:
-    program = UniqueVariableTransformer().visit(program)
-    occurrences = Occurrences()
-    occurrences.visit(program)
-    reduced: Program = Peepholes().visit(BetaValues(occurrences.counts).visit(program))
-    return reduced
+    return passes_outcome(program, BUDGET)
 
 
 @settings(max_examples=60, deadline=None)

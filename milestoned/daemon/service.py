@@ -40,7 +40,6 @@ from milestoned.eventlog.events import (
     Event,
     OracleSignatureCommitted,
 )
-from milestoned.eventlog.store import LoggedEvent
 from milestoned.projections.projector import Projector
 from milestoned.projections.store import ProjectionStore
 from milestoned.shared.chain_link import ChainLink
@@ -137,25 +136,23 @@ class DaemonService:
     async def afold(self, *, background: bool = False) -> None:
         """Bring the local index up to the log's head: read in a thread, apply on the loop.
         `background` (the projections job, while the follower records a catch-up): smaller batches, each
-        read after a pause for the socket's queries (`query_priority`); decoding a thousand events is
-        milliseconds of the interpreter lock that a query would otherwise wait behind."""
-        read, limit = (
-            (self._read_after_pause, BACKGROUND_FOLD_BATCH) if background else (self.log.read, FOLD_BATCH)
-        )
-        async with self._fold_lock:
-            while True:
-                batch = await self.read(read, self.index.position, limit)
+        after a pause for the socket's queries (`query_priority`); decoding a thousand events is
+        milliseconds of the interpreter lock that a query would otherwise wait behind. The pause is
+        taken without the fold lock, so a query that folds itself (`schedules`, a change's own events)
+        takes the lock between two background batches instead of waiting out their pauses."""
+        limit = BACKGROUND_FOLD_BATCH if background else FOLD_BATCH
+        while True:
+            if background:
+                await self.read(self.priority.pause)
+            async with self._fold_lock:
+                batch = await self.read(self.log.read, self.index.position, limit)
                 for logged in batch:
                     if logged.position <= self.index.position:
                         continue
                     self.index.apply(logged.event)
                     self.index.position = logged.position
-                if len(batch) < limit:
-                    return
-
-    def _read_after_pause(self, after: int, limit: int) -> list[LoggedEvent]:
-        self.priority.pause()
-        return self.log.read(after, limit)
+            if len(batch) < limit:
+                return
 
     async def acatch_up(self, *, wait: bool = True, background: bool = False) -> int:
         """Catch the projections up in a worker thread (not the writer: a log append waiting for a slow

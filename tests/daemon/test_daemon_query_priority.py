@@ -137,6 +137,23 @@ async def test_the_projections_job_waits_between_batches_while_a_query_is_answer
         assert service.priority.pauses >= 1
 
 
+async def test_a_querys_own_fold_is_not_held_by_the_background_fold_waiting_for_it(tmp_path: Path) -> None:
+    """The projections job folds the log in the background and pauses for queries; a query that folds
+    too (`schedules`) must not wait out that pause, which lasts as long as the query itself (here
+    `LONG`): the background fold pauses without holding the fold lock."""
+    with _service(tmp_path) as (service, log, _projections):
+        log.append([make_schedule(0), *_checkpoints(600)])  # more than one background batch
+        with service.priority.answering():  # the query
+            job = asyncio.ensure_future(service.afold(background=True))
+            await asyncio.to_thread(until, lambda: service.priority.waiting == 1, "the job pauses")
+            # the query's own fold, done while the job still waits (the bound turns a hang into a failure)
+            await asyncio.wait_for(service.afold(), 60)
+            assert service.index.position == log.head().position
+            assert not job.done()
+        await job
+        assert service.index.position == log.head().position
+
+
 async def test_a_querys_own_catch_up_never_waits_for_the_query(tmp_path: Path) -> None:
     """A query brings the projections forward itself (`catch_up_for_query`) while it is being answered:
     a pause there would wait for itself. It applies its batches without one."""

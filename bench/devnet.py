@@ -33,8 +33,9 @@ from pycardano import (
     TransactionInput,
     TransactionOutput,
     TransactionWitnessSet,
-    VerificationKeyWitness,
 )
+
+from milestoned.txbuilder.signing import sign
 
 BLOCKS = 1_000
 IN_FLIGHT = 100
@@ -126,10 +127,7 @@ def payment(
 ) -> Transaction:
     txin, lovelace = source
     body = TransactionBody(inputs=[txin], outputs=[TransactionOutput(address, lovelace - fee)], fee=fee)
-    vkey = PaymentVerificationKey.from_signing_key(key)
-    return Transaction(
-        body, TransactionWitnessSet(vkey_witnesses=[VerificationKeyWitness(vkey, key.sign(body.hash()))])
-    )
+    return sign(Transaction(body, TransactionWitnessSet()), [key])
 
 
 async def submit_latencies(url: str) -> list[float]:

@@ -29,11 +29,11 @@ from pycardano import (
     TransactionInput,
     TransactionOutput,
     TransactionWitnessSet,
-    VerificationKeyWitness,
 )
 
 from milestoned.devnet.service import Devnet, run_devnet
 from milestoned.devnet.transaction import decode_transaction
+from milestoned.txbuilder.signing import sign
 
 MEMPOOL = 200
 OUTPUTS = 20
@@ -52,8 +52,7 @@ def _payments(key: PaymentSigningKey, source: TransactionInput, lovelace: int) -
         body = TransactionBody(
             inputs=[source], outputs=[*outputs, TransactionOutput(address, lovelace)], fee=FEE
         )
-        witness = VerificationKeyWitness(vkey, key.sign(body.hash()))
-        tx = Transaction(body, TransactionWitnessSet(vkey_witnesses=[witness]))
+        tx = sign(Transaction(body, TransactionWitnessSet()), [key])
         raw.append(tx.to_cbor())
         source = TransactionInput(tx.id, OUTPUTS)
     return raw

@@ -52,7 +52,8 @@ def use_scripts(onchain: Path, policy_overrides: dict[str, bool | int | float]) 
     """Make `loader.default_blueprint` (hence every `scenarios.Schedule`) use the scripts of `onchain`."""
     validator = PlutusV3Script(compile_file(onchain / "allocation_validator.py", {}))
     policy = compile_file(onchain / "schedule_policy.py", policy_overrides)
-    blueprint = Blueprint(validator, policy, {})
+    state = PlutusV3Script(compile_file(onchain / "schedule_state.py", {}))
+    blueprint = Blueprint(validator, policy, {}, state)
     loader.default_blueprint = lambda: blueprint  # type: ignore[assignment]
     return blueprint
 

@@ -33,9 +33,9 @@ IN_RANGE = (MAX_SLOT_32, MAX_INDEX_16, MAX_INDEX_16)  # the largest pointer a le
 
 @dataclass
 class UnknownRedeemer(PlutusData):
-    """A policy redeemer of none of the three constructors (Register 0, Release 1, Reclaim 2)."""
+    """A policy redeemer of none of the constructors (Register 0 ... InitState 4)."""
 
-    CONSTR_ID = 3
+    CONSTR_ID = 5
 
 
 def alloc(

@@ -333,11 +333,11 @@ ATTACKS: tuple[Attack, ...] = (
         "admin signature missing",
     ),
     Attack(
-        "reclaim with redeemer Constr 3 []",
+        "reclaim with redeemer Constr 5 []",
         reclaim,
         lambda s: {"redeemer": None},
         lambda s: ("redeemer", UnknownRedeemer()),
-        "unknown redeemer: expected Register, Release or Reclaim",
+        "unknown redeemer: expected Register, Release, Reclaim, Cancel or InitState",
     ),
     Attack(
         "reclaim burning fewer tokens than allocations",

@@ -37,6 +37,7 @@ BLUEPRINT_VERSION = "1.0.0"
 
 VALIDATOR_TITLE = "allocation_validator.spend"
 POLICY_TITLE = "schedule_policy.mint"
+STATE_VALIDATOR_TITLE = "schedule_state.spend"
 
 # OpShin's -O3 on top of its validator defaults (inputs unwrapped from data, constant folding, dead
 # code removal, pattern compression, adjacent inlining), but with traces kept: a failing script then
@@ -67,6 +68,8 @@ POLICY_PARAMETERS: tuple[tuple[str, Any], ...] = (
     ("reclaim_deadline_ms", int),
     ("nonce", bytes),
     ("validator_hash", bytes),
+    ("guardians", types.Guardians),
+    ("state_validator_hash", bytes),
 )
 
 
@@ -123,12 +126,14 @@ def _union_schema(*classes: type) -> dict[str, Any]:
     return {"anyOf": [_schema(c) for c in classes]}
 
 
-def blueprint(validator: CompiledScript, policy: CompiledScript) -> dict[str, Any]:
-    """The CIP-57 blueprint of the two scripts."""
+def blueprint(validator: CompiledScript, policy: CompiledScript, state: CompiledScript) -> dict[str, Any]:
+    """The CIP-57 blueprint of the three scripts."""
     return {
         "preamble": {
             "title": "milestoned",
-            "description": "Milestone-based token distribution: allocation validator and schedule policy",
+            "description": (
+                "Milestone-based token distribution: allocation validator, schedule policy and schedule state"
+            ),
             "version": BLUEPRINT_VERSION,
             "plutusVersion": "v3",
             "compiler": {"name": "opshin", "version": opshin.__version__},
@@ -138,7 +143,10 @@ def blueprint(validator: CompiledScript, policy: CompiledScript) -> dict[str, An
             {
                 "title": VALIDATOR_TITLE,
                 "datum": {"title": "AllocationDatum", "schema": _schema(types.AllocationDatum)},
-                "redeemer": {"title": "SpendAllocation", "schema": {}},
+                "redeemer": {
+                    "title": "AllocationAction",
+                    "schema": _union_schema(types.SpendAllocation, types.Move),
+                },
                 "compiledCode": validator.code.hex(),
                 "hash": validator.hash.hex(),
             },
@@ -146,11 +154,20 @@ def blueprint(validator: CompiledScript, policy: CompiledScript) -> dict[str, An
                 "title": POLICY_TITLE,
                 "redeemer": {
                     "title": "ScheduleAction",
-                    "schema": _union_schema(types.Register, types.Release, types.Reclaim),
+                    "schema": _union_schema(
+                        types.Register, types.Release, types.Reclaim, types.Cancel, types.InitState
+                    ),
                 },
                 "parameters": [{"title": name, "schema": _schema(typ)} for name, typ in POLICY_PARAMETERS],
                 "compiledCode": policy.code.hex(),
                 "hash": policy.hash.hex(),
+            },
+            {
+                "title": STATE_VALIDATOR_TITLE,
+                "datum": {"title": "ScheduleState", "schema": _schema(types.ScheduleState)},
+                "redeemer": {"title": "SetPaused", "schema": _schema(types.SetPaused)},
+                "compiledCode": state.code.hex(),
+                "hash": state.hash.hex(),
             },
         ],
     }
@@ -161,10 +178,11 @@ def render(document: dict[str, Any]) -> str:
 
 
 def build_blueprint() -> str:
-    """Compile both scripts and return the blueprint text (what plutus.json must contain)."""
+    """Compile the scripts and return the blueprint text (what plutus.json must contain)."""
     validator = compile_source("allocation_validator.py")
     policy = compile_source("schedule_policy.py")
-    return render(blueprint(validator, policy))
+    state = compile_source("schedule_state.py")
+    return render(blueprint(validator, policy, state))
 
 
 def main() -> int:

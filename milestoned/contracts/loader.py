@@ -18,7 +18,7 @@ from typing import Any
 import cbor2
 from pycardano import Address, Network, PlutusV3Script, ScriptHash, plutus_script_hash
 from uplc import flatten, unflatten
-from uplc.ast import Apply, PlutusByteString, PlutusData, PlutusInteger, PlutusList, Program
+from uplc.ast import Apply, PlutusByteString, PlutusConstr, PlutusData, PlutusInteger, PlutusList, Program
 from uplc.flat_decoder import UplcDeserializer
 from uplc.flat_encoder import BitWriter, FlatEncodingVisitor
 
@@ -27,6 +27,7 @@ from milestoned.domain.parameters import ScheduleParameters
 BLUEPRINT_PATH = Path(__file__).with_name("plutus.json")
 VALIDATOR_TITLE = "allocation_validator.spend"
 POLICY_TITLE = "schedule_policy.mint"
+STATE_VALIDATOR_TITLE = "schedule_state.spend"
 
 NETWORKS: dict[str, Network] = {
     "mainnet": Network.MAINNET,
@@ -42,15 +43,20 @@ class BlueprintError(RuntimeError):
 
 @dataclass(frozen=True)
 class Blueprint:
-    """The two compiled scripts of the committed blueprint (the policy before parameters)."""
+    """The compiled scripts of the committed blueprint (the policy before parameters)."""
 
     validator: PlutusV3Script
     policy_template: bytes
     document: dict[str, Any]
+    state_validator: PlutusV3Script
 
     @property
     def validator_hash(self) -> bytes:
         return plutus_script_hash(self.validator).payload
+
+    @property
+    def state_validator_hash(self) -> bytes:
+        return plutus_script_hash(self.state_validator).payload
 
 
 def _find(document: dict[str, Any], title: str, path: Path) -> dict[str, Any]:
@@ -73,12 +79,16 @@ def load_blueprint(path: Path = BLUEPRINT_PATH) -> Blueprint:
         raise BlueprintError(f"{path} is not a Plutus V3 blueprint; rebuild it with `make contracts`")
     validator = _find(document, VALIDATOR_TITLE, path)
     policy = _find(document, POLICY_TITLE, path)
-    validator_script = PlutusV3Script(bytes.fromhex(validator["compiledCode"]))
-    if plutus_script_hash(validator_script).payload.hex() != validator["hash"]:
-        raise BlueprintError(
-            f"{path}: the validator's hash does not match its code; rebuild with `make contracts`"
-        )
-    return Blueprint(validator_script, bytes.fromhex(policy["compiledCode"]), document)
+    state = _find(document, STATE_VALIDATOR_TITLE, path)
+    scripts = []
+    for entry in (validator, state):
+        script = PlutusV3Script(bytes.fromhex(entry["compiledCode"]))
+        if plutus_script_hash(script).payload.hex() != entry["hash"]:
+            raise BlueprintError(
+                f"{path}: the hash of {entry['title']} does not match its code; rebuild with `make contracts`"
+            )
+        scripts.append(script)
+    return Blueprint(scripts[0], bytes.fromhex(policy["compiledCode"]), document, scripts[1])
 
 
 @functools.cache
@@ -86,8 +96,17 @@ def default_blueprint() -> Blueprint:
     return load_blueprint()
 
 
-def parameter_data(parameters: ScheduleParameters, validator_hash: bytes) -> tuple[PlutusData, ...]:
+def parameter_data(
+    parameters: ScheduleParameters, validator_hash: bytes, state_validator_hash: bytes
+) -> tuple[PlutusData, ...]:
     """The policy's arguments as Plutus data, in the order the compiled code takes them."""
+    guardians = PlutusConstr(
+        0,
+        [
+            PlutusList([PlutusByteString(key) for key in parameters.guardian_keys]),
+            PlutusInteger(parameters.guardian_threshold),
+        ],
+    )
     return (
         PlutusByteString(parameters.admin_key_hash),
         PlutusByteString(parameters.token_policy_id),
@@ -97,6 +116,8 @@ def parameter_data(parameters: ScheduleParameters, validator_hash: bytes) -> tup
         PlutusInteger(parameters.reclaim_deadline_ms),
         PlutusByteString(parameters.nonce),
         PlutusByteString(validator_hash),
+        guardians,
+        PlutusByteString(state_validator_hash),
     )
 
 
@@ -172,11 +193,12 @@ def prepare() -> None:
 
 @dataclass(frozen=True)
 class ScheduleScripts:
-    """Everything on-chain about one schedule: its policy (id = schedule id) and the shared validator."""
+    """Everything on-chain about one schedule: its policy (id = schedule id) and the shared validators."""
 
     parameters: ScheduleParameters
     policy: PlutusV3Script
     validator: PlutusV3Script
+    state_validator: PlutusV3Script
 
     @property
     def schedule_id(self) -> bytes:
@@ -190,13 +212,21 @@ class ScheduleScripts:
     def validator_address(self, network: str) -> Address:
         return validator_address(network, self.validator)
 
+    @property
+    def state_validator_hash(self) -> bytes:
+        return plutus_script_hash(self.state_validator).payload
+
+    def state_address(self, network: str) -> Address:
+        """Where the schedule's state UTxO lives, if it has guardians (one address for every schedule)."""
+        return validator_address(network, self.state_validator)
+
 
 def schedule_scripts(parameters: ScheduleParameters, blueprint: Blueprint | None = None) -> ScheduleScripts:
     """Apply a schedule's parameters to the blueprint's policy."""
     bp = blueprint or default_blueprint()
-    arguments = parameter_data(parameters, bp.validator_hash)
+    arguments = parameter_data(parameters, bp.validator_hash, bp.state_validator_hash)
     policy = PlutusV3Script(_apply(bp.policy_template, arguments))
-    return ScheduleScripts(parameters, policy, bp.validator)
+    return ScheduleScripts(parameters, policy, bp.validator, bp.state_validator)
 
 
 def schedule_id(parameters: ScheduleParameters, blueprint: Blueprint | None = None) -> bytes:
@@ -212,7 +242,8 @@ def network_of(name: str) -> Network:
 
 
 def validator_address(network: str, validator: PlutusV3Script | None = None) -> Address:
-    """The allocation validator's address on `network` (one address per network, no staking part)."""
+    """The allocation validator's address on `network` (one address per network, no staking part), or
+    that of another unparameterised script of ours (`script`: the state validator)."""
     script = validator if validator is not None else default_blueprint().validator
     return Address(ScriptHash(plutus_script_hash(script).payload), network=network_of(network))
 

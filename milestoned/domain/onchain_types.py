@@ -21,6 +21,7 @@ from pycardano import Address, Network, PlutusData, RawPlutusData, ScriptHash, V
 from pycardano.address import PointerAddress
 
 AUTH_TOKEN_NAME = b""  # the auth token's asset name under the schedule's policy
+STATE_TOKEN_NAME = b"state"  # the one state token of a schedule with guardians (issue 15)
 
 
 class OnchainDecodeError(ValueError):
@@ -285,10 +286,73 @@ class Reclaim(PlutusData):
 
 
 @dataclass
+class Cancel(PlutusData):
+    """The admin reclaims the allocations of milestones a quorum of oracles cancelled, before the deadline.
+
+    Each entry is a `MilestoneAttestation` whose signatures are over the cancellation message
+    (`milestoned/cancel/v1 || schedule id || milestone id`), never the attestation message."""
+
+    CONSTR_ID = 3
+    cancellations: list[MilestoneAttestation]
+
+
+@dataclass
+class InitState(PlutusData):
+    """Mint the single state token of a schedule with guardians into its state UTxO."""
+
+    CONSTR_ID = 4
+
+
+@dataclass
 class SpendAllocation(PlutusData):
-    """The allocation validator's redeemer: it reads none, the policy's redeemer says what happens."""
+    """The allocation validator's redeemer under a burn: the policy's redeemer says what happens."""
 
     CONSTR_ID = 0
+
+
+@dataclass
+class Move(PlutusData):
+    """The allocation validator's redeemer for a beneficiary's move (nothing burned).
+
+    `index` is both the moved allocation's position in the transaction's (sorted) inputs and the
+    position of its re-locked output."""
+
+    CONSTR_ID = 1
+    index: int
+
+
+# --- Guardians and the schedule state (issue 15) -------------------------------------------------------------
+
+
+@dataclass
+class Guardians(PlutusData):
+    """The policy parameter naming who may pause releases: `threshold` of `keys` (payment key hashes).
+
+    A schedule without guardians has `Guardians([], 0)`: no state UTxO, and a release pays one
+    comparison."""
+
+    CONSTR_ID = 0
+    keys: list[bytes]
+    threshold: int
+
+
+@dataclass
+class ScheduleState(PlutusData):
+    """The inline datum of a schedule's state UTxO at the state validator (`paused`: 0 or 1)."""
+
+    CONSTR_ID = 0
+    schedule_id: bytes
+    guardian_keys: list[bytes]
+    threshold: int
+    paused: int
+
+
+@dataclass
+class SetPaused(PlutusData):
+    """The state validator's redeemer: the new value of `paused` (0 or 1)."""
+
+    CONSTR_ID = 0
+    paused: int
 
 
 def release_attestations_from_cbor(data: bytes) -> list[MilestoneAttestation]:

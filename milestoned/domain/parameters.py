@@ -20,3 +20,7 @@ class ScheduleParameters:
     quorum: int  # distinct valid oracle signatures needed per milestone, 1..len(oracle_keys)
     reclaim_deadline_ms: int  # POSIX milliseconds after which the admin may reclaim what is unreleased
     nonce: bytes  # distinguishes otherwise identical schedules
+    # issue 15: payment key hashes of the guardians who may pause releases, and how many must sign;
+    # none (the default) means no state UTxO and no pause
+    guardian_keys: tuple[bytes, ...] = ()
+    guardian_threshold: int = 0

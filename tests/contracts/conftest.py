@@ -70,13 +70,13 @@ def twins(request: pytest.FixtureRequest) -> Twins:
     key = f"milestoned/unoptimised/{reference_key()}"
 
     @functools.cache
-    def reference() -> tuple[bytes, bytes]:
+    def reference() -> tuple[bytes, bytes, bytes]:
         stored = cache.get(key, None) if cache is not None else None
-        if stored is not None:
-            return bytes.fromhex(stored[0]), bytes.fromhex(stored[1])
+        if stored is not None and len(stored) == 3:
+            return bytes.fromhex(stored[0]), bytes.fromhex(stored[1]), bytes.fromhex(stored[2])
         built = build_reference()
         if cache is not None:
-            cache.set(key, [built[0].hex(), built[1].hex()])
+            cache.set(key, [part.hex() for part in built])
         return built
 
     _TWINS.append(Twins(evaluation.run_script, reference))

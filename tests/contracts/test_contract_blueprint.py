@@ -66,6 +66,7 @@ def test_schedule_id_is_the_applied_policy_hash_and_is_reproducible() -> None:
         {"oracle_keys": tuple(bytes([i]) * 32 for i in range(1, 8)), "quorum": 7},
         {"reclaim_deadline_ms": 0},
         {"reclaim_deadline_ms": 2**63 - 1, "quorum": 1, "oracle_keys": (b"\x07" * 32,)},
+        {"guardian_keys": (b"\x05" * 28, b"\x06" * 28, b"\x07" * 28), "guardian_threshold": 2},
     ],
 )
 def test_the_policy_applied_bit_by_bit_is_what_uplc_encodes(change: dict[str, object]) -> None:
@@ -73,7 +74,9 @@ def test_the_policy_applied_bit_by_bit_is_what_uplc_encodes(change: dict[str, ob
     encoding the whole program; the bytes (so the schedule id) are exactly uplc's, whatever the
     arguments' lengths do to the byte alignment of what follows them."""
     blueprint = loader.default_blueprint()
-    arguments = loader.parameter_data(dataclasses.replace(PARAMETERS, **change), blueprint.validator_hash)
+    arguments = loader.parameter_data(
+        dataclasses.replace(PARAMETERS, **change), blueprint.validator_hash, blueprint.state_validator_hash
+    )
     spliced = loader._apply.__wrapped__(blueprint.policy_template, arguments)
     assert spliced == loader._apply_by_uplc(blueprint.policy_template, arguments)
     odd = arguments[:-1]  # an odd number of arguments moves the template's bits: uplc's own way then
@@ -98,6 +101,8 @@ def test_the_committed_policy_template_is_uplcs_own_encoding() -> None:
         {"reclaim_deadline_ms": 1_800_000_000_001},
         {"admin_key_hash": bytes(28)},
         {"token_name": b"MILE2"},
+        {"guardian_keys": (b"\x05" * 28,), "guardian_threshold": 1},
+        {"guardian_keys": (b"\x05" * 28, b"\x06" * 28), "guardian_threshold": 1},
     ],
 )
 def test_every_parameter_changes_the_schedule_id(change: dict[str, object]) -> None:

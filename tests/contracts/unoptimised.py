@@ -46,12 +46,13 @@ def reference_key() -> str:
     return digest.hexdigest()[:32]
 
 
-def build_reference() -> tuple[bytes, bytes]:
-    """(validator, policy template): OpShin's output with only the sources' own traces, CBOR-wrapped
-    flat as in plutus.json (about 20 s of OpShin for the policy)."""
+def build_reference() -> tuple[bytes, bytes, bytes]:
+    """(validator, policy template, state validator): OpShin's output with only the sources' own
+    traces, CBOR-wrapped flat as in plutus.json (about 20 s of OpShin for the policy)."""
     validator = build.compile_source("allocation_validator.py", uplc_passes.drop_foreign_traces)
     policy = build.compile_source("schedule_policy.py", uplc_passes.drop_foreign_traces)
-    return validator.code, policy.code
+    state = build.compile_source("schedule_state.py", uplc_passes.drop_foreign_traces)
+    return validator.code, policy.code, state.code
 
 
 @dataclass
@@ -59,19 +60,21 @@ class Twins:
     """Runs the committed scripts and their references side by side (see the module's docstring)."""
 
     original: RunScript
-    reference: Callable[[], tuple[bytes, bytes]]
+    reference: Callable[[], tuple[bytes, bytes, bytes]]
     compared: Counter[str] = field(default_factory=Counter)
 
     @functools.cached_property
-    def committed(self) -> tuple[bytes, bytes]:
+    def committed(self) -> tuple[bytes, bytes, bytes]:
         blueprint = loader.default_blueprint()
-        return bytes(blueprint.validator), blueprint.policy_template
+        return bytes(blueprint.validator), blueprint.policy_template, bytes(blueprint.state_validator)
 
     def twin_of(self, script: bytes) -> tuple[str, bytes] | None:
-        """The reference of a committed script ("validator" or "policy"), or None for any other."""
-        validator, template = self.committed
+        """The reference of a committed script ("validator", "policy" or "state"), or None for any other."""
+        validator, template, state = self.committed
         if script == validator:
             return "validator", self.reference()[0]
+        if script == state:
+            return "state", self.reference()[2]
         program = decode_program(script)
         arguments: list[PlutusData] = []
         term = program.term

@@ -39,7 +39,17 @@ the inputs and one over the outputs:
   up by key. Reclaim walks the inputs in a loop of its own that only counts.
 - Reclaim: exactly the Reclaim redeemer (any other constructor is refused, not taken for a reclaim),
   admin signature, validity range starting at or after the reclaim deadline.
-- Release and reclaim count the spent UTxOs at the validator whose datum names this schedule and burn
+- Cancel (issue 15): admin signature, and every spent allocation's milestone cancelled by `quorum`
+  distinct known oracles, signing `milestoned/cancel/v1 || schedule id || milestone id` (never the
+  attestation message, so neither can stand for the other); no deadline, and a pause does not block it.
+  Its loop is the reclaim's, with the milestone check.
+- Guardians (issue 15): with a threshold above 0, every release must read the schedule's state UTxO as
+  a reference input (found by the state token, which only the state validator can move) and is refused
+  while its datum says paused. `InitState` mints that single token (asset name `state`), with the
+  admin's and the guardians' threshold of signatures (distinct keys, 0 < threshold <= their number),
+  into an output at the state validator whose inline datum is the initial state: this schedule, its
+  guardians, its threshold, not paused. Without guardians (threshold 0) a release pays one comparison.
+- Release, reclaim and cancel count the spent UTxOs at the validator whose datum names this schedule and burn
   exactly that many auth tokens. As every auth token lives alone in such a UTxO, the count can only
   match when each of them holds one: a spoofed allocation (no auth token) makes the transaction fail,
   and no auth token survives a release or reclaim. This avoids a value lookup per input.
@@ -113,6 +123,24 @@ class Unpaid(PlutusData):
 
 
 @dataclass()
+class Guardians(PlutusData):
+    # who may pause the schedule's releases: `threshold` of `keys` (payment key hashes); 0: no guardians
+    CONSTR_ID = 0
+    keys: List[bytes]
+    threshold: int
+
+
+@dataclass()
+class ScheduleState(PlutusData):
+    # the state UTxO's datum (schedule_state.py)
+    CONSTR_ID = 0
+    schedule_id: bytes
+    guardian_keys: List[bytes]
+    threshold: int
+    paused: int
+
+
+@dataclass()
 class Register(PlutusData):
     CONSTR_ID = 0
 
@@ -128,6 +156,17 @@ class Reclaim(PlutusData):
     CONSTR_ID = 2
 
 
+@dataclass()
+class Cancel(PlutusData):
+    CONSTR_ID = 3
+    cancellations: List[MilestoneAttestation]
+
+
+@dataclass()
+class InitState(PlutusData):
+    CONSTR_ID = 4
+
+
 def lower_bound_ms(tx: TxInfo) -> int:
     limit = tx.validity_range.lower_bound.limit
     assert isinstance(limit, FinitePOSIXTime), "validity range has no lower bound"
@@ -135,13 +174,14 @@ def lower_bound_ms(tx: TxInfo) -> int:
 
 
 def verified_milestones(
-    attestations: List[MilestoneAttestation], own_id: bytes, oracle_keys: List[bytes], quorum: int
+    attestations: List[MilestoneAttestation], statement: bytes, oracle_keys: List[bytes], quorum: int
 ) -> List[bytes]:
+    # `statement`: the message's prefix and schedule id (attest or cancel), the milestone id follows
     oracle_count = len(oracle_keys)
     verified: List[bytes] = []
     for attestation in attestations:
         milestone_id = attestation.milestone_id
-        message = b"milestoned/attest/v1" + own_id + milestone_id
+        message = statement + milestone_id
         previous = -1
         valid = 0
         for sig in attestation.signatures:
@@ -161,6 +201,61 @@ def check_distinct_oracles(oracle_keys: List[bytes]) -> None:
     for key in oracle_keys:
         assert key not in seen, "oracle key repeated"
         seen = [key] + seen
+
+
+def check_distinct_keys(keys: List[bytes]) -> None:
+    seen: List[bytes] = []
+    for key in keys:
+        assert key not in seen, "guardian key repeated"
+        seen = [key] + seen
+
+
+def check_not_paused(tx: TxInfo, own_id: bytes) -> None:
+    # the state token is unique and only the state validator moves it: the reference input holding it
+    # is the schedule's state, whatever its address
+    no_tokens: Dict[bytes, int] = {}
+    found = False
+    for reference in tx.reference_inputs:
+        resolved = reference.resolved
+        if resolved.value.get(own_id, no_tokens).get(b"state", 0) == 1:
+            state_datum = resolved.datum
+            assert isinstance(state_datum, SomeOutputDatum), "schedule state has no inline datum"
+            state: ScheduleState = state_datum.datum
+            assert state.paused == 0, "schedule paused"
+            found = True
+    assert found, "schedule state reference input missing"
+
+
+def init_state(
+    tx: TxInfo,
+    own_id: bytes,
+    minted: Dict[bytes, int],
+    admin_key_hash: bytes,
+    guardians: Guardians,
+    state_validator_hash: bytes,
+) -> None:
+    assert minted.get(b"state", 0) == 1, "mint exactly one state token"
+    assert admin_key_hash in tx.signatories, "admin signature missing"
+    keys = guardians.keys
+    threshold = guardians.threshold
+    assert threshold > 0 and threshold <= len(keys), "schedule has no guardians"
+    check_distinct_keys(keys)
+    signed = 0
+    for key in keys:
+        if key in tx.signatories:
+            signed += 1
+    assert signed >= threshold, "guardian threshold not reached"
+    no_tokens: Dict[bytes, int] = {}
+    expected = SomeOutputDatum(ScheduleState(own_id, keys, threshold, 0))
+    placed = 0
+    for out in tx.outputs:
+        if out.value.get(own_id, no_tokens).get(b"state", 0) > 0:
+            assert out.address.payment_credential == ScriptCredential(state_validator_hash), (
+                "state token not at the state validator"
+            )
+            assert out.datum == expected, "wrong initial schedule state"
+            placed += 1
+    assert placed == 1, "state token not at the state validator"
 
 
 def check_spendable(address: Address) -> None:
@@ -228,6 +323,8 @@ def validator(
     reclaim_deadline_ms: int,
     nonce: bytes,
     validator_hash: bytes,
+    guardians: Guardians,
+    state_validator_hash: bytes,
     context: ScriptContext,
 ) -> None:
     purpose = context.purpose
@@ -235,7 +332,7 @@ def validator(
     assert quorum > 0, "quorum must be at least 1"
     own_id = purpose.policy_id
     tx = context.transaction
-    redeemer: Union[Register, Release, Reclaim] = context.redeemer
+    redeemer: Union[Register, Release, Reclaim, Cancel, InitState] = context.redeemer
     no_tokens: Dict[bytes, int] = {}
     minted = tx.mint[own_id]
     assert len(minted) == 1, "mint only the auth token"
@@ -262,18 +359,34 @@ def validator(
                 assert funded == allocation.amount, "token amount held differs from the datum amount"
                 registered += 1
         assert minted_count == registered and registered > 0, "mint count"
+    elif isinstance(redeemer, InitState):
+        init_state(tx, own_id, minted, admin_key_hash, guardians, state_validator_hash)
     else:
         releasing = False
-        now = lower_bound_ms(tx)
+        cancelling = False
+        now = 0
         verified: List[bytes] = []
         if isinstance(redeemer, Release):
             releasing = True
-            verified = verified_milestones(redeemer.attestations, own_id, oracle_keys, quorum)
+            now = lower_bound_ms(tx)
+            verified = verified_milestones(
+                redeemer.attestations, b"milestoned/attest/v1" + own_id, oracle_keys, quorum
+            )
+            if guardians.threshold > 0:
+                check_not_paused(tx, own_id)
+        elif isinstance(redeemer, Cancel):
+            cancelling = True
+            assert admin_key_hash in tx.signatories, "admin signature missing"
+            verified = verified_milestones(
+                redeemer.cancellations, b"milestoned/cancel/v1" + own_id, oracle_keys, quorum
+            )
         else:
             # not isinstance: the compiler narrows the union to Reclaim here and would drop that check
-            assert equals_data(redeemer, Reclaim()), "unknown redeemer: expected Register, Release or Reclaim"
+            assert equals_data(redeemer, Reclaim()), (
+                "unknown redeemer: expected Register, Release, Reclaim, Cancel or InitState"
+            )
             assert admin_key_hash in tx.signatories, "admin signature missing"
-            assert now >= reclaim_deadline_ms, "before reclaim deadline"
+            assert lower_bound_ms(tx) >= reclaim_deadline_ms, "before reclaim deadline"
         spent = 0
         # the open payout run (spent > 0: one is open) and the tagged outputs not yet matched, in output
         # order, last first: walking the inputs last first, a run is checked against the tagged output
@@ -345,6 +458,8 @@ def validator(
                     allocation: AllocationDatum = in_datum.datum
                     if allocation.schedule_id == own_id:
                         spent += 1
+                        if cancelling:
+                            assert allocation.milestone_id in verified, "milestone not cancelled"
         # Every auth token sits alone in an allocation UTxO at the validator (register guarantees it and
         # this check keeps it so): burning as many tokens as there are spent UTxOs naming this schedule
         # means each of them held one (a spoofed one would leave the count short) and none escapes.

@@ -321,7 +321,7 @@ class Move(PlutusData):
     index: int
 
 
-# --- Guardians and the schedule state (issue 15) -------------------------------------------------------------
+# --- Guardians and the schedule state (issue 15) ---------------------------------------------------------
 
 
 @dataclass

@@ -44,6 +44,14 @@ class ScheduleDefinition:
     reclaim_deadline_ms: int
     nonce: bytes
     allocations: tuple[Allocation, ...]  # in file order
+    # issue 15: who may pause releases (payment key hashes) and how many must sign; none = no pause
+    guardian_keys: tuple[bytes, ...] = ()
+    guardian_threshold: int = 0
+
+    @property
+    def has_guardians(self) -> bool:
+        """A schedule with guardians has a state UTxO that every release reads (and a pause flips)."""
+        return self.guardian_threshold > 0
 
     def to_parameters(self) -> ScheduleParameters:
         """What the schedule's minting policy is applied to (and hence what the schedule id commits to)."""
@@ -55,6 +63,8 @@ class ScheduleDefinition:
             quorum=self.quorum,
             reclaim_deadline_ms=self.reclaim_deadline_ms,
             nonce=self.nonce,
+            guardian_keys=self.guardian_keys,
+            guardian_threshold=self.guardian_threshold,
         )
 
     @property

@@ -6,6 +6,9 @@ lowercase, times are UTC ISO 8601, keys are sorted, there is no whitespace and t
 these documents (only strings, integers, lists and objects with ASCII keys) it equals RFC 8785 (JCS), so
 an auditor can recompute it in any language.
 
+Guardians (issue 15) appear only in a schedule that has them (`guardians`: payment key hashes in hex, in
+file order; `guardian_threshold`), so every schedule written before them keeps its canonical text.
+
 When a schedule gives no nonce, its nonce is derived from this text with the nonce left out: the first
 16 bytes of blake2b-256 of the canonical JSON. The same definition then always gets the same schedule
 id, and two schedules that differ in anything get different ones.
@@ -37,6 +40,9 @@ def schedule_document(definition: ScheduleDefinition, *, include_nonce: bool = T
         "quorum_threshold": definition.quorum,
         "reclaim_deadline": format_timestamp(definition.reclaim_deadline_ms),
     }
+    if definition.has_guardians:  # only when present: a schedule without keeps its document (and id)
+        document["guardians"] = [key.hex() for key in definition.guardian_keys]
+        document["guardian_threshold"] = definition.guardian_threshold
     if include_nonce:
         document["nonce"] = definition.nonce.hex()
     document["beneficiary_allocations"] = [_allocation_document(a) for a in definition.allocations]

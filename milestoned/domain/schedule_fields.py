@@ -20,10 +20,12 @@ TOP_LEVEL_FIELDS = (
     "oracles",
     "quorum_threshold",
     "reclaim_deadline",
+    "guardians",
+    "guardian_threshold",
     "nonce",
     "beneficiary_allocations",
 )
-OPTIONAL_TOP_LEVEL_FIELDS = frozenset({"nonce"})
+OPTIONAL_TOP_LEVEL_FIELDS = frozenset({"nonce", "guardians", "guardian_threshold"})
 TOKEN_FIELDS = ("token_policy_id", "token_name", "token_name_utf8")
 ALLOCATION_FIELDS = ("beneficiary_address", "token_amount", "milestone_identifier", "vesting_timestamp")
 
@@ -49,6 +51,10 @@ ALIASES = {
     "vesting_time": "vesting_timestamp",
     "unlock_time": "vesting_timestamp",
     "address": "beneficiary_address",
+    "guardian_keys": "guardians",
+    "pausers": "guardians",
+    "guardians_threshold": "guardian_threshold",
+    "guardian_quorum": "guardian_threshold",
     "beneficiary": "beneficiary_address",
 }
 

@@ -49,6 +49,7 @@ from milestoned.domain.schedule_fields import (
     suggestion,
     where,
 )
+from milestoned.domain.schedule_guardians import read_guardians
 from milestoned.domain.schedule_json import load_schedule_json
 from milestoned.domain.timestamps import format_timestamp, parse_timestamp
 from milestoned.domain.validation_errors import (
@@ -123,6 +124,7 @@ class _Reader:
         oracles = self._read_oracles(document.get("oracles", _ABSENT))
         quorum = self._read_quorum(document.get("quorum_threshold", _ABSENT), document.get("oracles"))
         deadline = self._parse_present(document, "reclaim_deadline", parse_timestamp)
+        guardians = read_guardians(document, network, self.add, self.load_key_file)
         nonce = self._read_nonce(document)
         readable, allocations_ok = self._read_allocations(
             document.get("beneficiary_allocations", _ABSENT), network
@@ -139,6 +141,7 @@ class _Reader:
             or quorum is None
             or deadline is None
             or allocations is None
+            or guardians is None
             or self.errors
         ):
             return None
@@ -151,6 +154,8 @@ class _Reader:
             reclaim_deadline_ms=deadline,
             nonce=nonce or b"",
             allocations=tuple(allocation for _, allocation in allocations),
+            guardian_keys=guardians[0],
+            guardian_threshold=guardians[1],
         )
         return definition if nonce is not None else replace(definition, nonce=derive_nonce(definition))
 

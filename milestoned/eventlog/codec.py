@@ -67,7 +67,17 @@ def decode_event(topic: str, body: Mapping[str, Any]) -> Event:
         raise EventDecodeError(f"{topic}: {exc}") from None
 
 
+_OPTIONAL_POLICY_FIELDS = frozenset({"guardian_keys", "guardian_threshold"})
+"""Left out of a policy without guardians, so events recorded before guardians existed keep their bytes."""
+
+
 def _plain(value: Any) -> Any:
+    if isinstance(value, SchedulePolicy) and not value.guardian_threshold:
+        return {
+            f.name: _plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.name not in _OPTIONAL_POLICY_FIELDS
+        }
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple | list):
@@ -111,9 +121,13 @@ def _expect_point(value: Any) -> ChainPoint:
 def _expect_policy(value: Any) -> SchedulePolicy:
     obj = _expect_object(value)
     converters = _field_converters(SchedulePolicy)
-    if set(obj) != {name for name, _ in converters}:
+    names = {name for name, _ in converters}
+    if set(obj) != names and set(obj) != names - _OPTIONAL_POLICY_FIELDS:
         raise ValueError(f"policy fields must be {sorted(name for name, _ in converters)}, got {sorted(obj)}")
-    return SchedulePolicy(**{name: convert(obj[name]) for name, convert in converters})
+    policy = SchedulePolicy(**{name: convert(obj[name]) for name, convert in converters if name in obj})
+    if _OPTIONAL_POLICY_FIELDS <= set(obj) and not policy.guardian_threshold:
+        raise ValueError("a policy without guardians is recorded without guardian fields")
+    return policy
 
 
 _CONVERTERS: dict[Any, Callable[[Any], Any]] = {

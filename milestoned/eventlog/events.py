@@ -109,7 +109,11 @@ class ChainPoint:
 
 @dataclass(frozen=True, slots=True)
 class SchedulePolicy:
-    """`ScheduleParameters` in JSON-able form (bytes as hex), as they are recorded in the log."""
+    """`ScheduleParameters` in JSON-able form (bytes as hex), as they are recorded in the log.
+
+    The guardians (issue 15) are recorded only for a schedule that has them (`codec` leaves the two
+    fields out when `guardian_threshold` is 0), so every event recorded before them keeps its bytes and
+    its place in the hash chain."""
 
     admin_key_hash: str
     token_policy_id: str
@@ -118,6 +122,8 @@ class SchedulePolicy:
     quorum: int
     reclaim_deadline_ms: int
     nonce: str
+    guardian_keys: tuple[str, ...] = ()
+    guardian_threshold: int = 0
 
     @classmethod
     def from_parameters(cls, parameters: ScheduleParameters) -> SchedulePolicy:
@@ -129,6 +135,8 @@ class SchedulePolicy:
             quorum=parameters.quorum,
             reclaim_deadline_ms=parameters.reclaim_deadline_ms,
             nonce=parameters.nonce.hex(),
+            guardian_keys=tuple(key.hex() for key in parameters.guardian_keys),
+            guardian_threshold=parameters.guardian_threshold,
         )
 
     def to_parameters(self) -> ScheduleParameters:
@@ -140,6 +148,8 @@ class SchedulePolicy:
             quorum=self.quorum,
             reclaim_deadline_ms=self.reclaim_deadline_ms,
             nonce=bytes.fromhex(self.nonce),
+            guardian_keys=tuple(bytes.fromhex(key) for key in self.guardian_keys),
+            guardian_threshold=self.guardian_threshold,
         )
 
 

@@ -14,6 +14,10 @@ The chain of transactions:
   validator with min-ADA, the tokens and its inline `AllocationDatum`, and a part of the schedule
   definition in its metadata (`schedule_metadata`). Each spends the admin's change of the one before
   it, so the whole chain can be signed and submitted at once, before any of it is in a block.
+- **init state** (a schedule with guardians only, issue 15): mints the state token into the schedule's
+  state UTxO (`schedule_state.init_state_plan`), signed by the admin and the threshold of guardians
+  (by default the first ones of the schedule file). The deploy step then also deploys the
+  schedule-state validator as a reference script, for the pauses and resumes to come.
 """
 
 from __future__ import annotations
@@ -72,6 +76,8 @@ class ScriptReferences:
 
     validator: UTxO
     policy: UTxO
+    state: UTxO | None = None
+    """The schedule-state validator's (schedules with guardians): spent by pauses, not read by releases."""
 
     def as_list(self) -> list[UTxO]:
         return [self.validator, self.policy]
@@ -112,6 +118,16 @@ class RegistrationPlan:
             "allocations": len(self.definition.allocations),
             "transactions": [t.to_json() for t in self.txs],
             "total_fee_lovelace": self.total_fee,
+            **self._guardians_json(),
+        }
+
+    def _guardians_json(self) -> dict[str, Any]:
+        if not self.definition.has_guardians:
+            return {}
+        return {
+            "guardians": [key.hex() for key in self.definition.guardian_keys],
+            "guardian_threshold": self.definition.guardian_threshold,
+            "state_address": str(self.scripts.state_address(self.definition.network.value)),
         }
 
 
@@ -176,10 +192,13 @@ async def build_registration(
     pending: Sequence[Transaction] = (),
     resume: bool = False,
     on_built: Callable[[BuiltTx], None] | None = None,
+    state_signers: Sequence[bytes] | None = None,
 ) -> RegistrationPlan:
     """Plan and build (unsigned) every transaction that registers `definition`, paid by `admin_address`.
 
-    See `_build_registration`. `on_built` is called with each transaction as soon as it is built (a
+    See `_build_registration`; `state_signers`: the guardians who will sign the init-state transaction
+    (default: the first `guardian_threshold` of the schedule file).
+    `on_built` is called with each transaction as soon as it is built (a
     large schedule takes minutes: the daemon's job shows the count as it grows). A shortfall met while
     building one of several transactions is reported with the whole schedule's figures (what the wallet
     holds against what every allocation needs), not the one transaction's: topping up by the latter
@@ -194,6 +213,7 @@ async def build_registration(
             pending=pending,
             resume=resume,
             on_built=on_built,
+            state_signers=state_signers,
         )
     except InsufficientFunds as short:
         raise await _schedule_shortfall(chain, definition, admin_address, reference_address, short) from None
@@ -257,6 +277,7 @@ async def _build_registration(
     pending: Sequence[Transaction] = (),
     resume: bool = False,
     on_built: Callable[[BuiltTx], None] | None = None,
+    state_signers: Sequence[bytes] | None = None,
 ) -> RegistrationPlan:
     """Plan and build (unsigned) every transaction that registers `definition`, paid by `admin_address`.
 
@@ -278,19 +299,20 @@ async def _build_registration(
     params = snapshot.parameters
     wallet = ChainedWallet(snapshot.utxos(admin), admin, pending)
     held = snapshot.utxos(holder)
-    plan_refs: dict[str, UTxO | None] = {
-        "validator": _find_script(held, scripts.validator),
-        "policy": _find_script(held, scripts.policy),
-    }
+    from milestoned.txbuilder.schedule_state import state_signers as chosen_signers
+
+    signers = chosen_signers(definition, state_signers) if definition.has_guardians else []
+    deployable = {"validator": scripts.validator, "policy": scripts.policy}
+    if definition.has_guardians:
+        deployable["state"] = scripts.state_validator
+    plan_refs: dict[str, UTxO | None] = {name: _find_script(held, s) for name, s in deployable.items()}
     txs: list[BuiltTx] = []
     missing = [name for name, utxo in plan_refs.items() if utxo is None]
     if missing:
         outputs = [
             fees.with_minimum_lovelace(
                 params,
-                TransactionOutput(
-                    holder, 0, script=scripts.validator if name == "validator" else scripts.policy
-                ),
+                TransactionOutput(holder, 0, script=deployable[name]),
             )
             for name in missing
         ]
@@ -315,7 +337,7 @@ async def _build_registration(
         wallet.advance(deploy)
     validator_ref, policy_ref = plan_refs["validator"], plan_refs["policy"]
     assert validator_ref is not None and policy_ref is not None
-    references = ScriptReferences(validator_ref, policy_ref)
+    references = ScriptReferences(validator_ref, policy_ref, plan_refs.get("state"))
     token = (definition.token.policy_id, definition.token.asset_name)
     allocations = definition.allocations
     total = len(allocations)
@@ -376,7 +398,34 @@ async def _build_registration(
         wallet.advance(built)
         position += count
         batch = count
+    if definition.has_guardians:
+        await _init_state(chain, definition, scripts, wallet, policy_ref, signers, txs, on_built)
     return RegistrationPlan(definition, scripts, validator_address, holder, references, txs)
+
+
+async def _init_state(
+    chain: OgmiosChain,
+    definition: ScheduleDefinition,
+    scripts: ScheduleScripts,
+    wallet: ChainedWallet,
+    policy_ref: UTxO,
+    signers: Sequence[bytes],
+    txs: list[BuiltTx],
+    on_built: Callable[[BuiltTx], None] | None,
+) -> None:
+    """The init-state transaction after the allocations (unless the state UTxO exists already)."""
+    from milestoned.txbuilder.schedule_state import find_state, init_state_plan, state_details
+
+    network = definition.network.value
+    if await find_state(chain, scripts, network) is not None:
+        return
+    params = await chain.protocol_parameters()
+    built = await assemble(chain, init_state_plan(params, definition, scripts, wallet, policy_ref, signers))
+    built.details = state_details(scripts, network, built, 0)
+    txs.append(built)
+    if on_built is not None:
+        on_built(built)
+    wallet.advance(built)
 
 
 async def _first_unregistered(

@@ -14,9 +14,10 @@ wallets' change, or a change output split in advance), the allocations are cut i
 independent chains of transactions, built concurrently: their scripts are evaluated in worker threads
 (the native evaluator releases the GIL), so more cores release faster. `ReleasePlan.txs` interleaves
 the chains, each in its own order, so submitting in list order never sends a transaction before the
-one whose change it spends. The validity interval
-starts at the tip's slot (whose time has reached every vesting time of the batch, or the checks would
-have refused) and ends `validity_ms` later, so a transaction that does not make it into a block soon
+one whose change it spends. A schedule with guardians (issue 15) is released with its state UTxO as a
+reference input, and refused before anything is built while its guardians have paused it. The
+validity interval starts at the tip's slot (whose time has reached every vesting time of the batch,
+or the checks would have refused) and ends `validity_ms` later, so a transaction that does not make it into a block soon
 expires and its allocations may be released again.
 """
 
@@ -28,7 +29,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, 
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pycardano import Address, Transaction, TransactionOutput, Value
+from pycardano import Address, Transaction, TransactionOutput, UTxO, Value
 
 from milestoned.contracts.loader import ScheduleScripts, schedule_scripts
 from milestoned.domain import onchain_types as ot
@@ -56,6 +57,7 @@ from milestoned.txbuilder.release_checks import (
     quorums,
 )
 from milestoned.txbuilder.release_workers import ReleaseWorkers, job_for
+from milestoned.txbuilder.schedule_state import StateUtxo, find_state, refuse_while_paused
 from milestoned.txbuilder.wallet import ChainedWallet, spendable
 
 T = TypeVar("T")
@@ -102,6 +104,12 @@ class ScheduleOnChain:
     scripts: ScheduleScripts
     validator_address: Address
     references: ScriptReferences
+    state: StateUtxo | None = None
+    """The state UTxO of a schedule with guardians (None without guardians, or not created yet)."""
+
+    def release_references(self) -> list[UTxO]:
+        """What a release reads: the reference scripts, and the state UTxO when the schedule has one."""
+        return self.references.as_list() + ([self.state.utxo] if self.state is not None else [])
 
 
 async def schedule_on_chain(
@@ -120,11 +128,13 @@ async def schedule_on_chain(
             "register the schedule first (its first transaction deploys them), or pass the address "
             "they were deployed to"
         )
+    state = await find_state(chain, scripts, definition.network.value) if definition.has_guardians else None
     return ScheduleOnChain(
         definition,
         scripts,
         scripts.validator_address(definition.network.value),
         ScriptReferences(validator, policy),
+        state,
     )
 
 
@@ -222,6 +232,7 @@ async def build_release(
     payer = Address.from_primitive(payer_address) if isinstance(payer_address, str) else payer_address
     on_chain = await schedule_on_chain(chain, definition, reference_address)
     schedule_id = on_chain.scripts.schedule_id
+    refuse_while_paused(definition, on_chain.state, schedule_id)
     snapshot = await chain.snapshot([payer])
     time = snapshot.chain_time
     locked = await locked_allocations(chain, schedule_id, on_chain.validator_address)
@@ -277,7 +288,7 @@ async def build_release(
                     payer=payer,
                     batch=[a.utxo for a in batch],
                     wallet=wallet.utxos,
-                    references=on_chain.references.as_list(),
+                    references=on_chain.release_references(),
                     attestations=attested,
                     validity_start=time.tip_slot,
                     ttl=time.tip_slot + time.slots_for(validity_ms),
@@ -295,7 +306,7 @@ async def build_release(
             spend_redeemer=ot.SpendAllocation(),
             mint=tokens(schedule_id, ot.AUTH_TOKEN_NAME, -len(batch)),
             mint_redeemers={schedule_id: ot.Release(attested)},
-            reference_inputs=on_chain.references.as_list(),
+            reference_inputs=on_chain.release_references(),
             validity_start=time.tip_slot,
             ttl=time.tip_slot + time.slots_for(validity_ms),
             unconfirmed=wallet.unconfirmed,  # read only: no copy per transaction

@@ -17,8 +17,8 @@ the chains, each in its own order, so submitting in list order never sends a tra
 one whose change it spends. A schedule with guardians (issue 15) is released with its state UTxO as a
 reference input, and refused before anything is built while its guardians have paused it. The
 validity interval starts at the tip's slot (whose time has reached every vesting time of the batch,
-or the checks would have refused) and ends `validity_ms` later, so a transaction that does not make it into a block soon
-expires and its allocations may be released again.
+or the checks would have refused) and ends `validity_ms` later, so a transaction that does not make
+it into a block soon expires and its allocations may be released again.
 """
 
 from __future__ import annotations

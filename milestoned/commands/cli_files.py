@@ -195,6 +195,9 @@ def _add_schedule_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     json_flag(register)
     socket_flag(register)
     register.set_defaults(handler=_run_register)
+    from milestoned.commands.schedule_pause_cmd import add_pause_commands
+
+    add_pause_commands(actions)
 
 
 def _add_attest_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -3,7 +3,9 @@
 WHY: a schedule of thousands of allocations registers (and reclaims) in dozens of transactions; signing
 each with its own cardano-cli call was the slow, error-prone step between build and `tx submit`. Works
 offline; the key file must be private (chmod 600), as for every signing key milestoned reads. Each
-`X.unsigned.json` is written as `X.signed.json` beside it (never over an existing different file).
+`X.unsigned.json` is written as `X.signed.json` beside it (never over an existing different file); a
+`X.signed.json` named explicitly gets the new signatures added in place, its own kept (how a schedule's
+guardians each add theirs to the init-state or pause transaction, wherever their keys are).
 """
 
 from __future__ import annotations
@@ -56,7 +58,11 @@ def _natural(path: Path) -> tuple[object, ...]:
 
 
 def signed_name(file: Path) -> Path:
+    """`X.unsigned.json` -> `X.signed.json`; a signed file is signed again in place (its signatures kept:
+    the guardians of a schedule add theirs to the file the admin signed, one after the other)."""
     name = file.name
+    if name.endswith(".signed.json"):
+        return file
     stem = name[: -len(".unsigned.json")] if name.endswith(".unsigned.json") else file.stem
     return file.with_name(f"{stem}.signed.json")
 
@@ -87,7 +93,7 @@ def sign_files(key_paths: list[Path], paths: list[Path], out: Output) -> int:
         signed = sign(tx, keys)
         target = signed_name(file)
         document = json.dumps(signed_envelope(signed, envelope.get("description", "")), indent=2) + "\n"
-        if target.exists() and target.read_text() != document:
+        if target != file and target.exists() and target.read_text() != document:
             raise CommandError(f"{target} exists and differs", "move it away, then sign again")
         target.write_text(document)
         rows.append((str(file), str(target), str(signed.id)))

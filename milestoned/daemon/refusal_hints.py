@@ -17,6 +17,10 @@ REFUSAL_HINTS = {
     "not_in_flight": "wait until that transaction is confirmed or expires (`milestonectl submissions`)",
     "not_registered": "register the schedule on chain first (milestonectl schedule register FILE "
     "--admin-address ADDR)",
+    "schedule_paused": "the schedule's guardians paused its releases; they resume them with "
+    "`milestonectl schedule resume SCHEDULE --key GUARDIAN.skey` (reclaim is not blocked by a pause)",
+    "schedule_state": "submit the registration's init-state transaction, signed by the admin and the "
+    "guardians' threshold (`milestonectl tx sign`, `tx submit`), and wait for its block",
     "reclaim_deadline": "after the reclaim deadline the allocations can only be reclaimed by the admin "
     "(milestonectl reclaim)",
 }

@@ -125,7 +125,7 @@ def _expect_policy(value: Any) -> SchedulePolicy:
     if set(obj) != names and set(obj) != names - _OPTIONAL_POLICY_FIELDS:
         raise ValueError(f"policy fields must be {sorted(name for name, _ in converters)}, got {sorted(obj)}")
     policy = SchedulePolicy(**{name: convert(obj[name]) for name, convert in converters if name in obj})
-    if _OPTIONAL_POLICY_FIELDS <= set(obj) and not policy.guardian_threshold:
+    if set(obj) >= _OPTIONAL_POLICY_FIELDS and not policy.guardian_threshold:
         raise ValueError("a policy without guardians is recorded without guardian fields")
     return policy
 

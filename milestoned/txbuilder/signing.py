@@ -84,7 +84,9 @@ def sign(
     *,
     required: Sequence[VerificationKeyHash] = (),
 ) -> Transaction:
-    """The transaction with a vkey witness from each key; every required signer must be among them."""
+    """The transaction with a vkey witness from each key; every required signer must be among them.
+
+    Witnesses the transaction already has are kept, so that several people can sign one file in turn."""
     tx = built.tx if isinstance(built, BuiltTx) else built
     needed = list(built.signers) if isinstance(built, BuiltTx) else list(required)
     by_hash = {key_hash(k): k for k in keys}
@@ -102,6 +104,10 @@ def sign(
         if not needed or h in needed
     ]
     old = tx.transaction_witness_set
+    # signatures already there are kept (a guardian adds theirs to a file the admin signed: issue 15)
+    new_keys = {w.vkey.hash() for w in witnesses}
+    kept = [w for w in old.vkey_witnesses or [] if w.vkey.hash() not in new_keys]
+    witnesses = kept + witnesses
     witness_set = TransactionWitnessSet(
         vkey_witnesses=witnesses or None,
         native_scripts=old.native_scripts,

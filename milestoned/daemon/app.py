@@ -426,8 +426,11 @@ async def _run_follower(service: DaemonService, url: str, config: DaemonConfig) 
     from milestoned.indexer.filter import WatchedContract
     from milestoned.indexer.follower import ChainFollower
 
+    blueprint = default_blueprint()
     contract = WatchedContract(
-        default_blueprint().validator_hash, config.chain.cardano_network.pycardano_network
+        blueprint.validator_hash,
+        config.chain.cardano_network.pycardano_network,
+        blueprint.state_validator_hash,
     )
     follower = ChainFollower(
         service.log,

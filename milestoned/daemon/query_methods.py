@@ -321,6 +321,8 @@ def claimable_answer(
                 "released": a.released,
                 "reclaimed": a.reclaimed,
                 "claimable_now": a.claimable_now,
+                "status": a.status,
+                "schedule_paused": a.schedule_paused,
                 "next_unlock_ms": a.next_unlock_ms,
                 "in_flight": a.out_ref in in_flight,
             }

@@ -12,7 +12,8 @@ I release, and if not, why not?" before anyone builds a transaction:
   passed.
 
 Each allocation gets one reason, checked in this order (the first that applies wins):
-`already_claimed` (final: nothing more will ever happen to it), `milestone_not_verified` (needs people
+`already_claimed` (final: nothing more will ever happen to it), `schedule_paused` (the schedule's
+guardians stopped its releases, issue 15: needs them to resume), `milestone_not_verified` (needs people
 to act: the oracles), `vesting_not_passed` (needs only time), `claimable`. Both underlying facts are
 kept on every result too, so a display can say "vesting passed, waiting for the oracles".
 
@@ -33,6 +34,7 @@ class AllocationStatus(StrEnum):
     CLAIMABLE = "claimable"
     VESTING_NOT_PASSED = "vesting_not_passed"
     MILESTONE_NOT_VERIFIED = "milestone_not_verified"
+    SCHEDULE_PAUSED = "schedule_paused"
     ALREADY_CLAIMED = "already_claimed"
 
 
@@ -146,10 +148,14 @@ def vesting_passed(allocation: Allocation, chain_time_ms: int) -> bool:
     return chain_time_ms >= allocation.vesting_time_ms
 
 
-def allocation_status(*, released: bool, milestone_verified: bool, vesting_passed: bool) -> AllocationStatus:
+def allocation_status(
+    *, released: bool, milestone_verified: bool, vesting_passed: bool, paused: bool = False
+) -> AllocationStatus:
     """The one reason for an allocation, by the precedence in this module's docstring."""
     if released:
         return AllocationStatus.ALREADY_CLAIMED
+    if paused:
+        return AllocationStatus.SCHEDULE_PAUSED
     if not milestone_verified:
         return AllocationStatus.MILESTONE_NOT_VERIFIED
     if not vesting_passed:
@@ -196,11 +202,13 @@ def evaluate_eligibility(
     signatures: Mapping[bytes, Iterable[OracleSignature]],
     chain_time_ms: int,
     released: Collection[str],
+    paused: bool = False,
 ) -> EligibilityReport:
     """Apply the release rules to one schedule's allocations at `chain_time_ms`.
 
     `signatures` maps a milestone id (on-chain bytes) to the signatures committed for it, valid or not;
-    `released` holds the references of allocations already released (or reclaimed).
+    `released` holds the references of allocations already released (or reclaimed); `paused`: the
+    schedule's guardians have paused its releases.
     """
     _check_quorum(quorum)
     locked = tuple(allocations)
@@ -225,7 +233,10 @@ def evaluate_eligibility(
         verified = quorums[item.allocation.milestone_id].verified
         passed = vesting_passed(item.allocation, chain_time_ms)
         status = allocation_status(
-            released=item.reference in released_set, milestone_verified=verified, vesting_passed=passed
+            released=item.reference in released_set,
+            milestone_verified=verified,
+            vesting_passed=passed,
+            paused=paused,
         )
         result = AllocationEligibility(item.reference, item.allocation, status, verified, passed)
         results.append(result)

@@ -408,5 +408,46 @@ class LeaderElected(LocalEvent):
         _natural("term", self.term, 1)
 
 
-EVENT_TYPES = (*EVENT_TYPES, SubmissionIntended, LeaderElected)
+# --- the schedule state of a schedule with guardians (issue 15) ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleStateCreated(ChainEvent):
+    """The state UTxO of a schedule with guardians was created (`InitState` minted its state token) at
+    `out_ref`, paused or not (`paused`: 0 or 1; 0 is all the policy accepts). Until it exists, the
+    schedule's releases cannot pass."""
+
+    topic: ClassVar[str] = "ScheduleStateCreated/v1"
+    tx_id: str
+    schedule_id: str
+    out_ref: str
+    paused: int
+
+    def __post_init__(self) -> None:
+        Event.__post_init__(self)
+        _paused(self.paused)
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulePauseChanged(ChainEvent):
+    """The guardians flipped the schedule's state (`SetPaused`): `paused` 1 = releases refused, 0 = allowed
+    again; the state UTxO now lives at `out_ref`."""
+
+    topic: ClassVar[str] = "SchedulePauseChanged/v1"
+    tx_id: str
+    schedule_id: str
+    out_ref: str
+    paused: int
+
+    def __post_init__(self) -> None:
+        Event.__post_init__(self)
+        _paused(self.paused)
+
+
+def _paused(value: object) -> None:
+    if isinstance(value, bool) or value not in (0, 1):
+        raise InvalidEventError(f"paused must be 0 or 1, got {value!r}")
+
+
+EVENT_TYPES = (*EVENT_TYPES, SubmissionIntended, LeaderElected, ScheduleStateCreated, SchedulePauseChanged)
 EVENT_TYPES_BY_TOPIC = {cls.topic: cls for cls in EVENT_TYPES}

@@ -21,6 +21,9 @@ What counts (DESIGN.md §3):
   produces its collateral return (`Transaction.consumed` / `.produced`), so it neither locks nor spends
   an allocation.
 
+- An output holding a known schedule's state token at the schedule-state validator gives
+  `ScheduleStateCreated` or `SchedulePauseChanged` (`indexer.schedule_state`, issue 15).
+
 - A release also gives one `OracleSignatureSeen` per oracle signature its Release redeemer carries (after
   the transaction's first released allocation of that schedule), so that the signatures a release used
   are known from the chain alone.
@@ -53,6 +56,7 @@ from milestoned.eventlog.events import (
     OracleSignatureSeen,
     SchedulePolicy,
 )
+from milestoned.indexer.schedule_state import state_events
 from milestoned.ogmios.errors import OgmiosProtocolError
 from milestoned.ogmios.frames import loads, transaction_spans
 from milestoned.ogmios.model import Block, Transaction, TransactionOutput
@@ -69,6 +73,7 @@ MANY_SCHEDULES: Final = 4
 """Up to this many known schedules, the pre-filter searches each id; beyond, one scan serves them all
 (the scan costs about as much as six searches; see `mentions_any`)."""
 _POLICY_KEY: Final = re.compile(rb'"([0-9a-f]{56})"\s*:')
+_STATE_TOKEN_KEY: Final = f'"{ot.STATE_TOKEN_NAME.hex()}":'.encode()
 
 SpendEvent = AllocationReleased | AllocationReclaimed
 
@@ -80,6 +85,8 @@ class WatchedContract:
 
     validator_hash: bytes
     network: Network
+    state_validator_hash: bytes = b""
+    """The schedule-state validator's script hash (issue 15); empty: state UTxOs are not tracked."""
 
     def __post_init__(self) -> None:
         if len(self.validator_hash) != 28:
@@ -93,7 +100,8 @@ class WatchedContract:
         """The committed blueprint's validator on `network` ("mainnet", "preprod", "preview", "devnet")."""
         from milestoned.contracts.loader import default_blueprint, network_of
 
-        return cls(default_blueprint().validator_hash, network_of(network))
+        blueprint = default_blueprint()
+        return cls(blueprint.validator_hash, network_of(network), blueprint.state_validator_hash)
 
     def is_validator_address(self, bech32: str) -> bool:
         """True when the address' payment credential is the validator (whatever its staking part)."""
@@ -193,6 +201,8 @@ def block_events(
             if locked is not None:
                 locked_here[locked.out_ref] = locked.schedule_id
                 events.append(locked)
+        if contract.state_validator_hash:
+            events.extend(state_events(tx, point, schedules, contract.state_validator_hash))
     return events
 
 
@@ -270,7 +280,8 @@ def frame_mentions_any(source: bytes, schedules: Collection[str]) -> bool:
     if len(schedules) <= MANY_SCHEDULES:
         return any(contains(source, schedule.encode()) for schedule in schedules)
     policies = auth_token_policies(source)
-    if policies is not None:
+    # a pause or resume moves only the state token (named `state`, not empty): it is searched for too
+    if policies is not None and not contains(source, _STATE_TOKEN_KEY):
         return any(policy in schedules for policy in policies)
     return any(match.decode() in schedules for match in _POLICY_KEY.findall(source))
 

@@ -46,12 +46,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from milestoned.eventlog.events import ChainCursorCheckpointed, ChainEvent, ChainPoint, Event, RolledBack
+from milestoned.eventlog.events import (
+    ChainCursorCheckpointed,
+    ChainEvent,
+    ChainPoint,
+    Event,
+    RolledBack,
+    ScheduleDiscovered,
+)
 from milestoned.eventlog.store import AppendConflictError, EventLog
 from milestoned.indexer.config import FollowerConfig
 from milestoned.indexer.discovery import Discovery, FollowPolicy, Rejection
 from milestoned.indexer.filter import WatchedContract, block_events
 from milestoned.indexer.intersection import spread
+from milestoned.indexer.schedule_state import block_state_events
 from milestoned.indexer.state import FollowerState
 from milestoned.ogmios.backoff import BackoffPolicy
 from milestoned.ogmios.client import OgmiosClient, run_with_reconnect
@@ -256,6 +264,9 @@ class ChainFollower:
         )
         if found:
             events = [*events, *found]
+            if self.contract.state_validator_hash:  # a state created in the block that completed them
+                new = {e.schedule_id for e in found if isinstance(e, ScheduleDiscovered)}
+                events += block_state_events(block, new, self.contract.state_validator_hash)
         for rejection in rejections:
             self._rejected(rejection)
         self._unrecorded_blocks += 1

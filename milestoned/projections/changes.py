@@ -31,7 +31,9 @@ from milestoned.eventlog.events import (
     ReleaseSubmitted,
     RolledBack,
     ScheduleDiscovered,
+    SchedulePauseChanged,
     ScheduleRegistered,
+    ScheduleStateCreated,
     SubmissionConfirmed,
     SubmissionExpired,
     SubmissionFailed,
@@ -104,6 +106,19 @@ class AddReclaim:
 
 
 @dataclass(frozen=True, slots=True)
+class AddScheduleState:
+    """The state UTxO of a schedule with guardians, created or moved by a pause/resume (issue 15): the
+    newest row of a schedule says whether its releases are paused; a rollback deletes the newer ones."""
+
+    out_ref: str
+    schedule_id: str
+    paused: int
+    tx_id: str
+    slot: int
+    header_hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class AddSubmission:
     tx_id: str
     allocation_refs: str  # canonical JSON list
@@ -140,6 +155,7 @@ RowChange = (
     | AddLock
     | AddRelease
     | AddReclaim
+    | AddScheduleState
     | AddSubmission
     | SetSubmissionStatus
     | UndoAbove
@@ -205,6 +221,18 @@ def changes_for(event: Event, slots: SlotConfig) -> tuple[RowChange, ...]:
             return (
                 AddReclaim(
                     event.out_ref, event.schedule_id, event.tx_id, event.point.slot, event.point.header_hash
+                ),
+                move_tip(event.point, slots),
+            )
+        case ScheduleStateCreated() | SchedulePauseChanged():
+            return (
+                AddScheduleState(
+                    event.out_ref,
+                    event.schedule_id,
+                    event.paused,
+                    event.tx_id,
+                    event.point.slot,
+                    event.point.header_hash,
                 ),
                 move_tip(event.point, slots),
             )

@@ -11,6 +11,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from milestoned.domain.eligibility import allocation_status
+
 
 @dataclass(frozen=True, slots=True)
 class ScheduleFact:
@@ -63,6 +65,8 @@ class Facts:
     releases: tuple[ExitFact, ...]
     reclaims: tuple[ExitFact, ...]
     tip: ChainTip | None
+    paused: frozenset[str] = frozenset()
+    """Schedules whose guardians have paused their releases (issue 15)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,17 @@ class ClaimableAllocation:
     claimable_now: bool
     next_unlock_ms: int | None
     slot: int
+    schedule_paused: bool = False
+
+    @property
+    def status(self) -> str:
+        """The one reason (`domain.eligibility.AllocationStatus`, its precedence)."""
+        return allocation_status(
+            released=self.released or self.reclaimed,
+            milestone_verified=self.milestone_verified,
+            vesting_passed=self.vesting_passed,
+            paused=self.schedule_paused,
+        ).value
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +208,7 @@ def claimable_allocations(facts: Facts) -> list[ClaimableAllocation]:
         is_released = lock.out_ref in released
         is_reclaimed = lock.out_ref in reclaimed
         is_open = not is_released and not is_reclaimed
+        paused = lock.schedule_id in facts.paused
         rows.append(
             ClaimableAllocation(
                 beneficiary=lock.beneficiary,
@@ -205,12 +221,25 @@ def claimable_allocations(facts: Facts) -> list[ClaimableAllocation]:
                 vesting_passed=vesting_passed,
                 released=is_released,
                 reclaimed=is_reclaimed,
-                claimable_now=is_open and verified and vesting_passed,
+                claimable_now=is_open and verified and vesting_passed and not paused,
                 next_unlock_ms=lock.vesting_time_ms if is_open and not vesting_passed else None,
                 slot=lock.slot,
+                schedule_paused=paused,
             )
         )
     return rows
+
+
+def paused_schedules(rows: Iterable[tuple[str, int, int]]) -> frozenset[str]:
+    """The paused schedules, from every (schedule id, paused, slot) state row: each schedule's newest
+    slot decides (two changes in one block cannot be ordered from the rows: then it counts as paused,
+    the safe side: a release would at worst be refused, never built against a paused state)."""
+    newest: dict[str, tuple[int, int]] = {}
+    for schedule_id, paused, slot in rows:
+        seen = newest.get(schedule_id)
+        if seen is None or (slot, paused) > seen:
+            newest[schedule_id] = (slot, paused)
+    return frozenset(sid for sid, (_, paused) in newest.items() if paused)
 
 
 def claimable_totals(allocations: Iterable[ClaimableAllocation]) -> dict[str, int]:

@@ -29,6 +29,7 @@ from milestoned.projections.changes import (
     AddLock,
     AddReclaim,
     AddRelease,
+    AddScheduleState,
     AddSignature,
     AddSubmission,
     DiscoverSchedule,
@@ -50,6 +51,7 @@ from milestoned.projections.readmodels import (
     Submission,
     claimable_allocations,
     milestone_states,
+    paused_schedules,
 )
 
 PROJECTION_NAME = "milestoned.projections.v1"
@@ -131,6 +133,13 @@ TABLES: tuple[Table, ...] = (
         "header_hash TEXT NOT NULL",
     ),
     Table(
+        "proj_schedule_states",
+        ("out_ref", "schedule_id", "paused", "tx_id", "slot", "header_hash"),
+        ("out_ref",),
+        "out_ref TEXT PRIMARY KEY, schedule_id TEXT NOT NULL, paused BIGINT NOT NULL, tx_id TEXT NOT NULL, "
+        "slot BIGINT NOT NULL, header_hash TEXT NOT NULL",
+    ),
+    Table(
         "proj_submissions",
         ("tx_id", "allocation_refs", "validity_upper_slot", "status", "reason"),
         ("tx_id",),
@@ -169,7 +178,8 @@ a claimable answer for one address reads its few rows, not every exit of every s
 statement instead of three (the reader thread gives the interpreter lock up at each statement, and
 gets it back only after the follower's thread had its turn). Every column is named apart: PostgreSQL's
 rows are dicts by column name."""
-CHAIN_TABLES = ("proj_locks", "proj_releases", "proj_reclaims", "proj_discovered")
+CHAIN_TABLES = ("proj_locks", "proj_releases", "proj_reclaims", "proj_discovered", "proj_schedule_states")
+SELECT_SCHEDULE_STATES = "SELECT schedule_id, paused, slot FROM proj_schedule_states"
 SELECT_SCHEDULES = (
     "SELECT schedule_id, quorum, oracle_keys FROM proj_schedules "
     "UNION ALL SELECT schedule_id, quorum, oracle_keys FROM proj_discovered"
@@ -216,6 +226,11 @@ STATEMENTS: dict[type, tuple[str, tuple[str, ...]]] = {
         "INSERT INTO proj_reclaims (out_ref, schedule_id, tx_id, slot, header_hash) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (out_ref) DO NOTHING",
         ("out_ref", "schedule_id", "tx_id", "slot", "header_hash"),
+    ),
+    AddScheduleState: (
+        "INSERT INTO proj_schedule_states (out_ref, schedule_id, paused, tx_id, slot, header_hash) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (out_ref) DO NOTHING",
+        ("out_ref", "schedule_id", "paused", "tx_id", "slot", "header_hash"),
     ),
     AddSubmission: (
         "INSERT INTO proj_submissions (tx_id, allocation_refs, validity_upper_slot, status, reason) "
@@ -331,7 +346,8 @@ class ProjectionStore:
                     for table in ("proj_releases", "proj_reclaims")
                 )
             tip = self._tip(cursor)
-        return Facts(schedules, signatures, locks, releases, reclaims, tip)
+            paused = paused_schedules(self._rows(cursor, SELECT_SCHEDULE_STATES))
+        return Facts(schedules, signatures, locks, releases, reclaims, tip, paused)
 
     def milestone_states(self) -> list[MilestoneState]:
         return milestone_states(self.facts())

@@ -26,6 +26,8 @@ from milestoned.eventlog.events import (
     ReleaseSubmitted,
     RolledBack,
     ScheduleDiscovered,
+    SchedulePauseChanged,
+    ScheduleStateCreated,
     SubmissionConfirmed,
     SubmissionExpired,
     SubmissionFailed,
@@ -69,6 +71,8 @@ ONE_OF_EACH: list[Event] = [
         make_schedule(0).policy,
         {"transactions": [{"tx_id": "aa" * 32, "slot": 42, "header_hash": "cd" * 32, "first": 0, "end": 1}]},
     ),
+    ScheduleStateCreated(P, "aa" * 32, "bb" * 28, "aa" * 32 + "#0", 0),
+    SchedulePauseChanged(P, "cc" * 32, "bb" * 28, "cc" * 32 + "#0", 1),
 ]
 
 
@@ -88,6 +92,34 @@ def test_schedule_policy_converts_back_to_the_domain_parameters() -> None:
     parameters = schedule.policy.to_parameters()
     assert parameters.quorum == 3 and len(parameters.oracle_keys) == 4
     assert type(schedule.policy).from_parameters(parameters) == schedule.policy
+
+
+def test_a_policy_records_guardians_only_when_it_has_them() -> None:
+    """Issue 15: events recorded before guardians existed keep their bytes (and the hash chain)."""
+    import dataclasses
+
+    import orjson
+
+    plain = make_schedule(0)
+    assert b"guardian" not in encode_event(plain)
+    guarded = dataclasses.replace(
+        plain,
+        policy=dataclasses.replace(plain.policy, guardian_keys=("ab" * 28, "cd" * 28), guardian_threshold=2),
+    )
+    encoded = encode_event(guarded)
+    assert b'"guardian_threshold":2' in encoded
+    decoded = decode_event(guarded.topic, orjson.loads(encoded))
+    assert decoded == guarded
+    assert decoded.policy.to_parameters().guardian_keys == (
+        bytes.fromhex("ab" * 28),
+        bytes.fromhex("cd" * 28),
+    )
+    body = orjson.loads(encode_event(plain))
+    body["policy"] |= {"guardian_keys": [], "guardian_threshold": 0}
+    with pytest.raises(EventDecodeError, match="without guardian fields"):
+        decode_event(plain.topic, body)
+    with pytest.raises(InvalidEventError, match="paused must be 0 or 1"):
+        SchedulePauseChanged(P, "cc" * 32, "bb" * 28, "cc" * 32 + "#0", 2)
 
 
 @pytest.mark.parametrize(

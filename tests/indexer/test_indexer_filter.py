@@ -24,6 +24,7 @@ from indexer_support import (
 )
 from pycardano import Address, PlutusData, ScriptHash
 
+from milestoned.contracts.loader import default_blueprint
 from milestoned.domain import onchain_types as ot
 from milestoned.eventlog.events import AllocationLocked, AllocationReclaimed, AllocationReleased, ChainPoint
 from milestoned.indexer.filter import (
@@ -208,7 +209,8 @@ def test_constructor_indexes_of_plutus_data() -> None:
 
 def test_the_contract_of_a_network_is_the_committed_validator() -> None:
     devnet = WatchedContract.of_network("devnet")
-    assert devnet == CONTRACT
+    assert (devnet.validator_hash, devnet.network) == (CONTRACT.validator_hash, CONTRACT.network)
+    assert devnet.state_validator_hash == default_blueprint().state_validator_hash  # issue 15
     assert WatchedContract.of_network("mainnet").network != devnet.network
     with pytest.raises(ValueError, match="unknown network"):
         WatchedContract.of_network("moon")

@@ -28,6 +28,7 @@ def schedules(socket: Path, out: Output) -> int:
                 Column("network"),
                 Column("oracles / quorum"),
                 Column("allocations"),
+                Column("guardians"),
                 Column("source"),
                 Column("first registration (rebuild from)"),
             ),
@@ -37,6 +38,7 @@ def schedules(socket: Path, out: Output) -> int:
                     str(r["network"]),
                     f"{r['oracles']} / {r['quorum']}",
                     str(r["allocations"]),
+                    _guardians(r),
                     str(r.get("source", "")),
                     _points(r.get("registered_at"), r.get("rebuild_from")),
                 )
@@ -46,6 +48,14 @@ def schedules(socket: Path, out: Output) -> int:
             "`milestonectl recovery card` keeps these points for you",
         )
     return ExitCode.OK
+
+
+def _guardians(row: dict[str, Any]) -> str:
+    """`2 of 3, PAUSED` / `1 of 1, running` / `none` (issue 15)."""
+    keys = row.get("guardians") or []
+    if not keys:
+        return "none"
+    return f"{row.get('guardian_threshold')} of {len(keys)}, {'PAUSED' if row.get('paused') else 'running'}"
 
 
 def _points(registered_at: str | None, rebuild_from: str | None) -> str:

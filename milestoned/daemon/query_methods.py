@@ -166,6 +166,7 @@ async def status(service: DaemonService, params: dict[str, Any], peer: Peer) -> 
 async def schedules(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:
     only_params(params, set())
     await service.afold()  # schedules discovered on chain reach the index through the log
+    paused = await service.read(service.projections.paused_schedules)
     return [
         {
             "schedule_id": sid,
@@ -176,6 +177,10 @@ async def schedules(service: DaemonService, params: dict[str, Any], peer: Peer) 
             "source": "registered here" if isinstance(event, ScheduleRegistered) else "discovered on chain",
             "registered_at": _point_or_none(service.index.registered_at.get(sid)),
             "rebuild_from": _point_or_none(service.index.rebuild_from.get(sid)),
+            # issue 15: who may pause its releases, and whether they have (None: no guardians)
+            "guardians": list(event.policy.guardian_keys),
+            "guardian_threshold": event.policy.guardian_threshold,
+            "paused": (sid in paused) if event.policy.guardian_threshold else None,
         }
         for sid, event in sorted(service.index.schedules.items())
     ]

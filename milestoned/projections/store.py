@@ -349,6 +349,11 @@ class ProjectionStore:
             paused = paused_schedules(self._rows(cursor, SELECT_SCHEDULE_STATES))
         return Facts(schedules, signatures, locks, releases, reclaims, tip, paused)
 
+    def paused_schedules(self) -> frozenset[str]:
+        """The schedules whose guardians have paused their releases (issue 15)."""
+        with self._transaction(commit=False) as cursor:
+            return paused_schedules(self._rows(cursor, SELECT_SCHEDULE_STATES))
+
     def milestone_states(self) -> list[MilestoneState]:
         return milestone_states(self.facts())
 

@@ -274,7 +274,22 @@ def schedule_register(
                 "admin key (cardano-cli conway transaction sign) and "
                 "submit with `milestonectl tx submit FILE...`"
             )
+            if plan.get("guardians"):
+                last = len(plan["transactions"])
+                out.line(
+                    f"register-{last} creates the schedule's state (it has guardians): besides the admin, "
+                    f"{plan['guardian_threshold']} guardian(s) sign it ({', '.join(_init_signers(plan))}), "
+                    f"each adding their signature: `milestonectl tx sign --key GUARDIAN.skey "
+                    f"{unsigned_out}/register-{last}.signed.json`"
+                )
     return ExitCode.OK
+
+
+def _init_signers(plan: dict[str, Any]) -> list[str]:
+    """The guardians the init-state transaction names as signers (its details), else the file's first."""
+    last = plan["transactions"][-1] if plan["transactions"] else {}
+    admin_and_guardians = last.get("required_signers") or []
+    return [key for key in admin_and_guardians if key in plan["guardians"]]
 
 
 def _register_in_parts(socket: Path, params: dict[str, Any], limit: int, out: Output) -> Any:

@@ -164,7 +164,7 @@ def state_details(scripts: ScheduleScripts, network: str, built: BuiltTx, paused
         "state_output": f"{built.id}#0",
         "state_address": str(scripts.state_address(network)),
         "paused": bool(paused),
-        "signers": [h.payload.hex() for h in built.tx.transaction_body.required_signers or []],
+        "required_signers": [h.payload.hex() for h in built.tx.transaction_body.required_signers or []],
     }
 
 

@@ -1,0 +1,138 @@
+"""Guardians pause and resume a schedule's releases, end to end on the devnet through milestonectl and the
+daemon's socket (issue 15): registration with guardians creates the state UTxO (the guardians add their
+signatures to the admin's signed file), a non-guardian's pause is refused naming the key and the
+guardians, a pause makes `claimable` say schedule_paused and the daemon refuse the release early, and
+after the resume the release goes through."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from daemon_process import eventually
+from pycardano import Address, Network, PaymentSigningKey
+
+from milestoned.daemon.app import running_daemon
+from milestoned.daemon.demo_wiring import (
+    TOKEN_NAME,
+    commit_demo_signatures,
+    demo_config,
+    demo_operator_key,
+    demo_schedule_document,
+    demo_seed,
+    rpc,
+)
+from milestoned.shared.config import with_overrides
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+M1 = "M1-testnet-launch"
+
+
+def _key(folder: Path, name: str) -> tuple[Path, PaymentSigningKey, str]:
+    key = PaymentSigningKey(demo_seed(name))
+    path = folder / f"{name}.skey"
+    key.save(str(path))
+    path.chmod(0o600)
+    return path, key, str(Address(key.to_verification_key().hash(), network=Network.TESTNET))
+
+
+def _hash(key: PaymentSigningKey) -> str:
+    return key.to_verification_key().hash().payload.hex()
+
+
+async def test_guardians_pause_and_resume_releases(run: Any, quiet_daemon_logs: None) -> None:
+    with tempfile.TemporaryDirectory(prefix="mgp-", dir="/tmp") as name:
+        folder = Path(name)
+        wallet = folder / "op.skey"
+        config = with_overrides(demo_config(folder), release={"auto": False, "wallet_key": str(wallet)})
+        demo_operator_key().save(str(wallet))
+        wallet.chmod(0o600)
+        async with running_daemon(config) as daemon:
+            sock = Path(config.socket.path)
+            devnet = daemon.devnet
+
+            async def ctl(*args: str | Path) -> Any:
+                return await asyncio.to_thread(run, *map(str, args))
+
+            admin_path, _, admin_address = _key(folder, "admin")
+            guardians = [_key(folder, f"guardian-{n}") for n in (1, 2, 3)]
+            devnet.fund(admin_address, 2_000_000_000, {TOKEN_NAME: 10_000_000})
+            operator = demo_operator_key().to_verification_key().hash()
+            devnet.fund(Address(operator, network=Network.TESTNET), 500_000_000)
+            for _, _, address in guardians[:2]:  # the payers of the pause and of the resume
+                devnet.fund(address, 50_000_000)
+            now_ms = devnet.network.start_time_ms + devnet.chain.slot * devnet.config.slot_length_ms
+            document = demo_schedule_document(EXAMPLES, devnet.faucet.policy.hash().payload.hex(), now_ms)
+            # the three spellings of a guardian: key hash, key address, and again a key hash
+            document["guardians"] = [_hash(guardians[0][1]), guardians[1][2], _hash(guardians[2][1])]
+            document["guardian_threshold"] = 2
+            schedule_file = folder / "schedule.json"
+            schedule_file.write_text(json.dumps(document))
+
+            # registration: the admin signs every file, the first two guardians add theirs to the last
+            out = folder / "register"
+            registered = await ctl(
+                "--socket", sock, "schedule", "register", schedule_file,
+                "--admin-address", admin_address, "--unsigned-out", out,
+            )  # fmt: skip
+            assert registered.code == 0 and "creates the schedule's state" in registered.out, registered.err
+            assert (await ctl("tx", "sign", "--key", admin_path, out)).code == 0
+            last = sorted(out.glob("*.signed.json"), key=lambda p: int(p.name.split("-")[1].split(".")[0]))[
+                -1
+            ]
+            guardians_sign = await ctl("tx", "sign", "--key", guardians[0][0], "--key", guardians[1][0], last)
+            assert guardians_sign.code == 0, guardians_sign.err
+            submitted = await ctl("--socket", sock, "tx", "submit", out)
+            assert submitted.code == 0, submitted.err
+            rows = await rpc(sock, "schedules")
+            schedule_id = rows[0]["schedule_id"]
+            assert rows[0]["guardian_threshold"] == 2 and len(rows[0]["guardians"]) == 3
+
+            async def schedule_paused(expected: bool) -> bool:
+                return bool((await rpc(sock, "schedules"))[0]["paused"] is expected)
+
+            await eventually(lambda: schedule_paused(False), "the state UTxO to be created")
+
+            async def m1_rows() -> list[dict[str, Any]]:
+                rows = (await rpc(sock, "claimable", {"schedule_id": schedule_id}))["allocations"]
+                return [r for r in rows if r["milestone"] == M1]
+
+            await commit_demo_signatures(sock, EXAMPLES, schedule_id, M1)
+            devnet.advance(60_000 // devnet.config.slot_length_ms)
+            devnet.produce_block()
+
+            async def m1_status(status: str) -> bool:
+                rows = await m1_rows()
+                return bool(rows) and all(r["status"] == status for r in rows)
+
+            await eventually(lambda: m1_status("claimable"), "M1 to be claimable")
+
+            # a key that is not a guardian: refused, naming the key and listing the guardians
+            wrong = await ctl("--socket", sock, "schedule", "pause", schedule_id, "--key", admin_path)
+            said = wrong.out + wrong.err
+            assert wrong.code != 0 and "not a guardian" in said, said
+            assert _hash(PaymentSigningKey(demo_seed("admin"))) in said and _hash(guardians[2][1]) in said
+
+            paused = await ctl(
+                "--socket", sock, "schedule", "pause", schedule_id,
+                "--key", guardians[0][0], "--key", guardians[1][0],
+            )  # fmt: skip
+            assert paused.code == 0, paused.out + paused.err
+            await eventually(lambda: schedule_paused(True), "the pause to be on chain")
+            await eventually(lambda: m1_status("schedule_paused"), "claimable to say schedule_paused")
+            assert not any(r["claimable_now"] for r in await m1_rows())
+            refused = await ctl("--socket", sock, "release", "--schedule-id", schedule_id)
+            assert refused.code != 0 and "schedule_paused" in refused.out + refused.err
+
+            resumed = await ctl(
+                "--socket", sock, "schedule", "resume", schedule_id,
+                "--key", guardians[1][0], "--key", guardians[2][0],
+            )  # fmt: skip
+            assert resumed.code == 0, resumed.out + resumed.err
+            await eventually(lambda: m1_status("claimable"), "the resume to be on chain")
+            released = await ctl("--socket", sock, "release", "--schedule-id", schedule_id)
+            assert released.code == 0, released.out + released.err
+            await eventually(lambda: m1_status("already_claimed"), "M1 to be released on chain")

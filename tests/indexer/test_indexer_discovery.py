@@ -9,26 +9,31 @@ carries; each bad input changes one thing of an otherwise accepted registration.
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from indexer_support import CONTRACT, VALIDATOR_ADDRESS, block_of, plain_output, transaction
-from pycardano import PaymentSigningKey, PaymentVerificationKey
+from pycardano import Address, Network, PaymentSigningKey, PaymentVerificationKey, ScriptHash
 
+from milestoned.contracts.loader import default_blueprint
 from milestoned.contracts.loader import schedule_id as derive_id
 from milestoned.domain import onchain_types as ot
 from milestoned.domain.registration_metadata import SCHEDULE_METADATA_LABEL, part_document
 from milestoned.domain.schedule import ScheduleDefinition
 from milestoned.domain.schedule_canonical import canonical_schedule_json, schedule_document
 from milestoned.domain.schedule_file import parse_schedule_document
+from milestoned.domain.schedule_state import initial_state
 from milestoned.eventlog.events import (
     AllocationLocked,
     ChainEvent,
     RegistrationPartSeen,
     RolledBack,
     ScheduleDiscovered,
+    ScheduleStateCreated,
 )
 from milestoned.indexer.discovery import Discovery, FollowPolicy, Rejection, first_point
+from milestoned.indexer.schedule_state import block_state_events
 from milestoned.indexer.state import FollowerState
 from milestoned.txbuilder.registration import allocation_datum
 
@@ -413,3 +418,35 @@ def test_the_safe_point_is_called_between_registration_transactions_and_changes_
     assert len(calls) == 2
     assert paused == Discovery(CONTRACT, EVERYTHING).block_events(block, {}, {})
     assert [type(e) for e in paused[0]][:4] == [RegistrationPartSeen] * 3 + [ScheduleDiscovered]
+
+
+def test_a_schedule_with_guardians_is_discovered_with_them_and_its_state_in_the_same_block() -> None:
+    """Issue 15, the chain as the source of truth: the registration metadata carries the guardians, so the
+    definition read back derives the same schedule id (a rebuilt daemon knows the very schedule), and a
+    state created in the block that completes the registration is found for the newly known schedule."""
+
+    guardians = (bytes([9]) * 28, bytes([10]) * 28)
+    guarded = replace(definition(nonce="01" * 16), guardian_keys=guardians, guardian_threshold=2)
+    sid = derive_id(guarded.to_parameters()).hex()
+    assert sid != derive_id(replace(guarded, guardian_keys=(), guardian_threshold=0).to_parameters()).hex()
+    state_hash = default_blueprint().state_validator_hash
+
+    init = transaction(
+        outputs=[
+            {
+                "address": str(Address(ScriptHash(state_hash), network=Network.TESTNET)),
+                "value": {"ada": {"lovelace": 1_500_000}, sid: {ot.STATE_TOKEN_NAME.hex(): 1}},
+                "datum": initial_state(bytes.fromhex(sid), guardians, 2).to_cbor_hex(),
+            }
+        ],
+        mint={sid: {ot.STATE_TOKEN_NAME.hex(): 1}},
+    )
+    chain = Chain()
+    events = chain.block(registration_tx(0, 6, schedule=guarded), init)
+    discovered = next(e for e in events if isinstance(e, ScheduleDiscovered))
+    assert discovered.schedule_id == sid and chain.rejections == []
+    assert discovered.policy.guardian_keys == tuple(key.hex() for key in guardians)
+    assert discovered.policy.to_parameters() == guarded.to_parameters()
+    block = block_of([registration_tx(0, 6, schedule=guarded), init], slot=chain.slot)
+    state = block_state_events(block, {sid}, state_hash)
+    assert [type(e) for e in state] == [ScheduleStateCreated] and state[0].paused == 0

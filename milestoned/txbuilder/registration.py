@@ -457,6 +457,10 @@ async def _first_unregistered(
             f"registration, resume it (only the {total - count} missing allocations are registered)",
         )
     if count == total:
+        from milestoned.txbuilder.schedule_state import find_state
+
+        if definition.has_guardians and await find_state(chain, scripts, definition.network.value) is None:
+            return total  # only the init-state transaction is left (its signed file was lost)
         raise Refusal(
             "not_registered", f"schedule {sid} is fully registered: all {total} allocations are locked"
         )

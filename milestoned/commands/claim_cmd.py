@@ -6,8 +6,9 @@ socket. What they need is public: the attestations file (the schedule and its co
 signatures, exported by anyone in the daemon's socket group, and safe to publish) and any Ogmios
 endpoint of the schedule's network. `claim` then:
 1. reads and checks the file offline (the schedule has the id it claims; every signature verifies);
-2. lists the beneficiary's allocations still locked on chain, and for each one that cannot be claimed
-   now, the rule that refuses it and when it will pass;
+2. refuses at once while the schedule's guardians have paused it (issue 15: the release would read the
+   paused state UTxO and fail), then lists the beneficiary's allocations still locked on chain, and
+   for each one that cannot be claimed now, the rule that refuses it and when it will pass;
 3. builds the release of the claimable ones paid from the beneficiary's own wallet (fee and
    collateral), and either signs it with the wallet's `.skey` and submits it through Ogmios, or writes
    it unsigned (`--unsigned-out`) for a hardware wallet or cardano-cli; `milestonectl tx submit
@@ -162,6 +163,7 @@ async def _claim_on_chain(
     from milestoned.txbuilder.errors import TxBuildError
     from milestoned.txbuilder.release import build_release, schedule_on_chain
     from milestoned.txbuilder.release_checks import check_release
+    from milestoned.txbuilder.schedule_state import refuse_while_paused
     from milestoned.txbuilder.signing import sign, unsigned_envelope
     from milestoned.txbuilder.submission import submit_all
 
@@ -173,6 +175,12 @@ async def _claim_on_chain(
         now_ms = (await chain.chain_time()).now_ms
     except TxBuildError as exc:
         raise CommandError(str(exc), "is the schedule registered on this network?", ExitCode.FAILED) from None
+    try:  # a schedule with guardians: refused at once while paused (issue 15), not by a failing script
+        refuse_while_paused(definition, on_chain.state, schedule_id)
+    except TxBuildError as exc:
+        raise CommandError(
+            str(exc), "nothing was built; claim again once the guardians resumed it", ExitCode.FAILED
+        ) from None
     mine = [a.reference for a in locked if a.beneficiary == beneficiary]
     check = check_release(definition, schedule_id, mine, locked, signatures, now_ms, {})
     not_claimable = [

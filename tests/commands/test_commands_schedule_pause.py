@@ -1,8 +1,8 @@
 """Guardians pause and resume a schedule's releases, end to end on the devnet through milestonectl and the
 daemon's socket (issue 15): registration with guardians creates the state UTxO (the guardians add their
 signatures to the admin's signed file), a non-guardian's pause is refused naming the key and the
-guardians, a pause makes `claimable` say schedule_paused and the daemon refuse the release early, and
-after the resume the release goes through."""
+guardians, a pause makes `claimable` say schedule_paused and the daemon (and a beneficiary's `claim`)
+refuse the release early, and after the resume the release goes through."""
 
 from __future__ import annotations
 
@@ -126,6 +126,12 @@ async def test_guardians_pause_and_resume_releases(run: Any, quiet_daemon_logs: 
             assert not any(r["claimable_now"] for r in await m1_rows())
             refused = await ctl("--socket", sock, "release", "--schedule-id", schedule_id)
             assert refused.code != 0 and "schedule_paused" in refused.out + refused.err
+            # a beneficiary's own claim (no daemon) is refused at once too, not by a failing script
+            export = folder / "attestations.json"
+            assert (await ctl("--socket", sock, "attestations", "export", "--out", export)).code == 0
+            bob_key = _key(folder, "beneficiary-2")[0]
+            claim = await ctl("claim", "--attestations", export, "--ogmios", devnet.url, "--key", bob_key)
+            assert claim.code == 1 and "schedule_paused" in claim.out + claim.err, claim.out + claim.err
 
             resumed = await ctl(
                 "--socket", sock, "schedule", "resume", schedule_id,

@@ -213,7 +213,7 @@ def pytest_args(target: Target, slot: Slot) -> list[str]:
         f"--basetemp={slot.root / 'pytest'}",
     ]
     if target.package == "contracts":
-        args.append(f"--ignore={CONTRACT_IGNORE}")
+        args.extend(f"--ignore={path}" for path in CONTRACT_IGNORE)
     return args
 
 

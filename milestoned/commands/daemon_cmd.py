@@ -90,6 +90,11 @@ def status(socket: Path, out: Output, wait: bool = False, wait_timeout_s: float 
             ("log store", result["log"]["store"]),
             ("projection position", str(result["projections"]["position"])),
             ("schedules", str(result["schedules"])),
+            *(
+                [("paused by guardians", ", ".join(result["paused_schedules"]))]
+                if result.get("paused_schedules")
+                else []
+            ),
             ("pending submissions", str(result["pending_submissions"])),
             ("auto-release", "on" if result["auto_release"] else "off"),
             (

@@ -122,8 +122,9 @@ async def status(service: DaemonService, params: dict[str, Any], peer: Peer) -> 
     progress = service.follower.progress() if service.follower is not None else None
     try:
         tip = await projections_tip(service)
+        paused = sorted(await service.read(service.projections.paused_schedules))
     except Exception:  # reported in health.problems; the rest of the status still answers
-        tip = None
+        tip, paused = None, []
     return {
         "version": __version__,
         "network": service.config.chain.network,
@@ -155,6 +156,7 @@ async def status(service: DaemonService, params: dict[str, Any], peer: Peer) -> 
             "reconnects": progress.reconnects,
         },
         "schedules": len(service.index.schedules),
+        "paused_schedules": paused,  # issue 15: whose guardians stopped their releases
         "pending_submissions": len(service.index.in_flight),
         "auto_release": service.config.release.auto,
         "caller": {"uid": peer.uid, "admin": service.admins.is_admin(peer)},

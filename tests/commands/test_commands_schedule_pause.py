@@ -124,6 +124,7 @@ async def test_guardians_pause_and_resume_releases(run: Any, quiet_daemon_logs: 
             await eventually(lambda: schedule_paused(True), "the pause to be on chain")
             await eventually(lambda: m1_status("schedule_paused"), "claimable to say schedule_paused")
             assert not any(r["claimable_now"] for r in await m1_rows())
+            assert (await rpc(sock, "status"))["paused_schedules"] == [schedule_id]
             refused = await ctl("--socket", sock, "release", "--schedule-id", schedule_id)
             assert refused.code != 0 and "schedule_paused" in refused.out + refused.err
             # a beneficiary's own claim (no daemon) is refused at once too, not by a failing script

@@ -238,9 +238,15 @@ async def _schedule_shortfall(
         int(allocation_output(params, scripts, validator_address, token, a).amount.coin)
         for a in definition.allocations
     )
+    deployed = (scripts.validator, scripts.policy)
+    if definition.has_guardians:  # the state validator's reference script, and the state UTxO itself
+        from milestoned.txbuilder.schedule_state import state_output
+
+        deployed += (scripts.state_validator,)
+        locked += int(state_output(params, scripts, definition.network.value, definition).amount.coin)
     references = sum(
         int(fees.with_minimum_lovelace(params, TransactionOutput(holder, 0, script=script)).amount.coin)
-        for script in (scripts.validator, scripts.policy)
+        for script in deployed
     )
     held = [u.output.amount for u in snapshot.utxos(admin)]
     held_lovelace = sum(a if isinstance(a, int) else int(a.coin) for a in held)

@@ -124,6 +124,19 @@ def test_without_required_signers_every_key_given_signs() -> None:
     ]
 
 
+def test_signing_a_signed_transaction_keeps_its_signatures() -> None:
+    """Issue 15: the admin signs, then each guardian adds theirs to the same file; signing again with a key
+    that already signed replaces its witness, never duplicates it."""
+    first = sign(Transaction(BODY, TransactionWitnessSet()), [KEYS[0]])
+    both = sign(first, [KEYS[1]])
+    hashes = [w.vkey.hash() for w in both.transaction_witness_set.vkey_witnesses or []]
+    assert hashes == [key_hash(KEYS[0]), key_hash(KEYS[1])]
+    again = sign(both, [KEYS[0]])
+    assert sorted(
+        w.vkey.hash().payload for w in again.transaction_witness_set.vkey_witnesses or []
+    ) == sorted(h.payload for h in hashes)
+
+
 def test_no_key_means_no_witness_set_entry() -> None:
     assert sign(Transaction(BODY, TransactionWitnessSet()), []).transaction_witness_set.vkey_witnesses is None
 

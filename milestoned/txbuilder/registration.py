@@ -238,7 +238,7 @@ async def _schedule_shortfall(
         int(allocation_output(params, scripts, validator_address, token, a).amount.coin)
         for a in definition.allocations
     )
-    deployed = (scripts.validator, scripts.policy)
+    deployed: tuple[PlutusV3Script, ...] = (scripts.validator, scripts.policy)
     if definition.has_guardians:  # the state validator's reference script, and the state UTxO itself
         from milestoned.txbuilder.schedule_state import state_output
 

@@ -92,6 +92,7 @@ def _run_register(args: argparse.Namespace, out: Output) -> int:
         out,
         force=args.force,
         resume=args.resume,
+        state_signers=args.state_signer,
     )
 
 
@@ -191,6 +192,13 @@ def _add_schedule_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
         action="store_true",
         help="with --admin-address: build only the allocations not yet locked on chain (an interrupted "
         "registration whose signed files are lost; with the files, run `tx submit DIR` again instead)",
+    )
+    register.add_argument(
+        "--state-signer",
+        action="append",
+        metavar="KEYHASH",
+        help="a schedule with guardians: a guardian who signs the init-state transaction (repeatable; "
+        "default: the first guardian_threshold guardians of the file)",
     )
     json_flag(register)
     socket_flag(register)

@@ -188,6 +188,7 @@ def schedule_register(
     *,
     force: bool = False,
     resume: bool = False,
+    state_signers: list[str] | None = None,
 ) -> int:
     from milestoned.commands.schedule_source import load_schedule
     from milestoned.domain.schedule_canonical import schedule_document
@@ -226,6 +227,8 @@ def schedule_register(
         params["background"] = True
         if resume:
             params["resume"] = True
+        if state_signers:
+            params["state_signers"] = [key.strip().lower() for key in state_signers]
     try:
         result = call(socket, "schedule.register", params)
     except DaemonRefused as refused:

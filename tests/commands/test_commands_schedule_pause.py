@@ -72,18 +72,19 @@ async def test_guardians_pause_and_resume_releases(run: Any, quiet_daemon_logs: 
             schedule_file = folder / "schedule.json"
             schedule_file.write_text(json.dumps(document))
 
-            # registration: the admin signs every file, the first two guardians add theirs to the last
+            # registration: the admin signs every file, the two guardians chosen add theirs to the last
             out = folder / "register"
             registered = await ctl(
                 "--socket", sock, "schedule", "register", schedule_file,
                 "--admin-address", admin_address, "--unsigned-out", out,
+                "--state-signer", _hash(guardians[1][1]), "--state-signer", _hash(guardians[2][1]),
             )  # fmt: skip
             assert registered.code == 0 and "creates the schedule's state" in registered.out, registered.err
             assert (await ctl("tx", "sign", "--key", admin_path, out)).code == 0
             last = sorted(out.glob("*.signed.json"), key=lambda p: int(p.name.split("-")[1].split(".")[0]))[
                 -1
             ]
-            guardians_sign = await ctl("tx", "sign", "--key", guardians[0][0], "--key", guardians[1][0], last)
+            guardians_sign = await ctl("tx", "sign", "--key", guardians[1][0], "--key", guardians[2][0], last)
             assert guardians_sign.code == 0, guardians_sign.err
             submitted = await ctl("--socket", sock, "tx", "submit", out)
             assert submitted.code == 0, submitted.err

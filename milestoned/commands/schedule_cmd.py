@@ -155,6 +155,8 @@ def schedule_report(path: Path, definition: ScheduleDefinition) -> dict[str, Any
         },
         "oracles": [{"index": index, "key": key.hex()} for index, key in enumerate(definition.oracle_keys)],
         "quorum_threshold": definition.quorum,
+        "guardians": [key.hex() for key in definition.guardian_keys],
+        "guardian_threshold": definition.guardian_threshold,
         "reclaim_deadline": format_timestamp(definition.reclaim_deadline_ms),
         "reclaim_deadline_ms": definition.reclaim_deadline_ms,
         "nonce": definition.nonce.hex(),
@@ -193,6 +195,12 @@ def _render_show(out: Output, report: dict[str, Any]) -> None:
             ("token policy id", token["policy_id"]),
             ("token name", name or "(empty)"),
             ("quorum", f"{report['quorum_threshold']} of {len(report['oracles'])} oracles"),
+            (
+                "guardians (pause)",
+                f"{report['guardian_threshold']} of {', '.join(report['guardians'])}"
+                if report["guardians"]
+                else "none: releases cannot be paused",
+            ),
             ("reclaim deadline", report["reclaim_deadline"]),
             ("nonce", report["nonce"]),
             ("total locked", f"{report['total_amount']} token units"),

@@ -56,18 +56,33 @@ def choose_wallet_inputs(
     filler_lovelace: int,
 ) -> tuple[InputKey, ...] | None:
     """Wallet inputs (key, lovelace) whose lovelace covers `reserve` (fee and change) plus one
-    `filler_lovelace` per filler they cause; None when the whole wallet cannot.
+    `filler_lovelace` per filler they cause; None when no choice of the wallet's inputs can.
 
-    Inputs that sort after every allocation come first (they cause no filler), largest first, then the
-    others, largest first; each is taken while the sum falls short of what the inputs taken so far need.
+    Inputs that sort after every allocation cause no filler: when they alone cover, the fewest of them
+    (largest first) are taken. Otherwise an input that sorts before the last allocation brings its
+    lovelace less the filler its position calls for (it adds exactly one: its own position, the others'
+    stay as they were), so one holding no more than a filler is never worth taking; inputs are taken by
+    what they bring, most first, until the sum covers, and when the worthwhile ones together fall short,
+    nothing can cover.
     """
     if not allocations:
         raise ValueError("a move spends at least one allocation")
     last = max(allocations)
-    ordered = sorted(wallet, key=lambda item: (item[0] < last, -item[1], item[0]))
+
+    def brings(item: tuple[InputKey, int]) -> int:
+        key, lovelace = item
+        return lovelace - filler_lovelace if key < last else lovelace
+
+    after = sorted((item for item in wallet if item[0] > last), key=lambda item: (-item[1], item[0]))
+    if sum(lovelace for _, lovelace in after) >= reserve:
+        candidates = after
+    else:
+        candidates = sorted(wallet, key=lambda item: (-brings(item), item[0]))
     chosen: list[InputKey] = []
     have = 0
-    for key, lovelace in ordered:
+    for key, lovelace in candidates:
+        if brings((key, lovelace)) <= 0:
+            break
         chosen.append(key)
         have += lovelace
         if have >= reserve + move_layout(allocations, chosen).fillers * filler_lovelace:

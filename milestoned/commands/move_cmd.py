@@ -267,7 +267,8 @@ async def _move_on_chain(request: MoveRequest, who: _Who, chain: Any, out: Outpu
                 )
                 if value
             ),
-            "released or reclaimed allocations cannot move; check the key (or --beneficiary) and the filters",
+            "released or reclaimed allocations cannot move; check the key (or --beneficiary), the filters, "
+            f"and that Ogmios serves the network of --to ({'mainnet' if who.network.is_mainnet else 'a testnet'})",
             ExitCode.FAILED,
         )
     try:

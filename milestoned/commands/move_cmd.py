@@ -257,6 +257,7 @@ async def _move_on_chain(request: MoveRequest, who: _Who, chain: Any, out: Outpu
         raise CommandError(str(exc), "is Ogmios on the schedule's network?", ExitCode.FAILED) from None
     whose = who.beneficiary or f"payment key hash {who.key_hash.hex() if who.key_hash else ''}"
     if not chosen:
+        network = "mainnet" if who.network.is_mainnet else "a testnet"
         raise CommandError(
             f"nothing to move: no still-locked allocation of {whose} matches"
             + "".join(
@@ -268,7 +269,7 @@ async def _move_on_chain(request: MoveRequest, who: _Who, chain: Any, out: Outpu
                 if value
             ),
             "released or reclaimed allocations cannot move; check the key (or --beneficiary), the filters, "
-            f"and that Ogmios serves the network of --to ({'mainnet' if who.network.is_mainnet else 'a testnet'})",
+            f"and that Ogmios serves the network of --to ({network})",
             ExitCode.FAILED,
         )
     try:

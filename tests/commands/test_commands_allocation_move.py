@@ -30,6 +30,9 @@ from milestoned.shared.config import with_overrides
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 M1 = "M1-testnet-launch"
 BOB = "addr_test1vrvjh8tqng0ut84meymth9et55c6ak9zcfenxtatulx24cckeja70"  # enterprise, M1: 150000
+CAROL = (  # a base address: her payment key, someone's stake key
+    "addr_test1qqcm4lt7ppeej795cx9susysp5rn45j6ra80qvku0gxm8r7wgqnts8c4mnthwhmay8zx3rm8umdmrased47h9qyxc22s0zpl6e"
+)
 
 
 def _wallet(folder: Path, name: str) -> tuple[Path, str]:
@@ -58,9 +61,11 @@ async def test_a_beneficiary_moves_an_allocation_and_the_release_pays_the_new_ad
             url = daemon.devnet.url
             bob_key, bob_wallet = _wallet(folder, "beneficiary-2")
             assert bob_wallet == BOB
-            carol_key, _ = _wallet(folder, "beneficiary-3")
+            carol_key, carol_wallet = _wallet(folder, "beneficiary-3")
             _, dave = _wallet(folder, "new-wallet-of-bob")
+            _, erin = _wallet(folder, "new-wallet-of-carol")
             daemon.devnet.fund(BOB, 20_000_000)
+            daemon.devnet.fund(carol_wallet, 20_000_000)
             move = ("allocation", "move", "--ogmios", url)
             rows = (await rpc(sock, "claimable", {"beneficiary": BOB}))["allocations"]
             (bobs,) = [r["allocation"] for r in rows if r["milestone"] == M1]
@@ -83,15 +88,29 @@ async def test_a_beneficiary_moves_an_allocation_and_the_release_pays_the_new_ad
             assert entry["allocation"] == bobs and entry["to"] == dave and report["submitted"]
             new_ref = entry["new_allocation"]
 
+            # Carol's hardware-wallet path: unsigned for her base address, signed offline, sent to Ogmios
+            unsigned = folder / "carol"
+            built = await ctl(
+                *move, "--to", erin, "--beneficiary", CAROL, "--address", carol_wallet, "--all",
+                "--unsigned-out", unsigned,
+            )  # fmt: skip
+            assert built.code == 0 and "move-1.unsigned.json" in str(sorted(unsigned.iterdir())), built.err
+            assert (await ctl("tx", "sign", "--key", carol_key, unsigned)).code == 0
+            sent = await ctl("tx", "submit", "--ogmios", url, *sorted(unsigned.glob("*.signed.json")))
+            assert sent.code == 0 and "submitted" in sent.out, sent.err
+
             async def followed() -> bool:
                 rows = (await rpc(sock, "claimable", {"schedule_id": schedule_id}))["allocations"]
                 refs = {r["allocation"]: r["beneficiary"] for r in rows}
-                return refs.get(new_ref) == dave and bobs not in refs
+                owners = set(refs.values())
+                return (
+                    refs.get(new_ref) == dave and bobs not in refs and CAROL not in owners and erin in owners
+                )
 
             await eventually(followed, "the daemon to follow the moved allocation")
             logged = [e.event for e in daemon.service.log.read(after=0, limit=100_000)]
-            (reassigned,) = [e for e in logged if isinstance(e, AllocationReassigned)]
-            assert (reassigned.out_ref, reassigned.new_out_ref) == (bobs, new_ref)
+            (reassigned,) = [e for e in logged if isinstance(e, AllocationReassigned) and e.out_ref == bobs]
+            assert reassigned.new_out_ref == new_ref
             assert (reassigned.old_beneficiary, reassigned.new_beneficiary) == (BOB, dave)
 
             await commit_demo_signatures(sock, EXAMPLES, schedule_id, M1)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,11 @@ def move(request: MoveRequest, out: Output) -> int:
         raise CommandError(
             "without --key nothing can sign here: add --unsigned-out DIR to write the transactions",
             "then sign them (hardware wallet, cardano-cli) and `milestonectl tx submit --ogmios URL FILE`",
+        )
+    if request.schedule_id is not None and not re.fullmatch(r"[0-9a-fA-F]{56}", request.schedule_id):
+        raise CommandError(
+            f"--schedule-id {request.schedule_id!r} is not a schedule id (56 hex digits, its policy id)",
+            "copy it from `milestonectl schedules` or the attestations file",
         )
     if not (request.everything or request.schedule_id or request.milestone or request.allocations):
         raise CommandError(

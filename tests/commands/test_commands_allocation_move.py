@@ -137,3 +137,17 @@ async def test_a_beneficiary_moves_an_allocation_and_the_release_pays_the_new_ad
                 return dave_tokens() == 150_000
 
             await eventually(paid, "the release to pay the new address")
+
+
+def test_unclear_requests_are_refused_before_ogmios_is_reached(run: Any) -> None:
+    base = ("allocation", "move", "--ogmios", "ws://127.0.0.1:9", "--to", BOB)
+    cases = [
+        ((), "say whose allocations move"),
+        (("--beneficiary", BOB, "--all"), "without --key nothing can sign here"),
+        (("--beneficiary", BOB, "--dry-run"), "say which allocations move"),
+        (("--beneficiary", BOB, "--dry-run", "--schedule-id", "zz"), "is not a schedule id"),
+        (("--beneficiary", "addr1vrvjh8", "--dry-run", "--all"), "--beneficiary:"),
+    ]
+    for extra, message in cases:
+        refused = run(*base, *extra)
+        assert refused.code == 2 and message in refused.err, (extra, refused.err)

@@ -138,6 +138,21 @@ async def test_a_beneficiary_moves_an_allocation_and_the_release_pays_the_new_ad
 
             await eventually(paid, "the release to pay the new address")
 
+            # an auditor with only Ogmios follows the allocation too, and the daemon's log agrees
+            audited = await ctl(
+                "--json", "audit", "--ogmios", url, "--from", "origin", "--against-log", folder / "events.db"
+            )
+            assert audited.code == 0, audited.out
+            document = audited.json()
+            (schedule,) = document["schedules"]
+            assert schedule["ok"] and document["against_log"]["differences"] == []
+            lines = {b["beneficiary"]: b for b in schedule["reconciliation"]["beneficiaries"]}
+            assert (lines[dave]["moved_in"], lines[dave]["released"], lines[dave]["paid"]) == (150_000,) * 3
+            assert (
+                lines[BOB]["moved_out"] == 150_000
+                and lines[erin]["still_locked"] == lines[CAROL]["moved_out"]
+            )
+
 
 def test_unclear_requests_are_refused_before_ogmios_is_reached(run: Any) -> None:
     base = ("allocation", "move", "--ogmios", "ws://127.0.0.1:9", "--to", BOB)

@@ -115,6 +115,8 @@ BALANCE_HEADERS = (
     "reclaimed",
     "still locked",
     "paid",
+    "moved in",
+    "moved out",
     "ok",
 )
 
@@ -146,6 +148,8 @@ def balance_rows(schedule: ScheduleAudit) -> list[list[str]]:
             str(b.reclaimed),
             str(b.still_locked),
             str(b.paid),
+            str(b.moved_in),
+            str(b.moved_out),
             _yes(not b.differences()),
         ]
         for b in [*schedule.balances, schedule.total]
@@ -251,7 +255,7 @@ def html_report(run: AuditRun) -> str:
             ]
             parts.append("</ul>")
         parts.append("<h3>Reconciliation</h3>")
-        parts.append(_html_table(BALANCE_HEADERS, balance_rows(schedule), numeric=range(1, 7)))
+        parts.append(_html_table(BALANCE_HEADERS, balance_rows(schedule), numeric=range(1, 9)))
         parts.append("<h3>Allocations</h3>")
         parts.append(_html_table(ALLOCATION_HEADERS, allocation_rows(schedule), numeric=(3,)))
         parts.append("<h3>Oracle attestations (from the release redeemers)</h3>")

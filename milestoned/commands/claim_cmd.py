@@ -119,14 +119,8 @@ async def _claim(request: ClaimRequest, export_file: Any, out: Output) -> int:
         )
     except InputProblem as exc:
         raise CommandError(f"address: {exc.problem}", exc.hint) from None
+    # an allocation moved to this address (issue 15) is on chain only: the definition may name none
     ours = [a for a in definition.allocations if a.beneficiary_address == beneficiary]
-    if not ours:
-        raise CommandError(
-            f"schedule {export_file.schedule_id} allocates nothing to {beneficiary}",
-            "pass the address named in the schedule with --beneficiary (it may differ from the paying "
-            "wallet's), or check that this is your schedule's attestations file",
-            ExitCode.FAILED,
-        )
     chain, client = await _connect(request.ogmios_url, network)
     try:
         return await _claim_on_chain(request, export_file, chain, key, payer, beneficiary, len(ours), out)
@@ -182,6 +176,14 @@ async def _claim_on_chain(
             str(exc), "nothing was built; claim again once the guardians resumed it", ExitCode.FAILED
         ) from None
     mine = [a.reference for a in locked if a.beneficiary == beneficiary]
+    if not allocated and not mine:
+        raise CommandError(
+            f"schedule {export_file.schedule_id} allocates nothing to {beneficiary}, and no allocation "
+            "was moved to it",
+            "pass the address named in the schedule with --beneficiary (it may differ from the paying "
+            "wallet's), or check that this is your schedule's attestations file",
+            ExitCode.FAILED,
+        )
     check = check_release(definition, schedule_id, mine, locked, signatures, now_ms, {})
     not_claimable = [
         {
@@ -265,7 +267,8 @@ def _show(out: Output, report: dict[str, Any]) -> None:
     )
     if report["allocated"] > report["locked"]:
         out.line(
-            f"{report['allocated'] - report['locked']} already released or reclaimed (or not yet locked)"
+            f"{report['allocated'] - report['locked']} already released, reclaimed or moved away "
+            "(or not yet locked)"
         )
     if report["not_claimable"]:
         out.table(

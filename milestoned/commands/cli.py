@@ -41,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
             "signature commit, milestones, claimable, "
             "release, reclaim, jobs, submissions, tx submit, attestations export, log verify / replay, "
             "doctor, recovery card. Beneficiaries claim without the daemon: claim (an attestations file "
-            "and Ogmios). Needs only Ogmios: audit. Rehearsals: devnet fund."
+            "and Ogmios), allocation move (a key and Ogmios). Needs only Ogmios: audit. "
+            "Rehearsals: devnet fund."
         ),
         epilog=EXIT_CODES,
     )
@@ -57,8 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     cli_files.add_commands(sub)
     cli_daemon.add_commands(sub)
+    from milestoned.commands.move_cmd import add_commands as add_move_commands
     from milestoned.commands.recovery_cmd import add_commands as add_recovery_commands
 
+    add_move_commands(sub, EXIT_CODES)
     add_recovery_commands(sub, EXIT_CODES)
     return parser
 

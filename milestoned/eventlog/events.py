@@ -451,3 +451,34 @@ def _paused(value: object) -> None:
 
 EVENT_TYPES = (*EVENT_TYPES, SubmissionIntended, LeaderElected, ScheduleStateCreated, SchedulePauseChanged)
 EVENT_TYPES_BY_TOPIC = {cls.topic: cls for cls in EVENT_TYPES}
+
+
+# --- governance of a running schedule (issue 15) -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationReassigned(ChainEvent):
+    """The beneficiary moved allocation `out_ref` (allocation validator's `Move` redeemer, nothing
+    burned): transaction `tx_id` re-locked it as `new_out_ref`, for `new_beneficiary` (bech32) instead
+    of `old_beneficiary`. The new UTxO is an allocation like any other (its `AllocationLocked` follows in
+    the same transaction); this event says it is the same allocation, so projections drop the old
+    out-ref and a rebuilt log follows the allocation to its new owner. `old_beneficiary` is empty when
+    the indexer did not see the old allocation locked (it started following after)."""
+
+    topic: ClassVar[str] = "AllocationReassigned/v1"
+    tx_id: str
+    schedule_id: str
+    out_ref: str
+    new_out_ref: str
+    old_beneficiary: str
+    new_beneficiary: str
+
+    def __post_init__(self) -> None:
+        Event.__post_init__(self)
+        _out_ref("new_out_ref", self.new_out_ref)
+        if not self.new_beneficiary:
+            raise InvalidEventError("new_beneficiary must be a bech32 address, got an empty string")
+
+
+EVENT_TYPES = (*EVENT_TYPES, AllocationReassigned)
+EVENT_TYPES_BY_TOPIC = {cls.topic: cls for cls in EVENT_TYPES}

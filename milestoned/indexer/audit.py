@@ -31,6 +31,7 @@ from typing import Any
 from milestoned.domain.attestation import OracleSignature, verify_attestation
 from milestoned.eventlog.events import (
     AllocationLocked,
+    AllocationReassigned,
     AllocationReclaimed,
     AllocationReleased,
     RegistrationPartSeen,
@@ -47,6 +48,7 @@ from milestoned.indexer.audit_pass import (
 )
 from milestoned.indexer.audit_report import (
     LOCKED,
+    MOVED,
     RECLAIMED,
     RELEASED,
     TOTAL,
@@ -95,6 +97,7 @@ def reconcile(
     discovered: dict[str, ScheduleDiscovered] = {}
     locks: dict[str, list[AllocationLocked]] = defaultdict(list)
     spends: dict[str, AllocationReleased | AllocationReclaimed] = {}
+    moves: dict[str, AllocationReassigned] = {}
     witnesses: dict[tuple[str, str], SpendWitness] = {}
     parts: dict[str, list[RegistrationPartSeen]] = defaultdict(list)
     rejections: list[SeenRejection] = []
@@ -105,6 +108,8 @@ def reconcile(
             locks[item.schedule_id].append(item)
         elif isinstance(item, AllocationReleased | AllocationReclaimed):
             spends.setdefault(item.out_ref, item)
+        elif isinstance(item, AllocationReassigned):
+            moves.setdefault(item.out_ref, item)
         elif isinstance(item, SpendWitness):
             witnesses[(item.tx_id, item.schedule_id)] = item
         elif isinstance(item, RegistrationPartSeen):
@@ -113,7 +118,7 @@ def reconcile(
             rejections.append(item)
     wanted = sorted(requested) if requested else sorted(discovered)
     schedules = tuple(
-        _schedule(discovered[sid], locks[sid], spends, witnesses, derive, unspent)
+        _schedule(discovered[sid], locks[sid], spends, witnesses, derive, unspent, moves)
         for sid in wanted
         if sid in discovered
     )
@@ -169,8 +174,14 @@ def _schedule(
     witnesses: Mapping[tuple[str, str], SpendWitness],
     derive: Derive,
     unspent: Collection[str] | None = None,
+    moves: Mapping[str, AllocationReassigned] | None = None,
 ) -> ScheduleAudit:
+    """One schedule's report. A moved allocation (issue 15) lives on at its new out-ref: the old life
+    ends `moved`, the new one (locked by the move, for the new beneficiary) is not a lock of the
+    definition but the same allocation moved in, and its release pays the new beneficiary."""
     sid = found.schedule_id
+    moves = moves or {}
+    arrived = {move.new_out_ref for move in moves.values() if move.schedule_id == sid}
     flags: list[Flag] = []
     definition, derived_id = _rederive(found, derive, flags)
     registration = tuple(found.registration.get("transactions", ()))
@@ -178,8 +189,18 @@ def _schedule(
     lives: list[AllocationLife] = []
     released_in: dict[str, list[AllocationLife]] = defaultdict(list)
     for lock in locks:
-        spend = spends.get(lock.out_ref)
-        state = LOCKED if spend is None else RELEASED if isinstance(spend, AllocationReleased) else RECLAIMED
+        spend: AllocationReleased | AllocationReclaimed | AllocationReassigned | None = spends.get(
+            lock.out_ref
+        ) or moves.get(lock.out_ref)
+        state = (
+            LOCKED
+            if spend is None
+            else RELEASED
+            if isinstance(spend, AllocationReleased)
+            else MOVED
+            if isinstance(spend, AllocationReassigned)
+            else RECLAIMED
+        )
         life = AllocationLife(
             out_ref=lock.out_ref,
             beneficiary=lock.beneficiary,
@@ -193,7 +214,7 @@ def _schedule(
             spent_slot=None if spend is None else spend.point.slot,
         )
         lives.append(life)
-        if spend is not None:
+        if spend is not None and state != MOVED:
             released_in[spend.tx_id].append(life)
     lives.sort(key=lambda life: (life.locked_slot, life.out_ref))
     if unspent is not None:
@@ -222,8 +243,8 @@ def _schedule(
         else:
             _check_reclaim(witness, found.policy, flags)
     if definition is not None:
-        _check_definition(definition, lives, flags)
-    balances, total = _balances(definition, lives, payments)
+        _check_definition(definition, [life for life in lives if life.out_ref not in arrived], flags)
+    balances, total = _balances(definition, lives, payments, arrived)
     for line in [*balances, total]:
         for difference in line.differences():
             who = "in total" if line.beneficiary == TOTAL else f"for {line.beneficiary}"
@@ -358,7 +379,7 @@ def _check_definition(definition: Any, lives: list[AllocationLife], flags: list[
 
 
 def _balances(
-    definition: Any, lives: list[AllocationLife], payments: list[Payment]
+    definition: Any, lives: list[AllocationLife], payments: list[Payment], arrived: Collection[str] = ()
 ) -> tuple[tuple[Balance, ...], Balance]:
     lines: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     if definition is not None:
@@ -366,8 +387,10 @@ def _balances(
             lines[allocation.beneficiary_address]["defined"] += allocation.token_amount
     for life in lives:
         line = lines[life.beneficiary]
-        line["allocated"] += life.amount
-        line["still_locked" if life.state == LOCKED else life.state] += life.amount
+        line["moved_in" if life.out_ref in arrived else "allocated"] += life.amount
+        line[
+            "still_locked" if life.state == LOCKED else "moved_out" if life.state == MOVED else life.state
+        ] += life.amount
     for payment in payments:
         lines[payment.address]["paid"] += payment.amount
     balances = tuple(Balance(who, **values) for who, values in sorted(lines.items()))
@@ -375,7 +398,16 @@ def _balances(
         TOTAL,
         **{
             name: sum(getattr(b, name) for b in balances)
-            for name in ("defined", "allocated", "released", "reclaimed", "still_locked", "paid")
+            for name in (
+                "defined",
+                "allocated",
+                "released",
+                "reclaimed",
+                "still_locked",
+                "paid",
+                "moved_in",
+                "moved_out",
+            )
         },
     )
     return balances, total

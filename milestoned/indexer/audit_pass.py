@@ -122,7 +122,13 @@ class ChainAudit:
             anchor = read_anchor(metadatum(tx, ANCHOR_LABEL))
             if anchor is not None and not tx.failed:
                 self.anchors.append(PublishedAnchor(point, tx.id, anchor))
-        events = block_events(block, self.contract, self.state.schedules, self.state.open_allocations)
+        events = block_events(
+            block,
+            self.contract,
+            self.state.schedules,
+            self.state.open_allocations,
+            beneficiaries=self.state.beneficiaries,
+        )
         found, rejections = self.discovery.block_events(
             block, self.state.schedules, self.state.registration_parts
         )

@@ -14,6 +14,8 @@ from milestoned.eventlog.events import ChainPoint
 from milestoned.indexer.audit_pass import SeenRejection
 
 LOCKED, RELEASED, RECLAIMED = "locked", "released", "reclaimed"
+MOVED = "moved"
+"""A life that ended in a beneficiary's move (issue 15): the allocation lives on at a new out-ref."""
 TOTAL = "total"
 
 
@@ -123,16 +125,25 @@ class Balance:
     reclaimed: int = 0
     still_locked: int = 0
     paid: int = 0
+    moved_in: int = 0
+    """Allocations moved to this beneficiary by their former one (issue 15)."""
+    moved_out: int = 0
+    """Allocations this beneficiary moved to another address."""
 
     def differences(self) -> list[str]:
         found = []
         if self.defined != self.allocated:
             found.append(f"the definition gives {self.defined}, the chain locked {self.allocated}")
-        accounted = self.released + self.reclaimed + self.still_locked
-        if self.allocated != accounted:
+        accounted = self.released + self.reclaimed + self.still_locked + self.moved_out
+        if self.allocated + self.moved_in != accounted:
+            moved = (
+                f" (moved in {self.moved_in}, moved out {self.moved_out})"
+                if self.moved_in or self.moved_out
+                else ""
+            )
             found.append(
                 f"allocated {self.allocated} != released {self.released} + reclaimed {self.reclaimed} "
-                f"+ still locked {self.still_locked} = {accounted}"
+                f"+ still locked {self.still_locked} = {accounted}{moved}"
             )
         if self.paid != self.released:
             found.append(f"paid {self.paid} but released {self.released}")
@@ -147,6 +158,8 @@ class Balance:
             "reclaimed": self.reclaimed,
             "still_locked": self.still_locked,
             "paid": self.paid,
+            "moved_in": self.moved_in,
+            "moved_out": self.moved_out,
             "ok": not self.differences(),
         }
 

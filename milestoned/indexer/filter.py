@@ -17,6 +17,11 @@ What counts (DESIGN.md §3):
   the redeemer be absent, unreadable or of any other constructor (it cannot be on a valid chain: the
   policy refuses any other), where the tokens went decides: an output tagged with the schedule id as
   inline datum (a release payout) → released, else reclaimed.
+- Spending an allocation in a transaction that mints and burns nothing of its schedule is a move (the
+  validator then accepts only its `Move(index)` redeemer, issue 15): the allocation re-locked for a new
+  beneficiary at output `index`, its own position among the sorted inputs. It gives
+  `AllocationReassigned` (old and new out-ref and beneficiary); the new output, an allocation like
+  any other, gives its own `AllocationLocked`.
 - A transaction whose scripts failed (`spends: "collaterals"`) only consumes its collaterals and only
   produces its collateral return (`Transaction.consumed` / `.produced`), so it neither locks nor spends
   an allocation.
@@ -48,6 +53,7 @@ from milestoned.domain import onchain_types as ot
 from milestoned.domain.addresses import canonical_address
 from milestoned.eventlog.events import (
     AllocationLocked,
+    AllocationReassigned,
     AllocationReclaimed,
     AllocationReleased,
     ChainEvent,
@@ -162,6 +168,7 @@ def block_events(
     open_allocations: Mapping[str, str],
     *,
     safe_point: Callable[[], object] | None = None,
+    beneficiaries: Mapping[str, str] | None = None,
 ) -> list[ChainEvent]:
     """The chain events of `block`.
 
@@ -171,13 +178,15 @@ def block_events(
     typing its transactions: every lock outputs the auth token and every spend moves or burns it, so both
     name the schedule, as the policy of an empty-named asset. `safe_point` is called between two
     transactions that matter (a block of a large registration is tens of milliseconds of pure Python;
-    the daemon pauses there for its socket's queries, `daemon.query_priority`).
+    the daemon pauses there for its socket's queries, `daemon.query_priority`). `beneficiaries` maps open
+    allocation out-refs to their beneficiary (bech32), the old beneficiary a move reports.
     """
     if not schedules or block.slot is None or not mentions_any(block, schedules):
         return []  # the usual case: no ChainPoint (a validated value, microseconds) is even built
     point = ChainPoint(block.slot, block.id)
     events: list[ChainEvent] = []
     locked_here: dict[str, str] = {}
+    owners: dict[str, str] = {}  # beneficiaries of the allocations locked in this block
     spent_here: set[str] = set()
     attested: set[tuple[str, str]] = set()
     for n, tx in enumerate(_transactions_touching(block, schedules, open_allocations, locked_here)):
@@ -191,6 +200,22 @@ def block_events(
             if schedule_id is None:
                 continue
             spent_here.add(out_ref)
+            if schedule_id not in tx.mint and (
+                relocked := moved_event(tx, point, schedule_id, out_ref, contract, schedules)
+            ):
+                owner = owners.get(out_ref) or (beneficiaries or {}).get(out_ref, "")
+                events.append(
+                    AllocationReassigned(
+                        point=point,
+                        tx_id=tx.id,
+                        schedule_id=schedule_id,
+                        out_ref=out_ref,
+                        new_out_ref=relocked.out_ref,
+                        old_beneficiary=owner,
+                        new_beneficiary=relocked.beneficiary,
+                    )
+                )
+                continue
             spend = _spend_event(tx, point, schedule_id, out_ref)
             events.append(spend)
             if isinstance(spend, AllocationReleased) and (tx.id, schedule_id) not in attested:
@@ -200,6 +225,7 @@ def block_events(
             locked = allocation_locked(tx, point, utxo.output, utxo.reference.index, contract, schedules)
             if locked is not None:
                 locked_here[locked.out_ref] = locked.schedule_id
+                owners[locked.out_ref] = locked.beneficiary
                 events.append(locked)
         if contract.state_validator_hash:
             events.extend(state_events(tx, point, schedules, contract.state_validator_hash))
@@ -398,6 +424,25 @@ def allocation_locked(
             exc,
         )
         return None
+
+
+def moved_event(
+    tx: Transaction,
+    point: ChainPoint,
+    schedule_id: str,
+    out_ref: str,
+    contract: WatchedContract,
+    schedules: Collection[str],
+) -> AllocationLocked | None:
+    """The re-locked allocation of a move of `out_ref` (output at the input's sorted position), or None
+    when that output is no allocation of the schedule (not on a valid chain: the validator requires it)."""
+    ordered = sorted((ref.transaction_id, ref.index) for ref in tx.inputs)
+    transaction_id, _, index = out_ref.partition("#")
+    position = ordered.index((transaction_id, int(index)))
+    if position >= len(tx.outputs):
+        return None
+    locked = allocation_locked(tx, point, tx.outputs[position], position, contract, schedules)
+    return locked if locked is not None and locked.schedule_id == schedule_id else None
 
 
 def _spend_event(tx: Transaction, point: ChainPoint, schedule_id: str, out_ref: str) -> SpendEvent:

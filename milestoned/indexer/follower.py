@@ -258,6 +258,7 @@ class ChainFollower:
             self.state.schedules,
             self.state.open_allocations,
             safe_point=self.safe_point,
+            beneficiaries=self.state.beneficiaries,
         )
         found, rejections = self.discovery.block_events(
             block, self.state.schedules, self.state.registration_parts, safe_point=self.safe_point

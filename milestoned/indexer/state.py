@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from milestoned.eventlog.events import (
     AllocationLocked,
+    AllocationReassigned,
     AllocationReclaimed,
     AllocationReleased,
     ChainEvent,
@@ -46,6 +47,9 @@ class FollowerState:
     schedules: dict[str, SchedulePolicy] = field(default_factory=dict)
     open_allocations: dict[str, str] = field(default_factory=dict)
     """Unspent allocation out-ref → schedule id: what the filter needs to recognise a spend."""
+    beneficiaries: dict[str, str] = field(default_factory=dict)
+    """Allocation out-ref → beneficiary (bech32), for every allocation in `_locked_at`: the old
+    beneficiary a move (`AllocationReassigned`) names."""
     written: ChainPoint | None = None
     """The newest point on the current chain that the log has an event at (None: nothing yet)."""
     position: int = 0
@@ -83,9 +87,10 @@ class FollowerState:
                 self._discovered_at[event.schedule_id] = event.point.slot
         elif isinstance(event, AllocationLocked):
             self._locked_at[event.out_ref] = (event.schedule_id, event.point.slot)
+            self.beneficiaries[event.out_ref] = event.beneficiary
             if event.out_ref not in self._spent_at:
                 self.open_allocations[event.out_ref] = event.schedule_id
-        elif isinstance(event, AllocationReleased | AllocationReclaimed):
+        elif isinstance(event, AllocationReleased | AllocationReclaimed | AllocationReassigned):
             self._spent_at[event.out_ref] = event.point.slot
             self.open_allocations.pop(event.out_ref, None)
         self.written = event.point
@@ -108,6 +113,7 @@ class FollowerState:
         for out_ref in [ref for ref, spent in self._spent_at.items() if spent < slot]:
             del self._spent_at[out_ref]
             self._locked_at.pop(out_ref, None)
+            self.beneficiaries.pop(out_ref, None)
         for sid in [s for s in self.registration_parts if self._discovered_at.get(s, slot) < slot]:
             del self.registration_parts[sid]  # completed below any rollback: its parts are done with
 
@@ -124,6 +130,7 @@ class FollowerState:
                 del self.registration_parts[sid]
         for out_ref in [ref for ref, (_, locked) in self._locked_at.items() if locked > slot]:
             del self._locked_at[out_ref]
+            self.beneficiaries.pop(out_ref, None)
             self.open_allocations.pop(out_ref, None)
         for out_ref in [ref for ref, spent in self._spent_at.items() if spent > slot]:
             del self._spent_at[out_ref]

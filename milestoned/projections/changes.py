@@ -17,6 +17,7 @@ from milestoned.domain.attestation import OracleSignature, verify_attestation
 from milestoned.eventlog.codec import canonical_json, event_to_json
 from milestoned.eventlog.events import (
     AllocationLocked,
+    AllocationReassigned,
     AllocationReclaimed,
     AllocationReleased,
     ChainCursorCheckpointed,
@@ -119,6 +120,19 @@ class AddScheduleState:
 
 
 @dataclass(frozen=True, slots=True)
+class AddMove:
+    """Allocation `out_ref` moved to `new_out_ref` (a new beneficiary): it leaves its old out-ref, and
+    the new one's lock row (from its own `AllocationLocked`) carries it on."""
+
+    out_ref: str
+    schedule_id: str
+    new_out_ref: str
+    tx_id: str
+    slot: int
+    header_hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class AddSubmission:
     tx_id: str
     allocation_refs: str  # canonical JSON list
@@ -156,6 +170,7 @@ RowChange = (
     | AddRelease
     | AddReclaim
     | AddScheduleState
+    | AddMove
     | AddSubmission
     | SetSubmissionStatus
     | UndoAbove
@@ -230,6 +245,18 @@ def changes_for(event: Event, slots: SlotConfig) -> tuple[RowChange, ...]:
                     event.out_ref,
                     event.schedule_id,
                     event.paused,
+                    event.tx_id,
+                    event.point.slot,
+                    event.point.header_hash,
+                ),
+                move_tip(event.point, slots),
+            )
+        case AllocationReassigned():
+            return (
+                AddMove(
+                    event.out_ref,
+                    event.schedule_id,
+                    event.new_out_ref,
                     event.tx_id,
                     event.point.slot,
                     event.point.header_hash,

@@ -67,6 +67,9 @@ class Facts:
     tip: ChainTip | None
     paused: frozenset[str] = frozenset()
     """Schedules whose guardians have paused their releases (issue 15)."""
+    moves: tuple[ExitFact, ...] = ()
+    """Allocations moved to a new out-ref (issue 15): the old out-ref's lock is no longer the
+    allocation (the new out-ref's lock is), so it is neither counted nor listed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,10 +157,12 @@ def milestone_states(facts: Facts) -> list[MilestoneState]:
     """Every milestone that has a signature or an allocation, sorted by schedule and milestone."""
     schedules = {s.schedule_id: s for s in facts.schedules}
     signers = verified_signers(schedules, facts.signatures)
-    locks_by_ref = {lock.out_ref: lock for lock in facts.locks}
-    keys = set(signers) | {(lock.schedule_id, lock.milestone_id) for lock in facts.locks}
+    moved = {e.out_ref for e in facts.moves}
+    locks = [lock for lock in facts.locks if lock.out_ref not in moved]
+    locks_by_ref = {lock.out_ref: lock for lock in locks}
+    keys = set(signers) | {(lock.schedule_id, lock.milestone_id) for lock in locks}
     totals: dict[tuple[str, str], list[int]] = {key: [0, 0, 0, 0, 0, 0] for key in keys}
-    for lock in facts.locks:
+    for lock in locks:
         row = totals[(lock.schedule_id, lock.milestone_id)]
         row[0] += 1
         row[1] += lock.amount
@@ -193,14 +198,17 @@ def milestone_states(facts: Facts) -> list[MilestoneState]:
 
 
 def claimable_allocations(facts: Facts) -> list[ClaimableAllocation]:
-    """Every locked allocation with its claim status at the chain tip, sorted by beneficiary and out-ref."""
+    """Every locked allocation with its claim status at the chain tip, sorted by beneficiary and out-ref.
+    A moved allocation is listed once, at its new out-ref and under its new beneficiary."""
     schedules = {s.schedule_id: s for s in facts.schedules}
     signers = verified_signers(schedules, facts.signatures)
     released = {e.out_ref for e in facts.releases}
     reclaimed = {e.out_ref for e in facts.reclaims}
+    moved = {e.out_ref for e in facts.moves}
     chain_time = None if facts.tip is None else facts.tip.chain_time_ms
     rows = []
-    for lock in sorted(facts.locks, key=lambda lock: (lock.beneficiary, lock.out_ref)):
+    locks = (lock for lock in facts.locks if lock.out_ref not in moved)
+    for lock in sorted(locks, key=lambda lock: (lock.beneficiary, lock.out_ref)):
         verified = quorum_reached(
             schedules.get(lock.schedule_id), signers.get((lock.schedule_id, lock.milestone_id), ())
         )

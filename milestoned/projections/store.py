@@ -27,6 +27,7 @@ from milestoned.eventlog.store import open_factory
 from milestoned.projections.changes import (
     SUBMISSION_SUBMITTED,
     AddLock,
+    AddMove,
     AddReclaim,
     AddRelease,
     AddScheduleState,
@@ -140,6 +141,13 @@ TABLES: tuple[Table, ...] = (
         "slot BIGINT NOT NULL, header_hash TEXT NOT NULL",
     ),
     Table(
+        "proj_moves",
+        ("out_ref", "schedule_id", "new_out_ref", "tx_id", "slot", "header_hash"),
+        ("out_ref",),
+        "out_ref TEXT PRIMARY KEY, schedule_id TEXT NOT NULL, new_out_ref TEXT NOT NULL, "
+        "tx_id TEXT NOT NULL, slot BIGINT NOT NULL, header_hash TEXT NOT NULL",
+    ),
+    Table(
         "proj_submissions",
         ("tx_id", "allocation_refs", "validity_upper_slot", "status", "reason"),
         ("tx_id",),
@@ -158,6 +166,7 @@ INDEXES = (
     "CREATE INDEX IF NOT EXISTS proj_locks_beneficiary ON proj_locks (beneficiary)",
     "CREATE INDEX IF NOT EXISTS proj_releases_slot ON proj_releases (slot)",
     "CREATE INDEX IF NOT EXISTS proj_reclaims_slot ON proj_reclaims (slot)",
+    "CREATE INDEX IF NOT EXISTS proj_moves_slot ON proj_moves (slot)",
 )
 INSERT_TIP = "INSERT INTO proj_chain_tip (id, slot, header_hash, chain_time_ms) VALUES (1, ?, ?, ?)"
 SELECT_SIGNATURES = "SELECT schedule_id, milestone_id, oracle_key FROM proj_signatures"
@@ -169,16 +178,25 @@ SELECT_LOCKS = (
 SELECT_LOCKS_AND_EXITS_OF = (
     "SELECT l.out_ref, l.schedule_id, l.milestone_id, l.beneficiary, l.amount, l.vesting_time_ms, l.tx_id, "
     "l.slot, r.out_ref AS r_out_ref, r.schedule_id AS r_schedule_id, r.tx_id AS r_tx_id, r.slot AS r_slot, "
-    "c.out_ref AS c_out_ref, c.schedule_id AS c_schedule_id, c.tx_id AS c_tx_id, c.slot AS c_slot "
+    "c.out_ref AS c_out_ref, c.schedule_id AS c_schedule_id, c.tx_id AS c_tx_id, c.slot AS c_slot, "
+    "m.out_ref AS m_out_ref, m.schedule_id AS m_schedule_id, m.tx_id AS m_tx_id, m.slot AS m_slot "
     "FROM proj_locks l LEFT JOIN proj_releases r ON r.out_ref = l.out_ref "
-    "LEFT JOIN proj_reclaims c ON c.out_ref = l.out_ref WHERE l.beneficiary = ?"
+    "LEFT JOIN proj_reclaims c ON c.out_ref = l.out_ref "
+    "LEFT JOIN proj_moves m ON m.out_ref = l.out_ref WHERE l.beneficiary = ?"
 )
 """One beneficiary's locks with their release and reclaim (each out-ref exits at most once per table):
 a claimable answer for one address reads its few rows, not every exit of every schedule, and in one
 statement instead of three (the reader thread gives the interpreter lock up at each statement, and
 gets it back only after the follower's thread had its turn). Every column is named apart: PostgreSQL's
 rows are dicts by column name."""
-CHAIN_TABLES = ("proj_locks", "proj_releases", "proj_reclaims", "proj_discovered", "proj_schedule_states")
+CHAIN_TABLES = (
+    "proj_locks",
+    "proj_releases",
+    "proj_reclaims",
+    "proj_moves",
+    "proj_discovered",
+    "proj_schedule_states",
+)
 SELECT_SCHEDULE_STATES = "SELECT schedule_id, paused, slot FROM proj_schedule_states"
 SELECT_SCHEDULES = (
     "SELECT schedule_id, quorum, oracle_keys FROM proj_schedules "
@@ -231,6 +249,11 @@ STATEMENTS: dict[type, tuple[str, tuple[str, ...]]] = {
         "INSERT INTO proj_schedule_states (out_ref, schedule_id, paused, tx_id, slot, header_hash) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (out_ref) DO NOTHING",
         ("out_ref", "schedule_id", "paused", "tx_id", "slot", "header_hash"),
+    ),
+    AddMove: (
+        "INSERT INTO proj_moves (out_ref, schedule_id, new_out_ref, tx_id, slot, header_hash) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (out_ref) DO NOTHING",
+        ("out_ref", "schedule_id", "new_out_ref", "tx_id", "slot", "header_hash"),
     ),
     AddSubmission: (
         "INSERT INTO proj_submissions (tx_id, allocation_refs, validity_upper_slot, status, reason) "
@@ -338,16 +361,17 @@ class ProjectionStore:
                 locks = tuple(LockFact(r[0], r[1], r[2], r[3], int(r[4]), r[5], r[6], r[7]) for r in rows)
                 releases = tuple(ExitFact(*r[8:12]) for r in rows if r[8] is not None)
                 reclaims = tuple(ExitFact(*r[12:16]) for r in rows if r[12] is not None)
+                moves = tuple(ExitFact(*r[16:20]) for r in rows if r[16] is not None)
             else:
                 rows = self._rows(cursor, SELECT_LOCKS)
                 locks = tuple(LockFact(r[0], r[1], r[2], r[3], int(r[4]), r[5], r[6], r[7]) for r in rows)
-                releases, reclaims = (
+                releases, reclaims, moves = (
                     tuple(ExitFact(*r) for r in self._rows(cursor, SELECT_EXITS.format(table=table)))
-                    for table in ("proj_releases", "proj_reclaims")
+                    for table in ("proj_releases", "proj_reclaims", "proj_moves")
                 )
             tip = self._tip(cursor)
             paused = paused_schedules(self._rows(cursor, SELECT_SCHEDULE_STATES))
-        return Facts(schedules, signatures, locks, releases, reclaims, tip, paused)
+        return Facts(schedules, signatures, locks, releases, reclaims, tip, paused=paused, moves=moves)
 
     def paused_schedules(self) -> frozenset[str]:
         """The schedules whose guardians have paused their releases (issue 15)."""

@@ -92,6 +92,11 @@ class TxPlan:
     auxiliary_data: AuxiliaryData | None = None
     unconfirmed: dict[TransactionInput, TransactionOutput] = field(default_factory=dict)
     """Outputs of earlier transactions of the same chain that are not on chain yet."""
+    wallet_inputs: list[UTxO] | None = None
+    """The wallet inputs, chosen by the builder instead of `select_inputs` (a move's output positions
+    depend on where its inputs sort, so they must be known before the outputs are laid out)."""
+    spend_redeemers: dict[TransactionInput, PlutusData] = field(default_factory=dict)
+    """A script input's own spend redeemer (a move's `Move(index)`), instead of `spend_redeemer`."""
 
 
 @dataclass
@@ -279,10 +284,15 @@ def _redeemers(
     script_inputs = {u.input for u in plan.script_inputs}
     placeholder = ExecutionUnits(0, 0)
     redeemers: list[Redeemer] = []
-    if plan.spend_redeemer is not None:
+    if plan.spend_redeemer is not None or plan.spend_redeemers:
         for index, tx_in in enumerate(inputs):
             if tx_in in script_inputs:
-                r = Redeemer(plan.spend_redeemer, placeholder)
+                data = plan.spend_redeemers.get(tx_in, plan.spend_redeemer)
+                if data is None:
+                    raise TxBuildError(
+                        f"script input {input_text(tx_in)} of this {plan.kind} has no redeemer"
+                    )
+                r = Redeemer(data, placeholder)
                 r.tag, r.index = RedeemerTag.SPEND, index
                 redeemers.append(r)
     if plan.mint is not None:
@@ -368,8 +378,12 @@ async def assemble(chain: OgmiosChain, plan: TxPlan) -> BuiltTx:
     for (policy, name), quantity in asset_delta(needed).items():
         if quantity > 0:
             needed_assets = needed_assets + Value(0, MultiAsset.from_primitive({policy: {name: quantity}}))
-    runs_scripts = plan.spend_redeemer is not None or bool(plan.mint_redeemers)
-    wallet_inputs = select_inputs(plan, needed_assets, FEE_RESERVE)
+    runs_scripts = plan.spend_redeemer is not None or bool(plan.spend_redeemers or plan.mint_redeemers)
+    wallet_inputs = (
+        list(plan.wallet_inputs)
+        if plan.wallet_inputs is not None
+        else select_inputs(plan, needed_assets, FEE_RESERVE)
+    )
     collateral = pick_collateral(plan, params, FEE_RESERVE) if runs_scripts else None
     all_inputs = sorted(
         [*plan.script_inputs, *wallet_inputs], key=lambda u: (u.input.transaction_id.payload, u.input.index)

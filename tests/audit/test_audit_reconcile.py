@@ -223,3 +223,38 @@ def test_the_log_comparison_covers_the_schedules_the_log_knows_unless_told() -> 
     no_discovery = chain_facts(e for e in sound() if not isinstance(e, SpendWitness | ScheduleDiscovered))
     lost = compare(chain, no_discovery, start_slot=-1)  # known by its locks: its discovery is missed
     assert [(d.kind, d.subject) for d in lost.differences] == [("only_on_chain", SID)]
+
+
+def test_a_moved_allocation_reconciles_under_its_new_beneficiary() -> None:
+    """Issue 15: the old life ends `moved`, the new out-ref is the same allocation moved in (not a lock
+    the definition lacks), and its release pays the new beneficiary."""
+    from milestoned.eventlog.events import AllocationReassigned
+
+    move_tx, new_owner = "d4" * 32, "addr_test1vq-new-owner"
+    target = next(lock for lock in locks() if lock.milestone_id == M1)
+    new_ref = f"{move_tx}#0"
+    relocked = dataclasses.replace(
+        target, point=point(15), tx_id=move_tx, out_ref=new_ref, beneficiary=new_owner
+    )
+    moved = AllocationReassigned(
+        point(15), move_tx, SID, target.out_ref, new_ref, target.beneficiary, new_owner
+    )
+    spent = [lock for lock in locks() if lock.milestone_id == M1 and lock != target] + [relocked]
+    paid: dict[str, int] = {}
+    for lock in spent:
+        paid[lock.beneficiary] = paid.get(lock.beneficiary, 0) + lock.amount
+    witness = SpendWitness(
+        point(20), RELEASE_TX, SID, 1, (Attested(M1, (signature(1), signature(2))),),
+        tuple(Payout(who, amount, 2_000_000) for who, amount in paid.items()), (),
+    )  # fmt: skip
+    released = [AllocationReleased(point(20), RELEASE_TX, SID, lock.out_ref) for lock in spent]
+    report = reconcile([discovered(), *locks(), moved, relocked, *released, witness], derive_schedule_id)
+    [schedule] = report.schedules
+    assert report.ok and schedule.flags == ()
+    lines = {b.beneficiary: b for b in schedule.balances}
+    assert (lines[new_owner].moved_in, lines[new_owner].released, lines[new_owner].paid) == (
+        target.amount,
+    ) * 3
+    assert lines[target.beneficiary].moved_out == target.amount
+    assert {life.out_ref: life.state for life in schedule.allocations}[target.out_ref] == "moved"
+    assert schedule.total.allocated == DEFINITION.total_amount

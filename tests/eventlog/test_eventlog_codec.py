@@ -13,6 +13,7 @@ from milestoned.eventlog.cursor import live_points_newest_first, spread_points
 from milestoned.eventlog.events import (
     EVENT_TYPES,
     AllocationLocked,
+    AllocationReassigned,
     AllocationReclaimed,
     AllocationReleased,
     ChainCursorCheckpointed,
@@ -52,6 +53,7 @@ ONE_OF_EACH: list[Event] = [
     AllocationLocked(P, "aa" * 32, "bb" * 28, "aa" * 32 + "#0", "addr1q", 2**64 - 1, "01", 1_700_000_000_000),
     AllocationReleased(P, "cc" * 32, "bb" * 28, "aa" * 32 + "#0"),
     AllocationReclaimed(P, "dd" * 32, "bb" * 28, "aa" * 32 + "#0"),
+    AllocationReassigned(P, "ee" * 32, "bb" * 28, "aa" * 32 + "#0", "ee" * 32 + "#0", "addr1q", "addr1v"),
     RolledBack(ChainPoint.origin()),
     ChainCursorCheckpointed(P),
     RegistrationPartSeen(
@@ -175,6 +177,16 @@ def test_hash_links_cover_position_content_and_predecessor() -> None:
             "28 bytes",
         ),
         (lambda: ReleaseSubmitted("aa" * 32, (), 5), "non-empty tuple"),
+        (
+            lambda: AllocationReassigned(P, "ee" * 32, "bb" * 28, "aa" * 32 + "#0", "ee" * 32, "a", "b"),
+            "new_out_ref must be an output reference",
+        ),
+        (
+            lambda: AllocationReassigned(
+                P, "ee" * 32, "bb" * 28, "aa" * 32 + "#0", "ee" * 32 + "#1", "a", ""
+            ),
+            "new_beneficiary must be",
+        ),
     ],
 )
 def test_events_refuse_impossible_fields_with_a_clear_message(

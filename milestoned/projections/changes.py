@@ -25,6 +25,7 @@ from milestoned.eventlog.events import (
     Event,
     HeadAnchored,
     LeaderElected,
+    MilestoneCancelled,
     OracleSignatureCommitted,
     OracleSignatureSeen,
     RegistrationPartSeen,
@@ -104,6 +105,18 @@ class AddReclaim:
 
 
 @dataclass(frozen=True, slots=True)
+class AddCancellation:
+    """A milestone's cancellation seen on chain (one per milestone and transaction that carried it)."""
+
+    schedule_id: str
+    milestone_id: str
+    tx_id: str
+    oracle_indices: str  # canonical JSON list of ints
+    slot: int
+    header_hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class AddSubmission:
     tx_id: str
     allocation_refs: str  # canonical JSON list
@@ -140,6 +153,7 @@ RowChange = (
     | AddLock
     | AddRelease
     | AddReclaim
+    | AddCancellation
     | AddSubmission
     | SetSubmissionStatus
     | UndoAbove
@@ -201,10 +215,22 @@ def changes_for(event: Event, slots: SlotConfig) -> tuple[RowChange, ...]:
                 ),
                 move_tip(event.point, slots),
             )
-        case AllocationReclaimed():
+        case AllocationReclaimed():  # and AllocationCancelled: its milestone's cancellation marks it
             return (
                 AddReclaim(
                     event.out_ref, event.schedule_id, event.tx_id, event.point.slot, event.point.header_hash
+                ),
+                move_tip(event.point, slots),
+            )
+        case MilestoneCancelled():
+            return (
+                AddCancellation(
+                    schedule_id=event.schedule_id,
+                    milestone_id=event.milestone_id,
+                    tx_id=event.tx_id,
+                    oracle_indices=canonical_json(list(event.oracle_indices)).decode(),
+                    slot=event.point.slot,
+                    header_hash=event.point.header_hash,
                 ),
                 move_tip(event.point, slots),
             )

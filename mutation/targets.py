@@ -224,6 +224,7 @@ CONTRACT_IGNORE = "tests/contracts/test_contract_blueprint.py"
 CONTRACTS: tuple[Target, ...] = (
     Target("milestoned/contracts/onchain/allocation_validator.py", CONTRACT_TESTS, weak_fields=True),
     Target("milestoned/contracts/onchain/schedule_policy.py", CONTRACT_TESTS, weak_fields=True),
+    Target("milestoned/contracts/onchain/schedule_state.py", CONTRACT_TESTS, weak_fields=True),
 )
 
 TARGETS: dict[str, tuple[Target, ...]] = {"core": CORE, "contracts": CONTRACTS}

@@ -71,6 +71,11 @@ class Schedules:
     def other(self) -> sc.Schedule:
         return self.variant("s2")
 
+    @property
+    def guarded(self) -> sc.Schedule:
+        """A schedule with guardians (issue 15): 3 of them, 2 must sign."""
+        return self.variant("g1", guardian_count=3, guardian_threshold=2)
+
     def foreign(self, quantity: int = 1) -> Any:
         return sc.tokens(self.foreign_policy_id, FOREIGN_NAME, quantity)
 
@@ -202,17 +207,18 @@ def beneficiary_address(
 
 # --- the catalogue ------------------------------------------------------------------------------------------
 
-Failing = Literal["main", "other", "spend"]
+Failing = Literal["main", "other", "spend", "last spend"]
 
 
 @dataclass(frozen=True)
 class Attack:
     """One change (`change`) to an accepted transaction (`builder(schedules, **base)`), refused by the
     rule whose trace message is `reason`, in the redeemer `failing` names: the policy of `main` or
-    `other`, or the spend of the first allocation input. `also` lists further (redeemer, reason) pairs
-    when one change necessarily breaks two rules. `ledger` is how a node refuses it: 3136 (submitted as
-    valid, a script fails), or the code of the ledger rule that catches it before any script runs; None
-    when no ledger can hold what the attack spends (then it has no ledger twin)."""
+    `other`, or the spend of the first (or last) input at one of our validators. `also` lists further
+    (redeemer, reason) pairs when one change necessarily breaks two rules. `ledger` is how a node
+    refuses it: 3136 (submitted as valid, a script fails), or the code of the ledger rule that catches
+    it before any script runs; None when no ledger can hold what the attack spends (then it has no
+    ledger twin)."""
 
     name: str
     builder: Callable[..., sc.Built]
@@ -252,13 +258,19 @@ def _same(a: Any, b: Any) -> bool:
 
 def _redeemer(schedules: Schedules, built: sc.Built, failing: Failing) -> tuple[RedeemerTag, int]:
     body = built.tx.transaction_body
-    if failing == "spend":
-        validator = {s.scripts.validator_hash for s in built.spec.schedules}
-        for index, tx_in in enumerate(body.inputs):
-            payment = built.utxos[tx_in].address.payment_part
-            if isinstance(payment, ScriptHash) and payment.payload in validator:
-                return RedeemerTag.SPEND, index
-        raise ValueError("the transaction spends nothing at the validator")
+    if failing in ("spend", "last spend"):
+        validators = {s.scripts.validator_hash for s in built.spec.schedules} | {
+            s.scripts.state_validator_hash for s in built.spec.schedules
+        }
+        spends = [
+            index
+            for index, tx_in in enumerate(body.inputs)
+            if isinstance(payment := built.utxos[tx_in].address.payment_part, ScriptHash)
+            and payment.payload in validators
+        ]
+        if not spends:
+            raise ValueError("the transaction spends nothing at our validators")
+        return RedeemerTag.SPEND, spends[0] if failing == "spend" else spends[-1]
     if len(built.spec.mint) == 1:  # the one policy that runs (`main`, or the variant the attack swapped in)
         return RedeemerTag.MINT, 0
     schedule = schedules.main if failing == "main" else schedules.other

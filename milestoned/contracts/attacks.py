@@ -40,6 +40,7 @@ from milestoned.contracts.attack_builders import (
     release,
     release_two,
 )
+from milestoned.contracts.governance_attacks import GOVERNANCE
 from milestoned.domain import onchain_types as ot
 from milestoned.domain.attestation import attestation_message
 
@@ -538,6 +539,7 @@ ATTACKS: tuple[Attack, ...] = (
         _change_beneficiary(pointer=(0, 0, -1)),
         "beneficiary pointer out of range",
     ),
+    *GOVERNANCE,  # issue 15: cancel, guardians' pause, move (governance_attacks)
 )
 
 

@@ -17,7 +17,7 @@ submit the same transaction over real UTxOs.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +51,7 @@ from milestoned.contracts.evaluation import MAX_TX_CPU, MAX_TX_MEM, RedeemerEval
 from milestoned.contracts.loader import ScheduleScripts, schedule_scripts
 from milestoned.contracts.script_context import SlotConfig, slot_to_posix_ms
 from milestoned.domain import onchain_types as ot
-from milestoned.domain.attestation import sign_attestation
+from milestoned.domain.attestation import Statement, sign_attestation
 from milestoned.domain.parameters import ScheduleParameters
 
 SLOT_CONFIG = SlotConfig(zero_time_ms=1_700_000_000_000, zero_slot=0, slot_length_ms=1000)
@@ -110,7 +110,8 @@ class Allocation:
 
 @dataclass
 class Schedule:
-    """A schedule with its keys: admin, `oracle_count` oracles, a quorum and a reclaim deadline.
+    """A schedule with its keys: admin, `oracle_count` oracles, a quorum and a reclaim deadline, and
+    `guardian_count` guardians of whom `guardian_threshold` may pause its releases (none by default).
 
     `oracle_keys_of` names, for each oracle index, which oracle key it holds (by default its own:
     0, 1, 2...), so a schedule can list one key twice. `token_policy_id` is the distributed token's
@@ -122,6 +123,8 @@ class Schedule:
     reclaim_deadline_ms: int = SLOT_CONFIG.zero_time_ms + 10_000_000_000
     token_policy_id: bytes = TOKEN_POLICY_ID
     oracle_keys_of: tuple[int, ...] | None = None
+    guardian_count: int = 0
+    guardian_threshold: int = 0
     admin: PaymentSigningKey = field(init=False)
     scripts: ScheduleScripts = field(init=False)
 
@@ -138,9 +141,14 @@ class Schedule:
             ),
             quorum=self.quorum,
             reclaim_deadline_ms=self.reclaim_deadline_ms,
+            guardian_keys=tuple(key_hash(self.guardian(i)).payload for i in range(self.guardian_count)),
+            guardian_threshold=self.guardian_threshold,
             nonce=self.label.encode(),
         )
         self.scripts = schedule_scripts(parameters)
+
+    def guardian(self, index: int) -> PaymentSigningKey:
+        return signing_key(f"guardian/{self.label}/{index}")
 
     def oracle_seed(self, index: int) -> bytes:
         keys = self.oracle_keys_of or ()
@@ -194,9 +202,11 @@ class Schedule:
         signed_schedule: bytes | None = None,
         signed_milestone: bytes | None = None,
         signers: Sequence[int] | None = None,
+        statement: Statement = Statement.ATTEST,
     ) -> ot.MilestoneAttestation:
         """Signatures of the oracles at `oracle_indices` (each made by `signers[i]`'s key, by default
-        the oracle's own) over (`signed_schedule`, `signed_milestone`), defaulting to this milestone."""
+        the oracle's own) of `statement` on (`signed_schedule`, `signed_milestone`), defaulting to this
+        milestone: an attestation, or a cancellation with `Statement.CANCEL`."""
         signed_by = list(signers) if signers is not None else list(oracle_indices)
         return ot.MilestoneAttestation(
             milestone_id,
@@ -207,6 +217,7 @@ class Schedule:
                         self.oracle_seed(signer),
                         self.schedule_id if signed_schedule is None else signed_schedule,
                         milestone_id if signed_milestone is None else signed_milestone,
+                        statement,
                     ).signature,
                 )
                 for index, signer in zip(oracle_indices, signed_by, strict=True)
@@ -258,6 +269,9 @@ class TxSpec:
     signers: Sequence[PaymentSigningKey]
     validity_start_ms: int | None
     ttl_ms: int | None
+    reference_inputs: Mapping[TransactionInput, TransactionOutput] = field(default_factory=dict)
+    spend_redeemer: Callable[[int, TransactionInput], Any] | None = None
+    mint_names: Mapping[bytes, bytes] = field(default_factory=dict)
 
 
 @dataclass
@@ -302,8 +316,16 @@ def assemble(
     validity_start_ms: int | None = None,
     ttl_ms: int | None = None,
     extra_scripts: Sequence[PlutusV3Script] = (),
+    reference_inputs: Mapping[TransactionInput, TransactionOutput] | None = None,
+    spend_redeemer: Callable[[int, TransactionInput], Any] | None = None,
+    mint_names: Mapping[bytes, bytes] | None = None,
 ) -> Built:
-    """Add a fee input, collateral, reference scripts, redeemers, script data hash and key witnesses."""
+    """Add a fee input, collateral, reference scripts, redeemers, script data hash and key witnesses.
+
+    Issue 15's transactions add: `reference_inputs` (a schedule's state UTxO), `spend_redeemer` (the
+    redeemer of each spent script input, given its position among the sorted inputs: a move's index, a
+    state change; `SpendAllocation` when it gives None) and `mint_names` (the asset name minted under a
+    policy: the state token)."""
     fee_key = signing_key("fee-payer")
     fee_address = Address(key_hash(fee_key), network=NETWORK)
     fee_in = tx_input("fee")
@@ -311,20 +333,23 @@ def assemble(
     utxos = dict(spent)
     utxos[fee_in] = TransactionOutput(fee_address, Value(100_000_000))
     utxos[collateral_in] = TransactionOutput(fee_address, Value(10_000_000))
-    references = reference_utxos(schedules)
+    references = {**reference_utxos(schedules), **(reference_inputs or {})}
     utxos.update(references)
     inputs = sorted([*spent, fee_in], key=lambda i: (i.transaction_id.payload, i.index))
-    validator_hashes = {s.scripts.validator_hash for s in schedules}
+    script_hashes = {s.scripts.validator_hash for s in schedules} | {
+        s.scripts.state_validator_hash for s in schedules
+    }
     redeemers: list[Redeemer] = []
     for index, i in enumerate(inputs):
         payment = utxos[i].address.payment_part
-        if isinstance(payment, ScriptHash) and payment.payload in validator_hashes:
-            r = Redeemer(ot.SpendAllocation(), DECLARED_UNITS)
+        if isinstance(payment, ScriptHash) and payment.payload in script_hashes:
+            chosen = spend_redeemer(index, i) if spend_redeemer is not None else None
+            r = Redeemer(ot.SpendAllocation() if chosen is None else chosen, DECLARED_UNITS)
             r.tag, r.index = RedeemerTag.SPEND, index
             redeemers.append(r)
     minted = MultiAsset()
     for index, policy in enumerate(sorted(mint)):
-        minted += tokens(policy, ot.AUTH_TOKEN_NAME, mint[policy])
+        minted += tokens(policy, (mint_names or {}).get(policy, ot.AUTH_TOKEN_NAME), mint[policy])
         r = Redeemer(mint_redeemers[policy], DECLARED_UNITS)
         r.tag, r.index = RedeemerTag.MINT, index
         redeemers.append(r)
@@ -350,7 +375,19 @@ def assemble(
     witness.vkey_witnesses = [
         VerificationKeyWitness(PaymentVerificationKey.from_signing_key(k), k.sign(tx_hash)) for k in keys
     ]
-    spec = TxSpec(spent, outputs, mint, mint_redeemers, schedules, signers, validity_start_ms, ttl_ms)
+    spec = TxSpec(
+        spent,
+        outputs,
+        mint,
+        mint_redeemers,
+        schedules,
+        signers,
+        validity_start_ms,
+        ttl_ms,
+        dict(reference_inputs or {}),
+        spend_redeemer,
+        dict(mint_names or {}),
+    )
     return Built(Transaction(body, witness), utxos, spec)
 
 
@@ -440,6 +477,7 @@ def release_tx(
     validity_start_ms: int | None,
     extra_schedules: Sequence[tuple[Schedule, ot.Release, int]] = (),
     burn: int | None = None,
+    reference_inputs: Mapping[TransactionInput, TransactionOutput] | None = None,
 ) -> Built:
     """Release the allocations `spent` (burning their auth tokens) with the given payouts.
 
@@ -464,6 +502,7 @@ def release_tx(
         signers=[],
         validity_start_ms=validity_start_ms,
         ttl_ms=None if validity_start_ms is None else validity_start_ms + 3_600_000,
+        reference_inputs=reference_inputs,
     )
 
 

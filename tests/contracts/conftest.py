@@ -133,5 +133,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for twins in (t for t in _TWINS if t.compared):
         terminalreporter.write_line(
             f"uplc runs compared with the scripts built without our UPLC passes: "
-            f"{twins.compared['policy']} of the policy, {twins.compared['validator']} of the validator"
+            f"{twins.compared['policy']} of the policy, {twins.compared['validator']} of the validator, "
+            f"{twins.compared['state']} of the state validator"
         )

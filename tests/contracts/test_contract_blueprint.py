@@ -35,18 +35,31 @@ def test_committed_blueprint_is_a_fresh_build() -> None:
 def test_blueprint_is_cip57_plutus_v3() -> None:
     document = json.loads(loader.BLUEPRINT_PATH.read_text())
     assert document["preamble"]["plutusVersion"] == "v3"
-    validator, policy = document["validators"]
+    validator, policy, state = document["validators"]
     assert validator["title"] == "allocation_validator.spend"
     assert policy["title"] == "schedule_policy.mint"
-    for entry in (validator, policy):
+    assert state["title"] == "schedule_state.spend"
+    for entry in (validator, policy, state):
         code = PlutusV3Script(bytes.fromhex(entry["compiledCode"]))
         assert plutus_script_hash(code).payload.hex() == entry["hash"]
     fields = [f["title"] for f in validator["datum"]["schema"]["fields"]]
     assert fields == [f.name for f in dataclasses.fields(ot.AllocationDatum)]
     redeemers = policy["redeemer"]["schema"]["anyOf"]
-    assert [(r["title"], r["index"]) for r in redeemers] == [("Register", 0), ("Release", 1), ("Reclaim", 2)]
+    assert [(r["title"], r["index"]) for r in redeemers] == [
+        ("Register", 0),
+        ("Release", 1),
+        ("Reclaim", 2),
+        ("Cancel", 3),
+        ("InitState", 4),
+    ]
+    spends = validator["redeemer"]["schema"]["anyOf"]
+    assert [(r["title"], r["index"]) for r in spends] == [("SpendAllocation", 0), ("Move", 1)]
+    state_fields = [f["title"] for f in state["datum"]["schema"]["fields"]]
+    assert state_fields == [f.name for f in dataclasses.fields(ot.ScheduleState)]
     names = [p["title"] for p in policy["parameters"]]
-    assert names == [f.name for f in dataclasses.fields(ScheduleParameters)] + ["validator_hash"]
+    # the schedule's rules, then the scripts' hashes and guardians in the compiled code's order
+    rules = [f.name for f in dataclasses.fields(ScheduleParameters) if not f.name.startswith("guardian_")]
+    assert names == [*rules, "validator_hash", "guardians", "state_validator_hash"]
 
 
 def test_schedule_id_is_the_applied_policy_hash_and_is_reproducible() -> None:

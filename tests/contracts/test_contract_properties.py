@@ -155,10 +155,13 @@ def test_batch_release_is_accepted(schedule: sc.Schedule, evaluate: Evaluate, co
     assert sum(e.cpu for e in evaluations) <= 10_000_000_000
 
 
-# Issue 18.5 brought a batch release of 40 to 119,800 memory units per allocation (docs/onchain.md). The
-# bound holds it there: a change that leaves every verdict right but does more work per allocation (reads
-# a value the long way, as reading ADA's one-entry map from its other end does) fails here.
-RELEASE_MEM_PER_ALLOCATION = 121_000
+# Issue 18.5 brought a batch release of 40 to 119,800 memory units per allocation (docs/onchain.md);
+# issue 15's rules cost 3,589 more (the allocation validator's move branch, bound on every spend: about
+# 2,800; the policy's new redeemers and parameters: 23,760 once per transaction): 123,389. The bound
+# holds it there with the same margin as before: a change that leaves every verdict right but does more
+# work per allocation (reads a value the long way, as reading ADA's one-entry map from its other end
+# does) fails here.
+RELEASE_MEM_PER_ALLOCATION = 124_500
 
 
 def test_batch_release_memory_per_allocation(schedule: sc.Schedule, evaluate: Evaluate) -> None:

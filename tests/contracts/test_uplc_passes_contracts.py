@@ -41,8 +41,8 @@ def test_each_run_of_both_scripts_is_compared_with_the_unoptimised_scripts(twins
 def test_a_reference_with_another_message_is_caught(twins: Twins, monkeypatch: pytest.MonkeyPatch) -> None:
     """The check's power: against a reference without traces, the same refusal (same verdict, no
     message) fails the evaluation with `PassesChangedOutcome`, and an acceptance still passes."""
-    validator, template = twins.reference()
-    silent = Twins(twins.original, lambda: (silenced(validator), silenced(template)))
+    validator, template, state = twins.reference()
+    silent = Twins(twins.original, lambda: (silenced(validator), silenced(template), silenced(state)))
     monkeypatch.setattr(evaluation, "run_script", silent.run_script)
     good, bad = attacks.by_name()["release before vesting"].transactions(attacks.Schedules())
     assert all(e.ok for e in good.evaluate())

@@ -1,0 +1,293 @@
+"""The attacks on issue 15's rules (cancel, guardians' pause, move), each ONE change to an accepted
+transaction, refused by its own rule: part of the one catalogue (`attacks.ATTACKS`), so the contract
+tests, the devnet twins and the mutation run read them with the others.
+"""
+
+from __future__ import annotations
+
+from pycardano import Value
+
+from milestoned.contracts import scenarios as sc
+from milestoned.contracts.attack_builders import B1, B2, KEY_28, Attack, alloc, release
+from milestoned.contracts.governance_builders import (
+    beneficiary_key,
+    cancel,
+    cancellation,
+    guarded_release,
+    init_state,
+    move,
+    set_paused,
+    state_output,
+    state_utxo,
+)
+from milestoned.domain import onchain_types as ot
+
+INTRUDER = sc.signing_key("intruder")
+SCRIPT_BENEFICIARY = ot.PlutusAddress(ot.ScriptCredential(KEY_28), ot.NoStakingCredential())
+BENEFICIARY_ONLY = "a move changes the beneficiary only"
+STATE_STAYS = "the state token must stay at the schedule state"
+STATE_MISSING = "schedule state reference input missing"
+
+CANCEL = (
+    Attack(
+        "cancellation signed for another milestone",
+        cancel,
+        lambda s: {"cancellations": None},
+        lambda s: ("cancellations", [cancellation(s.main, signed_milestone=b"m2")]),
+        "bad signature",
+    ),
+    Attack(
+        "cancellation signed for another schedule",
+        cancel,
+        lambda s: {"cancellations": None},
+        lambda s: ("cancellations", [cancellation(s.main, signed_schedule=s.other.schedule_id)]),
+        "bad signature",
+    ),
+    Attack(
+        "attestation presented as a cancellation",
+        cancel,
+        lambda s: {"cancellations": None},
+        lambda s: ("cancellations", [s.main.attestation(b"m1", [0, 1])]),
+        "bad signature",
+    ),
+    Attack(
+        "cancellation presented as an attestation",
+        release,
+        lambda s: {"attestations": None},
+        lambda s: ("attestations", [cancellation(s.main)]),
+        "bad signature",
+    ),
+    Attack(
+        "cancellation short of quorum",
+        cancel,
+        lambda s: {"cancellations": None},
+        lambda s: ("cancellations", [cancellation(s.main, oracles=[0])]),
+        "quorum not reached",
+    ),
+    Attack(
+        "cancellation without the admin",
+        cancel,
+        lambda s: {"signers": None},
+        lambda s: ("signers", [INTRUDER]),
+        "admin signature missing",
+    ),
+    Attack(
+        "cancel taking an allocation of a milestone not cancelled",
+        cancel,
+        lambda s: {"allocations": (alloc(),)},
+        lambda s: ("allocations", (alloc(), alloc(B2, 200, b"m2"))),
+        "milestone not cancelled",
+    ),
+)
+
+PAUSE = (
+    Attack(
+        "release while paused",
+        guarded_release,
+        lambda s: {"state": state_utxo(s.guarded)},
+        lambda s: ("state", state_utxo(s.guarded, paused=1)),
+        "schedule paused",
+    ),
+    Attack(
+        "release reading a forged state UTxO",
+        guarded_release,
+        lambda s: {"state": state_utxo(s.guarded)},
+        lambda s: ("state", state_utxo(s.guarded, state_tokens=0)),
+        STATE_MISSING,
+    ),
+    Attack(
+        "release omitting the state reference input",
+        guarded_release,
+        lambda s: {"state": state_utxo(s.guarded)},
+        lambda s: ("state", {}),
+        STATE_MISSING,
+    ),
+    Attack(
+        "pause without the guardians' threshold",
+        set_paused,
+        lambda s: {"signers": None},
+        lambda s: ("signers", [s.guarded.guardian(0)]),
+        "guardian threshold not reached",
+        failing="spend",
+    ),
+    Attack(
+        "pause signed by outsiders",
+        set_paused,
+        lambda s: {"signers": None},
+        lambda s: ("signers", [INTRUDER, s.guarded.admin]),
+        "guardian threshold not reached",
+        failing="spend",
+    ),
+    Attack(
+        "state token taken to a wallet",
+        set_paused,
+        lambda s: {"output": "default"},
+        lambda s: ("output", state_output(s.guarded, paused=1, address=sc.wallet_address("thief"))),
+        STATE_STAYS,
+        failing="spend",
+    ),
+    Attack(
+        "state token left out of the state output",
+        set_paused,
+        lambda s: {"output": "default"},
+        lambda s: ("output", state_output(s.guarded, paused=1, state_tokens=0)),
+        STATE_STAYS,
+        failing="spend",
+    ),
+    Attack(
+        "guardians replaced while pausing",
+        set_paused,
+        lambda s: {"output": "default"},
+        lambda s: (
+            "output",
+            state_output(s.guarded, datum=ot.ScheduleState(s.guarded.schedule_id, [KEY_28], 1, 1)),
+        ),
+        "a state change sets paused only",
+        failing="spend",
+    ),
+    Attack(
+        "state output saying otherwise than the redeemer",
+        set_paused,
+        lambda s: {"output": "default"},
+        lambda s: ("output", state_output(s.guarded, paused=0)),
+        "a state change sets paused only",
+        failing="spend",
+    ),
+    Attack(
+        "paused set to 2",
+        set_paused,
+        lambda s: {"paused": 1},
+        lambda s: ("paused", 2),
+        "paused must be 0 or 1",
+        failing="spend",
+    ),
+    Attack(
+        "state created without the guardians' threshold",
+        init_state,
+        lambda s: {"signers": None},
+        lambda s: ("signers", [s.guarded.admin, s.guarded.guardian(2)]),
+        "guardian threshold not reached",
+    ),
+    Attack(
+        "state created without the admin",
+        init_state,
+        lambda s: {"signers": None},
+        lambda s: ("signers", [s.guarded.guardian(0), s.guarded.guardian(1)]),
+        "admin signature missing",
+    ),
+    Attack(
+        "two state tokens minted",
+        init_state,
+        lambda s: {"minted": 1},
+        lambda s: ("minted", 2),
+        "mint exactly one state token",
+    ),
+    Attack(
+        "state token sent to a wallet at creation",
+        init_state,
+        lambda s: {"output": "default"},
+        lambda s: ("output", state_output(s.guarded, address=sc.wallet_address("thief"))),
+        "state token not at the state validator",
+    ),
+    Attack(
+        "state created already paused",
+        init_state,
+        lambda s: {"output": "default"},
+        lambda s: ("output", state_output(s.guarded, paused=1)),
+        "wrong initial schedule state",
+    ),
+    Attack(
+        "state created for a schedule without guardians",
+        init_state,
+        lambda s: {"schedule": None},
+        lambda s: ("schedule", s.main),
+        "schedule has no guardians",
+    ),
+)
+
+MOVE = (
+    Attack(
+        "move without the beneficiary's signature",
+        move,
+        lambda s: {"signers": None},
+        lambda s: ("signers", [INTRUDER]),
+        "beneficiary signature missing",
+        failing="spend",
+    ),
+    Attack(
+        "move changing the amount",
+        move,
+        lambda s: {"datum": None},
+        lambda s: ("datum", {"amount": 5_000}),
+        BENEFICIARY_ONLY,
+        failing="spend",
+    ),
+    Attack(
+        "move changing the milestone",
+        move,
+        lambda s: {"datum": None},
+        lambda s: ("datum", {"milestone_id": b"m2"}),
+        BENEFICIARY_ONLY,
+        failing="spend",
+    ),
+    Attack(
+        "move changing the vesting time",
+        move,
+        lambda s: {"datum": None},
+        lambda s: ("datum", {"vesting_time": 0}),
+        BENEFICIARY_ONLY,
+        failing="spend",
+    ),
+    Attack(
+        "move changing the schedule",
+        move,
+        lambda s: {"datum": None},
+        lambda s: ("datum", {"schedule_id": s.other.schedule_id}),
+        BENEFICIARY_ONLY,
+        failing="spend",
+    ),
+    Attack(
+        "move taking the auth token elsewhere",
+        move,
+        lambda s: {"value": None},
+        lambda s: ("value", Value(2_000_000, sc.tokens(s.main.token_policy_id, sc.TOKEN_NAME, 500))),
+        "moved allocation must hold the same value",
+        failing="spend",
+    ),
+    Attack(
+        "move to a wallet instead of the validator",
+        move,
+        lambda s: {"address": None},
+        lambda s: ("address", sc.wallet_address("thief")),
+        "moved allocation must stay at the same address",
+        failing="spend",
+    ),
+    Attack(
+        "two moves into one output",
+        move,
+        lambda s: {"allocations": (alloc(B1, 500), alloc(B1, 300, b"m2")), "index": "own"},
+        lambda s: ("index", "first"),
+        "move index does not name this allocation",
+        failing="last spend",
+    ),
+    Attack(
+        "move of a script beneficiary's allocation",
+        move,
+        lambda s: {"allocations": (alloc(B1, 500),), "signers": [beneficiary_key(B1)]},
+        lambda s: ("allocations", (alloc(SCRIPT_BENEFICIARY, 500),)),
+        "beneficiary is a script: a move needs a key's signature",
+        failing="spend",
+    ),
+    Attack(
+        "move to an address no wallet can spend from",
+        move,
+        lambda s: {"to": B2},
+        lambda s: ("to", ot.PlutusAddress(ot.PubKeyCredential(KEY_28[:27]), ot.NoStakingCredential())),
+        "beneficiary payment credential is not 28 bytes",
+        failing="spend",
+    ),
+)
+
+GOVERNANCE = (*CANCEL, *PAUSE, *MOVE)
+
+__all__ = ["CANCEL", "GOVERNANCE", "MOVE", "PAUSE"]

@@ -443,7 +443,8 @@ class DaemonService:
                 if problem is None and attestation.statement is not Statement.ATTEST:
                     problem = (
                         f"is a cancellation of milestone {label!r} (attest sign --cancel), not an "
-                        "attestation: it never counts toward a release; commit only attestation files"
+                        "attestation: it never counts toward a release; commit only attestation files (a "
+                        "quorum's cancellations go to `milestonectl milestone cancel`)"
                     )
                 if problem is None and not verify_attestation(
                     attestation.signature, attestation.schedule_id, attestation.milestone_id

@@ -17,6 +17,7 @@ from milestoned.eventlog.store import EventLog
 from milestoned.eventlog.testing import TEST_SLOTS, StoreHarness, make_schedule
 from milestoned.projections.projector import Projector
 from milestoned.projections.store import ProjectionStore
+from milestoned.web.viewmodels import reasons
 
 SCHEDULE = make_schedule(0)
 SID = SCHEDULE.schedule_id
@@ -70,6 +71,11 @@ def test_cancelled_allocations_show_milestone_cancelled_until_a_rollback_undoes_
     assert states["01"].cancelled_in == (CANCEL_TX,) and states["01"].allocations_reclaimed == 1
     assert not states["02"].cancelled
     assert [a.status for a in projections.claimable(ALICE)][:2] == ["milestone_cancelled"] * 2
+    assert [reasons(a, in_flight=False) for a in projections.claimable()][:3] == [  # the web view's words
+        ["milestone_cancelled"],
+        ["milestone_cancelled"],
+        ["already_claimed"],
+    ]
 
     log.append([RolledBack(point(20))])
     projector.catch_up()

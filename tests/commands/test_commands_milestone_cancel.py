@@ -2,23 +2,34 @@
 cancellation offline, the daemon (its operator wallet is the admin's key here) checks the files, builds,
 signs and submits the Cancel transaction before the reclaim deadline; the milestone's allocations go back
 to the admin, `claimable` says `milestone_cancelled`, and a second daemon that learns the schedule from
-the chain alone says the same. The bad requests are refused by the same daemon before anything is built.
+the chain alone says the same. The bad requests are refused by the same daemon before anything is built;
+while the operator wallet is not the admin, only the unsigned export (a Cancel redeemer, oracles 0 and
+1) is given.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from daemon_process import eventually
-from pycardano import Address, Network, PaymentSigningKey, PaymentVerificationKey
+from pycardano import (
+    Address,
+    Network,
+    PaymentSigningKey,
+    PaymentVerificationKey,
+    RedeemerTag,
+    Transaction,
+)
 from rich.console import Console
 
 from milestoned.daemon.app import running_daemon
 from milestoned.daemon.demo_wiring import TOKEN_NAME, demo_config, demo_seed, register_demo_schedule, rpc
+from milestoned.domain import onchain_types as ot
 from milestoned.domain.attestation import Statement, sign_attestation
 from milestoned.domain.attestation_file import Attestation, attestation_json
 from milestoned.shared.config import with_overrides
@@ -35,12 +46,15 @@ def _signed_file(folder: Path, oracle: str, schedule_id: str, milestone: str, st
     return path
 
 
-async def _admin_tokens(daemon: Any) -> int:
+def _admin_address() -> str:
     admin = PaymentSigningKey(demo_seed("admin"))
-    address = Address(PaymentVerificationKey.from_signing_key(admin).hash(), network=Network.TESTNET)
+    return str(Address(PaymentVerificationKey.from_signing_key(admin).hash(), network=Network.TESTNET))
+
+
+async def _admin_tokens(daemon: Any) -> int:
     chain = await daemon.service._tx_chain()
     total = 0
-    for utxo in await chain.utxos_at([address]):
+    for utxo in await chain.utxos_at([Address.from_primitive(_admin_address())]):
         for _policy, assets in utxo.output.amount.multi_asset.items():
             total += sum(q for name, q in assets.items() if name.payload == TOKEN_NAME)
     return total
@@ -62,10 +76,6 @@ async def test_a_cancelled_milestone_goes_back_to_the_admin_and_claimable_says_s
         async with running_daemon(config) as daemon:
             sock = Path(config.socket.path)
             schedule_id = await register_demo_schedule(daemon, EXAMPLES, Console(quiet=True))
-            shutil.copy(examples / "admin.skey", wallet)  # this operator's wallet is the admin's key
-            wallet.chmod(0o600)
-            daemon.service.wallet = None
-
             # the oracles sign offline, with the command they use
             files = []
             for oracle in (1, 2):
@@ -89,8 +99,25 @@ async def test_a_cancelled_milestone_goes_back_to_the_admin_and_claimable_says_s
             assert "cancellation file 2 is an attestation" in said
             said = await asyncio.to_thread(_refused, run, sock, M2, files[0], files[0])
             assert "1 valid cancellation signature(s) of distinct oracles, of the 2 required" in said
+            # the demo operator's wallet is not the admin: refused, and the unsigned path offered
+            said = await asyncio.to_thread(_refused, run, sock, M2, *files)
+            assert "operator wallet is not the schedule's admin" in said and "--unsigned-out" in said
+            unsigned = folder / "unsigned"
+            exported = await asyncio.to_thread(
+                run, "--socket", sock, "milestone", "cancel", M2, *files,
+                "--admin-address", _admin_address(), "--unsigned-out", unsigned,
+            )  # fmt: skip
+            assert exported.code == 0, exported.err
+            [envelope] = sorted(unsigned.glob("cancel-*.unsigned.json"))
+            body = Transaction.from_cbor(bytes.fromhex(json.loads(envelope.read_text())["cborHex"]))
+            [mint_redeemer] = [r for r in body.transaction_witness_set.redeemer if r.tag == RedeemerTag.MINT]
+            [read] = ot.cancellations_from_cbor(mint_redeemer.data.to_cbor())
+            assert read.milestone_id == M2.encode() and [s.oracle_index for s in read.signatures] == [0, 1]
             assert await rpc(sock, "submissions") == []
 
+            shutil.copy(examples / "admin.skey", wallet)  # now this operator's wallet is the admin's key
+            wallet.chmod(0o600)
+            daemon.service.wallet = None
             before = await _admin_tokens(daemon)
             done = await asyncio.to_thread(run, "--socket", sock, "milestone", "cancel", M2, *files)
             assert done.code == 0 and "submitted" in done.out, done.err

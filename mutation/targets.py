@@ -162,7 +162,11 @@ CORE: tuple[Target, ...] = (
     ),
     Target(
         "milestoned/txbuilder/release_checks.py",
-        ("tests/txbuilder/test_txbuilder_release_checks_mutants.py", *TXBUILDER_FAST),
+        (
+            "tests/txbuilder/test_txbuilder_release_checks_mutants.py",
+            "tests/txbuilder/test_txbuilder_release_cancelled.py",
+            *TXBUILDER_FAST,
+        ),
     ),
     Target(
         "milestoned/txbuilder/fees.py",

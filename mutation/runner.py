@@ -291,7 +291,11 @@ def _build_blueprint(slot: Slot, mutant: Mutant | None) -> None:
         )
         for name, code in committed.items()
     }
-    text = build.render(build.blueprint(scripts["allocation_validator.py"], scripts["schedule_policy.py"]))
+    text = build.render(
+        build.blueprint(
+            scripts["allocation_validator.py"], scripts["schedule_policy.py"], scripts["schedule_state.py"]
+        )
+    )
     (slot.root / BLUEPRINT).write_text(text)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pycardano import Value
 
 from milestoned.contracts import scenarios as sc
-from milestoned.contracts.attack_builders import B1, B2, KEY_28, Attack, alloc, release
+from milestoned.contracts.attack_builders import B1, B2, KEY_28, TINY_SCRIPT, Attack, alloc, release
 from milestoned.contracts.governance_builders import (
     beneficiary_key,
     cancel,
@@ -201,7 +201,21 @@ PAUSE = (
         init_state,
         lambda s: {"schedule": None},
         lambda s: ("schedule", s.main),
-        "schedule has no guardians",
+        "guardian threshold must be 1 to the number of guardians",
+    ),
+    Attack(
+        "state created with a threshold above the number of guardians",
+        init_state,
+        lambda s: {"schedule": None},
+        lambda s: ("schedule", s.variant("g-over", guardian_count=2, guardian_threshold=3)),
+        "guardian threshold must be 1 to the number of guardians",
+    ),
+    Attack(
+        "state created with a guardian listed twice",
+        init_state,
+        lambda s: {"schedule": None},
+        lambda s: ("schedule", s.variant("g-twice", guardian_keys_of=(0, 0, 1), guardian_threshold=2)),
+        "guardian key repeated",
     ),
 )
 
@@ -252,6 +266,14 @@ MOVE = (
         lambda s: {"value": None},
         lambda s: ("value", Value(2_000_000, sc.tokens(s.main.token_policy_id, sc.TOKEN_NAME, 500))),
         "moved allocation must hold the same value",
+        failing="spend",
+    ),
+    Attack(
+        "move loading a reference script on the allocation",
+        move,
+        lambda s: {"script": None},
+        lambda s: ("script", TINY_SCRIPT),
+        "moved allocation carries a reference script",
         failing="spend",
     ),
     Attack(

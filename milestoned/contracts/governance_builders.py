@@ -175,10 +175,12 @@ def move(
     value: Value | None = None,
     address: Address | None = None,
     index: str = "own",
+    script: Any = None,
 ) -> sc.Built:
     """The beneficiary moves `allocations` to `to`: each allocation's re-locked copy is the output at its
     own input's position (filler outputs to the fee payer take the other positions). Attacks change the
-    re-locked datum's fields (`datum`), its `value`, its `address`, or `index`: "own" (each its own),
+    re-locked datum's fields (`datum`), its `value`, its `address`, its reference `script`, or `index`:
+    "own" (each its own),
     "first" (every move names the first moved allocation's index)."""
     schedule = s.main
     spent = sc.allocation_utxos(schedule, allocations, label="move")
@@ -203,6 +205,7 @@ def move(
             address or locked.address,
             locked.amount if value is None else value,
             datum=ot.AllocationDatum(**fields),
+            script=script,
         )
     first = min(positions.values())
     if signers is None:  # each distinct key beneficiary's own key (a script beneficiary has none)

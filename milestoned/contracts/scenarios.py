@@ -111,7 +111,8 @@ class Allocation:
 @dataclass
 class Schedule:
     """A schedule with its keys: admin, `oracle_count` oracles, a quorum and a reclaim deadline, and
-    `guardian_count` guardians of whom `guardian_threshold` may pause its releases (none by default).
+    `guardian_count` guardians of whom `guardian_threshold` may pause its releases (none by default;
+    `guardian_keys_of` lists whose key each guardian entry is, to repeat one).
 
     `oracle_keys_of` names, for each oracle index, which oracle key it holds (by default its own:
     0, 1, 2...), so a schedule can list one key twice. `token_policy_id` is the distributed token's
@@ -125,6 +126,7 @@ class Schedule:
     oracle_keys_of: tuple[int, ...] | None = None
     guardian_count: int = 0
     guardian_threshold: int = 0
+    guardian_keys_of: tuple[int, ...] | None = None
     admin: PaymentSigningKey = field(init=False)
     scripts: ScheduleScripts = field(init=False)
 
@@ -141,7 +143,10 @@ class Schedule:
             ),
             quorum=self.quorum,
             reclaim_deadline_ms=self.reclaim_deadline_ms,
-            guardian_keys=tuple(key_hash(self.guardian(i)).payload for i in range(self.guardian_count)),
+            guardian_keys=tuple(
+                key_hash(self.guardian(i)).payload
+                for i in (self.guardian_keys_of or tuple(range(self.guardian_count)))
+            ),
             guardian_threshold=self.guardian_threshold,
             nonce=self.label.encode(),
         )

@@ -238,7 +238,7 @@ def init_state(
     assert admin_key_hash in tx.signatories, "admin signature missing"
     keys = guardians.keys
     threshold = guardians.threshold
-    assert threshold > 0 and threshold <= len(keys), "schedule has no guardians"
+    assert threshold > 0 and threshold <= len(keys), "guardian threshold must be 1 to the number of guardians"
     check_distinct_keys(keys)
     signed = 0
     for key in keys:

@@ -17,6 +17,8 @@ REFUSAL_HINTS = {
     "not_in_flight": "wait until that transaction is confirmed or expires (`milestonectl submissions`)",
     "not_registered": "register the schedule on chain first (milestonectl schedule register FILE "
     "--admin-address ADDR)",
+    "milestone_cancelled": "the admin takes a cancelled milestone's allocations back (milestonectl "
+    "milestone cancel MILESTONE FILE...); `milestonectl claimable` shows them milestone_cancelled",
     "reclaim_deadline": "after the reclaim deadline the allocations can only be reclaimed by the admin "
     "(milestonectl reclaim)",
 }

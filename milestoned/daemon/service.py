@@ -330,6 +330,9 @@ class DaemonService:
             "release": Method(self.release, True, "build, sign and submit release transactions"),
             "tx.submit": Method(self.tx_submit, True, "submit transactions signed elsewhere"),
             "reclaim": Method(self.reclaim, True, "after the deadline: reclaim (or export it unsigned)"),
+            "milestone.cancel": Method(
+                self.milestone_cancel, True, "take a cancelled milestone's allocations back"
+            ),
             "attestations": Method(self.attestations, False, "a schedule and its committed signatures"),
             "log.verify": Method(self.log_verify, False, "verify the event log's hash chain"),
             "log.replay": Method(self.log_replay, False, "replay the log into a fresh store and compare"),
@@ -440,7 +443,8 @@ class DaemonService:
                 if problem is None and attestation.statement is not Statement.ATTEST:
                     problem = (
                         f"is a cancellation of milestone {label!r} (attest sign --cancel), not an "
-                        "attestation: it never counts toward a release; commit only attestation files"
+                        "attestation: it never counts toward a release; commit only attestation files (a "
+                        "quorum's cancellations go to `milestonectl milestone cancel`)"
                     )
                 if problem is None and not verify_attestation(
                     attestation.signature, attestation.schedule_id, attestation.milestone_id
@@ -550,6 +554,11 @@ class DaemonService:
         from milestoned.daemon.reclaim_method import reclaim
 
         return await reclaim(self, params, peer)
+
+    async def milestone_cancel(self, params: dict[str, Any], peer: Peer) -> Any:
+        from milestoned.daemon.cancel_method import cancel
+
+        return await cancel(self, params, peer)
 
     async def tx_submit(self, params: dict[str, Any], peer: Peer) -> Any:
         from milestoned.daemon.tx_submit_method import tx_submit

@@ -26,6 +26,7 @@ from milestoned.eventlog.events import ORIGIN_SLOT
 from milestoned.eventlog.store import open_factory
 from milestoned.projections.changes import (
     SUBMISSION_SUBMITTED,
+    AddCancellation,
     AddLock,
     AddMove,
     AddReclaim,
@@ -40,6 +41,7 @@ from milestoned.projections.changes import (
     UndoAbove,
 )
 from milestoned.projections.readmodels import (
+    CancellationFact,
     ChainTip,
     ClaimableAllocation,
     ExitFact,
@@ -139,6 +141,14 @@ TABLES: tuple[Table, ...] = (
         "tx_id TEXT NOT NULL, slot BIGINT NOT NULL, header_hash TEXT NOT NULL",
     ),
     Table(
+        "proj_cancellations",
+        ("schedule_id", "milestone_id", "tx_id", "oracle_indices", "slot", "header_hash"),
+        ("schedule_id", "milestone_id", "tx_id"),
+        "schedule_id TEXT NOT NULL, milestone_id TEXT NOT NULL, tx_id TEXT NOT NULL, "
+        "oracle_indices TEXT NOT NULL, slot BIGINT NOT NULL, header_hash TEXT NOT NULL, "
+        "PRIMARY KEY (schedule_id, milestone_id, tx_id)",
+    ),
+    Table(
         "proj_submissions",
         ("tx_id", "allocation_refs", "validity_upper_slot", "status", "reason"),
         ("tx_id",),
@@ -180,7 +190,16 @@ a claimable answer for one address reads its few rows, not every exit of every s
 statement instead of three (the reader thread gives the interpreter lock up at each statement, and
 gets it back only after the follower's thread had its turn). Every column is named apart: PostgreSQL's
 rows are dicts by column name."""
-CHAIN_TABLES = ("proj_locks", "proj_releases", "proj_reclaims", "proj_moves", "proj_discovered")
+CHAIN_TABLES = (
+    "proj_locks",
+    "proj_releases",
+    "proj_reclaims",
+    "proj_moves",
+    "proj_discovered",
+    "proj_cancellations",
+)
+SELECT_CANCELLATIONS = "SELECT schedule_id, milestone_id, tx_id, slot FROM proj_cancellations"
+"""Few rows (one per cancelled milestone and transaction): read whole, also for one beneficiary."""
 SELECT_SCHEDULES = (
     "SELECT schedule_id, quorum, oracle_keys FROM proj_schedules "
     "UNION ALL SELECT schedule_id, quorum, oracle_keys FROM proj_discovered"
@@ -237,6 +256,11 @@ STATEMENTS: dict[type, tuple[str, tuple[str, ...]]] = {
         "INSERT INTO proj_submissions (tx_id, allocation_refs, validity_upper_slot, status, reason) "
         f"VALUES (?, ?, ?, '{SUBMISSION_SUBMITTED}', '') ON CONFLICT (tx_id) DO NOTHING",
         ("tx_id", "allocation_refs", "validity_upper_slot"),
+    ),
+    AddCancellation: (
+        "INSERT INTO proj_cancellations (schedule_id, milestone_id, tx_id, oracle_indices, slot, "
+        "header_hash) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (schedule_id, milestone_id, tx_id) DO NOTHING",
+        ("schedule_id", "milestone_id", "tx_id", "oracle_indices", "slot", "header_hash"),
     ),
     SetSubmissionStatus: (
         "UPDATE proj_submissions SET status = ?, reason = ? WHERE tx_id = ?",
@@ -347,8 +371,9 @@ class ProjectionStore:
                     tuple(ExitFact(*r) for r in self._rows(cursor, SELECT_EXITS.format(table=table)))
                     for table in ("proj_releases", "proj_reclaims", "proj_moves")
                 )
+            cancellations = tuple(CancellationFact(*r) for r in self._rows(cursor, SELECT_CANCELLATIONS))
             tip = self._tip(cursor)
-        return Facts(schedules, signatures, locks, releases, reclaims, tip, moves)
+        return Facts(schedules, signatures, locks, releases, reclaims, tip, moves, cancellations)
 
     def milestone_states(self) -> list[MilestoneState]:
         return milestone_states(self.facts())

@@ -81,11 +81,13 @@ CORE: tuple[Target, ...] = (
         "tests/commands/test_commands_attest_cancel.py",
         "tests/domain/test_domain_eligibility.py",
     ),
+    _domain("cancellation", "tests/domain/test_domain_cancellation.py"),
     _domain(
         "eligibility",
         "tests/domain/test_domain_eligibility.py",
         "tests/domain/test_domain_eligibility_mutants.py",
         "tests/txbuilder/test_txbuilder_release_checks_mutants.py",
+        "tests/domain/test_domain_cancellation.py",
     ),
     _domain("json_types", *DOMAIN_SCHEDULE),
     _domain("network", *ADDRESS_TESTS, *DOMAIN_SCHEDULE),
@@ -96,6 +98,7 @@ CORE: tuple[Target, ...] = (
         "tests/contracts/test_onchain_types.py",
         "tests/indexer/test_indexer_filter.py",
         "tests/contracts/test_script_context.py",
+        "tests/domain/test_domain_cancellation.py",
     ),
     _domain("oracle_keys", *ADDRESS_TESTS, *DOMAIN_SCHEDULE),
     _domain("schedule", *DOMAIN_SCHEDULE, "tests/domain/test_domain_eligibility.py"),
@@ -142,6 +145,7 @@ CORE: tuple[Target, ...] = (
             "tests/projections/test_projections_changes_mutants.py",
             "tests/projections/test_projections_readmodels.py",
             "tests/projections/test_projections_property.py",
+            "tests/projections/test_projections_cancelled.py",
         ),
     ),
     Target(
@@ -152,12 +156,17 @@ CORE: tuple[Target, ...] = (
             "tests/projections/test_projections_readmodels.py",
             "tests/projections/test_projections_replay_backends.py",
             "tests/projections/test_projections_property.py",
+            "tests/projections/test_projections_cancelled.py",
         ),
         postgres=True,  # the search path and the placeholder translation run on PostgreSQL only
     ),
     Target(
         "milestoned/txbuilder/release_checks.py",
-        ("tests/txbuilder/test_txbuilder_release_checks_mutants.py", *TXBUILDER_FAST),
+        (
+            "tests/txbuilder/test_txbuilder_release_checks_mutants.py",
+            "tests/txbuilder/test_txbuilder_release_cancelled.py",
+            *TXBUILDER_FAST,
+        ),
     ),
     Target(
         "milestoned/txbuilder/fees.py",

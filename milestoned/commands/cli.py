@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
             "show schedule files, sign and verify oracle attestations, check key files. Talks to the running "
             "daemon over its Unix socket: status, schedules, schedule register, "
             "signature commit, milestones, claimable, "
-            "release, reclaim, jobs, submissions, tx submit, attestations export, log verify / replay, "
+            "release, reclaim, milestone cancel, jobs, submissions, tx submit, attestations export, "
+            "log verify / replay, "
             "doctor, recovery card. Beneficiaries claim without the daemon: claim (an attestations file "
             "and Ogmios), allocation move (a key and Ogmios). Needs only Ogmios: audit. "
             "Rehearsals: devnet fund."
@@ -63,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_move_commands(sub, EXIT_CODES)
     add_recovery_commands(sub, EXIT_CODES)
+    from milestoned.commands.cancel_cmd import add_commands as add_cancel_commands
+
+    add_cancel_commands(sub)
     return parser
 
 

@@ -395,7 +395,7 @@ def _milestone_table(out: Output, rows: list[dict[str, Any]], title: str) -> Non
                 _short(r["schedule_id"], 8),
                 r["milestone"],
                 f"{r['signatures']}/{r['quorum']}",
-                "reached" if r["quorum_reached"] else "pending",
+                "cancelled" if r.get("cancelled") else "reached" if r["quorum_reached"] else "pending",
                 _still_locked(r),
                 f"{r['allocations_released']} ({r['amount_released']})",
                 f"{r['allocations_reclaimed']} ({r['amount_reclaimed']})",
@@ -445,6 +445,8 @@ def claimable(socket: Path, beneficiary: str | None, schedule_id: str | None, ou
     def state(r: dict[str, Any]) -> str:
         if r["released"]:
             return "released"
+        if r.get("milestone_cancelled"):
+            return "milestone cancelled" + (": back to the admin" if r["reclaimed"] else "")
         if r["reclaimed"]:
             return "reclaimed"
         if r["in_flight"]:

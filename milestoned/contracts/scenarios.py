@@ -549,8 +549,14 @@ def batch_allocations(
     return [Allocation(beneficiary(f"b{i}"), 1_000 + i, milestone_id, vesting) for i in range(count)]
 
 
-def batch_release(schedule: Schedule, count: int) -> Built:
-    """A correct release of `count` allocations (one milestone, quorum signatures, one payout each)."""
+def batch_release(
+    schedule: Schedule,
+    count: int,
+    *,
+    reference_inputs: Mapping[TransactionInput, TransactionOutput] | None = None,
+) -> Built:
+    """A correct release of `count` allocations (one milestone, quorum signatures, one payout each);
+    a schedule with guardians reads its state UTxO (`reference_inputs`)."""
     allocations = batch_allocations(count)
     spent = allocation_utxos(schedule, allocations)
     attestation = schedule.attestation(b"m1", list(range(schedule.quorum)))
@@ -560,6 +566,7 @@ def batch_release(schedule: Schedule, count: int) -> Built:
         [attestation],
         payouts=correct_payouts(schedule, allocations),
         validity_start_ms=allocations[0].vesting_time_ms,
+        reference_inputs=reference_inputs,
     )
 
 

@@ -18,6 +18,7 @@ from milestoned.eventlog.events import (
     ChainPoint,
     Event,
     LeaderElected,
+    MilestoneCancelled,
     OracleSignatureCommitted,
     OracleSignatureSeen,
     RegistrationPartSeen,
@@ -63,6 +64,9 @@ class LocalIndex:
     leader: str = ""
     intent_terms: dict[str, int] = field(default_factory=dict)
     """tx id → the term an open intent was recorded under (the reconciliation of `domain.leadership`)."""
+    cancelled: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(schedule id, milestone id hex) → the slot of its first cancellation seen on chain (forgotten by a
+    rollback below it): a release of that milestone's allocations is refused."""
     rollbacks: int = 0
     """How many rollbacks the log recorded: after one, confirmed submissions are checked again."""
     position: int = 0
@@ -107,6 +111,8 @@ class LocalIndex:
             slot = event.point.slot
             for sid in [s for s, e in self.schedules.items() if _discovered_above(e, slot)]:
                 del self.schedules[sid]
+            for key in [k for k, at in self.cancelled.items() if at > slot]:
+                del self.cancelled[key]
             for sid in [s for s, p in self.registered_at.items() if p.slot > slot]:
                 del self.registered_at[sid]
                 self.rebuild_from.pop(sid, None)
@@ -116,6 +122,8 @@ class LocalIndex:
             self._before_last, self.last_point = self.last_point, event.point
         if isinstance(event, ScheduleDiscovered):
             self.schedules.setdefault(event.schedule_id, event)
+        elif isinstance(event, MilestoneCancelled):
+            self.cancelled.setdefault((event.schedule_id, event.milestone_id), event.point.slot)
         elif (
             isinstance(event, AllocationLocked | RegistrationPartSeen)
             and event.schedule_id not in self.registered_at
@@ -135,6 +143,10 @@ class LocalIndex:
             for (schedule, milestone), by_oracle in self.signatures.items()
             if schedule == schedule_id
         }
+
+    def cancelled_milestones(self, schedule_id: str) -> set[bytes]:
+        """The schedule's milestones cancelled on chain (milestone id bytes)."""
+        return {bytes.fromhex(m) for (s, m) in self.cancelled if s == schedule_id}
 
     def in_flight_refs(self) -> dict[str, str]:
         """Allocation ref → tx id of the live submission (or unresolved intent) spending it."""

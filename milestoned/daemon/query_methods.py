@@ -231,6 +231,8 @@ async def milestones(service: DaemonService, params: dict[str, Any], peer: Peer)
             "amount_released": state.amount_released,
             "allocations_reclaimed": state.allocations_reclaimed,
             "amount_reclaimed": state.amount_reclaimed,
+            "cancelled": state.cancelled,
+            "cancelled_in": list(state.cancelled_in),
         }
     for sid, event in service.index.schedules.items():  # registered milestones nobody signed yet
         for hex_id, label in registered_milestones(sid, event):
@@ -250,6 +252,8 @@ async def milestones(service: DaemonService, params: dict[str, Any], peer: Peer)
                     "amount_released": 0,
                     "allocations_reclaimed": 0,
                     "amount_reclaimed": 0,
+                    "cancelled": False,
+                    "cancelled_in": [],
                 },
             )
     return [row for key, row in sorted(rows.items()) if schedule_id is None or key[0] == schedule_id]
@@ -327,8 +331,9 @@ def claimable_answer(
                 "vesting_passed": a.vesting_passed,
                 "released": a.released,
                 "reclaimed": a.reclaimed,
-                "claimable_now": a.claimable_now,
+                "milestone_cancelled": a.milestone_cancelled,
                 "status": a.status,
+                "claimable_now": a.claimable_now,
                 "schedule_paused": a.schedule_paused,
                 "next_unlock_ms": a.next_unlock_ms,
                 "in_flight": a.out_ref in in_flight,

@@ -213,6 +213,7 @@ async def _build_once(
     async with service.write_lock:
         await service.afold()
         signatures = service.index.signatures_by_milestone(schedule_id)
+        cancelled = service.index.cancelled_milestones(schedule_id)
         in_flight, spent, unconfirmed = await wallet_exclusions(service, chain)
     pending = [tx for tx_id, tx in sent.items() if tx_id in unconfirmed]
     return await long_build(
@@ -236,6 +237,7 @@ async def _build_once(
             # still submitted one at a time, each intent recorded before its send
             lanes=os.cpu_count() or 1,
             limit=limit,
+            cancelled=cancelled,
             # with release.build_workers > 0 (opt-in), each transaction is built in a worker process
             # of a pool created once and kept warm across rounds: pycardano's encoding holds the GIL,
             # so threads only spread the evaluation; 0 (the default) builds here

@@ -331,6 +331,9 @@ class DaemonService:
             "tx.submit": Method(self.tx_submit, True, "submit transactions signed elsewhere"),
             "reclaim": Method(self.reclaim, True, "after the deadline: reclaim (or export it unsigned)"),
             "schedule.pause": Method(self.schedule_pause, True, "build a guardians' pause or resume"),
+            "milestone.cancel": Method(
+                self.milestone_cancel, True, "take a cancelled milestone's allocations back"
+            ),
             "attestations": Method(self.attestations, False, "a schedule and its committed signatures"),
             "log.verify": Method(self.log_verify, False, "verify the event log's hash chain"),
             "log.replay": Method(self.log_replay, False, "replay the log into a fresh store and compare"),
@@ -441,7 +444,8 @@ class DaemonService:
                 if problem is None and attestation.statement is not Statement.ATTEST:
                     problem = (
                         f"is a cancellation of milestone {label!r} (attest sign --cancel), not an "
-                        "attestation: it never counts toward a release; commit only attestation files"
+                        "attestation: it never counts toward a release; commit only attestation files (a "
+                        "quorum's cancellations go to `milestonectl milestone cancel`)"
                     )
                 if problem is None and not verify_attestation(
                     attestation.signature, attestation.schedule_id, attestation.milestone_id
@@ -556,6 +560,11 @@ class DaemonService:
         from milestoned.daemon.pause_method import schedule_pause
 
         return await schedule_pause(self, params, peer)
+
+    async def milestone_cancel(self, params: dict[str, Any], peer: Peer) -> Any:
+        from milestoned.daemon.cancel_method import cancel
+
+        return await cancel(self, params, peer)
 
     async def tx_submit(self, params: dict[str, Any], peer: Peer) -> Any:
         from milestoned.daemon.tx_submit_method import tx_submit

@@ -8,14 +8,17 @@ I release, and if not, why not?" before anyone builds a transaction:
   signature by the same oracle do not count);
 - an allocation's vesting has *passed* when chain time >= its vesting time: a release transaction's
   validity range must start at or after the vesting time, and it can start at the current chain time;
-- an allocation is claimable when it is not released yet, its milestone is verified and its vesting has
-  passed.
+- a milestone is *cancelled* when a quorum of its oracles signed that it will never be delivered and the
+  admin took its allocations back with that cancellation on chain (issue 15, `MilestoneCancelled`);
+- an allocation is claimable when it is not released yet, its milestone is verified and not cancelled,
+  and its vesting has passed.
 
 Each allocation gets one reason, checked in this order (the first that applies wins):
-`already_claimed` (final: nothing more will ever happen to it), `schedule_paused` (the schedule's
-guardians stopped its releases, issue 15: needs them to resume), `milestone_not_verified` (needs people
-to act: the oracles), `vesting_not_passed` (needs only time), `claimable`. Both underlying facts are
-kept on every result too, so a display can say "vesting passed, waiting for the oracles".
+`already_claimed` (final: it was released, or reclaimed after the deadline), `milestone_cancelled` (final:
+its milestone was cancelled, the admin took it back or may at once), `schedule_paused` (the schedule's
+guardians stopped its releases, issue 15: needs them to resume), `milestone_not_verified` (needs
+people to act: the oracles), `vesting_not_passed` (needs only time), `claimable`. Both underlying facts
+are kept on every result too, so a display can say "vesting passed, waiting for the oracles".
 
 Chain time is passed in, in POSIX milliseconds: these rules never read a clock.
 """
@@ -35,6 +38,7 @@ class AllocationStatus(StrEnum):
     VESTING_NOT_PASSED = "vesting_not_passed"
     MILESTONE_NOT_VERIFIED = "milestone_not_verified"
     SCHEDULE_PAUSED = "schedule_paused"
+    MILESTONE_CANCELLED = "milestone_cancelled"
     ALREADY_CLAIMED = "already_claimed"
 
 
@@ -98,6 +102,7 @@ class AllocationEligibility:
     status: AllocationStatus
     milestone_verified: bool
     vesting_passed: bool
+    milestone_cancelled: bool = False
 
     @property
     def claimable_amount(self) -> int:
@@ -149,11 +154,21 @@ def vesting_passed(allocation: Allocation, chain_time_ms: int) -> bool:
 
 
 def allocation_status(
-    *, released: bool, milestone_verified: bool, vesting_passed: bool, paused: bool = False
+    *,
+    released: bool,
+    milestone_verified: bool,
+    vesting_passed: bool,
+    milestone_cancelled: bool = False,
+    paused: bool = False,
 ) -> AllocationStatus:
-    """The one reason for an allocation, by the precedence in this module's docstring."""
+    """The one reason for an allocation, by the precedence in this module's docstring.
+
+    `released` is a release, or a reclaim after the deadline; an allocation the admin took back with
+    a cancellation is not `released`: its reason is its milestone's cancellation."""
     if released:
         return AllocationStatus.ALREADY_CLAIMED
+    if milestone_cancelled:
+        return AllocationStatus.MILESTONE_CANCELLED
     if paused:
         return AllocationStatus.SCHEDULE_PAUSED
     if not milestone_verified:
@@ -202,13 +217,15 @@ def evaluate_eligibility(
     signatures: Mapping[bytes, Iterable[OracleSignature]],
     chain_time_ms: int,
     released: Collection[str],
+    cancelled: Collection[bytes] = (),
     paused: bool = False,
 ) -> EligibilityReport:
     """Apply the release rules to one schedule's allocations at `chain_time_ms`.
 
     `signatures` maps a milestone id (on-chain bytes) to the signatures committed for it, valid or not;
-    `released` holds the references of allocations already released (or reclaimed); `paused`: the
-    schedule's guardians have paused its releases.
+    `released` holds the references of allocations already released (or reclaimed after the deadline);
+    `cancelled` the ids of the schedule's cancelled milestones; `paused`: the schedule's guardians have
+    paused its releases.
     """
     _check_quorum(quorum)
     locked = tuple(allocations)
@@ -227,18 +244,23 @@ def evaluate_eligibility(
         for milestone_id in milestone_ids
     }
     released_set = frozenset(released)
+    cancelled_set = frozenset(cancelled)
     results: list[AllocationEligibility] = []
     claimable: dict[str, int] = {}
     for item in locked:
         verified = quorums[item.allocation.milestone_id].verified
         passed = vesting_passed(item.allocation, chain_time_ms)
+        cancelled_now = item.allocation.milestone_id in cancelled_set
         status = allocation_status(
             released=item.reference in released_set,
             milestone_verified=verified,
             vesting_passed=passed,
+            milestone_cancelled=cancelled_now,
             paused=paused,
         )
-        result = AllocationEligibility(item.reference, item.allocation, status, verified, passed)
+        result = AllocationEligibility(
+            item.reference, item.allocation, status, verified, passed, cancelled_now
+        )
         results.append(result)
         if result.claimable_amount:
             address = item.allocation.beneficiary_address
@@ -254,13 +276,17 @@ def evaluate_eligibility(
 
 
 def _earliest_future(results: Iterable[AllocationEligibility], chain_time_ms: int) -> int | None:
-    """The earliest vesting time after `chain_time_ms` among the unreleased allocations in `results`."""
+    """The earliest vesting time after `chain_time_ms` among the unreleased allocations in `results`
+    (those of a cancelled milestone never unlock)."""
     future = [
         r.allocation.vesting_time_ms
         for r in results
-        if r.status is not AllocationStatus.ALREADY_CLAIMED and r.allocation.vesting_time_ms > chain_time_ms
+        if r.status not in _FINAL and r.allocation.vesting_time_ms > chain_time_ms
     ]
     return min(future, default=None)
+
+
+_FINAL = frozenset({AllocationStatus.ALREADY_CLAIMED, AllocationStatus.MILESTONE_CANCELLED})
 
 
 def _check_quorum(quorum: int) -> None:

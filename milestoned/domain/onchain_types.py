@@ -362,21 +362,34 @@ def release_attestations_from_cbor(data: bytes) -> list[MilestoneAttestation]:
     so it decodes them exactly as the policy reads them (constructor 1, one list of attestations, each a
     milestone id and (oracle index, signature) pairs). Raises OnchainDecodeError for anything else.
     """
+    return _attestations_from_cbor(data, Release.CONSTR_ID, "Release")
+
+
+def cancellations_from_cbor(data: bytes) -> list[MilestoneAttestation]:
+    """The cancellations of a `Cancel` redeemer given as CBOR (constructor 3, the same shape as a
+    release's attestations): the indexer records from them which milestones a transaction cancelled and
+    which oracles signed. Raises OnchainDecodeError for anything else."""
+    return _attestations_from_cbor(data, Cancel.CONSTR_ID, "Cancel")
+
+
+def _attestations_from_cbor(data: bytes, constructor_id: int, what: str) -> list[MilestoneAttestation]:
     try:
         value = cbor2.loads(data)
     except (cbor2.CBORDecodeError, ValueError, TypeError, EOFError) as exc:
-        raise OnchainDecodeError(f"not a Release redeemer: not CBOR ({exc})") from exc
+        raise OnchainDecodeError(f"not a {what} redeemer: not CBOR ({exc})") from exc
     constructor = _constructor(value)
-    if constructor is None or constructor[0] != 1 or len(constructor[1]) != 1:
-        raise OnchainDecodeError(f"not a Release redeemer (constructor 1, 1 field): {_show(value)}")
+    if constructor is None or constructor[0] != constructor_id or len(constructor[1]) != 1:
+        raise OnchainDecodeError(
+            f"not a {what} redeemer (constructor {constructor_id}, 1 field): {_show(value)}"
+        )
     attestations = constructor[1][0]
     if not isinstance(attestations, list):
-        raise OnchainDecodeError(f"not a Release redeemer: attestations must be a list, got {_show(value)}")
+        raise OnchainDecodeError(f"not a {what} redeemer: its field must be a list, got {_show(value)}")
     read: list[MilestoneAttestation] = []
     for attestation in attestations:
         milestone_id, signatures = _fields(attestation, 0, 2, "MilestoneAttestation")
         if not isinstance(signatures, list):
-            raise OnchainDecodeError(f"not a Release redeemer: signatures must be a list, got {_show(value)}")
+            raise OnchainDecodeError(f"not a {what} redeemer: signatures must be a list, got {_show(value)}")
         pairs = []
         for signature in signatures:
             index, raw = _fields(signature, 0, 2, "OracleSignature")

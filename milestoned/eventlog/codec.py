@@ -105,6 +105,12 @@ def _expect_str_tuple(value: Any) -> tuple[str, ...]:
     return tuple(_expect_str(item) for item in value)
 
 
+def _expect_int_tuple(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list of integers, got {type(value).__name__}")
+    return tuple(_expect_int(item) for item in value)
+
+
 def _expect_object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TypeError(f"expected a JSON object, got {type(value).__name__}")
@@ -134,6 +140,7 @@ _CONVERTERS: dict[Any, Callable[[Any], Any]] = {
     int: _expect_int,
     str: _expect_str,
     tuple[str, ...]: _expect_str_tuple,
+    tuple[int, ...]: _expect_int_tuple,
     Mapping[str, Any]: _expect_object,
     ChainPoint: _expect_point,
     SchedulePolicy: _expect_policy,

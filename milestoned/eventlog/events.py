@@ -72,6 +72,11 @@ def _check_field(name: str, value: object) -> None:
         _hex(name, value, size=32)
     elif name == "position":
         _natural(name, value, 1)
+    elif name == "oracle_indices":
+        if not isinstance(value, tuple) or not value:
+            raise InvalidEventError(f"{name} must be a non-empty tuple of oracle indices, got {value!r}")
+        for index in value:
+            _natural(name, index, 0)
     elif name == "allocation_refs":
         if not isinstance(value, tuple) or not value:
             raise InvalidEventError(f"{name} must be a non-empty tuple of output references, got {value!r}")
@@ -480,5 +485,28 @@ class AllocationReassigned(ChainEvent):
             raise InvalidEventError("new_beneficiary must be a bech32 address, got an empty string")
 
 
-EVENT_TYPES = (*EVENT_TYPES, AllocationReassigned)
+@dataclass(frozen=True, slots=True)
+class AllocationCancelled(AllocationReclaimed):
+    """An allocation the admin took back with a milestone's cancellation (the policy's `Cancel`
+    redeemer) rather than after the deadline: a reclaim (so everything that counts reclaims counts it),
+    marked so that the allocation shows `milestone_cancelled`, not `already_claimed`."""
+
+    topic: ClassVar[str] = "AllocationCancelled/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneCancelled(ChainEvent):
+    """Transaction `tx_id` carried the cancellation of milestone `milestone_id` of `schedule_id`, signed by
+    the oracles at `oracle_indices` (positions in the schedule's oracle keys, ascending), and took back
+    that milestone's allocations it spent (`AllocationCancelled`). One per milestone and transaction: a
+    cancellation spread over several transactions is recorded by each."""
+
+    topic: ClassVar[str] = "MilestoneCancelled/v1"
+    tx_id: str
+    schedule_id: str
+    milestone_id: str
+    oracle_indices: tuple[int, ...]
+
+
+EVENT_TYPES = (*EVENT_TYPES, AllocationReassigned, AllocationCancelled, MilestoneCancelled)
 EVENT_TYPES_BY_TOPIC = {cls.topic: cls for cls in EVENT_TYPES}

@@ -15,7 +15,8 @@ chain's rollbacks, into a report per schedule:
 - the reconciliation, per beneficiary and in total: defined (metadata) = allocated (locked on chain) =
   released + reclaimed + still locked, and paid = released; plus per transaction: each release pays each
   beneficiary exactly what it releases of theirs, shows a quorum for every milestone it releases, and each
-  reclaim carries the Reclaim redeemer and the admin's signature.
+  reclaim carries the Reclaim redeemer (or, for a milestone's cancellation, the Cancel one) and the
+  admin's signature.
 
 Every difference is a `Flag` (a code, a message, the allocation or transaction concerned); a schedule is
 `ok` when it has none. The checks are the chain's own rules seen from outside: on a sound chain they all
@@ -40,6 +41,7 @@ from milestoned.eventlog.events import (
     SchedulePolicy,
 )
 from milestoned.indexer.audit_pass import (
+    CANCEL_CONSTRUCTOR,
     RECLAIM_CONSTRUCTOR,
     RELEASE_CONSTRUCTOR,
     AuditItem,
@@ -343,8 +345,15 @@ def _check_release(
 
 
 def _check_reclaim(witness: SpendWitness, policy: SchedulePolicy, flags: list[Flag]) -> None:
-    if witness.redeemer != RECLAIM_CONSTRUCTOR:
-        flags.append(Flag("redeemer", "a reclaim without the policy's Reclaim redeemer", tx_id=witness.tx_id))
+    # a milestone's cancellation (issue 15) takes allocations back before the deadline: a reclaim too
+    if witness.redeemer not in (RECLAIM_CONSTRUCTOR, CANCEL_CONSTRUCTOR):
+        flags.append(
+            Flag(
+                "redeemer",
+                "a reclaim without the policy's Reclaim (or Cancel) redeemer",
+                tx_id=witness.tx_id,
+            )
+        )
     if policy.admin_key_hash not in witness.signers:
         flags.append(Flag("admin_signature", "a reclaim the admin did not sign", tx_id=witness.tx_id))
 

@@ -36,6 +36,7 @@ from milestoned.ogmios.model import Block, Transaction
 
 RELEASE_CONSTRUCTOR = 1
 RECLAIM_CONSTRUCTOR = 2
+CANCEL_CONSTRUCTOR = 3  # a milestone's cancellation (issue 15): a reclaim before the deadline
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +60,9 @@ class Payout:
 class SpendWitness:
     """What a transaction spending allocations of `schedule_id` shows beyond the indexer's events.
 
-    `redeemer` is the constructor the schedule's policy was given (1 release, 2 reclaim, None: absent or
-    unreadable); `attestations` are read from a release redeemer (`problem` says why they could not be);
-    `signers` are the transaction's required signers (a reclaim needs the admin's)."""
+    `redeemer` is the constructor the schedule's policy was given (1 release, 2 reclaim, 3 cancel, None:
+    absent or unreadable); `attestations` are read from a release redeemer (`problem` says why they could
+    not be); `signers` are the transaction's required signers (a reclaim needs the admin's)."""
 
     point: ChainPoint
     tx_id: str

@@ -13,7 +13,8 @@ What counts (DESIGN.md §3):
 - Spending an allocation out-ref (one of `open_allocations`, or locked earlier in the same block) gives
   `AllocationReleased` or `AllocationReclaimed`. Release vs reclaim is decided by the redeemer the
   spending transaction gives the schedule's minting policy (every spend burns the auth token, so that
-  redeemer exists): constructor 1 (`Release`) → released, constructor 2 (`Reclaim`) → reclaimed. Should
+  redeemer exists): constructor 1 (`Release`) → released, constructor 2 (`Reclaim`) → reclaimed,
+  constructor 3 (`Cancel`, issue 15) → `AllocationCancelled` (a reclaim, marked as cancelled). Should
   the redeemer be absent, unreadable or of any other constructor (it cannot be on a valid chain: the
   policy refuses any other), where the tokens went decides: an output tagged with the schedule id as
   inline datum (a release payout) → released, else reclaimed.
@@ -32,6 +33,9 @@ What counts (DESIGN.md §3):
 - A release also gives one `OracleSignatureSeen` per oracle signature its Release redeemer carries (after
   the transaction's first released allocation of that schedule), so that the signatures a release used
   are known from the chain alone.
+- A cancellation likewise gives one `MilestoneCancelled` per milestone its Cancel redeemer cancels, with
+  the indices of the oracles that signed (after the transaction's first cancelled allocation of that
+  schedule): a daemon rebuilt from the chain alone knows which milestones were cancelled.
 
 Every event carries the block's point and the transaction id. Events come in transaction order; within
 a transaction, spends before locks.
@@ -52,6 +56,7 @@ from pycardano import Address, Network, ScriptHash
 from milestoned.domain import onchain_types as ot
 from milestoned.domain.addresses import canonical_address
 from milestoned.eventlog.events import (
+    AllocationCancelled,
     AllocationLocked,
     AllocationReassigned,
     AllocationReclaimed,
@@ -59,6 +64,7 @@ from milestoned.eventlog.events import (
     ChainEvent,
     ChainPoint,
     InvalidEventError,
+    MilestoneCancelled,
     OracleSignatureSeen,
     SchedulePolicy,
 )
@@ -74,6 +80,7 @@ log = logging.getLogger(__name__)
 AUTH_TOKEN_NAME_HEX: Final = ot.AUTH_TOKEN_NAME.hex()
 RELEASE_CONSTRUCTOR: Final = 1
 RECLAIM_CONSTRUCTOR: Final = 2
+CANCEL_CONSTRUCTOR: Final = 3
 
 MANY_SCHEDULES: Final = 4
 """Up to this many known schedules, the pre-filter searches each id; beyond, one scan serves them all
@@ -218,9 +225,14 @@ def block_events(
                 continue
             spend = _spend_event(tx, point, schedule_id, out_ref)
             events.append(spend)
-            if isinstance(spend, AllocationReleased) and (tx.id, schedule_id) not in attested:
+            if isinstance(spend, AllocationReleased | AllocationCancelled) and (
+                (tx.id, schedule_id) not in attested
+            ):
                 attested.add((tx.id, schedule_id))
-                events.extend(signatures_used(tx, point, schedule_id, schedules))
+                if isinstance(spend, AllocationCancelled):
+                    events.extend(milestones_cancelled(tx, point, schedule_id))
+                else:
+                    events.extend(signatures_used(tx, point, schedule_id, schedules))
         for utxo in tx.produced:
             locked = allocation_locked(tx, point, utxo.output, utxo.reference.index, contract, schedules)
             if locked is not None:
@@ -447,6 +459,8 @@ def moved_event(
 
 def _spend_event(tx: Transaction, point: ChainPoint, schedule_id: str, out_ref: str) -> SpendEvent:
     constructor = mint_redeemer_constructor(tx, schedule_id)
+    if constructor == CANCEL_CONSTRUCTOR:
+        return AllocationCancelled(point=point, tx_id=tx.id, schedule_id=schedule_id, out_ref=out_ref)
     if constructor == RELEASE_CONSTRUCTOR:
         reclaimed = False
     elif constructor == RECLAIM_CONSTRUCTOR:
@@ -487,6 +501,29 @@ def signatures_used(
             for attestation in attestations
             for signature in attestation.signatures
             if 0 <= signature.oracle_index < len(policy.oracle_keys)
+        ]
+    except (ValueError, InvalidEventError):  # OnchainDecodeError is a ValueError
+        return []
+
+
+def milestones_cancelled(tx: Transaction, point: ChainPoint, schedule_id: str) -> list[MilestoneCancelled]:
+    """One `MilestoneCancelled` per milestone `tx`'s Cancel redeemer cancels for `schedule_id`, with the
+    oracle indices that signed it. The policy verified the signatures (the transaction's scripts passed, or
+    it would have spent no allocation), so they are not checked again; a redeemer that does not read as
+    `Cancel [MilestoneAttestation milestone [OracleSignature index signature]]` gives nothing."""
+    data = mint_redeemer_data(tx, schedule_id)
+    if data is None:
+        return []
+    try:
+        return [
+            MilestoneCancelled(
+                point=point,
+                tx_id=tx.id,
+                schedule_id=schedule_id,
+                milestone_id=cancellation.milestone_id.hex(),
+                oracle_indices=tuple(signature.oracle_index for signature in cancellation.signatures),
+            )
+            for cancellation in ot.cancellations_from_cbor(bytes.fromhex(data))
         ]
     except (ValueError, InvalidEventError):  # OnchainDecodeError is a ValueError
         return []

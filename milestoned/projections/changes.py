@@ -26,6 +26,7 @@ from milestoned.eventlog.events import (
     Event,
     HeadAnchored,
     LeaderElected,
+    MilestoneCancelled,
     OracleSignatureCommitted,
     OracleSignatureSeen,
     RegistrationPartSeen,
@@ -133,6 +134,18 @@ class AddMove:
 
 
 @dataclass(frozen=True, slots=True)
+class AddCancellation:
+    """A milestone's cancellation seen on chain (one per milestone and transaction that carried it)."""
+
+    schedule_id: str
+    milestone_id: str
+    tx_id: str
+    oracle_indices: str  # canonical JSON list of ints
+    slot: int
+    header_hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class AddSubmission:
     tx_id: str
     allocation_refs: str  # canonical JSON list
@@ -171,6 +184,7 @@ RowChange = (
     | AddReclaim
     | AddScheduleState
     | AddMove
+    | AddCancellation
     | AddSubmission
     | SetSubmissionStatus
     | UndoAbove
@@ -232,7 +246,7 @@ def changes_for(event: Event, slots: SlotConfig) -> tuple[RowChange, ...]:
                 ),
                 move_tip(event.point, slots),
             )
-        case AllocationReclaimed():
+        case AllocationReclaimed():  # and AllocationCancelled: its milestone's cancellation marks it
             return (
                 AddReclaim(
                     event.out_ref, event.schedule_id, event.tx_id, event.point.slot, event.point.header_hash
@@ -260,6 +274,18 @@ def changes_for(event: Event, slots: SlotConfig) -> tuple[RowChange, ...]:
                     event.tx_id,
                     event.point.slot,
                     event.point.header_hash,
+                ),
+                move_tip(event.point, slots),
+            )
+        case MilestoneCancelled():
+            return (
+                AddCancellation(
+                    schedule_id=event.schedule_id,
+                    milestone_id=event.milestone_id,
+                    tx_id=event.tx_id,
+                    oracle_indices=canonical_json(list(event.oracle_indices)).decode(),
+                    slot=event.point.slot,
+                    header_hash=event.point.header_hash,
                 ),
                 move_tip(event.point, slots),
             )

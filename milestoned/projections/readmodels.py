@@ -1,8 +1,8 @@
 """Milestone state and claimable amounts, computed from the projection's facts (pure functions).
 
-The tables store facts (schedule, signature, lock, release, reclaim, tip); the answers users ask for are
-derived here. Deriving instead of storing keeps rollbacks exact (there is no aggregate to patch), and
-"claimable now" follows the chain tip without rewriting every row on every block.
+The tables store facts (schedule, signature, lock, release, reclaim, cancellation, tip); the answers
+users ask for are derived here. Deriving instead of storing keeps rollbacks exact (there is no aggregate
+to patch), and "claimable now" follows the chain tip without rewriting every row on every block.
 """
 
 from __future__ import annotations
@@ -51,6 +51,16 @@ class ExitFact:
 
 
 @dataclass(frozen=True, slots=True)
+class CancellationFact:
+    """A milestone's cancellation carried by transaction `tx_id` on chain (issue 15)."""
+
+    schedule_id: str
+    milestone_id: str
+    tx_id: str
+    slot: int
+
+
+@dataclass(frozen=True, slots=True)
 class ChainTip:
     slot: int
     header_hash: str
@@ -65,11 +75,12 @@ class Facts:
     releases: tuple[ExitFact, ...]
     reclaims: tuple[ExitFact, ...]
     tip: ChainTip | None
-    paused: frozenset[str] = frozenset()
-    """Schedules whose guardians have paused their releases (issue 15)."""
     moves: tuple[ExitFact, ...] = ()
     """Allocations moved to a new out-ref (issue 15): the old out-ref's lock is no longer the
     allocation (the new out-ref's lock is), so it is neither counted nor listed."""
+    cancellations: tuple[CancellationFact, ...] = ()
+    paused: frozenset[str] = frozenset()
+    """Schedules whose guardians have paused their releases (issue 15)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +98,13 @@ class MilestoneState:
     amount_released: int
     allocations_reclaimed: int
     amount_reclaimed: int
+    cancelled_in: tuple[str, ...] = ()
+    """The transactions that carried the milestone's cancellation (empty: not cancelled); what they took
+    back is counted as reclaimed."""
+
+    @property
+    def cancelled(self) -> bool:
+        return bool(self.cancelled_in)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +112,9 @@ class ClaimableAllocation:
     """One allocation as its beneficiary sees it.
 
     `next_unlock_ms` is the vesting time while it lies ahead of chain time and the allocation is still
-    open; None once vesting has passed or the allocation is released or reclaimed.
+    open; None once vesting has passed, the allocation is released or reclaimed, or its milestone is
+    cancelled. `status` is its one reason (`domain.eligibility.AllocationStatus`): an allocation the admin
+    took back with its milestone's cancellation is `milestone_cancelled`, not `already_claimed`.
     """
 
     beneficiary: str
@@ -110,17 +130,9 @@ class ClaimableAllocation:
     claimable_now: bool
     next_unlock_ms: int | None
     slot: int
+    milestone_cancelled: bool = False
+    status: str = ""
     schedule_paused: bool = False
-
-    @property
-    def status(self) -> str:
-        """The one reason (`domain.eligibility.AllocationStatus`, its precedence)."""
-        return allocation_status(
-            released=self.released or self.reclaimed,
-            milestone_verified=self.milestone_verified,
-            vesting_passed=self.vesting_passed,
-            paused=self.schedule_paused,
-        ).value
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +165,14 @@ def quorum_reached(schedule: ScheduleFact | None, signers: tuple[str, ...]) -> b
     return schedule is not None and len(signers) >= schedule.quorum
 
 
+def cancelled_milestones(facts: Facts) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Per (schedule, milestone) cancelled on chain: the transactions that carried its cancellation."""
+    found: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for cancellation in facts.cancellations:
+        found[(cancellation.schedule_id, cancellation.milestone_id)].add(cancellation.tx_id)
+    return {key: tuple(sorted(txs)) for key, txs in found.items()}
+
+
 def milestone_states(facts: Facts) -> list[MilestoneState]:
     """Every milestone that has a signature or an allocation, sorted by schedule and milestone."""
     schedules = {s.schedule_id: s for s in facts.schedules}
@@ -160,7 +180,8 @@ def milestone_states(facts: Facts) -> list[MilestoneState]:
     moved = {e.out_ref for e in facts.moves}
     locks = [lock for lock in facts.locks if lock.out_ref not in moved]
     locks_by_ref = {lock.out_ref: lock for lock in locks}
-    keys = set(signers) | {(lock.schedule_id, lock.milestone_id) for lock in locks}
+    cancelled = cancelled_milestones(facts)
+    keys = set(signers) | {(lock.schedule_id, lock.milestone_id) for lock in locks} | set(cancelled)
     totals: dict[tuple[str, str], list[int]] = {key: [0, 0, 0, 0, 0, 0] for key in keys}
     for lock in locks:
         row = totals[(lock.schedule_id, lock.milestone_id)]
@@ -192,6 +213,7 @@ def milestone_states(facts: Facts) -> list[MilestoneState]:
                 amount_released=t[3],
                 allocations_reclaimed=t[4],
                 amount_reclaimed=t[5],
+                cancelled_in=cancelled.get((schedule_id, milestone_id), ()),
             )
         )
     return states
@@ -205,6 +227,7 @@ def claimable_allocations(facts: Facts) -> list[ClaimableAllocation]:
     released = {e.out_ref for e in facts.releases}
     reclaimed = {e.out_ref for e in facts.reclaims}
     moved = {e.out_ref for e in facts.moves}
+    cancelled = cancelled_milestones(facts)
     chain_time = None if facts.tip is None else facts.tip.chain_time_ms
     rows = []
     locks = (lock for lock in facts.locks if lock.out_ref not in moved)
@@ -216,7 +239,15 @@ def claimable_allocations(facts: Facts) -> list[ClaimableAllocation]:
         is_released = lock.out_ref in released
         is_reclaimed = lock.out_ref in reclaimed
         is_open = not is_released and not is_reclaimed
+        is_cancelled = (lock.schedule_id, lock.milestone_id) in cancelled
         paused = lock.schedule_id in facts.paused
+        status = allocation_status(
+            released=is_released or (is_reclaimed and not is_cancelled),
+            milestone_verified=verified,
+            vesting_passed=vesting_passed,
+            milestone_cancelled=is_cancelled,
+            paused=paused,
+        )
         rows.append(
             ClaimableAllocation(
                 beneficiary=lock.beneficiary,
@@ -229,9 +260,13 @@ def claimable_allocations(facts: Facts) -> list[ClaimableAllocation]:
                 vesting_passed=vesting_passed,
                 released=is_released,
                 reclaimed=is_reclaimed,
-                claimable_now=is_open and verified and vesting_passed and not paused,
-                next_unlock_ms=lock.vesting_time_ms if is_open and not vesting_passed else None,
+                claimable_now=is_open and verified and vesting_passed and not is_cancelled and not paused,
+                next_unlock_ms=(
+                    lock.vesting_time_ms if is_open and not vesting_passed and not is_cancelled else None
+                ),
                 slot=lock.slot,
+                milestone_cancelled=is_cancelled,
+                status=status.value,
                 schedule_paused=paused,
             )
         )

@@ -26,6 +26,7 @@ from milestoned.eventlog.events import ORIGIN_SLOT
 from milestoned.eventlog.store import open_factory
 from milestoned.projections.changes import (
     SUBMISSION_SUBMITTED,
+    AddCancellation,
     AddLock,
     AddMove,
     AddReclaim,
@@ -41,6 +42,7 @@ from milestoned.projections.changes import (
     UndoAbove,
 )
 from milestoned.projections.readmodels import (
+    CancellationFact,
     ChainTip,
     ClaimableAllocation,
     ExitFact,
@@ -148,6 +150,14 @@ TABLES: tuple[Table, ...] = (
         "tx_id TEXT NOT NULL, slot BIGINT NOT NULL, header_hash TEXT NOT NULL",
     ),
     Table(
+        "proj_cancellations",
+        ("schedule_id", "milestone_id", "tx_id", "oracle_indices", "slot", "header_hash"),
+        ("schedule_id", "milestone_id", "tx_id"),
+        "schedule_id TEXT NOT NULL, milestone_id TEXT NOT NULL, tx_id TEXT NOT NULL, "
+        "oracle_indices TEXT NOT NULL, slot BIGINT NOT NULL, header_hash TEXT NOT NULL, "
+        "PRIMARY KEY (schedule_id, milestone_id, tx_id)",
+    ),
+    Table(
         "proj_submissions",
         ("tx_id", "allocation_refs", "validity_upper_slot", "status", "reason"),
         ("tx_id",),
@@ -196,8 +206,11 @@ CHAIN_TABLES = (
     "proj_moves",
     "proj_discovered",
     "proj_schedule_states",
+    "proj_cancellations",
 )
 SELECT_SCHEDULE_STATES = "SELECT schedule_id, paused, slot FROM proj_schedule_states"
+SELECT_CANCELLATIONS = "SELECT schedule_id, milestone_id, tx_id, slot FROM proj_cancellations"
+"""Few rows (one per cancelled milestone and transaction): read whole, also for one beneficiary."""
 SELECT_SCHEDULES = (
     "SELECT schedule_id, quorum, oracle_keys FROM proj_schedules "
     "UNION ALL SELECT schedule_id, quorum, oracle_keys FROM proj_discovered"
@@ -259,6 +272,11 @@ STATEMENTS: dict[type, tuple[str, tuple[str, ...]]] = {
         "INSERT INTO proj_submissions (tx_id, allocation_refs, validity_upper_slot, status, reason) "
         f"VALUES (?, ?, ?, '{SUBMISSION_SUBMITTED}', '') ON CONFLICT (tx_id) DO NOTHING",
         ("tx_id", "allocation_refs", "validity_upper_slot"),
+    ),
+    AddCancellation: (
+        "INSERT INTO proj_cancellations (schedule_id, milestone_id, tx_id, oracle_indices, slot, "
+        "header_hash) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (schedule_id, milestone_id, tx_id) DO NOTHING",
+        ("schedule_id", "milestone_id", "tx_id", "oracle_indices", "slot", "header_hash"),
     ),
     SetSubmissionStatus: (
         "UPDATE proj_submissions SET status = ?, reason = ? WHERE tx_id = ?",
@@ -369,9 +387,20 @@ class ProjectionStore:
                     tuple(ExitFact(*r) for r in self._rows(cursor, SELECT_EXITS.format(table=table)))
                     for table in ("proj_releases", "proj_reclaims", "proj_moves")
                 )
+            cancellations = tuple(CancellationFact(*r) for r in self._rows(cursor, SELECT_CANCELLATIONS))
             tip = self._tip(cursor)
             paused = paused_schedules(self._rows(cursor, SELECT_SCHEDULE_STATES))
-        return Facts(schedules, signatures, locks, releases, reclaims, tip, paused=paused, moves=moves)
+        return Facts(
+            schedules,
+            signatures,
+            locks,
+            releases,
+            reclaims,
+            tip,
+            moves=moves,
+            cancellations=cancellations,
+            paused=paused,
+        )
 
     def paused_schedules(self) -> frozenset[str]:
         """The schedules whose guardians have paused their releases (issue 15)."""

@@ -204,6 +204,7 @@ async def build_release(
     limit: int | None = None,
     on_checked: Callable[[ReleasePlan], None] | None = None,
     workers: ReleaseWorkers | None = None,
+    cancelled: Collection[bytes] = (),
 ) -> ReleasePlan:
     """Build (unsigned) the release of the given allocations, a beneficiary's, or every claimable one.
 
@@ -226,6 +227,8 @@ async def build_release(
     `workers`: build each transaction in one of these worker processes (`release_workers`) when its
     scripts are evaluated locally; in this process (evaluation in threads) without, or when the node
     evaluates. The transactions are the same either way.
+    `cancelled`: the schedule's milestones cancelled on chain; their allocations are refused
+    (`milestone_cancelled`).
     """
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be at least 1 allocation, not {limit}")
@@ -255,7 +258,9 @@ async def build_release(
     else:
         requested = [a.reference for a in locked]
         what = f"schedule {schedule_id.hex()}"
-    check = check_release(definition, schedule_id, requested, locked, signatures, time.now_ms, busy)
+    check = check_release(
+        definition, schedule_id, requested, locked, signatures, time.now_ms, busy, cancelled
+    )
     if allocations is not None and check.refusals:
         if len(check.refusals) == 1:
             raise check.refusals[0][1]

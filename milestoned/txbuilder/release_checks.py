@@ -9,8 +9,11 @@ Rules, in the order they are checked for each allocation (the first that fails i
 
 1. `allocation_locked`: the allocation's UTxO is unspent at the validator with its auth token;
 2. `not_in_flight`: no live (submitted, not yet confirmed or expired) transaction spends it;
-3. `milestone_quorum`: its milestone has at least `quorum` valid signatures of distinct known oracles;
-4. `vesting`: chain time has reached its vesting time.
+3. `milestone_cancelled`: its milestone was not cancelled on chain (issue 15: a quorum of oracles said it
+   will never be delivered, and its allocations go back to the admin; the policy would still release one
+   of an attested milestone that a cancellation left behind, so the daemon refuses it here);
+4. `milestone_quorum`: its milestone has at least `quorum` valid signatures of distinct known oracles;
+5. `vesting`: chain time has reached its vesting time.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ def check_allocation(
     in_flight: Mapping[str, str],
     quorum_of: Mapping[bytes, MilestoneQuorum],
     chain_time_ms: int,
+    cancelled: Collection[bytes] = (),
 ) -> AllocationUtxo | Refusal:
     """The allocation if every rule passes, else the refusal of the first rule that fails."""
     allocation = locked.get(reference)
@@ -82,6 +86,13 @@ def check_allocation(
             "confirmed yet; wait until it is confirmed, or until it expires and may be rebuilt",
         )
     milestone = allocation.datum.milestone_id
+    if milestone in cancelled:
+        return Refusal(
+            "milestone_cancelled",
+            f"milestone {_milestone_text(milestone)!r} of allocation {reference} was cancelled on chain by a "
+            "quorum of its oracles: its allocations go back to the admin (`milestonectl milestone cancel`), "
+            "never to the beneficiary",
+        )
     quorum = quorum_of[milestone]
     if not quorum.verified:
         ignored = f"; {len(quorum.ignored)} signature(s) did not count" if quorum.ignored else ""
@@ -111,14 +122,16 @@ def check_release(
     signatures: Mapping[bytes, Iterable[OracleSignature]],
     chain_time_ms: int,
     in_flight: Mapping[str, str],
+    cancelled: Collection[bytes] = (),
 ) -> ReleaseCheck:
-    """Apply the rules to each requested allocation reference."""
+    """Apply the rules to each requested allocation reference (`cancelled`: the schedule's milestones
+    cancelled on chain)."""
     by_reference = {a.reference: a for a in locked}
     quorum_of = quorums(definition, schedule_id, [a.datum.milestone_id for a in locked], signatures)
     releasable: list[AllocationUtxo] = []
     refusals: list[tuple[str, Refusal]] = []
     for reference in dict.fromkeys(requested):
-        verdict = check_allocation(reference, by_reference, in_flight, quorum_of, chain_time_ms)
+        verdict = check_allocation(reference, by_reference, in_flight, quorum_of, chain_time_ms, cancelled)
         if isinstance(verdict, Refusal):
             refusals.append((reference, verdict))
         else:

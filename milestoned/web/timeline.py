@@ -87,7 +87,7 @@ def build_timeline(
         [
             (a.vesting_time_ms, a.amount)
             for a in rows
-            if a.milestone_verified and not a.released and not a.reclaimed
+            if a.milestone_verified and not a.released and not a.reclaimed and not a.milestone_cancelled
         ]
     )
     locked_events = [(slot_time(lock_slots.get(a.out_ref, 0)), a.amount) for a in rows]

@@ -47,6 +47,8 @@ def reasons(a: ClaimableAllocation, in_flight: bool) -> list[str]:
     """Why an allocation is not claimable now (empty when it is), in the words `claim` uses."""
     if a.released:
         return ["already_claimed"]
+    if a.milestone_cancelled:  # taken back (or to be) by the admin with the milestone's cancellation
+        return ["milestone_cancelled"]
     if a.reclaimed:
         return ["reclaimed"]
     found = []

@@ -18,6 +18,7 @@ from milestoned.daemon.demo_wiring import demo_seed
 from milestoned.domain.attestation import sign_attestation
 from milestoned.domain.schedule_canonical import schedule_document
 from milestoned.eventlog.events import (
+    AllocationCancelled,
     AllocationLocked,
     AllocationReclaimed,
     AllocationReleased,
@@ -160,6 +161,17 @@ def test_a_reclaim_the_admin_did_not_sign_is_flagged() -> None:
     assert codes([*sound(), reclaimed, witness]) == ["admin_signature"]
     signed = dataclasses.replace(witness, signers=(DEFINITION.admin_key_hash.hex(),))
     assert codes([*sound(), reclaimed, signed]) == []
+
+
+def test_a_cancellation_is_a_reclaim_with_the_cancel_redeemer_and_the_admin() -> None:
+    last = locks()[-1]
+    cancelled = AllocationCancelled(point=point(30), tx_id=RECLAIM_TX, schedule_id=SID, out_ref=last.out_ref)
+    admin = (DEFINITION.admin_key_hash.hex(),)
+    witness = SpendWitness(point(30), RECLAIM_TX, SID, 3, (), (), signers=admin)
+    [schedule] = reconcile([*sound(), cancelled, witness], derive_schedule_id).schedules
+    assert schedule.flags == () and schedule.total.reclaimed == last.amount
+    released_like = dataclasses.replace(witness, redeemer=1, signers=())
+    assert codes([*sound(), cancelled, released_like]) == ["admin_signature", "redeemer"]
 
 
 def test_an_allocation_the_ledger_no_longer_holds_is_flagged() -> None:

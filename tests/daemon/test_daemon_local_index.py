@@ -102,3 +102,19 @@ def test_each_open_intent_keeps_the_term_it_was_recorded_under() -> None:
     assert (index.term, index.leader) == (4, "d1")
     index.apply(ReleaseSubmitted(first, (ref,), 9))
     assert index.intent_terms == {second: 4}
+
+
+def test_a_cancelled_milestone_is_known_until_a_rollback_below_its_first_cancellation() -> None:
+    from milestoned.eventlog.events import ChainPoint, MilestoneCancelled, RolledBack
+
+    sid = "ab" * 28
+
+    def cancelled(slot: int, tx: str) -> MilestoneCancelled:
+        return MilestoneCancelled(ChainPoint(slot, f"{slot:064x}"), tx, sid, b"M2".hex(), (0, 1))
+
+    index = fold(cancelled(30, TX_A), cancelled(40, TX_B))  # one cancellation in two transactions
+    assert index.cancelled_milestones(sid) == {b"M2"} and index.cancelled_milestones("cd" * 28) == set()
+    index.apply(RolledBack(ChainPoint(35, f"{35:064x}")))
+    assert index.cancelled_milestones(sid) == {b"M2"}  # the first one still stands
+    index.apply(RolledBack(ChainPoint(20, f"{20:064x}")))
+    assert index.cancelled_milestones(sid) == set()

@@ -159,7 +159,8 @@ def test_signature_commit_reaches_quorum_and_is_idempotent(daemon: Daemon) -> No
     assert refused["error"]["code"] == -32010
     assert refused["error"]["data"]["problems"][0]["message"] == (
         "attestation 1: is a cancellation of milestone 'M2-security-audit' (attest sign --cancel), not an "
-        "attestation: it never counts toward a release; commit only attestation files"
+        "attestation: it never counts toward a release; commit only attestation files (a quorum's "
+        "cancellations go to `milestonectl milestone cancel`)"
     )
     logged = [e for e in _events(daemon) if e["topic"].startswith("OracleSignatureCommitted")]
     assert len(logged) == 2

@@ -12,6 +12,7 @@ from milestoned.eventlog.config import PostgresConfig, SQLiteConfig, parse_store
 from milestoned.eventlog.cursor import live_points_newest_first, spread_points
 from milestoned.eventlog.events import (
     EVENT_TYPES,
+    AllocationCancelled,
     AllocationLocked,
     AllocationReassigned,
     AllocationReclaimed,
@@ -22,6 +23,7 @@ from milestoned.eventlog.events import (
     HeadAnchored,
     InvalidEventError,
     LeaderElected,
+    MilestoneCancelled,
     OracleSignatureSeen,
     RegistrationPartSeen,
     ReleaseSubmitted,
@@ -39,6 +41,7 @@ from milestoned.eventlog.hashchain import GENESIS_HASH, LogHead, open_record, se
 from milestoned.eventlog.testing import make_schedule, oracle_signature
 
 P = ChainPoint(slot=42, header_hash="cd" * 32)
+P_JSON = {"slot": 42, "header_hash": "cd" * 32}
 ONE_OF_EACH: list[Event] = [
     make_schedule(0),
     oracle_signature(0, 1, "01"),
@@ -54,6 +57,8 @@ ONE_OF_EACH: list[Event] = [
     AllocationReleased(P, "cc" * 32, "bb" * 28, "aa" * 32 + "#0"),
     AllocationReclaimed(P, "dd" * 32, "bb" * 28, "aa" * 32 + "#0"),
     AllocationReassigned(P, "ee" * 32, "bb" * 28, "aa" * 32 + "#0", "ee" * 32 + "#0", "addr1q", "addr1v"),
+    AllocationCancelled(P, "dd" * 32, "bb" * 28, "aa" * 32 + "#1"),
+    MilestoneCancelled(P, "dd" * 32, "bb" * 28, "01", (0, 2)),
     RolledBack(ChainPoint.origin()),
     ChainCursorCheckpointed(P),
     RegistrationPartSeen(
@@ -139,6 +144,28 @@ def test_a_policy_records_guardians_only_when_it_has_them() -> None:
         ("ChainCursorCheckpointed/v1", {"point": {"slot": True, "header_hash": "x"}}, "expected an integer"),
         ("ChainCursorCheckpointed/v1", {"point": {"slot": 5, "header_hash": "x"}}, "header_hash must be"),
         ("ChainCursorCheckpointed/v1", {"point": {"slot": 1}}, "exactly 'slot' and 'header_hash'"),
+        (
+            "MilestoneCancelled/v1",
+            {
+                "point": P_JSON,
+                "tx_id": "dd" * 32,
+                "schedule_id": "bb" * 28,
+                "milestone_id": "01",
+                "oracle_indices": [-1],
+            },
+            "oracle_indices must be an integer >= 0",
+        ),
+        (
+            "MilestoneCancelled/v1",
+            {
+                "point": P_JSON,
+                "tx_id": "dd" * 32,
+                "schedule_id": "bb" * 28,
+                "milestone_id": "01",
+                "oracle_indices": [],
+            },
+            "non-empty tuple of oracle indices",
+        ),
     ],
 )
 def test_malformed_records_are_refused_with_the_field_named(

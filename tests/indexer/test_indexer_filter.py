@@ -26,7 +26,14 @@ from pycardano import Address, PlutusData, ScriptHash
 
 from milestoned.contracts.loader import default_blueprint
 from milestoned.domain import onchain_types as ot
-from milestoned.eventlog.events import AllocationLocked, AllocationReclaimed, AllocationReleased, ChainPoint
+from milestoned.eventlog.events import (
+    AllocationCancelled,
+    AllocationLocked,
+    AllocationReclaimed,
+    AllocationReleased,
+    ChainPoint,
+    MilestoneCancelled,
+)
 from milestoned.indexer.filter import (
     MANY_SCHEDULES,
     WatchedContract,
@@ -124,18 +131,36 @@ def test_a_reclaim_is_recognised_by_the_reclaim_redeemer() -> None:
     assert [e.out_ref for e in events] == allocations
 
 
+def test_a_cancellation_is_recognised_by_the_cancel_redeemer_with_its_milestones_and_signers() -> None:
+    allocations = ["ca" * 32 + "#0", "ca" * 32 + "#1"]
+    cancellations = [
+        ot.milestone_attestation(b"M2", {0: b"\x01" * 64, 2: b"\x02" * 64}),
+        ot.milestone_attestation(b"M3", {1: b"\x03" * 64, 2: b"\x04" * 64}),
+    ]
+    tx = spend(SCHEDULE, allocations, ot.Cancel(cancellations))
+    events = events_of(tx, open_allocations=dict.fromkeys(allocations, SID))
+    point = events[0].point
+    assert events == [
+        AllocationCancelled(point=point, tx_id=tx["id"], schedule_id=SID, out_ref=allocations[0]),
+        MilestoneCancelled(point, tx["id"], SID, b"M2".hex(), (0, 2)),
+        MilestoneCancelled(point, tx["id"], SID, b"M3".hex(), (1, 2)),
+        AllocationCancelled(point=point, tx_id=tx["id"], schedule_id=SID, out_ref=allocations[1]),
+    ]
+    assert all(isinstance(e, AllocationReclaimed) for e in events[::3])  # counted as reclaims everywhere
+
+
 @dataclass
 class UnknownRedeemer(PlutusData):
-    """A redeemer of neither Register, Release nor Reclaim's constructor (the policy refuses it)."""
+    """A redeemer of none of the policy's constructors (Register .. InitState: 0-4; the policy refuses it)."""
 
-    CONSTR_ID = 3
+    CONSTR_ID = 5
 
 
 def test_an_unknown_redeemer_constructor_is_not_taken_for_a_release() -> None:
     allocation = "ce" * 32 + "#0"
     reclaim_like = spend(SCHEDULE, [allocation], UnknownRedeemer())
     release_like = spend(SCHEDULE, [allocation], UnknownRedeemer(), outputs=[payout(SCHEDULE)])
-    # neither constructor 1 nor 2: where the tokens went decides, as for a missing redeemer
+    # none of constructors 1-3: where the tokens went decides, as for a missing redeemer
     assert [type(e) for e in events_of(reclaim_like, open_allocations={allocation: SID})] == [
         AllocationReclaimed
     ]

@@ -19,6 +19,7 @@ best batch size, and `..._with_body_size` the same once the block body's 90,112 
 
 from __future__ import annotations
 
+from milestoned.contracts import governance_builders as gb
 from milestoned.contracts import scenarios as sc
 from milestoned.contracts.evaluation import MAX_TX_CPU, MAX_TX_MEM
 from milestoned.contracts.loader import default_blueprint
@@ -35,16 +36,20 @@ ISSUE_18_MEM_PER_ALLOCATION = 13_789_164 / 52
 ISSUE_18_CPU_PER_ALLOCATION = 4_164_935_571 / 52
 
 
-def measure(schedule: sc.Schedule, count: int) -> sc.UnitsRow:
-    built = sc.batch_release(schedule, count)
-    return sc.units_row(f"release of {count}", built, built.evaluate())
+def measure(schedule: sc.Schedule, count: int, references: sc.Utxos | None = None) -> sc.UnitsRow:
+    """A batch release of `count`; `references`: the schedule's state UTxO, for a schedule with guardians."""
+    built = sc.batch_release(schedule, count, reference_inputs=references)
+    guarded = " reading the state" if references else ""
+    return sc.units_row(f"release of {count}{guarded}", built, built.evaluate())
 
 
 def fits_tx(row: sc.UnitsRow) -> bool:
     return row.accepted and row.tx_bytes <= MAX_TX_BYTES and row.mem <= MAX_TX_MEM and row.cpu <= MAX_TX_CPU
 
 
-def largest_batch(schedule: sc.Schedule, first: sc.UnitsRow, batch: sc.UnitsRow) -> sc.UnitsRow:
+def largest_batch(
+    schedule: sc.Schedule, first: sc.UnitsRow, batch: sc.UnitsRow, references: sc.Utxos | None = None
+) -> sc.UnitsRow:
     """Start from the linear estimate through the two measured points, then walk to the boundary."""
     per_mem = (batch.mem - first.mem) / (BATCH - 1)
     per_cpu = (batch.cpu - first.cpu) / (BATCH - 1)
@@ -55,12 +60,12 @@ def largest_batch(schedule: sc.Schedule, first: sc.UnitsRow, batch: sc.UnitsRow)
         (MAX_TX_BYTES - first.tx_bytes) / per_byte,
     )
     count = max(1, int(estimate) + 1)
-    row = measure(schedule, count)
+    row = measure(schedule, count, references)
     while not fits_tx(row) and count > 1:
         count -= 1
-        row = measure(schedule, count)
+        row = measure(schedule, count, references)
     while True:
-        bigger = measure(schedule, count + 1)
+        bigger = measure(schedule, count + 1, references)
         if not fits_tx(bigger):
             return row
         count, row = count + 1, bigger
@@ -116,6 +121,52 @@ def per_redeemer(schedule: sc.Schedule) -> dict[str, float]:
             print(f"{case + ' ' + name:<24} {mem:>11,} {cpu:>14,}")
             figures[f"contracts.{case}.{name}_mem"] = mem
             figures[f"contracts.{case}.{name}_cpu"] = cpu
+    return figures
+
+
+def governance() -> dict[str, float]:
+    """Issue 15's redeemers, one allocation each where they spend one (docs/onchain.md, "Governance"):
+    Cancel (policy and spend), InitState (policy), SetPaused (the state validator's spend), Move (the
+    allocation validator's spend), and releases of a schedule with guardians, which read its state: one
+    allocation, BATCH of them, and the largest batch (the issue wants at least 40)."""
+    s = gb.Schedules()
+    guarded = s.guarded
+    state = gb.state_utxo(guarded)
+    cases = {
+        "cancel1": gb.cancel(s),
+        "init_state": gb.init_state(s),
+        "set_paused": gb.set_paused(s),
+        "move1": gb.move(s),
+        "guarded_release1": sc.batch_release(guarded, 1, reference_inputs=state),
+    }
+    figures: dict[str, float] = {}
+    print(f"{'redeemer':<28} {'mem':>11} {'cpu':>14} {'tx bytes':>9}")
+    for case, built in cases.items():
+        evaluations = built.evaluate()
+        assert all(e.ok for e in evaluations), case
+        for e in evaluations:  # at most one spend and one mint each
+            name = "policy" if e.tag.name == "MINT" else "spend"
+            print(f"{case + ' ' + name:<28} {e.mem:>11,} {e.cpu:>14,} {built.size:>9,}")
+            figures[f"contracts.{case}.{name}_mem"] = e.mem
+            figures[f"contracts.{case}.{name}_cpu"] = e.cpu
+        figures[f"contracts.{case}.tx_bytes"] = built.size
+    first = measure(guarded, 1, state)
+    batch = measure(guarded, BATCH, state)
+    best = largest_batch(guarded, first, batch, state)
+    print(sc.format_units_table([batch, best]))
+    print(
+        f"largest release batch reading the state: {best.redeemers - 1} allocations (issue 15: at least 40; "
+        f"floor: {BATCH} in {batch.tx_bytes} bytes, mem {batch.mem_share:.1%})"
+    )
+    figures.update(
+        {
+            f"contracts.guarded_release{BATCH}.mem": batch.mem,
+            f"contracts.guarded_release{BATCH}.cpu": batch.cpu,
+            f"contracts.guarded_release{BATCH}.tx_bytes": batch.tx_bytes,
+            "contracts.max_guarded_batch_release": best.redeemers - 1,
+            "contracts.state_validator_bytes": len(default_blueprint().state_validator),
+        }
+    )
     return figures
 
 
@@ -182,4 +233,5 @@ def run() -> dict[str, float]:
         f"contracts.register{BATCH // 2}.cpu": register_row.cpu,
         "contracts.validator_bytes": validator_bytes,
         "contracts.policy_bytes": policy_bytes,
+        **governance(),
     }

@@ -229,6 +229,7 @@ def move(
 __all__ = [
     "B1",
     "B2",
+    "Schedules",
     "beneficiary_key",
     "cancel",
     "cancellation",

@@ -65,6 +65,9 @@ FEE = 900_000
 DECLARED_UNITS = ExecutionUnits(14_000_000, 10_000_000_000)
 
 
+Utxos = Mapping[TransactionInput, TransactionOutput]
+
+
 def seed(label: str) -> bytes:
     return hashlib.sha256(b"milestoned/scenario/" + label.encode()).digest()
 

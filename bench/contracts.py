@@ -23,6 +23,7 @@ from milestoned.contracts import governance_builders as gb
 from milestoned.contracts import scenarios as sc
 from milestoned.contracts.evaluation import MAX_TX_CPU, MAX_TX_MEM
 from milestoned.contracts.loader import default_blueprint
+from milestoned.contracts.units_table import UnitsRow, format_units_table, units_row
 
 MAX_TX_BYTES = 16_384
 BATCH = 40
@@ -36,20 +37,20 @@ ISSUE_18_MEM_PER_ALLOCATION = 13_789_164 / 52
 ISSUE_18_CPU_PER_ALLOCATION = 4_164_935_571 / 52
 
 
-def measure(schedule: sc.Schedule, count: int, references: sc.Utxos | None = None) -> sc.UnitsRow:
+def measure(schedule: sc.Schedule, count: int, references: sc.Utxos | None = None) -> UnitsRow:
     """A batch release of `count`; `references`: the schedule's state UTxO, for a schedule with guardians."""
     built = sc.batch_release(schedule, count, reference_inputs=references)
     guarded = " reading the state" if references else ""
-    return sc.units_row(f"release of {count}{guarded}", built, built.evaluate())
+    return units_row(f"release of {count}{guarded}", built, built.evaluate())
 
 
-def fits_tx(row: sc.UnitsRow) -> bool:
+def fits_tx(row: UnitsRow) -> bool:
     return row.accepted and row.tx_bytes <= MAX_TX_BYTES and row.mem <= MAX_TX_MEM and row.cpu <= MAX_TX_CPU
 
 
 def largest_batch(
-    schedule: sc.Schedule, first: sc.UnitsRow, batch: sc.UnitsRow, references: sc.Utxos | None = None
-) -> sc.UnitsRow:
+    schedule: sc.Schedule, first: UnitsRow, batch: UnitsRow, references: sc.Utxos | None = None
+) -> UnitsRow:
     """Start from the linear estimate through the two measured points, then walk to the boundary."""
     per_mem = (batch.mem - first.mem) / (BATCH - 1)
     per_cpu = (batch.cpu - first.cpu) / (BATCH - 1)
@@ -71,7 +72,7 @@ def largest_batch(
         count, row = count + 1, bigger
 
 
-def block_packing(row: sc.UnitsRow, allocations: int) -> tuple[int, int]:
+def block_packing(row: UnitsRow, allocations: int) -> tuple[int, int]:
     """How many copies of this release fit one mainnet block: (by execution units, by units and body
     size), each as allocations released per block."""
     by_units = min(MAX_BLOCK_MEM // row.mem, MAX_BLOCK_CPU // row.cpu)
@@ -79,7 +80,7 @@ def block_packing(row: sc.UnitsRow, allocations: int) -> tuple[int, int]:
     return by_units * allocations, by_size * allocations
 
 
-def allocations_per_block(schedule: sc.Schedule, first: sc.UnitsRow, best: sc.UnitsRow) -> sc.UnitsRow:
+def allocations_per_block(schedule: sc.Schedule, first: UnitsRow, best: UnitsRow) -> UnitsRow:
     """The batch size that releases the most allocations per mainnet block by execution units: a block
     holds about 4.4 largest batches, so a smaller batch that fits one more transaction can release more.
     Candidates come from the linear model through the two measured points; each is then measured."""
@@ -153,7 +154,7 @@ def governance() -> dict[str, float]:
     first = measure(guarded, 1, state)
     batch = measure(guarded, BATCH, state)
     best = largest_batch(guarded, first, batch, state)
-    print(sc.format_units_table([batch, best]))
+    print(format_units_table([batch, best]))
     print(
         f"largest release batch reading the state: {best.redeemers - 1} allocations (issue 15: at least 40; "
         f"floor: {BATCH} in {batch.tx_bytes} bytes, mem {batch.mem_share:.1%})"
@@ -179,9 +180,9 @@ def run() -> dict[str, float]:
     batch = measure(schedule, BATCH)
     best = largest_batch(schedule, first, batch)
     register = sc.register_tx(schedule, sc.batch_allocations(BATCH // 2))
-    register_row = sc.units_row(f"register {BATCH // 2}", register, register.evaluate())
+    register_row = units_row(f"register {BATCH // 2}", register, register.evaluate())
 
-    print(sc.format_units_table([first, batch, register_row, best]))
+    print(format_units_table([first, batch, register_row, best]))
     print(
         f"largest release batch: {best.redeemers - 1} allocations "
         f"(mem {best.mem_share:.1%}, cpu {best.cpu_share:.1%}, {best.tx_bytes} of {MAX_TX_BYTES} bytes)"

@@ -19,10 +19,11 @@ from milestoned.contracts.evaluation import (
     select_evaluator,
 )
 from milestoned.contracts.native_evaluation import unavailable_reason
+from milestoned.contracts.units_table import UnitsRow, format_units_table, units_row
 
 from .unoptimised import Twins, build_reference, reference_key
 
-_ROWS: list[sc.UnitsRow] = []
+_ROWS: list[UnitsRow] = []
 _TWINS: list[Twins] = []
 
 
@@ -116,7 +117,7 @@ def evaluate() -> Evaluate:
         )
         if key not in _EVALUATED:
             _EVALUATED[key] = built.evaluate()
-            _ROWS.append(sc.units_row(case, built, _EVALUATED[key]))
+            _ROWS.append(units_row(case, built, _EVALUATED[key]))
         return _EVALUATED[key]
 
     return run
@@ -129,7 +130,7 @@ def failures(evaluations: Sequence[RedeemerEvaluation]) -> str:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _ROWS:
         terminalreporter.section("contract execution units (per transaction, Conway mainnet V3 cost model)")
-        terminalreporter.write_line(sc.format_units_table(_ROWS))
+        terminalreporter.write_line(format_units_table(_ROWS))
     for twins in (t for t in _TWINS if t.compared):
         terminalreporter.write_line(
             f"uplc runs compared with the scripts built without our UPLC passes: "

@@ -37,7 +37,7 @@ lint: setup
 contracts: setup
 	$(BIN)/python -m milestoned.contracts.build
 
-# every contract attack with a ledger twin, submitted to the devnet (make test submits issue 11.3's list)
+# every contract attack with a ledger twin, submitted to the devnet (make test submits issues 11.3's and 15's lists)
 twins: setup
 	MILESTONED_TWINS=all $(BIN)/python -m pytest tests/devnet/test_devnet_contract_attacks.py -q
 

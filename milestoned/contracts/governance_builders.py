@@ -8,7 +8,8 @@ as the state validator leaves it, so a release can read it and a state change ca
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pycardano import Address, PaymentSigningKey, TransactionInput, TransactionOutput, Value
@@ -181,33 +182,42 @@ def move(
     own input's position (filler outputs to the fee payer take the other positions). Attacks change the
     re-locked datum's fields (`datum`), its `value`, its `address`, its reference `script`, or `index`:
     "own" (each its own),
-    "first" (every move names the first moved allocation's index)."""
+    "first" (every move names the first moved allocation's index).
+
+    The outputs and redeemers come from the spec's `layout`, so the devnet twins lay them out again at
+    the real UTxOs' positions (with the same one change)."""
     schedule = s.main
     spent = sc.allocation_utxos(schedule, allocations, label="move")
     fee_in = sc.tx_input("fee")
     inputs = sorted([*spent, fee_in], key=lambda i: (i.transaction_id.payload, i.index))
-    positions = {tx_in: inputs.index(tx_in) for tx_in in spent}
     target = to if isinstance(to, ot.PlutusAddress) else ot.address_to_plutus(to)
     filler = TransactionOutput(sc.wallet_address("fee-payer"), Value(2_000_000))
-    outputs: list[TransactionOutput] = [filler] * (max(positions.values()) + 1)
-    for tx_in, locked in spent.items():
-        old = locked.datum
-        assert isinstance(old, ot.AllocationDatum)
-        fields = {
-            "schedule_id": old.schedule_id,
-            "beneficiary": target,
-            "amount": old.amount,
-            "milestone_id": old.milestone_id,
-            "vesting_time": old.vesting_time,
-            **(datum or {}),
-        }
-        outputs[positions[tx_in]] = TransactionOutput(
-            address or locked.address,
-            locked.amount if value is None else value,
-            datum=ot.AllocationDatum(**fields),
-            script=script,
-        )
-    first = min(positions.values())
+
+    def lay_out(
+        positions: Mapping[TransactionInput, int],
+    ) -> tuple[list[TransactionOutput], Callable[[int, TransactionInput], Any]]:
+        outputs: list[TransactionOutput] = [filler] * (max(positions.values()) + 1)
+        for tx_in, locked in spent.items():
+            old = locked.datum
+            assert isinstance(old, ot.AllocationDatum)
+            fields = {
+                "schedule_id": old.schedule_id,
+                "beneficiary": target,
+                "amount": old.amount,
+                "milestone_id": old.milestone_id,
+                "vesting_time": old.vesting_time,
+                **(datum or {}),
+            }
+            outputs[positions[tx_in]] = TransactionOutput(
+                address or locked.address,
+                locked.amount if value is None else value,
+                datum=ot.AllocationDatum(**fields),
+                script=script,
+            )
+        first = min(positions.values())
+        return outputs, lambda position, tx_in: ot.Move(first if index == "first" else position)
+
+    outputs, spend_redeemer = lay_out({tx_in: inputs.index(tx_in) for tx_in in spent})
     if signers is None:  # each distinct key beneficiary's own key (a script beneficiary has none)
         owners = {
             bytes(a.beneficiary.payment_part): a.beneficiary
@@ -215,15 +225,17 @@ def move(
             if isinstance(a.beneficiary, Address)
         }
         signers = [beneficiary_key(owner) for owner in owners.values()]
-    return sc.assemble(
+    built = sc.assemble(
         spent=spent,
         outputs=outputs,
         mint={},
         mint_redeemers={},
         schedules=[schedule],
         signers=signers,
-        spend_redeemer=lambda position, tx_in: ot.Move(first if index == "first" else position),
+        spend_redeemer=spend_redeemer,
     )
+    built.spec = dataclasses.replace(built.spec, layout=lay_out)
+    return built
 
 
 __all__ = [

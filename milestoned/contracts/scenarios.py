@@ -265,9 +265,21 @@ def beneficiary(label: str, *, staked: bool = True) -> Address:
 # --- Transaction assembly ----------------------------------------------------------------------------------
 
 
+# Outputs and spend redeemers that depend on where the spent script inputs sit among the sorted inputs
+# (a move's re-locked output at its allocation's position): given each spent input's position, the
+# outputs and the spend redeemer chooser (see `TxSpec.layout`).
+Layout = Callable[
+    [Mapping[TransactionInput, int]],
+    tuple[list[TransactionOutput], Callable[[int, TransactionInput], Any]],
+]
+
+
 @dataclass(frozen=True)
 class TxSpec:
-    """What a scenario transaction does, before fee input, collateral, change and witnesses are added."""
+    """What a scenario transaction does, before fee input, collateral, change and witnesses are added.
+
+    `layout`, when set, rebuilds `outputs` and `spend_redeemer` for other positions of the spent inputs:
+    the devnet twins submit the transaction over real UTxOs, whose ids sort the inputs otherwise."""
 
     spent: Mapping[TransactionInput, TransactionOutput]
     outputs: Sequence[TransactionOutput]
@@ -280,6 +292,7 @@ class TxSpec:
     reference_inputs: Mapping[TransactionInput, TransactionOutput] = field(default_factory=dict)
     spend_redeemer: Callable[[int, TransactionInput], Any] | None = None
     mint_names: Mapping[bytes, bytes] = field(default_factory=dict)
+    layout: Layout | None = None
 
 
 @dataclass

@@ -160,6 +160,23 @@ def test_a_pause_change_recorded_before_spent_existed_keeps_its_bytes() -> None:
         decode_event(spending.topic, {k: v for k, v in orjson.loads(old).items() if k != "paused"})
 
 
+def test_an_added_field_without_a_default_is_refused_when_the_codec_loads() -> None:
+    """Without a default an older record could not be read: the codec refuses such a type up front."""
+    import dataclasses
+
+    from milestoned.eventlog.codec import _added_field_defaults
+    from milestoned.eventlog.events import LocalEvent
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Later(LocalEvent):
+        note: str
+
+    Later.added_fields = frozenset({"note"})
+    with pytest.raises(TypeError, match="Later: every added field must be a field with a plain default"):
+        _added_field_defaults(Later)
+    assert _added_field_defaults(SchedulePauseChanged) == {"spent": ()}
+
+
 @pytest.mark.parametrize(
     ("topic", "body", "message"),
     [

@@ -19,8 +19,9 @@ import structlog
 from milestoned.daemon.http_endpoint import Metrics
 from milestoned.daemon.jsonrpc import RpcError
 from milestoned.daemon.release_method import release_schedule
-from milestoned.daemon.service import DaemonService, submission_outcomes
+from milestoned.daemon.service import DaemonService
 from milestoned.daemon.socket_server import SocketServer
+from milestoned.daemon.submission_outcomes import submission_outcomes
 from milestoned.daemon.submissions import reconcile_intents
 from milestoned.daemon.systemd import Notifier
 from milestoned.shared.config import DaemonConfig

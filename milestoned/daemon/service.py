@@ -1,4 +1,7 @@
-"""The command handlers behind the socket: what each JSON-RPC method does with the log and the projections.
+"""The daemon's service: the state the socket's handlers share (log, projections, local index, locks,
+worker threads) and one entry per JSON-RPC method. Most handlers live in a module per command
+(`*_method`, `query_methods`, `log_methods`) and are reached through the thin entries here; the method
+table and its guard for changing methods are in `method_table`.
 
 Rules every handler follows:
 - validate everything first, with the domain's own checks, and refuse with a clear error naming what was
@@ -20,32 +23,33 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-import structlog
-
-from milestoned.daemon import jsonrpc, log_methods, query_methods, registration_method, release_method
+from milestoned.daemon import (
+    jsonrpc,
+    log_methods,
+    query_methods,
+    registration_method,
+    release_method,
+    signature_method,
+)
 from milestoned.daemon.chain_calls import on_chain
 from milestoned.daemon.health import Health, assess
 from milestoned.daemon.health_checks import HealthChecks, sqlite_folders
 from milestoned.daemon.jobs import Jobs
-from milestoned.daemon.jsonrpc import RpcError, only_params, param
+from milestoned.daemon.jsonrpc import RpcError, only_params
 from milestoned.daemon.local_index import LocalIndex
+from milestoned.daemon.method_table import socket_methods
 from milestoned.daemon.peercred import AdminPolicy, Peer
 from milestoned.daemon.query_priority import QueryPriority
 from milestoned.daemon.schedule_upload import ScheduleUploads
 from milestoned.daemon.socket_server import Method
-from milestoned.domain.attestation import Statement, verify_attestation
 from milestoned.domain.leadership import Leadership, Role
 from milestoned.eventlog import EventLog
-from milestoned.eventlog.events import (
-    Event,
-    OracleSignatureCommitted,
-)
+from milestoned.eventlog.events import Event
 from milestoned.projections.projector import Projector
 from milestoned.projections.store import ProjectionStore
 from milestoned.shared.chain_link import ChainLink
 from milestoned.shared.config import DaemonConfig
 
-log = structlog.get_logger("milestoned.commands")
 T = TypeVar("T")
 READER_THREADS = 4
 FOLD_BATCH = 1000
@@ -278,70 +282,8 @@ class DaemonService:
         )
 
     def methods(self) -> dict[str, Method]:
-        methods = self._methods()
-        return {
-            name: Method(self._refused_while_recovering(m.handler), True, m.summary) if m.mutating else m
-            for name, m in methods.items()
-        }
-
-    def _refused_while_recovering(self, handler: Any) -> Any:
-        async def guarded(params: dict[str, Any], peer: Peer) -> Any:
-            leadership = self.leadership
-            if not leadership.may_write:
-                raise RpcError(
-                    jsonrpc.NOT_LEADER,
-                    f"this daemon is a follower (term {leadership.term}) and changes nothing; the leader "
-                    f"is {leadership.leader or 'being elected'}",
-                    "send the command to the leader's socket (`milestonectl --socket PATH`); this one "
-                    "answers queries, and takes over by itself if the leader stops",
-                    leader=leadership.leader or None,
-                    term=leadership.term,
-                )
-            recovery = self.recovery
-            if recovery is not None and recovery.state != "done":
-                raise RpcError(
-                    jsonrpc.RECOVERING,
-                    f"the event log is being rebuilt from the chain ({recovery.state}, from "
-                    f"{recovery.to_json()['from']}); nothing can be changed until it is done",
-                    "watch `milestonectl status` (its recovery part) and try again once it says done"
-                    + (f"; {recovery.error}" if recovery.error else ""),
-                )
-            return await handler(params, peer)
-
-        return guarded
-
-    def _methods(self) -> dict[str, Method]:
-        return {
-            "status": Method(self.status, False, "sync state, tips, lag, log head, projection position"),
-            "health": Method(
-                self.health_method, False, "synced / syncing / disconnected / failing, tip, lag, problems"
-            ),
-            "schedule.register": Method(self.schedule_register, True, "register a schedule (or dry_run)"),
-            "schedule.upload": Method(
-                self.schedule_upload, True, "one part of a schedule too large for a line"
-            ),
-            "schedules": Method(self.schedules, False, "registered schedules"),
-            "signature.commit": Method(self.signature_commit, True, "commit oracle attestations"),
-            "milestones": Method(self.milestones, False, "milestone state: signatures, quorum, locks"),
-            "claimable": Method(self.claimable, False, "claimable amounts per beneficiary and allocation"),
-            "submissions": Method(self.submissions, False, "release transactions and their outcome"),
-            "job": Method(self.job, False, "a job's state: built, submitted, confirmed"),
-            "jobs": Method(self.list_jobs, False, "the jobs kept: running, and the last finished"),
-            "release": Method(self.release, True, "build, sign and submit release transactions"),
-            "tx.submit": Method(self.tx_submit, True, "submit transactions signed elsewhere"),
-            "reclaim": Method(self.reclaim, True, "after the deadline: reclaim (or export it unsigned)"),
-            "schedule.pause": Method(self.schedule_pause, True, "build a guardians' pause or resume"),
-            "milestone.cancel": Method(
-                self.milestone_cancel, True, "take a cancelled milestone's allocations back"
-            ),
-            "attestations": Method(self.attestations, False, "a schedule and its committed signatures"),
-            "log.verify": Method(self.log_verify, False, "verify the event log's hash chain"),
-            "log.replay": Method(self.log_replay, False, "replay the log into a fresh store and compare"),
-            "methods": Method(self.list_methods, False, "the methods of this socket"),
-            "recovery.card": Method(
-                self.recovery_card, False, "the recovery card (schedule points, log head)"
-            ),
-        }
+        """The socket's method table (`method_table`), changing methods guarded."""
+        return socket_methods(self)
 
     # --- queries -----------------------------------------------------------------------------------------
 
@@ -413,103 +355,7 @@ class DaemonService:
     # --- oracle signatures ---------------------------------------------------------------------------------
 
     async def signature_commit(self, params: dict[str, Any], peer: Peer) -> Any:
-        only_params(params, {"attestations"})
-        attestations = param(params, "attestations", list)
-        if not attestations:
-            raise RpcError(jsonrpc.INVALID_PARAMS, '"attestations" is empty', "pass at least one attestation")
-        from milestoned.domain.attestation_file import parse_attestation_document, parse_attestation_json
-        from milestoned.domain.validation_errors import InputProblem
-
-        async with self.write_lock:
-            await self.afold()
-            problems: list[dict[str, Any]] = []
-            events: list[OracleSignatureCommitted] = []
-            results: list[dict[str, Any]] = []
-            seen: set[tuple[str, str, str]] = set()
-            for number, item in enumerate(attestations):
-                try:
-                    attestation = (
-                        parse_attestation_json(item)
-                        if isinstance(item, str)
-                        else parse_attestation_document(item)
-                    )
-                except InputProblem as exc:
-                    problems.append({"index": number, "message": f"attestation {number + 1} {exc}"})
-                    continue
-                sid = attestation.schedule_id.hex()
-                mid = attestation.milestone_id.hex()
-                key = attestation.signature.oracle_key.hex()
-                label = attestation.milestone_label
-                problem = self._attestation_problem(sid, attestation.milestone_id, key, label)
-                if problem is None and attestation.statement is not Statement.ATTEST:
-                    problem = (
-                        f"is a cancellation of milestone {label!r} (attest sign --cancel), not an "
-                        "attestation: it never counts toward a release; commit only attestation files (a "
-                        "quorum's cancellations go to `milestonectl milestone cancel`)"
-                    )
-                if problem is None and not verify_attestation(
-                    attestation.signature, attestation.schedule_id, attestation.milestone_id
-                ):
-                    problem = (
-                        f"the signature does not verify: oracle {key[:16]}… did not sign milestone {label!r} "
-                        f"of schedule {sid} (altered file, or signed for another schedule/milestone)"
-                    )
-                if problem is not None:
-                    problems.append({"index": number, "message": f"attestation {number + 1}: {problem}"})
-                    continue
-                entry = {"index": number, "schedule_id": sid, "milestone": label, "oracle_key": key}
-                if self.index.has_signature(sid, mid, key) or (sid, mid, key) in seen:
-                    results.append({**entry, "status": "duplicate"})
-                    continue
-                seen.add((sid, mid, key))
-                events.append(
-                    OracleSignatureCommitted(
-                        schedule_id=sid,
-                        milestone_id=mid,
-                        oracle_key=key,
-                        signature=attestation.signature.signature.hex(),
-                    )
-                )
-                results.append({**entry, "status": "committed"})
-            if problems:
-                raise RpcError(
-                    jsonrpc.VALIDATION_FAILED,
-                    f"{len(problems)} of {len(attestations)} attestations "
-                    "were refused; nothing was committed",
-                    "fix or leave out the refused files and commit again; "
-                    "`milestonectl attest verify FILE --schedule SCHEDULE` explains each one offline",
-                    problems=problems,
-                )
-            position = await self.aappend(list(events)) if events else self.log.head().position
-        if events:
-            log.info("oracle signatures committed", count=len(events), caller=peer.describe())
-        touched = {(r["schedule_id"], r["milestone"]) for r in results}
-        states = [m for m in await self.milestones({}, peer) if (m["schedule_id"], m["milestone"]) in touched]
-        return {
-            "committed": sum(1 for r in results if r["status"] == "committed"),
-            "duplicates": sum(1 for r in results if r["status"] == "duplicate"),
-            "results": results,
-            "milestones": states,
-            "log_position": position,
-        }
-
-    def _attestation_problem(self, sid: str, milestone: bytes, key: str, label: str) -> str | None:
-        registered = self.index.schedules.get(sid)
-        if registered is None:
-            return (
-                f"schedule {sid} is not registered with this daemon; register it first "
-                "(milestonectl schedule register FILE)"
-            )
-        milestones = {
-            str(a["milestone_identifier"]).encode()
-            for a in registered.definition.get("beneficiary_allocations", ())
-        }
-        if milestone not in milestones:
-            known = ", ".join(sorted(m.decode() for m in milestones))
-            return f"schedule {sid} has no milestone {label!r} (its milestones: {known})"
-        if key not in registered.policy.oracle_keys:
-            return f"{key} is not one of the schedule's {len(registered.policy.oracle_keys)} oracles"
-        return None
+        return await signature_method.signature_commit(self, params, peer)
 
     # --- releases ----------------------------------------------------------------------------------------
 
@@ -578,49 +424,3 @@ class DaemonService:
 
     async def log_replay(self, params: dict[str, Any], peer: Peer) -> Any:
         return await log_methods.log_replay(self, params, peer)
-
-
-async def submission_outcomes(service: DaemonService, *, recheck_confirmed: bool) -> list[Event]:
-    """Submission events due now: confirmed when a release with its tx id is on chain, expired when the
-    chain as the indexer has processed it (the projections' tip, not the node's) passed its validity
-    without it, and, with `recheck_confirmed` (the log recorded a rollback since the last check),
-    reverted when a confirmed release is no longer on chain. Using our own processed tip means a release
-    in the last valid slot has been seen before the expiry is decided; a reverted release is live again
-    (its allocations are not released twice) until it is confirmed once more or expires."""
-    from milestoned.eventlog.events import SubmissionConfirmed, SubmissionExpired, SubmissionReverted
-
-    index = service.index
-    if not index.in_flight and not (recheck_confirmed and index.submitted):
-        return []
-    projections = service.projections
-    facts = await service.read(projections.facts)
-    confirmed = await service.read(projections.submissions, "confirmed") if recheck_confirmed else []
-    submitted = await service.read(projections.submissions, "submitted")
-    tip_slot = None if facts.tip is None else facts.tip.slot
-    on_chain = {exit_.tx_id for exit_ in (*facts.releases, *facts.reclaims)}  # a reclaim may be submitted too
-    events: list[Event] = []
-    for submission in confirmed:
-        if submission.tx_id not in on_chain and submission.tx_id not in index.in_flight:
-            events.append(
-                SubmissionReverted(
-                    tx_id=submission.tx_id,
-                    reason="its block was rolled back; live again until confirmed anew or expired",
-                )
-            )
-    for submission in submitted:
-        if submission.tx_id not in index.in_flight:
-            continue
-        if submission.tx_id in on_chain:
-            events.append(SubmissionConfirmed(tx_id=submission.tx_id, reason="seen in a block"))
-        elif (
-            tip_slot is not None
-            and submission.validity_upper_slot
-            and tip_slot >= submission.validity_upper_slot
-        ):
-            events.append(
-                SubmissionExpired(
-                    tx_id=submission.tx_id,
-                    reason=f"validity ended at slot {submission.validity_upper_slot}; tip is at {tip_slot}",
-                )
-            )
-    return events

@@ -32,8 +32,13 @@ def canonical_json(value: Any) -> bytes:
 
 
 def event_to_json(event: Event) -> dict[str, Any]:
-    """The event's fields as a JSON-able dict (nested values become dicts and lists)."""
-    return {f.name: _plain(getattr(event, f.name)) for f in dataclasses.fields(event)}
+    """The event's fields as a JSON-able dict (nested values become dicts and lists). A field added to
+    its topic later (`Event.added_fields`) is left out while it holds its default, as older records are."""
+    return {
+        f.name: _plain(getattr(event, f.name))
+        for f in dataclasses.fields(event)
+        if f.name not in event.added_fields or getattr(event, f.name) != f.default
+    }
 
 
 def encode_event(event: Event) -> bytes:
@@ -51,16 +56,24 @@ def decode_event(topic: str, body: Mapping[str, Any]) -> Event:
     if not isinstance(body, Mapping):
         raise EventDecodeError(f"{topic}: body must be a JSON object, got {type(body).__name__}")
     converters = _field_converters(cls)
-    missing = [name for name, _ in converters if name not in body]
+    added = cls.added_fields
+    missing = [name for name, _ in converters if name not in body and name not in added]
     extra = sorted(set(body) - {name for name, _ in converters})
     if missing or extra:
         raise EventDecodeError(f"{topic}: missing fields {missing}, unexpected fields {extra}")
     values: dict[str, Any] = {}
     for name, convert in converters:
+        if name not in body:
+            continue  # a field added to the topic later: an older record reads as its default
         try:
             values[name] = convert(body[name])
         except (TypeError, ValueError) as exc:
             raise EventDecodeError(f"{topic}: field {name!r}: {exc}") from None
+        if name in added and values[name] == _DEFAULTS[cls][name]:
+            raise EventDecodeError(
+                f"{topic}: field {name!r} holds its default {body[name]!r}; such a record leaves it out "
+                "(edited by hand?)"
+            )
     try:
         return cls(**values)
     except ValueError as exc:
@@ -148,6 +161,19 @@ _CONVERTERS: dict[Any, Callable[[Any], Any]] = {
 
 
 _CONVERTER_CACHE: dict[type, tuple[tuple[str, Callable[[Any], Any]], ...]] = {}
+
+
+def _added_field_defaults(cls: type[Event]) -> dict[str, Any]:
+    defaults = {f.name: f.default for f in dataclasses.fields(cls) if f.name in cls.added_fields}
+    if set(defaults) != cls.added_fields or dataclasses.MISSING in defaults.values():
+        raise TypeError(f"{cls.__name__}: every added field must be a field with a plain default")
+    return defaults
+
+
+_DEFAULTS: dict[type, dict[str, Any]] = {
+    cls: _added_field_defaults(cls) for cls in EVENT_TYPES_BY_TOPIC.values()
+}
+"""The defaults of the fields added to topics later (`Event.added_fields`), per event type."""
 
 
 def _field_converters(cls: type) -> tuple[tuple[str, Callable[[Any], Any]], ...]:

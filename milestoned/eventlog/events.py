@@ -82,6 +82,11 @@ def _check_field(name: str, value: object) -> None:
             raise InvalidEventError(f"{name} must be a non-empty tuple of output references, got {value!r}")
         for ref in value:
             _out_ref(name, ref)
+    elif name == "spent":
+        if not isinstance(value, tuple):
+            raise InvalidEventError(f"{name} must be a tuple of output references, got {value!r}")
+        for ref in value:
+            _out_ref(name, ref)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +168,10 @@ class Event:
     """Base of every recorded event; `topic` is the stable name it is stored under."""
 
     topic: ClassVar[str] = ""
+    added_fields: ClassVar[frozenset[str]] = frozenset()
+    """Fields added to a topic after events of it were recorded. Each has a default and is left out of
+    the recorded bytes while it holds it (`codec`), so an older record, without it, decodes to the
+    default and keeps its bytes and its hash."""
 
     def __post_init__(self) -> None:
         for name in self.__dataclass_fields__:
@@ -436,13 +445,21 @@ class ScheduleStateCreated(ChainEvent):
 @dataclass(frozen=True, slots=True)
 class SchedulePauseChanged(ChainEvent):
     """The guardians flipped the schedule's state (`SetPaused`): `paused` 1 = releases refused, 0 = allowed
-    again; the state UTxO now lives at `out_ref`."""
+    again; the state UTxO now lives at `out_ref`.
+
+    `spent`: the transaction's inputs spent by a script (all its inputs when it lists no spend redeemer).
+    The previous state UTxO is one of them, since a `SetPaused` spends it to create this one; the others
+    are no state of any schedule. With it the projections follow the chain of state UTxOs (the current
+    state is the one no later change spent), which orders two changes in one block. Added after the
+    first events of this topic were recorded: those read as `()`, and keep their bytes."""
 
     topic: ClassVar[str] = "SchedulePauseChanged/v1"
+    added_fields: ClassVar[frozenset[str]] = frozenset({"spent"})
     tx_id: str
     schedule_id: str
     out_ref: str
     paused: int
+    spent: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         Event.__post_init__(self)

@@ -7,6 +7,10 @@ state's creation (`ScheduleStateCreated`); by any other (a `SetPaused` spending 
 the token cannot leave the validator any other way), a change (`SchedulePauseChanged`), with the datum's
 `paused`. An output looking like that anywhere else, or without a readable datum, is ignored (logged):
 the scripts would never have let the real token there, and a forged one has no token.
+
+A change also records what it spent (`spent_by_scripts`): the previous state UTxO is among those inputs,
+so the projections can follow the chain of state UTxOs and tell which of two changes in one block is the
+current one.
 """
 
 from __future__ import annotations
@@ -56,13 +60,27 @@ def state_events(
             if state.schedule_id.hex() != schedule_id:
                 raise NotAScheduleState(f"the datum names schedule {state.schedule_id.hex()}")
             minted = tx.mint.get(schedule_id, {}).get(STATE_TOKEN_NAME_HEX, 0) > 0
-            kind: type[StateEvent] = ScheduleStateCreated if minted else SchedulePauseChanged
             events.append(
-                kind(point=point, tx_id=tx.id, schedule_id=schedule_id, out_ref=out_ref, paused=state.paused)
+                ScheduleStateCreated(point, tx.id, schedule_id, out_ref, state.paused)
+                if minted
+                else SchedulePauseChanged(
+                    point, tx.id, schedule_id, out_ref, state.paused, spent_by_scripts(tx)
+                )
             )
         except (NotAScheduleState, InvalidEventError, ValueError) as exc:
             log.warning("%s holds schedule %s's state token but %s; ignored", out_ref, schedule_id, exc)
     return events
+
+
+def spent_by_scripts(tx: Transaction) -> tuple[str, ...]:
+    """The inputs `tx` spends through a script (those a spend redeemer points at, by position among the
+    sorted inputs), or all it consumes when it lists no spend redeemer. A `SetPaused` spends the previous
+    state UTxO through the state validator, so that one is always among them."""
+    ordered = sorted(tx.consumed, key=lambda ref: (ref.transaction_id, ref.index))
+    valid = tx.spends == "inputs"  # spend redeemers point into the inputs, not the collaterals
+    pointed = {r.validator.index for r in tx.redeemers if valid and r.validator.purpose == "spend"}
+    chosen = [ref for position, ref in enumerate(ordered) if position in pointed] or ordered
+    return tuple(f"{ref.transaction_id}#{ref.index}" for ref in chosen)
 
 
 def block_state_events(

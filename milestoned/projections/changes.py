@@ -109,12 +109,26 @@ class AddReclaim:
 
 @dataclass(frozen=True, slots=True)
 class AddScheduleState:
-    """The state UTxO of a schedule with guardians, created or moved by a pause/resume (issue 15): the
-    newest row of a schedule says whether its releases are paused; a rollback deletes the newer ones."""
+    """The state UTxO of a schedule with guardians, created or moved by a pause/resume (issue 15): the row
+    no change spent (`AddStateSpend`) says whether its releases are paused; a rollback deletes the newer
+    ones."""
 
     out_ref: str
     schedule_id: str
     paused: int
+    tx_id: str
+    slot: int
+    header_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddStateSpend:
+    """A pause/resume of schedule `schedule_id` spent `spent_out_ref` (one row per input its scripts
+    spent, `SchedulePauseChanged.spent`): the state UTxO there, if it is one, is no longer the current
+    state. This is what orders two changes in one block; a rollback deletes it with its change."""
+
+    spent_out_ref: str
+    schedule_id: str
     tx_id: str
     slot: int
     header_hash: str
@@ -183,6 +197,7 @@ RowChange = (
     | AddRelease
     | AddReclaim
     | AddScheduleState
+    | AddStateSpend
     | AddMove
     | AddCancellation
     | AddSubmission
@@ -254,16 +269,17 @@ def changes_for(event: Event, slots: SlotConfig) -> tuple[RowChange, ...]:
                 move_tip(event.point, slots),
             )
         case ScheduleStateCreated() | SchedulePauseChanged():
+            point = event.point
+            spent = event.spent if isinstance(event, SchedulePauseChanged) else ()
             return (
                 AddScheduleState(
-                    event.out_ref,
-                    event.schedule_id,
-                    event.paused,
-                    event.tx_id,
-                    event.point.slot,
-                    event.point.header_hash,
+                    event.out_ref, event.schedule_id, event.paused, event.tx_id, point.slot, point.header_hash
                 ),
-                move_tip(event.point, slots),
+                *(
+                    AddStateSpend(ref, event.schedule_id, event.tx_id, point.slot, point.header_hash)
+                    for ref in spent
+                ),
+                move_tip(point, slots),
             )
         case AllocationReassigned():
             return (

@@ -273,16 +273,25 @@ def claimable_allocations(facts: Facts) -> list[ClaimableAllocation]:
     return rows
 
 
-def paused_schedules(rows: Iterable[tuple[str, int, int]]) -> frozenset[str]:
-    """The paused schedules, from every (schedule id, paused, slot) state row: each schedule's newest
-    slot decides (two changes in one block cannot be ordered from the rows: then it counts as paused,
-    the safe side: a release would at worst be refused, never built against a paused state)."""
-    newest: dict[str, tuple[int, int]] = {}
-    for schedule_id, paused, slot in rows:
-        seen = newest.get(schedule_id)
-        if seen is None or (slot, paused) > seen:
-            newest[schedule_id] = (slot, paused)
-    return frozenset(sid for sid, (_, paused) in newest.items() if paused)
+def paused_schedules(
+    states: Iterable[tuple[str, str, int, int]], spends: Iterable[tuple[str, str]] = ()
+) -> frozenset[str]:
+    """The paused schedules, from every (schedule id, out-ref, paused, slot) state row and every
+    (schedule id, spent out-ref) of the changes.
+
+    The state is a chain of UTxOs: each `SetPaused` spends the previous state and creates the next, so a
+    schedule's current state is the row whose out-ref no change of it spent. That is exact even for
+    two changes in one block. When it does not name exactly one row (changes recorded before they carried
+    what they spent), the newest slot decides among the unspent rows, and two of them in one block count
+    as paused: the safe side, where a release is at worst refused, never built against a paused state."""
+    spent: dict[str, set[str]] = defaultdict(set)
+    for schedule_id, out_ref in spends:
+        spent[schedule_id].add(out_ref)
+    unspent: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for schedule_id, out_ref, paused, slot in states:
+        if out_ref not in spent[schedule_id]:
+            unspent[schedule_id].append((slot, paused))
+    return frozenset(sid for sid, rows in unspent.items() if max(rows)[1])
 
 
 def claimable_totals(allocations: Iterable[ClaimableAllocation]) -> dict[str, int]:

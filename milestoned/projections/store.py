@@ -33,6 +33,7 @@ from milestoned.projections.changes import (
     AddRelease,
     AddScheduleState,
     AddSignature,
+    AddStateSpend,
     AddSubmission,
     DiscoverSchedule,
     MoveTip,
@@ -143,6 +144,13 @@ TABLES: tuple[Table, ...] = (
         "slot BIGINT NOT NULL, header_hash TEXT NOT NULL",
     ),
     Table(
+        "proj_schedule_state_spends",
+        ("spent_out_ref", "schedule_id", "tx_id", "slot", "header_hash"),
+        ("spent_out_ref",),
+        "spent_out_ref TEXT PRIMARY KEY, schedule_id TEXT NOT NULL, tx_id TEXT NOT NULL, "
+        "slot BIGINT NOT NULL, header_hash TEXT NOT NULL",
+    ),
+    Table(
         "proj_moves",
         ("out_ref", "schedule_id", "new_out_ref", "tx_id", "slot", "header_hash"),
         ("out_ref",),
@@ -206,9 +214,11 @@ CHAIN_TABLES = (
     "proj_moves",
     "proj_discovered",
     "proj_schedule_states",
+    "proj_schedule_state_spends",
     "proj_cancellations",
 )
-SELECT_SCHEDULE_STATES = "SELECT schedule_id, paused, slot FROM proj_schedule_states"
+SELECT_SCHEDULE_STATES = "SELECT schedule_id, out_ref, paused, slot FROM proj_schedule_states"
+SELECT_STATE_SPENDS = "SELECT schedule_id, spent_out_ref FROM proj_schedule_state_spends"
 SELECT_CANCELLATIONS = "SELECT schedule_id, milestone_id, tx_id, slot FROM proj_cancellations"
 """Few rows (one per cancelled milestone and transaction): read whole, also for one beneficiary."""
 SELECT_SCHEDULES = (
@@ -262,6 +272,11 @@ STATEMENTS: dict[type, tuple[str, tuple[str, ...]]] = {
         "INSERT INTO proj_schedule_states (out_ref, schedule_id, paused, tx_id, slot, header_hash) "
         "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (out_ref) DO NOTHING",
         ("out_ref", "schedule_id", "paused", "tx_id", "slot", "header_hash"),
+    ),
+    AddStateSpend: (
+        "INSERT INTO proj_schedule_state_spends (spent_out_ref, schedule_id, tx_id, slot, header_hash) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (spent_out_ref) DO NOTHING",
+        ("spent_out_ref", "schedule_id", "tx_id", "slot", "header_hash"),
     ),
     AddMove: (
         "INSERT INTO proj_moves (out_ref, schedule_id, new_out_ref, tx_id, slot, header_hash) "
@@ -389,7 +404,7 @@ class ProjectionStore:
                 )
             cancellations = tuple(CancellationFact(*r) for r in self._rows(cursor, SELECT_CANCELLATIONS))
             tip = self._tip(cursor)
-            paused = paused_schedules(self._rows(cursor, SELECT_SCHEDULE_STATES))
+            paused = self._paused(cursor)
         return Facts(
             schedules,
             signatures,
@@ -405,7 +420,12 @@ class ProjectionStore:
     def paused_schedules(self) -> frozenset[str]:
         """The schedules whose guardians have paused their releases (issue 15)."""
         with self._transaction(commit=False) as cursor:
-            return paused_schedules(self._rows(cursor, SELECT_SCHEDULE_STATES))
+            return self._paused(cursor)
+
+    def _paused(self, cursor: Any) -> frozenset[str]:
+        return paused_schedules(
+            self._rows(cursor, SELECT_SCHEDULE_STATES), self._rows(cursor, SELECT_STATE_SPENDS)
+        )
 
     def milestone_states(self) -> list[MilestoneState]:
         return milestone_states(self.facts())

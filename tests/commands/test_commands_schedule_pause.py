@@ -25,6 +25,7 @@ from milestoned.daemon.demo_wiring import (
     demo_seed,
     rpc,
 )
+from milestoned.eventlog.events import SchedulePauseChanged, ScheduleStateCreated
 from milestoned.shared.config import with_overrides
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -144,3 +145,18 @@ async def test_guardians_pause_and_resume_releases(run: Any, quiet_daemon_logs: 
             released = await ctl("--socket", sock, "release", "--schedule-id", schedule_id)
             assert released.code == 0, released.out + released.err
             await eventually(lambda: m1_status("already_claimed"), "M1 to be released on chain")
+            # each change recorded the state UTxO it spent (through the state validator), not the payer's
+            logged = await daemon.service.read(daemon.service.log.read, 0, 100_000)
+            states = [
+                e.event for e in logged if isinstance(e.event, ScheduleStateCreated | SchedulePauseChanged)
+            ]
+            assert [type(e) for e in states] == [
+                ScheduleStateCreated,
+                SchedulePauseChanged,
+                SchedulePauseChanged,
+            ]
+            assert [getattr(e, "spent", ()) for e in states] == [
+                (),
+                (states[0].out_ref,),
+                (states[1].out_ref,),
+            ]

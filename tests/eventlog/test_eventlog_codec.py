@@ -129,6 +129,54 @@ def test_a_policy_records_guardians_only_when_it_has_them() -> None:
         SchedulePauseChanged(P, "cc" * 32, "bb" * 28, "cc" * 32 + "#0", 2)
 
 
+def test_a_pause_change_recorded_before_spent_existed_keeps_its_bytes() -> None:
+    """`SchedulePauseChanged.spent` was added after such events were recorded: an older record (without
+    it) reads as `()` and encodes to the very same bytes, so the hash chain and replays are unchanged."""
+    import orjson
+
+    old = (
+        b'{"out_ref":"'
+        + b"cc" * 32
+        + b'#0","paused":1,"point":{"header_hash":"'
+        + b"cd" * 32
+        + b'","slot":42},"schedule_id":"'
+        + b"bb" * 28
+        + b'","tx_id":"'
+        + b"cc" * 32
+        + b'"}'
+    )
+    decoded = decode_event("SchedulePauseChanged/v1", orjson.loads(old))
+    assert isinstance(decoded, SchedulePauseChanged) and decoded.spent == ()
+    assert encode_event(decoded) == old
+    spending = SchedulePauseChanged(P, "cc" * 32, "bb" * 28, "cc" * 32 + "#0", 1, ("aa" * 32 + "#3",))
+    encoded = encode_event(spending)
+    assert b'"spent":["' + b"aa" * 32 + b'#3"]' in encoded
+    assert decode_event(spending.topic, orjson.loads(encoded)) == spending
+    with pytest.raises(EventDecodeError, match="'spent' holds its default"):
+        decode_event(spending.topic, orjson.loads(old) | {"spent": []})
+    with pytest.raises(EventDecodeError, match="spent"):
+        decode_event(spending.topic, orjson.loads(old) | {"spent": ["nope"]})
+    with pytest.raises(EventDecodeError, match="missing fields \\['paused'\\]"):
+        decode_event(spending.topic, {k: v for k, v in orjson.loads(old).items() if k != "paused"})
+
+
+def test_an_added_field_without_a_default_is_refused_when_the_codec_loads() -> None:
+    """Without a default an older record could not be read: the codec refuses such a type up front."""
+    import dataclasses
+
+    from milestoned.eventlog.codec import _added_field_defaults
+    from milestoned.eventlog.events import LocalEvent
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Later(LocalEvent):
+        note: str
+
+    Later.added_fields = frozenset({"note"})
+    with pytest.raises(TypeError, match="Later: every added field must be a field with a plain default"):
+        _added_field_defaults(Later)
+    assert _added_field_defaults(SchedulePauseChanged) == {"spent": ()}
+
+
 @pytest.mark.parametrize(
     ("topic", "body", "message"),
     [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from indexer_support import CONTRACT, SCHEDULE, WALLET, block_of, out_ref, transaction, value
+from indexer_support import CONTRACT, SCHEDULE, WALLET, block_of, mint_redeemer, out_ref, transaction, value
 from pycardano import Address, Network
 
 from milestoned.contracts.loader import default_blueprint
@@ -43,6 +43,18 @@ def test_init_state_then_pause_and_resume_give_their_events() -> None:
     assert [e.paused for e in events] == [0, 1, 0]
     assert [e.out_ref for e in events] == [out_ref(init, 0), out_ref(pause, 0), out_ref(resume, 0)]
     assert all(e.schedule_id == SID and e.point.slot == 9_000 for e in events)
+    assert [e.spent for e in events[1:]] == [(out_ref(init, 0),), (out_ref(pause, 0),)]  # no redeemers: all
+
+
+def test_a_change_records_the_inputs_its_scripts_spent() -> None:
+    """The previous state is spent through the state validator: the inputs a spend redeemer points at
+    (by position among the sorted inputs), not the payer's."""
+    state_in = {"transaction": {"id": "ee" * 32}, "index": 1}
+    wallet_in = {"transaction": {"id": "11" * 32}, "index": 0}  # sorts first
+    spend = {**mint_redeemer(1, ot.SetPaused(1)), "validator": {"purpose": "spend", "index": 1}}
+    pause = transaction(inputs=[state_in, wallet_in], outputs=[state_output(1)], redeemers=[spend])
+    (event,) = events_of(pause)
+    assert isinstance(event, SchedulePauseChanged) and event.spent == ("ee" * 32 + "#1",)
 
 
 def test_a_state_token_elsewhere_or_with_a_foreign_datum_is_ignored() -> None:

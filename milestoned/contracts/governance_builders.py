@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from pycardano import Address, PaymentSigningKey, TransactionInput, TransactionOutput, Value
+from pycardano import Address, PaymentSigningKey, TransactionId, TransactionInput, TransactionOutput, Value
 
 from milestoned.contracts import scenarios as sc
 from milestoned.contracts.attack_builders import B1, B2, VESTING, Schedules, alloc
@@ -46,12 +46,14 @@ def state_output(
     address: Address | None = None,
     datum: Any = DEFAULT,
     lovelace: int = STATE_LOVELACE,
+    script: Any = None,
 ) -> TransactionOutput:
     """The schedule's state UTxO (each part overridable: a forged one has no state token)."""
     return TransactionOutput(
         address or state_address(schedule),
         Value(lovelace, sc.tokens(schedule.schedule_id, ot.STATE_TOKEN_NAME, state_tokens)),
         datum=state_datum(schedule, paused) if datum == DEFAULT else datum,
+        script=script,
     )
 
 
@@ -112,6 +114,22 @@ def guarded_release(
     )
 
 
+def guarded_register(
+    s: Schedules,
+    *,
+    state: Mapping[TransactionInput, TransactionOutput] | str = DEFAULT,
+    allocations: Sequence[sc.Allocation] = (alloc(),),
+) -> sc.Built:
+    """A registration of the guarded schedule, reading its state UTxO (`state`: "default" for the state
+    as created)."""
+    schedule = guarded(s)
+    return sc.register_tx(
+        schedule,
+        allocations,
+        reference_inputs=state_utxo(schedule) if isinstance(state, str) else state,
+    )
+
+
 def init_state(
     s: Schedules,
     *,
@@ -119,17 +137,25 @@ def init_state(
     signers: Sequence[PaymentSigningKey] | None = None,
     minted: int = 1,
     output: TransactionOutput | str = DEFAULT,
+    seeded: bool = True,
 ) -> sc.Built:
-    """`InitState`: the guarded schedule's admin and guardians 0 and 1 create its state UTxO."""
+    """`InitState`: the guarded schedule's admin creates its state UTxO, spending the seed UTxO its
+    parameters name (`seeded=False`: another UTxO of the admin's instead, as a second creation would)."""
     schedule = schedule or guarded(s)
     funding = TransactionOutput(sc.wallet_address(f"admin/{schedule.label}"), Value(20_000_000))
+    seed_tx, seed_index = schedule.state_seed
+    seed_in = (
+        TransactionInput(TransactionId(seed_tx), seed_index)
+        if seeded and seed_tx
+        else sc.tx_input(f"state-funding/{schedule.label}")
+    )
     return sc.assemble(
-        spent={sc.tx_input(f"state-funding/{schedule.label}"): funding},
+        spent={seed_in: funding},
         outputs=[state_output(schedule, state_tokens=minted) if isinstance(output, str) else output],
         mint={schedule.schedule_id: minted},
         mint_redeemers={schedule.schedule_id: ot.InitState()},
         schedules=[schedule],
-        signers=[schedule.admin, schedule.guardian(0), schedule.guardian(1)] if signers is None else signers,
+        signers=[schedule.admin] if signers is None else signers,
         mint_names={schedule.schedule_id: ot.STATE_TOKEN_NAME},
     )
 
@@ -246,6 +272,7 @@ __all__ = [
     "cancel",
     "cancellation",
     "guarded",
+    "guarded_register",
     "guarded_release",
     "init_state",
     "move",

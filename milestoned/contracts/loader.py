@@ -105,6 +105,10 @@ def parameter_data(
         [
             PlutusList([PlutusByteString(key) for key in parameters.guardian_keys]),
             PlutusInteger(parameters.guardian_threshold),
+            PlutusConstr(
+                0,
+                [PlutusByteString(parameters.guardian_seed[0]), PlutusInteger(parameters.guardian_seed[1])],
+            ),
         ],
     )
     return (

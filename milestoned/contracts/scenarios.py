@@ -115,7 +115,8 @@ class Allocation:
 class Schedule:
     """A schedule with its keys: admin, `oracle_count` oracles, a quorum and a reclaim deadline, and
     `guardian_count` guardians of whom `guardian_threshold` may pause its releases (none by default;
-    `guardian_keys_of` lists whose key each guardian entry is, to repeat one).
+    `guardian_keys_of` lists whose key each guardian entry is, to repeat one; `guardian_seed` is the
+    UTxO (transaction id, index) the state's creation spends, by default one of the admin's).
 
     `oracle_keys_of` names, for each oracle index, which oracle key it holds (by default its own:
     0, 1, 2...), so a schedule can list one key twice. `token_policy_id` is the distributed token's
@@ -130,6 +131,7 @@ class Schedule:
     guardian_count: int = 0
     guardian_threshold: int = 0
     guardian_keys_of: tuple[int, ...] | None = None
+    guardian_seed: tuple[bytes, int] | None = None
     admin: PaymentSigningKey = field(init=False)
     scripts: ScheduleScripts = field(init=False)
 
@@ -151,9 +153,18 @@ class Schedule:
                 for i in (self.guardian_keys_of or tuple(range(self.guardian_count)))
             ),
             guardian_threshold=self.guardian_threshold,
+            guardian_seed=self.state_seed if self.guardian_threshold else (b"", 0),
             nonce=self.label.encode(),
         )
         self.scripts = schedule_scripts(parameters)
+
+    @property
+    def state_seed(self) -> tuple[bytes, int]:
+        """The UTxO its state's creation spends: `guardian_seed`, or a fixed one of the admin's wallet."""
+        if self.guardian_seed is not None:
+            return self.guardian_seed
+        seed_in = tx_input(f"state-seed/{self.label}")
+        return seed_in.transaction_id.payload, seed_in.index
 
     def guardian(self, index: int) -> PaymentSigningKey:
         return signing_key(f"guardian/{self.label}/{index}")
@@ -439,9 +450,10 @@ def register_tx(
     outputs: Sequence[TransactionOutput] | None = None,
     minted: int | None = None,
     signers: Sequence[PaymentSigningKey] | None = None,
+    reference_inputs: Utxos | None = None,
 ) -> Built:
     """Register `allocations`: mint the auth tokens the outputs hold (one per allocation output), or
-    `minted` of them."""
+    `minted` of them (a schedule with guardians reads its state: `reference_inputs`)."""
     funding = TransactionOutput(
         wallet_address(f"admin/{schedule.label}"),
         Value(200_000_000, tokens(schedule.token_policy_id, TOKEN_NAME, sum(a.amount for a in allocations))),
@@ -456,6 +468,7 @@ def register_tx(
         mint_redeemers={schedule.schedule_id: ot.Register()},
         schedules=[schedule],
         signers=[schedule.admin] if signers is None else signers,
+        reference_inputs=reference_inputs,
     )
 
 

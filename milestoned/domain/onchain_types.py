@@ -325,15 +325,26 @@ class Move(PlutusData):
 
 
 @dataclass
-class Guardians(PlutusData):
-    """The policy parameter naming who may pause releases: `threshold` of `keys` (payment key hashes).
+class OutRef(PlutusData):
+    """The ledger API's `TxOutRef` (V3: the transaction id is bare bytes)."""
 
-    A schedule without guardians has `Guardians([], 0)`: no state UTxO, and a release pays one
-    comparison."""
+    CONSTR_ID = 0
+    tx_id: bytes
+    index: int
+
+
+@dataclass
+class Guardians(PlutusData):
+    """The policy parameter naming who may pause releases: `threshold` of `keys` (payment key hashes),
+    and the `seed` UTxO that `InitState` must spend, so that the state token is minted once only.
+
+    A schedule without guardians has `Guardians([], 0, OutRef(b"", 0))`: no state UTxO, and a release
+    pays one comparison."""
 
     CONSTR_ID = 0
     keys: list[bytes]
     threshold: int
+    seed: OutRef
 
 
 @dataclass

@@ -24,3 +24,6 @@ class ScheduleParameters:
     # none (the default) means no state UTxO and no pause
     guardian_keys: tuple[bytes, ...] = ()
     guardian_threshold: int = 0
+    # the UTxO (transaction id, output index) the state's creation must spend: it can be spent once, so
+    # the schedule has one state token at most; empty without guardians
+    guardian_seed: tuple[bytes, int] = (b"", 0)

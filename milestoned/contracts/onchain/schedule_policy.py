@@ -43,12 +43,16 @@ the inputs and one over the outputs:
   distinct known oracles, signing `milestoned/cancel/v1 || schedule id || milestone id` (never the
   attestation message, so neither can stand for the other); no deadline, and a pause does not block it.
   Its loop is the reclaim's, with the milestone check.
-- Guardians (issue 15): with a threshold above 0, every release must read the schedule's state UTxO as
-  a reference input (found by the state token, which only the state validator can move) and is refused
-  while its datum says paused. `InitState` mints that single token (asset name `state`), with the
-  admin's and the guardians' threshold of signatures (distinct keys, 0 < threshold <= their number),
-  into an output at the state validator whose inline datum is the initial state: this schedule, its
-  guardians, its threshold, not paused. Without guardians (threshold 0) a release pays one comparison.
+- Guardians (issue 15): with a threshold above 0, every release must read the schedule's state UTxO as a
+  reference input (found by the state token, which only the state validator can move; its address checked
+  too) and is refused while its datum says paused; every registration must read it too, so no allocation
+  exists before the state does (else the admin could leave every release stranded). `InitState` mints
+  that single token (asset name `state`), with the admin's signature, spending the guardians' `seed` UTxO
+  (so once only: the token is unique), for a schedule whose guardians are distinct keys with 0 <
+  threshold <= their number, into an output at the state validator whose inline datum is the initial
+  state: this schedule, its guardians, its threshold, not paused, and no reference script (a large one
+  would tax every release that reads the state). Without guardians (threshold 0) a release pays one
+  comparison.
 - Release, reclaim and cancel count the spent UTxOs at the validator whose datum names this schedule and burn
   exactly that many auth tokens. As every auth token lives alone in such a UTxO, the count can only
   match when each of them holds one: a spoofed allocation (no auth token) makes the transaction fail,
@@ -124,10 +128,12 @@ class Unpaid(PlutusData):
 
 @dataclass()
 class Guardians(PlutusData):
-    # who may pause the schedule's releases: `threshold` of `keys` (payment key hashes); 0: no guardians
+    # who may pause the schedule's releases: `threshold` of `keys` (payment key hashes); 0: no guardians.
+    # `seed`: the UTxO InitState must spend, so that the state token is minted once only
     CONSTR_ID = 0
     keys: List[bytes]
     threshold: int
+    seed: TxOutRef
 
 
 @dataclass()
@@ -210,20 +216,24 @@ def check_distinct_keys(keys: List[bytes]) -> None:
         seen = [key] + seen
 
 
-def check_not_paused(tx: TxInfo, own_id: bytes) -> None:
-    # the state token is unique and only the state validator moves it: the reference input holding it
-    # is the schedule's state, whatever its address
+def read_state(tx: TxInfo, own_id: bytes, state_validator_hash: bytes) -> int:
+    # the schedule's state, read from the reference input holding its state token: `paused`. The token
+    # is unique (its creation spends the seed) and only the state validator moves it; its address is
+    # checked all the same.
     no_tokens: Dict[bytes, int] = {}
-    found = False
+    paused = -1
     for reference in tx.reference_inputs:
         resolved = reference.resolved
         if resolved.value.get(own_id, no_tokens).get(b"state", 0) == 1:
+            assert resolved.address.payment_credential == ScriptCredential(state_validator_hash), (
+                "schedule state not at the state validator"
+            )
             state_datum = resolved.datum
             assert isinstance(state_datum, SomeOutputDatum), "schedule state has no inline datum"
             state: ScheduleState = state_datum.datum
-            assert state.paused == 0, "schedule paused"
-            found = True
-    assert found, "schedule state reference input missing"
+            paused = state.paused
+    assert paused >= 0, "schedule state reference input missing"
+    return paused
 
 
 def init_state(
@@ -240,11 +250,13 @@ def init_state(
     threshold = guardians.threshold
     assert threshold > 0 and threshold <= len(keys), "guardian threshold must be 1 to the number of guardians"
     check_distinct_keys(keys)
-    signed = 0
-    for key in keys:
-        if key in tx.signatories:
-            signed += 1
-    assert signed >= threshold, "guardian threshold not reached"
+    # the seed can be spent once: no second state token, whoever signs (a retried InitState included)
+    seed = guardians.seed
+    seeded = False
+    for spent in tx.inputs:
+        if spent.out_ref == seed:
+            seeded = True
+    assert seeded, "state seed not spent"
     no_tokens: Dict[bytes, int] = {}
     expected = SomeOutputDatum(ScheduleState(own_id, keys, threshold, 0))
     placed = 0
@@ -254,6 +266,8 @@ def init_state(
                 "state token not at the state validator"
             )
             assert out.datum == expected, "wrong initial schedule state"
+            reference_script = out.reference_script
+            assert isinstance(reference_script, NoScriptHash), "schedule state carries a reference script"
             placed += 1
     assert placed == 1, "state token not at the state validator"
 
@@ -342,6 +356,10 @@ def validator(
         assert admin_key_hash in tx.signatories, "admin signature missing"
         assert quorum <= len(oracle_keys), "quorum larger than the number of oracles"
         check_distinct_oracles(oracle_keys)
+        if guardians.threshold > 0:
+            # allocations of a schedule with guardians exist only once its state does (InitState comes
+            # first): the admin cannot register them and then leave every release without a state
+            read_state(tx, own_id, state_validator_hash)
         registered = 0
         for out in tx.outputs:
             auth = out.value.get(own_id, no_tokens)
@@ -373,7 +391,7 @@ def validator(
                 redeemer.attestations, b"milestoned/attest/v1" + own_id, oracle_keys, quorum
             )
             if guardians.threshold > 0:
-                check_not_paused(tx, own_id)
+                assert read_state(tx, own_id, state_validator_hash) == 0, "schedule paused"
         elif isinstance(redeemer, Cancel):
             cancelling = True
             assert admin_key_hash in tx.signatories, "admin signature missing"

@@ -1,19 +1,20 @@
 """The schedule-state validator: where a schedule with guardians keeps whether its releases are paused.
 
 One script for every schedule (unparameterised), like the allocation validator. A schedule registered
-with guardians has exactly one state UTxO here: the schedule policy mints its single state token
-(asset name `state`) under the `InitState` redeemer, with the admin's and the guardians' threshold of
-signatures, into an output at this address whose inline datum is `ScheduleState(schedule_id,
-guardian_keys, threshold, 0)`, the guardians and threshold being the policy's own parameters (so the
-schedule id commits to them). The token can never be minted again without the guardians, nor burned.
-Every release of the schedule reads the state UTxO as a reference input and is refused while
-`paused` is 1.
+with guardians has exactly one state UTxO here: the schedule policy mints its single state token (asset
+name `state`) under the `InitState` redeemer, with the admin's signature and spending the seed UTxO its
+guardians parameter names (so once only), into an output at this address whose inline datum is
+`ScheduleState(schedule_id, guardian_keys, threshold, 0)`, the guardians and threshold being the policy's
+own parameters (so the schedule id commits to them). The token can never be minted again (the seed is
+spent), nor burned. Every registration and release of the schedule reads the state UTxO as a reference
+input; a release is refused while `paused` is 1.
 
 Spending the state UTxO (redeemer `SetPaused(paused)`, 0 or 1) needs the signatures of `threshold`
 distinct guardians named in its datum, and the state token must stay here: the one output holding the
-state token is at this same address, with the datum unchanged but for `paused`. A
-UTxO sent here without the state token can only be spent alongside the real one, into the real one's
-output, so it never carries the state away.
+state token is at this same address, with the datum unchanged but for `paused`, and carries no reference
+script (a large one would tax every release that reads the state). A UTxO sent here without the state
+token can only be spent alongside the real one, into the real one's output, so it never carries the state
+away.
 """
 
 from opshin.prelude import *
@@ -79,5 +80,7 @@ def validator(context: SpendingContext) -> None:
         if out.value.get(state.schedule_id, no_tokens).get(b"state", 0) > 0:
             assert out.address == own_address, "the state token must stay at the schedule state"
             assert out.datum == expected, "a state change sets paused only"
+            reference_script = out.reference_script
+            assert isinstance(reference_script, NoScriptHash), "schedule state carries a reference script"
             kept += 1
     assert kept == 1, "the state token must stay at the schedule state"

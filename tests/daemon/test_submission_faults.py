@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 import pytest
-from daemon_process import EXAMPLES, Daemon, short_folder, write_config
+from daemon_process import EXAMPLES, Daemon, advance_past, last_vesting_ms, short_folder, write_config
 from devnet_process import DevnetThread, devnet_thread
 from pycardano import Address, Network, PaymentSigningKey, PaymentVerificationKey, Transaction
 
@@ -118,6 +118,8 @@ def test_a_kill_between_intent_send_and_record_loses_no_release_and_spends_nothi
             daemon.start()
             schedule_id = register_on_chain(daemon, devnet, admin)
             commit_m1_signatures(daemon, schedule_id)
+            rows = result(daemon.call("claimable", {"schedule_id": schedule_id}))["allocations"]
+            devnet.call(lambda d: advance_past(d, last_vesting_ms(rows, M1)))  # M1 vests at the next block
 
             def vested() -> list[dict[str, Any]]:
                 rows = [

@@ -30,7 +30,6 @@ log = structlog.get_logger("milestoned.daemon")
 TIP_REFRESH_S = 5.0
 CATCH_UP_S = 0.5
 CHECKPOINT_S = 30.0
-SUBMISSIONS_S = 10.0
 CARD_REFRESH_S = 60.0
 """The recovery card is written when the schedules change, and this often for its log head."""
 
@@ -183,7 +182,7 @@ def start_scheduler(
     every(TIP_REFRESH_S, refresh_tip, "tip")
     every(CATCH_UP_S, catch_up, "projections")
     every(CHECKPOINT_S, checkpoint, "checkpoint")
-    every(SUBMISSIONS_S, settle_submissions, "submissions", now=True)
+    every(config.release.settle_seconds, settle_submissions, "submissions", now=True)
     if config.release.auto:
         every(config.release.interval_seconds, auto_release, "auto-release")
     if config.anchor.every_seconds:

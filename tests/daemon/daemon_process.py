@@ -27,6 +27,9 @@ import orjson
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 START_TIMEOUT_S = 120.0
+SETTLE_SECONDS = 1.0
+"""`release.settle_seconds` for tests that wait for submissions to settle (confirmed, expired, reverted):
+each such wait would otherwise last up to the default 10 s interval."""
 
 
 def short_folder() -> Path:

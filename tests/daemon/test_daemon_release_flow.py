@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from daemon_process import eventually, pass_vesting
+from daemon_process import SETTLE_SECONDS, eventually, pass_vesting
 from rich.console import Console
 
 from milestoned.daemon.app import RunningDaemon, running_daemon
@@ -28,7 +28,11 @@ async def daemon_releasing_on_request(prefix: str) -> AsyncIterator[tuple[Runnin
     with tempfile.TemporaryDirectory(prefix=prefix, dir="/tmp") as folder:
         config = with_overrides(
             demo_config(Path(folder)),
-            release={"auto": False, "wallet_key": str(Path(folder) / "operator.skey")},
+            release={
+                "auto": False,
+                "wallet_key": str(Path(folder) / "operator.skey"),
+                "settle_seconds": SETTLE_SECONDS,
+            },
             devnet={"state_dir": str(Path(folder) / "devnet")},  # the chain goes with the folder
         )
         async with running_daemon(config) as daemon:

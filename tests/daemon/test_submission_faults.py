@@ -15,7 +15,15 @@ from typing import Any
 
 import orjson
 import pytest
-from daemon_process import EXAMPLES, Daemon, advance_past, last_vesting_ms, short_folder, write_config
+from daemon_process import (
+    EXAMPLES,
+    SETTLE_SECONDS,
+    Daemon,
+    advance_past,
+    last_vesting_ms,
+    short_folder,
+    write_config,
+)
 from devnet_process import DevnetThread, devnet_thread
 from pycardano import Address, Network, PaymentSigningKey, PaymentVerificationKey, Transaction
 
@@ -80,7 +88,9 @@ def keys_and_config(folder: Path, devnet: DevnetThread) -> tuple[PaymentSigningK
     operator.save(str(wallet_key))
     wallet_key.chmod(0o600)
     config = write_config(
-        folder, chain={"ogmios_url": devnet.url, "start": "origin"}, release={"wallet_key": str(wallet_key)}
+        folder,
+        chain={"ogmios_url": devnet.url, "start": "origin"},
+        release={"wallet_key": str(wallet_key), "settle_seconds": SETTLE_SECONDS},
     )
     return admin, operator, config
 

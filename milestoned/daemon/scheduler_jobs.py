@@ -31,7 +31,6 @@ log = structlog.get_logger("milestoned.daemon")
 TIP_REFRESH_S = 5.0
 CATCH_UP_S = 0.5
 CHECKPOINT_S = 30.0
-SUBMISSIONS_S = 10.0
 CARD_REFRESH_S = 60.0
 """The recovery card is written when the schedules change, and this often for its log head."""
 
@@ -80,6 +79,10 @@ def start_scheduler(
         notifier.status(f"{health.state}; lag {health.lag_slots} slots; log at {health.log_position}")
 
     last_card: dict[str, Any] = {"written": 0.0}
+    # Whether the settlement job has run with the projections up. Its first tick, at start, usually
+    # comes before them and does nothing: the projections job then brings the next one forward, so the
+    # intents a crash left open are reconciled at start rather than a settlement interval later.
+    settled = {"once": False}
 
     async def catch_up() -> None:
         from milestoned.daemon.recovery import finish_if_synced, write_card
@@ -101,6 +104,9 @@ def start_scheduler(
             log.info("projections recovered")
         if not service.leadership.may_write:
             return
+        if not settled["once"] and service.projector is not None:
+            settled["once"] = True
+            scheduler.modify_job("submissions", next_run_time=datetime.now(UTC))
         if service.recovery is not None and service.recovery.state != "done":
             released = {a.out_ref for a in await service.read(service.projections.claimable) if a.released}
             finish_if_synced(
@@ -131,6 +137,7 @@ def start_scheduler(
     async def settle_submissions() -> None:
         if service.projector is None or not service.leadership.may_write:  # the projections must be
             return  # current before anything is settled; and only the leader settles
+        settled["once"] = True
         async with service.write_lock:
             await service.afold()
             await service.acatch_up()
@@ -176,7 +183,7 @@ def start_scheduler(
     every(TIP_REFRESH_S, refresh_tip, "tip")
     every(CATCH_UP_S, catch_up, "projections")
     every(CHECKPOINT_S, checkpoint, "checkpoint")
-    every(SUBMISSIONS_S, settle_submissions, "submissions", now=True)
+    every(config.release.settle_seconds, settle_submissions, "submissions", now=True)
     if config.release.auto:
         every(config.release.interval_seconds, auto_release, "auto-release")
     if config.anchor.every_seconds:

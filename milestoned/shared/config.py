@@ -15,7 +15,8 @@ in `milestoned run` and `--check-config`.
     [http]       listen, port (0 = off)
     [web]        listen = "HOST:PORT" (the read-only web view; empty = off, the default), hosts
     [log]        format = auto | json | console; level
-    [release]    auto (opt-in), wallet_key, interval_seconds, validity_seconds, build_workers
+    [release]    auto (opt-in), wallet_key, interval_seconds, validity_seconds, build_workers,
+                 settle_seconds
     [devnet]     slot_length, port, state_dir (only with ogmios_url = "embedded-devnet")
 """
 
@@ -171,6 +172,9 @@ class ReleaseSettings:
     """cardano-cli payment .skey of the operator wallet (must be chmod 600); needed by `release`."""
     interval_seconds: float = 60.0
     validity_seconds: int = 600
+    settle_seconds: float = 10.0
+    """How often submissions are settled with the chain (confirmed, expired, reverted) and intents a
+    crash left open are reconciled; shorter shows confirmations sooner, at one log read each time."""
     build_workers: int = 0
     """Worker processes that build release transactions (txbuilder.release_workers); 0, the default,
     builds them in the daemon's process, evaluating in threads. Opt-in: on two cores it measured no
@@ -524,6 +528,10 @@ def validate(config: DaemonConfig) -> list[str]:
         )
     if release.interval_seconds <= 0:
         problems.append("release.interval_seconds: must be a positive number of seconds")
+    if not 0 < release.settle_seconds <= 3600:
+        problems.append(
+            f"release.settle_seconds: {release.settle_seconds} is outside (0, 3600]; the default is 10"
+        )
     if not 1.5 <= config.ha.takeover_seconds <= 60:
         problems.append(
             f"ha.takeover_seconds: {config.ha.takeover_seconds} is outside 1.5..60; the default is 10 "

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from daemon_process import eventually
+from daemon_process import eventually, pass_vesting
 from pycardano import Address, Network, PaymentSigningKey
 from rich.console import Console
 
@@ -69,6 +69,7 @@ async def test_a_beneficiary_claims_without_the_daemon(run: Any, quiet_daemon_lo
             assert early.code == 1 and "not claimable now" in early.out and "milestone_quorum" in early.out
 
             await commit_demo_signatures(sock, EXAMPLES, schedule_id, M1)
+            await pass_vesting(daemon.devnet, sock, schedule_id, M1)
 
             async def m1_claimable() -> bool:
                 rows = (await rpc(sock, "claimable", {"schedule_id": schedule_id}))["allocations"]

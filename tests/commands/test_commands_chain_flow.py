@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from daemon_process import eventually
+from daemon_process import eventually, pass_vesting
 from rich.console import Console
 
 from milestoned.daemon.app import running_daemon
@@ -49,6 +49,7 @@ async def test_release_tables_and_reclaim_from_the_command_line(
 
             schedule_id = await register_demo_schedule(daemon, EXAMPLES, Console(quiet=True))
             await commit_demo_signatures(sock, EXAMPLES, schedule_id, M1)
+            await pass_vesting(daemon.devnet, sock, schedule_id, M1)
 
             async def m1_claimable() -> bool:
                 rows = (await rpc(sock, "claimable", {"schedule_id": schedule_id}))["allocations"]

@@ -27,6 +27,9 @@ import orjson
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 START_TIMEOUT_S = 120.0
+SETTLE_SECONDS = 1.0
+"""`release.settle_seconds` for tests that wait for submissions to settle (confirmed, expired, reverted):
+each such wait would otherwise last up to the default 10 s interval."""
 
 
 def short_folder() -> Path:
@@ -195,6 +198,30 @@ def demo_attestations(milestone: str, count: int, *, cancel: bool = False) -> li
             attestation_document(Attestation(schedule_id, milestone.encode(), signature, statement))
         )
     return documents
+
+
+def advance_past(devnet: Any, posix_ms: int) -> int:
+    """Move a running devnet's slot clock (as `devnet/advanceTime` does) so that its next block lies past
+    `posix_ms`; the slots moved (0 when the chain is there already). A test that needs a vesting time
+    reached gets it at once instead of waiting it out in wall time: the daemon still learns it from a
+    block, as it would on a real chain. Call it on the devnet's own loop (a `DevnetThread`: `call`)."""
+    slots = devnet.network.posix_ms_to_slot(posix_ms) + 1 - devnet.chain.slot
+    if slots > 0:
+        devnet.advance(slots)
+    return max(0, slots)
+
+
+def last_vesting_ms(rows: list[dict[str, Any]], milestone: str) -> int:
+    """The latest vesting time of `milestone`'s allocations among `claimable` rows."""
+    return max(r["vesting_time_ms"] for r in rows if r["milestone"] == milestone)
+
+
+async def pass_vesting(devnet: Any, socket_path: Path, schedule_id: str, milestone: str) -> None:
+    """Advance an in-process daemon's devnet past every vesting time of `milestone` of the schedule."""
+    from milestoned.daemon.demo_wiring import rpc
+
+    rows = (await rpc(socket_path, "claimable", {"schedule_id": schedule_id}))["allocations"]
+    advance_past(devnet, last_vesting_ms(rows, milestone))
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 90.0) -> Any:

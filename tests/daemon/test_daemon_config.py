@@ -24,6 +24,7 @@ def test_defaults_are_documented_values() -> None:
     assert config.chain.ogmios_url == "embedded-devnet"
     assert config.socket.mode == 0o660
     assert config.release.auto is False
+    assert config.release.settle_seconds == 10.0  # docs/operations.md: settlement every 10 s
     assert config.store.log_url.endswith("/var/lib/milestoned/events.db")
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 import pytest
-from daemon_process import eventually
+from daemon_process import eventually, pass_vesting
 from rich.console import Console
 
 from milestoned.daemon.app import RunningDaemon, StartupError, running_daemon
@@ -98,6 +98,7 @@ async def live_schedule(running: RunningDaemon, sock: Path, devnet: Devnet) -> t
     """Register on chain, release M1 (2 signatures), and leave one M2 signature unused."""
     schedule_id = await register_demo_schedule(Shim(devnet, running.service), EXAMPLES, Console(quiet=True))
     await commit_demo_signatures(sock, EXAMPLES, schedule_id, M1)
+    await pass_vesting(devnet, sock, schedule_id, M1)
 
     async def m1_claimable() -> bool:
         rows = (await rpc(sock, "claimable", {"schedule_id": schedule_id}))["allocations"]

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from daemon_process import eventually
+from daemon_process import SETTLE_SECONDS, eventually, pass_vesting
 from rich.console import Console
 
 from milestoned.daemon.app import RunningDaemon, running_daemon
@@ -28,7 +28,11 @@ async def daemon_releasing_on_request(prefix: str) -> AsyncIterator[tuple[Runnin
     with tempfile.TemporaryDirectory(prefix=prefix, dir="/tmp") as folder:
         config = with_overrides(
             demo_config(Path(folder)),
-            release={"auto": False, "wallet_key": str(Path(folder) / "operator.skey")},
+            release={
+                "auto": False,
+                "wallet_key": str(Path(folder) / "operator.skey"),
+                "settle_seconds": SETTLE_SECONDS,
+            },
             devnet={"state_dir": str(Path(folder) / "devnet")},  # the chain goes with the folder
         )
         async with running_daemon(config) as daemon:
@@ -60,6 +64,7 @@ async def test_register_commit_release_through_the_socket() -> None:
         assert committed["committed"] == 2
         assert [m["quorum_reached"] for m in committed["milestones"]] == [True]
 
+        await pass_vesting(daemon.devnet, sock, schedule_id, M1)
         await eventually(lambda: m1_claimable(sock, schedule_id), "M1 to vest on chain time")
         dry = await rpc(
             sock, "release", {"schedule_id": schedule_id, "allocations": m1_refs, "dry_run": True}
@@ -149,6 +154,7 @@ async def test_auto_release_pays_beneficiaries_once_claimable() -> None:
             sock = Path(config.socket.path)
             schedule_id = await register_demo_schedule(daemon, EXAMPLES, Console(quiet=True))
             await commit_demo_signatures(sock, EXAMPLES, schedule_id, M1)
+            await pass_vesting(daemon.devnet, sock, schedule_id, M1)
 
             async def released() -> list[dict[str, Any]] | None:
                 rows = (await rpc(sock, "claimable", {"schedule_id": schedule_id}))["allocations"]
@@ -179,6 +185,7 @@ async def test_a_release_signed_elsewhere_is_tracked_when_submitted_through_the_
         claim = await rpc(sock, "claimable", {"schedule_id": schedule_id})
         m1_refs = sorted(a["allocation"] for a in claim["allocations"] if a["milestone"] == M1)
 
+        await pass_vesting(daemon.devnet, sock, schedule_id, M1)
         await eventually(lambda: m1_claimable(sock, schedule_id), "M1 to vest on chain time")
 
         # a wallet of its own, outside the daemon, builds and signs two competing releases

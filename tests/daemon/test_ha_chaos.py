@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from daemon_process import Daemon, short_folder, write_config
+from daemon_process import SETTLE_SECONDS, Daemon, short_folder, write_config
 from devnet_process import devnet_thread
 from ha_chaos import chaos, fund, operator_key, settle_and_audit, signed_and_due
 from ha_cluster import cluster
@@ -24,7 +24,13 @@ SEED = 12
 
 
 def _release(wallet: str) -> dict[str, object]:
-    return {"wallet_key": wallet, "auto": True, "interval_seconds": 2, "validity_seconds": 60}
+    return {
+        "wallet_key": wallet,
+        "auto": True,
+        "interval_seconds": 2,
+        "validity_seconds": 60,
+        "settle_seconds": SETTLE_SECONDS,
+    }
 
 
 def _start_signed(daemon: Daemon, devnet: object, admin: object) -> str:

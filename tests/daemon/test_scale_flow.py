@@ -27,7 +27,7 @@ import sys
 from collections import Counter
 from typing import Any
 
-from daemon_process import REPO, Daemon, short_folder, write_config
+from daemon_process import REPO, SETTLE_SECONDS, Daemon, short_folder, write_config
 from devnet_process import devnet_thread
 from scale_flow import (
     TOKEN,
@@ -96,7 +96,9 @@ def test_register_and_release_show_progress_and_resume_after_a_kill_without_a_du
     with devnet_thread() as devnet:
         wallet = save_key(operator, folder / "operator.skey")
         config = write_config(
-            folder, chain={"ogmios_url": devnet.url, "start": "origin"}, release={"wallet_key": str(wallet)}
+            folder,
+            chain={"ogmios_url": devnet.url, "start": "origin"},
+            release={"wallet_key": str(wallet), "settle_seconds": SETTLE_SECONDS},
         )
         # rounds of 6: the kill after the second transaction leaves five rounds unsent, which cannot all
         # go out between two polls of the job (with rounds of 12, two rounds could)

@@ -61,34 +61,40 @@ async def test_kill_9_at_random_moments_leaves_the_log_equal_to_a_clean_follow(t
         for _ in range(8):
             grow(schedule, rng, open_refs)
         killed_mid_run = killed_behind_tip = rounds_with_writes = 0
-        for _ in range(KILLS):
-            with EventLog(SQLiteConfig(log_path)) as peek:
-                head_before = peek.head().position
-            child = await asyncio.create_subprocess_exec(
-                sys.executable,
-                str(CHILD),
-                devnet.url,
-                str(log_path),
-                schedule.scripts.validator_hash.hex(),
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-            )
-            assert child.stdout is not None
-            line = await asyncio.wait_for(child.stdout.readline(), 60)
-            assert line.strip() == b"following", (line, await child.stderr.read())  # type: ignore[union-attr]
-            await asyncio.sleep(rng.uniform(0.0, 0.5))
-            if rng.random() < 0.5:
-                grow(schedule, rng, open_refs)  # the chain moves (and sometimes forks) under the follower
-                await asyncio.sleep(rng.uniform(0.0, 0.2))
-            if child.returncode is None:
-                killed_mid_run += 1
-                child.kill()  # SIGKILL
-            await child.wait()
-            assert child.returncode == -9, (await child.stderr.read()).decode()[-2000:]  # type: ignore[union-attr]
-            with EventLog(SQLiteConfig(log_path)) as peek:
-                rounds_with_writes += peek.head().position > head_before
-                cursor = peek.chain_cursor()
-                killed_behind_tip += cursor is None or cursor.header_hash != devnet.chain.tip.id.hex()  # type: ignore[union-attr]
+        # the followers are forked by a server that imported their modules once (see kill9_follower)
+        pipe = asyncio.subprocess.PIPE
+        server = await asyncio.create_subprocess_exec(
+            sys.executable, str(CHILD), "--serve", stdin=pipe, stdout=pipe
+        )
+        assert server.stdin is not None and server.stdout is not None
+        try:
+            assert await asyncio.wait_for(server.stdout.readline(), 60) == b"ready\n"
+            for round_number in range(KILLS):
+                with EventLog(SQLiteConfig(log_path)) as peek:
+                    head_before = peek.head().position
+                stderr = tmp_path / f"follower-{round_number}.err"
+                hash_hex = schedule.scripts.validator_hash.hex()
+                server.stdin.write(f"follow {devnet.url} {log_path} {hash_hex} {stderr}\n".encode())
+                await server.stdin.drain()
+                line = await asyncio.wait_for(server.stdout.readline(), 60)
+                assert line.split()[:1] == [b"following"], (line, stderr.read_text(errors="replace"))
+                await asyncio.sleep(rng.uniform(0.0, 0.5))
+                if rng.random() < 0.5:
+                    grow(schedule, rng, open_refs)  # the chain moves (and sometimes forks) under the follower
+                    await asyncio.sleep(rng.uniform(0.0, 0.2))
+                server.stdin.write(b"kill " + line.split()[1] + b"\n")  # SIGKILL, unless it ended by itself
+                await server.stdin.drain()
+                ended, code = (await asyncio.wait_for(server.stdout.readline(), 60)).split()
+                killed_mid_run += ended == b"killed"
+                assert int(code) == -9, stderr.read_text(errors="replace")[-2000:]
+                with EventLog(SQLiteConfig(log_path)) as peek:
+                    rounds_with_writes += peek.head().position > head_before
+                    cursor = peek.chain_cursor()
+                tip = devnet.chain.tip.id.hex()  # type: ignore[union-attr]
+                killed_behind_tip += cursor is None or cursor.header_hash != tip
+        finally:
+            server.stdin.close()
+            await asyncio.wait_for(server.wait(), 60)
         print(
             f"kills: {killed_mid_run}, with writes: {rounds_with_writes}, behind the tip: {killed_behind_tip}"
         )

@@ -162,6 +162,31 @@ def test_signature_commit_reaches_quorum_and_is_idempotent(daemon: Daemon) -> No
         "attestation: it never counts toward a release; commit only attestation files (a quorum's "
         "cancellations go to `milestonectl milestone cancel`)"
     )
+    # ... and the daemon process's own cancellation method (issue 15) checks the files before anything is
+    # built: one oracle short of the quorum, a milestone the schedule lacks, attestations as cancellations
+    cancel = {"schedule_id": schedule_id, "milestone": "M2-security-audit", "dry_run": True}
+    short = daemon.call("milestone.cancel", {**cancel, "cancellations": [cancellation]})
+    assert short["error"]["code"] == -32010
+    assert (
+        "1 valid cancellation signature(s) of distinct oracles, of the 2 required"
+        in short["error"]["message"]
+    )
+    unknown = daemon.call(
+        "milestone.cancel",
+        {
+            **cancel,
+            "milestone": "M9-unknown",
+            "cancellations": demo_attestations("M9-unknown", 2, cancel=True),
+        },
+    )
+    assert f"schedule {schedule_id} has no milestone 'M9-unknown'" in unknown["error"]["message"]
+    attested = daemon.call(
+        "milestone.cancel", {**cancel, "cancellations": demo_attestations("M2-security-audit", 2)}
+    )
+    assert attested["error"]["data"]["problems"][0].startswith(
+        "cancellation file 1 is an attestation of milestone 'M2-security-audit' (`attest sign`), "
+        "not a cancellation"
+    )
     logged = [e for e in _events(daemon) if e["topic"].startswith("OracleSignatureCommitted")]
     assert len(logged) == 2
     assert result(daemon.call("status"))["log"]["position"] >= head  # type: ignore[index]

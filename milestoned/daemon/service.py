@@ -365,10 +365,11 @@ class DaemonService:
         if not self.config.release.wallet_key:
             raise RpcError(
                 jsonrpc.TX_UNAVAILABLE,
-                "no operator wallet is configured, so the daemon cannot pay for releases",
-                "set release.wallet_key to a cardano-cli payment .skey (chmod 600) and restart, or let the "
-                "beneficiaries claim from their own wallets (`milestonectl attestations export`, then "
-                "`milestonectl claim`; docs/operations.md)",
+                "no operator wallet is configured, so the daemon cannot pay for or sign this transaction",
+                "set release.wallet_key to a cardano-cli payment .skey (chmod 600) and restart; or, for a "
+                "reclaim or a cancellation, have it built unsigned for the admin's wallet (`--admin-address "
+                "ADDR --unsigned-out PATH`); or let the beneficiaries claim from their own wallets "
+                "(`milestonectl attestations export`, then `milestonectl claim`; docs/operations.md)",
             )
         from pycardano import Address
 

@@ -17,20 +17,17 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
-from pycardano import Address, Transaction, TransactionOutput, Value, VerificationKeyHash
+from pycardano import Address, Transaction
 
 from milestoned.domain import onchain_types as ot
 from milestoned.domain.cancellation import VerifiedCancellation, label
 from milestoned.domain.schedule import ScheduleDefinition
-from milestoned.txbuilder import fees
-from milestoned.txbuilder.allocations import AllocationUtxo, build_in_batches, locked_allocations
-from milestoned.txbuilder.assembly import BuiltTx, TxPlan, assemble
+from milestoned.txbuilder.allocations import AllocationUtxo, locked_allocations
 from milestoned.txbuilder.chain_context import OgmiosChain
 from milestoned.txbuilder.errors import Refusal
-from milestoned.txbuilder.registration import tokens
-from milestoned.txbuilder.release import DEFAULT_VALIDITY_MS, ReleasePlan, _details, schedule_on_chain
+from milestoned.txbuilder.reclaim import BackToAdmin, build_back_to_admin, not_in_flight
+from milestoned.txbuilder.release import DEFAULT_VALIDITY_MS, ReleasePlan, schedule_on_chain
 from milestoned.txbuilder.release_checks import in_flight_refs
-from milestoned.txbuilder.wallet import ChainedWallet
 
 FIRST_CANCEL_BATCH = 80
 
@@ -66,7 +63,6 @@ async def build_cancel(
     if not by_milestone or any(c.schedule_id != schedule_id for c in cancellations):
         raise ValueError("give at least one cancellation, each of this schedule")
     snapshot = await chain.snapshot([admin])
-    time = snapshot.chain_time
     locked = [
         a
         for a in await locked_allocations(chain, schedule_id, on_chain.validator_address)
@@ -74,17 +70,7 @@ async def build_cancel(
     ]
     busy = in_flight_refs(in_flight)
     plan = ReleasePlan(schedule_id)
-    chosen = [a for a in locked if a.reference not in busy]
-    plan.refused = [
-        (
-            a.reference,
-            Refusal(
-                "not_in_flight", f"allocation {a.reference} is in pending transaction {busy[a.reference]}"
-            ),
-        )
-        for a in locked
-        if a.reference in busy
-    ]
+    chosen, plan.refused = not_in_flight(locked, busy)
     if not chosen:
         names = ", ".join(repr(label(m)) for m in sorted(by_milestone))
         raise Refusal(
@@ -97,45 +83,21 @@ async def build_cancel(
                 "each)"
             ),
         )
-    wallet = ChainedWallet(snapshot.utxos(admin), admin, pending)
-    params = snapshot.parameters
-    token = definition.token
 
-    async def build(batch: Sequence[AllocationUtxo]) -> BuiltTx:
-        amount = sum(a.datum.amount for a in batch)
-        back = fees.with_minimum_lovelace(
-            params,
-            TransactionOutput(admin, Value(0, tokens(token.policy_id, token.asset_name, amount))),
-            at_least=sum(a.lovelace for a in batch),
-        )
-        milestones = {a.datum.milestone_id for a in batch}
-        redeemer = cancel_redeemer([by_milestone[m] for m in milestones])
-        tx_plan = TxPlan(
-            "cancellation",
-            [back],
-            wallet.utxos,
-            admin,
-            script_inputs=[a.utxo for a in batch],
-            spend_redeemer=ot.SpendAllocation(),
-            mint=tokens(schedule_id, ot.AUTH_TOKEN_NAME, -len(batch)),
-            mint_redeemers={schedule_id: redeemer},
-            reference_inputs=on_chain.references.as_list(),
-            required_signers=[VerificationKeyHash(definition.admin_key_hash)],
-            ttl=time.tip_slot + time.slots_for(validity_ms),
-            unconfirmed=wallet.unconfirmed,  # read only: no copy per transaction
-        )
-        built = await assemble(chain, tx_plan)
-        built.details = _details(
-            schedule_id,
-            batch,
-            time,
-            built,
-            cancelled_milestones=sorted(label(m) for m in milestones),
-            reclaimed_amount=amount,
-            to=str(admin),
-        )
-        wallet.advance(built)
-        return built
+    def redeemer(batch: Sequence[AllocationUtxo]) -> ot.Cancel:
+        """Each batch's redeemer lists only the milestones it spends (each costs its verification)."""
+        return cancel_redeemer([by_milestone[m] for m in {a.datum.milestone_id for a in batch}])
 
-    plan.txs = await build_in_batches(chosen, first_batch, params, build)
+    plan.txs = await build_back_to_admin(
+        BackToAdmin(chain, definition, on_chain, snapshot, admin, pending),
+        chosen,
+        "cancellation",
+        redeemer,
+        valid_from_tip=False,
+        validity_ms=validity_ms,
+        first_batch=first_batch,
+        details=lambda batch: {
+            "cancelled_milestones": sorted(label(m) for m in {a.datum.milestone_id for a in batch})
+        },
+    )
     return plan

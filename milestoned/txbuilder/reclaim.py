@@ -4,25 +4,31 @@ Each transaction spends a batch of the schedule's allocation UTxOs, burns their 
 `Reclaim` redeemer (the policy checks the admin's signature and that the validity range starts at or
 after the deadline) and pays the tokens and the locked ADA back to the admin's address. Before the
 deadline it is refused with the deadline in the message, before anything is built.
+
+A cancellation (`txbuilder.cancel`) is a kind of reclaim: it takes allocations back the same way
+(`build_back_to_admin`), with its own redeemer and no deadline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from pycardano import Address, Transaction, TransactionOutput, Value, VerificationKeyHash
+from pycardano import Address, PlutusData, Transaction, TransactionOutput, Value, VerificationKeyHash
 
 from milestoned.domain import onchain_types as ot
 from milestoned.domain.schedule import ScheduleDefinition
 from milestoned.txbuilder import fees
 from milestoned.txbuilder.allocations import AllocationUtxo, build_in_batches, locked_allocations
 from milestoned.txbuilder.assembly import BuiltTx, TxPlan, assemble
-from milestoned.txbuilder.chain_context import OgmiosChain
+from milestoned.txbuilder.chain_context import OgmiosChain, SnapshotChainContext
 from milestoned.txbuilder.errors import Refusal
 from milestoned.txbuilder.registration import tokens
 from milestoned.txbuilder.release import (
     DEFAULT_VALIDITY_MS,
     ReleasePlan,
+    ScheduleOnChain,
     _details,
     schedule_on_chain,
 )
@@ -73,27 +79,73 @@ async def build_reclaim(
                 )
             chosen.append(by_reference[reference])
     else:
-        chosen = [a for a in locked if a.reference not in busy]
-        plan.refused = [
-            (
-                a.reference,
-                Refusal(
-                    "not_in_flight",
-                    f"allocation {a.reference} is in pending transaction {busy[a.reference]}",
-                ),
-            )
-            for a in locked
-            if a.reference in busy
-        ]
+        chosen, plan.refused = not_in_flight(locked, busy)
     if not chosen:
         raise Refusal(
             "allocation_locked",
             f"schedule {schedule_id.hex()} has no unreleased allocation left to reclaim"
             + (" that is not already in a pending transaction" if plan.refused else ""),
         )
-    wallet = ChainedWallet(snapshot.utxos(admin), admin, pending)
+    plan.txs = await build_back_to_admin(
+        BackToAdmin(chain, definition, on_chain, snapshot, admin, pending),
+        chosen,
+        "reclaim",
+        lambda _batch: ot.Reclaim(),
+        valid_from_tip=True,
+        validity_ms=validity_ms,
+        first_batch=first_batch,
+    )
+    return plan
+
+
+def not_in_flight(
+    locked: Sequence[AllocationUtxo], busy: Mapping[str, str]
+) -> tuple[list[AllocationUtxo], list[tuple[str, Refusal]]]:
+    """The allocations free to take back, and a refusal for each one a pending transaction spends (a
+    reclaim or a cancellation of every allocation leaves those out rather than failing)."""
+    refused = [
+        (a.reference, Refusal("not_in_flight", f"allocation {a.reference} is in pending transaction {tx}"))
+        for a in locked
+        if (tx := busy.get(a.reference)) is not None
+    ]
+    return [a for a in locked if a.reference not in busy], refused
+
+
+@dataclass(frozen=True)
+class BackToAdmin:
+    """Where allocations go back to the admin from: the chain, the schedule and its scripts on chain, the
+    snapshot the transactions are built from, the admin's address, and transactions still pending."""
+
+    chain: OgmiosChain
+    definition: ScheduleDefinition
+    on_chain: ScheduleOnChain
+    snapshot: SnapshotChainContext
+    admin: Address
+    pending: Sequence[Transaction] = ()
+
+
+async def build_back_to_admin(
+    source: BackToAdmin,
+    chosen: Sequence[AllocationUtxo],
+    kind: str,
+    redeemer: Callable[[Sequence[AllocationUtxo]], PlutusData],
+    *,
+    valid_from_tip: bool,
+    validity_ms: int,
+    first_batch: int,
+    details: Callable[[Sequence[AllocationUtxo]], dict[str, Any]] = lambda _batch: {},
+) -> list[BuiltTx]:
+    """The transactions, in batches, that spend `chosen`, burn their auth tokens with the policy
+    `redeemer` of each batch, and pay their tokens and locked ADA back to the admin, who signs and pays.
+
+    WHY one builder: a reclaim (after the deadline: valid only from the tip, `valid_from_tip`) and a
+    cancellation (no deadline) differ only in the redeemer and what the details name."""
+    admin, snapshot, on_chain = source.admin, source.snapshot, source.on_chain
+    schedule_id = on_chain.scripts.schedule_id
+    time = snapshot.chain_time
+    wallet = ChainedWallet(snapshot.utxos(admin), admin, source.pending)
     params = snapshot.parameters
-    token = definition.token
+    token = source.definition.token
 
     async def build(batch: Sequence[AllocationUtxo]) -> BuiltTx:
         amount = sum(a.datum.amount for a in batch)
@@ -103,24 +155,25 @@ async def build_reclaim(
             at_least=sum(a.lovelace for a in batch),
         )
         tx_plan = TxPlan(
-            "reclaim",
+            kind,
             [back],
             wallet.utxos,
             admin,
             script_inputs=[a.utxo for a in batch],
             spend_redeemer=ot.SpendAllocation(),
             mint=tokens(schedule_id, ot.AUTH_TOKEN_NAME, -len(batch)),
-            mint_redeemers={schedule_id: ot.Reclaim()},
+            mint_redeemers={schedule_id: redeemer(batch)},
             reference_inputs=on_chain.references.as_list(),
-            required_signers=[VerificationKeyHash(definition.admin_key_hash)],
-            validity_start=time.tip_slot,
+            required_signers=[VerificationKeyHash(source.definition.admin_key_hash)],
+            validity_start=time.tip_slot if valid_from_tip else None,
             ttl=time.tip_slot + time.slots_for(validity_ms),
             unconfirmed=wallet.unconfirmed,  # read only: no copy per transaction
         )
-        built = await assemble(chain, tx_plan)
-        built.details = _details(schedule_id, batch, time, built, reclaimed_amount=amount, to=str(admin))
+        built = await assemble(source.chain, tx_plan)
+        built.details = _details(
+            schedule_id, batch, time, built, **details(batch), reclaimed_amount=amount, to=str(admin)
+        )
         wallet.advance(built)
         return built
 
-    plan.txs = await build_in_batches(chosen, first_batch, params, build)
-    return plan
+    return await build_in_batches(chosen, first_batch, params, build)

@@ -18,13 +18,15 @@ A cancellation has no deadline and is not blocked by a pause.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from milestoned.daemon import jsonrpc
 from milestoned.daemon.jsonrpc import RpcError, only_params, param
-from milestoned.daemon.request_checks import check_address, check_schedule_id
+from milestoned.daemon.reclaim_method import admin_params, admin_signer, answered_unsubmitted, build_for_admin
+from milestoned.daemon.request_checks import check_schedule_id
 
 if TYPE_CHECKING:
     from milestoned.daemon.peercred import Peer
@@ -86,59 +88,30 @@ async def cancel(service: DaemonService, params: dict[str, Any], peer: Peer) -> 
             '"cancellations" is empty',
             "give the cancellation files a quorum of the schedule's oracles signed (`attest sign --cancel`)",
         )
-    network = service.config.chain.cardano_network
-    admin_address = param(params, "admin_address", str, required=False)
-    if admin_address is not None:
-        admin_address = check_address("admin_address", admin_address, network)
-    dry_run = bool(param(params, "dry_run", bool, required=False))
+    admin_address, dry_run = admin_params(service, params)
 
     from milestoned.domain.schedule_file import parse_schedule_document
 
     definition = parse_schedule_document(dict(service.index.schedules[schedule_id].definition))
     cancellation = verified_cancellation(definition, schedule_id, milestone, files)
 
-    key: Any = None
-    if admin_address is None:
-        key, payer = service._load_wallet()
-        from milestoned.txbuilder.signing import key_hash
-
-        if key_hash(key).payload != definition.admin_key_hash:
-            raise RpcError(
-                jsonrpc.TX_REFUSED,
-                "the daemon's operator wallet is not the schedule's admin, and only the admin may take a "
-                "cancelled milestone's allocations back",
-                "pass --admin-address ADDR --unsigned-out DIR to get unsigned transactions, sign them with "
-                "the admin key and submit them with `milestonectl tx submit`",
-            )
-        admin_address = str(payer)
+    key, admin_address = admin_signer(
+        service, definition, admin_address, "take a cancelled milestone's allocations back"
+    )
 
     from milestoned.daemon.submissions import Outgoing, send_recorded
     from milestoned.txbuilder.cancel import build_cancel
     from milestoned.txbuilder.errors import TxBuildError
-    from milestoned.txbuilder.signing import sign, unsigned_envelope
+    from milestoned.txbuilder.signing import sign
 
     chain = await service._tx_chain()
     # never the same allocations as a release being built (release_lock), nor a half-recorded state
     async with service.release_lock, service.write_lock:
-        await service.afold()
-        try:
-            plan = await build_cancel(
-                chain,
-                definition,
-                admin_address,
-                [cancellation],
-                in_flight=service.index.in_flight_refs(),
-                validity_ms=service.config.release.validity_seconds * 1000,
-            )
-        except TxBuildError as exc:
-            raise RpcError(
-                jsonrpc.TX_REFUSED,
-                str(exc),
-                "nothing was built or recorded",
-                rule=getattr(exc, "rule", None),
-            ) from None
-        except ValueError as exc:
-            raise RpcError(jsonrpc.INVALID_PARAMS, str(exc)) from None
+        plan = await build_for_admin(
+            service,
+            partial(build_cancel, chain, definition, admin_address, [cancellation]),
+            passes_in_time=False,
+        )
         result: dict[str, Any] = {
             "plan": plan.to_json(),
             "dry_run": dry_run,
@@ -147,10 +120,7 @@ async def cancel(service: DaemonService, params: dict[str, Any], peer: Peer) -> 
             "oracle_indices": list(cancellation.oracle_indices),
             "valid_signers": cancellation.valid_signers,
         }
-        if key is None:  # the unsigned-export path: the admin signs and submits
-            result["unsigned"] = [unsigned_envelope(built) for built in plan.txs]
-            return result
-        if dry_run:
+        if answered_unsubmitted(result, plan, key, dry_run):
             return result
         outgoing = [
             Outgoing(

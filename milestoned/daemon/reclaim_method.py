@@ -13,6 +13,8 @@ any UTxO fetched: before it, the answer says when reclaim opens.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -25,6 +27,8 @@ from milestoned.domain.timestamps import format_timestamp
 if TYPE_CHECKING:
     from milestoned.daemon.peercred import Peer
     from milestoned.daemon.service import DaemonService
+    from milestoned.domain.schedule import ScheduleDefinition
+    from milestoned.txbuilder.release import ReleasePlan
 
 log = structlog.get_logger("milestoned.commands")
 
@@ -64,64 +68,30 @@ async def reclaim(service: DaemonService, params: dict[str, Any], peer: Peer) ->
         if not all(isinstance(a, str) for a in allocations):
             raise RpcError(jsonrpc.INVALID_PARAMS, '"allocations" must be a list of "txid#index" strings')
         allocations = check_out_refs(allocations)
-    network = service.config.chain.cardano_network
-    admin_address = param(params, "admin_address", str, required=False)
-    if admin_address is not None:
-        admin_address = check_address("admin_address", admin_address, network)
-    dry_run = bool(param(params, "dry_run", bool, required=False))
+    admin_address, dry_run = admin_params(service, params)
 
     from milestoned.domain.schedule_file import parse_schedule_document
 
     definition = parse_schedule_document(dict(service.index.schedules[schedule_id].definition))
     refuse_before_deadline(definition.reclaim_deadline_ms, chain_time_ms(service))
 
-    key: Any = None
-    if admin_address is None:
-        key, payer = service._load_wallet()
-        from milestoned.txbuilder.signing import key_hash
-
-        if key_hash(key).payload != definition.admin_key_hash:
-            raise RpcError(
-                jsonrpc.TX_REFUSED,
-                "the daemon's operator wallet is not the schedule's admin, and only the admin may reclaim",
-                "pass --admin-address ADDR --unsigned-out DIR to get unsigned transactions, sign them with "
-                "the admin key and submit them with `milestonectl tx submit`",
-            )
-        admin_address = str(payer)
+    key, admin_address = admin_signer(service, definition, admin_address, "reclaim")
 
     from milestoned.txbuilder.errors import TxBuildError
     from milestoned.txbuilder.reclaim import build_reclaim
-    from milestoned.txbuilder.signing import sign, unsigned_envelope
+    from milestoned.txbuilder.signing import sign
     from milestoned.txbuilder.submission import submit_all
 
     chain = await service._tx_chain()
     # never the same allocations as a release being built (release_lock), nor a half-recorded state
     async with service.release_lock, service.write_lock:
-        await service.afold()
-        try:
-            plan = await build_reclaim(
-                chain,
-                definition,
-                admin_address,
-                allocations=allocations,
-                in_flight=service.index.in_flight_refs(),
-                validity_ms=service.config.release.validity_seconds * 1000,
-            )
-        except TxBuildError as exc:
-            raise RpcError(
-                jsonrpc.TX_REFUSED,
-                str(exc),
-                "nothing was built or recorded",
-                rule=getattr(exc, "rule", None),
-                passes_at_ms=getattr(exc, "passes_at_ms", None),
-            ) from None
-        except ValueError as exc:
-            raise RpcError(jsonrpc.INVALID_PARAMS, str(exc)) from None
+        plan = await build_for_admin(
+            service,
+            partial(build_reclaim, chain, definition, admin_address, allocations=allocations),
+            passes_in_time=True,
+        )
         result: dict[str, Any] = {"plan": plan.to_json(), "dry_run": dry_run, "schedule_id": schedule_id}
-        if key is None:  # the unsigned-export path: the admin signs and submits
-            result["unsigned"] = [unsigned_envelope(built) for built in plan.txs]
-            return result
-        if dry_run:
+        if answered_unsubmitted(result, plan, key, dry_run):
             return result
         from milestoned.eventlog.events import Event, ReleaseSubmitted
 
@@ -142,3 +112,74 @@ async def reclaim(service: DaemonService, params: dict[str, Any], peer: Peer) ->
         result["log_position"] = await service.aappend(events)
     log.info("reclaim submitted", schedule_id=schedule_id, transactions=len(tx_ids), caller=peer.describe())
     return result
+
+
+# --- what a reclaim and a cancellation (`cancel_method`, a kind of reclaim) share -----------------------
+
+
+def admin_params(service: DaemonService, params: dict[str, Any]) -> tuple[str | None, bool]:
+    """The request's `admin_address` (checked against the daemon's network; None: the operator wallet
+    signs) and `dry_run`."""
+    admin_address = param(params, "admin_address", str, required=False)
+    if admin_address is not None:
+        admin_address = check_address("admin_address", admin_address, service.config.chain.cardano_network)
+    return admin_address, bool(param(params, "dry_run", bool, required=False))
+
+
+def admin_signer(
+    service: DaemonService, definition: ScheduleDefinition, admin_address: str | None, action: str
+) -> tuple[Any, str]:
+    """(the operator wallet's key, its address) when no `admin_address` was given, which the policy only
+    accepts when that key is the schedule's admin: else refused before building, naming `action` and the
+    unsigned path. (None, `admin_address`) when it was given: the admin signs elsewhere."""
+    if admin_address is not None:
+        return None, admin_address
+    key, payer = service._load_wallet()
+    from milestoned.txbuilder.signing import key_hash
+
+    if key_hash(key).payload != definition.admin_key_hash:
+        raise RpcError(
+            jsonrpc.TX_REFUSED,
+            f"the daemon's operator wallet is not the schedule's admin, and only the admin may {action}",
+            "pass --admin-address ADDR --unsigned-out DIR to get unsigned transactions, sign them with "
+            "the admin key and submit them with `milestonectl tx submit`",
+        )
+    return key, str(payer)
+
+
+async def build_for_admin(
+    service: DaemonService, build: Callable[..., Awaitable[ReleasePlan]], *, passes_in_time: bool
+) -> ReleasePlan:
+    """`build(in_flight=..., validity_ms=...)` on the folded log, its refusals as answers (with when they
+    pass, `passes_in_time`, for a reclaim's deadline). The caller holds the release and write locks: never
+    the same allocations as a release being built, nor a half-recorded state."""
+    from milestoned.txbuilder.errors import TxBuildError
+
+    await service.afold()
+    try:
+        return await build(
+            in_flight=service.index.in_flight_refs(),
+            validity_ms=service.config.release.validity_seconds * 1000,
+        )
+    except TxBuildError as exc:
+        when = {"passes_at_ms": getattr(exc, "passes_at_ms", None)} if passes_in_time else {}
+        raise RpcError(
+            jsonrpc.TX_REFUSED,
+            str(exc),
+            "nothing was built or recorded",
+            rule=getattr(exc, "rule", None),
+            **when,
+        ) from None
+    except ValueError as exc:
+        raise RpcError(jsonrpc.INVALID_PARAMS, str(exc)) from None
+
+
+def answered_unsubmitted(result: dict[str, Any], plan: ReleasePlan, key: Any, dry_run: bool) -> bool:
+    """True when nothing is to be submitted here: the unsigned-export path (no key: the admin signs and
+    submits; `result` gets the envelopes) or a dry run."""
+    if key is None:
+        from milestoned.txbuilder.signing import unsigned_envelope
+
+        result["unsigned"] = [unsigned_envelope(built) for built in plan.txs]
+        return True
+    return dry_run

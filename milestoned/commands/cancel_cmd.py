@@ -12,7 +12,6 @@ submits, which the policy only accepts when that wallet is the schedule's admin.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -101,52 +100,29 @@ def cancel(
     dry_run: bool,
     out: Output,
 ) -> int:
-    from milestoned.commands.daemon_cmd import show_refused, with_iso_times
-    from milestoned.commands.socket_client import call
+    from milestoned.commands.reclaim_cmd import AdminCall, check_admin_path, run_for_admin
 
-    if (admin_address is None) != (unsigned_out is None):
-        raise CommandError(
-            "--admin-address and --unsigned-out go together",
-            "give both to get unsigned transactions for the admin to sign, or neither to have the daemon's "
-            "operator wallet (when it is the admin) sign and submit",
-        )
+    check_admin_path(admin_address, unsigned_out)
     params: dict[str, Any] = {
         "schedule_id": schedule_id,
         "milestone": milestone,
         "cancellations": read_files(files),
         "dry_run": dry_run,
     }
-    if admin_address:
-        params["admin_address"] = admin_address
-    result = call(socket, "milestone.cancel", params)
-    written: list[str] = []
-    if unsigned_out is not None:
-        unsigned_out.mkdir(parents=True, exist_ok=True)
-        for number, envelope in enumerate(result.get("unsigned", []), start=1):
-            target = unsigned_out / f"cancel-{number}.unsigned.json"
-            target.write_text(json.dumps(envelope, indent=2) + "\n")
-            written.append(str(target))
-    if out.json_mode:
-        out.emit_json({"ok": True, "result": with_iso_times(result), "written": written})
-        return ExitCode.OK
-    plan = result["plan"]
-    taken = sum(len(t.get("allocations", [])) for t in plan["transactions"])
-    signers = ", ".join(str(i) for i in result["oracle_indices"])
-    out.line(
-        f"milestone {milestone!r}: cancellation by {result['valid_signers']} oracle(s) verified "
-        f"(the transactions carry oracles {signers})"
+
+    def summary(result: dict[str, Any], transactions: int, allocations: int) -> list[str]:
+        signers = ", ".join(str(i) for i in result["oracle_indices"])
+        return [
+            f"milestone {milestone!r}: cancellation by {result['valid_signers']} oracle(s) verified "
+            f"(the transactions carry oracles {signers})",
+            f"{'dry run: ' if dry_run else ''}{transactions} cancellation transaction(s) taking "
+            f"{allocations} allocation(s) back to the admin, fee {result['plan']['total_fee_lovelace']} "
+            "lovelace",
+        ]
+
+    return run_for_admin(
+        AdminCall(socket, "milestone.cancel", params, admin_address, unsigned_out, "cancel"),
+        out,
+        summary,
+        "not taken back",
     )
-    out.line(
-        f"{'dry run: ' if dry_run else ''}{len(plan['transactions'])} cancellation transaction(s) taking "
-        f"{taken} allocation(s) back to the admin, fee {plan['total_fee_lovelace']} lovelace"
-    )
-    for tx_id in result.get("submitted", []):
-        out.line(f"submitted {tx_id}", style="green")
-    if written:
-        out.line(
-            f"unsigned transactions written to {unsigned_out}/cancel-N.unsigned.json: sign them with the "
-            "admin key (cardano-cli conway transaction sign, or the hardware wallet) and submit them with "
-            "`milestonectl tx submit FILE...`"
-        )
-    show_refused(out, plan.get("refused", []), "not taken back")
-    return ExitCode.OK

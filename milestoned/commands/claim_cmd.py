@@ -81,11 +81,7 @@ def claim(request: ClaimRequest, out: Output) -> int:
             "--unsigned-out DIR (sign elsewhere, e.g. a hardware wallet)",
             "see milestonectl claim --help",
         )
-    if request.key is None and request.unsigned_out is None and not request.dry_run:
-        raise CommandError(
-            "without --key nothing can sign here: add --unsigned-out DIR to write the transactions",
-            "then sign them (hardware wallet, cardano-cli) and `milestonectl tx submit --ogmios URL FILE`",
-        )
+    require_signer(request.key, request.unsigned_out, request.dry_run)
     return asyncio.run(_claim(request, export_file, out))
 
 
@@ -158,8 +154,6 @@ async def _claim_on_chain(
     from milestoned.txbuilder.release import build_release, schedule_on_chain
     from milestoned.txbuilder.release_checks import check_release
     from milestoned.txbuilder.schedule_state import refuse_while_paused
-    from milestoned.txbuilder.signing import sign, unsigned_envelope
-    from milestoned.txbuilder.submission import submit_all
 
     definition, signatures = export_file.definition, export_file.signatures
     try:
@@ -222,40 +216,22 @@ async def _claim_on_chain(
     except TxBuildError as exc:
         raise CommandError(str(exc), "nothing was submitted", ExitCode.FAILED) from None
     report["plan"] = plan.to_json()
-    if request.unsigned_out is not None:
-        request.unsigned_out.mkdir(parents=True, exist_ok=True)
-        written = []
-        for number, built in enumerate(plan.txs, start=1):
-            target = request.unsigned_out / f"claim-{number}.unsigned.json"
-            target.write_text(json.dumps(unsigned_envelope(built), indent=2) + "\n")
-            written.append(str(target))
-        report["written"] = written
-    elif key is not None and not request.dry_run:
-        signed = [sign(built, [key]) for built in plan.txs]
-        try:
-            report["submitted"] = [str(t) for t in await submit_all(chain, signed)]
-        except TxBuildError as exc:
-            raise CommandError(
-                str(exc),
-                "the transactions before the refused one (if any) were submitted; run claim again in a "
-                "minute: it rebuilds from what is still locked on chain",
-                ExitCode.FAILED,
-            ) from None
+    await sign_or_write(
+        chain, plan.txs, key, request.unsigned_out, request.dry_run, "claim", report, "claim again"
+    )
     if out.json_mode:
         out.emit_json({"ok": True, "result": report})
         return ExitCode.OK
     fee = plan.to_json()["total_fee_lovelace"]
     out.line(f"{len(plan.txs)} release transaction(s), fee {fee} lovelace paid by {payer}")
-    for tx_id in report.get("submitted", []):
-        out.line(f"submitted {tx_id}", style="green")
-    if "written" in report:
-        out.line(
-            f"unsigned transactions written to {request.unsigned_out}: sign them with your wallet "
-            "(hardware wallet, or cardano-cli conway transaction sign) and submit them with "
-            f"`milestonectl tx submit --ogmios {request.ogmios_url} FILE...`"
-        )
-    elif request.dry_run:
-        out.line("dry run: nothing was signed or submitted")
+    show_signed_or_written(
+        out,
+        report,
+        request.unsigned_out,
+        request.dry_run,
+        f"your wallet (hardware wallet, or cardano-cli conway transaction sign) and submit them with "
+        f"`milestonectl tx submit --ogmios {request.ogmios_url} FILE...`",
+    )
     return ExitCode.OK
 
 
@@ -276,6 +252,62 @@ def _show(out: Output, report: dict[str, Any]) -> None:
             (Column("allocation", no_wrap=True), Column("why"), Column("passes at")),
             [(r["allocation"], r["why"], r["passes_at_iso"] or "") for r in report["not_claimable"]],
         )
+
+
+# --- what `claim` and `allocation move` (`move_cmd`, alike: a beneficiary acting alone) share -------------
+
+
+def require_signer(key: Path | None, unsigned_out: Path | None, dry_run: bool) -> None:
+    """Without a key nothing signs here: the transactions must be written for signing elsewhere."""
+    if key is None and unsigned_out is None and not dry_run:
+        raise CommandError(
+            "without --key nothing can sign here: add --unsigned-out DIR to write the transactions",
+            "then sign them (hardware wallet, cardano-cli) and `milestonectl tx submit --ogmios URL FILE`",
+        )
+
+
+async def sign_or_write(
+    chain: Any,
+    txs: list[Any],
+    key: Any,
+    unsigned_out: Path | None,
+    dry_run: bool,
+    action: str,
+    report: dict[str, Any],
+    again: str,
+) -> None:
+    """Write `txs` unsigned into `unsigned_out` (as ACTION-N.unsigned.json: `report["written"]`), or sign
+    them with `key` and submit them through Ogmios (`report["submitted"]`) unless a dry run; a refusal
+    says to run `again` (the command) later."""
+    from milestoned.commands.textfiles import write_envelopes
+    from milestoned.txbuilder.errors import TxBuildError
+    from milestoned.txbuilder.signing import sign, unsigned_envelope
+    from milestoned.txbuilder.submission import submit_all
+
+    if unsigned_out is not None:
+        report["written"] = write_envelopes(unsigned_out, action, [unsigned_envelope(b) for b in txs])
+    elif key is not None and not dry_run:
+        try:
+            report["submitted"] = [str(t) for t in await submit_all(chain, [sign(b, [key]) for b in txs])]
+        except TxBuildError as exc:
+            raise CommandError(
+                str(exc),
+                f"the transactions before the refused one (if any) were submitted; run {again} in a "
+                "minute: it rebuilds from what is still locked on chain",
+                ExitCode.FAILED,
+            ) from None
+
+
+def show_signed_or_written(
+    out: Output, report: dict[str, Any], unsigned_out: Path | None, dry_run: bool, sign_with: str
+) -> None:
+    """What `sign_or_write` did; `sign_with` says with what to sign the written files, and how to submit."""
+    for tx_id in report.get("submitted", []):
+        out.line(f"submitted {tx_id}", style="green")
+    if "written" in report:
+        out.line(f"unsigned transactions written to {unsigned_out}: sign them with {sign_with}")
+    elif dry_run:
+        out.line("dry run: nothing was signed or submitted")
 
 
 # --- submit signed files straight to Ogmios (no daemon) ------------------------------------------------

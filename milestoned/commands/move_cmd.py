@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,11 +112,9 @@ def move(request: MoveRequest, out: Output) -> int:
             "with --unsigned-out DIR (sign elsewhere, e.g. a hardware wallet)",
             "see milestonectl allocation move --help",
         )
-    if request.key is None and request.unsigned_out is None and not request.dry_run:
-        raise CommandError(
-            "without --key nothing can sign here: add --unsigned-out DIR to write the transactions",
-            "then sign them (hardware wallet, cardano-cli) and `milestonectl tx submit --ogmios URL FILE`",
-        )
+    from milestoned.commands.claim_cmd import require_signer
+
+    require_signer(request.key, request.unsigned_out, request.dry_run)
     if request.schedule_id is not None and not re.fullmatch(r"[0-9a-fA-F]{56}", request.schedule_id):
         raise CommandError(
             f"--schedule-id {request.schedule_id!r} is not a schedule id (56 hex digits, its policy id)",
@@ -251,11 +248,10 @@ async def _move(request: MoveRequest, out: Output) -> int:
 
 
 async def _move_on_chain(request: MoveRequest, who: _Who, chain: Any, out: Output) -> int:
+    from milestoned.commands.claim_cmd import sign_or_write
     from milestoned.domain.addresses import canonical_address
     from milestoned.txbuilder.errors import TxBuildError
     from milestoned.txbuilder.move import build_move, movable_allocations
-    from milestoned.txbuilder.signing import sign, unsigned_envelope
-    from milestoned.txbuilder.submission import submit_all
 
     try:
         chosen = _chosen(request, who, await movable_allocations(chain, who.network))
@@ -290,24 +286,9 @@ async def _move_on_chain(request: MoveRequest, who: _Who, chain: Any, out: Outpu
         "transactions": [built.to_json() for built in txs],
         "total_fee_lovelace": sum(built.fee for built in txs),
     }
-    if request.unsigned_out is not None:
-        request.unsigned_out.mkdir(parents=True, exist_ok=True)
-        written = []
-        for number, built in enumerate(txs, start=1):
-            target = request.unsigned_out / f"move-{number}.unsigned.json"
-            target.write_text(json.dumps(unsigned_envelope(built), indent=2) + "\n")
-            written.append(str(target))
-        report["written"] = written
-    elif who.key is not None and not request.dry_run:
-        try:
-            report["submitted"] = [str(t) for t in await submit_all(chain, [sign(b, [who.key]) for b in txs])]
-        except TxBuildError as exc:
-            raise CommandError(
-                str(exc),
-                "the transactions before the refused one (if any) were submitted; run the move again in a "
-                "minute: it rebuilds from what is still locked on chain",
-                ExitCode.FAILED,
-            ) from None
+    await sign_or_write(
+        chain, txs, who.key, request.unsigned_out, request.dry_run, "move", report, "the move again"
+    )
     if out.json_mode:
         out.emit_json({"ok": True, "result": report})
         return ExitCode.OK
@@ -316,6 +297,8 @@ async def _move_on_chain(request: MoveRequest, who: _Who, chain: Any, out: Outpu
 
 
 def _show(request: MoveRequest, out: Output, report: dict[str, Any]) -> None:
+    from milestoned.commands.claim_cmd import show_signed_or_written
+
     out.table(
         f"{len(report['moves'])} allocation(s) of {report['beneficiary']} move to {report['to']}",
         (Column("allocation", no_wrap=True), Column("schedule"), Column("amount"), Column("new allocation")),
@@ -328,13 +311,11 @@ def _show(request: MoveRequest, out: Output, report: dict[str, Any]) -> None:
         f"{len(report['transactions'])} move transaction(s), fee {report['total_fee_lovelace']} lovelace "
         f"paid by {report['payer']}"
     )
-    for tx_id in report.get("submitted", []):
-        out.line(f"submitted {tx_id}", style="green")
-    if "written" in report:
-        out.line(
-            f"unsigned transactions written to {request.unsigned_out}: sign them with the beneficiary's "
-            "payment key (and the paying wallet's, if another) and submit them with "
-            f"`milestonectl tx submit --ogmios {request.ogmios_url} FILE...`"
-        )
-    elif request.dry_run:
-        out.line("dry run: nothing was signed or submitted")
+    show_signed_or_written(
+        out,
+        report,
+        request.unsigned_out,
+        request.dry_run,
+        "the beneficiary's payment key (and the paying wallet's, if another) and submit them with "
+        f"`milestonectl tx submit --ogmios {request.ogmios_url} FILE...`",
+    )

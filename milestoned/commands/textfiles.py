@@ -7,9 +7,12 @@ wait; and a missing file, a directory or a permission problem each get their own
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from milestoned.commands.output import CommandError, ExitCode
 
@@ -75,3 +78,15 @@ def write_text_atomically(path: Path, text: str, mode: int = 0o644) -> None:
         raise CommandError(
             f"cannot write {path}: {error.strerror or error}", "choose another --out"
         ) from None
+
+
+def write_envelopes(directory: Path, prefix: str, envelopes: Iterable[dict[str, Any]]) -> list[str]:
+    """Write unsigned transaction envelopes as DIRECTORY/PREFIX-N.unsigned.json (N from 1, in order, as
+    `tx sign` and `tx submit` take them), creating the directory; the paths written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for number, envelope in enumerate(envelopes, start=1):
+        target = directory / f"{prefix}-{number}.unsigned.json"
+        target.write_text(json.dumps(envelope, indent=2) + "\n")
+        written.append(str(target))
+    return written

@@ -1,18 +1,23 @@
-"""Fixtures for milestonectl's offline commands: a private copy of the examples, and a runner."""
+"""Fixtures for milestonectl's commands: a private copy of the examples, a runner, and (for the end-to-end
+tests of a beneficiary's or the admin's own commands) an in-process daemon with the demo schedule."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from milestoned.commands.cli import main
+
+if TYPE_CHECKING:
+    from daemon_process import DemoDaemon
 
 # The daemon tests' helpers (daemon_process: the daemon process, `eventually`) keep their one home in
 # tests/daemon; put it on the path here too, so this folder's tests run on their own as well.
@@ -73,3 +78,22 @@ def quiet_daemon_logs() -> Iterator[None]:
             yield
         finally:
             structlog.configure(**previous)
+
+
+@pytest.fixture
+async def demo_daemon(run: Runner, quiet_daemon_logs: None) -> AsyncIterator[DemoDaemon]:
+    """The demo schedule on an in-process daemon (`daemon_process.DemoDaemon`), stopped after the test."""
+    from daemon_process import DemoDaemon
+    from rich.console import Console
+
+    from milestoned.daemon.app import running_daemon
+    from milestoned.daemon.demo_wiring import demo_config, register_demo_schedule
+    from milestoned.shared.config import with_overrides
+
+    with tempfile.TemporaryDirectory(prefix="mcd-", dir="/tmp") as name:  # short: the socket's path
+        folder = Path(name)
+        wallet = folder / "wallet.skey"
+        config = with_overrides(demo_config(folder), release={"auto": False, "wallet_key": str(wallet)})
+        async with running_daemon(config) as daemon:
+            schedule_id = await register_demo_schedule(daemon, EXAMPLES, Console(quiet=True))
+            yield DemoDaemon(daemon, folder, Path(config.socket.path), schedule_id, wallet, run)

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from daemon_process import eventually
+from daemon_process import DemoDaemon, eventually
 from pycardano import (
     Address,
     Network,
@@ -25,16 +23,14 @@ from pycardano import (
     RedeemerTag,
     Transaction,
 )
-from rich.console import Console
 
 from milestoned.daemon.app import running_daemon
-from milestoned.daemon.demo_wiring import TOKEN_NAME, demo_config, demo_seed, register_demo_schedule, rpc
+from milestoned.daemon.demo_wiring import TOKEN_NAME, demo_config, demo_seed, rpc
 from milestoned.domain import onchain_types as ot
 from milestoned.domain.attestation import Statement, sign_attestation
 from milestoned.domain.attestation_file import Attestation, attestation_json
 from milestoned.shared.config import with_overrides
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 M2 = "M2-security-audit"
 
 
@@ -67,102 +63,95 @@ def _refused(run: Any, sock: Path, *args: object) -> str:
 
 
 async def test_a_cancelled_milestone_goes_back_to_the_admin_and_claimable_says_so(
-    run: Any, examples: Path, quiet_daemon_logs: None
+    demo_daemon: DemoDaemon, examples: Path
 ) -> None:
-    with tempfile.TemporaryDirectory(prefix="mmc-", dir="/tmp") as name:
-        folder = Path(name)
-        wallet = folder / "wallet.skey"
-        config = with_overrides(demo_config(folder), release={"auto": False, "wallet_key": str(wallet)})
-        async with running_daemon(config) as daemon:
-            sock = Path(config.socket.path)
-            schedule_id = await register_demo_schedule(daemon, EXAMPLES, Console(quiet=True))
-            # the oracles sign offline, with the command they use
-            files = []
-            for oracle in (1, 2):
-                path = folder / f"cancel-{oracle}.json"
-                signed = await asyncio.to_thread(
-                    run, "attest", "sign", "--key", examples / "oracles" / f"oracle-{oracle}.skey",
-                    "--schedule-id", schedule_id, "--milestone", M2, "--cancel", "--out", path,
-                )  # fmt: skip
-                assert signed.code == 0, signed.err
-                files.append(path)
-            attestation = _signed_file(folder, "oracle-3", schedule_id, M2, Statement.ATTEST)
-            unknown = _signed_file(folder, "oracle-3", schedule_id, "M9-never-planned", Statement.CANCEL)
+    daemon, folder, sock = demo_daemon.daemon, demo_daemon.folder, demo_daemon.sock
+    schedule_id, run = demo_daemon.schedule_id, demo_daemon.run
+    # the oracles sign offline, with the command they use
+    files = []
+    for oracle in (1, 2):
+        path = folder / f"cancel-{oracle}.json"
+        signed = await asyncio.to_thread(
+            run, "attest", "sign", "--key", examples / "oracles" / f"oracle-{oracle}.skey",
+            "--schedule-id", schedule_id, "--milestone", M2, "--cancel", "--out", path,
+        )  # fmt: skip
+        assert signed.code == 0, signed.err
+        files.append(path)
+    attestation = _signed_file(folder, "oracle-3", schedule_id, M2, Statement.ATTEST)
+    unknown = _signed_file(folder, "oracle-3", schedule_id, "M9-never-planned", Statement.CANCEL)
 
-            # bad requests: refused with the file and the fix named, nothing built
-            said = await asyncio.to_thread(_refused, run, sock, "M9-never-planned", *files)
-            assert "no milestone 'M9-never-planned'" in said and M2 in said
-            said = await asyncio.to_thread(_refused, run, sock, M2, files[0], unknown)
-            assert "cancellation file 2 cancels milestone 'M9-never-planned'" in said
-            assert "attest sign --cancel" in said
-            said = await asyncio.to_thread(_refused, run, sock, M2, files[0], attestation)
-            assert "cancellation file 2 is an attestation" in said
-            said = await asyncio.to_thread(_refused, run, sock, M2, files[0], files[0])
-            assert "1 valid cancellation signature(s) of distinct oracles, of the 2 required" in said
-            # the demo operator's wallet is not the admin: refused, and the unsigned path offered
-            said = await asyncio.to_thread(_refused, run, sock, M2, *files)
-            assert "operator wallet is not the schedule's admin" in said and "--unsigned-out" in said
-            unsigned = folder / "unsigned"
-            exported = await asyncio.to_thread(
-                run, "--socket", sock, "milestone", "cancel", M2, *files,
-                "--admin-address", _admin_address(), "--unsigned-out", unsigned,
-            )  # fmt: skip
-            assert exported.code == 0, exported.err
-            [envelope] = sorted(unsigned.glob("cancel-*.unsigned.json"))
-            body = Transaction.from_cbor(bytes.fromhex(json.loads(envelope.read_text())["cborHex"]))
-            [mint_redeemer] = [r for r in body.transaction_witness_set.redeemer if r.tag == RedeemerTag.MINT]
-            [read] = ot.cancellations_from_cbor(mint_redeemer.data.to_cbor())
-            assert read.milestone_id == M2.encode() and [s.oracle_index for s in read.signatures] == [0, 1]
-            assert await rpc(sock, "submissions") == []
+    # bad requests: refused with the file and the fix named, nothing built
+    said = await asyncio.to_thread(_refused, run, sock, "M9-never-planned", *files)
+    assert "no milestone 'M9-never-planned'" in said and M2 in said
+    said = await asyncio.to_thread(_refused, run, sock, M2, files[0], unknown)
+    assert "cancellation file 2 cancels milestone 'M9-never-planned'" in said
+    assert "attest sign --cancel" in said
+    said = await asyncio.to_thread(_refused, run, sock, M2, files[0], attestation)
+    assert "cancellation file 2 is an attestation" in said
+    said = await asyncio.to_thread(_refused, run, sock, M2, files[0], files[0])
+    assert "1 valid cancellation signature(s) of distinct oracles, of the 2 required" in said
+    # the demo operator's wallet is not the admin: refused, and the unsigned path offered
+    said = await asyncio.to_thread(_refused, run, sock, M2, *files)
+    assert "operator wallet is not the schedule's admin" in said and "--unsigned-out" in said
+    unsigned = folder / "unsigned"
+    exported = await asyncio.to_thread(
+        run, "--socket", sock, "milestone", "cancel", M2, *files,
+        "--admin-address", _admin_address(), "--unsigned-out", unsigned,
+    )  # fmt: skip
+    assert exported.code == 0, exported.err
+    [envelope] = sorted(unsigned.glob("cancel-*.unsigned.json"))
+    body = Transaction.from_cbor(bytes.fromhex(json.loads(envelope.read_text())["cborHex"]))
+    [mint_redeemer] = [r for r in body.transaction_witness_set.redeemer if r.tag == RedeemerTag.MINT]
+    [read] = ot.cancellations_from_cbor(mint_redeemer.data.to_cbor())
+    assert read.milestone_id == M2.encode() and [s.oracle_index for s in read.signatures] == [0, 1]
+    assert await rpc(sock, "submissions") == []
 
-            shutil.copy(examples / "admin.skey", wallet)  # now this operator's wallet is the admin's key
-            wallet.chmod(0o600)
-            daemon.service.wallet = None
-            before = await _admin_tokens(daemon)
-            done = await asyncio.to_thread(run, "--socket", sock, "milestone", "cancel", M2, *files)
-            assert done.code == 0 and "submitted" in done.out, done.err
+    demo_daemon.operator_is_admin(examples)
+    before = await _admin_tokens(daemon)
+    done = await asyncio.to_thread(run, "--socket", sock, "milestone", "cancel", M2, *files)
+    assert done.code == 0 and "submitted" in done.out, done.err
 
-            async def cancelled() -> list[dict[str, Any]] | None:
-                rows = (await rpc(sock, "claimable", {"schedule_id": schedule_id}))["allocations"]
-                mine = [r for r in rows if r["milestone"] == M2]
-                return mine if mine and all(r["reclaimed"] for r in mine) else None
+    async def cancelled() -> list[dict[str, Any]] | None:
+        rows = (await rpc(sock, "claimable", {"schedule_id": schedule_id}))["allocations"]
+        mine = [r for r in rows if r["milestone"] == M2]
+        return mine if mine and all(r["reclaimed"] for r in mine) else None
 
-            rows = await eventually(cancelled, "the milestone's allocations to be taken back on chain")
-            assert {r["status"] for r in rows} == {"milestone_cancelled"}
-            assert not any(r["claimable_now"] for r in rows)
-            others = (await rpc(sock, "claimable", {"schedule_id": schedule_id}))["allocations"]
-            assert all(r["status"] != "milestone_cancelled" for r in others if r["milestone"] != M2)
-            assert await _admin_tokens(daemon) == before + sum(r["amount"] for r in rows)
-            [m2] = [m for m in await rpc(sock, "milestones") if m["milestone"] == M2]
-            assert m2["cancelled"] and m2["allocations_reclaimed"] == len(rows)
-            shown = await asyncio.to_thread(run, "--socket", sock, "claimable")
-            assert "milestone cancelled: back to the admin" in shown.out
+    rows = await eventually(cancelled, "the milestone's allocations to be taken back on chain")
+    assert {r["status"] for r in rows} == {"milestone_cancelled"}
+    assert not any(r["claimable_now"] for r in rows)
+    others = (await rpc(sock, "claimable", {"schedule_id": schedule_id}))["allocations"]
+    assert all(r["status"] != "milestone_cancelled" for r in others if r["milestone"] != M2)
+    assert await _admin_tokens(daemon) == before + sum(r["amount"] for r in rows)
+    [m2] = [m for m in await rpc(sock, "milestones") if m["milestone"] == M2]
+    assert m2["cancelled"] and m2["allocations_reclaimed"] == len(rows)
+    shown = await asyncio.to_thread(run, "--socket", sock, "claimable")
+    assert "milestone cancelled: back to the admin" in shown.out
 
-            async def settled() -> bool:
-                subs = await rpc(sock, "submissions")
-                return bool(subs) and all(s["status"] == "confirmed" for s in subs)
+    async def settled() -> bool:
+        subs = await rpc(sock, "submissions")
+        return bool(subs) and all(s["status"] == "confirmed" for s in subs)
 
-            await eventually(settled, "the cancellation's submission to be confirmed")
+    await eventually(settled, "the cancellation's submission to be confirmed")
 
-            # a daemon that knows nothing but the chain learns the cancellation from it
-            second = folder / "second"
-            second.mkdir()
-            url = (await rpc(sock, "status"))["embedded_devnet"]
-            config2 = with_overrides(
-                demo_config(second),
-                chain={"ogmios_url": url, "network": "devnet", "start": "origin"},
-                follow={"all": True},
-                release={"auto": False, "wallet_key": ""},
-            )
-            async with running_daemon(config2):
-                sock2 = Path(config2.socket.path)
+    # a daemon that knows nothing but the chain learns the cancellation from it
+    second = folder / "second"
+    second.mkdir()
+    url = (await rpc(sock, "status"))["embedded_devnet"]
+    config2 = with_overrides(
+        demo_config(second),
+        chain={"ogmios_url": url, "network": "devnet", "start": "origin"},
+        follow={"all": True},
+        release={"auto": False, "wallet_key": ""},
+    )
+    async with running_daemon(config2):
+        sock2 = Path(config2.socket.path)
 
-                async def learnt() -> list[dict[str, Any]] | None:
-                    answer = await rpc(sock2, "claimable", {})
-                    mine = [r for r in answer["allocations"] if r["milestone"] == M2]
-                    return mine if len(mine) == len(rows) and all(r["reclaimed"] for r in mine) else None
+        async def learnt() -> list[dict[str, Any]] | None:
+            answer = await rpc(sock2, "claimable", {})
+            mine = [r for r in answer["allocations"] if r["milestone"] == M2]
+            return mine if len(mine) == len(rows) and all(r["reclaimed"] for r in mine) else None
 
-                rebuilt = await eventually(learnt, "the second daemon to see the cancellation", timeout=120)
-                assert {r["status"] for r in rebuilt} == {"milestone_cancelled"}
-                [m2] = [m for m in await rpc(sock2, "milestones") if m["milestone"] == M2]
-                assert m2["cancelled_in"] == sorted(s["tx_id"] for s in await rpc(sock, "submissions"))
+        rebuilt = await eventually(learnt, "the second daemon to see the cancellation", timeout=120)
+        assert {r["status"] for r in rebuilt} == {"milestone_cancelled"}
+        [m2] = [m for m in await rpc(sock2, "milestones") if m["milestone"] == M2]
+        assert m2["cancelled_in"] == sorted(s["tx_id"] for s in await rpc(sock, "submissions"))

@@ -26,6 +26,11 @@ import orjson
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
+BOB = "addr_test1vrvjh8tqng0ut84meymth9et55c6ak9zcfenxtatulx24cckeja70"
+"""A beneficiary of the demo schedule: an enterprise address (demo key `beneficiary-2`), M1: 150000."""
+CAROL = (  # another: a base address, her payment key (demo key `beneficiary-3`) and someone's stake key
+    "addr_test1qqcm4lt7ppeej795cx9susysp5rn45j6ra80qvku0gxm8r7wgqnts8c4mnthwhmay8zx3rm8umdmrased47h9qyxc22s0zpl6e"
+)
 START_TIMEOUT_S = 120.0
 SETTLE_SECONDS = 1.0
 """`release.settle_seconds` for tests that wait for submissions to settle (confirmed, expired, reverted):
@@ -234,3 +239,38 @@ async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: fl
             return value
         await asyncio.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@dataclass(frozen=True)
+class DemoDaemon:
+    """An in-process daemon on its devnet with the demo schedule registered; its operator wallet (the
+    demo operator's key, `wallet`) signs releases, and `ctl` runs milestonectl without blocking it."""
+
+    daemon: Any
+    folder: Path
+    sock: Path
+    schedule_id: str
+    wallet: Path
+    run: Callable[..., Any]
+
+    async def ctl(self, *args: str | Path) -> Any:
+        return await asyncio.to_thread(self.run, *map(str, args))
+
+    def key(self, name: str) -> tuple[Path, str]:
+        """The demo key `name` (examples/make_demo_files.py's seeds) as a .skey file, and its enterprise
+        testnet address: a beneficiary's wallet."""
+        from pycardano import Address, Network, PaymentSigningKey
+
+        from milestoned.daemon.demo_wiring import demo_seed
+
+        key = PaymentSigningKey(demo_seed(name))
+        path = self.folder / f"{name}.skey"
+        key.save(str(path))
+        path.chmod(0o600)
+        return path, str(Address(key.to_verification_key().hash(), network=Network.TESTNET))
+
+    def operator_is_admin(self, examples: Path) -> None:
+        """From now on the operator wallet is the schedule admin's key (read again on its next use)."""
+        shutil.copy(examples / "admin.skey", self.wallet)
+        self.wallet.chmod(0o600)
+        self.daemon.service.wallet = None  # the wallet is read on first use; this is the first use now

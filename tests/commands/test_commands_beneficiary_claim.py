@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from daemon_process import BOB, CAROL, DemoDaemon, eventually, pass_vesting
+from daemon_process import BOB, CAROL, DemoDaemon, eventually, pass_vesting, until_claimable
 
-from milestoned.daemon.demo_wiring import commit_demo_signatures, rpc
+from milestoned.daemon.demo_wiring import commit_demo_signatures
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 M1 = "M1-testnet-launch"
@@ -34,12 +34,7 @@ async def test_a_beneficiary_claims_without_the_daemon(demo_daemon: DemoDaemon) 
 
     await commit_demo_signatures(sock, EXAMPLES, schedule_id, M1)
     await pass_vesting(daemon.devnet, sock, schedule_id, M1)
-
-    async def m1_claimable() -> bool:
-        rows = (await rpc(sock, "claimable", {"schedule_id": schedule_id}))["allocations"]
-        return all(r["claimable_now"] for r in rows if r["milestone"] == M1)
-
-    await eventually(m1_claimable, "M1 to vest on chain time")
+    await until_claimable(sock, schedule_id, M1)
     assert (await ctl("--socket", sock, "attestations", "export", "--out", export)).code == 0
     assert len(json.loads(export.read_text())["attestations"]) == 2
     await daemon.socket.stop()  # from here on: no daemon socket, only the file and Ogmios

@@ -10,12 +10,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from daemon_process import eventually, pass_vesting
+from daemon_process import eventually, pass_reclaim_deadline, pass_vesting, until_claimable
 from rich.console import Console
 
 from milestoned.daemon.app import running_daemon
 from milestoned.daemon.demo_wiring import (
-    RECLAIM_OFFSET_MS,
     commit_demo_signatures,
     demo_config,
     register_demo_schedule,
@@ -50,12 +49,7 @@ async def test_release_tables_and_reclaim_from_the_command_line(
             schedule_id = await register_demo_schedule(daemon, EXAMPLES, Console(quiet=True))
             await commit_demo_signatures(sock, EXAMPLES, schedule_id, M1)
             await pass_vesting(daemon.devnet, sock, schedule_id, M1)
-
-            async def m1_claimable() -> bool:
-                rows = (await rpc(sock, "claimable", {"schedule_id": schedule_id}))["allocations"]
-                return all(r["claimable_now"] for r in rows if r["milestone"] == M1)
-
-            await eventually(m1_claimable, "M1 to vest on chain time")
+            await until_claimable(sock, schedule_id, M1)
 
             claimable = await ctl("claimable")
             waiting = [line for line in claimable.out.splitlines() if "waiting for oracles" in line]
@@ -97,15 +91,7 @@ async def test_release_tables_and_reclaim_from_the_command_line(
             assert re.search(r"│\s*0 \(0\)\s*│\s*" + re.escape(released), _row(table, M1)), table
 
             # after the reclaim deadline: unsigned files, signed offline, submitted through the daemon
-            devnet = daemon.devnet
-            devnet.advance(RECLAIM_OFFSET_MS // devnet.config.slot_length_ms + 100)
-            devnet.produce_block()
-            target = devnet.chain.slot
-
-            async def tip_seen() -> bool:
-                return ((await rpc(sock, "health"))["node_tip_slot"] or 0) >= target
-
-            await eventually(tip_seen, "the daemon to see the new tip", timeout=30)
+            await pass_reclaim_deadline(daemon.devnet, sock)
             not_admin = await ctl("reclaim")  # the daemon's operator wallet is not this schedule's admin
             assert not_admin.code == 1 and "not the schedule's admin" in not_admin.err
             unsigned = Path(folder) / "reclaim"

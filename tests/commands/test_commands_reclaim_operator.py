@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from daemon_process import DemoDaemon, eventually
+from daemon_process import DemoDaemon, eventually, pass_reclaim_deadline
 
-from milestoned.daemon.demo_wiring import RECLAIM_OFFSET_MS, rpc
+from milestoned.daemon.demo_wiring import rpc
 
 
 async def test_the_daemon_reclaims_when_its_wallet_is_the_admin(
@@ -17,15 +17,7 @@ async def test_the_daemon_reclaims_when_its_wallet_is_the_admin(
     # The demo set the operator's key up as the wallet; this operator uses the admin's instead.
     demo_daemon.operator_is_admin(examples)
 
-    devnet = daemon.devnet
-    devnet.advance(RECLAIM_OFFSET_MS // devnet.config.slot_length_ms + 100)
-    devnet.produce_block()
-    target = devnet.chain.slot
-
-    async def tip_seen() -> bool:
-        return ((await rpc(sock, "health"))["node_tip_slot"] or 0) >= target
-
-    await eventually(tip_seen, "the daemon to see the new tip", timeout=30)
+    await pass_reclaim_deadline(daemon.devnet, sock)
     done = await demo_daemon.ctl("--socket", sock, "reclaim")
     assert done.code == 0 and "submitted" in done.out, done.err
 

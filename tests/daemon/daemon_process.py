@@ -229,6 +229,33 @@ async def pass_vesting(devnet: Any, socket_path: Path, schedule_id: str, milesto
     advance_past(devnet, last_vesting_ms(rows, milestone))
 
 
+async def until_claimable(socket_path: Path, schedule_id: str, milestone: str) -> None:
+    """Wait until the daemon, having seen a block past the vesting times (`pass_vesting`), says every
+    allocation of `milestone` is claimable now."""
+    from milestoned.daemon.demo_wiring import rpc
+
+    async def claimable() -> bool:
+        rows = (await rpc(socket_path, "claimable", {"schedule_id": schedule_id}))["allocations"]
+        return all(r["claimable_now"] for r in rows if r["milestone"] == milestone)
+
+    await eventually(claimable, f"{milestone} to vest on chain time")
+
+
+async def pass_reclaim_deadline(devnet: Any, socket_path: Path) -> None:
+    """Advance an in-process daemon's devnet past the demo schedule's reclaim deadline, and wait until the
+    daemon has seen the block that gets there (its reclaim checks the deadline against that tip)."""
+    from milestoned.daemon.demo_wiring import RECLAIM_OFFSET_MS, rpc
+
+    devnet.advance(RECLAIM_OFFSET_MS // devnet.config.slot_length_ms + 100)
+    devnet.produce_block()
+    target = devnet.chain.slot
+
+    async def tip_seen() -> bool:
+        return ((await rpc(socket_path, "health"))["node_tip_slot"] or 0) >= target
+
+    await eventually(tip_seen, "the daemon to see the new tip", timeout=30)
+
+
 async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 90.0) -> Any:
     """Await `check()` every 0.3 s until it returns something true (returned), or fail after `timeout`."""
     loop = asyncio.get_running_loop()

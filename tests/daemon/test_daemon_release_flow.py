@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from daemon_process import SETTLE_SECONDS, eventually, pass_vesting
+from daemon_process import SETTLE_SECONDS, eventually, pass_vesting, until_claimable
 from rich.console import Console
 
 from milestoned.daemon.app import RunningDaemon, running_daemon
@@ -39,11 +39,6 @@ async def daemon_releasing_on_request(prefix: str) -> AsyncIterator[tuple[Runnin
             yield daemon, Path(config.socket.path)
 
 
-async def m1_claimable(sock: Path, schedule_id: str) -> bool:
-    rows = (await rpc(sock, "claimable", {"schedule_id": schedule_id}))["allocations"]
-    return all(r["claimable_now"] for r in rows if r["milestone"] == M1)
-
-
 async def test_register_commit_release_through_the_socket() -> None:
     async with daemon_releasing_on_request("mdr-") as (daemon, sock):
         schedule_id = await register_demo_schedule(daemon, EXAMPLES, Console(quiet=True))
@@ -65,7 +60,7 @@ async def test_register_commit_release_through_the_socket() -> None:
         assert [m["quorum_reached"] for m in committed["milestones"]] == [True]
 
         await pass_vesting(daemon.devnet, sock, schedule_id, M1)
-        await eventually(lambda: m1_claimable(sock, schedule_id), "M1 to vest on chain time")
+        await until_claimable(sock, schedule_id, M1)
         dry = await rpc(
             sock, "release", {"schedule_id": schedule_id, "allocations": m1_refs, "dry_run": True}
         )
@@ -186,7 +181,7 @@ async def test_a_release_signed_elsewhere_is_tracked_when_submitted_through_the_
         m1_refs = sorted(a["allocation"] for a in claim["allocations"] if a["milestone"] == M1)
 
         await pass_vesting(daemon.devnet, sock, schedule_id, M1)
-        await eventually(lambda: m1_claimable(sock, schedule_id), "M1 to vest on chain time")
+        await until_claimable(sock, schedule_id, M1)
 
         # a wallet of its own, outside the daemon, builds and signs two competing releases
         key = PaymentSigningKey(hashlib.sha256(b"milestoned/test/elsewhere").digest())

@@ -22,8 +22,8 @@ from milestoned.contracts.governance_attacks import GOVERNANCE
 from milestoned.devnet import encode
 
 TWINNED = [a for a in attacks.ATTACKS if a.ledger is not None]
-# Issues 11.3's and 15's lists, by catalogue name. `make test` submits these (37 cases, about 15 s on two
-# cores); `make twins` (MILESTONED_TWINS=all) submits every attack that has a ledger twin (96, about 40 s).
+# Issues 11.3's and 15's lists, by catalogue name. `make test` submits these (37 cases, about 16 s on two
+# cores); `make twins` (MILESTONED_TWINS=all) submits every attack that has a ledger twin (98, about 40 s).
 ISSUE_LIST = (
     "one payout for two allocations of a schedule",  # double satisfaction within a schedule
     "one payout for two schedules",  # ... and across schedules

@@ -78,7 +78,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
             raise CommandError(f"--utxo {problem.problem}", problem.hint, ExitCode.USAGE) from None
         seed = f"{bytes_id.hex()}#{index}"
     elif args.admin_address:
-        seed = _pick(socket_of(args), args.admin_address)
+        seed = _pick(socket_of(args), args.admin_address, out)
     else:
         raise CommandError(
             "say which wallet pays the registration, or which UTxO to use",
@@ -97,7 +97,7 @@ def _run(args: argparse.Namespace, out: Output) -> int:
     return ExitCode.OK
 
 
-def _pick(socket: Path, address: str) -> str:
+def _pick(socket: Path, address: str, out: Output) -> str:
     from milestoned.commands.socket_client import call
 
     rows = call(socket, "wallet.utxos", {"address": address})["utxos"]
@@ -111,6 +111,13 @@ def _pick(socket: Path, address: str) -> str:
             ExitCode.FAILED,
         )
     chosen: dict[str, Any] = min(plain or free, key=lambda r: (r["lovelace"], r["utxo"]))
+    if len(rows) == 1:
+        out.line(
+            f"note: {chosen['utxo']} is the wallet's only UTxO; the first registration of a network also "
+            "deploys reference scripts (about 65 ADA), which the seed cannot pay: send ADA to the wallet as "
+            "a separate output before registering",
+            style="yellow",
+        )
     return str(chosen["utxo"])
 
 

@@ -327,16 +327,28 @@ async def _build_registration(
             )
             for name in missing
         ]
-        deploy = await assemble(
-            chain,
-            TxPlan(
-                "deploy reference scripts",
-                outputs,
-                [u for u in wallet.utxos if seed is None or u.input != seed.input],  # kept for init state
-                admin,
-                unconfirmed=dict(wallet.unconfirmed),
-            ),
-        )
+        try:
+            deploy = await assemble(
+                chain,
+                TxPlan(
+                    "deploy reference scripts",
+                    outputs,
+                    [u for u in wallet.utxos if seed is None or u.input != seed.input],  # kept for init state
+                    admin,
+                    unconfirmed=dict(wallet.unconfirmed),
+                ),
+            )
+        except InsufficientFunds as short:
+            if seed is None:
+                raise
+            raise InsufficientFunds(
+                f"{short}; the wallet's UTxO {input_text(seed.input)} is the schedule's state seed, kept for "
+                "the state's creation, so the reference scripts' deploy must be paid by its other UTxOs: "
+                "send that much ADA to the wallet as a separate output (or choose a smaller seed: "
+                "`milestonectl schedule seed`)",
+                needed=short.needed,
+                available=short.available,
+            ) from None
         deploy.details = {
             "schedule_id": scripts.schedule_id.hex(),
             "reference_scripts": {name: f"{deploy.id}#{i}" for i, name in enumerate(missing)},

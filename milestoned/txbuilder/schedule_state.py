@@ -231,7 +231,7 @@ async def build_set_paused(
         raise Refusal(
             "schedule_state",
             f"schedule {sid} has guardians but no state UTxO on chain at {scripts.state_address(network)}: "
-            "its registration's last transaction (init state) was not submitted or not confirmed yet",
+            "its registration's init-state transaction (sent before the allocations) is not confirmed yet",
         )
     if current.paused == paused:
         raise Refusal(
@@ -271,7 +271,7 @@ def refuse_while_paused(definition: ScheduleDefinition, state: StateUtxo | None,
         raise Refusal(
             "schedule_state",
             f"schedule {sid} has guardians, so every release reads its state UTxO, which is not on chain: "
-            "its registration's last transaction (init state) was not submitted or not confirmed yet",
+            "its registration's init-state transaction (sent before the allocations) is not confirmed yet",
         )
     if state.paused:
         raise Refusal(

@@ -20,7 +20,7 @@ stays locked for good: the state token can never be burned.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from pycardano import (
@@ -216,6 +216,7 @@ async def build_set_paused(
     *,
     reference_address: Address | None = None,
     pending: Sequence[Transaction] = (),
+    reserved: Collection[str] = (),
 ) -> BuiltTx:
     """Build (unsigned) the pause (`paused`) or resume of `definition`'s releases.
 
@@ -243,7 +244,7 @@ async def build_set_paused(
         chain, scripts, definition.network.pycardano_network, reference_address
     )
     snapshot = await chain.snapshot([payer])
-    wallet = ChainedWallet(snapshot.utxos(payer), payer, pending)
+    wallet = ChainedWallet(snapshot.utxos(payer), payer, pending, reserved)
     output = current.utxo.output
     continuing = TransactionOutput(output.address, output.amount, datum=with_paused(current.state, paused))
     plan = TxPlan(

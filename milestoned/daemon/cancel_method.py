@@ -25,6 +25,7 @@ import structlog
 from milestoned.daemon import jsonrpc
 from milestoned.daemon.jsonrpc import RpcError, only_params, param
 from milestoned.daemon.request_checks import check_address, check_schedule_id
+from milestoned.daemon.submissions import state_seeds
 
 if TYPE_CHECKING:
     from milestoned.daemon.peercred import Peer
@@ -129,6 +130,7 @@ async def cancel(service: DaemonService, params: dict[str, Any], peer: Peer) -> 
                 [cancellation],
                 in_flight=service.index.in_flight_refs(),
                 validity_ms=service.config.release.validity_seconds * 1000,
+                reserved=state_seeds(service.index),
             )
         except TxBuildError as exc:
             raise RpcError(

@@ -20,6 +20,7 @@ import structlog
 from milestoned.daemon import jsonrpc
 from milestoned.daemon.jsonrpc import RpcError, only_params, param
 from milestoned.daemon.request_checks import check_address, check_out_refs, check_schedule_id
+from milestoned.daemon.submissions import state_seeds
 from milestoned.domain.timestamps import format_timestamp
 
 if TYPE_CHECKING:
@@ -106,6 +107,7 @@ async def reclaim(service: DaemonService, params: dict[str, Any], peer: Peer) ->
                 allocations=allocations,
                 in_flight=service.index.in_flight_refs(),
                 validity_ms=service.config.release.validity_seconds * 1000,
+                reserved=state_seeds(service.index),
             )
         except TxBuildError as exc:
             raise RpcError(

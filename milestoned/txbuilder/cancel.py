@@ -56,6 +56,7 @@ async def build_cancel(
     reference_address: Address | None = None,
     first_batch: int = FIRST_CANCEL_BATCH,
     pending: Sequence[Transaction] = (),
+    reserved: Collection[str] = (),
 ) -> ReleasePlan:
     """Build (unsigned) the transactions taking back every still-locked allocation of the cancelled
     milestones, paid and signed by the admin, whose key hash must be the schedule's admin."""
@@ -97,7 +98,7 @@ async def build_cancel(
                 "each)"
             ),
         )
-    wallet = ChainedWallet(snapshot.utxos(admin), admin, pending)
+    wallet = ChainedWallet(snapshot.utxos(admin), admin, pending, reserved)
     params = snapshot.parameters
     token = definition.token
 

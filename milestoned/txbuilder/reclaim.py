@@ -43,6 +43,7 @@ async def build_reclaim(
     reference_address: Address | None = None,
     first_batch: int = FIRST_RECLAIM_BATCH,
     pending: Sequence[Transaction] = (),
+    reserved: Collection[str] = (),
 ) -> ReleasePlan:
     """Build (unsigned) the reclaim of every unreleased allocation (or of `allocations`), paid and signed by
     the admin, whose key hash must be the schedule's admin."""
@@ -91,7 +92,7 @@ async def build_reclaim(
             f"schedule {schedule_id.hex()} has no unreleased allocation left to reclaim"
             + (" that is not already in a pending transaction" if plan.refused else ""),
         )
-    wallet = ChainedWallet(snapshot.utxos(admin), admin, pending)
+    wallet = ChainedWallet(snapshot.utxos(admin), admin, pending, reserved)
     params = snapshot.parameters
     token = definition.token
 

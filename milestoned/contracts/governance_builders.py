@@ -170,9 +170,11 @@ def set_paused(
     paused: int = 1,
     signers: Sequence[PaymentSigningKey] | None = None,
     output: TransactionOutput | str = DEFAULT,
+    schedule: sc.Schedule | None = None,
 ) -> sc.Built:
-    """Guardians 0 and 1 pause the guarded schedule: the state UTxO goes back where it was, paused."""
-    schedule = guarded(s)
+    """Guardians 0 and 1 pause the guarded schedule (or `schedule`): the state UTxO goes back where it
+    was, paused."""
+    schedule = schedule or guarded(s)
     return sc.assemble(
         spent=state_utxo(schedule),
         outputs=[state_output(schedule, paused=paused) if isinstance(output, str) else output],

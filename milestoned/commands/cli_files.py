@@ -92,7 +92,6 @@ def _run_register(args: argparse.Namespace, out: Output) -> int:
         out,
         force=args.force,
         resume=args.resume,
-        state_signers=args.state_signer,
     )
 
 
@@ -193,19 +192,15 @@ def _add_schedule_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
         help="with --admin-address: build only the allocations not yet locked on chain (an interrupted "
         "registration whose signed files are lost; with the files, run `tx submit DIR` again instead)",
     )
-    register.add_argument(
-        "--state-signer",
-        action="append",
-        metavar="KEYHASH",
-        help="a schedule with guardians: a guardian who signs the init-state transaction (repeatable; "
-        "default: the first guardian_threshold guardians of the file)",
-    )
     json_flag(register)
     socket_flag(register)
     register.set_defaults(handler=_run_register)
     from milestoned.commands.schedule_pause_cmd import add_pause_commands
 
     add_pause_commands(actions)
+    from milestoned.commands.schedule_seed_cmd import add_seed_command
+
+    add_seed_command(actions)
 
 
 def _add_attest_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -188,7 +188,6 @@ def schedule_register(
     *,
     force: bool = False,
     resume: bool = False,
-    state_signers: list[str] | None = None,
 ) -> int:
     from milestoned.commands.schedule_source import load_schedule
     from milestoned.domain.schedule_canonical import schedule_document
@@ -227,8 +226,6 @@ def schedule_register(
         params["background"] = True
         if resume:
             params["resume"] = True
-        if state_signers:
-            params["state_signers"] = [key.strip().lower() for key in state_signers]
     try:
         result = call(socket, "schedule.register", params)
     except DaemonRefused as refused:
@@ -282,22 +279,15 @@ def schedule_register(
                 "admin key (cardano-cli conway transaction sign) and "
                 "submit with `milestonectl tx submit FILE...`"
             )
-            if plan.get("guardians"):
-                last = len(plan["transactions"])
+            kinds = [t.get("kind") for t in plan["transactions"]]
+            if "init state" in kinds:
                 out.line(
-                    f"register-{last} creates the schedule's state (it has guardians): besides the admin, "
-                    f"{plan['guardian_threshold']} guardian(s) sign it ({', '.join(_init_signers(plan))}), "
-                    f"each adding their signature: `milestonectl tx sign --key GUARDIAN.skey "
-                    f"{unsigned_out}/register-{last}.signed.json`"
+                    f"register-{kinds.index('init state') + 1} creates the schedule's state (it has "
+                    f"guardians), spending its state seed {plan.get('state_seed')}; the admin signs it like "
+                    "the others, and it must be sent before the allocations (`tx submit DIR` sends them in "
+                    "order)"
                 )
     return ExitCode.OK
-
-
-def _init_signers(plan: dict[str, Any]) -> list[str]:
-    """The guardians the init-state transaction names as signers (its details), else the file's first."""
-    last = plan["transactions"][-1] if plan["transactions"] else {}
-    admin_and_guardians = last.get("required_signers") or []
-    return [key for key in admin_and_guardians if key in plan["guardians"]]
 
 
 def _register_in_parts(socket: Path, params: dict[str, Any], limit: int, out: Output) -> Any:

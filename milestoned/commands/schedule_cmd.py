@@ -14,6 +14,7 @@ from milestoned.commands.output import Column, CommandError, ExitCode, Output
 from milestoned.commands.schedule_identity import schedule_identity
 from milestoned.commands.schedule_source import ScheduleFileInvalid, read_schedule
 from milestoned.domain.schedule import ScheduleDefinition
+from milestoned.domain.schedule_guardians import format_out_ref
 from milestoned.domain.timestamps import format_timestamp
 from milestoned.domain.validation_errors import FieldError
 
@@ -157,6 +158,7 @@ def schedule_report(path: Path, definition: ScheduleDefinition) -> dict[str, Any
         "quorum_threshold": definition.quorum,
         "guardians": [key.hex() for key in definition.guardian_keys],
         "guardian_threshold": definition.guardian_threshold,
+        "state_seed": format_out_ref(definition.guardian_seed) if definition.has_guardians else None,
         "reclaim_deadline": format_timestamp(definition.reclaim_deadline_ms),
         "reclaim_deadline_ms": definition.reclaim_deadline_ms,
         "nonce": definition.nonce.hex(),
@@ -200,6 +202,11 @@ def _render_show(out: Output, report: dict[str, Any]) -> None:
                 f"{report['guardian_threshold']} of {', '.join(report['guardians'])}"
                 if report["guardians"]
                 else "none: releases cannot be paused",
+            ),
+            *(
+                (("state seed", f"{report['state_seed']} (spent by the state's creation)"),)
+                if report["state_seed"]
+                else ()
             ),
             ("reclaim deadline", report["reclaim_deadline"]),
             ("nonce", report["nonce"]),

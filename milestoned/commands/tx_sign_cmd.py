@@ -5,7 +5,7 @@ each with its own cardano-cli call was the slow, error-prone step between build 
 offline; the key file must be private (chmod 600), as for every signing key milestoned reads. Each
 `X.unsigned.json` is written as `X.signed.json` beside it (never over an existing different file); a
 `X.signed.json` named explicitly gets the new signatures added in place, its own kept (how a schedule's
-guardians each add theirs to the init-state or pause transaction, wherever their keys are).
+guardians each add theirs to a pause or resume transaction, wherever their keys are).
 """
 
 from __future__ import annotations

@@ -48,11 +48,13 @@ def alloc(
 class Schedules:
     """The schedules attacks run under: `main` (3 oracles, quorum 2), `other` (a second schedule) and
     variants of `main`'s rules, all with the same token (`token_policy_id`) and `foreign_policy_id` for a
-    token that is not the schedule's."""
+    token that is not the schedule's. `guardian_seed` is the UTxO `guarded`'s state creation spends (by
+    default a made-up one, `sc.Schedule.state_seed`; the devnet twins give a real one)."""
 
     token_policy_id: bytes = sc.TOKEN_POLICY_ID
     foreign_policy_id: bytes = sc.TOKEN_POLICY_ID[::-1]
     label: str = ""
+    guardian_seed: tuple[bytes, int] | None = None
     _variants: dict[str, sc.Schedule] = field(default_factory=dict)
 
     def variant(self, name: str, **rules: Any) -> sc.Schedule:
@@ -74,7 +76,7 @@ class Schedules:
     @property
     def guarded(self) -> sc.Schedule:
         """A schedule with guardians (issue 15): 3 of them, 2 must sign."""
-        return self.variant("g1", guardian_count=3, guardian_threshold=2)
+        return self.variant("g1", guardian_count=3, guardian_threshold=2, guardian_seed=self.guardian_seed)
 
     def foreign(self, quantity: int = 1) -> Any:
         return sc.tokens(self.foreign_policy_id, FOREIGN_NAME, quantity)

@@ -59,6 +59,13 @@ CANCEL = (
         "bad signature",
     ),
     Attack(
+        "cancel with no cancellation at all",
+        cancel,
+        lambda s: {"cancellations": None},
+        lambda s: ("cancellations", []),
+        "milestone not cancelled",
+    ),
+    Attack(
         "cancellation short of quorum",
         cancel,
         lambda s: {"cancellations": None},
@@ -127,6 +134,13 @@ PAUSE = (
         failing="spend",
     ),
     Attack(
+        "state token minted under another name",
+        init_state,
+        lambda s: {"name": ot.STATE_TOKEN_NAME},
+        lambda s: ("name", b"stat"),
+        "mint exactly one state token",
+    ),
+    Attack(
         "state created with a reference script",
         init_state,
         lambda s: {"output": "default"},
@@ -182,6 +196,30 @@ PAUSE = (
         lambda s: {"output": "default"},
         lambda s: ("output", state_output(s.guarded, paused=0)),
         "a state change sets paused only",
+        failing="spend",
+    ),
+    Attack(
+        "threshold lowered while pausing",
+        set_paused,
+        lambda s: {"output": "default"},
+        lambda s: (
+            "output",
+            state_output(
+                s.guarded,
+                datum=ot.ScheduleState(
+                    s.guarded.schedule_id, list(s.guarded.scripts.parameters.guardian_keys), 1, 1
+                ),
+            ),
+        ),
+        "a state change sets paused only",
+        failing="spend",
+    ),
+    Attack(
+        "paused set to -1",
+        set_paused,
+        lambda s: {"paused": 1},
+        lambda s: ("paused", -1),
+        "paused must be 0 or 1",
         failing="spend",
     ),
     Attack(
@@ -322,6 +360,14 @@ MOVE = (
         lambda s: ("index", "first"),
         "move index does not name this allocation",
         failing="last spend",
+    ),
+    Attack(
+        "move naming an input past the last",
+        move,
+        lambda s: {"index": "own"},
+        lambda s: ("index", "beyond"),
+        "move index out of range",
+        failing="spend",
     ),
     Attack(
         "move of a script beneficiary's allocation",

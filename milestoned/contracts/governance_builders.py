@@ -47,11 +47,12 @@ def state_output(
     datum: Any = DEFAULT,
     lovelace: int = STATE_LOVELACE,
     script: Any = None,
+    name: bytes = ot.STATE_TOKEN_NAME,
 ) -> TransactionOutput:
     """The schedule's state UTxO (each part overridable: a forged one has no state token)."""
     return TransactionOutput(
         address or state_address(schedule),
-        Value(lovelace, sc.tokens(schedule.schedule_id, ot.STATE_TOKEN_NAME, state_tokens)),
+        Value(lovelace, sc.tokens(schedule.schedule_id, name, state_tokens)),
         datum=state_datum(schedule, paused) if datum == DEFAULT else datum,
         script=script,
     )
@@ -138,6 +139,7 @@ def init_state(
     minted: int = 1,
     output: TransactionOutput | str = DEFAULT,
     seeded: bool = True,
+    name: bytes = ot.STATE_TOKEN_NAME,
 ) -> sc.Built:
     """`InitState`: the guarded schedule's admin creates its state UTxO, spending the seed UTxO its
     parameters name (`seeded=False`: another UTxO of the admin's instead, as a second creation would)."""
@@ -151,12 +153,14 @@ def init_state(
     )
     return sc.assemble(
         spent={seed_in: funding},
-        outputs=[state_output(schedule, state_tokens=minted) if isinstance(output, str) else output],
+        outputs=[
+            state_output(schedule, state_tokens=minted, name=name) if isinstance(output, str) else output
+        ],
         mint={schedule.schedule_id: minted},
         mint_redeemers={schedule.schedule_id: ot.InitState()},
         schedules=[schedule],
         signers=[schedule.admin] if signers is None else signers,
-        mint_names={schedule.schedule_id: ot.STATE_TOKEN_NAME},
+        mint_names={schedule.schedule_id: name},
     )
 
 
@@ -166,9 +170,11 @@ def set_paused(
     paused: int = 1,
     signers: Sequence[PaymentSigningKey] | None = None,
     output: TransactionOutput | str = DEFAULT,
+    schedule: sc.Schedule | None = None,
 ) -> sc.Built:
-    """Guardians 0 and 1 pause the guarded schedule: the state UTxO goes back where it was, paused."""
-    schedule = guarded(s)
+    """Guardians 0 and 1 pause the guarded schedule (or `schedule`): the state UTxO goes back where it
+    was, paused."""
+    schedule = schedule or guarded(s)
     return sc.assemble(
         spent=state_utxo(schedule),
         outputs=[state_output(schedule, paused=paused) if isinstance(output, str) else output],
@@ -207,8 +213,8 @@ def move(
     """The beneficiary moves `allocations` to `to`: each allocation's re-locked copy is the output at its
     own input's position (filler outputs to the fee payer take the other positions). Attacks change the
     re-locked datum's fields (`datum`), its `value`, its `address`, its reference `script`, or `index`:
-    "own" (each its own),
-    "first" (every move names the first moved allocation's index).
+    "own" (each its own), "first" (every move names the first moved allocation's index) or "beyond"
+    (past the last input).
 
     The outputs and redeemers come from the spec's `layout`, so the devnet twins lay them out again at
     the real UTxOs' positions (with the same one change)."""
@@ -240,8 +246,8 @@ def move(
                 datum=ot.AllocationDatum(**fields),
                 script=script,
             )
-        first = min(positions.values())
-        return outputs, lambda position, tx_in: ot.Move(first if index == "first" else position)
+        named = {"first": min(positions.values()), "beyond": max(positions.values()) + 64}
+        return outputs, lambda position, tx_in: ot.Move(named.get(index, position))
 
     outputs, spend_redeemer = lay_out({tx_in: inputs.index(tx_in) for tx_in in spent})
     if signers is None:  # each distinct key beneficiary's own key (a script beneficiary has none)

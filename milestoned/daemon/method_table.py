@@ -78,6 +78,7 @@ def _table(service: DaemonService) -> dict[str, Method]:
         "tx.submit": Method(s.tx_submit, True, "submit transactions signed elsewhere"),
         "reclaim": Method(s.reclaim, True, "after the deadline: reclaim (or export it unsigned)"),
         "schedule.pause": Method(s.schedule_pause, True, "build a guardians' pause or resume"),
+        "wallet.utxos": Method(s.wallet_utxos, False, "an address's UTxOs (to choose a state seed)"),
         "milestone.cancel": Method(s.milestone_cancel, True, "take a cancelled milestone's allocations back"),
         "attestations": Method(s.attestations, False, "a schedule and its committed signatures"),
         "log.verify": Method(s.log_verify, False, "verify the event log's hash chain"),

@@ -19,6 +19,7 @@ import structlog
 from milestoned.daemon import jsonrpc
 from milestoned.daemon.jsonrpc import RpcError, only_params, param
 from milestoned.daemon.request_checks import check_address, check_schedule_id
+from milestoned.daemon.submissions import state_seeds
 
 if TYPE_CHECKING:
     from milestoned.daemon.peercred import Peer
@@ -50,7 +51,14 @@ async def schedule_pause(service: DaemonService, params: dict[str, Any], peer: P
     definition = parse_schedule_document(dict(service.index.schedules[schedule_id].definition))
     chain = await service._tx_chain()
     try:
-        built = await build_set_paused(chain, definition, payer, paused, [bytes.fromhex(s) for s in signers])
+        built = await build_set_paused(
+            chain,
+            definition,
+            payer,
+            paused,
+            [bytes.fromhex(s) for s in signers],
+            reserved=state_seeds(service.index),
+        )
     except TxBuildError as exc:
         rule = getattr(exc, "rule", None)
         hint = (

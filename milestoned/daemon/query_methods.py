@@ -182,6 +182,7 @@ async def schedules(service: DaemonService, params: dict[str, Any], peer: Peer) 
             # issue 15: who may pause its releases, and whether they have (None: no guardians)
             "guardians": list(event.policy.guardian_keys),
             "guardian_threshold": event.policy.guardian_threshold,
+            "state_seed": event.policy.state_seed or None,  # the UTxO the state's creation spends
             "paused": (sid in paused) if event.policy.guardian_threshold else None,
         }
         for sid, event in sorted(service.index.schedules.items())

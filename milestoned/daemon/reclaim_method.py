@@ -22,6 +22,7 @@ import structlog
 from milestoned.daemon import jsonrpc
 from milestoned.daemon.jsonrpc import RpcError, only_params, param
 from milestoned.daemon.request_checks import check_address, check_out_refs, check_schedule_id
+from milestoned.daemon.submissions import state_seeds
 from milestoned.domain.timestamps import format_timestamp
 
 if TYPE_CHECKING:
@@ -150,9 +151,10 @@ def admin_signer(
 async def build_for_admin(
     service: DaemonService, build: Callable[..., Awaitable[ReleasePlan]], *, passes_in_time: bool
 ) -> ReleasePlan:
-    """`build(in_flight=..., validity_ms=...)` on the folded log, its refusals as answers (with when they
-    pass, `passes_in_time`, for a reclaim's deadline). The caller holds the release and write locks: never
-    the same allocations as a release being built, nor a half-recorded state."""
+    """`build(in_flight=..., validity_ms=..., reserved=...)` on the folded log (never spending a guarded
+    schedule's state seed), its refusals as answers (with when they pass, `passes_in_time`, for a
+    reclaim's deadline). The caller holds the release and write locks: never the same allocations as a
+    release being built, nor a half-recorded state."""
     from milestoned.txbuilder.errors import TxBuildError
 
     await service.afold()
@@ -160,6 +162,7 @@ async def build_for_admin(
         return await build(
             in_flight=service.index.in_flight_refs(),
             validity_ms=service.config.release.validity_seconds * 1000,
+            reserved=state_seeds(service.index),
         )
     except TxBuildError as exc:
         when = {"passes_at_ms": getattr(exc, "passes_at_ms", None)} if passes_in_time else {}

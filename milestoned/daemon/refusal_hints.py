@@ -19,8 +19,8 @@ REFUSAL_HINTS = {
     "--admin-address ADDR)",
     "schedule_paused": "the schedule's guardians paused its releases; they resume them with "
     "`milestonectl schedule resume SCHEDULE --key GUARDIAN.skey` (reclaim is not blocked by a pause)",
-    "schedule_state": "submit the registration's init-state transaction, signed by the admin and the "
-    "guardians' threshold (`milestonectl tx sign`, `tx submit`), and wait for its block",
+    "schedule_state": "submit the registration's init-state transaction (signed by the admin, sent before "
+    "the allocations: `milestonectl tx submit DIR`), and wait for its block",
     "milestone_cancelled": "the admin takes a cancelled milestone's allocations back (milestonectl "
     "milestone cancel MILESTONE FILE...); `milestonectl claimable` shows them milestone_cancelled",
     "reclaim_deadline": "after the reclaim deadline the allocations can only be reclaimed by the admin "

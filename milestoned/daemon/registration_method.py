@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import re
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ from milestoned.daemon import jsonrpc
 from milestoned.daemon.chain_calls import long_build
 from milestoned.daemon.jobs import Progress
 from milestoned.daemon.jsonrpc import RpcError, only_params, param
+from milestoned.daemon.submissions import state_seeds
 from milestoned.eventlog.events import SchedulePolicy, ScheduleRegistered
 
 if TYPE_CHECKING:
@@ -42,9 +42,7 @@ async def schedule_register(service: DaemonService, params: dict[str, Any], peer
 async def _schedule_register(
     service: DaemonService, params: dict[str, Any], peer: Peer, progress: Progress | None
 ) -> Any:
-    only_params(
-        params, {"schedule", "dry_run", "admin_address", "upload_id", "background", "resume", "state_signers"}
-    )
+    only_params(params, {"schedule", "dry_run", "admin_address", "upload_id", "background", "resume"})
     if params.get("background"):  # building many registration transactions takes minutes: a job
         rest = {k: v for k, v in params.items() if k != "background"}
         if "upload_id" in rest:  # take the upload now, so a wrong id is refused at once
@@ -67,7 +65,6 @@ async def _schedule_register(
     dry_run = bool(param(params, "dry_run", bool, required=False))
     admin_address = param(params, "admin_address", str, required=False)
     resume = bool(param(params, "resume", bool, required=False))
-    state_signers = _state_signers(param(params, "state_signers", list, required=False))
     if resume and admin_address is None:
         raise RpcError(
             jsonrpc.INVALID_PARAMS,
@@ -109,7 +106,7 @@ async def _schedule_register(
     }
     if admin_address is not None:
         result["transactions"] = await registration_transactions(
-            service, definition, admin_address, progress, resume=resume, state_signers=state_signers
+            service, definition, admin_address, progress, resume=resume
         )
     if dry_run:
         result["registered"] = False
@@ -124,21 +121,6 @@ async def _schedule_register(
             result.update(registered=True, already_registered=False, log_position=position)
             log.info("schedule registered", schedule_id=schedule_id, caller=peer.describe())
     return result
-
-
-def _state_signers(values: list[Any] | None) -> list[bytes] | None:
-    """The guardians who will sign the init-state transaction (issue 15), as key hashes; None: the first
-    `guardian_threshold` of the schedule file."""
-    if values is None:
-        return None
-    if not all(isinstance(v, str) and re.fullmatch(r"[0-9a-f]{56}", v) for v in values):
-        raise RpcError(
-            jsonrpc.INVALID_PARAMS,
-            '"state_signers" must be a list of guardian payment key hashes (56 lowercase hex digits)',
-            "schedule register --state-signer KEYHASH, once per guardian who signs the init-state "
-            "transaction",
-        )
-    return [bytes.fromhex(v) for v in values]
 
 
 def _reattachable(service: DaemonService, key: str) -> str | None:
@@ -162,7 +144,6 @@ async def registration_transactions(
     progress: Progress | None = None,
     *,
     resume: bool = False,
-    state_signers: list[bytes] | None = None,
 ) -> dict[str, Any]:
     """The unsigned registration transactions, for the admin to sign elsewhere (txbuilder).
 
@@ -190,7 +171,7 @@ async def registration_transactions(
                 admin_address,
                 on_built=on_built,
                 resume=resume,
-                state_signers=state_signers,
+                reserved=state_seeds(service.index),
             ),
         )
     except Refusal as exc:

@@ -408,6 +408,11 @@ class DaemonService:
 
         return await schedule_pause(self, params, peer)
 
+    async def wallet_utxos(self, params: dict[str, Any], peer: Peer) -> Any:
+        from milestoned.daemon.wallet_method import wallet_utxos
+
+        return await wallet_utxos(self, params, peer)
+
     async def milestone_cancel(self, params: dict[str, Any], peer: Peer) -> Any:
         from milestoned.daemon.cancel_method import cancel
 

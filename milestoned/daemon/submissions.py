@@ -37,6 +37,7 @@ from milestoned.eventlog.events import (
 )
 
 if TYPE_CHECKING:
+    from milestoned.daemon.local_index import LocalIndex
     from milestoned.daemon.service import DaemonService
 
 log = structlog.get_logger("milestoned.submissions")
@@ -204,13 +205,22 @@ async def transaction_known(service: DaemonService, chain: Any, tx: Any) -> bool
     return bool(await on_chain(service.link, chain.utxos_by_inputs(outputs)))
 
 
+def state_seeds(index: LocalIndex) -> set[str]:
+    """The state seeds (`txid#index`) of the schedules with guardians this daemon knows. No release, nor
+    another schedule's registration, may spend one: that schedule's state creation must (and a wallet
+    UTxO spent before it would leave the schedule without a state, so without releases, until it is
+    registered again with another seed). A seed already spent is in no wallet, so listing all is free."""
+    return {event.policy.state_seed for event in index.schedules.values() if event.policy.state_seed}
+
+
 async def wallet_exclusions(service: DaemonService, chain: Any) -> tuple[dict[str, str], set[str], set[str]]:
     """(allocations in flight: ref → tx id, wallet inputs not to spend, tx ids whose outputs not to
-    spend): our intents and unconfirmed submissions, and everything in the node's mempool."""
+    spend): our intents and unconfirmed submissions, everything in the node's mempool, and the state
+    seeds of known schedules with guardians (`state_seeds`)."""
     from milestoned.txbuilder.mempool import mempool_view
 
     pool = await on_chain(service.link, mempool_view(chain))
     in_flight = {**pool.spent, **service.index.in_flight_refs()}
-    spent = service.index.pending_input_refs() | set(pool.spent)
+    spent = service.index.pending_input_refs() | set(pool.spent) | state_seeds(service.index)
     unconfirmed = service.index.unconfirmed_tx_ids() | set(pool.tx_ids)
     return in_flight, spent, unconfirmed

@@ -47,6 +47,9 @@ class ScheduleDefinition:
     # issue 15: who may pause releases (payment key hashes) and how many must sign; none = no pause
     guardian_keys: tuple[bytes, ...] = ()
     guardian_threshold: int = 0
+    # the UTxO (transaction id, output index) the state's creation spends, so the state token is unique;
+    # a parameter of the policy (the schedule id commits to it); `(b"", 0)` without guardians
+    guardian_seed: tuple[bytes, int] = (b"", 0)
 
     @property
     def has_guardians(self) -> bool:
@@ -65,6 +68,7 @@ class ScheduleDefinition:
             nonce=self.nonce,
             guardian_keys=self.guardian_keys,
             guardian_threshold=self.guardian_threshold,
+            guardian_seed=self.guardian_seed,
         )
 
     @property

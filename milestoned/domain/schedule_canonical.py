@@ -7,7 +7,8 @@ these documents (only strings, integers, lists and objects with ASCII keys) it e
 an auditor can recompute it in any language.
 
 Guardians (issue 15) appear only in a schedule that has them (`guardians`: payment key hashes in hex, in
-file order; `guardian_threshold`), so every schedule written before them keeps its canonical text.
+file order; `guardian_threshold`; `state_seed`: `txid#index`, lowercase hex), so every schedule written
+before them keeps its canonical text.
 
 When a schedule gives no nonce, its nonce is derived from this text with the nonce left out: the first
 16 bytes of blake2b-256 of the canonical JSON. The same definition then always gets the same schedule
@@ -22,6 +23,7 @@ from typing import Any
 
 from milestoned.domain.allocation import Allocation
 from milestoned.domain.schedule import NONCE_BYTES, ScheduleDefinition
+from milestoned.domain.schedule_guardians import format_out_ref
 from milestoned.domain.timestamps import format_timestamp
 
 NONCE_DIGEST_BYTES = 32  # blake2b-256, truncated to NONCE_BYTES
@@ -43,6 +45,7 @@ def schedule_document(definition: ScheduleDefinition, *, include_nonce: bool = T
     if definition.has_guardians:  # only when present: a schedule without keeps its document (and id)
         document["guardians"] = [key.hex() for key in definition.guardian_keys]
         document["guardian_threshold"] = definition.guardian_threshold
+        document["state_seed"] = format_out_ref(definition.guardian_seed)
     if include_nonce:
         document["nonce"] = definition.nonce.hex()
     document["beneficiary_allocations"] = [_allocation_document(a) for a in definition.allocations]

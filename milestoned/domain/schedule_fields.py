@@ -22,10 +22,11 @@ TOP_LEVEL_FIELDS = (
     "reclaim_deadline",
     "guardians",
     "guardian_threshold",
+    "state_seed",
     "nonce",
     "beneficiary_allocations",
 )
-OPTIONAL_TOP_LEVEL_FIELDS = frozenset({"nonce", "guardians", "guardian_threshold"})
+OPTIONAL_TOP_LEVEL_FIELDS = frozenset({"nonce", "guardians", "guardian_threshold", "state_seed"})
 TOKEN_FIELDS = ("token_policy_id", "token_name", "token_name_utf8")
 ALLOCATION_FIELDS = ("beneficiary_address", "token_amount", "milestone_identifier", "vesting_timestamp")
 
@@ -55,6 +56,9 @@ ALIASES = {
     "pausers": "guardians",
     "guardians_threshold": "guardian_threshold",
     "guardian_quorum": "guardian_threshold",
+    "seed": "state_seed",
+    "guardian_seed": "state_seed",
+    "state_seed_utxo": "state_seed",
     "beneficiary": "beneficiary_address",
 }
 

@@ -156,6 +156,7 @@ class _Reader:
             allocations=tuple(allocation for _, allocation in allocations),
             guardian_keys=guardians[0],
             guardian_threshold=guardians[1],
+            guardian_seed=guardians[2],
         )
         return definition if nonce is not None else replace(definition, nonce=derive_nonce(definition))
 

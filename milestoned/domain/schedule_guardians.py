@@ -6,10 +6,13 @@ transaction body of a pause or resume, as a required signer): in the file it may
 hash, a key address (its payment part), or the guardian's verification key the way oracles' keys are
 written (64 hex digits, a `.vkey` envelope or the path of a `.vkey` file), which is hashed here.
 
-Both fields are optional together: a schedule without `guardians` has no state UTxO and no pause, and its
+The fields are optional together: a schedule without `guardians` has no state UTxO and no pause, and its
 canonical JSON (so its nonce and schedule id) is exactly what it was before guardians existed. With
-guardians, `guardian_threshold` is required, 1 <= threshold <= number of guardians, keys distinct. Pure:
-`.vkey` files are read through the caller's `load_key_file` hook.
+guardians, `guardian_threshold` is required, 1 <= threshold <= number of guardians, keys distinct, and so
+is `state_seed`: the UTxO (`txid#index`) the state's creation spends, which makes the state token unique
+on chain (a UTxO is spent once). It is a policy parameter, so the schedule id commits to it; the admin
+picks one of the registering wallet's UTxOs (`milestonectl schedule seed`). Pure: `.vkey` files are read
+through the caller's `load_key_file` hook.
 """
 
 from __future__ import annotations
@@ -26,6 +29,15 @@ from milestoned.domain.validation_errors import InputProblem
 
 GUARDIANS_FIELD = "guardians"
 THRESHOLD_FIELD = "guardian_threshold"
+SEED_FIELD = "state_seed"
+MAX_OUTPUT_INDEX = 65_535  # the ledger's output indices are 16-bit
+_OUT_REF = re.compile(r"([0-9a-fA-F]{64})#(\d{1,5})")
+SEED_HOW = (
+    "name an unspent output of the wallet that pays the registration (the admin's), written "
+    '"<64 hex transaction id>#<output index>": `milestonectl schedule seed FILE --admin-address ADDR` '
+    "writes a suitable one into the file (or pick one from `cardano-cli query utxo --address ADDR`); "
+    "the state's creation spends it, and the schedule id depends on it"
+)
 KEY_HASH_BYTES = 28
 _HEX_KEY_HASH = re.compile(r"[0-9a-fA-F]{56}")
 _ADDRESS_PREFIXES = ("addr", "addr_test")
@@ -57,7 +69,29 @@ def parse_guardian_key(
         raise InputProblem(problem.problem, _HOW) from None
 
 
+def format_out_ref(out_ref: tuple[bytes, int]) -> str:
+    """`txid#index` (lowercase hex), how cardano-cli and the schedule file write a UTxO."""
+    return f"{out_ref[0].hex()}#{out_ref[1]}"
+
+
+def parse_out_ref(value: object) -> tuple[bytes, int]:
+    """The (transaction id, output index) `value` ("txid#index") names; `InputProblem` says what is wrong."""
+    if not isinstance(value, str):
+        raise InputProblem(f'must be a UTxO written "txid#index", got {json_type_name(value)}', SEED_HOW)
+    match = _OUT_REF.fullmatch(value.strip())
+    if match is None:
+        raise InputProblem(
+            f'must be a UTxO written "<64 hex transaction id>#<output index>", got {value!r}', SEED_HOW
+        )
+    index = int(match.group(2))
+    if index > MAX_OUTPUT_INDEX:
+        raise InputProblem(f"has output index {index}, above the ledger's {MAX_OUTPUT_INDEX}", SEED_HOW)
+    return bytes.fromhex(match.group(1)), index
+
+
 Add = Callable[[str, str, str], None]
+Guardians = tuple[tuple[bytes, ...], int, tuple[bytes, int]]
+NO_GUARDIANS: Guardians = ((), 0, (b"", 0))
 
 
 def read_guardians(
@@ -65,13 +99,15 @@ def read_guardians(
     network: CardanoNetwork | None,
     add: Add,
     load_key_file: KeyFileLoader | None = None,
-) -> tuple[tuple[bytes, ...], int] | None:
-    """The guardians' key hashes and threshold of a schedule document (`((), 0)` when it names none).
+) -> Guardians | None:
+    """The guardians' key hashes, threshold and state seed of a schedule document (`NO_GUARDIANS` when it
+    names none).
 
     Every problem goes to `add(path, message, hint)`; None when any was found."""
     has_keys, has_threshold = GUARDIANS_FIELD in document, THRESHOLD_FIELD in document
+    seed = _read_seed(document, has_keys, has_keys or has_threshold, add)
     if not has_keys and not has_threshold:
-        return (), 0
+        return NO_GUARDIANS if SEED_FIELD not in document else None
     if not has_keys:
         add(
             GUARDIANS_FIELD,
@@ -89,9 +125,31 @@ def read_guardians(
         )
         return None
     threshold = _read_threshold(document[THRESHOLD_FIELD], document[GUARDIANS_FIELD], add)
-    if keys is None or threshold is None:
+    if keys is None or threshold is None or seed is None:
         return None
-    return keys, threshold
+    return keys, threshold, seed
+
+
+def _read_seed(
+    document: Mapping[str, object], required: bool, guarded: bool, add: Add
+) -> tuple[bytes, int] | None:
+    """The state seed: required with guardians, refused without them (or their threshold)."""
+    if SEED_FIELD not in document:
+        if required:
+            add(SEED_FIELD, f'is missing, but "{GUARDIANS_FIELD}" are given', SEED_HOW)
+        return None
+    if not guarded:
+        add(
+            SEED_FIELD,
+            "is given but the schedule has no guardians: only a guarded schedule has a state to create",
+            f'remove "{SEED_FIELD}", or add "{GUARDIANS_FIELD}" and "{THRESHOLD_FIELD}"',
+        )
+        return None
+    try:
+        return parse_out_ref(document[SEED_FIELD])
+    except InputProblem as problem:
+        add(SEED_FIELD, problem.problem, problem.hint)
+        return None
 
 
 def _read_keys(

@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from milestoned.domain.schedule_guardians import parse_out_ref
+from milestoned.domain.validation_errors import InputProblem
 from milestoned.eventlog.events import EVENT_TYPES_BY_TOPIC, ChainPoint, Event, SchedulePolicy
 
 _DUMP_OPTIONS = orjson.OPT_SORT_KEYS
@@ -80,17 +82,19 @@ def decode_event(topic: str, body: Mapping[str, Any]) -> Event:
         raise EventDecodeError(f"{topic}: {exc}") from None
 
 
-_OPTIONAL_POLICY_FIELDS = frozenset({"guardian_keys", "guardian_threshold"})
+_OPTIONAL_POLICY_FIELDS = frozenset({"guardian_keys", "guardian_threshold", "state_seed"})
 """Left out of a policy without guardians, so events recorded before guardians existed keep their bytes."""
+_SEED_FIELD = "state_seed"
+"""Left out when empty: a guarded schedule recorded before state seeds existed keeps its bytes."""
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, SchedulePolicy) and not value.guardian_threshold:
-        return {
-            f.name: _plain(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if f.name not in _OPTIONAL_POLICY_FIELDS
-        }
+    if isinstance(value, SchedulePolicy):
+        left_out = _OPTIONAL_POLICY_FIELDS if not value.guardian_threshold else set()
+        if not value.state_seed:
+            left_out = {*left_out, _SEED_FIELD}
+        kept = [f.name for f in dataclasses.fields(value) if f.name not in left_out]
+        return {name: _plain(getattr(value, name)) for name in kept}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, tuple | list):
@@ -141,11 +145,18 @@ def _expect_policy(value: Any) -> SchedulePolicy:
     obj = _expect_object(value)
     converters = _field_converters(SchedulePolicy)
     names = {name for name, _ in converters}
-    if set(obj) != names and set(obj) != names - _OPTIONAL_POLICY_FIELDS:
+    if set(obj) not in (names, names - {_SEED_FIELD}, names - _OPTIONAL_POLICY_FIELDS):
         raise ValueError(f"policy fields must be {sorted(name for name, _ in converters)}, got {sorted(obj)}")
     policy = SchedulePolicy(**{name: convert(obj[name]) for name, convert in converters if name in obj})
-    if set(obj) >= _OPTIONAL_POLICY_FIELDS and not policy.guardian_threshold:
+    if "guardian_threshold" in obj and not policy.guardian_threshold:
         raise ValueError("a policy without guardians is recorded without guardian fields")
+    if _SEED_FIELD in obj and not policy.state_seed:
+        raise ValueError("a policy without a state seed is recorded without the state_seed field")
+    if policy.state_seed:
+        try:
+            parse_out_ref(policy.state_seed)
+        except InputProblem as problem:
+            raise ValueError(f"state_seed {problem.problem}") from None
     return policy
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from milestoned.domain.parameters import ScheduleParameters
+from milestoned.domain.schedule_guardians import format_out_ref, parse_out_ref
 
 ORIGIN_SLOT = -1
 ORIGIN_HASH = "origin"
@@ -121,9 +122,10 @@ class ChainPoint:
 class SchedulePolicy:
     """`ScheduleParameters` in JSON-able form (bytes as hex), as they are recorded in the log.
 
-    The guardians (issue 15) are recorded only for a schedule that has them (`codec` leaves the two
+    The guardians (issue 15) are recorded only for a schedule that has them (`codec` leaves the three
     fields out when `guardian_threshold` is 0), so every event recorded before them keeps its bytes and
-    its place in the hash chain."""
+    its place in the hash chain. `state_seed` ("txid#index", the UTxO the state's creation spends) came
+    later still: a guarded schedule recorded before it has none ("" and left out of its bytes)."""
 
     admin_key_hash: str
     token_policy_id: str
@@ -134,6 +136,7 @@ class SchedulePolicy:
     nonce: str
     guardian_keys: tuple[str, ...] = ()
     guardian_threshold: int = 0
+    state_seed: str = ""
 
     @classmethod
     def from_parameters(cls, parameters: ScheduleParameters) -> SchedulePolicy:
@@ -147,6 +150,7 @@ class SchedulePolicy:
             nonce=parameters.nonce.hex(),
             guardian_keys=tuple(key.hex() for key in parameters.guardian_keys),
             guardian_threshold=parameters.guardian_threshold,
+            state_seed=format_out_ref(parameters.guardian_seed) if parameters.guardian_seed[0] else "",
         )
 
     def to_parameters(self) -> ScheduleParameters:
@@ -160,6 +164,7 @@ class SchedulePolicy:
             nonce=bytes.fromhex(self.nonce),
             guardian_keys=tuple(bytes.fromhex(key) for key in self.guardian_keys),
             guardian_threshold=self.guardian_threshold,
+            guardian_seed=parse_out_ref(self.state_seed) if self.state_seed else (b"", 0),
         )
 
 

@@ -97,6 +97,9 @@ class TxPlan:
     depend on where its inputs sort, so they must be known before the outputs are laid out)."""
     spend_redeemers: dict[TransactionInput, PlutusData] = field(default_factory=dict)
     """A script input's own spend redeemer (a move's `Move(index)`), instead of `spend_redeemer`."""
+    required_inputs: list[UTxO] = field(default_factory=list)
+    """Wallet UTxOs the transaction must spend whatever they hold (the state seed of an `InitState`);
+    coin selection adds others only when these do not cover the outputs and the fee."""
 
 
 @dataclass
@@ -192,8 +195,8 @@ def _key_hash(address: Address) -> VerificationKeyHash | None:
 def select_inputs(plan: TxPlan, needed: Value, lovelace_reserve: int) -> list[UTxO]:
     """Wallet UTxOs covering `needed` tokens and lovelace + reserve: token holders first, then largest ADA."""
     available = [u for u in plan.wallet if u.output.datum is None and u.output.script is None]
-    chosen: list[UTxO] = []
-    have = Value(0, MultiAsset())
+    chosen: list[UTxO] = list(plan.required_inputs)
+    have = _sum_values([_amount(u.output) for u in chosen])
     for unit, quantity in asset_delta(needed).items():
         if quantity <= 0:
             continue

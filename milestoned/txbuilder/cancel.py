@@ -53,6 +53,7 @@ async def build_cancel(
     reference_address: Address | None = None,
     first_batch: int = FIRST_CANCEL_BATCH,
     pending: Sequence[Transaction] = (),
+    reserved: Collection[str] = (),
 ) -> ReleasePlan:
     """Build (unsigned) the transactions taking back every still-locked allocation of the cancelled
     milestones, paid and signed by the admin, whose key hash must be the schedule's admin."""
@@ -89,7 +90,7 @@ async def build_cancel(
         return cancel_redeemer([by_milestone[m] for m in {a.datum.milestone_id for a in batch}])
 
     plan.txs = await build_back_to_admin(
-        BackToAdmin(chain, definition, on_chain, snapshot, admin, pending),
+        BackToAdmin(chain, definition, on_chain, snapshot, admin, pending, reserved),
         chosen,
         "cancellation",
         redeemer,

@@ -49,6 +49,7 @@ async def build_reclaim(
     reference_address: Address | None = None,
     first_batch: int = FIRST_RECLAIM_BATCH,
     pending: Sequence[Transaction] = (),
+    reserved: Collection[str] = (),
 ) -> ReleasePlan:
     """Build (unsigned) the reclaim of every unreleased allocation (or of `allocations`), paid and signed by
     the admin, whose key hash must be the schedule's admin."""
@@ -87,7 +88,7 @@ async def build_reclaim(
             + (" that is not already in a pending transaction" if plan.refused else ""),
         )
     plan.txs = await build_back_to_admin(
-        BackToAdmin(chain, definition, on_chain, snapshot, admin, pending),
+        BackToAdmin(chain, definition, on_chain, snapshot, admin, pending, reserved),
         chosen,
         "reclaim",
         lambda _batch: ot.Reclaim(),
@@ -114,7 +115,8 @@ def not_in_flight(
 @dataclass(frozen=True)
 class BackToAdmin:
     """Where allocations go back to the admin from: the chain, the schedule and its scripts on chain, the
-    snapshot the transactions are built from, the admin's address, and transactions still pending."""
+    snapshot the transactions are built from, the admin's address, transactions still pending, and what
+    the wallet must not spend."""
 
     chain: OgmiosChain
     definition: ScheduleDefinition
@@ -122,6 +124,8 @@ class BackToAdmin:
     snapshot: SnapshotChainContext
     admin: Address
     pending: Sequence[Transaction] = ()
+    reserved: Collection[str] = ()
+    """UTxOs of the admin's wallet never to spend (`ChainedWallet`: a guarded schedule's state seed)."""
 
 
 async def build_back_to_admin(
@@ -143,7 +147,7 @@ async def build_back_to_admin(
     admin, snapshot, on_chain = source.admin, source.snapshot, source.on_chain
     schedule_id = on_chain.scripts.schedule_id
     time = snapshot.chain_time
-    wallet = ChainedWallet(snapshot.utxos(admin), admin, source.pending)
+    wallet = ChainedWallet(snapshot.utxos(admin), admin, source.pending, source.reserved)
     params = snapshot.parameters
     token = source.definition.token
 

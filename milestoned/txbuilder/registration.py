@@ -9,20 +9,23 @@ The chain of transactions:
   spent by a wallet; at an unspendable address nobody can take it away (the price: its min-ADA,
   about 46 ADA for a policy, stays locked for good). The validator is deployed once per network and
   found again by every later schedule; `reference_address=` puts them elsewhere if an operator prefers.
+- **init state** (a schedule with guardians only, issue 15), BEFORE any allocation: spends the
+  schedule's state seed (`state_seed`, a UTxO of the paying wallet) and mints the state token into the
+  schedule's state UTxO (`schedule_state.init_state_plan`), signed by the admin alone. The policy
+  refuses a guarded schedule's registration that does not read that state UTxO, so every register
+  transaction below carries it as a reference input. The deploy step never spends the seed, and also
+  deploys the schedule-state validator as a reference script, for the pauses and resumes to come.
+  A state already on chain (an interrupted registration) is read, not created again.
 - **register 1..n**: each mints auth tokens for as many allocations as fit one transaction (size and
   execution units, measured by evaluating the real scripts), one UTxO per allocation at the
   validator with min-ADA, the tokens and its inline `AllocationDatum`, and a part of the schedule
   definition in its metadata (`schedule_metadata`). Each spends the admin's change of the one before
   it, so the whole chain can be signed and submitted at once, before any of it is in a block.
-- **init state** (a schedule with guardians only, issue 15): mints the state token into the schedule's
-  state UTxO (`schedule_state.init_state_plan`), signed by the admin and the threshold of guardians
-  (by default the first ones of the schedule file). The deploy step then also deploys the
-  schedule-state validator as a reference script, for the pauses and resumes to come.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +51,7 @@ from milestoned.domain.allocation import Allocation
 from milestoned.domain.registration_metadata import SCHEDULE_METADATA_LABEL
 from milestoned.domain.schedule import ScheduleDefinition
 from milestoned.domain.schedule_canonical import canonical_schedule_json
+from milestoned.domain.schedule_guardians import format_out_ref
 from milestoned.domain.timestamps import format_timestamp
 from milestoned.ogmios.model import ProtocolParameters
 from milestoned.txbuilder import fees
@@ -127,6 +131,7 @@ class RegistrationPlan:
         return {
             "guardians": [key.hex() for key in self.definition.guardian_keys],
             "guardian_threshold": self.definition.guardian_threshold,
+            "state_seed": format_out_ref(self.definition.guardian_seed),
             "state_address": str(self.scripts.state_address(self.definition.network.value)),
         }
 
@@ -192,12 +197,12 @@ async def build_registration(
     pending: Sequence[Transaction] = (),
     resume: bool = False,
     on_built: Callable[[BuiltTx], None] | None = None,
-    state_signers: Sequence[bytes] | None = None,
+    reserved: Collection[str] = (),
 ) -> RegistrationPlan:
     """Plan and build (unsigned) every transaction that registers `definition`, paid by `admin_address`.
 
-    See `_build_registration`; `state_signers`: the guardians who will sign the init-state transaction
-    (default: the first `guardian_threshold` of the schedule file).
+    See `_build_registration`; `reserved`: wallet UTxOs (`txid#index`) no transaction may spend, the
+    state seeds of other schedules with guardians (their state's creation must spend them).
     `on_built` is called with each transaction as soon as it is built (a
     large schedule takes minutes: the daemon's job shows the count as it grows). A shortfall met while
     building one of several transactions is reported with the whole schedule's figures (what the wallet
@@ -213,7 +218,7 @@ async def build_registration(
             pending=pending,
             resume=resume,
             on_built=on_built,
-            state_signers=state_signers,
+            reserved=reserved,
         )
     except InsufficientFunds as short:
         raise await _schedule_shortfall(chain, definition, admin_address, reference_address, short) from None
@@ -283,7 +288,7 @@ async def _build_registration(
     pending: Sequence[Transaction] = (),
     resume: bool = False,
     on_built: Callable[[BuiltTx], None] | None = None,
-    state_signers: Sequence[bytes] | None = None,
+    reserved: Collection[str] = (),
 ) -> RegistrationPlan:
     """Plan and build (unsigned) every transaction that registers `definition`, paid by `admin_address`.
 
@@ -305,9 +310,9 @@ async def _build_registration(
     params = snapshot.parameters
     wallet = ChainedWallet(snapshot.utxos(admin), admin, pending)
     held = snapshot.utxos(holder)
-    from milestoned.txbuilder.schedule_state import state_signers as chosen_signers
-
-    signers = chosen_signers(definition, state_signers) if definition.has_guardians else []
+    state_ref, seed = await _state_or_seed(chain, definition, scripts, wallet)
+    own_seed = {input_text(seed.input)} if seed is not None else set()
+    wallet.utxos = [u for u in wallet.utxos if input_text(u.input) not in set(reserved) - own_seed]
     deployable = {"validator": scripts.validator, "policy": scripts.policy}
     if definition.has_guardians:
         deployable["state"] = scripts.state_validator
@@ -322,12 +327,28 @@ async def _build_registration(
             )
             for name in missing
         ]
-        deploy = await assemble(
-            chain,
-            TxPlan(
-                "deploy reference scripts", outputs, wallet.utxos, admin, unconfirmed=dict(wallet.unconfirmed)
-            ),
-        )
+        try:
+            deploy = await assemble(
+                chain,
+                TxPlan(
+                    "deploy reference scripts",
+                    outputs,
+                    [u for u in wallet.utxos if seed is None or u.input != seed.input],  # kept for init state
+                    admin,
+                    unconfirmed=dict(wallet.unconfirmed),
+                ),
+            )
+        except InsufficientFunds as short:
+            if seed is None:
+                raise
+            raise InsufficientFunds(
+                f"{short}; the wallet's UTxO {input_text(seed.input)} is the schedule's state seed, kept for "
+                "the state's creation, so the reference scripts' deploy must be paid by its other UTxOs: "
+                "send that much ADA to the wallet as a separate output (or choose a smaller seed: "
+                "`milestonectl schedule seed`)",
+                needed=short.needed,
+                available=short.available,
+            ) from None
         deploy.details = {
             "schedule_id": scripts.schedule_id.hex(),
             "reference_scripts": {name: f"{deploy.id}#{i}" for i, name in enumerate(missing)},
@@ -344,6 +365,9 @@ async def _build_registration(
     validator_ref, policy_ref = plan_refs["validator"], plan_refs["policy"]
     assert validator_ref is not None and policy_ref is not None
     references = ScriptReferences(validator_ref, policy_ref, plan_refs.get("state"))
+    if seed is not None:
+        state_ref = await _init_state(chain, definition, scripts, wallet, policy_ref, seed, txs, on_built)
+    read = [policy_ref, *([state_ref] if state_ref is not None else [])]
     token = (definition.token.policy_id, definition.token.asset_name)
     allocations = definition.allocations
     total = len(allocations)
@@ -374,7 +398,7 @@ async def _build_registration(
             admin,
             mint=tokens(scripts.schedule_id, ot.AUTH_TOKEN_NAME, count),
             mint_redeemers={scripts.schedule_id: ot.Register()},
-            reference_inputs=[policy_ref],
+            reference_inputs=read,
             required_signers=[admin_hash],
             auxiliary_data=schedule_metadata(scripts.schedule_id, text, position, position + count, total),
             unconfirmed=wallet.unconfirmed,  # read only: no copy per transaction
@@ -404,9 +428,22 @@ async def _build_registration(
         wallet.advance(built)
         position += count
         batch = count
-    if definition.has_guardians:
-        await _init_state(chain, definition, scripts, wallet, policy_ref, signers, txs, on_built)
     return RegistrationPlan(definition, scripts, validator_address, holder, references, txs)
+
+
+async def _state_or_seed(
+    chain: OgmiosChain, definition: ScheduleDefinition, scripts: ScheduleScripts, wallet: ChainedWallet
+) -> tuple[UTxO | None, UTxO | None]:
+    """A guarded schedule's state UTxO if it is on chain already (a registration resumed or built
+    again), else its seed in the paying wallet (refused, listing the wallet's UTxOs, when not there)."""
+    if not definition.has_guardians:
+        return None, None
+    from milestoned.txbuilder.schedule_state import find_seed, find_state
+
+    found = await find_state(chain, scripts, definition.network.value)
+    if found is not None:
+        return found.utxo, None
+    return None, find_seed(definition, wallet)
 
 
 async def _init_state(
@@ -415,23 +452,23 @@ async def _init_state(
     scripts: ScheduleScripts,
     wallet: ChainedWallet,
     policy_ref: UTxO,
-    signers: Sequence[bytes],
+    seed: UTxO,
     txs: list[BuiltTx],
     on_built: Callable[[BuiltTx], None] | None,
-) -> None:
-    """The init-state transaction after the allocations (unless the state UTxO exists already)."""
-    from milestoned.txbuilder.schedule_state import find_state, init_state_plan, state_details
+) -> UTxO:
+    """The init-state transaction, before the allocations; its state UTxO, which they read."""
+    from milestoned.txbuilder.schedule_state import init_state_plan, state_details
 
     network = definition.network.value
-    if await find_state(chain, scripts, network) is not None:
-        return
     params = await chain.protocol_parameters()
-    built = await assemble(chain, init_state_plan(params, definition, scripts, wallet, policy_ref, signers))
-    built.details = state_details(scripts, network, built, 0)
+    built = await assemble(chain, init_state_plan(params, definition, scripts, wallet, policy_ref, seed))
+    built.details = {**state_details(scripts, network, built, 0), "state_seed": input_text(seed.input)}
     txs.append(built)
     if on_built is not None:
         on_built(built)
     wallet.advance(built)
+    state = TransactionInput(built.tx_id, 0)
+    return UTxO(state, built.produced[state])
 
 
 async def _first_unregistered(
@@ -463,10 +500,6 @@ async def _first_unregistered(
             f"registration, resume it (only the {total - count} missing allocations are registered)",
         )
     if count == total:
-        from milestoned.txbuilder.schedule_state import find_state
-
-        if definition.has_guardians and await find_state(chain, scripts, definition.network.value) is None:
-            return total  # only the init-state transaction is left (its signed file was lost)
         raise Refusal(
             "not_registered", f"schedule {sid} is fully registered: all {total} allocations are locked"
         )

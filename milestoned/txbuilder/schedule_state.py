@@ -1,9 +1,12 @@
 """The state UTxO of a schedule with guardians (issue 15): create it, find it, pause and resume.
 
-- `init_state_plan`: the `InitState` transaction (policy redeemer 4) mints the schedule's single state
-  token into an output at the state validator (`ScheduleScripts.state_address`) with the inline datum
-  `ScheduleState(schedule_id, guardians, threshold, 0)`; the admin and `threshold` guardians sign it
-  (required signers). Registration builds it as the last transaction of its chain.
+- `init_state_plan`: the `InitState` transaction (policy redeemer 4) spends the schedule's state seed
+  (the UTxO its `state_seed` names, a policy parameter: spent once, so the state token is unique) and
+  mints the single state token into an output at the state validator
+  (`ScheduleScripts.state_address`) with the inline datum `ScheduleState(schedule_id, guardians,
+  threshold, 0)` and no reference script; the admin alone signs it. Registration builds it FIRST: the
+  policy refuses a guarded schedule's registration that does not read the state UTxO.
+- `find_seed`: the seed among the paying wallet's UTxOs, or a refusal that lists the wallet's UTxOs.
 - `find_state`: the schedule's state UTxO at the tip (the one holding its state token and a datum of
   this schedule), which every release reads as a reference input (`release.build_release`).
 - `build_set_paused`: spends the state UTxO with `SetPaused(1|0)` into the same address, value and datum
@@ -17,7 +20,7 @@ stays locked for good: the state token can never be burned.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from pycardano import (
@@ -25,6 +28,8 @@ from pycardano import (
     AssetName,
     ScriptHash,
     Transaction,
+    TransactionId,
+    TransactionInput,
     TransactionOutput,
     UTxO,
     Value,
@@ -34,6 +39,7 @@ from pycardano import (
 from milestoned.contracts.loader import ScheduleScripts, schedule_scripts
 from milestoned.domain import onchain_types as ot
 from milestoned.domain.schedule import ScheduleDefinition
+from milestoned.domain.schedule_guardians import format_out_ref
 from milestoned.domain.schedule_state import (
     NotAScheduleState,
     decode_schedule_state,
@@ -48,6 +54,9 @@ from milestoned.txbuilder.errors import Refusal, TxBuildError
 from milestoned.txbuilder.registration import _find_script, reference_script_address, tokens
 from milestoned.txbuilder.utxo_codec import input_text
 from milestoned.txbuilder.wallet import ChainedWallet
+
+SEEDS_LISTED = 10
+"""How many of the wallet's UTxOs a refused state seed lists (the largest first)."""
 
 
 @dataclass(frozen=True)
@@ -101,14 +110,6 @@ def state_output(
     return fees.with_minimum_lovelace(params, output)
 
 
-def state_signers(definition: ScheduleDefinition, chosen: Sequence[bytes] | None = None) -> list[bytes]:
-    """The guardians that will sign: `chosen` (checked) or the first `threshold` of the schedule file."""
-    if chosen is None:
-        return list(definition.guardian_keys[: definition.guardian_threshold])
-    check_guardians(definition, chosen)
-    return list(dict.fromkeys(chosen))
-
-
 def check_guardians(definition: ScheduleDefinition, signers: Sequence[bytes]) -> None:
     """Refuse a signer that is not a guardian (naming it and the guardians), or fewer than the threshold."""
     guardians = ", ".join(key.hex() for key in definition.guardian_keys)
@@ -133,15 +134,40 @@ def check_guardians(definition: ScheduleDefinition, signers: Sequence[bytes]) ->
         )
 
 
+def find_seed(definition: ScheduleDefinition, wallet: ChainedWallet) -> UTxO:
+    """The schedule's state seed among `wallet`'s UTxOs; a refusal naming it and listing the wallet's."""
+    wanted = TransactionInput(TransactionId(definition.guardian_seed[0]), definition.guardian_seed[1])
+    for utxo in wallet.utxos:
+        if utxo.input == wanted:
+            return utxo
+    held = sorted(wallet.utxos, key=lambda u: -_lovelace(u))
+    listed = "; ".join(f"{input_text(u.input)} ({_lovelace(u):,} lovelace)" for u in held[:SEEDS_LISTED])
+    more = f" and {len(held) - SEEDS_LISTED} more" if len(held) > SEEDS_LISTED else ""
+    raise Refusal(
+        "state_seed",
+        f'the schedule\'s "state_seed" {format_out_ref(definition.guardian_seed)} is not an unspent output '
+        f"of the paying wallet {wallet.address}: it was spent already (its state creation, or anything "
+        "else), or it belongs to another wallet. The state's creation must spend it, and the schedule id "
+        "depends on it, so pick another one of this wallet's UTxOs and write it into the schedule file "
+        "(`milestonectl schedule seed FILE --admin-address ADDR` does it): "
+        + (f"{listed}{more}" if held else "it holds none, fund it first"),
+    )
+
+
+def _lovelace(utxo: UTxO) -> int:
+    amount = utxo.output.amount
+    return amount if isinstance(amount, int) else int(amount.coin)
+
+
 def init_state_plan(
     params: ProtocolParameters,
     definition: ScheduleDefinition,
     scripts: ScheduleScripts,
     wallet: ChainedWallet,
     policy_ref: UTxO,
-    signers: Sequence[bytes],
+    seed: UTxO,
 ) -> TxPlan:
-    """The `InitState` transaction, paid by `wallet` (the admin's), signed by the admin and `signers`."""
+    """The `InitState` transaction, paid by `wallet` (the admin's), spending `seed`, signed by the admin."""
     network = definition.network.value
     return TxPlan(
         "init state",
@@ -151,10 +177,9 @@ def init_state_plan(
         mint=tokens(scripts.schedule_id, ot.STATE_TOKEN_NAME, 1),
         mint_redeemers={scripts.schedule_id: ot.InitState()},
         reference_inputs=[policy_ref],
-        required_signers=[
-            VerificationKeyHash(key) for key in dict.fromkeys([definition.admin_key_hash, *signers])
-        ],
+        required_signers=[VerificationKeyHash(definition.admin_key_hash)],
         unconfirmed=wallet.unconfirmed,
+        required_inputs=[seed],
     )
 
 
@@ -191,6 +216,7 @@ async def build_set_paused(
     *,
     reference_address: Address | None = None,
     pending: Sequence[Transaction] = (),
+    reserved: Collection[str] = (),
 ) -> BuiltTx:
     """Build (unsigned) the pause (`paused`) or resume of `definition`'s releases.
 
@@ -206,7 +232,7 @@ async def build_set_paused(
         raise Refusal(
             "schedule_state",
             f"schedule {sid} has guardians but no state UTxO on chain at {scripts.state_address(network)}: "
-            "its registration's last transaction (init state) was not submitted or not confirmed yet",
+            "its registration's init-state transaction (sent before the allocations) is not confirmed yet",
         )
     if current.paused == paused:
         raise Refusal(
@@ -218,7 +244,7 @@ async def build_set_paused(
         chain, scripts, definition.network.pycardano_network, reference_address
     )
     snapshot = await chain.snapshot([payer])
-    wallet = ChainedWallet(snapshot.utxos(payer), payer, pending)
+    wallet = ChainedWallet(snapshot.utxos(payer), payer, pending, reserved)
     output = current.utxo.output
     continuing = TransactionOutput(output.address, output.amount, datum=with_paused(current.state, paused))
     plan = TxPlan(
@@ -246,7 +272,7 @@ def refuse_while_paused(definition: ScheduleDefinition, state: StateUtxo | None,
         raise Refusal(
             "schedule_state",
             f"schedule {sid} has guardians, so every release reads its state UTxO, which is not on chain: "
-            "its registration's last transaction (init state) was not submitted or not confirmed yet",
+            "its registration's init-state transaction (sent before the allocations) is not confirmed yet",
         )
     if state.paused:
         raise Refusal(

@@ -20,9 +20,17 @@ from milestoned.txbuilder.utxo_codec import input_text
 class ChainedWallet:
     """UTxOs of `address` after the `pending` transactions, plus the outputs not yet on chain."""
 
-    def __init__(self, utxos: Iterable[UTxO], address: Address, pending: Sequence[Transaction] = ()) -> None:
+    def __init__(
+        self,
+        utxos: Iterable[UTxO],
+        address: Address,
+        pending: Sequence[Transaction] = (),
+        reserved: Collection[str] = (),
+    ) -> None:
+        """`reserved`: UTxOs (`txid#index`) never to spend, the state seeds of schedules with guardians
+        (their state's creation must spend them)."""
         self.address = address
-        on_chain = list(utxos)
+        on_chain = [u for u in utxos if input_text(u.input) not in reserved]
         known = {u.input for u in on_chain}
         spent = {i for tx in pending for i in tx.transaction_body.inputs}
         self.utxos = [u for u in on_chain if u.input not in spent]

@@ -1,8 +1,9 @@
 """Guardians pause and resume a schedule's releases, end to end on the devnet through milestonectl and the
-daemon's socket (issue 15): registration with guardians creates the state UTxO (the guardians add their
-signatures to the admin's signed file), a non-guardian's pause is refused naming the key and the
-guardians, a pause makes `claimable` say schedule_paused and the daemon (and a beneficiary's `claim`)
-refuse the release early, and after the resume the release goes through."""
+daemon's socket (issue 15): a state seed not in the admin wallet is refused listing the wallet's UTxOs,
+`schedule seed` writes one of them into the file, registration creates the state UTxO first (spending the
+seed, the admin alone signs) and the allocations read it, a non-guardian's pause is refused naming the
+key and the guardians, a pause makes `claimable` say schedule_paused and the daemon (and a beneficiary's
+`claim`) refuse the release early, and after the resume the release goes through."""
 
 from __future__ import annotations
 
@@ -61,6 +62,7 @@ async def test_guardians_pause_and_resume_releases(run: Any, quiet_daemon_logs: 
             admin_path, _, admin_address = _key(folder, "admin")
             guardians = [_key(folder, f"guardian-{n}") for n in (1, 2, 3)]
             devnet.fund(admin_address, 2_000_000_000, {TOKEN_NAME: 10_000_000})
+            devnet.fund(admin_address, 5_000_000)  # its own small UTxO: `schedule seed` takes the smallest
             operator = demo_operator_key().to_verification_key().hash()
             devnet.fund(Address(operator, network=Network.TESTNET), 500_000_000)
             for _, _, address in guardians[:2]:  # the payers of the pause and of the resume
@@ -72,26 +74,57 @@ async def test_guardians_pause_and_resume_releases(run: Any, quiet_daemon_logs: 
             document["guardian_threshold"] = 2
             schedule_file = folder / "schedule.json"
             schedule_file.write_text(json.dumps(document))
-
-            # registration: the admin signs every file, the two guardians chosen add theirs to the last
             out = folder / "register"
-            registered = await ctl(
-                "--socket", sock, "schedule", "register", schedule_file,
-                "--admin-address", admin_address, "--unsigned-out", out,
-                "--state-signer", _hash(guardians[1][1]), "--state-signer", _hash(guardians[2][1]),
-            )  # fmt: skip
+            register = (
+                "--socket",
+                sock,
+                "schedule",
+                "register",
+                schedule_file,
+                "--admin-address",
+                admin_address,
+            )
+
+            # a state seed that is not the admin wallet's: refused, listing the wallet's UTxOs
+            spent = await ctl("schedule", "seed", schedule_file, "--utxo", "ee" * 32 + "#0")
+            assert spent.code == 0, spent.err
+            refused = await ctl(*register, "--unsigned-out", out)
+            said = refused.out + refused.err
+            assert refused.code != 0 and "state_seed" in said and "schedule seed" in said, said
+            admin_utxos = (await rpc(sock, "wallet.utxos", {"address": admin_address}))["utxos"]
+            assert admin_utxos and all(row["utxo"] in said for row in admin_utxos), said
+            # `schedule seed` puts one of them in the file (--force: it replaces the one there)
+            seeded = await ctl(
+                "--socket", sock, "schedule", "seed", schedule_file, "--admin-address", admin_address
+            )
+            assert seeded.code != 0 and "--force" in seeded.out + seeded.err
+            seeded = await ctl(
+                "--socket",
+                sock,
+                "schedule",
+                "seed",
+                schedule_file,
+                "--admin-address",
+                admin_address,
+                "--force",
+            )
+            assert seeded.code == 0, seeded.err
+            seed = json.loads(schedule_file.read_text())["state_seed"]
+            assert seed == min(admin_utxos, key=lambda row: row["lovelace"])["utxo"]
+
+            # registration: the state first (it spends the seed), then the allocations; the admin signs all
+            registered = await ctl(*register, "--unsigned-out", out)
             assert registered.code == 0 and "creates the schedule's state" in registered.out, registered.err
+            files = sorted(out.glob("*.unsigned.json"), key=lambda p: int(p.name.split("-")[1].split(".")[0]))
+            kinds = [json.loads(f.read_text())["description"].split(";")[0] for f in files]
+            assert kinds.index("milestoned init state") < kinds.index("milestoned registration"), kinds
             assert (await ctl("tx", "sign", "--key", admin_path, out)).code == 0
-            last = sorted(out.glob("*.signed.json"), key=lambda p: int(p.name.split("-")[1].split(".")[0]))[
-                -1
-            ]
-            guardians_sign = await ctl("tx", "sign", "--key", guardians[1][0], "--key", guardians[2][0], last)
-            assert guardians_sign.code == 0, guardians_sign.err
             submitted = await ctl("--socket", sock, "tx", "submit", out)
             assert submitted.code == 0, submitted.err
             rows = await rpc(sock, "schedules")
             schedule_id = rows[0]["schedule_id"]
             assert rows[0]["guardian_threshold"] == 2 and len(rows[0]["guardians"]) == 3
+            assert rows[0]["state_seed"] == seed
 
             async def schedule_paused(expected: bool) -> bool:
                 return bool((await rpc(sock, "schedules"))[0]["paused"] is expected)

@@ -51,6 +51,16 @@ def test_resuming_a_paused_schedule_is_accepted_and_releases_again(evaluate: Eva
     accepted(evaluate("guarded release", guarded_release(S)))
 
 
+def test_a_lone_guardian_pauses_and_resumes_alone(evaluate: Evaluate) -> None:
+    """A threshold of 1 (one guardian of one, or one of three) is a threshold: that guardian's signature
+    alone changes the state."""
+    for name, count in (("g-one", 1), ("g-one-of-three", 3)):
+        schedule = S.variant(name, guardian_count=count, guardian_threshold=1)
+        for paused in (1, 0):
+            built = set_paused(S, schedule=schedule, paused=paused, signers=[schedule.guardian(count - 1)])
+            accepted(evaluate(f"{name}: paused {paused} by one guardian", built))
+
+
 def test_cancel_and_reclaim_ignore_a_pause(evaluate: Evaluate) -> None:
     """Neither reads the state: a guarded schedule's cancel needs no reference input, paused or not."""
     accepted(evaluate("cancel under guardians", cancel(S, schedule=S.guarded)))

@@ -118,3 +118,23 @@ def test_a_cancelled_milestone_is_known_until_a_rollback_below_its_first_cancell
     assert index.cancelled_milestones(sid) == {b"M2"}  # the first one still stands
     index.apply(RolledBack(ChainPoint(20, f"{20:064x}")))
     assert index.cancelled_milestones(sid) == set()
+
+
+def test_the_state_seeds_of_known_guarded_schedules_are_never_spent_by_other_transactions() -> None:
+    """Issue 15: a guarded schedule's state creation must spend its seed, so releases and the registrations
+    of other schedules leave it alone (`wallet_exclusions` and `registration_transactions` use this)."""
+    import dataclasses
+
+    from milestoned.daemon.submissions import state_seeds
+    from milestoned.eventlog.testing import make_schedule
+
+    plain = make_schedule(0)
+    seed = "5e" * 32 + "#1"
+    guarded = dataclasses.replace(
+        make_schedule(1),
+        policy=dataclasses.replace(
+            make_schedule(1).policy, guardian_keys=("ab" * 28,), guardian_threshold=1, state_seed=seed
+        ),
+    )
+    assert state_seeds(fold(plain)) == set()
+    assert state_seeds(fold(plain, guarded)) == {seed}

@@ -4,8 +4,12 @@
 every vesting time and reclaim deadline of the catalogue, and whose chain holds what the attacks spend
 or read: it registers allocations through the schedule policies themselves (and sends the spoofed UTxO
 as an attacker would) whenever an attack needs an output that the chain does not hold yet, and keeps a
-guarded schedule's real state UTxO (created once by `InitState`, then paused or resumed by `SetPaused`
-as each attack wants it to read or spend it; a forged state is sent by a wallet).
+guarded schedule's real state UTxO (created once by an `InitState` spending the real seed UTxO that the
+schedule's parameters name, then paused or resumed by `SetPaused` as each attack wants it to read or
+spend it; a forged state is sent by a wallet). A guarded schedule's allocations are registered reading
+its real state, so the state comes first, as the policy wants. A seed is spent once: an attack on the
+state's creation (or on a registration before the state exists) gets schedules of its own
+(`schedules_for`), whose guarded schedule names a new seed and has no state yet.
 
 `realise` turns a scenario transaction into one a node accepts as well-formed: the spent and referenced
 script UTxOs replaced by real ones of the same content, the fee payer's real UTxOs for the fee and
@@ -69,6 +73,7 @@ FEE_PAYER = sc.signing_key("fee-payer")
 FEE_ADDRESS = Address(sc.key_hash(FEE_PAYER), network=sc.NETWORK)
 SCRIPTS_ADDRESS = sc.wallet_address("scripts")
 COLLATERAL_LOVELACE = 25_000_000
+SEED_LOVELACE = 3_000_000
 STATE_VALIDATOR_HASH = default_blueprint().state_validator_hash
 # past the catalogue's reclaim deadline (and so past every vesting time)
 NOW_MS = sc.Schedule().reclaim_deadline_ms + 100_000
@@ -89,13 +94,35 @@ class TwinLedger:
             )
         )
         self.chain = self.devnet.chain
-        faucet = self.devnet.faucet.policy_id
-        self.schedules = attacks.Schedules(token_policy_id=faucet, foreign_policy_id=faucet, label="")
         self.keys: dict[bytes, PaymentSigningKey] = {bytes(FEE_ADDRESS): FEE_PAYER}
         self.chain.advance(max(0, sc.slot_at(NOW_MS) - self.chain.slot))
         self.fund(FEE_ADDRESS, 100_000_000_000, {sc.TOKEN_NAME: 10**12, attacks.FOREIGN_NAME: 10**6})
         self.fund(FEE_ADDRESS, COLLATERAL_LOVELACE)
         self.references: dict[bytes, TransactionInput] = {}
+        self.seeds: set[TransactionInput] = set()
+        self.schedules = self.seeded_schedules()
+
+    def seeded_schedules(self) -> attacks.Schedules:
+        """The catalogue's schedules over the faucet token, the guarded one naming a new real seed UTxO.
+
+        The seed is the fee payer's (not the admin's: an `InitState` without the admin's signature then
+        carries no witness of the admin's at all, and only the policy stands in its way); no other
+        transaction spends it."""
+        tx = self.signed_payment([TransactionOutput(FEE_ADDRESS, Value(SEED_LOVELACE))])
+        self.commit(tx)
+        self.seeds.add(TransactionInput(tx.id, 0))
+        faucet = self.devnet.faucet.policy_id
+        return attacks.Schedules(
+            token_policy_id=faucet, foreign_policy_id=faucet, label="", guardian_seed=(tx.id.payload, 0)
+        )
+
+    def schedules_for(self, attack: attacks.Attack) -> attacks.Schedules:
+        """The schedules `attack` runs under: `schedules`, but for an attack on the state's creation or on
+        a registration before the state exists, whose accepted twin needs an unspent seed (and the
+        attack a guarded schedule without a state): then schedules of its own, with a new seed."""
+        if attack.builder in (gb.init_state, gb.guarded_register):
+            return self.seeded_schedules()
+        return self.schedules
 
     # --- the chain's content ---------------------------------------------------------------------------
 
@@ -192,8 +219,9 @@ class TwinLedger:
             registrar = next((s for s in spec.schedules if s.schedule_id == policy), None)
             if registrar is None:  # no auth token: sent as an attacker sends it
                 tx = self.signed_payment(outputs)
-            else:
-                tx = self.realise(sc.register_tx(registrar, [], outputs=outputs)).tx
+            else:  # a guarded schedule's registration reads its state, whatever it says
+                reads = self.current_state(registrar) if registrar.guardian_threshold else None
+                tx = self.realise(sc.register_tx(registrar, [], outputs=outputs, reference_inputs=reads)).tx
             self.commit(tx)
             mapping.update({f: TransactionInput(tx.id, index) for index, f in enumerate(fakes)})
         return mapping
@@ -215,10 +243,10 @@ class TwinLedger:
     def state(self, wanted: TransactionOutput, schedules: Sequence[sc.Schedule]) -> TransactionInput:
         """The real UTxO at the state validator that holds `wanted`.
 
-        A schedule's state as the guardians leave it (`gb.state_output`, paused or not) is the real one:
-        created once by an `InitState` of the schedule's admin and guardians 0 and 1, then paused or
-        resumed by a `SetPaused` of guardians 0 and 1 until it says what `wanted` says. Anything else
-        there (a forged state without the token) is sent by a wallet, as an attacker would."""
+        A schedule's state as the guardians leave it (`gb.state_output`, paused or not) is the real one
+        (`current_state`), paused or resumed by a `SetPaused` of guardians 0 and 1 until it says what
+        `wanted` says. Anything else there (a forged state without the token) is sent by a wallet, as an
+        attacker would."""
         held = self.holding(wanted)
         if held is not None:
             return held
@@ -234,15 +262,9 @@ class TwinLedger:
             tx = self.signed_payment([wanted])
             self.commit(tx)
             return TransactionInput(tx.id, 0)
-        existing = sorted(
-            (t for t, o in self.utxos_at(wanted.address) if self.state_paused(owner, o) is not None),
-            key=lambda i: (i.transaction_id.payload, i.index),
-        )
-        if not existing:
-            self.commit(self.realise(gb.init_state(self.schedules, schedule=owner)).tx)
-        else:
-            paused = self.state_paused(owner, wanted)
-            current = self.chain.utxo[existing[0]]
+        paused = self.state_paused(owner, wanted)
+        ((_, current),) = self.current_state(owner).items()
+        if self.state_paused(owner, current) != paused:
             flip = sc.assemble(
                 spent={sc.tx_input(f"state/{owner.label}"): current},
                 outputs=[wanted],
@@ -253,7 +275,24 @@ class TwinLedger:
                 spend_redeemer=lambda position, tx_in: ot.SetPaused(paused),
             )
             self.commit(self.realise(flip).tx)
-        return self.state(wanted, schedules)
+        held = self.holding(wanted)
+        assert held is not None, f"{owner.label}'s state does not say paused={paused}"
+        return held
+
+    def current_state(self, schedule: sc.Schedule) -> dict[TransactionInput, TransactionOutput]:
+        """The guarded `schedule`'s real state UTxO, created by an `InitState` spending its seed if the
+        chain holds none yet (the seed makes it the only one)."""
+        for _ in range(2):
+            held = [
+                (t, o)
+                for t, o in self.utxos_at(gb.state_address(schedule))
+                if self.state_paused(schedule, o) is not None
+            ]
+            if held:
+                ((tx_in, out),) = held
+                return {tx_in: out}
+            self.commit(self.realise(gb.init_state(self.schedules, schedule=schedule)).tx)
+        raise AssertionError(f"no state for {schedule.label} after its InitState")
 
     @staticmethod
     def state_paused(schedule: sc.Schedule, output: TransactionOutput) -> int | None:
@@ -282,8 +321,15 @@ class TwinLedger:
         for fake, out in spec.spent.items():
             if isinstance(out.address.payment_part, ScriptHash):
                 spent.append(mapping[fake])
-            else:  # a wallet's funds: that wallet's UTxOs
-                owned = [t for t, o in self.utxos_at(out.address) if t not in spent and o.script is None]
+            elif fake in self.seeds:  # a real seed UTxO, named by a guarded schedule's parameters
+                spent.append(fake)
+                signers.append(self.keys[bytes(utxo[fake].address)])
+            else:  # a wallet's funds: that wallet's UTxOs (but the seeds: each is for its InitState)
+                owned = [
+                    t
+                    for t, o in self.utxos_at(out.address)
+                    if t not in spent and t not in self.seeds and o.script is None
+                ]
                 spent.extend(owned)
                 signers.append(self.keys[bytes(out.address)])
         fee_in, _ = self.fee_source()

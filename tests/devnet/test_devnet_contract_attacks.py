@@ -22,8 +22,8 @@ from milestoned.contracts.governance_attacks import GOVERNANCE
 from milestoned.devnet import encode
 
 TWINNED = [a for a in attacks.ATTACKS if a.ledger is not None]
-# Issues 11.3's and 15's lists, by catalogue name. `make test` submits these (37 cases, about 15 s on two
-# cores); `make twins` (MILESTONED_TWINS=all) submits every attack that has a ledger twin (96, about 40 s).
+# Issues 11.3's and 15's lists, by catalogue name. `make test` submits these (37 cases, about 16 s on two
+# cores); `make twins` (MILESTONED_TWINS=all) submits every attack that has a ledger twin (98, about 40 s).
 ISSUE_LIST = (
     "one payout for two allocations of a schedule",  # double satisfaction within a schedule
     "one payout for two schedules",  # ... and across schedules
@@ -63,6 +63,7 @@ ISSUE_LIST = (
     "move changing the schedule",
     "move taking the auth token elsewhere",
     "state token taken to a wallet",  # stealing the state token
+    "a second state created without the seed",  # a forged state, with a real token, would bypass a pause
 )
 SUBMITTED = (
     TWINNED if os.environ.get("MILESTONED_TWINS") == "all" else [a for a in TWINNED if a.name in ISSUE_LIST]
@@ -76,8 +77,11 @@ def ledger() -> Iterator[TwinLedger]:
 
 def test_the_issue_s_attacks_all_have_a_ledger_twin() -> None:
     assert set(ISSUE_LIST) <= {a.name for a in TWINNED}
-    # every attack on issue 15's rules goes through the devnet too (`make twins`)
-    assert {a.name for a in GOVERNANCE} <= {a.name for a in TWINNED}
+    # every attack on issue 15's rules goes through the devnet too (`make twins`), but the one no ledger
+    # can hold: a state token at a wallet (only the state validator ever moves it)
+    assert {a.name for a in GOVERNANCE} - {a.name for a in TWINNED} == {
+        "release reading a state token held at a wallet"
+    }
     assert {a.name for a in SUBMITTED} >= set(ISSUE_LIST)
 
 
@@ -85,7 +89,8 @@ def test_the_issue_s_attacks_all_have_a_ledger_twin() -> None:
 async def test_the_ledger_refuses_the_attack_and_accepts_its_twin(
     attack: attacks.Attack, ledger: TwinLedger
 ) -> None:
-    good, bad = attack.transactions(ledger.schedules)
+    schedules = ledger.schedules_for(attack)
+    good, bad = attack.transactions(schedules)
     attacked = ledger.realise(bad)
     before = ledger.snapshot()
     await ledger.devnet.start()
@@ -100,7 +105,7 @@ async def test_the_ledger_refuses_the_attack_and_accepts_its_twin(
                 assert error["data"]["declaredSpending"] == "inputs"
                 expected = sorted(
                     f"{encode.PURPOSES[tag]}:{index}: traces: {reason}"
-                    for tag, index, reason in attack.expected(ledger.schedules, attacked)
+                    for tag, index, reason in attack.expected(schedules, attacked)
                 )
                 failures = error["data"]["mismatchReason"].split("; ")
                 found = sorted(

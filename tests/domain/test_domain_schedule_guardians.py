@@ -17,6 +17,7 @@ from milestoned.domain.schedule_guardians import verification_key_hash
 
 GUARDIAN_VKEYS = [bytes(SigningKey(bytes([40 + n]) * 32).verify_key) for n in range(3)]
 GUARDIANS = [verification_key_hash(key) for key in GUARDIAN_VKEYS]
+SEED = "5e" * 32 + "#1"
 
 
 def _address(n: int) -> str:
@@ -60,24 +61,35 @@ def test_guardians_in_every_spelling_read_as_key_hashes_and_enter_the_parameters
         _address_of(GUARDIANS[1]),
         verification_key_envelope(GUARDIAN_VKEYS[2]),
     ]
-    definition = parse_schedule_document(document(guardians=spellings, guardian_threshold=2))
+    seed = ("5E" * 32) + "#1"  # any case, written back in lowercase
+    definition = parse_schedule_document(document(guardians=spellings, guardian_threshold=2, state_seed=seed))
     assert definition.guardian_keys == tuple(GUARDIANS)
     assert definition.guardian_threshold == 2
+    assert definition.guardian_seed == (bytes([0x5E]) * 32, 1)
     parameters = definition.to_parameters()
     assert parameters.guardian_keys == tuple(GUARDIANS) and parameters.guardian_threshold == 2
+    assert parameters.guardian_seed == (bytes([0x5E]) * 32, 1)
     canonical = json.loads(canonical_schedule_json(definition))
     assert canonical["guardians"] == [key.hex() for key in GUARDIANS]
     assert canonical["guardian_threshold"] == 2
+    assert canonical["state_seed"] == SEED
     # the canonical text reads back to the same definition (what discovery from the chain does)
     assert parse_schedule_json(canonical_schedule_json(definition)) == definition
     assert parse_schedule_json(schedule_to_json(definition)) == definition
 
 
-def test_guardians_change_the_derived_nonce() -> None:
+def test_guardians_and_the_state_seed_change_the_derived_nonce() -> None:
     without = parse_schedule_document(document())
-    with_one = parse_schedule_document(document(guardians=[GUARDIANS[0].hex()], guardian_threshold=1))
-    with_other = parse_schedule_document(document(guardians=[GUARDIANS[1].hex()], guardian_threshold=1))
-    assert len({without.nonce, with_one.nonce, with_other.nonce}) == 3
+    with_one = parse_schedule_document(
+        document(guardians=[GUARDIANS[0].hex()], guardian_threshold=1, state_seed=SEED)
+    )
+    with_other = parse_schedule_document(
+        document(guardians=[GUARDIANS[1].hex()], guardian_threshold=1, state_seed=SEED)
+    )
+    other_seed = parse_schedule_document(
+        document(guardians=[GUARDIANS[0].hex()], guardian_threshold=1, state_seed="5e" * 32 + "#2")
+    )
+    assert len({without.nonce, with_one.nonce, with_other.nonce, other_seed.nonce}) == 4
 
 
 def _address_of(key_hash: bytes) -> str:
@@ -88,28 +100,61 @@ def _address_of(key_hash: bytes) -> str:
     ("extra", "path", "fragment"),
     [
         ({"guardian_threshold": 1}, "guardians", '"guardian_threshold" is given'),
-        ({"guardians": [GUARDIANS[0].hex()]}, "guardian_threshold", '"guardians" are given'),
-        ({"guardians": [], "guardian_threshold": 1}, "guardians", "is empty"),
-        ({"guardians": GUARDIANS[0].hex(), "guardian_threshold": 1}, "guardians", "must be a list"),
-        ({"guardians": [GUARDIANS[0].hex(), "zz"], "guardian_threshold": 1}, "guardians[1]", ""),
+        ({"guardians": [GUARDIANS[0].hex()], "state_seed": SEED}, "guardian_threshold", '"guardians" are'),
+        ({"guardians": [GUARDIANS[0].hex()], "guardian_threshold": 1}, "state_seed", "is missing"),
+        ({"state_seed": SEED}, "state_seed", "no guardians"),
         (
-            {"guardians": [GUARDIANS[0].hex(), _address_of(GUARDIANS[0])], "guardian_threshold": 1},
+            {"guardians": [GUARDIANS[0].hex()], "guardian_threshold": 1, "state_seed": "ab" * 32},
+            "state_seed",
+            "transaction id>#<output index>",
+        ),
+        (
+            {"guardians": [GUARDIANS[0].hex()], "guardian_threshold": 1, "state_seed": "ab" * 32 + "#70000"},
+            "state_seed",
+            "above the ledger",
+        ),
+        (
+            {"guardians": [GUARDIANS[0].hex()], "guardian_threshold": 1, "state_seed": 7},
+            "state_seed",
+            "got a whole number",
+        ),
+        ({"guardians": [], "guardian_threshold": 1, "state_seed": SEED}, "guardians", "is empty"),
+        (
+            {"guardians": GUARDIANS[0].hex(), "guardian_threshold": 1, "state_seed": SEED},
+            "guardians",
+            "must be a list",
+        ),
+        (
+            {"guardians": [GUARDIANS[0].hex(), "zz"], "guardian_threshold": 1, "state_seed": SEED},
+            "guardians[1]",
+            "",
+        ),
+        (
+            {
+                "guardians": [GUARDIANS[0].hex(), _address_of(GUARDIANS[0])],
+                "guardian_threshold": 1,
+                "state_seed": SEED,
+            },
             "guardians[1]",
             "same key as guardians[0]",
         ),
-        ({"guardians": [GUARDIANS[0].hex()], "guardian_threshold": 0}, "guardian_threshold", "at least 1"),
         (
-            {"guardians": [GUARDIANS[0].hex()], "guardian_threshold": 2},
+            {"guardians": [GUARDIANS[0].hex()], "guardian_threshold": 0, "state_seed": SEED},
+            "guardian_threshold",
+            "at least 1",
+        ),
+        (
+            {"guardians": [GUARDIANS[0].hex()], "guardian_threshold": 2, "state_seed": SEED},
             "guardian_threshold",
             "only 1 guardian",
         ),
         (
-            {"guardians": [GUARDIANS[0].hex()], "guardian_threshold": "1"},
+            {"guardians": [GUARDIANS[0].hex()], "guardian_threshold": "1", "state_seed": SEED},
             "guardian_threshold",
             "whole number",
         ),
         (
-            {"guardians": [GUARDIANS[0].hex()], "guardian_threshold": True},
+            {"guardians": [GUARDIANS[0].hex()], "guardian_threshold": True, "state_seed": SEED},
             "guardian_threshold",
             "whole number",
         ),

@@ -121,10 +121,24 @@ def test_a_policy_records_guardians_only_when_it_has_them() -> None:
         bytes.fromhex("ab" * 28),
         bytes.fromhex("cd" * 28),
     )
+    # recorded before state seeds existed: no state_seed field, read as none, same bytes again
+    assert b"state_seed" not in encoded and decoded.policy.to_parameters().guardian_seed == (b"", 0)
+    seeded = dataclasses.replace(
+        guarded, policy=dataclasses.replace(guarded.policy, state_seed="5e" * 32 + "#3")
+    )
+    encoded_seeded = encode_event(seeded)
+    assert b'"state_seed":"' + b"5e" * 32 + b'#3"' in encoded_seeded
+    assert decode_event(seeded.topic, orjson.loads(encoded_seeded)) == seeded
+    assert seeded.policy.to_parameters().guardian_seed == (bytes([0x5E]) * 32, 3)
     body = orjson.loads(encode_event(plain))
     body["policy"] |= {"guardian_keys": [], "guardian_threshold": 0}
     with pytest.raises(EventDecodeError, match="without guardian fields"):
         decode_event(plain.topic, body)
+    for bad, why in (("", "without a state seed"), ("5e" * 32, "must be a UTxO written")):
+        body = orjson.loads(encoded_seeded)
+        body["policy"]["state_seed"] = bad
+        with pytest.raises(EventDecodeError, match=why):
+            decode_event(seeded.topic, body)
     with pytest.raises(InvalidEventError, match="paused must be 0 or 1"):
         SchedulePauseChanged(P, "cc" * 32, "bb" * 28, "cc" * 32 + "#0", 2)
 

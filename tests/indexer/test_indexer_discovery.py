@@ -422,13 +422,19 @@ def test_the_safe_point_is_called_between_registration_transactions_and_changes_
 
 def test_a_schedule_with_guardians_is_discovered_with_them_and_its_state_in_the_same_block() -> None:
     """Issue 15, the chain as the source of truth: the registration metadata carries the guardians, so the
-    definition read back derives the same schedule id (a rebuilt daemon knows the very schedule), and a
-    state created in the block that completes the registration is found for the newly known schedule."""
+    definition read back (its state seed too) derives the same schedule id (a rebuilt daemon knows the very
+    schedule), and a state created in the block that completes the registration (before the allocations,
+    as the policy wants) is found for the newly known schedule."""
 
     guardians = (bytes([9]) * 28, bytes([10]) * 28)
-    guarded = replace(definition(nonce="01" * 16), guardian_keys=guardians, guardian_threshold=2)
+    seed = (bytes([7]) * 32, 2)
+    guarded = replace(
+        definition(nonce="01" * 16), guardian_keys=guardians, guardian_threshold=2, guardian_seed=seed
+    )
     sid = derive_id(guarded.to_parameters()).hex()
-    assert sid != derive_id(replace(guarded, guardian_keys=(), guardian_threshold=0).to_parameters()).hex()
+    assert sid != derive_id(replace(guarded, guardian_seed=(seed[0], 3)).to_parameters()).hex()
+    unguarded = replace(guarded, guardian_keys=(), guardian_threshold=0, guardian_seed=(b"", 0))
+    assert sid != derive_id(unguarded.to_parameters()).hex()
     state_hash = default_blueprint().state_validator_hash
 
     init = transaction(
@@ -442,11 +448,12 @@ def test_a_schedule_with_guardians_is_discovered_with_them_and_its_state_in_the_
         mint={sid: {ot.STATE_TOKEN_NAME.hex(): 1}},
     )
     chain = Chain()
-    events = chain.block(registration_tx(0, 6, schedule=guarded), init)
+    events = chain.block(init, registration_tx(0, 6, schedule=guarded))
     discovered = next(e for e in events if isinstance(e, ScheduleDiscovered))
     assert discovered.schedule_id == sid and chain.rejections == []
     assert discovered.policy.guardian_keys == tuple(key.hex() for key in guardians)
+    assert discovered.policy.state_seed == "07" * 32 + "#2"
     assert discovered.policy.to_parameters() == guarded.to_parameters()
-    block = block_of([registration_tx(0, 6, schedule=guarded), init], slot=chain.slot)
+    block = block_of([init, registration_tx(0, 6, schedule=guarded)], slot=chain.slot)
     state = block_state_events(block, {sid}, state_hash)
     assert [type(e) for e in state] == [ScheduleStateCreated] and state[0].paused == 0

@@ -133,3 +133,24 @@ def test_a_utxo_with_a_datum_is_never_collateral() -> None:
 def test_values_add_up_exactly() -> None:
     assert _sum_values([]) == Value(0, MultiAsset())
     assert _sum_values([1, Value(2, token(3)), 4]) == Value(7, token(3))
+
+
+def test_required_inputs_are_spent_first_and_others_only_for_what_they_lack() -> None:
+    """An init state must spend its seed (issue 15), however small; the rest is selected as usual."""
+    seed, small, large = utxo(1, 2_000_000), utxo(2, 4_000_000), utxo(3, 50_000_000)
+    required = TxPlan(kind="init state", outputs=[], wallet=[seed, small, large], change_address=WALLET)
+    required.required_inputs = [seed]
+    assert select_inputs(required, Value(0), 1_000_000) == [seed]  # the seed covers it alone
+    assert select_inputs(required, Value(1_500_000), 1_000_000) == [seed, large]  # then the largest
+    assert select_inputs(plan(seed, small, large), Value(1_500_000), 1_000_000) == [large]
+
+
+def test_a_wallet_never_offers_a_reserved_utxo() -> None:
+    """The state seeds of known guarded schedules are reserved: no release, reclaim, cancel or pause
+    paid by the same wallet may spend one before its schedule's state is created."""
+    from milestoned.txbuilder.utxo_codec import input_text
+    from milestoned.txbuilder.wallet import ChainedWallet
+
+    seed, other = utxo(1, 5_000_000), utxo(2, 50_000_000)
+    assert ChainedWallet([seed, other], WALLET).utxos == [seed, other]
+    assert ChainedWallet([seed, other], WALLET, reserved={input_text(seed.input)}).utxos == [other]

@@ -25,7 +25,13 @@ import structlog
 
 from milestoned.daemon import jsonrpc
 from milestoned.daemon.jsonrpc import RpcError, only_params, param
-from milestoned.daemon.reclaim_method import admin_params, admin_signer, answered_unsubmitted, build_for_admin
+from milestoned.daemon.reclaim_method import (
+    admin_params,
+    admin_signer,
+    answered_unsubmitted,
+    build_for_admin,
+    send_for_admin,
+)
 from milestoned.daemon.request_checks import check_schedule_id
 
 if TYPE_CHECKING:
@@ -99,10 +105,7 @@ async def cancel(service: DaemonService, params: dict[str, Any], peer: Peer) -> 
         service, definition, admin_address, "take a cancelled milestone's allocations back"
     )
 
-    from milestoned.daemon.submissions import Outgoing, send_recorded
     from milestoned.txbuilder.cancel import build_cancel
-    from milestoned.txbuilder.errors import TxBuildError
-    from milestoned.txbuilder.signing import sign
 
     chain = await service._tx_chain()
     # never the same allocations as a release being built (release_lock), nor a half-recorded state
@@ -122,24 +125,7 @@ async def cancel(service: DaemonService, params: dict[str, Any], peer: Peer) -> 
         }
         if answered_unsubmitted(result, plan, key, dry_run):
             return result
-        outgoing = [
-            Outgoing(
-                sign(built, [key]),
-                tuple(built.details["allocations"]),
-                int(built.tx.transaction_body.ttl or 0),
-                str(built.tx_id),
-            )
-            for built in plan.txs
-        ]
-        try:
-            tx_ids = await send_recorded(service, chain, outgoing)
-        except TxBuildError as exc:
-            raise RpcError(
-                jsonrpc.TX_REFUSED,
-                str(exc),
-                "the transactions before it were sent and recorded, it and the later ones recorded as "
-                "failed; `milestonectl submissions` shows which; cancel again for the rest",
-            ) from None
+        tx_ids = await send_for_admin(service, chain, plan, key, "cancel")
         result["submitted"] = [str(t) for t in tx_ids]
         result["log_position"] = service.log.head().position
     log.info(

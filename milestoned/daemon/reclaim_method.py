@@ -6,7 +6,8 @@ Two paths, because the daemon usually does not hold the admin's key:
   that address, and answers them as cardano-cli text envelopes; the admin signs them elsewhere (a
   hardware wallet, cardano-cli) and submits them with `tx.submit`, which tracks them like its own;
 - no `admin_address`: the daemon's operator wallet signs, pays and submits, which the scripts only
-  accept when that wallet's key IS the schedule's admin key (checked before building).
+  accept when that wallet's key IS the schedule's admin key (checked before building). Each transaction
+  is sent with its intent recorded first, under the leader's term, like a release (`send_for_admin`).
 The deadline is checked first, against the chain's time at the node's tip, before anything is built or
 any UTxO fetched: before it, the answer says when reclaim opens.
 """
@@ -78,10 +79,7 @@ async def reclaim(service: DaemonService, params: dict[str, Any], peer: Peer) ->
 
     key, admin_address = admin_signer(service, definition, admin_address, "reclaim")
 
-    from milestoned.txbuilder.errors import TxBuildError
     from milestoned.txbuilder.reclaim import build_reclaim
-    from milestoned.txbuilder.signing import sign
-    from milestoned.txbuilder.submission import submit_all
 
     chain = await service._tx_chain()
     # never the same allocations as a release being built (release_lock), nor a half-recorded state
@@ -94,28 +92,45 @@ async def reclaim(service: DaemonService, params: dict[str, Any], peer: Peer) ->
         result: dict[str, Any] = {"plan": plan.to_json(), "dry_run": dry_run, "schedule_id": schedule_id}
         if answered_unsubmitted(result, plan, key, dry_run):
             return result
-        from milestoned.eventlog.events import Event, ReleaseSubmitted
-
-        signed = [sign(built, [key]) for built in plan.txs]
-        try:
-            tx_ids = await submit_all(chain, signed)
-        except TxBuildError as exc:
-            raise RpcError(jsonrpc.TX_REFUSED, str(exc), "nothing was recorded; try again") from None
-        events: list[Event] = [
-            ReleaseSubmitted(
-                tx_id=str(tx_id),
-                allocation_refs=tuple(built.details["allocations"]),
-                validity_upper_slot=int(built.tx.transaction_body.ttl or 0),
-            )
-            for tx_id, built in zip(tx_ids, plan.txs, strict=True)
-        ]
-        result["submitted"] = [str(t) for t in tx_ids]
-        result["log_position"] = await service.aappend(events)
+        tx_ids = await send_for_admin(service, chain, plan, key, "reclaim")
+        result["submitted"] = tx_ids
+        result["log_position"] = service.log.head().position
     log.info("reclaim submitted", schedule_id=schedule_id, transactions=len(tx_ids), caller=peer.describe())
     return result
 
 
 # --- what a reclaim and a cancellation (`cancel_method`, a kind of reclaim) share -----------------------
+
+
+async def send_for_admin(
+    service: DaemonService, chain: Any, plan: ReleasePlan, key: Any, action: str
+) -> list[str]:
+    """Sign the plan's transactions with the operator key (the admin's) and send them, each with its
+    intent recorded first under the leader's term (`daemon.submissions.send_recorded`): a daemon killed
+    between sending and recording still knows what it sent, and a deposed leader sends nothing. The
+    caller holds `service.write_lock`."""
+    from milestoned.daemon.submissions import Outgoing, send_recorded
+    from milestoned.txbuilder.errors import TxBuildError
+    from milestoned.txbuilder.signing import sign
+
+    outgoing = [
+        Outgoing(
+            sign(built, [key]),
+            tuple(built.details["allocations"]),
+            int(built.tx.transaction_body.ttl or 0),
+            str(built.tx_id),
+        )
+        for built in plan.txs
+    ]
+    try:
+        return await send_recorded(service, chain, outgoing)
+    except TxBuildError as exc:
+        raise RpcError(
+            jsonrpc.TX_REFUSED,
+            str(exc),
+            "the transactions before it were sent and recorded, it and the later ones recorded as "
+            f"failed; `milestonectl submissions` shows which; {action} again for the rest",
+        ) from None
 
 
 def admin_params(service: DaemonService, params: dict[str, Any]) -> tuple[str | None, bool]:

@@ -54,8 +54,9 @@ SAMPLE: tuple[Pick, ...] = (
     Pick(
         "milestoned/contracts/onchain/allocation_validator.py",
         "swap_comparison",
-        "(Lt->LtE)",
-        "the validator accepts a spend whose transaction burns nothing of the schedule's policy",
+        "(GtE->Gt)",
+        "the validator accepts a spend whose transaction burns nothing of the schedule's policy (the burn "
+        "test `>= 0` that sends it to the move branch becomes `> 0`)",
         on_line_with="mint.get(allocation.schedule_id, nothing)",
     ),
 )

@@ -5,7 +5,7 @@ tests, the devnet twins and the mutation run read them with the others.
 
 from __future__ import annotations
 
-from pycardano import Value
+from pycardano import Address, ScriptHash, Value
 
 from milestoned.contracts import scenarios as sc
 from milestoned.contracts.attack_builders import B1, B2, KEY_28, TINY_SCRIPT, Attack, alloc, release
@@ -168,6 +168,25 @@ PAUSE = (
         set_paused,
         lambda s: {"output": "default"},
         lambda s: ("output", state_output(s.guarded, paused=1, address=sc.wallet_address("thief"))),
+        STATE_STAYS,
+        failing="spend",
+    ),
+    Attack(
+        "state moved under another stake credential",
+        set_paused,
+        lambda s: {"output": "default"},
+        lambda s: (
+            "output",
+            state_output(
+                s.guarded,
+                paused=1,
+                address=Address(
+                    ScriptHash(s.guarded.scripts.state_validator_hash),
+                    sc.key_hash(INTRUDER),
+                    network=sc.NETWORK,
+                ),
+            ),
+        ),
         STATE_STAYS,
         failing="spend",
     ),

@@ -8,7 +8,19 @@ from __future__ import annotations
 from pycardano import Address, ScriptHash, Value
 
 from milestoned.contracts import scenarios as sc
-from milestoned.contracts.attack_builders import B1, B2, KEY_28, TINY_SCRIPT, Attack, alloc, release
+from milestoned.contracts.attack_builders import (
+    B1,
+    B2,
+    IN_RANGE,
+    KEY_28,
+    MAX_INDEX_16,
+    MAX_SLOT_32,
+    TINY_SCRIPT,
+    Attack,
+    alloc,
+    beneficiary_address,
+    release,
+)
 from milestoned.contracts.governance_builders import (
     beneficiary_key,
     cancel,
@@ -406,6 +418,39 @@ MOVE = (
     ),
 )
 
-GOVERNANCE = (*CANCEL, *PAUSE, *MOVE)
+# The move's own copy of the spendable-address rule (OpShin compiles each script alone), at its edges: the
+# largest pointer a ledger keeps is accepted, one past it (or a negative part) refused; likewise a staking
+# key hash of 27 bytes.
+_POINTER_EDGES = (
+    ("slot above 2^32-1", IN_RANGE, (MAX_SLOT_32 + 1, MAX_INDEX_16, MAX_INDEX_16)),
+    ("tx index above 2^16-1", IN_RANGE, (MAX_SLOT_32, MAX_INDEX_16 + 1, MAX_INDEX_16)),
+    ("certificate index above 2^16-1", IN_RANGE, (MAX_SLOT_32, MAX_INDEX_16, MAX_INDEX_16 + 1)),
+    ("negative slot", (0, 0, 0), (-1, 0, 0)),
+    ("negative transaction index", (0, 0, 0), (0, -1, 0)),
+    ("negative certificate index", (0, 0, 0), (0, 0, -1)),
+)
+MOVE_TO_ADDRESS = (
+    *(
+        Attack(
+            f"move to a pointer with a {what}",
+            move,
+            lambda s, good=good: {"to": beneficiary_address(pointer=good)},
+            lambda s, bad=bad: ("to", beneficiary_address(pointer=bad)),
+            "beneficiary pointer out of range",
+            failing="spend",
+        )
+        for what, good, bad in _POINTER_EDGES
+    ),
+    Attack(
+        "move to a staking key hash of 27 bytes",
+        move,
+        lambda s: {"to": beneficiary_address(stake_key=KEY_28)},
+        lambda s: ("to", beneficiary_address(stake_key=KEY_28[:27])),
+        "beneficiary staking credential is not 28 bytes",
+        failing="spend",
+    ),
+)
 
-__all__ = ["CANCEL", "GOVERNANCE", "MOVE", "PAUSE"]
+GOVERNANCE = (*CANCEL, *PAUSE, *MOVE, *MOVE_TO_ADDRESS)
+
+__all__ = ["CANCEL", "GOVERNANCE", "MOVE", "MOVE_TO_ADDRESS", "PAUSE"]

@@ -62,7 +62,7 @@ async def schedule_pause(service: DaemonService, params: dict[str, Any], peer: P
     except TxBuildError as exc:
         rule = getattr(exc, "rule", None)
         hint = (
-            "sign with the keys of the schedule's guardians (`milestonectl status` lists them)"
+            "sign with the keys of the schedule's guardians (`milestonectl schedules` lists them)"
             if rule in ("not_a_guardian", "guardian_threshold")
             else "nothing was built"
         )

@@ -16,6 +16,7 @@ from milestoned.contracts.governance_builders import (
     cancel,
     cancellation,
     guarded_release,
+    init_state,
     move,
     set_paused,
     state_utxo,
@@ -52,10 +53,12 @@ def test_resuming_a_paused_schedule_is_accepted_and_releases_again(evaluate: Eva
 
 
 def test_a_lone_guardian_pauses_and_resumes_alone(evaluate: Evaluate) -> None:
-    """A threshold of 1 (one guardian of one, or one of three) is a threshold: that guardian's signature
-    alone changes the state."""
+    """A threshold of 1 (one guardian of one, or one of three) is a threshold: the state is created with
+    it, and that guardian's signature alone changes the state. One of one is also a threshold equal to
+    the number of guardians, the largest there is."""
     for name, count in (("g-one", 1), ("g-one-of-three", 3)):
         schedule = S.variant(name, guardian_count=count, guardian_threshold=1)
+        accepted(evaluate(f"{name}: state created", init_state(S, schedule=schedule)))
         for paused in (1, 0):
             built = set_paused(S, schedule=schedule, paused=paused, signers=[schedule.guardian(count - 1)])
             accepted(evaluate(f"{name}: paused {paused} by one guardian", built))

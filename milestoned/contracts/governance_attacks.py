@@ -429,18 +429,21 @@ _POINTER_EDGES = (
     ("negative transaction index", (0, 0, 0), (0, -1, 0)),
     ("negative certificate index", (0, 0, 0), (0, 0, -1)),
 )
+
+
+def _move_to_pointer(what: str, good: tuple[int, int, int], bad: tuple[int, int, int]) -> Attack:
+    return Attack(
+        f"move to a pointer with a {what}",
+        move,
+        lambda s: {"to": beneficiary_address(pointer=good)},
+        lambda s: ("to", beneficiary_address(pointer=bad)),
+        "beneficiary pointer out of range",
+        failing="spend",
+    )
+
+
 MOVE_TO_ADDRESS = (
-    *(
-        Attack(
-            f"move to a pointer with a {what}",
-            move,
-            lambda s, good=good: {"to": beneficiary_address(pointer=good)},
-            lambda s, bad=bad: ("to", beneficiary_address(pointer=bad)),
-            "beneficiary pointer out of range",
-            failing="spend",
-        )
-        for what, good, bad in _POINTER_EDGES
-    ),
+    *(_move_to_pointer(what, good, bad) for what, good, bad in _POINTER_EDGES),
     Attack(
         "move to a staking key hash of 27 bytes",
         move,

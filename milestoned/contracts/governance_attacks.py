@@ -401,6 +401,14 @@ MOVE = (
         failing="spend",
     ),
     Attack(
+        "move naming index -1",
+        move,
+        lambda s: {"index": "own"},
+        lambda s: ("index", "negative"),
+        "move index out of range",
+        failing="spend",
+    ),
+    Attack(
         "move of a script beneficiary's allocation",
         move,
         lambda s: {"allocations": (alloc(B1, 500),), "signers": [beneficiary_key(B1)]},

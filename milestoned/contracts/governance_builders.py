@@ -209,17 +209,19 @@ def move(
     address: Address | None = None,
     index: str = "own",
     script: Any = None,
+    label: str = "move",
 ) -> sc.Built:
     """The beneficiary moves `allocations` to `to`: each allocation's re-locked copy is the output at its
     own input's position (filler outputs to the fee payer take the other positions). Attacks change the
     re-locked datum's fields (`datum`), its `value`, its `address`, its reference `script`, or `index`:
     "own" (each its own), "first" (every move names the first moved allocation's index) or "beyond"
-    (past the last input).
+    (past the last input) or "negative" (-1). `label` names the allocations' UTxOs, so their place among
+    the sorted inputs (before or after the fee input).
 
     The outputs and redeemers come from the spec's `layout`, so the devnet twins lay them out again at
     the real UTxOs' positions (with the same one change)."""
     schedule = s.main
-    spent = sc.allocation_utxos(schedule, allocations, label="move")
+    spent = sc.allocation_utxos(schedule, allocations, label=label)
     fee_in = sc.tx_input("fee")
     inputs = sorted([*spent, fee_in], key=lambda i: (i.transaction_id.payload, i.index))
     target = to if isinstance(to, ot.PlutusAddress) else ot.address_to_plutus(to)
@@ -246,7 +248,7 @@ def move(
                 datum=ot.AllocationDatum(**fields),
                 script=script,
             )
-        named = {"first": min(positions.values()), "beyond": max(positions.values()) + 64}
+        named = {"first": min(positions.values()), "beyond": max(positions.values()) + 64, "negative": -1}
         return outputs, lambda position, tx_in: ot.Move(named.get(index, position))
 
     outputs, spend_redeemer = lay_out({tx_in: inputs.index(tx_in) for tx_in in spent})

@@ -82,6 +82,14 @@ def test_a_beneficiary_moves_several_allocations_in_one_transaction(evaluate: Ev
     assert [e.tag for e in evaluations] == [RedeemerTag.SPEND] * 3, failures(evaluations)
 
 
+def test_an_allocation_first_among_the_inputs_moves_with_index_0(evaluate: Evaluate) -> None:
+    """Index 0 is an index: an allocation whose UTxO sorts before every other input (label "a" sorts
+    before the fee input) is re-locked by output 0."""
+    built = move(S, label="a")
+    assert built.tx.transaction_body.inputs[0] in built.spec.spent
+    accepted(evaluate("move of the first input", built))
+
+
 def test_a_moved_allocation_is_released_to_its_new_beneficiary(evaluate: Evaluate) -> None:
     """After the move the datum names B2: a release pays B2, as it would any registered allocation."""
     moved = move(S)

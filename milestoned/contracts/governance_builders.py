@@ -23,10 +23,6 @@ STATE_LOVELACE = 2_000_000
 DEFAULT = "default"
 
 
-def guarded(s: Schedules) -> sc.Schedule:
-    return s.guarded
-
-
 def state_datum(schedule: sc.Schedule, paused: int = 0) -> ot.ScheduleState:
     parameters = schedule.scripts.parameters
     return ot.ScheduleState(
@@ -103,7 +99,7 @@ def guarded_release(
 ) -> sc.Built:
     """A release of the guarded schedule reading its state UTxO (`state`: the reference inputs, or
     "default" for the state as created, not paused)."""
-    schedule = guarded(s)
+    schedule = s.guarded
     spent = sc.allocation_utxos(schedule, allocations)
     return sc.release_tx(
         schedule,
@@ -123,7 +119,7 @@ def guarded_register(
 ) -> sc.Built:
     """A registration of the guarded schedule, reading its state UTxO (`state`: "default" for the state
     as created)."""
-    schedule = guarded(s)
+    schedule = s.guarded
     return sc.register_tx(
         schedule,
         allocations,
@@ -143,7 +139,7 @@ def init_state(
 ) -> sc.Built:
     """`InitState`: the guarded schedule's admin creates its state UTxO, spending the seed UTxO its
     parameters name (`seeded=False`: another UTxO of the admin's instead, as a second creation would)."""
-    schedule = schedule or guarded(s)
+    schedule = schedule or s.guarded
     funding = TransactionOutput(sc.wallet_address(f"admin/{schedule.label}"), Value(20_000_000))
     seed_tx, seed_index = schedule.state_seed
     seed_in = (
@@ -174,7 +170,7 @@ def set_paused(
 ) -> sc.Built:
     """Guardians 0 and 1 pause the guarded schedule (or `schedule`): the state UTxO goes back where it
     was, paused."""
-    schedule = schedule or guarded(s)
+    schedule = schedule or s.guarded
     return sc.assemble(
         spent=state_utxo(schedule),
         outputs=[state_output(schedule, paused=paused) if isinstance(output, str) else output],
@@ -279,7 +275,6 @@ __all__ = [
     "beneficiary_key",
     "cancel",
     "cancellation",
-    "guarded",
     "guarded_register",
     "guarded_release",
     "init_state",

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from milestoned.domain.eligibility import allocation_status
+from milestoned.domain.eligibility import AllocationStatus, allocation_status
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,7 +260,7 @@ def claimable_allocations(facts: Facts) -> list[ClaimableAllocation]:
                 vesting_passed=vesting_passed,
                 released=is_released,
                 reclaimed=is_reclaimed,
-                claimable_now=is_open and verified and vesting_passed and not is_cancelled and not paused,
+                claimable_now=status is AllocationStatus.CLAIMABLE,
                 next_unlock_ms=(
                     lock.vesting_time_ms if is_open and not vesting_passed and not is_cancelled else None
                 ),

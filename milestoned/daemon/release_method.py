@@ -21,7 +21,7 @@ from milestoned.daemon.jobs import Job, Progress
 from milestoned.daemon.jsonrpc import RpcError, only_params, param
 from milestoned.daemon.refusal_hints import refusal_hint
 from milestoned.daemon.request_checks import check_address, check_out_refs, check_schedule_id
-from milestoned.daemon.submissions import Outgoing, send_recorded, wallet_exclusions
+from milestoned.daemon.submissions import Outgoing, reconcile_open_intents, send_recorded, wallet_exclusions
 
 if TYPE_CHECKING:
     from milestoned.daemon.peercred import Peer
@@ -214,6 +214,9 @@ async def _build_once(
         await service.afold()
         signatures = service.index.signatures_by_milestone(schedule_id)
         cancelled = service.index.cancelled_milestones(schedule_id)
+        # intents a crash left open are settled first, or their allocations would count as in flight
+        # (this job's own are all sent and recorded by now: each is, under this lock)
+        await reconcile_open_intents(service)
         in_flight, spent, unconfirmed = await wallet_exclusions(service, chain)
     pending = [tx for tx_id, tx in sent.items() if tx_id in unconfirmed]
     return await long_build(

@@ -17,12 +17,11 @@ from typing import Any
 import structlog
 
 from milestoned.daemon.http_endpoint import Metrics
-from milestoned.daemon.jsonrpc import RpcError
 from milestoned.daemon.release_method import release_schedule
 from milestoned.daemon.service import DaemonService
 from milestoned.daemon.socket_server import SocketServer
 from milestoned.daemon.submission_outcomes import submission_outcomes
-from milestoned.daemon.submissions import reconcile_intents
+from milestoned.daemon.submissions import reconcile_open_intents
 from milestoned.daemon.systemd import Notifier
 from milestoned.shared.config import DaemonConfig
 
@@ -141,11 +140,7 @@ def start_scheduler(
         async with service.write_lock:
             await service.afold()
             await service.acatch_up()
-            if service.index.intents:  # sent or not? ask the mempool and the chain (after a crash)
-                try:
-                    await reconcile_intents(service)
-                except RpcError as exc:
-                    log.warning("submission intents not reconciled yet", reason=exc.message)
+            await reconcile_open_intents(service)  # sent or not? the mempool and the chain say (a crash)
             rollbacks = service.index.rollbacks
             events = await submission_outcomes(
                 service, recheck_confirmed=rollbacks != service.rollbacks_settled

@@ -187,6 +187,20 @@ async def reconcile_intents(service: DaemonService) -> list[dict[str, str]]:
     return found
 
 
+async def reconcile_open_intents(service: DaemonService) -> None:
+    """`reconcile_intents` when a crash left intents open (the caller holds the write lock), the chain
+    being unreachable only logged: the intents then stay open, so their allocations stay in flight (the
+    safe side) until the next try. Why here and not only in the settlement job: a release started right
+    after a restart, before that job's first run, would otherwise leave out the allocations of a
+    transaction that was never sent, and end `done` with them still locked."""
+    if not service.index.intents:
+        return
+    try:
+        await reconcile_intents(service)
+    except RpcError as exc:
+        log.warning("submission intents not reconciled yet", reason=exc.message)
+
+
 async def transaction_known(service: DaemonService, chain: Any, tx: Any) -> bool:
     """Whether `tx` is already in the node's mempool or on chain (one of its first outputs unspent in the
     ledger). Why: `tx submit` of a chain of signed transactions, interrupted and run again with the

@@ -156,6 +156,12 @@ def test_a_kill_between_intent_send_and_record_loses_no_release_and_spends_nothi
             assert not devnet.call(lambda d: d.pending())
             daemon.env = {FAULT_INJECTION_ENV: "after-send"}
             daemon.start()
+            # a release asked for at once, before the settlement at start may have run, settles the
+            # intent itself: its allocation is not left out as in flight (a dry run: nothing is sent)
+            dry = result(
+                daemon.call("release", {"schedule_id": schedule_id, "allocations": [first], "dry_run": True})
+            )
+            assert [tx["allocations"] for tx in dry["plan"]["transactions"]] == [[first]], dry
             expired = daemon.wait_until(
                 lambda: (
                     submissions(daemon).get(never_sent, {}).get("status") == "expired"

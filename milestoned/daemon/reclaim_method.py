@@ -23,7 +23,7 @@ import structlog
 from milestoned.daemon import jsonrpc
 from milestoned.daemon.jsonrpc import RpcError, only_params, param
 from milestoned.daemon.request_checks import check_address, check_out_refs, check_schedule_id
-from milestoned.daemon.submissions import state_seeds
+from milestoned.daemon.submissions import reconcile_open_intents, state_seeds
 from milestoned.domain.timestamps import format_timestamp
 
 if TYPE_CHECKING:
@@ -173,6 +173,7 @@ async def build_for_admin(
     from milestoned.txbuilder.errors import TxBuildError
 
     await service.afold()
+    await reconcile_open_intents(service)  # a crash's intent never sent holds no allocation
     try:
         return await build(
             in_flight=service.index.in_flight_refs(),

@@ -115,6 +115,12 @@ def _cards(totals: dict[str, int], keys: tuple[tuple[str, str], ...]) -> str:
     return f'<ul class="cards">{items}</ul>'
 
 
+PAUSED_NOTE = (
+    "<dt>releases</dt><dd><strong>paused by its guardians</strong>: no allocation can be released until "
+    "they resume it (<code>milestonectl schedule resume</code>)</dd>"
+)
+"""A schedule page's line while the schedule's guardians have paused its releases (issue 15)."""
+
 AMOUNTS = (
     ("total", "total"),
     ("locked", "locked"),
@@ -223,7 +229,8 @@ def schedule_head(view: dict[str, Any], links: Links) -> str:
         f"<dt>oracles</dt><dd><ul>{oracles}</ul></dd><dt>quorum</dt><dd>{d['quorum']} of "
         f"{len(d['oracles'])}</dd>"
         f"<dt>reclaim deadline</dt><dd>{when(d['reclaim_deadline'])}</dd>"
-        f"<dt>source</dt><dd>{h(d['source'])}"
+        + (PAUSED_NOTE if view["paused"] else "")
+        + f"<dt>source</dt><dd>{h(d['source'])}"
         f"{'' if d['registered_at'] is None else ', registered at ' + h(d['registered_at'])}</dd></dl>"
     )
     milestones = "".join(

@@ -51,7 +51,7 @@ def reasons(a: ClaimableAllocation, in_flight: bool) -> list[str]:
         return ["milestone_cancelled"]
     if a.reclaimed:
         return ["reclaimed"]
-    found = []
+    found = ["schedule_paused"] if a.schedule_paused else []  # its guardians' pause: no release at all
     if not a.milestone_verified:
         found.append("milestone_not_verified")
     if not a.vesting_passed:
@@ -225,6 +225,7 @@ def _schedule_parts(snapshot: Snapshot, schedule_id: str) -> dict[str, Any]:
             "source": info.source,
             "registered_at": info.registered_at,
         },
+        "paused": schedule_id in snapshot.facts.paused,
         "totals": totals(allocations),
         "milestones": milestones(snapshot, info),
         "timeline": {

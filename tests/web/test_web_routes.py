@@ -12,6 +12,7 @@ from milestoned.daemon.http_endpoint import HttpRequest, HttpResponse, parse_hea
 from milestoned.domain.network import CardanoNetwork
 from milestoned.web.routes import WebRoutes
 from milestoned.web.snapshot import Snapshot
+from milestoned.web.templates import PAUSED_NOTE
 
 
 def routes(shot: Snapshot | None = None) -> WebRoutes:
@@ -58,6 +59,24 @@ def test_reasons_name_the_rule_that_is_not_met() -> None:
     assert rows[f"{1:064x}#0"[-4:]]["status"] == "claimable"
     assert rows[f"{2:064x}#0"[-4:]]["reasons"] == ["milestone_not_verified", "vesting_not_passed"]
     assert rows[f"{3:064x}#0"[-4:]]["reasons"] == ["vesting_not_passed"]
+
+
+def test_a_paused_schedule_says_so_for_every_open_allocation() -> None:
+    shot = snapshot(tip_slot=250, paused=True)
+    view = as_json(get(routes(shot), f"/schedules/{SCHEDULE_ID}?format=json"))
+    rows = {r["allocation"][-4:]: r for r in view["allocations"]["rows"]}
+    assert rows[f"{0:064x}#0"[-4:]]["reasons"] == ["already_claimed"]  # released before the pause
+    assert rows[f"{1:064x}#0"[-4:]]["status"] == "waiting"  # verified and vested, but paused
+    assert rows[f"{1:064x}#0"[-4:]]["reasons"] == ["schedule_paused"]
+    assert rows[f"{2:064x}#0"[-4:]]["reasons"] == [
+        "schedule_paused",
+        "milestone_not_verified",
+        "vesting_not_passed",
+    ]
+    assert view["totals"]["claimable"] == 0
+    assert view["paused"] is True
+    assert PAUSED_NOTE in get(routes(shot), f"/schedules/{SCHEDULE_ID}").body.decode()
+    assert PAUSED_NOTE not in get(routes(), f"/schedules/{SCHEDULE_ID}").body.decode()
 
 
 def test_beneficiary_page_claimable_next_unlock_history_and_command() -> None:

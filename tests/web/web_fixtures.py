@@ -51,10 +51,12 @@ def snapshot(
     tip_slot: int = 1000,
     admin: str = "addr_test1admin",
     version: str = "1.1",
+    paused: bool = False,
 ) -> Snapshot:
     """`allocations` allocations over `beneficiaries` addresses; milestone i of MILESTONES for allocation
     i % 3, vesting at slot 100 * (i + 1); `signed` oracle counts per milestone (default M1: 2, M2: 3);
-    the first `released` M1 allocations released at slot 900. The tip is at `tip_slot`."""
+    the first `released` M1 allocations released at slot 900. The tip is at `tip_slot`; `paused`: its
+    guardians have paused its releases."""
     signed = {"M1": 2, "M2": 3} if signed is None else signed
     locks = []
     definition: list[dict[str, Any]] = []
@@ -87,6 +89,7 @@ def snapshot(
         releases=tuple(ExitFact(lock.out_ref, SCHEDULE_ID, "77" * 32, 900) for lock in m1),
         reclaims=(),
         tip=ChainTip(tip_slot, "99" * 32, SLOTS.slot_to_posix_ms(tip_slot)),
+        paused=frozenset({SCHEDULE_ID}) if paused else frozenset(),
     )
     info = ScheduleInfo(
         schedule_id=SCHEDULE_ID,

@@ -280,6 +280,18 @@ def _redeemer(schedules: Schedules, built: sc.Built, failing: Failing) -> tuple[
 
 
 @dataclass
+class ExtraFieldAddress(ot.PlutusAddress):
+    """An address with a third field: its payment and staking credentials read as a well-formed one's,
+    only the integrity check refuses it."""
+
+    extra: int = 0
+
+    @classmethod
+    def of(cls, address: ot.PlutusAddress) -> ExtraFieldAddress:
+        return cls(address.payment_credential, address.staking_credential)
+
+
+@dataclass
 class ExtraFieldDatum(PlutusData):
     """An AllocationDatum with a sixth field: readable field by field, refused by the integrity check."""
 

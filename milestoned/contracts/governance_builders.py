@@ -206,13 +206,17 @@ def move(
     index: str = "own",
     script: Any = None,
     label: str = "move",
+    relocked: bool = True,
 ) -> sc.Built:
     """The beneficiary moves `allocations` to `to`: each allocation's re-locked copy is the output at its
     own input's position (filler outputs to the fee payer take the other positions). Attacks change the
     re-locked datum's fields (`datum`), its `value`, its `address`, its reference `script`, or `index`:
-    "own" (each its own), "first" (every move names the first moved allocation's index) or "beyond"
-    (past the last input) or "negative" (-1). `label` names the allocations' UTxOs, so their place among
-    the sorted inputs (before or after the fee input).
+    "own" (each its own), "first" (every move names the first moved allocation's index), "count" (the
+    number of inputs: one past the last), "beyond" (far past the last input) or "negative" (-1); or
+    leave the allocations without their outputs (`relocked=False`: the outputs end just before the last
+    allocation's position, where the fee payer's change, always the last output, then sits, so the
+    transaction has exactly as many outputs as that allocation's index). `label` names the allocations'
+    UTxOs, so their place among the sorted inputs (before or after the fee input).
 
     The outputs and redeemers come from the spec's `layout`, so the devnet twins lay them out again at
     the real UTxOs' positions (with the same one change)."""
@@ -244,7 +248,16 @@ def move(
                 datum=ot.AllocationDatum(**fields),
                 script=script,
             )
-        named = {"first": min(positions.values()), "beyond": max(positions.values()) + 64, "negative": -1}
+        if not relocked:
+            if max(positions.values()) == 0:
+                raise ValueError("the first input always has an output (the change): move it later")
+            outputs = outputs[: max(positions.values()) - 1]
+        named = {
+            "first": min(positions.values()),
+            "count": len(positions) + 1,  # the inputs are the allocations and the fee input
+            "beyond": max(positions.values()) + 64,
+            "negative": -1,
+        }
         return outputs, lambda position, tx_in: ot.Move(named.get(index, position))
 
     outputs, spend_redeemer = lay_out({tx_in: inputs.index(tx_in) for tx_in in spent})

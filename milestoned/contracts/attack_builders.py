@@ -78,6 +78,12 @@ class Schedules:
         """A schedule with guardians (issue 15): 3 of them, 2 must sign."""
         return self.variant("g1", guardian_count=3, guardian_threshold=2, guardian_seed=self.guardian_seed)
 
+    @property
+    def lone(self) -> sc.Schedule:
+        """A schedule with one guardian, threshold 1: the smallest threshold that still reads the state.
+        Its seed is `guarded`'s (the devnet twins give each of its attacks schedules of their own)."""
+        return self.variant("g-one", guardian_count=1, guardian_threshold=1, guardian_seed=self.guardian_seed)
+
     def foreign(self, quantity: int = 1) -> Any:
         return sc.tokens(self.foreign_policy_id, FOREIGN_NAME, quantity)
 

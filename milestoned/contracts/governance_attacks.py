@@ -138,6 +138,22 @@ PAUSE = (
         lambda s: ("state", {}),
         STATE_MISSING,
     ),
+    # a threshold of 1 reads the state as any other does: the guarded schedule's 2 would not tell
+    # `threshold > 0` from `threshold > 1`
+    Attack(
+        "lone guardian's schedule registered before its state exists",
+        guarded_register,
+        lambda s: {"schedule": s.lone, "state": state_utxo(s.lone)},
+        lambda s: ("state", {}),
+        STATE_MISSING,
+    ),
+    Attack(
+        "lone guardian's schedule released without its state",
+        guarded_release,
+        lambda s: {"schedule": s.lone, "state": state_utxo(s.lone)},
+        lambda s: ("state", {}),
+        STATE_MISSING,
+    ),
     Attack(
         "pause loading a reference script on the state",
         set_paused,

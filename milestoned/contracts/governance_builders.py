@@ -96,10 +96,11 @@ def guarded_release(
     *,
     state: Mapping[TransactionInput, TransactionOutput] | str = DEFAULT,
     allocations: Sequence[sc.Allocation] = (alloc(),),
+    schedule: sc.Schedule | None = None,
 ) -> sc.Built:
-    """A release of the guarded schedule reading its state UTxO (`state`: the reference inputs, or
-    "default" for the state as created, not paused)."""
-    schedule = s.guarded
+    """A release of the guarded schedule (or `schedule`) reading its state UTxO (`state`: the reference
+    inputs, or "default" for the state as created, not paused)."""
+    schedule = schedule or s.guarded
     spent = sc.allocation_utxos(schedule, allocations)
     return sc.release_tx(
         schedule,
@@ -116,10 +117,11 @@ def guarded_register(
     *,
     state: Mapping[TransactionInput, TransactionOutput] | str = DEFAULT,
     allocations: Sequence[sc.Allocation] = (alloc(),),
+    schedule: sc.Schedule | None = None,
 ) -> sc.Built:
-    """A registration of the guarded schedule, reading its state UTxO (`state`: "default" for the state
-    as created)."""
-    schedule = s.guarded
+    """A registration of the guarded schedule (or `schedule`), reading its state UTxO (`state`:
+    "default" for the state as created)."""
+    schedule = schedule or s.guarded
     return sc.register_tx(
         schedule,
         allocations,

@@ -78,6 +78,12 @@ class Schedules:
         """A schedule with guardians (issue 15): 3 of them, 2 must sign."""
         return self.variant("g1", guardian_count=3, guardian_threshold=2, guardian_seed=self.guardian_seed)
 
+    @property
+    def lone(self) -> sc.Schedule:
+        """A schedule with one guardian, threshold 1: the smallest threshold that still reads the state.
+        Its seed is `guarded`'s (the devnet twins give each of its attacks schedules of their own)."""
+        return self.variant("g-one", guardian_count=1, guardian_threshold=1, guardian_seed=self.guardian_seed)
+
     def foreign(self, quantity: int = 1) -> Any:
         return sc.tokens(self.foreign_policy_id, FOREIGN_NAME, quantity)
 
@@ -277,6 +283,18 @@ def _redeemer(schedules: Schedules, built: sc.Built, failing: Failing) -> tuple[
         return RedeemerTag.MINT, 0
     schedule = schedules.main if failing == "main" else schedules.other
     return RedeemerTag.MINT, sorted(built.spec.mint).index(schedule.schedule_id)
+
+
+@dataclass
+class ExtraFieldAddress(ot.PlutusAddress):
+    """An address with a third field: its payment and staking credentials read as a well-formed one's,
+    only the integrity check refuses it."""
+
+    extra: int = 0
+
+    @classmethod
+    def of(cls, address: ot.PlutusAddress) -> ExtraFieldAddress:
+        return cls(address.payment_credential, address.staking_credential)
 
 
 @dataclass

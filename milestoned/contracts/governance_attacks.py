@@ -17,6 +17,7 @@ from milestoned.contracts.attack_builders import (
     MAX_SLOT_32,
     TINY_SCRIPT,
     Attack,
+    ExtraFieldAddress,
     alloc,
     beneficiary_address,
     release,
@@ -134,6 +135,22 @@ PAUSE = (
         "registration before the state exists",
         guarded_register,
         lambda s: {"state": state_utxo(s.guarded)},
+        lambda s: ("state", {}),
+        STATE_MISSING,
+    ),
+    # a threshold of 1 reads the state as any other does: the guarded schedule's 2 would not tell
+    # `threshold > 0` from `threshold > 1`
+    Attack(
+        "lone guardian's schedule registered before its state exists",
+        guarded_register,
+        lambda s: {"schedule": s.lone, "state": state_utxo(s.lone)},
+        lambda s: ("state", {}),
+        STATE_MISSING,
+    ),
+    Attack(
+        "lone guardian's schedule released without its state",
+        guarded_release,
+        lambda s: {"schedule": s.lone, "state": state_utxo(s.lone)},
         lambda s: ("state", {}),
         STATE_MISSING,
     ),
@@ -385,6 +402,28 @@ MOVE = (
         failing="spend",
     ),
     Attack(
+        "move to the validator under another stake credential",
+        move,
+        lambda s: {"address": None},
+        lambda s: (
+            "address",
+            Address(ScriptHash(s.main.scripts.validator_hash), sc.key_hash(INTRUDER), network=sc.NETWORK),
+        ),
+        "moved allocation must stay at the same address",
+        failing="spend",
+    ),
+    # no outputs but the fee payer's change (always last): the last allocation's index is the number of
+    # outputs, and the one before it reads the change, which is not at the validator's address
+    Attack(
+        "move leaving the allocations without their outputs",
+        move,
+        lambda s: {"allocations": (alloc(B1, 500), alloc(B1, 300, b"m2")), "relocked": True},
+        lambda s: ("relocked", False),
+        "moved allocation output missing",
+        failing="last spend",
+        also=(("spend", "moved allocation must stay at the same address"),),
+    ),
+    Attack(
         "two moves into one output",
         move,
         lambda s: {"allocations": (alloc(B1, 500), alloc(B1, 300, b"m2")), "index": "own"},
@@ -397,6 +436,14 @@ MOVE = (
         move,
         lambda s: {"index": "own"},
         lambda s: ("index", "beyond"),
+        "move index out of range",
+        failing="spend",
+    ),
+    Attack(
+        "move naming the number of inputs",
+        move,
+        lambda s: {"index": "own"},
+        lambda s: ("index", "count"),
         "move index out of range",
         failing="spend",
     ),
@@ -414,6 +461,14 @@ MOVE = (
         lambda s: {"allocations": (alloc(B1, 500),), "signers": [beneficiary_key(B1)]},
         lambda s: ("allocations", (alloc(SCRIPT_BENEFICIARY, 500),)),
         "beneficiary is a script: a move needs a key's signature",
+        failing="spend",
+    ),
+    Attack(
+        "move to an address with a third field",
+        move,
+        lambda s: {"to": B2},
+        lambda s: ("to", ExtraFieldAddress.of(ot.address_to_plutus(B2))),
+        "ValueError: datum integrity check failed",  # OpShin's own message for check_integrity
         failing="spend",
     ),
     Attack(

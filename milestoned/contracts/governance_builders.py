@@ -96,10 +96,11 @@ def guarded_release(
     *,
     state: Mapping[TransactionInput, TransactionOutput] | str = DEFAULT,
     allocations: Sequence[sc.Allocation] = (alloc(),),
+    schedule: sc.Schedule | None = None,
 ) -> sc.Built:
-    """A release of the guarded schedule reading its state UTxO (`state`: the reference inputs, or
-    "default" for the state as created, not paused)."""
-    schedule = s.guarded
+    """A release of the guarded schedule (or `schedule`) reading its state UTxO (`state`: the reference
+    inputs, or "default" for the state as created, not paused)."""
+    schedule = schedule or s.guarded
     spent = sc.allocation_utxos(schedule, allocations)
     return sc.release_tx(
         schedule,
@@ -116,10 +117,11 @@ def guarded_register(
     *,
     state: Mapping[TransactionInput, TransactionOutput] | str = DEFAULT,
     allocations: Sequence[sc.Allocation] = (alloc(),),
+    schedule: sc.Schedule | None = None,
 ) -> sc.Built:
-    """A registration of the guarded schedule, reading its state UTxO (`state`: "default" for the state
-    as created)."""
-    schedule = s.guarded
+    """A registration of the guarded schedule (or `schedule`), reading its state UTxO (`state`:
+    "default" for the state as created)."""
+    schedule = schedule or s.guarded
     return sc.register_tx(
         schedule,
         allocations,
@@ -206,13 +208,17 @@ def move(
     index: str = "own",
     script: Any = None,
     label: str = "move",
+    relocked: bool = True,
 ) -> sc.Built:
     """The beneficiary moves `allocations` to `to`: each allocation's re-locked copy is the output at its
     own input's position (filler outputs to the fee payer take the other positions). Attacks change the
     re-locked datum's fields (`datum`), its `value`, its `address`, its reference `script`, or `index`:
-    "own" (each its own), "first" (every move names the first moved allocation's index) or "beyond"
-    (past the last input) or "negative" (-1). `label` names the allocations' UTxOs, so their place among
-    the sorted inputs (before or after the fee input).
+    "own" (each its own), "first" (every move names the first moved allocation's index), "count" (the
+    number of inputs: one past the last), "beyond" (far past the last input) or "negative" (-1); or
+    leave the allocations without their outputs (`relocked=False`: the outputs end just before the last
+    allocation's position, where the fee payer's change, always the last output, then sits, so the
+    transaction has exactly as many outputs as that allocation's index). `label` names the allocations'
+    UTxOs, so their place among the sorted inputs (before or after the fee input).
 
     The outputs and redeemers come from the spec's `layout`, so the devnet twins lay them out again at
     the real UTxOs' positions (with the same one change)."""
@@ -244,7 +250,16 @@ def move(
                 datum=ot.AllocationDatum(**fields),
                 script=script,
             )
-        named = {"first": min(positions.values()), "beyond": max(positions.values()) + 64, "negative": -1}
+        if not relocked:
+            if max(positions.values()) == 0:
+                raise ValueError("the first input always has an output (the change): move it later")
+            outputs = outputs[: max(positions.values()) - 1]
+        named = {
+            "first": min(positions.values()),
+            "count": len(positions) + 1,  # the inputs are the allocations and the fee input
+            "beyond": max(positions.values()) + 64,
+            "negative": -1,
+        }
         return outputs, lambda position, tx_in: ot.Move(named.get(index, position))
 
     outputs, spend_redeemer = lay_out({tx_in: inputs.index(tx_in) for tx_in in spent})

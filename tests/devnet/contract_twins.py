@@ -119,8 +119,12 @@ class TwinLedger:
     def schedules_for(self, attack: attacks.Attack) -> attacks.Schedules:
         """The schedules `attack` runs under: `schedules`, but for an attack on the state's creation or on
         a registration before the state exists, whose accepted twin needs an unspent seed (and the
-        attack a guarded schedule without a state): then schedules of its own, with a new seed."""
+        attack a guarded schedule without a state), or on the lone guardian's schedule, whose seed is the
+        guarded schedule's (spent by whichever state comes first): then schedules of its own, with a new
+        seed."""
         if attack.builder in (gb.init_state, gb.guarded_register):
+            return self.seeded_schedules()
+        if attack.base(self.schedules).get("schedule") is self.schedules.lone:
             return self.seeded_schedules()
         return self.schedules
 

@@ -23,7 +23,7 @@ from milestoned.devnet import encode
 
 TWINNED = [a for a in attacks.ATTACKS if a.ledger is not None]
 # Issues 11.3's and 15's lists, by catalogue name. `make test` submits these (37 cases, about 16 s on two
-# cores); `make twins` (MILESTONED_TWINS=all) submits every attack that has a ledger twin (98, about 40 s).
+# cores); `make twins` (MILESTONED_TWINS=all) submits every attack that has a ledger twin (118, about 75 s).
 ISSUE_LIST = (
     "one payout for two allocations of a schedule",  # double satisfaction within a schedule
     "one payout for two schedules",  # ... and across schedules

@@ -14,7 +14,7 @@
 - cancel (while paused: a pause never blocks it): one oracle's file twice is refused as short of the
   quorum; without --unsigned-out the daemon refuses (its operator wallet is not the admin) and says so;
   the unsigned export signed by the admin and submitted takes M2's allocations back to the admin's wallet
-  at once, before the reclaim deadline (M2 is not even vested); `claimable` says milestone_cancelled;
+  at once, before the reclaim deadline; `claimable` says milestone_cancelled;
 - resume by two guardians (not the same two), then `milestonectl release` releases M1 and pays the moved
   allocation to the new address; each pause change spent the state UTxO before it.
 The daemon's log has no traceback and `log.verify` is ok. The in-process tests of the same capabilities

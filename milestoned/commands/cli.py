@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command in `argv`; without it, the command line's, as the program (which then also sends
+    the log lines of the library code it runs to stderr: `_library_logs_to_stderr`)."""
+    if argv is None:
+        _library_logs_to_stderr()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -98,6 +102,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         return out.error(error)
     except KeyboardInterrupt:
         return 130
+
+
+def _library_logs_to_stderr() -> None:
+    """The log lines of the library code a command runs (which evaluator checks the scripts, a retried
+    Ogmios connection) go to stderr, as warnings do: stdout carries only the command's answer, with
+    --json one JSON document a script parses. structlog prints on stdout unless configured; it is not
+    imported here (a query never needs it, and it costs tens of milliseconds) but configured when
+    something first imports it. A program that configured structlog itself keeps its configuration."""
+    if "structlog" in sys.modules:
+        _structlog_to_stderr(sys.modules["structlog"])
+    elif not any(isinstance(finder, _ConfigureStructlogOnImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _ConfigureStructlogOnImport())
+
+
+def _structlog_to_stderr(structlog: Any) -> None:
+    if not structlog.is_configured():
+        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+
+
+class _ConfigureStructlogOnImport:
+    """An import hook for structlog alone: it finds structlog as the other finders would, and has its
+    loader configure it (`_structlog_to_stderr`) once the package is loaded; then it leaves."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "structlog":
+            return None
+        import importlib.util
+
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _ThenToStderr(spec.loader)  # type: ignore[assignment]
+        return spec
+
+
+class _ThenToStderr:
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+
+    def create_module(self, spec: Any) -> Any:
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self.loader.exec_module(module)
+        _structlog_to_stderr(module)
 
 
 def _schedule_invalid(out: Output, error: Any) -> int:

@@ -2,7 +2,11 @@
 `milestonectl allocation move` (their key and Ogmios only), the daemon's indexer records
 `AllocationReassigned` and lists the allocation under the new beneficiary, and the daemon's release pays
 the new address. The refusals that need no transaction (script beneficiary, wrong key, bad address,
-nothing to move) run against the same chain."""
+nothing to move) run against the same chain.
+
+The daemon runs in this test's process; the move, its wrong-key refusal and the release paying the new
+address on the real `milestoned run` process and socket, with milestonectl as a process, are in
+tests/daemon/test_governance_process.py."""
 
 from __future__ import annotations
 

@@ -48,3 +48,25 @@ def test_usage_errors_exit_2() -> None:
     assert _ctl("schedule", "validate").returncode == 2
     assert _ctl("no-such-command").returncode == 2
     assert _ctl("attest", "verify", "x.json").returncode == 2  # --schedule is required
+
+
+LOG_PROBE = """
+import sys
+sys.argv = ["milestonectl", "--json", "--socket", "/tmp/milestoned-no-such.sock", "status"]
+from milestoned.commands.cli import main
+code = main()
+assert "structlog" not in sys.modules, "a query imported structlog"
+from milestoned.contracts.evaluation import select_evaluator
+select_evaluator("uplc")  # what a command that evaluates scripts (allocation move, claim) logs first
+sys.exit(code)
+"""
+
+
+def test_library_log_lines_go_to_stderr_and_stdout_keeps_only_the_answer() -> None:
+    # stdout was the JSON answer followed by the library's log line, which `jq` or json.loads refused
+    done = subprocess.run(
+        [sys.executable, "-c", LOG_PROBE], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert json.loads(done.stdout)["ok"] is False  # one JSON document: the answer
+    assert "phase-2 evaluation by the pure-Python uplc" in done.stderr

@@ -5,6 +5,11 @@ to the admin, `claimable` says `milestone_cancelled`, and a second daemon that l
 the chain alone says the same. The bad requests are refused by the same daemon before anything is built;
 while the operator wallet is not the admin, only the unsigned export (a Cancel redeemer, oracles 0 and
 1) is given.
+
+The daemon runs in this test's process (its operator wallet swapped for the admin's mid-test); on the
+real `milestoned run` process and socket, with milestonectl as a process, the cancellation through the
+unsigned export and its refusals are in tests/daemon/test_governance_process.py, and the daemon method's
+own refusals in tests/daemon/test_daemon_process.py.
 """
 
 from __future__ import annotations

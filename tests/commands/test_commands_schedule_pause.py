@@ -3,7 +3,11 @@ daemon's socket (issue 15): a state seed not in the admin wallet is refused list
 `schedule seed` writes one of them into the file, registration creates the state UTxO first (spending the
 seed, the admin alone signs) and the allocations read it, a non-guardian's pause is refused naming the
 key and the guardians, a pause makes `claimable` say schedule_paused and the daemon (and a beneficiary's
-`claim`) refuse the release early, and after the resume the release goes through."""
+`claim`) refuse the release early, and after the resume the release goes through.
+
+The daemon runs in this test's process (its events read from its log object); the same pause, refusals
+and resume on the real `milestoned run` process and socket, with milestonectl as a process, are in
+tests/daemon/test_governance_process.py."""
 
 from __future__ import annotations
 

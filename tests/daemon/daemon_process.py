@@ -183,9 +183,11 @@ def example_schedule_document() -> dict[str, Any]:
     return schedule_document(load_schedule(EXAMPLES / "schedule.json"))
 
 
-def demo_attestations(milestone: str, count: int, *, cancel: bool = False) -> list[dict[str, str]]:
-    """Attestations (cancellations with `cancel`) of the example schedule's `milestone` by the first
-    `count` demo oracles."""
+def demo_attestations(
+    milestone: str, count: int, *, cancel: bool = False, schedule_id: str | None = None
+) -> list[dict[str, str]]:
+    """Attestations (cancellations with `cancel`) of `milestone` by the first `count` demo oracles, for
+    the schedule `schedule_id` (hex; by default the example schedule as it is in examples/)."""
     from milestoned.commands.key_envelopes import signing_key_seed
     from milestoned.commands.schedule_identity import schedule_identity
     from milestoned.commands.schedule_source import load_schedule
@@ -193,16 +195,43 @@ def demo_attestations(milestone: str, count: int, *, cancel: bool = False) -> li
     from milestoned.domain.attestation_file import Attestation, attestation_document
 
     statement = Statement.CANCEL if cancel else Statement.ATTEST
-    definition = load_schedule(EXAMPLES / "schedule.json")
-    schedule_id = schedule_identity(definition).schedule_id
+    schedule = (
+        bytes.fromhex(schedule_id)
+        if schedule_id is not None
+        else schedule_identity(load_schedule(EXAMPLES / "schedule.json")).schedule_id
+    )
     documents = []
     for seed_file in sorted((EXAMPLES / "oracles").glob("*.skey"))[:count]:
         seed = signing_key_seed(seed_file.read_text())
-        signature = sign_attestation(seed, schedule_id, milestone.encode(), statement)
+        signature = sign_attestation(seed, schedule, milestone.encode(), statement)
         documents.append(
-            attestation_document(Attestation(schedule_id, milestone.encode(), signature, statement))
+            attestation_document(Attestation(schedule, milestone.encode(), signature, statement))
         )
     return documents
+
+
+def demo_key(folder: Path, name: str) -> tuple[Path, str]:
+    """The demo key `name` (examples/make_demo_files.py's seeds) saved as `folder/NAME.skey` (0600), and
+    its enterprise testnet address: a beneficiary's, a guardian's or the admin's wallet."""
+    from pycardano import Address, Network, PaymentSigningKey
+
+    from milestoned.daemon.demo_wiring import demo_seed
+
+    key = PaymentSigningKey(demo_seed(name))
+    path = folder / f"{name}.skey"
+    key.save(str(path))
+    path.chmod(0o600)
+    return path, str(Address(key.to_verification_key().hash(), network=Network.TESTNET))
+
+
+def events(folder: Path) -> list[tuple[str, dict[str, Any]]]:
+    """(topic, fields) of every event in the event log of the daemon whose folder is `folder` (as
+    `write_config` lays it out), read beside the running daemon."""
+    from milestoned.eventlog import EventLog, SQLiteConfig
+    from milestoned.eventlog.codec import event_to_json
+
+    with EventLog(SQLiteConfig(folder / "data" / "events.db")) as log:
+        return [(e.event.topic, event_to_json(e.event)) for e in log.iter_events()]
 
 
 def advance_past(devnet: Any, posix_ms: int) -> int:
@@ -284,17 +313,8 @@ class DemoDaemon:
         return await asyncio.to_thread(self.run, *map(str, args))
 
     def key(self, name: str) -> tuple[Path, str]:
-        """The demo key `name` (examples/make_demo_files.py's seeds) as a .skey file, and its enterprise
-        testnet address: a beneficiary's wallet."""
-        from pycardano import Address, Network, PaymentSigningKey
-
-        from milestoned.daemon.demo_wiring import demo_seed
-
-        key = PaymentSigningKey(demo_seed(name))
-        path = self.folder / f"{name}.skey"
-        key.save(str(path))
-        path.chmod(0o600)
-        return path, str(Address(key.to_verification_key().hash(), network=Network.TESTNET))
+        """The demo key `name` in the daemon's folder (`demo_key`): a beneficiary's wallet."""
+        return demo_key(self.folder, name)
 
     def operator_is_admin(self, examples: Path) -> None:
         """From now on the operator wallet is the schedule admin's key (read again on its next use)."""

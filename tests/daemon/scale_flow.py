@@ -93,11 +93,17 @@ class CtlFailed(AssertionError):
     pass
 
 
-def ctl(socket: Path, *args: str, json_mode: bool = True, timeout: float = 3600) -> Any:
-    """`milestonectl ARGS --socket S [--json]`, its JSON result (or its text output without --json)."""
+def _milestonectl(
+    socket: Path, args: tuple[str, ...], json_mode: bool, timeout: float
+) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "milestoned.commands.cli", "--socket", str(socket)]
     command += ["--json", *args] if json_mode else list(args)
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=os.environ)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=REPO, env=os.environ)
+
+
+def ctl(socket: Path, *args: str, json_mode: bool = True, timeout: float = 3600) -> Any:
+    """`milestonectl ARGS --socket S [--json]`, its JSON result (or its text output without --json)."""
+    done = _milestonectl(socket, args, json_mode, timeout)
     if done.returncode != 0:
         raise CtlFailed(
             f"milestonectl {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
@@ -106,6 +112,14 @@ def ctl(socket: Path, *args: str, json_mode: bool = True, timeout: float = 3600)
         return done.stdout
     document = json.loads(done.stdout)
     return document.get("result", document)
+
+
+def ctl_refused(socket: Path, *args: str, timeout: float = 600) -> tuple[int, str]:
+    """`milestonectl ARGS --socket S` that must fail: its exit code and what it said (stdout, stderr)."""
+    done = _milestonectl(socket, args, False, timeout)
+    if done.returncode == 0:
+        raise AssertionError(f"milestonectl {' '.join(args)} was not refused:\n{done.stdout}")
+    return done.returncode, done.stdout + done.stderr
 
 
 def result(answer: dict[str, Any]) -> Any:

@@ -164,6 +164,7 @@ def test_signature_commit_reaches_quorum_and_is_idempotent(daemon: Daemon) -> No
     )
     # ... and the daemon process's own cancellation method (issue 15) checks the files before anything is
     # built: one oracle short of the quorum, a milestone the schedule lacks, attestations as cancellations
+    # (a cancellation carried out on the process, and the pause and the move: test_governance_process.py)
     cancel = {"schedule_id": schedule_id, "milestone": "M2-security-audit", "dry_run": True}
     short = daemon.call("milestone.cancel", {**cancel, "cancellations": [cancellation]})
     assert short["error"]["code"] == -32010

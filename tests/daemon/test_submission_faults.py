@@ -20,6 +20,8 @@ from daemon_process import (
     SETTLE_SECONDS,
     Daemon,
     advance_past,
+    demo_attestations,
+    events,
     last_vesting_ms,
     short_folder,
     write_config,
@@ -28,7 +30,6 @@ from devnet_process import DevnetThread, devnet_thread
 from pycardano import Address, Network, PaymentSigningKey, PaymentVerificationKey, Transaction
 
 from milestoned.daemon.demo_wiring import TOKEN_NAME, demo_schedule_document, demo_seed
-from milestoned.eventlog import EventLog, SQLiteConfig
 from milestoned.txbuilder.signing import sign, signed_envelope
 from milestoned.txbuilder.submission import FAULT_INJECTION_ENV
 
@@ -42,13 +43,6 @@ def result(answer: dict[str, Any]) -> Any:
 
 def address_of(key: PaymentSigningKey) -> Address:
     return Address(PaymentVerificationKey.from_signing_key(key).hash(), network=Network.TESTNET)
-
-
-def events(folder: Path) -> list[tuple[str, dict[str, Any]]]:
-    from milestoned.eventlog.codec import event_to_json
-
-    with EventLog(SQLiteConfig(folder / "data" / "events.db")) as log:
-        return [(e.event.topic, event_to_json(e.event)) for e in log.iter_events()]
 
 
 def crash_during_release(daemon: Daemon, schedule_id: str, allocation: str) -> None:
@@ -101,16 +95,7 @@ def keys_and_config(folder: Path, devnet: DevnetThread) -> tuple[PaymentSigningK
 
 
 def commit_m1_signatures(daemon: Daemon, schedule_id: str) -> None:
-    from milestoned.domain.attestation import sign_attestation
-    from milestoned.domain.attestation_file import Attestation, attestation_document
-
-    schedule = bytes.fromhex(schedule_id)
-    attestations = [
-        attestation_document(
-            Attestation(schedule, M1.encode(), sign_attestation(demo_seed(name), schedule, M1.encode()))
-        )
-        for name in ("oracle-1", "oracle-2")
-    ]
+    attestations = demo_attestations(M1, 2, schedule_id=schedule_id)
     result(daemon.call("signature.commit", {"attestations": attestations}))
 
 

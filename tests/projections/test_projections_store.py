@@ -172,6 +172,8 @@ def test_one_beneficiarys_facts_hold_only_its_own_locks_releases_and_reclaims(st
         mine = {lock.out_ref for lock in facts.locks}
         assert set(facts.releases) == {e for e in everyone.releases if e.out_ref in mine}
         assert set(facts.reclaims) == {e for e in everyone.reclaims if e.out_ref in mine}
+        # no allocation moved: a row with a release or a reclaim is no move
+        assert set(facts.moves) == {e for e in everyone.moves if e.out_ref in mine} == set()
     assert projections.facts(beneficiary="addr_test1qnobody").releases == ()
     by_ref = {a.out_ref: a for a in projections.claimable(BOB)}
     assert by_ref[f"{2:064x}#0"].released and by_ref[f"{3:064x}#0"].reclaimed

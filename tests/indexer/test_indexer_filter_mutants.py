@@ -277,3 +277,22 @@ def test_a_contract_without_a_state_validator_does_not_look_at_state_tokens(
     with caplog.at_level("WARNING"):
         assert block_events(block_of([tx], slot=9), CONTRACT, KNOWN, {}) == []
     assert "state token" not in caplog.text
+
+
+def test_a_cancel_redeemer_that_does_not_read_as_cancellations_gives_none() -> None:
+    """The Cancel constructor (3) holding something else than attestations: no `MilestoneCancelled`, and
+    no failure (the spend is still an `AllocationCancelled`)."""
+    junk = cbor2.dumps(cbor2.CBORTag(124, [b"not a list of attestations"])).hex()
+    tx = transaction(
+        mint={SID: {"": -1}},
+        redeemers=[
+            {
+                "validator": {"purpose": "mint", "index": 0},
+                "redeemer": junk,
+                "executionUnits": {"memory": 1, "cpu": 1},
+            }
+        ],
+    )
+    typed = parse_transaction(tx)
+    assert mint_redeemer_constructor(typed, SID) == 3
+    assert milestones_cancelled(typed, ChainPoint(9, "cd" * 32), SID) == []

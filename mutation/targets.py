@@ -101,7 +101,12 @@ CORE: tuple[Target, ...] = (
         "tests/domain/test_domain_cancellation.py",
     ),
     _domain("oracle_keys", *ADDRESS_TESTS, *DOMAIN_SCHEDULE),
-    _domain("schedule", *DOMAIN_SCHEDULE, "tests/domain/test_domain_eligibility.py"),
+    _domain(
+        "schedule",
+        *DOMAIN_SCHEDULE,
+        "tests/domain/test_domain_eligibility.py",
+        "tests/domain/test_domain_schedule_guardians.py",  # has_guardians (issue 15)
+    ),
     _domain("schedule_canonical", *DOMAIN_SCHEDULE),
     _domain("schedule_file", *DOMAIN_SCHEDULE),
     _domain("schedule_fields", *DOMAIN_SCHEDULE),
@@ -120,6 +125,7 @@ CORE: tuple[Target, ...] = (
             "tests/indexer/test_indexer_filter_mutants.py",
             "tests/indexer/test_indexer_signatures_mutants.py",
             "tests/indexer/test_indexer_prefilter.py",
+            "tests/indexer/test_indexer_move.py",  # a spend that burns nothing: a move (issue 15)
         ),
     ),
     Target(

@@ -105,3 +105,27 @@ def test_the_chain_call_bound_is_checked_at_its_edges() -> None:
         assert problems(chain_call_timeout_seconds=bad) == [
             f"chain.call_timeout_seconds: {shown} must be a number of seconds in (0, 3600], e.g. 30"
         ]
+
+
+def test_a_hash_list_item_that_is_not_a_string_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "milestoned.toml"
+    path.write_text("[follow]\nadmin_key_hashes = [1]\n")
+    assert problems(path) == [
+        "follow.admin_key_hashes: 1 is not a 28-byte hash written as 56 hex digits; got [1]"
+    ]
+
+
+def test_a_takeover_of_one_and_a_half_seconds_is_the_shortest_accepted() -> None:
+    assert problems(ha_takeover_seconds="1.5") == []
+    assert problems(ha_takeover_seconds="1.4") == [
+        "ha.takeover_seconds: 1.4 is outside 1.5..60; the default is 10 "
+        "(shorter: more election queries; longer: a longer wait after the leader dies)"
+    ]
+
+
+def test_an_ogmios_url_with_a_query_or_a_fragment_is_refused() -> None:
+    fix = "write ws://HOST:PORT, e.g. ws://127.0.0.1:1337 (Ogmios' default port), or 'embedded-devnet'"
+    for url in ("ws://localhost:1337/?x=1", "ws://localhost:1337/#f"):
+        assert problems(chain_ogmios_url=url, chain_network="preview") == [
+            f"chain.ogmios_url: {url!r} has a query or fragment Ogmios does not use; {fix}"
+        ]

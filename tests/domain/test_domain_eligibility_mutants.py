@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from milestoned.domain.allocation import Allocation
 from milestoned.domain.eligibility import (
+    AllocationEligibility,
+    AllocationStatus,
     LockedAllocation,
     MilestoneQuorum,
+    allocation_status,
     evaluate_eligibility,
     milestone_quorum,
 )
@@ -80,3 +85,57 @@ def test_the_next_unlock_of_one_beneficiary_is_its_earliest_future_vesting_of_a_
 def test_a_milestone_id_that_is_not_utf8_is_labelled_escaped() -> None:
     assert Allocation(ADDRESS, 1, b"M1-launch", 0).milestone_label == "M1-launch"
     assert Allocation(ADDRESS, 1, b"M\xff", 0).milestone_label == "M\\xff"
+
+
+def _reason(released: bool, cancelled: bool, paused: bool, verified: bool, passed: bool) -> str:
+    """The module docstring's order: already_claimed > milestone_cancelled > schedule_paused >
+    milestone_not_verified > vesting_not_passed > claimable."""
+    for applies, reason in (
+        (released, "already_claimed"),
+        (cancelled, "milestone_cancelled"),
+        (paused, "schedule_paused"),
+        (not verified, "milestone_not_verified"),
+        (not passed, "vesting_not_passed"),
+    ):
+        if applies:
+            return reason
+    return "claimable"
+
+
+@pytest.mark.parametrize("facts", list(itertools.product((False, True), repeat=5)))
+def test_a_paused_schedule_comes_after_a_cancellation_and_before_the_oracles_and_vesting(
+    facts: tuple[bool, bool, bool, bool, bool],
+) -> None:
+    released, cancelled, paused, verified, passed = facts
+    status = allocation_status(
+        released=released,
+        milestone_verified=verified,
+        vesting_passed=passed,
+        milestone_cancelled=cancelled,
+        paused=paused,
+    )
+    assert status is AllocationStatus(_reason(released, cancelled, paused, verified, passed))
+
+
+def test_an_allocation_of_a_paused_schedule_is_not_claimable_but_still_unlocks_later() -> None:
+    vested = LockedAllocation("p#0", Allocation(ADDRESS, 5, b"m", 0))
+    future = LockedAllocation("p#1", Allocation(ADDRESS, 7, b"m", 10_000))
+    report = evaluate_eligibility(
+        [vested, future],
+        schedule_id=bytes(28),
+        oracle_keys=[bytes(32)],
+        quorum=1,
+        signatures={},
+        chain_time_ms=1_000,
+        released=set(),
+        paused=True,
+    )
+    assert [e.status for e in report.allocations] == [AllocationStatus.SCHEDULE_PAUSED] * 2
+    assert (report.total_claimable, report.next_vesting_ms) == (0, 10_000)
+
+
+def test_an_eligibility_built_without_saying_so_is_not_of_a_cancelled_milestone() -> None:
+    allocation = Allocation(ADDRESS, 5, b"m", 0)
+    eligibility = AllocationEligibility("x#0", allocation, AllocationStatus.CLAIMABLE, True, True)
+    assert eligibility.milestone_cancelled is False
+    assert eligibility.claimable_amount == 5

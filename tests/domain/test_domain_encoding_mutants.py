@@ -117,3 +117,12 @@ def test_text_that_is_no_bech32_is_named_by_what_it_looks_like(text: str, proble
     with pytest.raises(AddressError) as refused:
         parse_payment_address(text, CardanoNetwork.PREPROD)
     assert refused.value.problem == problem.format(_abbreviate(text))
+
+
+@pytest.mark.parametrize("paused", [0, 1])
+def test_the_pause_redeemer_is_constructor_0_holding_the_new_flag(paused: int) -> None:
+    """`SetPaused` as the state validator reads it (issue 15): Plutus constructor 0 (CBOR tag 121) with
+    one field, the new value of `paused`; and its bytes read back."""
+    encoded = ot.SetPaused(paused).to_cbor_hex()
+    assert cbor2.loads(bytes.fromhex(encoded)) == cbor2.CBORTag(121, [paused])
+    assert ot.SetPaused.from_cbor(encoded) == ot.SetPaused(paused)

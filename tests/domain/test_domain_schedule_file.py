@@ -504,3 +504,46 @@ def test_keys_in_the_wrong_place_or_case_get_a_pointed_suggestion(key: str, sugg
     document[key] = document.pop("network") if key == "Network" else "x"
     errors = errors_of(document)
     assert suggestion in next(e for e in errors if e.path == key).hint
+
+
+def test_a_token_name_of_32_bytes_is_the_longest_and_its_hint_fits_it() -> None:
+    """32 bytes is the ledger's limit for an asset name: reached, not passed."""
+    as_text = valid_document()
+    as_text["token"] = {"token_policy_id": POLICY.hex(), "token_name_utf8": "é" * 16}  # 32 bytes in UTF-8
+    assert parse_schedule_document(as_text).token.asset_name == ("é" * 16).encode()
+    not_hex = valid_document()
+    _set(not_hex, "token.token_name", "g" * 32)  # 32 bytes of text: it would fit as token_name_utf8
+    assert "token_name_utf8" in only_error(not_hex).hint
+    _set(not_hex, "token.token_name", "g" * 33)
+    assert only_error(not_hex).hint == "write the asset name in hex"
+
+
+def test_a_quorum_below_one_is_told_the_range_of_its_oracles() -> None:
+    document = valid_document()
+    _set(document, "quorum_threshold", 0)
+    assert only_error(document).hint == f"set it between 1 and the number of oracles ({len(ORACLES)})"
+
+
+def test_a_nonce_of_an_even_number_of_characters_that_are_not_hex_is_refused() -> None:
+    document = valid_document()
+    document["nonce"] = "zz"
+    error = only_error(document)
+    assert (error.path, error.message) == ("nonce", "is not an even number of hex digits")
+
+
+def test_allocations_whose_vesting_cannot_be_read_are_not_compared_as_copies() -> None:
+    """Two allocations alike but for their unreadable vesting times: each has its own error, and neither
+    is called a copy of the other (their vesting times are unknown, not equal)."""
+    document = valid_document()
+    second = document["beneficiary_allocations"][1]
+    second.update(beneficiary_address=_address(1), milestone_identifier="M1")
+    for index in (0, 1):
+        _set(document, f"beneficiary_allocations[{index}].vesting_timestamp", "soon")
+    errors = errors_of(document)
+    assert [e.path for e in errors] == [f"beneficiary_allocations[{i}].vesting_timestamp" for i in (0, 1)]
+
+
+def test_a_whole_float_up_to_2_to_the_64_is_told_to_drop_its_decimal_point() -> None:
+    document = valid_document()
+    _set(document, "beneficiary_allocations[0].token_amount", float(2**63))
+    assert only_error(document).hint == f"write {2**63}, without a decimal point or exponent"

@@ -173,3 +173,15 @@ def test_a_misspelt_guardian_field_is_named_with_a_suggestion() -> None:
     errors = schedule_errors(document(guardian_keys=[GUARDIANS[0].hex()]))
     assert [e.path for e in errors] == ["guardian_keys"]
     assert '"guardians"' in errors[0].hint
+
+
+def test_one_guardian_with_a_threshold_of_one_guards_the_schedule() -> None:
+    """The smallest guarded schedule: one guardian who alone may pause it has a state UTxO to read."""
+    one = parse_schedule_document(
+        document(guardians=[GUARDIANS[0].hex()], guardian_threshold=1, state_seed=SEED)
+    )
+    assert (one.guardian_threshold, one.has_guardians) == (1, True)
+    two = parse_schedule_document(
+        document(guardians=[key.hex() for key in GUARDIANS[:2]], guardian_threshold=2, state_seed=SEED)
+    )
+    assert two.has_guardians

@@ -14,9 +14,12 @@ import pytest
 from indexer_support import (
     BENEFICIARY,
     CONTRACT,
+    OTHER_SCHEDULE,
     SCHEDULE,
+    WALLET,
     allocation_output,
     block_of,
+    mint_redeemer,
     payout,
     plain_output,
     ref,
@@ -25,7 +28,8 @@ from indexer_support import (
 )
 
 from milestoned.domain import onchain_types as ot
-from milestoned.eventlog.events import AllocationReclaimed, ChainPoint
+from milestoned.domain.addresses import canonical_address
+from milestoned.eventlog.events import AllocationLocked, AllocationReclaimed, ChainPoint
 from milestoned.indexer import filter as block_filter
 from milestoned.indexer.filter import (
     _bech32,
@@ -33,10 +37,13 @@ from milestoned.indexer.filter import (
     auth_token_policies,
     block_events,
     block_point,
+    frame_mentions_any,
+    milestones_cancelled,
     mint_redeemer_constructor,
+    mint_redeemer_data,
     plutus_constructor,
 )
-from milestoned.ogmios.parsing import parse_transaction
+from milestoned.ogmios.parsing import parse_block, parse_transaction
 
 SID = SCHEDULE.schedule_id.hex()
 KNOWN = {SID: "rules"}
@@ -158,3 +165,134 @@ def test_another_token_of_the_schedule_policy_is_not_an_auth_token() -> None:
     assert [type(e).__name__ for e in block_events(block_of([genuine], slot=9), CONTRACT, KNOWN, {})] == [
         "AllocationLocked"
     ]
+
+
+def test_a_byron_boundary_block_makes_no_event_even_without_a_frame() -> None:
+    """An epoch boundary block has no slot: no point to record anything at. Typed without a frame, the
+    pre-filter cannot rule it out, so the missing slot alone must skip it."""
+    ebb = parse_block({"type": "ebb", "era": "byron", "id": "aa" * 32, "ancestor": "bb" * 32, "height": 7})
+    assert (ebb.slot, ebb.source) == (None, None)
+    assert block_events(ebb, CONTRACT, KNOWN, {ALLOCATION: SID}) == []
+
+
+def test_beneficiaries_without_a_staking_part_or_with_a_pointer_keep_their_own_address() -> None:
+    plain = ot.address_to_plutus(BENEFICIARY)
+    enterprise = ot.PlutusAddress(plain.payment_credential, ot.NoStakingCredential())
+    pointer = ot.PlutusAddress(plain.payment_credential, ot.SomeStakingCredential(ot.StakingPtr(12, 3, 1)))
+    network = CONTRACT.network
+    for address in (enterprise, pointer, enterprise):  # the second enterprise read comes from the memo
+        assert _bech32(address, network) == canonical_address(ot.plutus_to_address(address, network))
+    assert _bech32(enterprise, network) != _bech32(pointer, network)
+
+
+def test_with_many_schedules_a_frame_holding_only_a_state_token_may_concern_one() -> None:
+    """A pause or resume moves the schedule's `state` token, no empty-named one: beyond `MANY_SCHEDULES`
+    the auth-token scan finds no policy there, so the state token's name sends the frame to the full scan."""
+    many = [SID, *(f"{n:02x}" * 28 for n in range(1, block_filter.MANY_SCHEDULES + 1))]
+    state = ot.STATE_TOKEN_NAME.hex()
+    frame = b'{"value":{"ada":{"lovelace":2},"' + SID.encode() + b'":{"' + state.encode() + b'":1}}}'
+    assert auth_token_policies(frame) == []
+    assert frame_mentions_any(frame, many)
+    assert not frame_mentions_any(frame, many[1:])
+
+
+def test_the_mint_redeemer_of_the_second_minted_policy_is_the_one_at_index_1() -> None:
+    first = "00" * 28  # sorts before SID
+    tx = transaction(
+        mint={SID: {"": -1}, first: {"01": 1}},
+        redeemers=[mint_redeemer(0, ot.Reclaim()), mint_redeemer(1, ot.Release([]))],
+    )
+    typed = parse_transaction(tx)
+    assert mint_redeemer_data(typed, SID) == ot.Release([]).to_cbor_hex()
+    assert mint_redeemer_data(typed, first) == ot.Reclaim().to_cbor_hex()
+    assert mint_redeemer_constructor(typed, SID) == 1
+
+
+def test_only_tag_102_with_an_integer_first_reads_as_a_general_constructor() -> None:
+    def tagged(tag: int, value: Any) -> str:
+        return cbor2.dumps(cbor2.CBORTag(tag, value)).hex()
+
+    assert plutus_constructor(tagged(102, [9, []])) == 9
+    assert plutus_constructor(tagged(103, [9, []])) is None  # another tag holding the same list
+    assert plutus_constructor(tagged(101, [9, []])) is None
+    assert plutus_constructor(tagged(102, ["9", []])) is None  # the index must be an integer
+
+
+def test_a_transaction_that_mints_nothing_of_the_schedule_cancels_no_milestone() -> None:
+    tx = parse_transaction(
+        transaction(mint={"00" * 28: {"01": 1}}, redeemers=[mint_redeemer(0, ot.Reclaim())])
+    )
+    assert milestones_cancelled(tx, ChainPoint(9, "cd" * 32), SID) == []
+
+
+def test_a_spend_whose_output_at_its_position_belongs_to_another_schedule_is_no_move() -> None:
+    """A move re-locks the allocation of the same schedule at its input's sorted position; an allocation
+    of another schedule there (no valid chain has one) makes the spend no move."""
+    other = OTHER_SCHEDULE.schedule_id.hex()
+    tx = transaction(inputs=[ref("ab" * 32, 0)], outputs=[allocation_output(OTHER_SCHEDULE), plain_output()])
+    known = {SID: "rules", other: "rules"}
+    events = block_events(block_of([tx], slot=9), CONTRACT, known, {ALLOCATION: SID})
+    # no burn, no redeemer, no output tagged for the schedule: where the tokens went says reclaim
+    assert [type(e).__name__ for e in events] == ["AllocationReclaimed", "AllocationLocked"]
+    assert isinstance(events[1], AllocationLocked) and events[1].schedule_id == other
+
+
+def test_an_output_without_a_value_touches_nothing() -> None:
+    """The screen reads raw JSON (only the transactions' boundaries were validated): an output that has
+    no value holds no schedule's token, and must not stop the screen."""
+    assert not _touches(bare(outputs=[{"address": "x"}, {"address": "y", "value": {}}]), KNOWN, {}, {})
+
+
+def test_the_follower_may_pause_only_between_transactions_that_matter() -> None:
+    """A transaction whose text names the schedule (here a spoofed allocation's datum) but that mints,
+    holds and spends nothing of it is not typed: no pause before or after it."""
+    mentions_only = transaction(outputs=[allocation_output(SCHEDULE, auth_token=False)])
+    genuine = transaction(outputs=[allocation_output(SCHEDULE)], mint={SID: {"": 1}})
+    pauses: list[int] = []
+    block = block_of([mentions_only, genuine, mentions_only], slot=9)
+    events = block_events(block, CONTRACT, KNOWN, {}, safe_point=lambda: pauses.append(1))
+    assert [type(e).__name__ for e in events] == ["AllocationLocked"] and pauses == []
+    again = transaction(outputs=[allocation_output(SCHEDULE)], mint={SID: {"": 1}})
+    block_events(
+        block_of([genuine, mentions_only, again], slot=9),
+        CONTRACT,
+        KNOWN,
+        {},
+        safe_point=lambda: pauses.append(1),
+    )
+    assert pauses == [1]
+
+
+def test_a_contract_without_a_state_validator_does_not_look_at_state_tokens(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`state_validator_hash` empty (the default): state UTxOs are not tracked, so a state token is not even
+    judged (no warning that it sits outside its state)."""
+    assert CONTRACT.state_validator_hash == b""
+    state = {
+        "address": WALLET,
+        "value": {"ada": {"lovelace": 2_000_000}, SID: {ot.STATE_TOKEN_NAME.hex(): 1}},
+    }
+    tx = transaction(outputs=[state], mint={SID: {ot.STATE_TOKEN_NAME.hex(): 1}})
+    with caplog.at_level("WARNING"):
+        assert block_events(block_of([tx], slot=9), CONTRACT, KNOWN, {}) == []
+    assert "state token" not in caplog.text
+
+
+def test_a_cancel_redeemer_that_does_not_read_as_cancellations_gives_none() -> None:
+    """The Cancel constructor (3) holding something else than attestations: no `MilestoneCancelled`, and
+    no failure (the spend is still an `AllocationCancelled`)."""
+    junk = cbor2.dumps(cbor2.CBORTag(124, [b"not a list of attestations"])).hex()
+    tx = transaction(
+        mint={SID: {"": -1}},
+        redeemers=[
+            {
+                "validator": {"purpose": "mint", "index": 0},
+                "redeemer": junk,
+                "executionUnits": {"memory": 1, "cpu": 1},
+            }
+        ],
+    )
+    typed = parse_transaction(tx)
+    assert mint_redeemer_constructor(typed, SID) == 3
+    assert milestones_cancelled(typed, ChainPoint(9, "cd" * 32), SID) == []

@@ -11,6 +11,7 @@ import pytest
 
 from milestoned.domain.attestation import sign_attestation
 from milestoned.eventlog.events import (
+    AllocationReassigned,
     ChainEvent,
     ChainPoint,
     HeadAnchored,
@@ -18,9 +19,20 @@ from milestoned.eventlog.events import (
     LocalEvent,
     OracleSignatureSeen,
     ScheduleDiscovered,
+    SchedulePauseChanged,
+    ScheduleStateCreated,
+    SubmissionIntended,
 )
 from milestoned.eventlog.testing import make_schedule
-from milestoned.projections.changes import AddSignature, DiscoverSchedule, MoveTip, changes_for
+from milestoned.projections.changes import (
+    AddMove,
+    AddScheduleState,
+    AddSignature,
+    AddStateSpend,
+    DiscoverSchedule,
+    MoveTip,
+    changes_for,
+)
 from milestoned.projections.slots import SlotConfig
 
 SLOTS = SlotConfig(zero_time_ms=1000, zero_slot=10, slot_length_ms=200)
@@ -90,3 +102,39 @@ def test_facts_for_auditors_and_leadership_make_no_rows() -> None:
     anchored = HeadAnchored(tx_id="aa" * 32, position=7, head_hash="bb" * 32)
     assert changes_for(anchored, SLOTS) == ()
     assert changes_for(LeaderElected(term=2, leader="second"), SLOTS) == ()
+    intended = SubmissionIntended("aa" * 32, ("bb" * 32 + "#0",), 99, ("cc" * 32 + "#1",))
+    assert changes_for(intended, SLOTS) == ()
+
+
+def test_a_created_state_is_one_row_then_the_tip() -> None:
+    created = ScheduleStateCreated(POINT, "aa" * 32, "bb" * 28, "aa" * 32 + "#0", 0)
+    assert changes_for(created, SLOTS) == (
+        AddScheduleState("aa" * 32 + "#0", "bb" * 28, 0, "aa" * 32, 42, "cd" * 32),
+        TIP,
+    )
+
+
+def test_a_pause_change_is_its_state_a_row_per_spent_input_then_the_tip() -> None:
+    spent = ("aa" * 32 + "#0", "ee" * 32 + "#3")
+    paused = SchedulePauseChanged(POINT, "ff" * 32, "bb" * 28, "ff" * 32 + "#0", 1, spent)
+    assert changes_for(paused, SLOTS) == (
+        AddScheduleState("ff" * 32 + "#0", "bb" * 28, 1, "ff" * 32, 42, "cd" * 32),
+        AddStateSpend("aa" * 32 + "#0", "bb" * 28, "ff" * 32, 42, "cd" * 32),
+        AddStateSpend("ee" * 32 + "#3", "bb" * 28, "ff" * 32, 42, "cd" * 32),
+        TIP,
+    )
+    recorded_before_spent = SchedulePauseChanged(POINT, "ff" * 32, "bb" * 28, "ff" * 32 + "#0", 0)
+    assert changes_for(recorded_before_spent, SLOTS) == (
+        AddScheduleState("ff" * 32 + "#0", "bb" * 28, 0, "ff" * 32, 42, "cd" * 32),
+        TIP,
+    )
+
+
+def test_a_moved_allocation_is_one_row_then_the_tip() -> None:
+    moved = AllocationReassigned(
+        POINT, "ff" * 32, "bb" * 28, "aa" * 32 + "#1", "ff" * 32 + "#0", "addr_test1old", "addr_test1new"
+    )
+    assert changes_for(moved, SLOTS) == (
+        AddMove("aa" * 32 + "#1", "bb" * 28, "ff" * 32 + "#0", "ff" * 32, 42, "cd" * 32),
+        TIP,
+    )

@@ -9,6 +9,7 @@ import pytest
 from milestoned.domain.attestation import sign_attestation
 from milestoned.eventlog.events import (
     AllocationLocked,
+    AllocationReassigned,
     AllocationReclaimed,
     AllocationReleased,
     ChainCursorCheckpointed,
@@ -29,7 +30,7 @@ from milestoned.eventlog.testing import (
     oracle_signature,
 )
 from milestoned.projections.projector import Projector
-from milestoned.projections.readmodels import SignatureFact
+from milestoned.projections.readmodels import ExitFact, SignatureFact
 from milestoned.projections.replay import ReplayTargetNotEmptyError, compare, replay
 from milestoned.projections.store import ProjectionStore
 
@@ -172,6 +173,8 @@ def test_one_beneficiarys_facts_hold_only_its_own_locks_releases_and_reclaims(st
         mine = {lock.out_ref for lock in facts.locks}
         assert set(facts.releases) == {e for e in everyone.releases if e.out_ref in mine}
         assert set(facts.reclaims) == {e for e in everyone.reclaims if e.out_ref in mine}
+        # no allocation moved: a row with a release or a reclaim is no move
+        assert set(facts.moves) == {e for e in everyone.moves if e.out_ref in mine} == set()
     assert projections.facts(beneficiary="addr_test1qnobody").releases == ()
     by_ref = {a.out_ref: a for a in projections.claimable(BOB)}
     assert by_ref[f"{2:064x}#0"].released and by_ref[f"{3:064x}#0"].reclaimed
@@ -317,6 +320,42 @@ def test_signatures_that_do_not_verify_never_count(store: StoreHarness) -> None:
     log.append([good])
     Projector(log, projections, TEST_SLOTS).catch_up()
     assert projections.facts().signatures == (SignatureFact(SID, "01", good.oracle_key),)
+    log.close()
+    projections.close()
+
+
+def test_one_beneficiarys_facts_hold_the_moves_of_its_locks(store: StoreHarness) -> None:
+    """Alice moves her allocation to Bob (issue 15): her facts hold the move of her old out-ref, Bob's the
+    lock at the new one, as the unfiltered read gives them."""
+    log, projections = open_stores(store)
+    log.append([SCHEDULE, locked(100, 1, ALICE, 5, vesting_slot=90), checkpoint(100)])
+    new_ref = f"{2001:064x}#0"
+    move = AllocationReassigned(
+        point=point(150),
+        tx_id=f"{2001:064x}",
+        schedule_id=SID,
+        out_ref=f"{1:064x}#0",
+        new_out_ref=new_ref,
+        old_beneficiary=ALICE,
+        new_beneficiary=BOB,
+    )
+    relocked = AllocationLocked(
+        point=point(150),
+        tx_id=f"{2001:064x}",
+        schedule_id=SID,
+        out_ref=new_ref,
+        beneficiary=BOB,
+        amount=5,
+        milestone_id="01",
+        vesting_time_ms=TEST_SLOTS.slot_to_posix_ms(90),
+    )
+    log.append([move, relocked, checkpoint(150)])
+    Projector(log, projections, TEST_SLOTS).catch_up()
+    moved = ExitFact(f"{1:064x}#0", SID, f"{2001:064x}", 150)
+    assert projections.facts().moves == (moved,)
+    alice, bob = projections.facts(beneficiary=ALICE), projections.facts(beneficiary=BOB)
+    assert (alice.moves, alice.releases, alice.reclaims) == ((moved,), (), ())
+    assert [lock.out_ref for lock in bob.locks] == [new_ref] and bob.moves == ()
     log.close()
     projections.close()
 

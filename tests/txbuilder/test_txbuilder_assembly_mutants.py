@@ -366,6 +366,17 @@ def test_the_lovelace_target_is_the_outputs_plus_the_reserve_whatever_tokens_the
     assert_balanced(built)
 
 
+def test_one_lovelace_short_of_the_outputs_and_the_reserve_is_refused_whatever_tokens_they_need() -> None:
+    """As above with the 3 ADA UTxO one lovelace short: the tokens the outputs need add nothing to or take
+    nothing from the lovelace target, so the wallet lacks exactly one lovelace."""
+    holder = utxo(1, Value(2_000_000, tokens(POLICY, B=1, C=1)))
+    plan = payment_plan(holder, utxo(2, 2_999_999))
+    plan.outputs = [TransactionOutput(PAYEE, Value(2_000_000, tokens(POLICY, B=1, C=1)))]
+    with pytest.raises(InsufficientFunds) as refused:
+        build(StubChain(), plan)
+    assert (refused.value.needed, refused.value.available) == (5_000_000, 4_999_999)
+
+
 def test_required_signers_are_counted_as_witnesses() -> None:
     extra = VerificationKeyHash(bytes([4]) * 28)
     plan = payment_plan(utxo(1, 20_000_000))

@@ -145,6 +145,15 @@ def test_required_inputs_are_spent_first_and_others_only_for_what_they_lack() ->
     assert select_inputs(plan(seed, small, large), Value(1_500_000), 1_000_000) == [large]
 
 
+def test_a_required_input_holding_some_of_a_token_is_not_selected_a_second_time() -> None:
+    """The required seed holds the most of the token but not enough: the rest comes from another holder,
+    never from the seed again (an input spent twice)."""
+    seed, other = utxo(1, 2_000_000, tokens=10), utxo(2, 2_000_000, tokens=5)
+    required = TxPlan(kind="init state", outputs=[], wallet=[seed, other], change_address=WALLET)
+    required.required_inputs = [seed]
+    assert select_inputs(required, Value(0, token(12)), 0) == [seed, other]
+
+
 def test_a_wallet_never_offers_a_reserved_utxo() -> None:
     """The state seeds of known guarded schedules are reserved: no release, reclaim, cancel or pause
     paid by the same wallet may spend one before its schedule's state is created."""

@@ -1,4 +1,5 @@
-"""`kill -9` drill: a child appends blocks and projects; we kill it at random moments, at least 20 times.
+"""`kill -9` drill: a child appends blocks and projects; we kill it at random moments, at least 20 times
+(each child forked by a server that imported its modules once: tests/fork_server.py).
 
 Afterwards: no gap and no duplicate in the log, the hash chain intact, every acknowledged append still
 there, the projections at their recorded position equal to a clean replay up to that position, and
@@ -7,13 +8,13 @@ after catch-up equal to a full clean replay.
 
 from __future__ import annotations
 
-import os
+import functools
 import random
-import signal
 import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,16 +38,23 @@ def journal_lines(path: Path) -> list[int]:
     return [int(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def appender_failed(server: subprocess.Popen[str], stderr: Path) -> str | None:
+    """Why the drill cannot go on (the fork server ended, or the appender wrote a traceback), or None."""
+    if server.poll() is not None:
+        return f"the fork server exited with {server.returncode}"
+    text = stderr.read_text(errors="replace") if stderr.exists() else ""
+    return f"the appender failed: {text[-2000:]}" if "Traceback" in text else None
+
+
 def wait_for_progress(
-    child: subprocess.Popen[bytes], journal: Path, seen: int, timeout_s: float = 120.0
+    failed: Callable[[], str | None], journal: Path, seen: int, timeout_s: float = 120.0
 ) -> None:
     deadline = time.monotonic() + timeout_s
     while len(journal_lines(journal)) <= seen:
-        if child.poll() is not None:
-            _, err = child.communicate()
-            pytest.fail(f"appender child exited with {child.returncode}: {err.decode()[-2000:]}")
+        problem = failed()
+        if problem is not None:
+            pytest.fail(problem)
         if time.monotonic() > deadline:
-            child.kill()
             pytest.fail("appender child made no progress")
         time.sleep(0.01)
 
@@ -55,25 +63,31 @@ def test_kill_9_never_duplicates_or_loses_events(store: StoreHarness, tmp_path: 
     log_cfg, proj_cfg = store.config("log"), store.config("proj")
     journal = tmp_path / "journal"
     rng = random.Random(4)
-    for round_number in range(KILLS):
-        seen = len(journal_lines(journal))
-        child = subprocess.Popen(
-            [
-                sys.executable,
-                str(CHILD),
-                log_cfg.describe(),
-                proj_cfg.describe(),
-                str(journal),
-                str(round_number),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        wait_for_progress(child, journal, seen)
-        time.sleep(rng.uniform(0, 0.25))
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait()
-        assert child.returncode == -signal.SIGKILL
+    # the appenders are forked by a server that imported their modules once (tests/fork_server.py)
+    server = subprocess.Popen(
+        [sys.executable, str(CHILD), "--serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+    )
+    assert server.stdin is not None and server.stdout is not None
+    try:
+        assert server.stdout.readline() == "ready\n"
+        for round_number in range(KILLS):
+            seen = len(journal_lines(journal))
+            stderr = tmp_path / f"appender-{round_number}.err"
+            arguments = (log_cfg.describe(), proj_cfg.describe(), str(journal), str(round_number))
+            server.stdin.write(f"start {stderr} {' '.join(arguments)}\n")
+            started = server.stdout.readline().split()
+            assert started[:1] == ["appending"], (started, stderr.read_text(errors="replace"))
+            wait_for_progress(functools.partial(appender_failed, server, stderr), journal, seen)
+            time.sleep(rng.uniform(0, 0.25))
+            server.stdin.write(f"kill {started[1]}\n")
+            assert server.stdout.readline() == "killed -9\n", stderr.read_text(errors="replace")
+    finally:
+        server.stdin.close()
+        server.wait(60)
 
     with EventLog(log_cfg) as log, ProjectionStore(proj_cfg) as live:
         report = verify(log)

@@ -74,7 +74,7 @@ async def test_kill_9_at_random_moments_leaves_the_log_equal_to_a_clean_follow(t
                     head_before = peek.head().position
                 stderr = tmp_path / f"follower-{round_number}.err"
                 hash_hex = schedule.scripts.validator_hash.hex()
-                server.stdin.write(f"follow {devnet.url} {log_path} {hash_hex} {stderr}\n".encode())
+                server.stdin.write(f"start {stderr} {devnet.url} {log_path} {hash_hex}\n".encode())
                 await server.stdin.drain()
                 line = await asyncio.wait_for(server.stdout.readline(), 60)
                 assert line.split()[:1] == [b"following"], (line, stderr.read_text(errors="replace"))

@@ -336,6 +336,20 @@ PAUSE = (
     ),
 )
 
+
+def _move_naming(what: str, index: str) -> Attack:
+    """A move whose redeemer names an index outside the inputs (`move`'s named indices): the edges of
+    `0 <= index < len(tx.inputs)`, each refused by that same check."""
+    return Attack(
+        f"move naming {what}",
+        move,
+        lambda s: {"index": "own"},
+        lambda s: ("index", index),
+        "move index out of range",
+        failing="spend",
+    )
+
+
 MOVE = (
     Attack(
         "move without the beneficiary's signature",
@@ -431,30 +445,9 @@ MOVE = (
         "move index does not name this allocation",
         failing="last spend",
     ),
-    Attack(
-        "move naming an input past the last",
-        move,
-        lambda s: {"index": "own"},
-        lambda s: ("index", "beyond"),
-        "move index out of range",
-        failing="spend",
-    ),
-    Attack(
-        "move naming the number of inputs",
-        move,
-        lambda s: {"index": "own"},
-        lambda s: ("index", "count"),
-        "move index out of range",
-        failing="spend",
-    ),
-    Attack(
-        "move naming index -1",
-        move,
-        lambda s: {"index": "own"},
-        lambda s: ("index", "negative"),
-        "move index out of range",
-        failing="spend",
-    ),
+    _move_naming("an input past the last", "beyond"),
+    _move_naming("the number of inputs", "count"),
+    _move_naming("index -1", "negative"),
     Attack(
         "move of a script beneficiary's allocation",
         move,

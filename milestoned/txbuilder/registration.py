@@ -308,11 +308,11 @@ async def _build_registration(
     first = await _first_unregistered(chain, definition, scripts, validator_address, resume)
     snapshot = await chain.snapshot([admin, holder])
     params = snapshot.parameters
-    wallet = ChainedWallet(snapshot.utxos(admin), admin, pending)
+    # the other schedules' seeds are never spent; this one's is, by its state's creation
+    others = set(reserved) - {format_out_ref(definition.guardian_seed)}
+    wallet = ChainedWallet(snapshot.utxos(admin), admin, pending, others)
     held = snapshot.utxos(holder)
     state_ref, seed = await _state_or_seed(chain, definition, scripts, wallet)
-    own_seed = {input_text(seed.input)} if seed is not None else set()
-    wallet.utxos = [u for u in wallet.utxos if input_text(u.input) not in set(reserved) - own_seed]
     deployable = {"validator": scripts.validator, "policy": scripts.policy}
     if definition.has_guardians:
         deployable["state"] = scripts.state_validator

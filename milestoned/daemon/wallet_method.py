@@ -48,5 +48,4 @@ async def wallet_utxos(service: DaemonService, params: dict[str, Any], peer: Pee
                 "being_spent": ref in busy,
             }
         )
-    rows.sort(key=lambda row: row["utxo"])
     return {"address": address, "utxos": rows}

@@ -3,8 +3,9 @@
 Four series, each a step function of time t (POSIX ms):
 - locked: still held at the validator at t (locked by t, minus released and reclaimed by t);
 - vested: allocations whose vesting time is at or before t;
-- claimable: of those, the ones whose milestone is verified now and that are still open now (what could be
-  released at t with today's signatures: the chain records when a signature arrived only for releases);
+- claimable: of those, the ones that nothing but time holds back now: open, their milestone verified and not
+  cancelled, their schedule not paused (what could be released at t with today's signatures and today's
+  pause: the chain records when a signature arrived only for releases);
 - released: released by t (a release's time is its block's slot on the chain clock).
 After "now" nothing is known of future releases, so locked and released stay at their value now.
 
@@ -19,10 +20,14 @@ import bisect
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from milestoned.domain.eligibility import AllocationStatus
 from milestoned.projections.readmodels import ClaimableAllocation, ExitFact
 from milestoned.projections.slots import SlotConfig
 
 MAX_POINTS = 80
+WAITING_FOR_TIME = frozenset({AllocationStatus.CLAIMABLE, AllocationStatus.VESTING_NOT_PASSED})
+"""The statuses of an allocation that only its vesting time keeps from being claimable (the precedence in
+`domain.eligibility` puts every other reason, a pause among them, before the vesting time)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +89,7 @@ def build_timeline(
 
     vest_times, vest_sums = _cumulative([(a.vesting_time_ms, a.amount) for a in rows])
     claim_times, claim_sums = _cumulative(
-        [
-            (a.vesting_time_ms, a.amount)
-            for a in rows
-            if a.milestone_verified and not a.released and not a.reclaimed and not a.milestone_cancelled
-        ]
+        [(a.vesting_time_ms, a.amount) for a in rows if a.status in WAITING_FOR_TIME]
     )
     locked_events = [(slot_time(lock_slots.get(a.out_ref, 0)), a.amount) for a in rows]
     exits = [(slot_time(releases[a.out_ref].slot), -a.amount) for a in rows if a.out_ref in releases]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from milestoned.domain.eligibility import allocation_status
 from milestoned.projections.readmodels import ClaimableAllocation, ExitFact
 from milestoned.projections.slots import SlotConfig
 from milestoned.web.timeline import MAX_POINTS, build_timeline
@@ -10,8 +11,23 @@ SLOTS = SlotConfig(zero_time_ms=0, zero_slot=0, slot_length_ms=1000)
 
 
 def allocation(
-    ref: str, amount: int, vests: int, *, verified: bool, released: bool = False
+    ref: str,
+    amount: int,
+    vests: int,
+    *,
+    verified: bool,
+    released: bool = False,
+    cancelled: bool = False,
+    paused: bool = False,
 ) -> ClaimableAllocation:
+    """A row as the projections build it: its status by the domain's precedence (chain time 0)."""
+    status = allocation_status(
+        released=released,
+        milestone_verified=verified,
+        vesting_passed=False,
+        milestone_cancelled=cancelled,
+        paused=paused,
+    )
     return ClaimableAllocation(
         beneficiary="addr",
         out_ref=ref,
@@ -26,6 +42,9 @@ def allocation(
         claimable_now=False,
         next_unlock_ms=None,
         slot=0,
+        milestone_cancelled=cancelled,
+        status=status.value,
+        schedule_paused=paused,
     )
 
 
@@ -55,3 +74,17 @@ def test_ten_thousand_vesting_times_are_thinned_to_exact_points() -> None:
     assert times[0] == 1_000 and times[-1] == 10_000_000 and 5_000_500 in times
     for p in timeline.points:  # exact values, not interpolated: vested(t) = number of vesting times <= t
         assert p.vested == min(10_000, p.time_ms // 1_000)
+
+
+def test_claimable_leaves_out_what_a_pause_or_a_cancellation_holds_back() -> None:
+    """Claimable is what only time holds back: a paused schedule's verified allocations and a cancelled
+    milestone's are vested at their time, but nobody can release them, so they are not claimable."""
+    rows = [
+        allocation("open", 1, 5_000, verified=True),
+        allocation("paused", 10, 5_000, verified=True, paused=True),
+        allocation("cancelled", 100, 5_000, verified=True, cancelled=True),
+        allocation("unverified", 1_000, 5_000, verified=False),
+    ]
+    timeline = build_timeline(rows, {}, {}, {}, SLOTS, 6_000, 100_000)
+    got = [(p.time_ms, p.vested, p.claimable) for p in timeline.points]
+    assert got == [(5_000, 1_111, 1), (6_000, 1_111, 1)]

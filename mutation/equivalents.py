@@ -130,9 +130,20 @@ def valid_ids(path: Path = EQUIVALENT_MD) -> set[str]:
 
 
 def problems(path: Path = EQUIVALENT_MD) -> list[Check]:
+    """Entries that no longer name their mutant, and second entries for a mutant already argued (two
+    arguments for one mutant drift apart; the reader cannot tell which one holds)."""
     if not path.exists():
         return []
-    return [c for c in map(check, entries(path.read_text())) if c.problem is not None]
+    found: list[Check] = []
+    seen: set[str] = set()
+    for entry in entries(path.read_text()):
+        checked = check(entry)
+        if checked.problem is None and entry.id in seen:
+            checked = Check(entry, "argues a mutant an earlier entry argues already: keep one of them")
+        seen.add(entry.id)
+        if checked.problem is not None:
+            found.append(checked)
+    return found
 
 
 def fix(path: Path = EQUIVALENT_MD) -> list[Check]:

@@ -32,3 +32,14 @@ def test_an_entry_counts_only_while_its_id_names_its_change_and_fix_follows_a_mo
     assert [c.entry.id for c in left] == [pinned.id]
     assert path.read_text().startswith(f"## {pinned.id}\n{comment}\n")
     assert valid_ids(path) == {pinned.id}
+
+
+def test_a_mutant_argued_twice_is_a_problem(tmp_path: Path) -> None:
+    pinned = next(e for e in entries(EQUIVALENT_MD.read_text()) if e.path == FEES and e.pin is not None)
+    comment = pinned.pin.comment() if pinned.pin else ""
+    path = tmp_path / "equivalent.md"
+    path.write_text(f"## {pinned.id}\n{comment}\nargued.\n\n## {pinned.id}\n{comment}\nargued again.\n")
+    assert [(c.entry.id, c.problem) for c in problems(path)] == [
+        (pinned.id, "argues a mutant an earlier entry argues already: keep one of them")
+    ]
+    assert valid_ids(path) == {pinned.id}

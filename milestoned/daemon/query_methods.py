@@ -11,7 +11,7 @@ import os
 import time
 import weakref
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from milestoned.daemon.peercred import Peer
     from milestoned.daemon.service import DaemonService
     from milestoned.domain.network import CardanoNetwork
-    from milestoned.projections.readmodels import ChainTip
+    from milestoned.projections.readmodels import ProjectionSummary
     from milestoned.projections.store import ProjectionStore
 
 
@@ -74,24 +74,24 @@ def milestone_label(milestone_hex: str) -> str:
         return milestone_hex
 
 
-async def projections_tip(service: DaemonService) -> ChainTip | None:
-    """The projections' chain tip, read again only when their position moved.
+async def projections_summary(service: DaemonService) -> ProjectionSummary:
+    """The projections' chain tip and paused schedules, read again only when their position moved.
 
-    The tip is a function of the projections' position (only applied events move it), so `status`, the
+    Both are functions of the projections' position (only applied events move them), so `status`, the
     most frequent question, is answered on the loop without a trip to a worker thread while nothing
-    moved: a catch-up notes the tip with the position (`DaemonService.note_projections`). Otherwise
-    (a follower daemon whose projections the leader moves) it is read here; should the position be read
-    before a catch-up and the tip after it, the noted tip is newer than its key, and the next position
-    change reads it again.
+    moved: a catch-up notes them with the position (`DaemonService.note_projections`). Otherwise (a
+    follower daemon whose projections the leader moves) they are read here; should the position be read
+    before a catch-up and the summary after it, the noted summary is newer than its key, and the next
+    position change reads it again.
     """
     position = service.projection_position
-    noted = service.projection_tip
+    noted = service.projection_summary
     if position is not None and noted is not None and noted[0] == position:
-        return cast("ChainTip | None", noted[1])
-    tip = await service.read(service.projections.chain_tip)
+        return noted[1]
+    summary = await service.read(service.read_projection_summary)
     if position is not None:
-        service.projection_tip = (position, tip)
-    return tip
+        service.projection_summary = (position, summary)
+    return summary
 
 
 HEAD_REFRESHES = 3
@@ -121,8 +121,8 @@ async def status(service: DaemonService, params: dict[str, Any], peer: Peer) -> 
     head = service.log.head()
     progress = service.follower.progress() if service.follower is not None else None
     try:
-        tip = await projections_tip(service)
-        paused = sorted(await service.read(service.projections.paused_schedules))
+        summary = await projections_summary(service)
+        tip, paused = summary.tip, sorted(summary.paused)
     except Exception:  # reported in health.problems; the rest of the status still answers
         tip, paused = None, []
     return {
@@ -168,7 +168,7 @@ async def status(service: DaemonService, params: dict[str, Any], peer: Peer) -> 
 async def schedules(service: DaemonService, params: dict[str, Any], peer: Peer) -> Any:
     only_params(params, set())
     await service.afold()  # schedules discovered on chain reach the index through the log
-    paused = await service.read(service.projections.paused_schedules)
+    paused = (await projections_summary(service)).paused
     return [
         {
             "schedule_id": sid,

@@ -46,6 +46,7 @@ from milestoned.domain.leadership import Leadership, Role
 from milestoned.eventlog import EventLog
 from milestoned.eventlog.events import Event
 from milestoned.projections.projector import Projector
+from milestoned.projections.readmodels import ProjectionSummary
 from milestoned.projections.store import ProjectionStore
 from milestoned.shared.chain_link import ChainLink
 from milestoned.shared.config import DaemonConfig
@@ -119,9 +120,10 @@ class DaemonService:
         self._fold_lock = asyncio.Lock()
         self.projection_position: int | None = None
         """The projections' position as of the last catch-up (health reads this, not the database)."""
-        self.projection_tip: tuple[int, Any] | None = None
-        """(position, the projections' chain tip at it), noted with the position by a catch-up, so that
-        `status` answers the tip without a trip to a worker thread (queued behind other answers)."""
+        self.projection_summary: tuple[int, ProjectionSummary] | None = None
+        """(position, the projections' tip and paused schedules at it), noted with the position by a
+        catch-up, so that `status` answers without a trip to a worker thread (queued behind other
+        answers)."""
         try:
             self.note_projections()
         except Exception as exc:  # a corrupt projection store: the health answer says so
@@ -235,11 +237,15 @@ class DaemonService:
         return applied
 
     def note_projections(self) -> None:
-        """Read the projections' position and tip (in a worker thread, under the catch-up lock or before
-        serving: nothing moves them in between)."""
+        """Read the projections' position and summary (in a worker thread, under the catch-up lock or
+        before serving: nothing moves them in between)."""
         position = self.projections.position()
-        self.projection_tip = (position, self.projections.chain_tip())
+        self.projection_summary = (position, self.read_projection_summary())
         self.projection_position = position
+
+    def read_projection_summary(self) -> ProjectionSummary:
+        """The projections' chain tip and paused schedules, read now (in a worker thread)."""
+        return ProjectionSummary(self.projections.chain_tip(), self.projections.paused_schedules())
 
     def refresh_projection_position(self) -> None:
         """For a follower whose projections the leader writes: their position, read (in a thread)."""

@@ -68,6 +68,16 @@ class ChainTip:
 
 
 @dataclass(frozen=True, slots=True)
+class ProjectionSummary:
+    """What `status` shows of the projections besides their position: their chain tip and the paused
+    schedules. Both are functions of the position (only applied events move them), so the daemon notes
+    them with it and answers `status` without reading the store while nothing moved."""
+
+    tip: ChainTip | None
+    paused: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
 class Facts:
     schedules: tuple[ScheduleFact, ...]
     signatures: tuple[SignatureFact, ...]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -199,3 +200,45 @@ async def test_a_beneficiary_with_allocations_is_answered_without_decoding_its_a
         assert await rows(nobody) == [] and checks == [nobody]
         with pytest.raises(jsonrpc.RpcError, match="beneficiary"):
             await rows("addr_test1notanaddress")
+
+
+async def test_status_answers_from_what_the_catch_up_noted_without_a_worker_trip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The projections' tip and paused schedules are noted with their position: `status` reads the store
+    only when the position moved since (a worker-thread trip queues behind every other answer), and a
+    pause recorded and projected shows in the next answer."""
+    from milestoned.eventlog.events import ChainPoint, SchedulePauseChanged, ScheduleStateCreated
+
+    with _service(tmp_path) as (service, _, projections):
+        schedule = make_schedule(0).schedule_id
+        point = ChainPoint(5, "ee" * 32)
+        service.append([ScheduleStateCreated(point, "aa" * 32, schedule, "aa" * 32 + "#0", 0)])
+        service.catch_up()
+        trips: list[object] = []
+        real_read = service.read
+
+        async def counting_read(fn: Any, *args: Any) -> Any:
+            trips.append(fn)
+            return await real_read(fn, *args)
+
+        monkeypatch.setattr(service, "read", counting_read)
+        for _ in range(3):
+            assert (await query_methods.status(service, {}, ROOT))["paused_schedules"] == []
+        assert trips == []
+        assert (await _status_tip(service)) == _tip(projections) == (5, "ee" * 32)
+
+        spent = ("aa" * 32 + "#0",)
+        pause = SchedulePauseChanged(
+            ChainPoint(6, "ff" * 32), "bb" * 32, schedule, "bb" * 32 + "#0", 1, spent
+        )
+        service.append([pause])
+        service.catch_up()
+        assert (await query_methods.status(service, {}, ROOT))["paused_schedules"] == [schedule]
+        assert (await _status_tip(service)) == (6, "ff" * 32) and trips == []
+
+        service.projection_summary = None  # as a follower daemon, whose projections the leader moves
+        assert (await query_methods.status(service, {}, ROOT))["paused_schedules"] == [schedule]
+        assert trips == [service.read_projection_summary]
+        await query_methods.status(service, {}, ROOT)
+        assert len(trips) == 1  # noted again

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from fractions import Fraction
 
-from milestoned.ogmios.model import EraSummary
+from milestoned.ogmios.state_queries import EraSummary
 
 
 def _era_of_slot(slot: int, summaries: Sequence[EraSummary]) -> EraSummary:

@@ -25,19 +25,11 @@ from milestoned.ogmios.connection import DEFAULT_CLOSE_TIMEOUT, DEFAULT_MAX_FRAM
 from milestoned.ogmios.errors import OgmiosConnectionError
 from milestoned.ogmios.frames import typed
 from milestoned.ogmios.model import (
-    Bound,
-    EraSummary,
-    GenesisConfiguration,
     Intersection,
-    LedgerStateAcquired,
-    MempoolSizes,
-    MempoolSnapshot,
     NextBlock,
     OutputReference,
     Point,
     PointOrOrigin,
-    ProtocolParameters,
-    ScriptBudget,
     Transaction,
     Utxo,
     point_to_json,
@@ -59,6 +51,16 @@ from milestoned.ogmios.parsing import (
     parse_start_time,
     parse_submitted,
     parse_utxos,
+)
+from milestoned.ogmios.state_queries import (
+    Bound,
+    EraSummary,
+    GenesisConfiguration,
+    LedgerStateAcquired,
+    MempoolSizes,
+    MempoolSnapshot,
+    ProtocolParameters,
+    ScriptBudget,
 )
 
 log = logging.getLogger(__name__)

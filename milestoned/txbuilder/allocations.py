@@ -26,7 +26,7 @@ from pycardano import (
 from milestoned.domain import onchain_types as ot
 from milestoned.domain.addresses import canonical_address
 from milestoned.domain.allocation import Allocation
-from milestoned.ogmios.model import ProtocolParameters
+from milestoned.ogmios.state_queries import ProtocolParameters
 from milestoned.txbuilder import fees
 from milestoned.txbuilder.assembly import BuiltTx, TooLarge
 from milestoned.txbuilder.chain_context import OgmiosChain

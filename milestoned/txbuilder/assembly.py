@@ -50,7 +50,7 @@ from pycardano import (
     script_data_hash,
 )
 
-from milestoned.ogmios.model import ProtocolParameters
+from milestoned.ogmios.state_queries import ProtocolParameters
 from milestoned.txbuilder import fees
 from milestoned.txbuilder.chain_context import OgmiosChain
 from milestoned.txbuilder.errors import EvaluationFailed, InsufficientFunds, NoCollateral, TxBuildError

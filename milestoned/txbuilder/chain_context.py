@@ -39,7 +39,7 @@ from pycardano import (
 from pycardano import ProtocolParameters as PycardanoParameters
 
 from milestoned.domain.network import CardanoNetwork
-from milestoned.ogmios import model
+from milestoned.ogmios import model, state_queries
 from milestoned.ogmios.chaintime import slot_to_time, time_to_slot
 from milestoned.ogmios.client import OgmiosClient
 from milestoned.txbuilder.utxo_codec import input_to_reference, utxo_to_ogmios, utxo_to_pycardano
@@ -56,7 +56,7 @@ class ChainTime:
     """The chain's notion of now: the tip's slot and the slot ↔ POSIX-ms conversion of this network."""
 
     tip_slot: int
-    summaries: tuple[model.EraSummary, ...]
+    summaries: tuple[state_queries.EraSummary, ...]
     start_time: datetime
 
     def slot_to_ms(self, slot: int) -> int:
@@ -92,7 +92,7 @@ class ChainTime:
         return max(1, int(Fraction(milliseconds) / era.slot_length_ms))
 
 
-def to_pycardano_parameters(params: model.ProtocolParameters) -> PycardanoParameters:
+def to_pycardano_parameters(params: state_queries.ProtocolParameters) -> PycardanoParameters:
     """Our typed parameters as pycardano's (for `min_lovelace_post_alonzo` and other pycardano helpers)."""
     prices = params.script_execution_prices
     per_tx = params.max_execution_units_per_transaction
@@ -145,12 +145,12 @@ def to_pycardano_parameters(params: model.ProtocolParameters) -> PycardanoParame
 class SnapshotChainContext(ChainContext):
     """A read-only pycardano `ChainContext` over what `OgmiosChain.snapshot` fetched."""
 
-    parameters: model.ProtocolParameters
+    parameters: state_queries.ProtocolParameters
     chain_time: ChainTime
     current_epoch: int
     cardano_network: CardanoNetwork
     utxo_by_address: dict[str, list[UTxO]] = field(default_factory=dict)
-    genesis: model.GenesisConfiguration | None = None
+    genesis: state_queries.GenesisConfiguration | None = None
     """The Shelley genesis configuration, when the snapshot fetched it (the defaults are mainnet's)."""
 
     @property
@@ -222,18 +222,18 @@ class OgmiosChain:
         """How many transactions were evaluated here (the no-round-trip path is testable)."""
         self.last_chain_time: ChainTime | None = None
         self._monotonic = monotonic
-        self._parameters: model.ProtocolParameters | None = None
+        self._parameters: state_queries.ProtocolParameters | None = None
         self._parameters_epoch: int | None = None
         self._epoch_checked_at: float | None = None
         self._start_time: datetime | None = None
-        self._genesis: model.GenesisConfiguration | None = None
+        self._genesis: state_queries.GenesisConfiguration | None = None
         self.parameter_queries = 0
         """How many times the protocol parameters were actually fetched (the cache's effect is testable)."""
 
     async def epoch(self) -> int:
         return await self.client.epoch()
 
-    async def protocol_parameters(self) -> model.ProtocolParameters:
+    async def protocol_parameters(self) -> state_queries.ProtocolParameters:
         """Cached; re-read when the epoch changed (checked at most every EPOCH_RECHECK_SECONDS)."""
         now = self._monotonic()
         fresh = self._epoch_checked_at is not None and now - self._epoch_checked_at < EPOCH_RECHECK_SECONDS
@@ -287,7 +287,7 @@ class OgmiosChain:
 
     async def evaluate(
         self, tx: Transaction, unconfirmed: Mapping[TransactionInput, TransactionOutput] = {}
-    ) -> tuple[model.ScriptBudget, ...]:
+    ) -> tuple[state_queries.ScriptBudget, ...]:
         """Execution units of `tx`'s redeemers, by the node's evaluator (`evaluateTransaction`).
 
         `unconfirmed` are outputs of earlier, not yet confirmed transactions that `tx` spends or

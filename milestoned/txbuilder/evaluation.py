@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from pycardano import RedeemerTag, Transaction, TransactionInput, TransactionOutput
 
 from milestoned.ogmios.errors import ScriptExecutionFailure
-from milestoned.ogmios.model import ProtocolParameters
+from milestoned.ogmios.state_queries import ProtocolParameters
 
 if TYPE_CHECKING:
     from milestoned.txbuilder.chain_context import OgmiosChain

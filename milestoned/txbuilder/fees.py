@@ -12,7 +12,8 @@ from fractions import Fraction
 
 from pycardano import MultiAsset, TransactionOutput, Value
 
-from milestoned.ogmios.model import ExecutionUnits, ProtocolParameters
+from milestoned.ogmios.model import ExecutionUnits
+from milestoned.ogmios.state_queries import ProtocolParameters
 
 MIN_UTXO_OVERHEAD_BYTES = 160
 

@@ -53,7 +53,7 @@ from milestoned.domain.schedule import ScheduleDefinition
 from milestoned.domain.schedule_canonical import canonical_schedule_json
 from milestoned.domain.schedule_guardians import format_out_ref
 from milestoned.domain.timestamps import format_timestamp
-from milestoned.ogmios.model import ProtocolParameters
+from milestoned.ogmios.state_queries import ProtocolParameters
 from milestoned.txbuilder import fees
 from milestoned.txbuilder.allocations import locked_allocations, shrink
 from milestoned.txbuilder.assembly import BuiltTx, TooLarge, TxPlan, assemble

@@ -53,7 +53,7 @@ from pycardano import (
 
 from milestoned.domain import onchain_types as ot
 from milestoned.domain.schedule import ScheduleDefinition
-from milestoned.ogmios.model import ProtocolParameters
+from milestoned.ogmios.state_queries import ProtocolParameters
 from milestoned.txbuilder.assembly import BuiltTx, TooLarge, TxPlan, assemble
 from milestoned.txbuilder.chain_context import ChainTime, OgmiosChain
 from milestoned.txbuilder.errors import (

@@ -46,7 +46,7 @@ from milestoned.domain.schedule_state import (
     initial_state,
     with_paused,
 )
-from milestoned.ogmios.model import ProtocolParameters
+from milestoned.ogmios.state_queries import ProtocolParameters
 from milestoned.txbuilder import fees
 from milestoned.txbuilder.assembly import BuiltTx, TxPlan, assemble
 from milestoned.txbuilder.chain_context import OgmiosChain

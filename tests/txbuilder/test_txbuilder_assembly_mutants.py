@@ -43,8 +43,9 @@ from pycardano import (
 from milestoned.devnet.encode import protocol_parameters
 from milestoned.devnet.parameters import MAINNET_CONWAY
 from milestoned.ogmios.errors import ScriptExecutionFailure
-from milestoned.ogmios.model import ExecutionUnits, RedeemerPointer, ScriptBudget
+from milestoned.ogmios.model import ExecutionUnits, RedeemerPointer
 from milestoned.ogmios.parsing import parse_protocol_parameters
+from milestoned.ogmios.state_queries import ScriptBudget
 from milestoned.txbuilder import fees
 from milestoned.txbuilder.assembly import (
     FEE_RESERVE,

@@ -14,16 +14,16 @@ from pycardano import Address, Network, TransactionOutput, VerificationKeyHash
 
 from milestoned.devnet.encode import protocol_parameters
 from milestoned.devnet.parameters import MAINNET_CONWAY
-from milestoned.ogmios import model
+from milestoned.ogmios import model, state_queries
 from milestoned.ogmios.parsing import parse_protocol_parameters
 from milestoned.txbuilder import fees
 
 PARAMS = parse_protocol_parameters(protocol_parameters(MAINNET_CONWAY))
-TIERS = model.ReferenceScriptsFee(base=15.0, range=25_600, multiplier=1.2)
+TIERS = state_queries.ReferenceScriptsFee(base=15.0, range=25_600, multiplier=1.2)
 OUTPUT = TransactionOutput(Address(VerificationKeyHash(bytes(28)), network=Network.TESTNET), 5)
 
 
-def with_(**changes: object) -> model.ProtocolParameters:
+def with_(**changes: object) -> state_queries.ProtocolParameters:
     return dataclasses.replace(PARAMS, **changes)  # type: ignore[arg-type]
 
 

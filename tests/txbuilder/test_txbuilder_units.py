@@ -29,14 +29,14 @@ from milestoned.domain.attestation import OracleSignature
 from milestoned.domain.network import CardanoNetwork
 from milestoned.domain.registration_metadata import chunk_text, reassemble, text_slice
 from milestoned.domain.schedule_file import parse_schedule_document
-from milestoned.ogmios import model
+from milestoned.ogmios import model, state_queries
 from milestoned.txbuilder import fees
 from milestoned.txbuilder.chain_context import ChainTime, SnapshotChainContext
 from milestoned.txbuilder.release_checks import attestations, quorums
 from milestoned.txbuilder.schedule_metadata import schedule_metadata
 from milestoned.txbuilder.utxo_codec import output_to_ogmios, output_to_pycardano, parse_input_text
 
-PARAMS = model.ProtocolParameters(
+PARAMS = state_queries.ProtocolParameters(
     min_fee_coefficient=44,
     min_fee_constant=155_381,
     min_utxo_deposit_coefficient=4_310,
@@ -56,12 +56,12 @@ PARAMS = model.ProtocolParameters(
     collateral_percentage=150,
     max_collateral_inputs=3,
     plutus_cost_models={},
-    script_execution_prices=model.ExecutionPrices(Fraction(577, 10_000), Fraction(721, 10_000_000)),
+    script_execution_prices=state_queries.ExecutionPrices(Fraction(577, 10_000), Fraction(721, 10_000_000)),
     max_execution_units_per_transaction=model.ExecutionUnits(14_000_000, 10_000_000_000),
     max_execution_units_per_block=model.ExecutionUnits(62_000_000, 20_000_000_000),
     max_reference_scripts_size=204_800,
     max_reference_scripts_size_per_block=None,
-    min_fee_reference_scripts=model.ReferenceScriptsFee(15.0, 25_600, 1.2),
+    min_fee_reference_scripts=state_queries.ReferenceScriptsFee(15.0, 25_600, 1.2),
     governance_action_deposit=None,
     delegate_representative_deposit=None,
     version=model.ProtocolVersion(10, 0),
@@ -86,7 +86,7 @@ def test_metadata_parts_reassemble_whatever_the_split() -> None:
 
 
 def test_min_lovelace_matches_pycardano_through_the_snapshot_context() -> None:
-    tip = model.EraSummary(model.Bound(Fraction(0), 0, 0), None, 1000, Fraction(1000), 1000)
+    tip = state_queries.EraSummary(state_queries.Bound(Fraction(0), 0, 0), None, 1000, Fraction(1000), 1000)
     context = SnapshotChainContext(
         PARAMS,
         ChainTime(5, (tip,), datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)),

@@ -27,10 +27,12 @@ import sys
 from collections import Counter
 from typing import Any
 
+import pytest
 from daemon_process import REPO, SETTLE_SECONDS, Daemon, short_folder, write_config
 from devnet_process import devnet_thread
 from scale_flow import (
     TOKEN,
+    CtlFailed,
     address_of,
     commit_quorums,
     ctl,
@@ -127,6 +129,13 @@ def test_register_and_release_show_progress_and_resume_after_a_kill_without_a_du
             interrupted = following(first_client)
             first_client.send_signal(signal.SIGINT)
             first_client.communicate(timeout=120)
+            if any((folder / "register").glob("register-*.json")):
+                # the build ended before the Ctrl-C landed and the client wrote its files: run again into
+                # the same folder, it is refused (a new build would be mixed with them); kept apart, as
+                # the refusal's hint says, the run again still re-attaches to the same job
+                with pytest.raises(CtlFailed, match="already holds"):
+                    ctl(daemon.socket_path, "schedule", "register", str(schedule), *unsigned)
+                (folder / "register").rename(folder / "register-first-client")
             registered = register(daemon, folder, schedule, admin)
             assert registered.job["job_id"] in interrupted  # the same job: built once
             assert len([j for j in result(daemon.call("jobs")) if j["kind"] == "register"]) == 1

@@ -8,6 +8,7 @@ where a missing server is a failure: CI must run both. Each test gets its own sc
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import uuid
 from collections.abc import Iterator
@@ -28,6 +29,19 @@ from ci_rule import requirement_missing
 settings.register_profile("fixed", derandomize=True, database=None)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C works in the processes the tests start, however the suite itself was started.
+
+    A shell that runs a command in the background without job control (`make test &` in a script,
+    `nohup ... &`) starts it with SIGINT ignored; every child inherits that, and a Python child then
+    never raises KeyboardInterrupt. The tests that press Ctrl-C on a `milestonectl` client (it must
+    detach from its job) would wait for a client that cannot hear it. So an ignored SIGINT is restored
+    here, in this process, and with it in every child it starts.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from milestoned.projections.projector import Projector
 from milestoned.projections.store import ProjectionStore
 
 
-def main(log_url: str, projections_url: str, journal_path: str, seed: int | str) -> None:
+def main(log_url: str, projections_url: str, journal_path: str, seed: str) -> None:
     print(f"appending {os.getpid()}", flush=True)
     log = EventLog(parse_store_url(log_url))
     projections = ProjectionStore(parse_store_url(projections_url))
@@ -56,4 +56,4 @@ if __name__ == "__main__":
 
         serve(main)
     else:
-        main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        main(*sys.argv[1:5])
